@@ -1,0 +1,32 @@
+// swift-tools-version:6.0
+import PackageDescription
+import Foundation
+
+// The kernels are written so that LLVM vectorises them with AVX2 and uses POPCNT. A default
+// x86-64 build targets the 2003 baseline (SSE2, no POPCNT), so on x86-64 we ask for Haswell-class
+// CPUs (AVX2, FMA, BMI, POPCNT: Intel 2013+, AMD Zen+). Set TERNEVO_PORTABLE=1 when building to
+// drop the flag for older CPUs (everything still works, only slower).
+let portable = ProcessInfo.processInfo.environment["TERNEVO_PORTABLE"] == "1"
+var kernelFlags: [SwiftSetting] = []
+#if arch(x86_64)
+if !portable {
+    kernelFlags = [.unsafeFlags(["-target-cpu", "haswell"])]
+}
+#endif
+
+let package = Package(
+    name: "TernEvo",
+    products: [
+        .executable(name: "ternevo", targets: ["ternevo"]),
+        .library(name: "TernaryCore", targets: ["TernaryCore"]),
+    ],
+    targets: [
+        .target(name: "TernaryCore", swiftSettings: kernelFlags),
+        .target(name: "TernaryExperiments", dependencies: ["TernaryCore"], swiftSettings: kernelFlags),
+        .executableTarget(name: "ternevo", dependencies: ["TernaryExperiments"]),
+        .target(name: "TestSupport", dependencies: ["TernaryCore"]),
+        .testTarget(name: "TernaryCoreTests", dependencies: ["TernaryCore", "TestSupport"]),
+        .testTarget(name: "TernaryExperimentsTests",
+                    dependencies: ["TernaryExperiments", "TernaryCore", "TestSupport"]),
+    ]
+)

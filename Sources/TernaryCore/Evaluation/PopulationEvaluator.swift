@@ -1,0 +1,89 @@
+import Foundation
+
+/// Scores many ternary networks of one architecture on a batch, in parallel, without multiplying.
+///
+/// The evaluator owns per-worker scratch (allocated once) and a logits buffer that grows only
+/// when a larger population or batch arrives; calls are coarse (a whole population on a whole
+/// batch), which is where the parallelism is. Results are identical for any thread count.
+/// Not thread-safe itself: use one evaluator per concurrent caller.
+public final class PopulationEvaluator {
+    /// Layer sizes of the networks this evaluator scores.
+    public let layerSizes: [Int]
+    /// Worker threads used per call.
+    public let threads: Int
+    private let scratch: [ForwardScratch]
+    private var logitBuffer: [Int32] = []
+
+    /// An evaluator for networks with `layerSizes`, using `threads` workers (default: all cores).
+    public init(layerSizes: [Int], threads: Int? = nil) {
+        precondition(layerSizes.count >= 2 && layerSizes.allSatisfy { $0 >= 1 }, "invalid layer sizes")
+        self.layerSizes = layerSizes
+        self.threads = max(1, threads ?? Parallel.coreCount)
+        let maxHidden = layerSizes.dropFirst().dropLast().max() ?? 1
+        scratch = (0..<self.threads).map { _ in ForwardScratch(maxHidden: maxHidden) }
+    }
+
+    /// Logits of every network on every example: `result[p][b * C + c]`.
+    public func logits(of networks: [TernaryNetwork], on batch: ExampleBatch) -> [[Int32]] {
+        runForward(networks, batch)
+        let stride = batch.count * classCount
+        return networks.indices.map { Array(logitBuffer[($0 * stride)..<(($0 + 1) * stride)]) }
+    }
+
+    /// The score of every network on `batch`. `temperature` is the softmax scale `tau` of the
+    /// cross-entropy (default `1 / sqrt(n_{L-1})`, DESIGN section 3).
+    public func scores(of networks: [TernaryNetwork], on batch: ExampleBatch,
+                       temperature: Double? = nil) -> [Score] {
+        runForward(networks, batch)
+        let classes = classCount
+        let fanIn = layerSizes[layerSizes.count - 2]
+        let tau = temperature ?? 1 / Double(fanIn).squareRoot()
+        // Logits lie in [-fanIn, fanIn] (first layer: [-fanIn * 255, fanIn * 255]), so
+        // z - max(z) is a small non-positive integer: exp(tau * k) comes from a table.
+        let span = layerSizes.count == 2 ? fanIn * 255 : 2 * fanIn
+        let table = (0...span).map { Foundation.exp(-tau * Double($0)) }
+        let buffer = logitBuffer
+        return Parallel.map(count: networks.count, workers: threads) { genome, _ in
+            scoreLogits(buffer, genome: genome, batch: batch, classes: classes, tau: tau, expTable: table)
+        }
+    }
+
+    private var classCount: Int { layerSizes[layerSizes.count - 1] }
+
+    private func runForward(_ networks: [TernaryNetwork], _ batch: ExampleBatch) {
+        precondition(batch.featureCount == layerSizes[0],
+                     "batch has \(batch.featureCount) features; the networks take \(layerSizes[0])")
+        for network in networks {
+            precondition(network.layerSizes == layerSizes,
+                         "network \(network.layerSizes) does not match evaluator \(layerSizes)")
+        }
+        let needed = networks.count * batch.count * classCount
+        if logitBuffer.count != needed { logitBuffer = [Int32](repeating: 0, count: needed) }
+        forwardPopulation(networks, batch: batch, scratch: scratch, logits: &logitBuffer)
+    }
+}
+
+/// Accuracy and mean cross-entropy of one genome's logits `[B][C]` inside `logits [P][B][C]`.
+/// Sums in example order in Double, so the value does not depend on threads.
+func scoreLogits(_ logits: [Int32], genome: Int, batch: ExampleBatch, classes: Int,
+                 tau: Double, expTable: [Double]) -> Score {
+    var correct = 0
+    var loss = 0.0
+    let start = genome * batch.count * classes
+    for b in 0..<batch.count {
+        let row = start + b * classes
+        var best = 0
+        var top = logits[row]
+        for c in 1..<max(1, classes) where logits[row + c] > top {
+            top = logits[row + c]
+            best = c
+        }
+        let label = batch.labels[b]
+        precondition(label < classes, "label \(label) of example \(b) is not below the class count \(classes)")
+        if best == label { correct += 1 }
+        var total = 0.0
+        for c in 0..<classes { total += expTable[Int(top - logits[row + c])] }
+        loss += tau * Double(top - logits[row + label]) + Foundation.log(total)
+    }
+    return Score(correct: correct, count: batch.count, loss: batch.count == 0 ? 0 : loss / Double(batch.count))
+}

@@ -1,0 +1,34 @@
+/// How one network did on one batch.
+public struct Score: Hashable, Sendable {
+    /// Examples whose argmax logit (ties to the lowest index) is the label.
+    public var correct: Int
+    /// Examples scored.
+    public var count: Int
+    /// Mean cross-entropy of `softmax(temperature * logits)` against the labels (DESIGN section 3).
+    public var loss: Double
+
+    public init(correct: Int, count: Int, loss: Double) {
+        self.correct = correct
+        self.count = count
+        self.loss = loss
+    }
+
+    /// `correct / count`.
+    public var accuracy: Double { count == 0 ? 0 : Double(correct) / Double(count) }
+}
+
+/// What evolution maximises.
+public enum FitnessKind: String, Hashable, Sendable, Codable, CaseIterable {
+    /// Fraction of the batch classified correctly.
+    case accuracy
+    /// Minus the mean cross-entropy (smooth: separates networks of equal accuracy).
+    case xent
+
+    /// The fitness of a score: larger is better; a NaN loss gives `-infinity`, never the best.
+    public func fitness(of score: Score) -> Double {
+        switch self {
+        case .accuracy: return score.accuracy
+        case .xent: return score.loss.isNaN ? -.infinity : -score.loss
+        }
+    }
+}

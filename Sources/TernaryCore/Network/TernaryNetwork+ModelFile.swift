@@ -1,0 +1,163 @@
+import Foundation
+
+/// The `.tern` model file (format version 1), all integers little-endian:
+///
+/// ```
+/// offset  size  field
+///      0     4  magic "TERN"
+///      4     2  format version (1)
+///      6     1  activation (0 = sign)
+///      7     1  input bits (1 ... 8)
+///      8     4  quantiser lo (Float32 bits)
+///     12     4  quantiser hi (Float32 bits)
+///     16     4  number of layer sizes, L + 1 (2 ... 64)
+///     20  4(L+1) layer sizes n0 ... nL (each 1 ... 2^24)
+///      .  4 n_l thresholds of each hidden layer (Int32)
+///      .     .  weights of each layer, row-major, base-3 packed (see `Base3`), ceil(rows*cols/5) bytes
+///    end-4   4  CRC-32 of every byte before it
+/// ```
+extension TernaryNetwork {
+    /// The first four bytes of every model file.
+    public static let modelFileMagic: [UInt8] = Array("TERN".utf8)
+    /// The format version this build writes and reads.
+    public static let modelFileVersion: UInt16 = 1
+    static let maxLayerCount = 64
+    static let maxLayerSize = 1 << 24
+
+    /// The bytes of this network's model file.
+    public func modelFileBytes() -> [UInt8] {
+        var out = ByteWriter()
+        out.bytes += TernaryNetwork.modelFileMagic
+        out.append(TernaryNetwork.modelFileVersion)
+        out.append(activation.rawValue)
+        out.append(UInt8(quantizer.bits))
+        out.append(quantizer.low.bitPattern)
+        out.append(quantizer.high.bitPattern)
+        out.append(UInt32(layerSizes.count))
+        for size in layerSizes { out.append(UInt32(size)) }
+        for layer in thresholds { for t in layer { out.append(UInt32(bitPattern: t)) } }
+        for matrix in weights { out.bytes += Base3.encode(matrix.trits) }
+        out.append(CRC32.checksum(out.bytes))
+        return out.bytes
+    }
+
+    /// Decodes a model file; `source` names it in errors.
+    public init(modelFileBytes bytes: [UInt8], source: String = "model") throws(ModelFileError) {
+        func fail(_ problem: String) -> ModelFileError { ModelFileError(path: source, problem: problem) }
+        var reader = ByteReader(bytes: bytes)
+        guard bytes.count >= 24 else {
+            throw fail("file is truncated: \(bytes.count) bytes, shorter than the 24-byte header")
+        }
+        guard Array(bytes[0..<4]) == TernaryNetwork.modelFileMagic else {
+            throw fail("not a TernEvo model: magic bytes \(bytes[0..<4].map { String(format: "%02x", $0) }.joined()), expected 5445524e (\"TERN\")")
+        }
+        reader.offset = 4
+        let version: UInt16 = reader.read()
+        guard version == TernaryNetwork.modelFileVersion else {
+            throw fail("format version \(version) is not supported; this build reads version \(TernaryNetwork.modelFileVersion) (re-export the model with this build)")
+        }
+        let activationCode: UInt8 = reader.read()
+        let bits = Int(reader.read() as UInt8)
+        let low = Float(bitPattern: reader.read())
+        let high = Float(bitPattern: reader.read())
+        let sizeCount = Int(reader.read() as UInt32)
+        guard sizeCount >= 2 && sizeCount <= TernaryNetwork.maxLayerCount else {
+            throw fail("layer count \(sizeCount) is outside 2 ... \(TernaryNetwork.maxLayerCount); the file is damaged")
+        }
+        guard bytes.count >= 20 + 4 * sizeCount + 4 else {
+            throw fail("file is truncated inside the layer sizes (\(bytes.count) bytes)")
+        }
+        var sizes = [Int]()
+        for _ in 0..<sizeCount {
+            let size = Int(reader.read() as UInt32)
+            guard size >= 1 && size <= TernaryNetwork.maxLayerSize else {
+                throw fail("layer size \(size) is outside 1 ... \(TernaryNetwork.maxLayerSize); the file is damaged")
+            }
+            sizes.append(size)
+        }
+        let thresholdCount = sizes.dropFirst().dropLast().reduce(0, +)
+        let weightBytes = zip(sizes.dropFirst(), sizes).reduce(0) { $0 + Base3.byteCount(forTrits: $1.0 * $1.1) }
+        let expected = reader.offset + 4 * thresholdCount + weightBytes + 4
+        guard bytes.count >= expected else {
+            throw fail("file is truncated: \(bytes.count) bytes where layer sizes \(sizes.map(String.init).joined(separator: "-")) need \(expected)")
+        }
+        guard bytes.count == expected else {
+            throw fail("\(bytes.count - expected) unexpected bytes after the model; the file is damaged")
+        }
+        let stored = UInt32(bytes[expected - 4]) | UInt32(bytes[expected - 3]) << 8
+            | UInt32(bytes[expected - 2]) << 16 | UInt32(bytes[expected - 1]) << 24
+        let computed = CRC32.checksum(bytes[0..<(expected - 4)])
+        guard stored == computed else {
+            throw fail(String(format: "checksum mismatch (stored %08x, computed %08x): the file is damaged", stored, computed))
+        }
+        guard let activation = Activation(rawValue: activationCode) else {
+            throw fail("unknown activation code \(activationCode); this build knows \(Activation.allCases.map { "\($0.rawValue) (\($0.name))" }.joined(separator: ", "))")
+        }
+        guard bits >= 1 && bits <= 8 else { throw fail("input bits \(bits) outside 1 ... 8") }
+        guard low.isFinite && high.isFinite && low <= high else {
+            throw fail("quantiser range lo \(low), hi \(high) is not finite with lo <= hi")
+        }
+        self.init(layerSizes: sizes, activation: activation,
+                  quantizer: InputQuantizer(low: low, high: high, bits: bits))
+        for l in thresholds.indices {
+            for i in thresholds[l].indices { thresholds[l][i] = Int32(bitPattern: reader.read()) }
+        }
+        for l in weights.indices {
+            let count = Base3.byteCount(forTrits: weights[l].count)
+            do {
+                let trits = try Base3.decode(bytes[reader.offset..<(reader.offset + count)], tritCount: weights[l].count)
+                weights[l] = TernaryMatrix(rowCount: weights[l].rowCount, columnCount: weights[l].columnCount, trits: trits)
+            } catch {
+                throw fail("weights of layer \(l + 1): \(error)")
+            }
+            reader.offset += count
+        }
+    }
+
+    /// Writes the model file atomically (a temporary file renamed over `path`).
+    public func write(toFile path: String) throws {
+        try AtomicFile.write(modelFileBytes(), to: path)
+    }
+
+    /// Reads a model file.
+    public init(contentsOfFile path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ModelFileError(path: path, problem: "cannot be read (missing, a folder, or no permission)")
+        }
+        try self.init(modelFileBytes: [UInt8](data), source: path)
+    }
+}
+
+/// A model file that could not be read: which file and what is wrong with it.
+public struct ModelFileError: Error, Equatable, CustomStringConvertible {
+    public var path: String
+    public var problem: String
+    public var description: String { "\(path): \(problem)" }
+}
+
+/// Writes files so that a reader sees either the old file or the complete new one.
+public enum AtomicFile {
+    /// Writes `bytes` to a temporary file beside `path` and renames it over `path`.
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+}
+
+struct ByteWriter {
+    var bytes: [UInt8] = []
+    mutating func append<T: FixedWidthInteger>(_ value: T) {
+        for k in 0..<MemoryLayout<T>.size { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * k))) }
+    }
+}
+
+struct ByteReader {
+    let bytes: [UInt8]
+    var offset = 0
+    /// Reads a little-endian integer; callers check lengths first.
+    mutating func read<T: FixedWidthInteger>() -> T {
+        var value: T = 0
+        for k in 0..<MemoryLayout<T>.size { value |= T(truncatingIfNeeded: bytes[offset + k]) << (8 * k) }
+        offset += MemoryLayout<T>.size
+        return value
+    }
+}

@@ -1,0 +1,81 @@
+/// The hidden activation of a network. Only `sign` exists so far; others (a ternary dead zone,
+/// int8) would join behind this enum.
+public enum Activation: UInt8, Hashable, Sendable, Codable, CaseIterable {
+    /// `h = +1 if s >= theta else -1`.
+    case sign = 0
+
+    public var name: String {
+        switch self { case .sign: "sign" }
+    }
+}
+
+/// A ternary network with the exact integer semantics of DESIGN section 2.
+///
+/// Layer sizes `[n0, n1, ..., nL]`: `weights[l]` is an `n(l+1) x n(l)` ternary matrix;
+/// `thresholds[l]` holds the Int32 thresholds of hidden layer `l + 1` (there are `L - 1` of them;
+/// the output layer has none). Inputs are bytes from `quantizer`. First layer: `s = W1 x` by adds
+/// and subtracts; hidden: `h = s >= theta ? +1 : -1`; later layers on +-1 vectors by popcount;
+/// output: Int32 logits, prediction = argmax with ties to the lowest index.
+///
+/// A network is a value: copying one for a genome costs nothing until it is changed.
+public struct TernaryNetwork: Hashable, Sendable {
+    /// `[n0, n1, ..., nL]`: inputs, hidden sizes, classes.
+    public let layerSizes: [Int]
+    public var activation: Activation
+    public var quantizer: InputQuantizer
+    /// `weights[l]` maps layer `l` to layer `l + 1`.
+    public var weights: [TernaryMatrix]
+    /// Thresholds of the hidden layers: `thresholds[l].count == layerSizes[l + 1]`.
+    public var thresholds: [[Int32]]
+
+    /// A network of zero weights and zero thresholds.
+    public init(layerSizes: [Int], activation: Activation = .sign,
+                quantizer: InputQuantizer = InputQuantizer(low: 0, high: 255)) {
+        precondition(layerSizes.count >= 2, "a network needs at least inputs and outputs")
+        precondition(layerSizes.allSatisfy { $0 >= 1 }, "layer sizes must be positive")
+        self.layerSizes = layerSizes
+        self.activation = activation
+        self.quantizer = quantizer
+        weights = zip(layerSizes.dropFirst(), layerSizes).map {
+            TernaryMatrix(rowCount: $0, columnCount: $1)
+        }
+        thresholds = layerSizes.dropFirst().dropLast().map { [Int32](repeating: 0, count: $0) }
+    }
+
+    /// A random network: weights with `zeroFraction` zeros, thresholds zero.
+    public init(layerSizes: [Int], zeroFraction: Double, activation: Activation = .sign,
+                quantizer: InputQuantizer = InputQuantizer(low: 0, high: 255),
+                using generator: inout some RandomNumberGenerator) {
+        self.init(layerSizes: layerSizes, activation: activation, quantizer: quantizer)
+        for l in weights.indices {
+            weights[l] = TernaryMatrix(rowCount: weights[l].rowCount, columnCount: weights[l].columnCount,
+                                       zeroFraction: zeroFraction, using: &generator)
+        }
+    }
+
+    /// Number of inputs, `n0`.
+    public var inputCount: Int { layerSizes[0] }
+    /// Number of classes, `nL`.
+    public var classCount: Int { layerSizes[layerSizes.count - 1] }
+    /// Number of weights over all layers.
+    public var weightCount: Int { weights.reduce(0) { $0 + $1.count } }
+    /// Number of zero weights over all layers.
+    public var zeroWeightCount: Int { weights.reduce(0) { $0 + $1.zeroCount } }
+    /// Bytes held in memory by weights and thresholds.
+    public var byteCount: Int {
+        weights.reduce(0) { $0 + $1.byteCount } + thresholds.reduce(0) { $0 + 4 * $1.count }
+    }
+
+    /// Traps if any matrix breaks its invariants or a shape disagrees with `layerSizes`
+    /// (debug builds only).
+    public func checkInvariants() {
+        #if DEBUG
+        precondition(weights.count == layerSizes.count - 1 && thresholds.count == layerSizes.count - 2)
+        for (l, matrix) in weights.enumerated() {
+            precondition(matrix.rowCount == layerSizes[l + 1] && matrix.columnCount == layerSizes[l])
+            matrix.checkInvariants()
+        }
+        for (l, t) in thresholds.enumerated() { precondition(t.count == layerSizes[l + 1]) }
+        #endif
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Dispatch
+import Synchronization
+
+/// The one place that runs work on several threads (the evaluator's and anyone else's).
+///
+/// `run(items:workers:)` calls `body(item, worker)` once for every item in `0 ..< items`, on
+/// `min(workers, items)` threads. Workers claim items from a shared atomic counter (dynamic load
+/// balancing); `worker` is in `0 ..< workers` and is used only to pick that worker's scratch
+/// memory. Bodies must write to disjoint, preallocated slots keyed by `item`, so the result does
+/// not depend on which worker ran which item: serial and parallel runs are bit-identical.
+public enum Parallel {
+    static func run(items: Int, workers: Int, _ body: (_ item: Int, _ worker: Int) -> Void) {
+        let threads = max(1, min(workers, items))
+        if threads == 1 {
+            for item in 0..<items { body(item, 0) }
+            return
+        }
+        let next = Atomic<Int>(0)
+        withoutActuallyEscaping(body) { body in
+            let shared = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: threads) { worker in
+                while true {
+                    let item = next.add(1, ordering: .relaxed).oldValue
+                    if item >= items { break }
+                    shared.value(item, worker)
+                }
+            }
+        }
+    }
+
+    /// The number of cores the system offers.
+    public static var coreCount: Int { ProcessInfo.processInfo.activeProcessorCount }
+}
+
+/// Carries a value into a `@Sendable` closure. Used only here, for bodies that write disjoint
+/// slots (see `Parallel.run`).
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+
+extension Parallel {
+    /// `[transform(0), ..., transform(count - 1)]`, computed on up to `workers` threads; each
+    /// result goes to its own preallocated slot, so the array equals the serial one.
+    public static func map<T>(count: Int, workers: Int, _ transform: (_ item: Int, _ worker: Int) -> T) -> [T] {
+        [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let slots = UncheckedSendable(buffer.baseAddress)
+            run(items: count, workers: workers) { item, worker in
+                (slots.value! + item).initialize(to: transform(item, worker))
+            }
+            initialized = count
+        }
+    }
+}

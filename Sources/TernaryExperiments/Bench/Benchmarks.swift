@@ -1,0 +1,137 @@
+import Foundation
+import TernaryCore
+
+/// One measured figure of `ternevo bench`; `json` gives the keys scripts read.
+struct BenchRow {
+    var shape: String?
+    var kind: String
+    var threads: Int
+    var genomeEvalsPerSecond: Double?
+    var synapticOpsPerSecond: Double?
+    var peakFraction: Double?
+    var extra: [String: Any] = [:]
+
+    var json: [String: Any] {
+        var object: [String: Any] = [
+            "shape": shape ?? NSNull(), "kind": kind, "threads": threads,
+            "genome_evals_per_s": genomeEvalsPerSecond ?? NSNull(),
+            "synaptic_ops_per_s": synapticOpsPerSecond ?? NSNull(),
+            "peak_fraction": peakFraction ?? NSNull(),
+        ]
+        object.merge(extra) { a, _ in a }
+        return object
+    }
+}
+
+/// The measurements behind `ternevo bench`.
+struct Benchmarks {
+    var population = 256
+    var batchSize = 256
+    var repeats = 5
+    /// Least wall time of one repeat; short passes are repeated within it.
+    var minimumSeconds = 0.25
+    var shapes: [[Int]] = [[64, 128, 10], [784, 256, 10], [256, 1024, 1024, 10]]
+    var threadCounts = Array(Set([1, Parallel.coreCount])).sorted()
+    var memoryPopulation = 1000
+    var memoryShape = [784, 256, 10]
+    /// Measure only the shapes (no peak, no memory row).
+    var onlyShapes = false
+    var progress: (String) -> Void = { _ in }
+
+    /// Median of `repeats` timings of `body`, in seconds per call.
+    func medianSeconds(_ body: () -> Void) -> Double {
+        body()  // warm up: caches, page faults, lazy buffers
+        var samples = [Double]()
+        for _ in 0..<repeats {
+            var calls = 0
+            let start = DispatchTime.now().uptimeNanoseconds
+            var elapsed = 0.0
+            repeat {
+                body()
+                calls += 1
+                elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            } while elapsed < minimumSeconds
+            samples.append(elapsed / Double(calls))
+        }
+        samples.sort()
+        return samples[samples.count / 2]
+    }
+
+    /// Register-loop peaks with `threads` threads running at once.
+    func peaks(threads: Int) -> (popcount: Double, fma: Double) {
+        let iterations = max(1000, Int(minimumSeconds * 4e7))
+        func best(_ loop: @escaping @Sendable (Int) -> Double) -> Double {
+            (0..<max(1, repeats / 2)).map { _ in
+                Parallel.map(count: threads, workers: threads) { _, _ in loop(iterations) }.reduce(0, +)
+            }.max()!
+        }
+        return (best(MachinePeak.popcountOpsPerSecond), best(MachinePeak.fmaOpsPerSecond))
+    }
+
+    func ternaryRows(peaks: [Int: (popcount: Double, fma: Double)]) -> [BenchRow] {
+        var rows = [BenchRow]()
+        for shape in shapes {
+            var rng = Xoshiro256(seed: 2024)
+            let networks = (0..<population).map { _ in
+                TernaryNetwork(layerSizes: shape, zeroFraction: 1.0 / 3, using: &rng)
+            }
+            let features = (0..<(batchSize * shape[0])).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            let labels = (0..<batchSize).map { _ in rng.uniformBelow(shape.last!) }
+            let batch = ExampleBatch(features: features, featureCount: shape[0], labels: labels)
+            let synapses = zip(shape.dropFirst(), shape).reduce(0) { $0 + $1.0 * $1.1 }
+            for threads in threadCounts {
+                let name = shape.map(String.init).joined(separator: "-")
+                progress("ternary \(name), \(threads) thread(s)")
+                let evaluator = PopulationEvaluator(layerSizes: shape, threads: threads)
+                let seconds = medianSeconds { blackHole(evaluator.scores(of: networks, on: batch)) }
+                let ops = Double(population * batchSize * synapses) / seconds
+                rows.append(BenchRow(
+                    shape: name, kind: "ternary", threads: threads,
+                    genomeEvalsPerSecond: Double(population) / seconds, synapticOpsPerSecond: ops,
+                    peakFraction: peaks[threads].map { ops / $0.popcount },
+                    extra: ["population": population, "batch": batchSize, "seconds": seconds]))
+            }
+        }
+        return rows
+    }
+
+    /// Bytes of `memoryPopulation` genomes of `memoryShape`: counted, and the growth of the
+    /// resident set while building them (Linux only).
+    func memoryRow() -> BenchRow {
+        let before = residentBytes()
+        var rng = Xoshiro256(seed: 7)
+        let genomes = (0..<memoryPopulation).map { _ in
+            TernaryNetwork(layerSizes: memoryShape, zeroFraction: 1.0 / 3, using: &rng)
+        }
+        let after = residentBytes()
+        let counted = genomes.reduce(0) { $0 + $1.byteCount }
+        var extra: [String: Any] = ["population": memoryPopulation, "counted_bytes": counted]
+        if let before, let after { extra["resident_growth_bytes"] = max(0, after - before) }
+        return BenchRow(shape: memoryShape.map(String.init).joined(separator: "-"), kind: "memory",
+                        threads: 1, extra: extra)
+    }
+
+    func residentBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    func run() -> [BenchRow] {
+        var peakByThreads = [Int: (popcount: Double, fma: Double)]()
+        var rows = [BenchRow]()
+        if onlyShapes { return ternaryRows(peaks: [:]) }
+        for threads in threadCounts {
+            progress("machine peak, \(threads) thread(s)")
+            let peak = peaks(threads: threads)
+            peakByThreads[threads] = peak
+            rows.append(BenchRow(kind: "peak-popcount", threads: threads, synapticOpsPerSecond: peak.popcount))
+            rows.append(BenchRow(kind: "peak-fma", threads: threads, synapticOpsPerSecond: peak.fma))
+        }
+        rows += ternaryRows(peaks: peakByThreads)
+        progress("memory of \(memoryPopulation) genomes")
+        rows.append(memoryRow())
+        return rows
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import TernaryCore
+
+/// `ternevo bench`: throughput of the multiplication-free evaluator against this machine's peak.
+enum BenchCommand {
+    static let spec = CommandSpec(
+        name: "bench", abstract: "Measure evaluator throughput and this machine's peak.",
+        usage: "ternevo bench [--json] [--repeats N] [--shape SIZES] [--quick]",
+        details: """
+        Times population-batched forward passes (P = 256 genomes, each scored with its fitness on
+        the same B = 256 examples) for the shapes 64-128-10, 784-256-10 and 256-1024-1024-10, with
+        1 thread and with all cores; reports genome evaluations per second, synaptic operations
+        per second (weights x examples, zeros included) and the fraction of a register-only
+        xor-and-popcount loop (the peak). Also reports a float32 FMA loop's multiply-adds per
+        second and the memory of 1000 genomes of 784-256-10. Figures are medians of N runs
+        (default 5). Build in release: swift run -c release ternevo bench.
+
+          --json        print one JSON array of objects (keys: shape, kind, threads,
+                        genome_evals_per_s, synaptic_ops_per_s, peak_fraction, ...)
+          --repeats N   runs per figure, 1...100 (default 5)
+          --shape SIZES measure only this shape, e.g. 64-128-10 (skips the peak and memory rows)
+          --quick       a small smoke run (P = 16, B = 64, one repeat): checks, not figures
+        Compare with numpy: python3 scripts/bench_float_reference.py [--json]
+        """) { arguments, console in
+            var reader = ArgumentReader(arguments, command: "bench")
+            let json = reader.flag("--json")
+            let quick = reader.flag("--quick")
+            let repeats = try reader.integer("--repeats", in: 1...100)
+            let shape = try reader.layerSizes("--shape")
+            _ = try reader.positionals(expected: "no positional arguments", count: 0...0)
+            var bench = Benchmarks()
+            if quick {
+                bench.population = 16; bench.batchSize = 64; bench.repeats = 1
+                bench.minimumSeconds = 0.01; bench.memoryPopulation = 10
+            }
+            if let repeats { bench.repeats = repeats }
+            if let shape {
+                bench.shapes = [shape]
+                bench.onlyShapes = true
+            }
+            #if DEBUG
+            console.err("ternevo bench: this is a debug build; figures mean little (use swift run -c release)")
+            #endif
+            bench.progress = { console.err("bench: \($0) ...") }
+            let rows = bench.run()
+            console.out(json ? jsonText(rows) : table(rows, bench: bench))
+        }
+
+    static func jsonText(_ rows: [BenchRow]) -> String {
+        let data = try! JSONSerialization.data(withJSONObject: rows.map(\.json), options: [.prettyPrinted, .sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func table(_ rows: [BenchRow], bench: Benchmarks) -> String {
+        var lines = ["machine peak (register-only loops, all threads at once):"]
+        for row in rows where row.kind.hasPrefix("peak") {
+            let what = row.kind == "peak-popcount" ? "xor-and-popcount synaptic ops/s" : "float32 FMA multiply-adds/s   "
+            lines.append(String(format: "  %@  %d thread(s): %.3e", what, row.threads, row.synapticOpsPerSecond ?? 0))
+        }
+        lines += ["", "ternary population-batched forward with fitness (P = \(bench.population) genomes, B = \(bench.batchSize) examples):",
+                  "  shape               threads  genome evals/s  synaptic ops/s  of popcount peak"]
+        let ternary = rows.filter { $0.kind == "ternary" }
+        for row in ternary {
+            lines.append(String(format: "  %-18@ %8d %15@ %15.3e %16.1f%%", row.shape ?? "", row.threads,
+                                grouped(Int(row.genomeEvalsPerSecond ?? 0)), row.synapticOpsPerSecond ?? 0,
+                                100 * (row.peakFraction ?? 0)))
+        }
+        let threadCounts = Set(ternary.map(\.threads))
+        if let most = threadCounts.max(), most > 1 {
+            let speedups = Dictionary(grouping: ternary, by: { $0.shape ?? "" }).sorted { $0.key < $1.key }.compactMap { shape, group -> String? in
+                guard let one = group.first(where: { $0.threads == 1 })?.genomeEvalsPerSecond,
+                      let all = group.first(where: { $0.threads == most })?.genomeEvalsPerSecond else { return nil }
+                return String(format: "%@ %.2fx", shape, all / one)
+            }
+            lines.append("  \(most) threads vs 1: " + speedups.joined(separator: ", "))
+        }
+        if let memory = rows.first(where: { $0.kind == "memory" }) {
+            let counted = memory.extra["counted_bytes"] as? Int ?? 0
+            var line = String(format: "\nmemory: %d genomes of %@ hold %.1f MB of bit planes and thresholds",
+                              memory.extra["population"] as? Int ?? 0, memory.shape ?? "", Double(counted) / 1e6)
+            if let growth = memory.extra["resident_growth_bytes"] as? Int {
+                line += String(format: " (resident set grew %.1f MB)", Double(growth) / 1e6)
+            }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n")
+    }
+}

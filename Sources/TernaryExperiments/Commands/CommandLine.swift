@@ -1,0 +1,172 @@
+import Foundation
+
+/// A command-line failure: one sentence for stderr and the exit status.
+public struct CommandError: Error, CustomStringConvertible {
+    public var message: String
+    public var exitCode: Int32
+    public var description: String { message }
+
+    /// A usage error (exit 64, as `EX_USAGE`): a bad flag, a missing argument.
+    public static func usage(_ message: String) -> CommandError { CommandError(message: message, exitCode: 64) }
+    /// A failure reading input data or files (exit 65, `EX_DATAERR`).
+    public static func data(_ message: String) -> CommandError { CommandError(message: message, exitCode: 65) }
+}
+
+/// Where a command writes: stdout and stderr, replaceable so tests run commands in-process.
+public struct Console: Sendable {
+    public var out: @Sendable (String) -> Void
+    public var err: @Sendable (String) -> Void
+
+    public init(out: @escaping @Sendable (String) -> Void, err: @escaping @Sendable (String) -> Void) {
+        self.out = out
+        self.err = err
+    }
+
+    /// The process's stdout and stderr.
+    public static let standard = Console(
+        out: { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) },
+        err: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+}
+
+/// One subcommand: a name, a one-line abstract, usage, and a run function.
+struct CommandSpec: Sendable {
+    let name: String
+    let abstract: String
+    let usage: String
+    let details: String
+    let run: @Sendable (_ arguments: [String], _ console: Console) throws -> Void
+}
+
+/// The `ternevo` command line: parses argv, runs a command, maps errors to exit codes.
+public enum TernEvoCommandLine {
+    static let commands: [CommandSpec] = [InfoCommand.spec, BenchCommand.spec, helpSpec]
+    /// Commands of DESIGN section 7 that later issues build; named so users get a true answer.
+    static let planned = ["run", "resume", "plot", "eval"]
+
+    /// Runs `ternevo` with `arguments` (without the program name) and returns the exit status.
+    public static func main(_ arguments: [String], console: Console = .standard) -> Int32 {
+        do {
+            guard let name = arguments.first else {
+                console.out(overview)
+                return 0
+            }
+            if name == "--help" || name == "-h" {
+                console.out(overview)
+                return 0
+            }
+            if planned.contains(name) {
+                throw CommandError.usage("'ternevo \(name)' is not built yet: it arrives with the experiment runner (see README, Status); available now: \(commands.map(\.name).joined(separator: ", "))")
+            }
+            guard let command = commands.first(where: { $0.name == name }) else {
+                throw CommandError.usage("unknown command '\(name)'; run 'ternevo help' for the list")
+            }
+            let rest = Array(arguments.dropFirst())
+            if rest.contains("--help") || rest.contains("-h") {
+                console.out(help(for: command))
+                return 0
+            }
+            try command.run(rest, console)
+            return 0
+        } catch let error as CommandError {
+            console.err("ternevo: \(error.message)")
+            return error.exitCode
+        } catch {
+            console.err("ternevo: \(error)")
+            return 1
+        }
+    }
+
+    static var overview: String {
+        var lines = ["ternevo: evolve ternary (1.58-bit) neural networks and compare with backprop",
+                     "", "usage: ternevo COMMAND [OPTIONS]", "", "commands:"]
+        for command in commands { lines.append("  \(command.name.padding(toLength: 8, withPad: " ", startingAt: 0))\(command.abstract)") }
+        lines += ["", "not built yet: \(planned.joined(separator: ", ")) (the experiment runner)",
+                  "", "'ternevo help COMMAND' explains one command."]
+        return lines.joined(separator: "\n")
+    }
+
+    static func help(for command: CommandSpec) -> String {
+        "\(command.abstract)\n\nusage: \(command.usage)\n\n\(command.details)"
+    }
+
+    static let helpSpec = CommandSpec(
+        name: "help", abstract: "Explain the commands or one command.", usage: "ternevo help [COMMAND]",
+        details: "Without COMMAND, lists the commands.") { arguments, console in
+            guard let name = arguments.first else { return console.out(overview) }
+            guard arguments.count == 1 else { throw CommandError.usage("help takes at most one command name") }
+            guard let command = commands.first(where: { $0.name == name }) else {
+                if planned.contains(name) { return console.out("'\(name)' is not built yet (the experiment runner).") }
+                throw CommandError.usage("unknown command '\(name)'; run 'ternevo help' for the list")
+            }
+            console.out(help(for: command))
+        }
+}
+
+/// A strict reader of one command's arguments: flags, options with values, positionals.
+struct ArgumentReader {
+    private var remaining: [String]
+    let command: String
+
+    init(_ arguments: [String], command: String) {
+        remaining = arguments
+        self.command = command
+    }
+
+    /// True if `--name` was given (and removes it).
+    mutating func flag(_ name: String) -> Bool {
+        guard let index = remaining.firstIndex(of: name) else { return false }
+        remaining.remove(at: index)
+        return true
+    }
+
+    /// The integer after `--name`, if given; it must lie in `range`.
+    mutating func integer(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let index = remaining.firstIndex(of: name) else { return nil }
+        guard index + 1 < remaining.count else {
+            throw CommandError.usage("\(name) needs a value (\(command): an integer in \(range.lowerBound)...\(range.upperBound))")
+        }
+        let text = remaining[index + 1]
+        guard let value = Int(text), range.contains(value) else {
+            throw CommandError.usage("\(name) '\(text)' is not an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        remaining.removeSubrange(index...(index + 1))
+        return value
+    }
+
+    /// The layer sizes after `--name`, written like `64-128-10`, if given.
+    mutating func layerSizes(_ name: String) throws -> [Int]? {
+        guard let index = remaining.firstIndex(of: name) else { return nil }
+        guard index + 1 < remaining.count else {
+            throw CommandError.usage("\(name) needs layer sizes such as 64-128-10")
+        }
+        let text = remaining[index + 1]
+        let sizes = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+        guard sizes.count >= 2, sizes.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 1 << 20 }) else {
+            throw CommandError.usage("\(name) '\(text)' is not layer sizes such as 64-128-10 (at least two positive integers joined by '-')")
+        }
+        remaining.removeSubrange(index...(index + 1))
+        return sizes.map { $0! }
+    }
+
+    /// The positional arguments left; anything that looks like an unknown flag is an error.
+    func positionals(expected: String, count: ClosedRange<Int>) throws -> [String] {
+        if let unknown = remaining.first(where: { $0.hasPrefix("-") && $0 != "-" }) {
+            throw CommandError.usage("unknown option '\(unknown)' for '\(command)'; see 'ternevo help \(command)'")
+        }
+        guard count.contains(remaining.count) else {
+            throw CommandError.usage("'\(command)' expects \(expected); got \(remaining.count) argument(s)")
+        }
+        return remaining
+    }
+}
+
+/// `1234567` as `1,234,567`.
+func grouped(_ value: Int) -> String {
+    let digits = String(abs(value))
+    var out = ""
+    for (k, ch) in digits.enumerated() {
+        if k > 0 && (digits.count - k) % 3 == 0 { out.append(",") }
+        out.append(ch)
+    }
+    return value < 0 ? "-" + out : out
+}

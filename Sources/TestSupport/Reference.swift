@@ -1,0 +1,65 @@
+import Foundation
+import TernaryCore
+
+/// The network of DESIGN section 2 written for obviousness: plain Int arithmetic with
+/// multiplications, weights read one by one. The fast evaluator must equal it exactly.
+public enum ReferenceNetwork {
+    /// Logits `[C]` of one example (quantised features `[n0]`).
+    public static func logits(_ network: TernaryNetwork, features: [UInt8]) -> [Int] {
+        var activations = features.map { Int($0) }
+        for l in network.weights.indices {
+            let matrix = network.weights[l]
+            var sums = [Int](repeating: 0, count: matrix.rowCount)
+            for row in 0..<matrix.rowCount {
+                for column in 0..<matrix.columnCount {
+                    sums[row] += Int(matrix[row, column]) * activations[column]
+                }
+            }
+            if l == network.weights.count - 1 { return sums }
+            activations = sums.indices.map { sums[$0] >= Int(network.thresholds[l][$0]) ? 1 : -1 }
+        }
+        return activations
+    }
+
+    /// Index of the largest logit, the lowest index on ties.
+    public static func argmax(_ logits: [Int]) -> Int {
+        var best = 0
+        for c in logits.indices where logits[c] > logits[best] { best = c }
+        return best
+    }
+
+    /// Mean cross-entropy of `softmax(tau * z)` computed directly with `exp` and `log`.
+    public static func loss(_ logits: [[Int]], labels: [Int], tau: Double) -> Double {
+        var total = 0.0
+        for (z, label) in zip(logits, labels) {
+            let top = z.max()!
+            let sum = z.reduce(0.0) { $0 + exp(tau * Double($1 - top)) }
+            total += -(tau * Double(z[label] - top) - log(sum))
+        }
+        return total / Double(labels.count)
+    }
+}
+
+/// Sizes at and around word boundaries, as swift-collections tests its bit arrays.
+public let boundarySizes = [1, 2, 13, 63, 64, 65, 127, 128, 129]
+
+/// Random quantised features and labels.
+public func randomExamples(count: Int, features: Int, classes: Int, maxValue: Int = 255,
+                           using generator: inout some RandomNumberGenerator) -> (features: [UInt8], labels: [Int]) {
+    let x = (0..<(count * features)).map { _ in UInt8(generator.uniformBelow(maxValue + 1)) }
+    let y = (0..<count).map { _ in generator.uniformBelow(classes) }
+    return (x, y)
+}
+
+/// A random network with random thresholds in a range where neurons both fire and do not.
+public func randomNetwork(_ sizes: [Int], zeroFraction: Double,
+                          using generator: inout some RandomNumberGenerator) -> TernaryNetwork {
+    var network = TernaryNetwork(layerSizes: sizes, zeroFraction: zeroFraction, using: &generator)
+    for l in network.thresholds.indices {
+        let scale = l == 0 ? 128 * max(1, Int(Double(sizes[0]).squareRoot())) : max(1, Int(Double(sizes[l]).squareRoot()))
+        for i in network.thresholds[l].indices {
+            network.thresholds[l][i] = Int32(generator.uniformBelow(2 * scale + 1) - scale)
+        }
+    }
+    return network
+}

@@ -1,0 +1,4 @@
+import Foundation
+import TernaryExperiments
+
+exit(TernEvoCommandLine.main(Array(CommandLine.arguments.dropFirst())))

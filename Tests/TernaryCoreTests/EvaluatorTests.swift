@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+import TernaryCore
+import TestSupport
+
+@Suite("PopulationEvaluator")
+struct EvaluatorTests {
+    /// Checks every logit of every network against the reference; returns the largest error.
+    func compare(_ sizes: [Int], population: Int, batchSize: Int, zeroFraction: Double,
+                 maxValue: Int = 255, threads: Int = 2, seed: UInt64) -> Int {
+        var rng = Xoshiro256(seed: seed)
+        let networks = (0..<population).map { _ in randomNetwork(sizes, zeroFraction: zeroFraction, using: &rng) }
+        let data = randomExamples(count: batchSize, features: sizes[0], classes: sizes.last!, maxValue: maxValue, using: &rng)
+        let batch = ExampleBatch(features: data.features, featureCount: sizes[0], labels: data.labels)
+        let logits = PopulationEvaluator(layerSizes: sizes, threads: threads).logits(of: networks, on: batch)
+        var largest = 0
+        for (p, network) in networks.enumerated() {
+            for b in 0..<batchSize {
+                let expected = ReferenceNetwork.logits(network, features: batch.features(of: b))
+                let got = (0..<sizes.last!).map { Int(logits[p][b * sizes.last! + $0]) }
+                for (e, g) in zip(expected, got) { largest = max(largest, abs(e - g)) }
+            }
+        }
+        return largest
+    }
+
+    @Test("logits equal the reference on random shapes and batches", arguments: 0..<24)
+    func randomShapes(trial: Int) {
+        var rng = Xoshiro256(seed: 1000 + UInt64(trial))
+        let depth = 1 + rng.uniformBelow(3)
+        let pick = { (rng: inout Xoshiro256) in boundarySizes[rng.uniformBelow(boundarySizes.count)] + (rng.uniformBelow(4) == 0 ? 64 * rng.uniformBelow(4) : 0) }
+        var sizes = [pick(&rng)]
+        for _ in 0..<depth { sizes.append(pick(&rng)) }
+        sizes.append(2 + rng.uniformBelow(11))
+        let batch = [1, 2, 63, 64, 65, 129, 200, 300][rng.uniformBelow(8)]
+        let zeros = [0.0, 0.33, 0.9][rng.uniformBelow(3)]
+        let error = compare(sizes, population: 3, batchSize: batch, zeroFraction: zeros, seed: UInt64(trial))
+        #expect(error == 0, "sizes \(sizes), batch \(batch), zero fraction \(zeros): largest logit error \(error)")
+    }
+
+    @Test("all-zero and all-nonzero rows, 1 to 3 hidden layers, boundary widths")
+    func extremeRows() {
+        for zeros in [0.0, 1.0] {
+            for sizes in [[129, 65, 10], [64, 128, 63, 7], [300, 64, 129, 65, 3]] {
+                #expect(compare(sizes, population: 2, batchSize: 70, zeroFraction: zeros, seed: 5) == 0, "\(sizes) zeros \(zeros)")
+            }
+        }
+    }
+
+    @Test("the Int16 first-layer lanes do not overflow on saturated inputs")
+    func saturatedInputs() {
+        // All inputs 255 and all weights +1 over 784 inputs: sums reach 199,920.
+        var network = TernaryNetwork(layerSizes: [784, 3, 2])
+        network.weights[0] = TernaryMatrix(rowCount: 3, columnCount: 784, trits: [Int8](repeating: 1, count: 3 * 784))
+        network.thresholds[0] = [199_920, 199_921, -199_920]
+        let batch = ExampleBatch(features: [UInt8](repeating: 255, count: 784), featureCount: 784, labels: [0])
+        let logits = PopulationEvaluator(layerSizes: [784, 3, 2], threads: 1).logits(of: [network], on: batch)[0]
+        #expect(logits.map(Int.init) == ReferenceNetwork.logits(network, features: batch.features(of: 0)))
+    }
+
+    @Test("no hidden layer: logits are the first-layer sums")
+    func noHidden() {
+        #expect(compare([130, 5], population: 2, batchSize: 67, zeroFraction: 0.3, seed: 11) == 0)
+    }
+
+    @Test("parallel evaluation equals serial, scores included")
+    func parallelEqualsSerial() {
+        var rng = Xoshiro256(seed: 77)
+        let sizes = [64, 128, 10]
+        let networks = (0..<37).map { _ in randomNetwork(sizes, zeroFraction: 0.3, using: &rng) }
+        let data = randomExamples(count: 150, features: 64, classes: 10, using: &rng)
+        let batch = ExampleBatch(features: data.features, featureCount: 64, labels: data.labels)
+        let serial = PopulationEvaluator(layerSizes: sizes, threads: 1)
+        let parallel = PopulationEvaluator(layerSizes: sizes, threads: 4)
+        #expect(serial.logits(of: networks, on: batch) == parallel.logits(of: networks, on: batch))
+        #expect(serial.scores(of: networks, on: batch) == parallel.scores(of: networks, on: batch))
+    }
+
+    @Test("accuracy and cross-entropy equal the reference formulas")
+    func scoresMatchReference() {
+        var rng = Xoshiro256(seed: 5)
+        let sizes = [20, 65, 33, 4]
+        let networks = (0..<5).map { _ in randomNetwork(sizes, zeroFraction: 0.2, using: &rng) }
+        let data = randomExamples(count: 90, features: 20, classes: 4, using: &rng)
+        let batch = ExampleBatch(features: data.features, featureCount: 20, labels: data.labels)
+        let tau = 1 / Double(33).squareRoot()
+        let scores = PopulationEvaluator(layerSizes: sizes, threads: 2).scores(of: networks, on: batch)
+        for (network, score) in zip(networks, scores) {
+            let logits = (0..<90).map { ReferenceNetwork.logits(network, features: batch.features(of: $0)) }
+            let correct = zip(logits, data.labels).filter { ReferenceNetwork.argmax($0.0) == $0.1 }.count
+            #expect(score.correct == correct)
+            let loss = ReferenceNetwork.loss(logits, labels: data.labels, tau: tau)
+            // Table lookup and direct exp agree to rounding; 1e-12 relative covers 90 summed terms.
+            #expect(abs(score.loss - loss) <= 1e-12 * max(1, abs(loss)), "loss \(score.loss) vs \(loss)")
+        }
+    }
+
+    @Test("argmax ties go to the lowest class index")
+    func ties() {
+        let network = TernaryNetwork(layerSizes: [3, 2, 4])  // all weights zero: every logit 0
+        let batch = ExampleBatch(features: [1, 2, 3, 4, 5, 6], featureCount: 3, labels: [0, 1])
+        let score = PopulationEvaluator(layerSizes: [3, 2, 4], threads: 1).scores(of: [network], on: batch)[0]
+        #expect(score.correct == 1)
+        #expect(abs(score.loss - log(4)) < 1e-12)
+    }
+}
