@@ -1,9 +1,9 @@
 /// A batch of quantised examples with labels, laid out once for the evaluator.
 ///
 /// Built once per batch and shared by every genome scored on it: the inputs are stored in tiles
-/// of 64 examples, each tile transposed and widened to Int16 (`[tile][input][64]`; the last
-/// tile padded with zero examples), so the first-layer kernel reads one input of 64 examples as
-/// one contiguous 128-byte vector.
+/// of 128 examples, each tile transposed and widened to Int16 (`[tile][input][128]`; the last
+/// tile padded with zero examples), so the first-layer kernel reads one input of 128 examples
+/// as one contiguous, cache-line-aligned 256-byte vector.
 public struct ExampleBatch: Sendable {
     /// Number of examples, B.
     public let count: Int
@@ -11,7 +11,7 @@ public struct ExampleBatch: Sendable {
     public let featureCount: Int
     /// The class of each example, each in `0 ..< classCount` of the networks scored on it.
     public let labels: [Int]
-    let columns: [Int16]
+    let columns: AlignedColumns
 
     /// A batch from row-major quantised features (`count * featureCount` bytes) and labels.
     public init(features: [UInt8], featureCount: Int, labels: [Int]) {
@@ -23,13 +23,13 @@ public struct ExampleBatch: Sendable {
         self.featureCount = featureCount
         self.labels = labels
         let tiles = max(1, (count + tileWidth - 1) / tileWidth)
-        var columns = [Int16](repeating: 0, count: tiles * featureCount * tileWidth)
-        for b in 0..<count {
-            for i in 0..<featureCount {
-                columns[ExampleBatch.offset(example: b, input: i, featureCount: featureCount)] = Int16(features[b * featureCount + i])
+        columns = AlignedColumns(count: tiles * featureCount * tileWidth) { columns in
+            for b in 0..<labels.count {
+                for i in 0..<featureCount {
+                    columns[ExampleBatch.offset(example: b, input: i, featureCount: featureCount)] = Int16(features[b * featureCount + i])
+                }
             }
         }
-        self.columns = columns
     }
 
     /// The quantised features of example `index`.

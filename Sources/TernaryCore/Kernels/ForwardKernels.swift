@@ -2,27 +2,30 @@
 // activations. Everything here is internal and reached through `PopulationEvaluator`.
 //
 // Names under the shape comments: O outputs (rows), I inputs, W words per row (ceil(I / 64)),
-// T examples in a tile (always 64).
+// T examples in a tile (always 128).
 
-/// Examples per tile. A tile's first-layer sums live in four AVX2 registers of 16 Int16 lanes.
-let tileWidth = 64
+/// Examples per tile: 128, so each weight's bit-loop step (and each mispredicted loop exit) is
+/// paid once for 128 examples. A tile's first-layer sums live in eight AVX2 registers.
+let tileWidth = 128
+/// Examples per 64-bit activation mask: a tile has two halves.
+let halfTile = 64
 // Vector types at most 16 lanes of Int32 wide: Swift 6.3 lowers shifts of wider SIMD types
 // lane by lane through the stack.
-typealias HalfTileInt16 = SIMD32<Int16>
-typealias QuarterTileInt32 = SIMD16<Int32>
+typealias QuarterTileInt16 = SIMD32<Int16>
+typealias EighthTileInt32 = SIMD16<Int32>
 
 /// First layer, bytes times trits by adds and subtracts (no multiply).
 ///
-/// Shapes: `tile` Int16 `[I][T]` (input `i` of the tile's example `b` at `i * 64 + b`); planes
+/// Shapes: `tile` Int16 `[I][T]` (input `i` of the tile's example `b` at `i * 128 + b`, so the
+/// column of input `i` starts at byte `i << 8`: no multiply in the address either); planes
 /// `plus`, `minus` `[O][W]` words; thresholds `[O]`; out `[T][outWords]` bit-packed activations
 /// (bit `o % 64` of word `o / 64` of example `b` set when `s >= theta`).
 ///
-/// For each row, every set bit of `plus` adds the 64-example column of that input to 64 Int16
-/// lanes and every set bit of `minus` subtracts it: four `vpaddw` per nonzero weight, and zero
-/// weights cost nothing. Column `i` starts at byte `i << 7`, so no multiply is needed for the
-/// address either. Int16 cannot overflow within 128 inputs (128 * 255 = 32640), so the lanes
-/// are widened into Int32 after every two words: 32 Int16 lanes read as 16 Int32 lanes hold
-/// examples (2k, 2k+1) in their low and high halves, split by shifts into `even` and `odd`.
+/// For each row, every set bit of `plus` adds the 128-example column of that input to 128 Int16
+/// lanes and every set bit of `minus` subtracts it: eight `vpaddw` per nonzero weight, and zero
+/// weights cost nothing. Int16 cannot overflow within 128 inputs (128 * 255 = 32640), so the
+/// lanes are widened into Int32 after every two words: 32 Int16 lanes read as 16 Int32 lanes
+/// hold examples (2k, 2k+1) in their low and high halves, split by shifts into `even` and `odd`.
 func firstLayerKernel(
     tile: UnsafePointer<Int16>,
     plus: UnsafePointer<UInt64>, minus: UnsafePointer<UInt64>, rows O: Int, wordsPerRow W: Int,
@@ -31,55 +34,70 @@ func firstLayerKernel(
 ) {
     let base = UnsafeRawPointer(tile)
     let sums = UnsafeMutableRawPointer(scratch.sums)
-    let sixteen = QuarterTileInt32(repeating: 16)
+    let sixteen = EighthTileInt32(repeating: 16)
+    let zero = QuarterTileInt16()
     for o in 0..<O {
-        var evenLow = QuarterTileInt32(), oddLow = QuarterTileInt32()
-        var evenHigh = QuarterTileInt32(), oddHigh = QuarterTileInt32()
-        var low = HalfTileInt16(), high = HalfTileInt16()
+        var wide = (EighthTileInt32(), EighthTileInt32(), EighthTileInt32(), EighthTileInt32(),
+                    EighthTileInt32(), EighthTileInt32(), EighthTileInt32(), EighthTileInt32())
+        var q0 = zero, q1 = zero, q2 = zero, q3 = zero
         let p = plus + o &* W
         let m = minus + o &* W
         for w in 0..<W {
             var bits = p[w]
             let wordOffset = w &<< 6
             while bits != 0 {
-                let offset = (wordOffset | bits.trailingZeroBitCount) &<< 7
-                low &+= base.loadUnaligned(fromByteOffset: offset, as: HalfTileInt16.self)
-                high &+= base.loadUnaligned(fromByteOffset: offset &+ 64, as: HalfTileInt16.self)
+                let column = base + ((wordOffset | bits.trailingZeroBitCount) &<< 8)
+                q0 &+= column.loadUnaligned(as: QuarterTileInt16.self)
+                q1 &+= column.loadUnaligned(fromByteOffset: 64, as: QuarterTileInt16.self)
+                q2 &+= column.loadUnaligned(fromByteOffset: 128, as: QuarterTileInt16.self)
+                q3 &+= column.loadUnaligned(fromByteOffset: 192, as: QuarterTileInt16.self)
                 bits &= bits &- 1
             }
             bits = m[w]
             while bits != 0 {
-                let offset = (wordOffset | bits.trailingZeroBitCount) &<< 7
-                low &-= base.loadUnaligned(fromByteOffset: offset, as: HalfTileInt16.self)
-                high &-= base.loadUnaligned(fromByteOffset: offset &+ 64, as: HalfTileInt16.self)
+                let column = base + ((wordOffset | bits.trailingZeroBitCount) &<< 8)
+                q0 &-= column.loadUnaligned(as: QuarterTileInt16.self)
+                q1 &-= column.loadUnaligned(fromByteOffset: 64, as: QuarterTileInt16.self)
+                q2 &-= column.loadUnaligned(fromByteOffset: 128, as: QuarterTileInt16.self)
+                q3 &-= column.loadUnaligned(fromByteOffset: 192, as: QuarterTileInt16.self)
                 bits &= bits &- 1
             }
             if w & 1 == 1 || w == W &- 1 {
-                let lowPairs = unsafeBitCast(low, to: QuarterTileInt32.self)
-                let highPairs = unsafeBitCast(high, to: QuarterTileInt32.self)
-                evenLow &+= (lowPairs &<< sixteen) &>> sixteen
-                oddLow &+= lowPairs &>> sixteen
-                evenHigh &+= (highPairs &<< sixteen) &>> sixteen
-                oddHigh &+= highPairs &>> sixteen
-                low = HalfTileInt16()
-                high = HalfTileInt16()
+                let pairs = (unsafeBitCast(q0, to: EighthTileInt32.self), unsafeBitCast(q1, to: EighthTileInt32.self),
+                             unsafeBitCast(q2, to: EighthTileInt32.self), unsafeBitCast(q3, to: EighthTileInt32.self))
+                wide.0 &+= (pairs.0 &<< sixteen) &>> sixteen
+                wide.1 &+= pairs.0 &>> sixteen
+                wide.2 &+= (pairs.1 &<< sixteen) &>> sixteen
+                wide.3 &+= pairs.1 &>> sixteen
+                wide.4 &+= (pairs.2 &<< sixteen) &>> sixteen
+                wide.5 &+= pairs.2 &>> sixteen
+                wide.6 &+= (pairs.3 &<< sixteen) &>> sixteen
+                wide.7 &+= pairs.3 &>> sixteen
+                q0 = zero; q1 = zero; q2 = zero; q3 = zero
             }
         }
-        // sums: [even 0, 2, ..., 30 | odd 1, ..., 31 | even 32, ..., 62 | odd 33, ..., 63]
-        sums.storeBytes(of: evenLow, as: QuarterTileInt32.self)
-        sums.storeBytes(of: oddLow, toByteOffset: 64, as: QuarterTileInt32.self)
-        sums.storeBytes(of: evenHigh, toByteOffset: 128, as: QuarterTileInt32.self)
-        sums.storeBytes(of: oddHigh, toByteOffset: 192, as: QuarterTileInt32.self)
+        // sums, per quarter q of 32 examples: [even 32q, 32q+2, ..., 32q+30 | odd 32q+1, ..., 32q+31]
+        sums.storeBytes(of: wide.0, as: EighthTileInt32.self)
+        sums.storeBytes(of: wide.1, toByteOffset: 64, as: EighthTileInt32.self)
+        sums.storeBytes(of: wide.2, toByteOffset: 128, as: EighthTileInt32.self)
+        sums.storeBytes(of: wide.3, toByteOffset: 192, as: EighthTileInt32.self)
+        sums.storeBytes(of: wide.4, toByteOffset: 256, as: EighthTileInt32.self)
+        sums.storeBytes(of: wide.5, toByteOffset: 320, as: EighthTileInt32.self)
+        sums.storeBytes(of: wide.6, toByteOffset: 384, as: EighthTileInt32.self)
+        sums.storeBytes(of: wide.7, toByteOffset: 448, as: EighthTileInt32.self)
         let theta = thresholds[o]
-        var mask: UInt64 = 0
-        for k in 0..<16 {
-            let shift = UInt64(2 &* k)
-            mask |= UInt64(scratch.sums[k] >= theta ? 1 : 0) << shift
-            mask |= UInt64(scratch.sums[16 &+ k] >= theta ? 1 : 0) << (shift &+ 1)
-            mask |= UInt64(scratch.sums[32 &+ k] >= theta ? 1 : 0) << (shift &+ 32)
-            mask |= UInt64(scratch.sums[48 &+ k] >= theta ? 1 : 0) << (shift &+ 33)
+        for half in 0..<2 {
+            let s = scratch.sums + half &* 64
+            var mask: UInt64 = 0
+            for k in 0..<16 {
+                let shift = UInt64(2 &* k)
+                mask |= UInt64(s[k] >= theta ? 1 : 0) << shift
+                mask |= UInt64(s[16 &+ k] >= theta ? 1 : 0) << (shift &+ 1)
+                mask |= UInt64(s[32 &+ k] >= theta ? 1 : 0) << (shift &+ 32)
+                mask |= UInt64(s[48 &+ k] >= theta ? 1 : 0) << (shift &+ 33)
+            }
+            scratch.masks[half &* 64 &+ (o & 63)] = mask
         }
-        scratch.masks[o & 63] = mask
         if o & 63 == 63 || o == O &- 1 {
             storeTransposed(scratch.masks, rowsInBlock: (o & 63) &+ 1, word: o >> 6, out: out, outWords: outWords)
         }
@@ -104,14 +122,16 @@ func hiddenLayerKernel(
         var nonzero = 0
         for w in 0..<W { nonzero &+= (p[w] | n[w]).nonzeroBitCount }
         let limit = nonzero &- Int(thresholds[o])  // s >= theta  <=>  2 * disagree <= nonzero - theta
-        var mask: UInt64 = 0
-        for b in 0..<tileWidth {
-            let h = act + b &* W
-            var disagree = 0
-            for w in 0..<W { disagree &+= ((p[w] | n[w]) & (p[w] ^ h[w])).nonzeroBitCount }
-            mask |= UInt64(2 &* disagree <= limit ? 1 : 0) << UInt64(b)
+        for half in 0..<2 {
+            var mask: UInt64 = 0
+            for b in 0..<halfTile {
+                let h = act + (half &* halfTile &+ b) &* W
+                var disagree = 0
+                for w in 0..<W { disagree &+= ((p[w] | n[w]) & (p[w] ^ h[w])).nonzeroBitCount }
+                mask |= UInt64(2 &* disagree <= limit ? 1 : 0) << UInt64(b)
+            }
+            scratch.masks[half &* 64 &+ (o & 63)] = mask
         }
-        scratch.masks[o & 63] = mask
         if o & 63 == 63 || o == O &- 1 {
             storeTransposed(scratch.masks, rowsInBlock: (o & 63) &+ 1, word: o >> 6, out: out, outWords: outWords)
         }
@@ -151,12 +171,12 @@ func directOutputKernel(
             for w in 0..<W {
                 var bits = plus[o &* W &+ w]
                 while bits != 0 {
-                    s &+= Int32(tile[((w &<< 6) | bits.trailingZeroBitCount) &<< 6 | b])
+                    s &+= Int32(tile[((w &<< 6) | bits.trailingZeroBitCount) &* tileWidth &+ b])
                     bits &= bits &- 1
                 }
                 bits = minus[o &* W &+ w]
                 while bits != 0 {
-                    s &-= Int32(tile[((w &<< 6) | bits.trailingZeroBitCount) &<< 6 | b])
+                    s &-= Int32(tile[((w &<< 6) | bits.trailingZeroBitCount) &* tileWidth &+ b])
                     bits &= bits &- 1
                 }
             }
@@ -165,15 +185,20 @@ func directOutputKernel(
     }
 }
 
-/// Turns up to 64 row masks (bit `b` = example `b` fired) into word `word` of each example's
-/// activations: a 64 x 64 bit transpose (Hacker's Delight 7-3, least significant bit first).
-/// Rows past `rowsInBlock` are cleared first, so padding neurons stay zero.
+/// Turns the row masks of a block of up to 64 rows (`masks[half * 64 + r]`, bit `b` = example
+/// `half * 64 + b` fired) into word `word` of each example's activations: per half, a 64 x 64
+/// bit transpose (Hacker's Delight 7-3, least significant bit first). Rows past `rowsInBlock`
+/// are cleared first, so padding neurons stay zero.
 @inline(__always)
 func storeTransposed(_ masks: UnsafeMutablePointer<UInt64>, rowsInBlock: Int, word: Int,
                      out: UnsafeMutablePointer<UInt64>, outWords: Int) {
-    for r in rowsInBlock..<64 { masks[r] = 0 }
-    transpose64(masks)
-    for b in 0..<tileWidth { out[b &* outWords &+ word] = masks[b] }
+    for half in 0..<2 {
+        let block = masks + (half &* 64)
+        for r in rowsInBlock..<64 { block[r] = 0 }
+        transpose64(block)
+        let rows = out + (half &* halfTile &* outWords &+ word)
+        for b in 0..<halfTile { rows[b &* outWords] = block[b] }
+    }
 }
 
 /// In-place transpose of a 64 x 64 bit matrix: afterwards bit `j` of word `i` is what bit `i`

@@ -1,5 +1,5 @@
 /// Scratch memory of one worker: two ping-pong activation tiles, a row of sums and a block of
-/// 64 row masks for the bit transpose. Allocated
+/// 64 row masks per half tile for the bit transpose. Allocated
 /// once per evaluator and reused for every tile, so the hot loop allocates nothing.
 final class ForwardScratch {
     let activationWords: Int
@@ -14,7 +14,7 @@ final class ForwardScratch {
         activationsA = .allocate(capacity: tileWidth * activationWords)
         activationsB = .allocate(capacity: tileWidth * activationWords)
         sums = .allocate(capacity: tileWidth)
-        masks = .allocate(capacity: 64)
+        masks = .allocate(capacity: 128)
     }
 
     deinit {
@@ -28,33 +28,37 @@ final class ForwardScratch {
 /// Runs every network of `networks` on every tile of `batch` and writes Int32 logits into
 /// `logits` as `[P][B][C]` (genome-major, then example, then class).
 ///
-/// Work items are (genome, tile) pairs, claimed dynamically by `scratch.count` workers; each
-/// item writes only its own logits, so the result does not depend on the schedule.
+/// A work item is one genome on a run of tiles: all of the batch's tiles when there are enough
+/// genomes to keep every worker busy (its weights then stay in that core's cache, and no two
+/// threads touch the same genome's reference counts), otherwise one tile. Items are claimed
+/// dynamically; each writes only its own logits, so the result does not depend on the schedule.
 func forwardPopulation(_ networks: [TernaryNetwork], batch: ExampleBatch,
                        scratch: [ForwardScratch], logits: inout [Int32]) {
     guard let first = networks.first else { return }
     let classes = first.classCount
     let examples = batch.count
     let tiles = (examples + tileWidth - 1) / tileWidth
+    let tilesPerItem = networks.count >= 4 * scratch.count ? tiles : 1
+    let itemsPerGenome = (tiles + tilesPerItem - 1) / tilesPerItem
     precondition(logits.count == networks.count * examples * classes)
     logits.withUnsafeMutableBufferPointer { output in
         let out = UncheckedSendable(output.baseAddress!)
-        batch.columns.withUnsafeBufferPointer { columns in
-            let x = UncheckedSendable(columns.baseAddress!)
-            Parallel.run(items: networks.count * tiles, workers: scratch.count) { item, worker in
-                let genome = item / tiles
-                let tile = item % tiles
+        let x = UncheckedSendable(UnsafePointer(batch.columns.base))
+        Parallel.run(items: networks.count * itemsPerGenome, workers: scratch.count) { item, worker in
+            let genome = item / itemsPerGenome
+            let network = networks[genome]
+            let firstTile = (item % itemsPerGenome) * tilesPerItem
+            for tile in firstTile..<min(tiles, firstTile + tilesPerItem) {
                 let tileStart = tile * tileWidth
-                let valid = min(tileWidth, examples - tileStart)
-                let target = out.value + (genome * examples + tileStart) * classes
-                forwardTile(networks[genome], tile: x.value + tile * batch.featureCount * tileWidth,
-                            examples: valid, scratch: scratch[worker], logits: target)
+                forwardTile(network, tile: x.value + tile * batch.featureCount * tileWidth,
+                            examples: min(tileWidth, examples - tileStart), scratch: scratch[worker],
+                            logits: out.value + (genome * examples + tileStart) * classes)
             }
         }
     }
 }
 
-/// One network on one tile of 64 examples: logits of the first `examples` go to `logits [examples][C]`.
+/// One network on one tile of 128 examples: logits of the first `examples` go to `logits [examples][C]`.
 func forwardTile(_ network: TernaryNetwork, tile: UnsafePointer<Int16>,
                  examples: Int, scratch: ForwardScratch, logits: UnsafeMutablePointer<Int32>) {
     let layerCount = network.weights.count
