@@ -20,7 +20,8 @@ public final class PopulationEvaluator {
         self.layerSizes = layerSizes
         self.threads = max(1, threads ?? Parallel.coreCount)
         let maxHidden = layerSizes.dropFirst().dropLast().max() ?? 1
-        scratch = (0..<self.threads).map { _ in ForwardScratch(maxHidden: maxHidden) }
+        let maxInputWords = (layerSizes.dropLast().max()! + 63) / 64
+        scratch = (0..<self.threads).map { _ in ForwardScratch(maxHidden: maxHidden, maxInputWords: maxInputWords) }
     }
 
     /// Logits of every network on every example: `result[p][b * C + c]`.

@@ -33,7 +33,6 @@ func firstLayerKernel(
     out: UnsafeMutablePointer<UInt64>, outWords: Int, scratch: ForwardScratch
 ) {
     let base = UnsafeRawPointer(tile)
-    let sums = UnsafeMutableRawPointer(scratch.sums)
     let sixteen = EighthTileInt32(repeating: 16)
     let zero = QuarterTileInt16()
     for o in 0..<O {
@@ -76,59 +75,147 @@ func firstLayerKernel(
                 q0 = zero; q1 = zero; q2 = zero; q3 = zero
             }
         }
-        // sums, per quarter q of 32 examples: [even 32q, 32q+2, ..., 32q+30 | odd 32q+1, ..., 32q+31]
-        sums.storeBytes(of: wide.0, as: EighthTileInt32.self)
-        sums.storeBytes(of: wide.1, toByteOffset: 64, as: EighthTileInt32.self)
-        sums.storeBytes(of: wide.2, toByteOffset: 128, as: EighthTileInt32.self)
-        sums.storeBytes(of: wide.3, toByteOffset: 192, as: EighthTileInt32.self)
-        sums.storeBytes(of: wide.4, toByteOffset: 256, as: EighthTileInt32.self)
-        sums.storeBytes(of: wide.5, toByteOffset: 320, as: EighthTileInt32.self)
-        sums.storeBytes(of: wide.6, toByteOffset: 384, as: EighthTileInt32.self)
-        sums.storeBytes(of: wide.7, toByteOffset: 448, as: EighthTileInt32.self)
+        // Quarter q of 32 examples: wide.(2q) holds examples 32q + 2k, wide.(2q+1) holds 32q + 2k + 1.
         let theta = thresholds[o]
-        for half in 0..<2 {
-            let s = scratch.sums + half &* 64
-            var mask: UInt64 = 0
-            for k in 0..<16 {
-                let shift = UInt64(2 &* k)
-                mask |= UInt64(s[k] >= theta ? 1 : 0) << shift
-                mask |= UInt64(s[16 &+ k] >= theta ? 1 : 0) << (shift &+ 1)
-                mask |= UInt64(s[32 &+ k] >= theta ? 1 : 0) << (shift &+ 32)
-                mask |= UInt64(s[48 &+ k] >= theta ? 1 : 0) << (shift &+ 33)
-            }
-            scratch.masks[half &* 64 &+ (o & 63)] = mask
-        }
+        scratch.masks[o & 63] = quarterMask(wide.0, wide.1, theta) | quarterMask(wide.2, wide.3, theta) << 32
+        scratch.masks[64 &+ (o & 63)] = quarterMask(wide.4, wide.5, theta) | quarterMask(wide.6, wide.7, theta) << 32
         if o & 63 == 63 || o == O &- 1 {
             storeTransposed(scratch.masks, rowsInBlock: (o & 63) &+ 1, word: o >> 6, out: out, outWords: outWords)
         }
     }
 }
 
-/// Later hidden layers on bit-packed +-1 activations, one popcount per 64 weights.
+/// Disagreement counts of one row against every example of a tile: for example `b`,
+/// `counts[b] = popcount(m & (p ^ h_b))` summed over the row's words, with `m = plus | minus`
+/// and `p = plus` (the row sum is then `popcount(m) - 2 * counts[b]`: a weight counts +1 where
+/// its sign agrees with the activation, -1 where it does not, and zeros are outside `m`).
 ///
-/// Shapes: act `[T][W]` (bit set = +1), planes `plus`, `minus` `[O][W]`, thresholds `[O]`,
-/// out `[T][outWords]`. With `m = plus | minus` and `p = plus`, the row sum is
-/// `popcount(m) - 2 * popcount(m & (p ^ h))`: a weight counts +1 where its sign agrees with the
-/// activation and -1 where it does not; zeros are outside `m`.
+/// Shapes: act `[T][W]` (bit set = +1), the row's `plus`, `minus` `[W]`, counts `[T]`. The row is
+/// taken in groups of 16 words whose `p` and `m` are held in registers as four 256-bit vectors
+/// while pairs of examples stream past (one xor, and, popcount per 256 weights per example);
+/// the group's word count is a constant after the `switch`, so each case compiles to straight
+/// code. Returns `popcount(m)`.
+@inline(__always)
+func disagreementCounts(
+    activations act: UnsafePointer<UInt64>, examples T: Int,
+    plus p: UnsafePointer<UInt64>, minus n: UnsafePointer<UInt64>, wordsPerRow W: Int,
+    counts: UnsafeMutablePointer<Int32>, scratch: ForwardScratch
+) -> Int {
+    let m = scratch.rowMask
+    var nonzero = 0
+    for w in 0..<W {
+        m[w] = p[w] | n[w]
+        nonzero &+= m[w].nonzeroBitCount
+    }
+    var first = 0
+    while first < W {
+        let words = min(16, W &- first)
+        let add = first > 0
+        switch words >> 2 {
+        case 4: groupCounts(chunks: 4, tail: words & 3, first, act, T, p, m, W, counts, add)
+        case 3: groupCounts(chunks: 3, tail: words & 3, first, act, T, p, m, W, counts, add)
+        case 2: groupCounts(chunks: 2, tail: words & 3, first, act, T, p, m, W, counts, add)
+        case 1: groupCounts(chunks: 1, tail: words & 3, first, act, T, p, m, W, counts, add)
+        default: groupCounts(chunks: 0, tail: words & 3, first, act, T, p, m, W, counts, add)
+        }
+        first &+= 16
+    }
+    return nonzero
+}
+
+typealias WordVector = SIMD4<UInt64>
+
+/// One group of `4 * chunks + tail` words starting at word `first`, for all `T` examples (T even).
+@inline(__always)
+func groupCounts(
+    chunks: Int, tail: Int, _ first: Int, _ act: UnsafePointer<UInt64>, _ T: Int,
+    _ p: UnsafePointer<UInt64>, _ m: UnsafePointer<UInt64>, _ W: Int,
+    _ counts: UnsafeMutablePointer<Int32>, _ add: Bool
+) {
+    let pr = UnsafeRawPointer(p + first), mr = UnsafeRawPointer(m + first)
+    func load(_ base: UnsafeRawPointer, _ k: Int) -> WordVector {
+        k < chunks ? base.loadUnaligned(fromByteOffset: k &<< 5, as: WordVector.self) : WordVector()
+    }
+    let p0 = load(pr, 0), p1 = load(pr, 1), p2 = load(pr, 2), p3 = load(pr, 3)
+    let m0 = load(mr, 0), m1 = load(mr, 1), m2 = load(mr, 2), m3 = load(mr, 3)
+    let rowBytes = W &* 8
+    let tailStart = first &+ (chunks &<< 2)
+    @inline(__always) func count(_ h: UnsafeRawPointer) -> Int {
+        var c = WordVector()
+        if chunks > 0 { c &+= (m0 & (p0 ^ h.loadUnaligned(as: WordVector.self))).nonzeroBitCount }
+        if chunks > 1 { c &+= (m1 & (p1 ^ h.loadUnaligned(fromByteOffset: 32, as: WordVector.self))).nonzeroBitCount }
+        if chunks > 2 { c &+= (m2 & (p2 ^ h.loadUnaligned(fromByteOffset: 64, as: WordVector.self))).nonzeroBitCount }
+        if chunks > 3 { c &+= (m3 & (p3 ^ h.loadUnaligned(fromByteOffset: 96, as: WordVector.self))).nonzeroBitCount }
+        var total = Int(truncatingIfNeeded: c.wrappedSum())
+        let words = h.assumingMemoryBound(to: UInt64.self) + (chunks &<< 2)
+        for k in 0..<tail {
+            total &+= (m[tailStart &+ k] & (p[tailStart &+ k] ^ words[k])).nonzeroBitCount
+        }
+        return total
+    }
+    let base = UnsafeRawPointer(act + first)
+    var b = 0
+    while b < T {
+        let h = base + b &* rowBytes
+        let c0 = Int32(truncatingIfNeeded: count(h))
+        let c1 = Int32(truncatingIfNeeded: count(h + rowBytes))
+        if add {
+            counts[b] &+= c0
+            counts[b &+ 1] &+= c1
+        } else {
+            counts[b] = c0
+            counts[b &+ 1] = c1
+        }
+        b &+= 2
+    }
+}
+
+/// The 32-bit firing mask of a quarter tile: bit `2k` is `even[k] >= theta`, bit `2k + 1` is
+/// `odd[k] >= theta`. Out of line: inlined into the kernel, LLVM 21 (Swift 6.3) lowers the
+/// selects lane by lane. |s| < 2^30 (fan-in below 4 million), so a theta clamped to +-2^30
+/// decides alike and `s - theta` cannot overflow; its sign bit selects the lane.
+@inline(never)
+func quarterMask(_ even: SIMD16<Int32>, _ odd: SIMD16<Int32>, _ threshold: Int32) -> UInt64 {
+    let theta = SIMD16<Int32>(repeating: max(-(1 << 30), min(1 << 30, threshold)))
+    let evenBits = SIMD16<UInt32>(1 << 0, 1 << 2, 1 << 4, 1 << 6, 1 << 8, 1 << 10, 1 << 12, 1 << 14,
+                                  1 << 16, 1 << 18, 1 << 20, 1 << 22, 1 << 24, 1 << 26, 1 << 28, 1 << 30)
+    let oddBits = evenBits &<< SIMD16<UInt32>(repeating: 1)
+    let none = SIMD16<UInt32>()
+    let selected = none.replacing(with: evenBits, where: even .>= theta)
+        | none.replacing(with: oddBits, where: odd .>= theta)
+    return UInt64(selected.wrappedSum())
+}
+
+/// The 16-bit mask of 16 consecutive counts: bit `k` is `counts[k] <= bound`.
+@inline(never)
+func countMask(_ counts: SIMD16<Int32>, _ bound: SIMD16<Int32>) -> UInt64 {
+    let bits = SIMD16<UInt32>(1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4, 1 << 5, 1 << 6, 1 << 7,
+                              1 << 8, 1 << 9, 1 << 10, 1 << 11, 1 << 12, 1 << 13, 1 << 14, 1 << 15)
+    return UInt64(SIMD16<UInt32>().replacing(with: bits, where: counts .<= bound).wrappedSum())
+}
+
+/// Later hidden layers on bit-packed +-1 activations: `s = popcount(m) - 2 * counts` per row and
+/// example, thresholded into row masks and transposed into out `[T][outWords]`.
+/// Shapes: act `[T][W]`, planes `plus`, `minus` `[O][W]`, thresholds `[O]`.
 func hiddenLayerKernel(
     activations act: UnsafePointer<UInt64>,
     plus: UnsafePointer<UInt64>, minus: UnsafePointer<UInt64>, rows O: Int, wordsPerRow W: Int,
     thresholds: UnsafePointer<Int32>,
     out: UnsafeMutablePointer<UInt64>, outWords: Int, scratch: ForwardScratch
 ) {
+    let counts = scratch.sums
     for o in 0..<O {
-        let p = plus + o &* W
-        let n = minus + o &* W
-        var nonzero = 0
-        for w in 0..<W { nonzero &+= (p[w] | n[w]).nonzeroBitCount }
-        let limit = nonzero &- Int(thresholds[o])  // s >= theta  <=>  2 * disagree <= nonzero - theta
+        let nonzero = disagreementCounts(activations: act, examples: tileWidth, plus: plus + o &* W,
+                                         minus: minus + o &* W, wordsPerRow: W, counts: counts, scratch: scratch)
+        // s >= theta  <=>  counts <= (nonzero - theta) / 2, rounded down (counts >= 0)
+        let limit = (Int64(nonzero) &- Int64(thresholds[o])) >> 1
+        let bound = SIMD16<Int32>(repeating: Int32(clamping: max(-1, limit)))
+        let lanes = UnsafeRawPointer(counts)
         for half in 0..<2 {
             var mask: UInt64 = 0
-            for b in 0..<halfTile {
-                let h = act + (half &* halfTile &+ b) &* W
-                var disagree = 0
-                for w in 0..<W { disagree &+= ((p[w] | n[w]) & (p[w] ^ h[w])).nonzeroBitCount }
-                mask |= UInt64(2 &* disagree <= limit ? 1 : 0) << UInt64(b)
+            for group in 0..<4 {
+                let c = lanes.load(fromByteOffset: (half &* 4 &+ group) &<< 6, as: SIMD16<Int32>.self)
+                mask |= countMask(c, bound) << UInt64(group &<< 4)
             }
             scratch.masks[half &* 64 &+ (o & 63)] = mask
         }
@@ -139,22 +226,19 @@ func hiddenLayerKernel(
 }
 
 /// The output layer: Int32 logits `[examples][O]` for the first `examples` of the tile.
+/// Shapes: act `[T][W]`, planes `plus`, `minus` `[O][W]`.
 func outputLayerKernel(
     activations act: UnsafePointer<UInt64>, examples: Int,
     plus: UnsafePointer<UInt64>, minus: UnsafePointer<UInt64>, rows O: Int, wordsPerRow W: Int,
-    logits: UnsafeMutablePointer<Int32>
+    logits: UnsafeMutablePointer<Int32>, scratch: ForwardScratch
 ) {
+    let counts = scratch.sums
+    let evenExamples = (examples &+ 1) & ~1
     for o in 0..<O {
-        let p = plus + o &* W
-        let n = minus + o &* W
-        var nonzero = 0
-        for w in 0..<W { nonzero &+= (p[w] | n[w]).nonzeroBitCount }
-        for b in 0..<examples {
-            let h = act + b &* W
-            var disagree = 0
-            for w in 0..<W { disagree &+= ((p[w] | n[w]) & (p[w] ^ h[w])).nonzeroBitCount }
-            logits[b &* O &+ o] = Int32(truncatingIfNeeded: nonzero &- 2 &* disagree)
-        }
+        let nonzero = Int32(truncatingIfNeeded: disagreementCounts(
+            activations: act, examples: evenExamples, plus: plus + o &* W, minus: minus + o &* W,
+            wordsPerRow: W, counts: counts, scratch: scratch))
+        for b in 0..<examples { logits[b &* O &+ o] = nonzero &- 2 &* counts[b] }
     }
 }
 

@@ -1,5 +1,5 @@
-/// Scratch memory of one worker: two ping-pong activation tiles, a row of sums and a block of
-/// 64 row masks per half tile for the bit transpose. Allocated
+/// Scratch memory of one worker: two ping-pong activation tiles, a row of counts, a block of
+/// 64 row masks per half tile for the bit transpose, and one row's `plus | minus`. Allocated
 /// once per evaluator and reused for every tile, so the hot loop allocates nothing.
 final class ForwardScratch {
     let activationWords: Int
@@ -7,14 +7,18 @@ final class ForwardScratch {
     let activationsB: UnsafeMutablePointer<UInt64>
     let sums: UnsafeMutablePointer<Int32>
     let masks: UnsafeMutablePointer<UInt64>
+    let rowMask: UnsafeMutablePointer<UInt64>
 
-    /// Scratch for networks whose widest hidden layer has `maxHidden` neurons.
-    init(maxHidden: Int) {
+    /// Scratch for networks whose widest hidden layer has `maxHidden` neurons and whose widest
+    /// layer input is `maxInputWords` words.
+    init(maxHidden: Int, maxInputWords: Int) {
         activationWords = max(1, (maxHidden + 63) / 64)
         activationsA = .allocate(capacity: tileWidth * activationWords)
         activationsB = .allocate(capacity: tileWidth * activationWords)
-        sums = .allocate(capacity: tileWidth)
+        sums = UnsafeMutableRawPointer.allocate(byteCount: tileWidth * 4, alignment: 64)
+            .bindMemory(to: Int32.self, capacity: tileWidth)
         masks = .allocate(capacity: 128)
+        rowMask = .allocate(capacity: max(1, maxInputWords))
     }
 
     deinit {
@@ -22,6 +26,7 @@ final class ForwardScratch {
         activationsB.deallocate()
         sums.deallocate()
         masks.deallocate()
+        rowMask.deallocate()
     }
 }
 
@@ -82,7 +87,8 @@ func forwardTile(_ network: TernaryNetwork, tile: UnsafePointer<Int16>,
                 let plus = plusBuffer.baseAddress!, minus = minusBuffer.baseAddress!
                 if l == layerCount - 1 {
                     outputLayerKernel(activations: input, examples: examples, plus: plus, minus: minus,
-                                      rows: matrix.rowCount, wordsPerRow: matrix.wordsPerRow, logits: logits)
+                                      rows: matrix.rowCount, wordsPerRow: matrix.wordsPerRow, logits: logits,
+                                      scratch: scratch)
                     return
                 }
                 network.thresholds[l].withUnsafeBufferPointer { theta in
