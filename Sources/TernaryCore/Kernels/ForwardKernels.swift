@@ -77,8 +77,9 @@ func firstLayerKernel(
         }
         // Quarter q of 32 examples: wide.(2q) holds examples 32q + 2k, wide.(2q+1) holds 32q + 2k + 1.
         let theta = thresholds[o]
-        scratch.masks[o & 63] = quarterMask(wide.0, wide.1, theta) | quarterMask(wide.2, wide.3, theta) << 32
-        scratch.masks[64 &+ (o & 63)] = quarterMask(wide.4, wide.5, theta) | quarterMask(wide.6, wide.7, theta) << 32
+        let bits = UnsafePointer(scratch.laneBits)
+        scratch.masks[o & 63] = quarterMask(wide.0, wide.1, theta, bits) | quarterMask(wide.2, wide.3, theta, bits) << 32
+        scratch.masks[64 &+ (o & 63)] = quarterMask(wide.4, wide.5, theta, bits) | quarterMask(wide.6, wide.7, theta, bits) << 32
         if o & 63 == 63 || o == O &- 1 {
             storeTransposed(scratch.masks, rowsInBlock: (o & 63) &+ 1, word: o >> 6, out: out, outWords: outWords)
         }
@@ -174,24 +175,22 @@ func groupCounts(
 /// `odd[k] >= theta`. Out of line: inlined into the kernel, LLVM 21 (Swift 6.3) lowers the
 /// selects lane by lane. |s| < 2^30 (fan-in below 4 million), so a theta clamped to +-2^30
 /// decides alike and `s - theta` cannot overflow; its sign bit selects the lane.
+/// The lane bits come from memory (`ForwardScratch.laneBits`): as literals, LLVM rewrites the
+/// sum of disjoint bits into a long shuffle sequence.
 @inline(never)
-func quarterMask(_ even: SIMD16<Int32>, _ odd: SIMD16<Int32>, _ threshold: Int32) -> UInt64 {
+func quarterMask(_ even: SIMD16<Int32>, _ odd: SIMD16<Int32>, _ threshold: Int32,
+                 _ laneBits: UnsafePointer<SIMD16<UInt32>>) -> UInt64 {
     let theta = SIMD16<Int32>(repeating: max(-(1 << 30), min(1 << 30, threshold)))
-    let evenBits = SIMD16<UInt32>(1 << 0, 1 << 2, 1 << 4, 1 << 6, 1 << 8, 1 << 10, 1 << 12, 1 << 14,
-                                  1 << 16, 1 << 18, 1 << 20, 1 << 22, 1 << 24, 1 << 26, 1 << 28, 1 << 30)
-    let oddBits = evenBits &<< SIMD16<UInt32>(repeating: 1)
     let none = SIMD16<UInt32>()
-    let selected = none.replacing(with: evenBits, where: even .>= theta)
-        | none.replacing(with: oddBits, where: odd .>= theta)
+    let selected = none.replacing(with: laneBits[0], where: even .>= theta)
+        &+ none.replacing(with: laneBits[1], where: odd .>= theta)
     return UInt64(selected.wrappedSum())
 }
 
 /// The 16-bit mask of 16 consecutive counts: bit `k` is `counts[k] <= bound`.
 @inline(never)
-func countMask(_ counts: SIMD16<Int32>, _ bound: SIMD16<Int32>) -> UInt64 {
-    let bits = SIMD16<UInt32>(1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4, 1 << 5, 1 << 6, 1 << 7,
-                              1 << 8, 1 << 9, 1 << 10, 1 << 11, 1 << 12, 1 << 13, 1 << 14, 1 << 15)
-    return UInt64(SIMD16<UInt32>().replacing(with: bits, where: counts .<= bound).wrappedSum())
+func countMask(_ counts: SIMD16<Int32>, _ bound: SIMD16<Int32>, _ laneBits: UnsafePointer<SIMD16<UInt32>>) -> UInt64 {
+    UInt64(SIMD16<UInt32>().replacing(with: laneBits[2], where: counts .<= bound).wrappedSum())
 }
 
 /// Later hidden layers on bit-packed +-1 activations: `s = popcount(m) - 2 * counts` per row and
@@ -215,7 +214,7 @@ func hiddenLayerKernel(
             var mask: UInt64 = 0
             for group in 0..<4 {
                 let c = lanes.load(fromByteOffset: (half &* 4 &+ group) &<< 6, as: SIMD16<Int32>.self)
-                mask |= countMask(c, bound) << UInt64(group &<< 4)
+                mask |= countMask(c, bound, scratch.laneBits) << UInt64(group &<< 4)
             }
             scratch.masks[half &* 64 &+ (o & 63)] = mask
         }

@@ -8,6 +8,8 @@ final class ForwardScratch {
     let sums: UnsafeMutablePointer<Int32>
     let masks: UnsafeMutablePointer<UInt64>
     let rowMask: UnsafeMutablePointer<UInt64>
+    /// `[bits 2k | bits 2k + 1 | bits k]` per lane k: the lane bits of the threshold masks.
+    let laneBits: UnsafeMutablePointer<SIMD16<UInt32>>
 
     /// Scratch for networks whose widest hidden layer has `maxHidden` neurons and whose widest
     /// layer input is `maxInputWords` words.
@@ -19,6 +21,13 @@ final class ForwardScratch {
             .bindMemory(to: Int32.self, capacity: tileWidth)
         masks = .allocate(capacity: 128)
         rowMask = .allocate(capacity: max(1, maxInputWords))
+        laneBits = .allocate(capacity: 3)
+        laneBits.initialize(repeating: SIMD16<UInt32>(), count: 3)
+        for k in 0..<16 {
+            laneBits[0][k] = 1 << (2 * k)
+            laneBits[1][k] = 1 << (2 * k + 1)
+            laneBits[2][k] = 1 << k
+        }
     }
 
     deinit {
@@ -27,6 +36,7 @@ final class ForwardScratch {
         sums.deallocate()
         masks.deallocate()
         rowMask.deallocate()
+        laneBits.deallocate()
     }
 }
 
