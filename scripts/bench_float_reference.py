@@ -11,6 +11,10 @@ thread count runs in a child process.
 
     python3 scripts/bench_float_reference.py            # table
     python3 scripts/bench_float_reference.py --json     # one JSON array, keys as `ternevo bench --json`
+
+    # ratios ternary / numpy, both measured now, one after the other:
+    swift run -c release ternevo bench --json > ternary.json
+    python3 scripts/bench_float_reference.py --compare ternary.json
 """
 import argparse
 import json
@@ -80,6 +84,8 @@ def main():
     parser.add_argument("--threads", type=int, help="(internal) measure with this many threads")
     parser.add_argument("--repeats", type=int, default=5, help="runs per figure; the median is kept")
     parser.add_argument("--min-seconds", type=float, default=0.3, help="least time per run")
+    parser.add_argument("--compare", metavar="TERNARY_JSON",
+                        help="output of `ternevo bench --json`: print ternary / numpy ratios per shape and thread count")
     args = parser.parse_args()
 
     if args.threads is not None:
@@ -96,6 +102,18 @@ def main():
         rows.extend(json.loads(out))
     if args.json:
         print(json.dumps(rows, indent=1))
+        return
+    if args.compare:
+        with open(args.compare) as f:
+            ternary = [r for r in json.load(f) if r.get("kind") == "ternary"]
+        print(f"ternary (ternevo bench) vs numpy float32, genome evaluations per second")
+        print(f"{'shape':<22}{'threads':>8}{'ternary':>12}{'numpy':>12}{'ratio':>9}")
+        for row in rows:
+            match = [t for t in ternary if t["shape"] == row["shape"] and t["threads"] == row["threads"]]
+            if not match:
+                continue
+            t, f = match[0]["genome_evals_per_s"], row["genome_evals_per_s"]
+            print(f"{row['shape']:<22}{row['threads']:>8}{t:>12,.0f}{f:>12,.0f}{t / f:>8.1f}x")
         return
     print(f"numpy float32 population-batched forward (P = {POPULATION} genomes, B = {BATCH} examples)")
     print(f"{'shape':<22}{'threads':>8}{'genome evals/s':>18}{'synaptic ops/s':>18}")

@@ -14,7 +14,8 @@ let halfTile = 64
 typealias QuarterTileInt16 = SIMD32<Int16>
 typealias EighthTileInt32 = SIMD16<Int32>
 
-/// First layer, bytes times trits by adds and subtracts (no multiply).
+/// First layer, bytes times trits by adds and subtracts (no multiply): the whole row at once,
+/// for inputs up to 128 (the tile's columns, at most 32 KB, stay in L1).
 ///
 /// Shapes: `tile` Int16 `[I][T]` (input `i` of the tile's example `b` at `i * 128 + b`, so the
 /// column of input `i` starts at byte `i << 8`: no multiply in the address either); planes
@@ -26,7 +27,7 @@ typealias EighthTileInt32 = SIMD16<Int32>
 /// weights cost nothing. Int16 cannot overflow within 128 inputs (128 * 255 = 32640), so the
 /// lanes are widened into Int32 after every two words: 32 Int16 lanes read as 16 Int32 lanes
 /// hold examples (2k, 2k+1) in their low and high halves, split by shifts into `even` and `odd`.
-func firstLayerKernel(
+func firstLayerSmallKernel(
     tile: UnsafePointer<Int16>,
     plus: UnsafePointer<UInt64>, minus: UnsafePointer<UInt64>, rows O: Int, wordsPerRow W: Int,
     thresholds: UnsafePointer<Int32>,
@@ -85,6 +86,91 @@ func firstLayerKernel(
         }
     }
 }
+
+/// First layer for any input count: shapes and output as `firstLayerSmallKernel`.
+///
+/// A tile's columns take 256 bytes per input, so past 128 inputs they leave L1, and loading a
+/// column per nonzero weight becomes bound by L2 bandwidth. Here rows go in blocks of 16 and
+/// inputs in blocks of 64 (one word): a 16 KB block of columns is used by all 16 rows while it
+/// is in L1, and each row's 128 Int32 partial sums (8 KB for the block) stay in L1 too.
+func firstLayerKernel(
+    tile: UnsafePointer<Int16>,
+    plus: UnsafePointer<UInt64>, minus: UnsafePointer<UInt64>, rows O: Int, wordsPerRow W: Int,
+    thresholds: UnsafePointer<Int32>,
+    out: UnsafeMutablePointer<UInt64>, outWords: Int, scratch: ForwardScratch
+) {
+    if W <= 2 {
+        firstLayerSmallKernel(tile: tile, plus: plus, minus: minus, rows: O, wordsPerRow: W,
+                              thresholds: thresholds, out: out, outWords: outWords, scratch: scratch)
+        return
+    }
+    let base = UnsafeRawPointer(tile)
+    let sixteen = EighthTileInt32(repeating: 16)
+    let zero = QuarterTileInt16()
+    let partial = UnsafeMutableRawPointer(scratch.partialSums)  // [16 rows][8 vectors of 16 Int32]
+    let bits = UnsafePointer(scratch.laneBits)
+    var blockStart = 0
+    while blockStart < O {
+        let blockRows = min(rowBlock, O &- blockStart)
+        partial.initializeMemory(as: Int32.self, repeating: 0, count: rowBlock &* tileWidth)
+        for w in 0..<W {
+            let wordOffset = w &<< 6
+            for r in 0..<blockRows {
+                let o = blockStart &+ r
+                var q0 = zero, q1 = zero, q2 = zero, q3 = zero
+                var bits = plus[o &* W &+ w]
+                while bits != 0 {
+                    let column = base + ((wordOffset | bits.trailingZeroBitCount) &<< 8)
+                    q0 &+= column.loadUnaligned(as: QuarterTileInt16.self)
+                    q1 &+= column.loadUnaligned(fromByteOffset: 64, as: QuarterTileInt16.self)
+                    q2 &+= column.loadUnaligned(fromByteOffset: 128, as: QuarterTileInt16.self)
+                    q3 &+= column.loadUnaligned(fromByteOffset: 192, as: QuarterTileInt16.self)
+                    bits &= bits &- 1
+                }
+                bits = minus[o &* W &+ w]
+                while bits != 0 {
+                    let column = base + ((wordOffset | bits.trailingZeroBitCount) &<< 8)
+                    q0 &-= column.loadUnaligned(as: QuarterTileInt16.self)
+                    q1 &-= column.loadUnaligned(fromByteOffset: 64, as: QuarterTileInt16.self)
+                    q2 &-= column.loadUnaligned(fromByteOffset: 128, as: QuarterTileInt16.self)
+                    q3 &-= column.loadUnaligned(fromByteOffset: 192, as: QuarterTileInt16.self)
+                    bits &= bits &- 1
+                }
+                // Widen (64 inputs * 255 fits Int16) and add to the row's Int32 partial sums.
+                let row = partial + r &* (tileWidth &* 4)
+                @inline(__always) func accumulate(_ q: QuarterTileInt16, _ offset: Int) {
+                    let pairs = unsafeBitCast(q, to: EighthTileInt32.self)
+                    let even = row.load(fromByteOffset: offset, as: EighthTileInt32.self)
+                    let odd = row.load(fromByteOffset: offset &+ 64, as: EighthTileInt32.self)
+                    row.storeBytes(of: even &+ ((pairs &<< sixteen) &>> sixteen), toByteOffset: offset, as: EighthTileInt32.self)
+                    row.storeBytes(of: odd &+ (pairs &>> sixteen), toByteOffset: offset &+ 64, as: EighthTileInt32.self)
+                }
+                accumulate(q0, 0)
+                accumulate(q1, 128)
+                accumulate(q2, 256)
+                accumulate(q3, 384)
+            }
+        }
+        for r in 0..<blockRows {
+            let o = blockStart &+ r
+            let row = UnsafeRawPointer(partial + r &* (tileWidth &* 4))
+            @inline(__always) func sums(_ k: Int) -> EighthTileInt32 {
+                row.load(fromByteOffset: k &<< 6, as: EighthTileInt32.self)
+            }
+            let theta = thresholds[o]
+            scratch.masks[o & 63] = quarterMask(sums(0), sums(1), theta, bits) | quarterMask(sums(2), sums(3), theta, bits) << 32
+            scratch.masks[64 &+ (o & 63)] = quarterMask(sums(4), sums(5), theta, bits) | quarterMask(sums(6), sums(7), theta, bits) << 32
+            if o & 63 == 63 || o == O &- 1 {
+                storeTransposed(scratch.masks, rowsInBlock: (o & 63) &+ 1, word: o >> 6, out: out, outWords: outWords)
+            }
+        }
+        blockStart &+= rowBlock
+    }
+}
+
+/// Rows per block of the blocked first-layer kernel (a divisor of 64, so blocks never straddle
+/// a 64-row mask block).
+let rowBlock = 16
 
 /// Disagreement counts of one row against every example of a tile: for example `b`,
 /// `counts[b] = popcount(m & (p ^ h_b))` summed over the row's words, with `m = plus | minus`

@@ -10,6 +10,8 @@ final class ForwardScratch {
     let rowMask: UnsafeMutablePointer<UInt64>
     /// `[bits 2k | bits 2k + 1 | bits k]` per lane k: the lane bits of the threshold masks.
     let laneBits: UnsafeMutablePointer<SIMD16<UInt32>>
+    /// First-layer partial sums of a block of rows, `[rowBlock][tileWidth]` Int32, 64-byte aligned.
+    let partialSums: UnsafeMutablePointer<Int32>
 
     /// Scratch for networks whose widest hidden layer has `maxHidden` neurons and whose widest
     /// layer input is `maxInputWords` words.
@@ -21,6 +23,8 @@ final class ForwardScratch {
             .bindMemory(to: Int32.self, capacity: tileWidth)
         masks = .allocate(capacity: 128)
         rowMask = .allocate(capacity: max(1, maxInputWords))
+        partialSums = UnsafeMutableRawPointer.allocate(byteCount: rowBlock * tileWidth * 4, alignment: 64)
+            .bindMemory(to: Int32.self, capacity: rowBlock * tileWidth)
         laneBits = .allocate(capacity: 3)
         laneBits.initialize(repeating: SIMD16<UInt32>(), count: 3)
         for k in 0..<16 {
@@ -37,6 +41,7 @@ final class ForwardScratch {
         masks.deallocate()
         rowMask.deallocate()
         laneBits.deallocate()
+        partialSums.deallocate()
     }
 }
 

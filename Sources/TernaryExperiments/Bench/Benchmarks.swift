@@ -122,6 +122,9 @@ struct Benchmarks {
         var peakByThreads = [Int: (popcount: Double, fma: Double)]()
         var rows = [BenchRow]()
         if onlyShapes { return ternaryRows(peaks: [:]) }
+        // Memory first, while the allocator holds nothing freed that it could hand back.
+        progress("memory of \(memoryPopulation) genomes")
+        let memory = memoryRow()
         for threads in threadCounts {
             progress("machine peak, \(threads) thread(s)")
             let peak = peaks(threads: threads)
@@ -130,8 +133,7 @@ struct Benchmarks {
             rows.append(BenchRow(kind: "peak-fma", threads: threads, synapticOpsPerSecond: peak.fma))
         }
         rows += ternaryRows(peaks: peakByThreads)
-        progress("memory of \(memoryPopulation) genomes")
-        rows.append(memoryRow())
+        rows.append(memory)
         return rows
     }
 }

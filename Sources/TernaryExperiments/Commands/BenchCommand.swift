@@ -52,25 +52,40 @@ enum BenchCommand {
     }
 
     static func table(_ rows: [BenchRow], bench: Benchmarks) -> String {
-        var lines = ["machine peak (register-only loops, all threads at once):"]
-        for row in rows where row.kind.hasPrefix("peak") {
-            let what = row.kind == "peak-popcount" ? "xor-and-popcount synaptic ops/s" : "float32 FMA multiply-adds/s   "
-            lines.append(String(format: "  %@  %d thread(s): %.3e", what, row.threads, row.synapticOpsPerSecond ?? 0))
+        func cell(_ text: String, _ width: Int, right: Bool = true) -> String {
+            let pad = String(repeating: " ", count: max(0, width - text.count))
+            return right ? pad + text : text + pad
         }
-        lines += ["", "ternary population-batched forward with fitness (P = \(bench.population) genomes, B = \(bench.batchSize) examples):",
-                  "  shape               threads  genome evals/s  synaptic ops/s  of popcount peak"]
+        var lines: [String] = []
+        let peaks = rows.filter { $0.kind.hasPrefix("peak") }
+        if !peaks.isEmpty {
+            lines.append("machine peak (register-only loops, every thread at once):")
+            for row in peaks {
+                let what = row.kind == "peak-popcount" ? "xor-and-popcount synaptic ops/s" : "float32 FMA multiply-adds/s"
+                lines.append("  " + cell(what, 33, right: false) + cell("\(row.threads) thread(s)", 12)
+                             + cell(String(format: "%.3e", row.synapticOpsPerSecond ?? 0), 12))
+            }
+            lines.append("")
+        }
+        lines.append("ternary population-batched forward with fitness (P = \(bench.population) genomes, B = \(bench.batchSize) examples, median of \(bench.repeats)):")
+        lines.append("  " + cell("shape", 18, right: false) + cell("threads", 8) + cell("genome evals/s", 16)
+                     + cell("synaptic ops/s", 16) + cell("of popcount peak", 18))
         let ternary = rows.filter { $0.kind == "ternary" }
         for row in ternary {
-            lines.append(String(format: "  %-18@ %8d %15@ %15.3e %16.1f%%", row.shape ?? "", row.threads,
-                                grouped(Int(row.genomeEvalsPerSecond ?? 0)), row.synapticOpsPerSecond ?? 0,
-                                100 * (row.peakFraction ?? 0)))
+            let peak = row.peakFraction.map { String(format: "%.1f%%", 100 * $0) } ?? "-"
+            lines.append("  " + cell(row.shape ?? "", 18, right: false) + cell("\(row.threads)", 8)
+                         + cell(grouped(Int(row.genomeEvalsPerSecond ?? 0)), 16)
+                         + cell(String(format: "%.3e", row.synapticOpsPerSecond ?? 0), 16) + cell(peak, 18))
         }
         let threadCounts = Set(ternary.map(\.threads))
         if let most = threadCounts.max(), most > 1 {
-            let speedups = Dictionary(grouping: ternary, by: { $0.shape ?? "" }).sorted { $0.key < $1.key }.compactMap { shape, group -> String? in
-                guard let one = group.first(where: { $0.threads == 1 })?.genomeEvalsPerSecond,
-                      let all = group.first(where: { $0.threads == most })?.genomeEvalsPerSecond else { return nil }
-                return String(format: "%@ %.2fx", shape, all / one)
+            var speedups: [String] = []
+            for shape in bench.shapes.map({ $0.map(String.init).joined(separator: "-") }) {
+                let group = ternary.filter { $0.shape == shape }
+                if let one = group.first(where: { $0.threads == 1 })?.genomeEvalsPerSecond,
+                   let all = group.first(where: { $0.threads == most })?.genomeEvalsPerSecond {
+                    speedups.append(String(format: "%@ %.2fx", shape, all / one))
+                }
             }
             lines.append("  \(most) threads vs 1: " + speedups.joined(separator: ", "))
         }
@@ -83,6 +98,7 @@ enum BenchCommand {
             }
             lines.append(line)
         }
+        lines.append("\nnumpy float32 on the same shapes: python3 scripts/bench_float_reference.py")
         return lines.joined(separator: "\n")
     }
 }
