@@ -32,6 +32,8 @@ struct Benchmarks {
     var minimumSeconds = 0.25
     var shapes: [[Int]] = [[64, 128, 10], [784, 256, 10], [256, 1024, 1024, 10]]
     var threadCounts = Array(Set([1, Parallel.coreCount])).sorted()
+    /// Iterations of each register-only peak loop per repeat.
+    var peakIterations = 20_000_000
     var memoryPopulation = 1000
     var memoryShape = [784, 256, 10]
     /// Measure only the shapes (no peak, no memory row).
@@ -59,7 +61,7 @@ struct Benchmarks {
 
     /// Register-loop peaks with `threads` threads running at once.
     func peaks(threads: Int) -> (popcount: Double, fma: Double) {
-        let iterations = max(1000, Int(minimumSeconds * 4e7))
+        let iterations = peakIterations
         func best(_ loop: @escaping @Sendable (Int) -> Double) -> Double {
             (0..<max(1, repeats / 2)).map { _ in
                 Parallel.map(count: threads, workers: threads) { _, _ in loop(iterations) }.reduce(0, +)

@@ -19,7 +19,7 @@ enum BenchCommand {
                         genome_evals_per_s, synaptic_ops_per_s, peak_fraction, ...)
           --repeats N   runs per figure, 1...100 (default 5)
           --shape SIZES measure only this shape, e.g. 64-128-10 (skips the peak and memory rows)
-          --quick       a small smoke run (P = 16, B = 64, one repeat): checks, not figures
+          --quick       a small smoke run (P = 2, B = 8, one repeat): checks, not figures
         Compare with numpy: python3 scripts/bench_float_reference.py [--json]
         """) { arguments, console in
             var reader = ArgumentReader(arguments, command: "bench")
@@ -30,8 +30,8 @@ enum BenchCommand {
             _ = try reader.positionals(expected: "no positional arguments", count: 0...0)
             var bench = Benchmarks()
             if quick {
-                bench.population = 16; bench.batchSize = 64; bench.repeats = 1
-                bench.minimumSeconds = 0.01; bench.memoryPopulation = 10
+                bench.population = 2; bench.batchSize = 8; bench.repeats = 1
+                bench.minimumSeconds = 0.01; bench.memoryPopulation = 10; bench.peakIterations = 1000
             }
             if let repeats { bench.repeats = repeats }
             if let shape {
