@@ -12,9 +12,14 @@ thread count runs in a child process.
     python3 scripts/bench_float_reference.py            # table
     python3 scripts/bench_float_reference.py --json     # one JSON array, keys as `ternevo bench --json`
 
-    # ratios ternary / numpy, both measured now, one after the other:
+    # ratios ternary / numpy from a saved `ternevo bench --json`:
     swift run -c release ternevo bench --json > ternary.json
     python3 scripts/bench_float_reference.py --compare ternary.json
+
+    # or measured here, alternating rounds of both (shared machines are noisy: each round
+    # measures both sides back to back, and the median ratio over rounds is reported):
+    swift build -c release
+    python3 scripts/bench_float_reference.py --rounds 3 --ternevo .build/release/ternevo
 """
 import argparse
 import json
@@ -84,6 +89,9 @@ def main():
     parser.add_argument("--threads", type=int, help="(internal) measure with this many threads")
     parser.add_argument("--repeats", type=int, default=5, help="runs per figure; the median is kept")
     parser.add_argument("--min-seconds", type=float, default=0.3, help="least time per run")
+    parser.add_argument("--rounds", type=int, default=0,
+                        help="alternate N rounds of `ternevo bench --json` and numpy; print median ratios")
+    parser.add_argument("--ternevo", default=".build/release/ternevo", help="the ternevo binary for --rounds")
     parser.add_argument("--compare", metavar="TERNARY_JSON",
                         help="output of `ternevo bench --json`: print ternary / numpy ratios per shape and thread count")
     args = parser.parse_args()
@@ -92,14 +100,11 @@ def main():
         print(json.dumps(measure(args.threads, args.repeats, args.min_seconds)))
         return
 
-    rows = []
-    for threads in sorted({1, os.cpu_count() or 1}):
-        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
-                   MKL_NUM_THREADS=str(threads))
-        out = subprocess.run([sys.executable, __file__, "--threads", str(threads),
-                              "--repeats", str(args.repeats), "--min-seconds", str(args.min_seconds)],
-                             env=env, check=True, capture_output=True, text=True).stdout
-        rows.extend(json.loads(out))
+    if args.rounds > 0:
+        compare_rounds(args)
+        return
+
+    rows = measure_all(args)
     if args.json:
         print(json.dumps(rows, indent=1))
         return
@@ -120,6 +125,42 @@ def main():
     for row in rows:
         print(f"{row['shape']:<22}{row['threads']:>8}{row['genome_evals_per_s']:>18,.0f}"
               f"{row['synaptic_ops_per_s']:>18.3e}")
+
+
+def measure_all(args):
+    rows = []
+    for threads in sorted({1, os.cpu_count() or 1}):
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
+                   MKL_NUM_THREADS=str(threads))
+        out = subprocess.run([sys.executable, __file__, "--threads", str(threads),
+                              "--repeats", str(args.repeats), "--min-seconds", str(args.min_seconds)],
+                             env=env, check=True, capture_output=True, text=True).stdout
+        rows.extend(json.loads(out))
+    return rows
+
+
+def compare_rounds(args):
+    ratios = {}
+    for round_index in range(args.rounds):
+        out = subprocess.run([args.ternevo, "bench", "--json", "--repeats", str(args.repeats)],
+                             check=True, capture_output=True, text=True).stdout
+        ternary = [r for r in json.loads(out) if r.get("kind") == "ternary"]
+        for row in measure_all(args):
+            match = [t for t in ternary if t["shape"] == row["shape"] and t["threads"] == row["threads"]]
+            if match:
+                key = (row["shape"], row["threads"])
+                ratios.setdefault(key, []).append(
+                    (match[0]["genome_evals_per_s"], row["genome_evals_per_s"]))
+        print(f"round {round_index + 1} of {args.rounds} done", file=sys.stderr)
+    print(f"ternary (ternevo bench) vs numpy float32, genome evaluations per second, "
+          f"{args.rounds} alternating rounds: medians")
+    print(f"{'shape':<22}{'threads':>8}{'ternary':>12}{'numpy':>12}{'ratio':>9}  ratios per round")
+    for (shape, threads), pairs in ratios.items():
+        t = statistics.median(p[0] for p in pairs)
+        f = statistics.median(p[1] for p in pairs)
+        r = statistics.median(p[0] / p[1] for p in pairs)
+        per_round = " ".join(f"{p[0] / p[1]:.1f}" for p in pairs)
+        print(f"{shape:<22}{threads:>8}{t:>12,.0f}{f:>12,.0f}{r:>8.1f}x  {per_round}")
 
 
 if __name__ == "__main__":
