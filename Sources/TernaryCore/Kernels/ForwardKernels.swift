@@ -39,29 +39,12 @@ func firstLayerSmallKernel(
     for o in 0..<O {
         var wide = (EighthTileInt32(), EighthTileInt32(), EighthTileInt32(), EighthTileInt32(),
                     EighthTileInt32(), EighthTileInt32(), EighthTileInt32(), EighthTileInt32())
-        var q0 = zero, q1 = zero, q2 = zero, q3 = zero
+        var q = (zero, zero, zero, zero)
         let p = plus + o &* W
         let m = minus + o &* W
         for w in 0..<W {
-            var bits = p[w]
-            let wordOffset = w &<< 6
-            while bits != 0 {
-                let column = base + ((wordOffset | bits.trailingZeroBitCount) &<< 8)
-                q0 &+= column.loadUnaligned(as: QuarterTileInt16.self)
-                q1 &+= column.loadUnaligned(fromByteOffset: 64, as: QuarterTileInt16.self)
-                q2 &+= column.loadUnaligned(fromByteOffset: 128, as: QuarterTileInt16.self)
-                q3 &+= column.loadUnaligned(fromByteOffset: 192, as: QuarterTileInt16.self)
-                bits &= bits &- 1
-            }
-            bits = m[w]
-            while bits != 0 {
-                let column = base + ((wordOffset | bits.trailingZeroBitCount) &<< 8)
-                q0 &-= column.loadUnaligned(as: QuarterTileInt16.self)
-                q1 &-= column.loadUnaligned(fromByteOffset: 64, as: QuarterTileInt16.self)
-                q2 &-= column.loadUnaligned(fromByteOffset: 128, as: QuarterTileInt16.self)
-                q3 &-= column.loadUnaligned(fromByteOffset: 192, as: QuarterTileInt16.self)
-                bits &= bits &- 1
-            }
+            addColumns(base, word: w, plus: p[w], minus: m[w], into: &q)
+            let (q0, q1, q2, q3) = q
             if w & 1 == 1 || w == W &- 1 {
                 let pairs = (unsafeBitCast(q0, to: EighthTileInt32.self), unsafeBitCast(q1, to: EighthTileInt32.self),
                              unsafeBitCast(q2, to: EighthTileInt32.self), unsafeBitCast(q3, to: EighthTileInt32.self))
@@ -73,7 +56,7 @@ func firstLayerSmallKernel(
                 wide.5 &+= pairs.2 &>> sixteen
                 wide.6 &+= (pairs.3 &<< sixteen) &>> sixteen
                 wide.7 &+= pairs.3 &>> sixteen
-                q0 = zero; q1 = zero; q2 = zero; q3 = zero
+                q = (zero, zero, zero, zero)
             }
         }
         // Quarter q of 32 examples: wide.(2q) holds examples 32q + 2k, wide.(2q+1) holds 32q + 2k + 1.
@@ -114,28 +97,10 @@ func firstLayerKernel(
         let blockRows = min(rowBlock, O &- blockStart)
         partial.initializeMemory(as: Int32.self, repeating: 0, count: rowBlock &* tileWidth)
         for w in 0..<W {
-            let wordOffset = w &<< 6
             for r in 0..<blockRows {
                 let o = blockStart &+ r
-                var q0 = zero, q1 = zero, q2 = zero, q3 = zero
-                var bits = plus[o &* W &+ w]
-                while bits != 0 {
-                    let column = base + ((wordOffset | bits.trailingZeroBitCount) &<< 8)
-                    q0 &+= column.loadUnaligned(as: QuarterTileInt16.self)
-                    q1 &+= column.loadUnaligned(fromByteOffset: 64, as: QuarterTileInt16.self)
-                    q2 &+= column.loadUnaligned(fromByteOffset: 128, as: QuarterTileInt16.self)
-                    q3 &+= column.loadUnaligned(fromByteOffset: 192, as: QuarterTileInt16.self)
-                    bits &= bits &- 1
-                }
-                bits = minus[o &* W &+ w]
-                while bits != 0 {
-                    let column = base + ((wordOffset | bits.trailingZeroBitCount) &<< 8)
-                    q0 &-= column.loadUnaligned(as: QuarterTileInt16.self)
-                    q1 &-= column.loadUnaligned(fromByteOffset: 64, as: QuarterTileInt16.self)
-                    q2 &-= column.loadUnaligned(fromByteOffset: 128, as: QuarterTileInt16.self)
-                    q3 &-= column.loadUnaligned(fromByteOffset: 192, as: QuarterTileInt16.self)
-                    bits &= bits &- 1
-                }
+                var q = (zero, zero, zero, zero)
+                addColumns(base, word: w, plus: plus[o &* W &+ w], minus: minus[o &* W &+ w], into: &q)
                 // Widen (64 inputs * 255 fits Int16) and add to the row's Int32 partial sums.
                 let row = partial + r &* (tileWidth &* 4)
                 @inline(__always) func accumulate(_ q: QuarterTileInt16, _ offset: Int) {
@@ -145,10 +110,10 @@ func firstLayerKernel(
                     row.storeBytes(of: even &+ ((pairs &<< sixteen) &>> sixteen), toByteOffset: offset, as: EighthTileInt32.self)
                     row.storeBytes(of: odd &+ (pairs &>> sixteen), toByteOffset: offset &+ 64, as: EighthTileInt32.self)
                 }
-                accumulate(q0, 0)
-                accumulate(q1, 128)
-                accumulate(q2, 256)
-                accumulate(q3, 384)
+                accumulate(q.0, 0)
+                accumulate(q.1, 128)
+                accumulate(q.2, 256)
+                accumulate(q.3, 384)
             }
         }
         for r in 0..<blockRows {
@@ -165,6 +130,33 @@ func firstLayerKernel(
             }
         }
         blockStart &+= rowBlock
+    }
+}
+
+/// Adds the columns of the inputs whose bit is set in `plus` and subtracts those set in `minus`
+/// (word `word` of a row, inputs `64 word ..< 64 word + 64`) into 128 Int16 lanes: four
+/// vectors of 32 lanes, eight `vpaddw` per nonzero weight. Column `i` starts at byte `i << 8`.
+@inline(__always)
+func addColumns(_ base: UnsafeRawPointer, word: Int, plus: UInt64, minus: UInt64,
+                into q: inout (QuarterTileInt16, QuarterTileInt16, QuarterTileInt16, QuarterTileInt16)) {
+    let wordOffset = word &<< 6
+    var bits = plus
+    while bits != 0 {
+        let column = base + ((wordOffset | bits.trailingZeroBitCount) &<< 8)
+        q.0 &+= column.loadUnaligned(as: QuarterTileInt16.self)
+        q.1 &+= column.loadUnaligned(fromByteOffset: 64, as: QuarterTileInt16.self)
+        q.2 &+= column.loadUnaligned(fromByteOffset: 128, as: QuarterTileInt16.self)
+        q.3 &+= column.loadUnaligned(fromByteOffset: 192, as: QuarterTileInt16.self)
+        bits &= bits &- 1
+    }
+    bits = minus
+    while bits != 0 {
+        let column = base + ((wordOffset | bits.trailingZeroBitCount) &<< 8)
+        q.0 &-= column.loadUnaligned(as: QuarterTileInt16.self)
+        q.1 &-= column.loadUnaligned(fromByteOffset: 64, as: QuarterTileInt16.self)
+        q.2 &-= column.loadUnaligned(fromByteOffset: 128, as: QuarterTileInt16.self)
+        q.3 &-= column.loadUnaligned(fromByteOffset: 192, as: QuarterTileInt16.self)
+        bits &= bits &- 1
     }
 }
 
