@@ -19,13 +19,16 @@ let package = Package(
     products: [
         .executable(name: "ternevo", targets: ["ternevo"]),
         .library(name: "TernaryCore", targets: ["TernaryCore"]),
+        .library(name: "TernaryEvolution", targets: ["TernaryEvolution"]),
     ],
     targets: [
         .target(name: "TernaryCore", swiftSettings: kernelFlags),
-        .target(name: "TernaryExperiments", dependencies: ["TernaryCore"], swiftSettings: kernelFlags),
+        .target(name: "TernaryEvolution", dependencies: ["TernaryCore"]),
+        .target(name: "TernaryExperiments", dependencies: ["TernaryCore", "TernaryEvolution"], swiftSettings: kernelFlags),
         .executableTarget(name: "ternevo", dependencies: ["TernaryExperiments"]),
         .target(name: "TestSupport", dependencies: ["TernaryCore"]),
         .testTarget(name: "TernaryCoreTests", dependencies: ["TernaryCore", "TestSupport"]),
+        .testTarget(name: "TernaryEvolutionTests", dependencies: ["TernaryEvolution", "TernaryCore", "TestSupport"]),
         .testTarget(name: "TernaryExperimentsTests",
                     dependencies: ["TernaryExperiments", "TernaryCore", "TestSupport"]),
     ]

@@ -54,3 +54,18 @@ extension Parallel {
         }
     }
 }
+
+extension Parallel {
+    /// Calls `body(index, &array[index], worker)` for every index on up to `workers` threads.
+    /// Each call mutates only its own element, in place (no copy when the element's storage is
+    /// uniquely held), so the result equals the serial one.
+    public static func updateEach<T>(_ array: inout [T], workers: Int,
+                                     _ body: (_ index: Int, _ element: inout T, _ worker: Int) -> Void) {
+        array.withUnsafeMutableBufferPointer { buffer in
+            let base = UncheckedSendable(buffer.baseAddress)
+            run(items: buffer.count, workers: workers) { item, worker in
+                body(item, &base.value![item], worker)
+            }
+        }
+    }
+}

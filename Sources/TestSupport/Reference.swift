@@ -6,8 +6,13 @@ import TernaryCore
 public enum ReferenceNetwork {
     /// Logits `[C]` of one example (quantised features `[n0]`).
     public static func logits(_ network: TernaryNetwork, features: [UInt8]) -> [Int] {
+        sums(network, features: features, layer: network.weights.count - 1)
+    }
+
+    /// The sums of weight layer `layer` (before thresholds) for one example.
+    public static func sums(_ network: TernaryNetwork, features: [UInt8], layer last: Int) -> [Int] {
         var activations = features.map { Int($0) }
-        for l in network.weights.indices {
+        for l in 0...last {
             let matrix = network.weights[l]
             var sums = [Int](repeating: 0, count: matrix.rowCount)
             for row in 0..<matrix.rowCount {
@@ -15,7 +20,7 @@ public enum ReferenceNetwork {
                     sums[row] += Int(matrix[row, column]) * activations[column]
                 }
             }
-            if l == network.weights.count - 1 { return sums }
+            if l == last { return sums }
             activations = sums.indices.map { sums[$0] >= Int(network.thresholds[l][$0]) ? 1 : -1 }
         }
         return activations

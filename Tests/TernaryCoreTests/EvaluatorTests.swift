@@ -95,6 +95,26 @@ struct EvaluatorTests {
         }
     }
 
+    @Test("layer sums equal the reference at every layer")
+    func layerSums() {
+        var rng = Xoshiro256(seed: 31)
+        let sizes = [200, 65, 129, 7]
+        let networks = (0..<3).map { _ in randomNetwork(sizes, zeroFraction: 0.25, using: &rng) }
+        let data = randomExamples(count: 131, features: 200, classes: 7, using: &rng)
+        let batch = ExampleBatch(features: data.features, featureCount: 200, labels: data.labels)
+        let evaluator = PopulationEvaluator(layerSizes: sizes, threads: 2)
+        for layer in 0..<3 {
+            let sums = evaluator.layerSums(of: networks, on: batch, layer: layer)
+            let width = sizes[layer + 1]
+            for (p, network) in networks.enumerated() {
+                for b in [0, 64, 127, 128, 130] {
+                    let expected = ReferenceNetwork.sums(network, features: batch.features(of: b), layer: layer)
+                    #expect(Array(sums[p][(b * width)..<((b + 1) * width)]).map(Int.init) == expected, "layer \(layer) example \(b)")
+                }
+            }
+        }
+    }
+
     @Test("argmax ties go to the lowest class index")
     func ties() {
         let network = TernaryNetwork(layerSizes: [3, 2, 4])  // all weights zero: every logit 0

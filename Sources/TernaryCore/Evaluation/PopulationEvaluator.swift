@@ -49,6 +49,16 @@ public final class PopulationEvaluator {
         }
     }
 
+    /// The integer sums of weight layer `layer` (before thresholds) of every network on every
+    /// example: `result[p][b * n + j]` with `n = layerSizes[layer + 1]`. The last layer's sums
+    /// are the logits. Used to set thresholds from data.
+    public func layerSums(of networks: [TernaryNetwork], on batch: ExampleBatch, layer: Int) -> [[Int32]] {
+        if layer == layerSizes.count - 2 { return logits(of: networks, on: batch) }
+        let cut = networks.map { $0.prefix(throughLayer: layer) }
+        return PopulationEvaluator(layerSizes: Array(layerSizes[0...(layer + 1)]), threads: threads)
+            .logits(of: cut, on: batch)
+    }
+
     private var classCount: Int { layerSizes[layerSizes.count - 1] }
 
     private func runForward(_ networks: [TernaryNetwork], _ batch: ExampleBatch) {

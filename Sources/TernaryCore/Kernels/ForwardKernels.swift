@@ -70,7 +70,9 @@ func firstLayerSmallKernel(
     }
 }
 
-/// First layer for any input count: shapes and output as `firstLayerSmallKernel`.
+/// First layer for any input count: shapes and output as `firstLayerSmallKernel`; or, when
+/// `sums` is given (a network without hidden layers), the Int32 sums of the first `examples`
+/// examples as logits `[examples][O]` instead of activations.
 ///
 /// A tile's columns take 256 bytes per input, so past 128 inputs they leave L1, and loading a
 /// column per nonzero weight becomes bound by L2 bandwidth. Here rows go in blocks of 16 and
@@ -80,9 +82,10 @@ func firstLayerKernel(
     tile: UnsafePointer<Int16>,
     plus: UnsafePointer<UInt64>, minus: UnsafePointer<UInt64>, rows O: Int, wordsPerRow W: Int,
     thresholds: UnsafePointer<Int32>,
-    out: UnsafeMutablePointer<UInt64>, outWords: Int, scratch: ForwardScratch
+    out: UnsafeMutablePointer<UInt64>, outWords: Int, scratch: ForwardScratch,
+    sums: UnsafeMutablePointer<Int32>? = nil, examples: Int = 0
 ) {
-    if W <= 2 {
+    if W <= 2 && sums == nil {
         firstLayerSmallKernel(tile: tile, plus: plus, minus: minus, rows: O, wordsPerRow: W,
                               thresholds: thresholds, out: out, outWords: outWords, scratch: scratch)
         return
@@ -119,12 +122,21 @@ func firstLayerKernel(
         for r in 0..<blockRows {
             let o = blockStart &+ r
             let row = UnsafeRawPointer(partial + r &* (tileWidth &* 4))
-            @inline(__always) func sums(_ k: Int) -> EighthTileInt32 {
+            if let sums {
+                // Vector 2q + parity, lane k holds example 32q + 2k + parity.
+                let lanes = row.assumingMemoryBound(to: Int32.self)
+                for b in 0..<examples {
+                    let quarter = b >> 5, k = (b & 31) >> 1, parity = b & 1
+                    sums[b &* O &+ o] = lanes[((quarter &<< 1) | parity) &<< 4 | k]
+                }
+                continue
+            }
+            @inline(__always) func vector(_ k: Int) -> EighthTileInt32 {
                 row.load(fromByteOffset: k &<< 6, as: EighthTileInt32.self)
             }
             let theta = thresholds[o]
-            scratch.masks[o & 63] = quarterMask(sums(0), sums(1), theta, bits) | quarterMask(sums(2), sums(3), theta, bits) << 32
-            scratch.masks[64 &+ (o & 63)] = quarterMask(sums(4), sums(5), theta, bits) | quarterMask(sums(6), sums(7), theta, bits) << 32
+            scratch.masks[o & 63] = quarterMask(vector(0), vector(1), theta, bits) | quarterMask(vector(2), vector(3), theta, bits) << 32
+            scratch.masks[64 &+ (o & 63)] = quarterMask(vector(4), vector(5), theta, bits) | quarterMask(vector(6), vector(7), theta, bits) << 32
             if o & 63 == 63 || o == O &- 1 {
                 storeTransposed(scratch.masks, rowsInBlock: (o & 63) &+ 1, word: o >> 6, out: out, outWords: outWords)
             }
@@ -316,33 +328,6 @@ func outputLayerKernel(
             activations: act, examples: evenExamples, plus: plus + o &* W, minus: minus + o &* W,
             wordsPerRow: W, counts: counts, scratch: scratch))
         for b in 0..<examples { logits[b &* O &+ o] = nonzero &- 2 &* counts[b] }
-    }
-}
-
-/// A network with no hidden layer: logits straight from the first-layer sums.
-/// Shapes as `firstLayerKernel`; logits `[examples][O]`. Rare, so written plainly.
-func directOutputKernel(
-    tile: UnsafePointer<Int16>, examples: Int,
-    plus: UnsafePointer<UInt64>, minus: UnsafePointer<UInt64>, rows O: Int, wordsPerRow W: Int,
-    logits: UnsafeMutablePointer<Int32>
-) {
-    for o in 0..<O {
-        for b in 0..<examples {
-            var s: Int32 = 0
-            for w in 0..<W {
-                var bits = plus[o &* W &+ w]
-                while bits != 0 {
-                    s &+= Int32(tile[((w &<< 6) | bits.trailingZeroBitCount) &* tileWidth &+ b])
-                    bits &= bits &- 1
-                }
-                bits = minus[o &* W &+ w]
-                while bits != 0 {
-                    s &-= Int32(tile[((w &<< 6) | bits.trailingZeroBitCount) &* tileWidth &+ b])
-                    bits &= bits &- 1
-                }
-            }
-            logits[b &* O &+ o] = s
-        }
     }
 }
 

@@ -86,9 +86,10 @@ func forwardTile(_ network: TernaryNetwork, tile: UnsafePointer<Int16>,
         let matrix = network.weights[0]
         matrix.plus.withUnsafeBufferPointer { plus in
             matrix.minus.withUnsafeBufferPointer { minus in
-                directOutputKernel(tile: tile, examples: examples,
-                                   plus: plus.baseAddress!, minus: minus.baseAddress!,
-                                   rows: matrix.rowCount, wordsPerRow: matrix.wordsPerRow, logits: logits)
+                firstLayerKernel(tile: tile, plus: plus.baseAddress!, minus: minus.baseAddress!,
+                                 rows: matrix.rowCount, wordsPerRow: matrix.wordsPerRow,
+                                 thresholds: scratch.sums, out: scratch.activationsA, outWords: 0,
+                                 scratch: scratch, sums: logits, examples: examples)
             }
         }
         return

@@ -66,6 +66,17 @@ public struct TernaryNetwork: Hashable, Sendable {
         weights.reduce(0) { $0 + $1.byteCount } + thresholds.reduce(0) { $0 + 4 * $1.count }
     }
 
+    /// The network cut after weight layer `layer`: its logits are this network's sums of layer
+    /// `layer` (before thresholding). `layer` in `0 ..< weights.count`.
+    public func prefix(throughLayer layer: Int) -> TernaryNetwork {
+        precondition(layer >= 0 && layer < weights.count, "layer \(layer) outside 0..<\(weights.count)")
+        var cut = TernaryNetwork(layerSizes: Array(layerSizes[0...(layer + 1)]), activation: activation,
+                                 quantizer: quantizer)
+        cut.weights = Array(weights[0...layer])
+        cut.thresholds = Array(thresholds[0..<layer])
+        return cut
+    }
+
     /// Traps if any matrix breaks its invariants or a shape disagrees with `layerSizes`
     /// (debug builds only).
     public func checkInvariants() {

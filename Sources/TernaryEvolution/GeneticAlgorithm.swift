@@ -1,0 +1,118 @@
+import TernaryCore
+
+/// A generational genetic algorithm on ternary genomes: elitism, then selection, crossover
+/// and mutation on the bit planes for the rest of the population.
+public struct GeneticAlgorithm: EvolutionStrategy {
+    /// Genomes per generation.
+    public var populationSize: Int
+    /// The best `eliteCount` genomes are copied unchanged into the next generation (and
+    /// scored again on its batch).
+    public var eliteCount: Int
+    public var selection: Selection
+    public var crossover: Crossover
+    /// Probability that an offspring comes from two parents rather than a copy of one.
+    public var crossoverProbability: Double
+    public var mutation: Mutation
+    /// Fraction of zero weights in the initial genomes.
+    public var initialZeroFraction: Double
+
+    public init(populationSize: Int = 256, eliteCount: Int = 2, selection: Selection = .tournament(size: 3),
+                crossover: Crossover = .uniform, crossoverProbability: Double = 0.5,
+                mutation: Mutation = Mutation(weightRate: 0.002, thresholdRate: 0.02, thresholdStep: 2),
+                initialZeroFraction: Double = 1.0 / 3) {
+        precondition(populationSize >= 2, "a population needs at least 2 genomes")
+        precondition(eliteCount >= 0 && eliteCount < populationSize, "eliteCount must lie in 0..<populationSize")
+        precondition(crossoverProbability >= 0 && crossoverProbability <= 1, "crossoverProbability must lie in [0, 1]")
+        self.populationSize = populationSize
+        self.eliteCount = eliteCount
+        self.selection = selection
+        self.crossover = crossover
+        self.crossoverProbability = crossoverProbability
+        self.mutation = mutation
+        self.initialZeroFraction = initialZeroFraction
+    }
+
+    /// The GA's state: the scored parents, the offspring being built, the generation.
+    public struct State: Sendable {
+        /// Genomes of the current generation (what `ask` returns).
+        public internal(set) var genomes: [TernaryNetwork]
+        /// Their fitness, once told (empty before).
+        public internal(set) var fitness: [Double]
+        /// Generations told so far.
+        public internal(set) var generation: Int
+        /// Offspring storage reused every generation (double buffer): no genome is allocated
+        /// after the first generation.
+        var spare: [TernaryNetwork]
+
+        public init(genomes: [TernaryNetwork], fitness: [Double], generation: Int) {
+            self.genomes = genomes
+            self.fitness = fitness
+            self.generation = generation
+            spare = genomes.map { TernaryNetwork(layerSizes: $0.layerSizes, activation: $0.activation, quantizer: $0.quantizer) }
+        }
+    }
+
+    public func initialState(architecture: Architecture, seed: UInt64, sample: ExampleBatch,
+                             evaluator: PopulationEvaluator) -> State {
+        var genomes = Parallel.map(count: populationSize, workers: evaluator.threads) { individual, _ in
+            var rng = Xoshiro256(seed: seed, stream: StreamPath.initial(individual))
+            return TernaryNetwork(layerSizes: architecture.layerSizes, zeroFraction: initialZeroFraction,
+                                  activation: architecture.activation, quantizer: architecture.quantizer, using: &rng)
+        }
+        calibrateThresholds(&genomes, on: sample, evaluator: evaluator)
+        return State(genomes: genomes, fitness: [], generation: 0)
+    }
+
+    public func ask(_ state: inout State, seed: UInt64, threads: Int) -> [TernaryNetwork] {
+        guard !state.fitness.isEmpty else { return state.genomes }
+        let ranking = rankBestFirst(state.fitness)
+        let parents = state.genomes, fitness = state.fitness, generation = state.generation
+        Parallel.updateEach(&state.spare, workers: threads) { individual, child, _ in
+            if individual < eliteCount {
+                copyGenome(parents[ranking[individual]], into: &child)
+                return
+            }
+            var rng = Xoshiro256(seed: seed, stream: StreamPath.offspring(generation, individual))
+            let first = selection.pick(fitness: fitness, ranking: ranking, using: &rng)
+            if rng.uniformDouble() < crossoverProbability {
+                let second = selection.pick(fitness: fitness, ranking: ranking, using: &rng)
+                crossover.apply(parents[first], parents[second], into: &child, using: &rng)
+            } else {
+                copyGenome(parents[first], into: &child)
+            }
+            mutation.apply(to: &child, using: &rng)
+            child.checkInvariants()
+        }
+        swap(&state.genomes, &state.spare)
+        state.fitness = []
+        return state.genomes
+    }
+
+    public func tell(_ state: inout State, fitness: [Double]) {
+        precondition(fitness.count == state.genomes.count, "one fitness per genome")
+        state.fitness = fitness
+        state.generation += 1
+    }
+}
+
+/// Sets every hidden threshold to the median of that neuron's sums on `sample`, so each
+/// hidden neuron fires for about half of the sample: sign networks start with informative
+/// activations instead of neurons stuck at +1 or -1. Layer by layer, since a layer's sums
+/// depend on the thresholds before it.
+public func calibrateThresholds(_ genomes: inout [TernaryNetwork], on sample: ExampleBatch,
+                                evaluator: PopulationEvaluator) {
+    guard let first = genomes.first, sample.count > 0 else { return }
+    for layer in first.thresholds.indices {
+        let width = first.layerSizes[layer + 1]
+        let sums = evaluator.layerSums(of: genomes, on: sample, layer: layer)
+        Parallel.updateEach(&genomes, workers: evaluator.threads) { index, genome, _ in
+            var column = [Int32](repeating: 0, count: sample.count)
+            for neuron in 0..<width {
+                for b in 0..<sample.count { column[b] = sums[index][b * width + neuron] }
+                column.sort()
+                // Fire (s >= theta) for the upper half: theta = the upper median.
+                genome.thresholds[layer][neuron] = column[sample.count / 2]
+            }
+        }
+    }
+}

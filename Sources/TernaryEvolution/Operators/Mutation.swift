@@ -1,0 +1,66 @@
+import Foundation
+import TernaryCore
+
+/// Point mutation of weights and thresholds at given rates.
+///
+/// Positions are drawn by geometric skips: the gap to the next mutated weight is
+/// `floor(log(u) / log(1 - rate))`, so the cost follows the number of mutations, not the number
+/// of weights. A mutated weight takes one of its two other trit values with equal chance; a
+/// mutated threshold moves by a nonzero integer step in `-thresholdStep ... thresholdStep`.
+public struct Mutation: Hashable, Sendable {
+    /// Probability that a given weight mutates.
+    public var weightRate: Double
+    /// Probability that a given hidden threshold mutates.
+    public var thresholdRate: Double
+    /// Largest threshold step.
+    public var thresholdStep: Int
+
+    public init(weightRate: Double, thresholdRate: Double, thresholdStep: Int) {
+        precondition(weightRate >= 0 && weightRate <= 1 && thresholdRate >= 0 && thresholdRate <= 1,
+                     "mutation rates must lie in [0, 1]")
+        precondition(thresholdStep >= 1, "the threshold step must be at least 1")
+        self.weightRate = weightRate
+        self.thresholdRate = thresholdRate
+        self.thresholdStep = thresholdStep
+    }
+
+    /// Mutates `genome` in place.
+    func apply(to genome: inout TernaryNetwork, using generator: inout some RandomNumberGenerator) {
+        let weightCounts = genome.weights.map(\.count)
+        forEachPosition(total: weightCounts.reduce(0, +), rate: weightRate, using: &generator) { index, generator in
+            var layer = 0, local = index
+            while local >= weightCounts[layer] { local -= weightCounts[layer]; layer += 1 }
+            genome.weights[layer].mutate(at: local, pickHigher: generator.next() & 1 == 1)
+        }
+        let thresholdCounts = genome.thresholds.map(\.count)
+        forEachPosition(total: thresholdCounts.reduce(0, +), rate: thresholdRate, using: &generator) { index, generator in
+            var layer = 0, local = index
+            while local >= thresholdCounts[layer] { local -= thresholdCounts[layer]; layer += 1 }
+            let magnitude = Int32(1 + generator.uniformBelow(thresholdStep))
+            let step = generator.next() & 1 == 0 ? magnitude : -magnitude
+            let current = genome.thresholds[layer][local]
+            genome.thresholds[layer][local] = current.addingReportingOverflow(step).overflow ? current : current + step
+        }
+    }
+}
+
+/// Calls `body` for each position in `0 ..< total` chosen independently with probability
+/// `rate`, in increasing order, using geometric skips.
+func forEachPosition<G: RandomNumberGenerator>(total: Int, rate: Double, using generator: inout G,
+                                               _ body: (Int, inout G) -> Void) {
+    guard rate > 0, total > 0 else { return }
+    if rate >= 1 {
+        for index in 0..<total { body(index, &generator) }
+        return
+    }
+    let logKeep = log1p(-rate)
+    var position = -1
+    while true {
+        // u in (0, 1]: 1 - uniformDouble() never returns 0.
+        let u = 1 - generator.uniformDouble()
+        let skip = (log(u) / logKeep).rounded(.down)
+        if skip >= Double(total - position - 1) { return }
+        position += 1 + Int(skip)
+        body(position, &generator)
+    }
+}
