@@ -91,6 +91,9 @@ public final class Evolution<Strategy: EvolutionStrategy> {
                                       evaluator: evaluator)
     }
 
+    /// Worker threads used for scoring and for creating offspring.
+    public var threads: Int { evaluator.threads }
+
     /// Wall-clock seconds of the run, across resumes.
     public var wallSeconds: Double {
         priorSeconds + Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9

@@ -1,5 +1,6 @@
 import Foundation
 import TernaryCore
+import TernaryEvolution
 
 /// One measured figure of `ternevo bench`; `json` gives the keys scripts read.
 struct BenchRow {
@@ -97,6 +98,54 @@ struct Benchmarks {
         return rows
     }
 
+    /// Genome evaluations per second of the genetic algorithm (selection, crossover, mutation,
+    /// batch drawing, bookkeeping and scoring) on `shape` with all threads, over the evaluator
+    /// alone scoring the same population on fresh batches of the same data. Both are timed back
+    /// to back in each of `repeats` rounds and the median ratio is kept (1.0: the operators cost
+    /// nothing).
+    func evolutionOverheadRow(shape: [Int]) -> BenchRow {
+        let threads = threadCounts.max()!
+        var rng = Xoshiro256(seed: 99)
+        let count = max(batchSize, 1438)
+        let data = QuantizedDataset(
+            features: (0..<(count * shape[0])).map { _ in UInt8(truncatingIfNeeded: rng.next()) },
+            featureCount: shape[0], labels: (0..<count).map { _ in rng.uniformBelow(shape.last!) },
+            classCount: shape.last!)
+        let weights = zip(shape.dropFirst(), shape).reduce(0) { $0 + $1.0 * $1.1 }
+        let strategy = GeneticAlgorithm(populationSize: population, eliteCount: min(2, population - 1),
+                                        mutation: Mutation(weightRate: 5 / Double(weights), thresholdRate: 0.02, thresholdStep: 8))
+        let evolution = Evolution(strategy: strategy, architecture: Architecture(layerSizes: shape), train: data,
+                                  settings: EvolutionSettings(batchSize: batchSize, evaluationInterval: Int.max, seed: 1),
+                                  threads: threads)
+        let evaluator = PopulationEvaluator(layerSizes: shape, threads: threads)
+        evolution.run(generations: 3)  // warm up
+        var gaRates = [Double](), evaluatorRates = [Double](), ratios = [Double]()
+        for round in 0..<repeats {
+            let before = evolution.evaluations, start = evolution.wallSeconds
+            evolution.run(seconds: minimumSeconds)
+            let gaRate = Double(evolution.evaluations - before) / (evolution.wallSeconds - start)
+            let genomes = evolution.state.genomes
+            var batchRng = Xoshiro256(seed: 7, stream: [UInt64(round)])
+            var scored = 0
+            let clock = DispatchTime.now().uptimeNanoseconds
+            var elapsed = 0.0
+            repeat {
+                let batch = data.batch(data.sampleIndices(batchSize, using: &batchRng))
+                blackHole(evaluator.scores(of: genomes, on: batch))
+                scored += genomes.count
+                elapsed = Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9
+            } while elapsed < minimumSeconds
+            gaRates.append(gaRate)
+            evaluatorRates.append(Double(scored) / elapsed)
+            ratios.append(gaRate / (Double(scored) / elapsed))
+        }
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        return BenchRow(shape: shape.map(String.init).joined(separator: "-"), kind: "ga", threads: threads,
+                        genomeEvalsPerSecond: median(gaRates),
+                        extra: ["population": population, "batch": batchSize,
+                                "evaluator_genome_evals_per_s": median(evaluatorRates), "ratio": median(ratios)])
+    }
+
     /// Bytes of `memoryPopulation` genomes of `memoryShape`: counted, and the growth of the
     /// resident set while building them (Linux only).
     func memoryRow() -> BenchRow {
@@ -135,6 +184,9 @@ struct Benchmarks {
             rows.append(BenchRow(kind: "peak-fma", threads: threads, synapticOpsPerSecond: peak.fma))
         }
         rows += ternaryRows(peaks: peakByThreads)
+        let gaShape = shapes[0]
+        progress("genetic algorithm on \(gaShape.map(String.init).joined(separator: "-"))")
+        rows.append(evolutionOverheadRow(shape: gaShape))
         rows.append(memory)
         return rows
     }

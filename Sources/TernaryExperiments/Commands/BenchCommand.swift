@@ -12,7 +12,9 @@ enum BenchCommand {
         1 thread and with all cores; reports genome evaluations per second, synaptic operations
         per second (weights x examples, zeros included) and the fraction of a register-only
         xor-and-popcount loop (the peak). Also reports a float32 FMA loop's multiply-adds per
-        second and the memory of 1000 genomes of 784-256-10. Figures are medians of N runs
+        second, the genetic algorithm's genome evaluations per second on 64-128-10 as a fraction of
+        the evaluator's (the cost of its operators and bookkeeping), and the memory of 1000
+        genomes of 784-256-10. Figures are medians of N runs
         (default 5). Build in release: swift run -c release ternevo bench.
 
           --json        print one JSON array of objects (keys: shape, kind, threads,
@@ -88,6 +90,14 @@ enum BenchCommand {
                 }
             }
             lines.append("  \(most) threads vs 1: " + speedups.joined(separator: ", "))
+        }
+        if let ga = rows.first(where: { $0.kind == "ga" }) {
+            var line = String(format: "\ngenetic algorithm on %@, %d threads: %@ genome evals/s", ga.shape ?? "", ga.threads,
+                              grouped(Int(ga.genomeEvalsPerSecond ?? 0)))
+            if let ratio = ga.extra["ratio"] as? Double {
+                line += String(format: ", %.2f of the evaluator alone (operators and bookkeeping cost %.0f%%)", ratio, max(0, 100 * (1 - ratio)))
+            }
+            lines.append(line)
         }
         if let memory = rows.first(where: { $0.kind == "memory" }) {
             let counted = memory.extra["counted_bytes"] as? Int ?? 0

@@ -39,7 +39,7 @@ struct CommandSpec: Sendable {
 
 /// The `ternevo` command line: parses argv, runs a command, maps errors to exit codes.
 public enum TernEvoCommandLine {
-    static let commands: [CommandSpec] = [InfoCommand.spec, BenchCommand.spec, helpSpec]
+    static let commands: [CommandSpec] = [EvolveCommand.spec, InfoCommand.spec, BenchCommand.spec, helpSpec]
     /// Commands of DESIGN section 7 that later issues build; named so users get a true answer.
     static let planned = ["run", "resume", "plot", "eval"]
 
@@ -131,6 +131,26 @@ struct ArgumentReader {
         }
         remaining.removeSubrange(index...(index + 1))
         return value
+    }
+
+    /// The number after `--name`, if given; it must lie in `range`.
+    mutating func number(_ name: String, in range: ClosedRange<Double>) throws -> Double? {
+        guard let text = try string(name) else { return nil }
+        guard let value = Double(text), range.contains(value) else {
+            throw CommandError.usage("\(name) '\(text)' is not a number in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return value
+    }
+
+    /// The text after `--name`, if given.
+    mutating func string(_ name: String) throws -> String? {
+        guard let index = remaining.firstIndex(of: name) else { return nil }
+        guard index + 1 < remaining.count, !remaining[index + 1].hasPrefix("--") else {
+            throw CommandError.usage("\(name) needs a value; see 'ternevo help \(command)'")
+        }
+        let text = remaining[index + 1]
+        remaining.removeSubrange(index...(index + 1))
+        return text
     }
 
     /// The layer sizes after `--name`, written like `64-128-10`, if given.

@@ -1,0 +1,160 @@
+import Foundation
+import TernaryCore
+import TernaryEvolution
+
+/// `ternevo evolve DATA.csv`: one genetic-algorithm run on a CSV dataset, with progress,
+/// checkpoints and the best model saved. The experiment runner (`ternevo run`) will run several
+/// arms and seeds from a config; this is the direct way to launch one evolution.
+enum EvolveCommand {
+    static let spec = CommandSpec(
+        name: "evolve", abstract: "Evolve a ternary network on a CSV dataset with the genetic algorithm.",
+        usage: "ternevo evolve DATA.csv [--hidden SIZES] [--seconds S] [--generations N] [options]",
+        details: """
+        Splits DATA.csv (header row, numeric features, integer 'label' column) into train and
+        test sets (stratified, seeded), quantises inputs on the train split, and runs the GA:
+        every generation all genomes are scored on one seeded minibatch of the train split;
+        every --eval-every generations the batch-best genome is scored on the whole train and
+        test splits (one progress line on stderr). Stops at --seconds or --generations,
+        whichever comes first (default: 60 seconds), or at Ctrl-C after the current generation.
+
+          --hidden SIZES       hidden layer sizes, e.g. 128 or 256-64 (default 128)
+          --seconds S          wall-time budget in seconds
+          --generations N      generation budget
+          --population P       genomes per generation (default 256)
+          --batch B            examples per generation's minibatch (default 256)
+          --elite E            genomes copied unchanged (default 2)
+          --tournament K       tournament size (default 3)
+          --crossover KIND     uniform, neuron, two-point or none (default uniform)
+          --mutation R         per-weight mutation rate (default: 5 / number of weights,
+                               about five mutated weights per offspring)
+          --threshold-rate R   per-threshold mutation rate (default 0.02)
+          --threshold-step S   largest threshold step (default: 2% of the first layer's sum range)
+          --zeros F            fraction of zero weights at start (default 0.33)
+          --fitness KIND       xent or accuracy (default xent)
+          --bits N             input bits, 1...8 (default 8)
+          --test-fraction F    share of each class held out for testing (default 0.2)
+          --seed S             run seed: split, initial population, batches, operators (default 1)
+          --threads N          worker threads (default: all cores)
+          --eval-every N       generations between full evaluations (default 10)
+          --out MODEL.tern     where to save the best genome (by full-train fitness)
+          --checkpoint FILE    write the run state here at every evaluation (atomic)
+          --resume FILE        continue from a checkpoint of the same configuration
+        """) { arguments, console in
+            var reader = ArgumentReader(arguments, command: "evolve")
+            let hidden = try reader.hiddenSizes("--hidden") ?? [128]
+            let seconds = try reader.number("--seconds", in: 0...1e9)
+            let generations = try reader.integer("--generations", in: 1...1_000_000_000)
+            let population = try reader.integer("--population", in: 2...1_000_000) ?? 256
+            let batch = try reader.integer("--batch", in: 1...100_000_000) ?? 256
+            let elite = try reader.integer("--elite", in: 0...1_000_000) ?? 2
+            let tournament = try reader.integer("--tournament", in: 1...1_000_000) ?? 3
+            let crossoverName = try reader.string("--crossover") ?? "uniform"
+            let mutationRate = try reader.number("--mutation", in: 0...1)
+            let thresholdRate = try reader.number("--threshold-rate", in: 0...1) ?? 0.02
+            let thresholdStep = try reader.integer("--threshold-step", in: 1...1_000_000_000)
+            let zeros = try reader.number("--zeros", in: 0...1) ?? 1.0 / 3
+            let fitnessName = try reader.string("--fitness") ?? "xent"
+            let bits = try reader.integer("--bits", in: 1...8) ?? 8
+            let testFraction = try reader.number("--test-fraction", in: 0...0.9) ?? 0.2
+            let seed = try reader.integer("--seed", in: 0...Int.max) ?? 1
+            let threads = try reader.integer("--threads", in: 1...1024)
+            let evalEvery = try reader.integer("--eval-every", in: 1...1_000_000) ?? 10
+            let out = try reader.string("--out")
+            let checkpoint = try reader.string("--checkpoint")
+            let resume = try reader.string("--resume")
+            let path = try reader.positionals(expected: "one CSV data file", count: 1...1)[0]
+            guard elite < population else {
+                throw CommandError.usage("--elite \(elite) must be smaller than --population \(population)")
+            }
+            guard let fitness = FitnessKind(rawValue: fitnessName) else {
+                throw CommandError.usage("--fitness '\(fitnessName)' is not one of xent, accuracy")
+            }
+            guard crossoverName == "none" || Crossover(rawValue: crossoverName) != nil else {
+                throw CommandError.usage("--crossover '\(crossoverName)' is not one of uniform, neuron, two-point, none")
+            }
+
+            let data: LabeledData
+            do { data = try CSVLoader.load(path: path) } catch { throw CommandError.data("\(error)") }
+            let (trainRaw, testRaw) = data.split(testFraction: testFraction, seed: UInt64(seed))
+            let quantizer = InputQuantizer(fitting: trainRaw.features, bits: bits)
+            let train = trainRaw.quantized(with: quantizer), test = testRaw.quantized(with: quantizer)
+            let sizes = [data.featureCount] + hidden + [data.classCount]
+            let weightCount = zip(sizes.dropFirst(), sizes).reduce(0) { $0 + $1.0 * $1.1 }
+            // Thresholds of the first layer live on the scale of its sums (inputs up to Q), later
+            // ones on +-fan-in: a default step of about 2% of a typical first-layer sum range.
+            let step = thresholdStep ?? max(1, Int((Double(quantizer.levels) * Double(data.featureCount).squareRoot() * 0.05).rounded()))
+            let strategy = GeneticAlgorithm(
+                populationSize: population, eliteCount: elite, selection: .tournament(size: tournament),
+                crossover: Crossover(rawValue: crossoverName) ?? .uniform,
+                crossoverProbability: crossoverName == "none" ? 0 : 0.5,
+                mutation: Mutation(weightRate: mutationRate ?? min(1, 5 / Double(weightCount)),
+                                   thresholdRate: thresholdRate, thresholdStep: step),
+                initialZeroFraction: zeros)
+            let evolution = Evolution(strategy: strategy,
+                                      architecture: Architecture(layerSizes: sizes, quantizer: quantizer),
+                                      train: train, test: test,
+                                      settings: EvolutionSettings(batchSize: batch, fitness: fitness,
+                                                                  evaluationInterval: evalEvery, seed: UInt64(seed)),
+                                      threads: threads)
+            if let resume {
+                do { try evolution.restore(fromFile: resume) } catch { throw CommandError.data("\(error)") }
+                console.err("resumed from \(resume) at generation \(evolution.generation)")
+            }
+            console.err("evolve: \(sizes.map(String.init).joined(separator: "-")) on \(path) (\(train.count) train, \(test.count) test), population \(population), batch \(batch), seed \(seed), \(evolution.threads) threads")
+
+            var reached: [Int: Double] = [:]
+            let interrupt = InterruptFlag.install()
+            evolution.run(generations: generations, seconds: generations == nil ? (seconds ?? 60) : seconds) { statistics in
+                if let evaluation = statistics.evaluation {
+                    let testAccuracy = evaluation.test?.accuracy ?? 0
+                    for target in [90, 93, 95] where reached[target] == nil && testAccuracy * 100 >= Double(target) {
+                        reached[target] = statistics.wallSeconds
+                    }
+                    console.err(String(format: "gen %6d  evals %@  %7.1f s  fitness best %.4f mean %.4f  train %.2f%%  test %.2f%%",
+                                       statistics.generation, grouped(statistics.evaluations), statistics.wallSeconds,
+                                       statistics.bestFitness, statistics.meanFitness,
+                                       100 * evaluation.train.accuracy, 100 * testAccuracy))
+                    if let checkpoint {
+                        do { try evolution.writeCheckpoint(to: checkpoint) } catch {
+                            console.err("ternevo: could not write checkpoint \(checkpoint): \(error)")
+                        }
+                    }
+                }
+                return !interrupt.isSet
+            }
+            if evolution.bestEver == nil {
+                // The budget ended before the first evaluation point: evaluate the current best now.
+                _ = evolution.step()
+            }
+            let genomesPerSecond = Double(evolution.evaluations) / max(1e-9, evolution.wallSeconds)
+            var lines = [String(format: "generations %d, genome evaluations %@ (%.0f per second), %.1f s",
+                                evolution.generation, grouped(evolution.evaluations), genomesPerSecond, evolution.wallSeconds)]
+            if let best = evolution.bestEver {
+                lines.append(String(format: "best genome (by full-train fitness): train accuracy %.2f%%, test accuracy %.2f%%",
+                                    100 * best.evaluation.train.accuracy, 100 * (best.evaluation.test?.accuracy ?? 0)))
+                if let out {
+                    var genome = best.genome
+                    genome.quantizer = quantizer
+                    do { try genome.write(toFile: out) } catch { throw CommandError.data("could not write \(out): \(error)") }
+                    lines.append("saved \(out)")
+                }
+            }
+            for target in [90, 93, 95] {
+                lines.append("time to \(target)% test accuracy: " + (reached[target].map { String(format: "%.1f s", $0) } ?? "not reached"))
+            }
+            console.out(lines.joined(separator: "\n"))
+            if interrupt.isSet { throw CommandError(message: "interrupted; the files above are complete", exitCode: 130) }
+        }
+}
+
+extension ArgumentReader {
+    /// Hidden sizes after `--name` such as `128` or `256-64`.
+    mutating func hiddenSizes(_ name: String) throws -> [Int]? {
+        guard let text = try string(name) else { return nil }
+        let sizes = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 1 << 20 }) else {
+            throw CommandError.usage("\(name) '\(text)' is not hidden sizes such as 128 or 256-64")
+        }
+        return sizes.map { $0! }
+    }
+}

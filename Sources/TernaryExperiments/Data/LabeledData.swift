@@ -1,0 +1,55 @@
+import Foundation
+import TernaryCore
+
+/// Raw examples with integer labels, before quantisation: what loaders produce.
+public struct LabeledData: Sendable {
+    /// Row-major feature values, `count * featureCount`.
+    public var features: [Float]
+    public var featureCount: Int
+    /// Class of each example, `0 ..< classCount`.
+    public var labels: [Int]
+    public var classCount: Int
+    /// Where the data came from, for messages.
+    public var source: String
+
+    public var count: Int { labels.count }
+
+    /// The examples at `indices`, in that order.
+    public func subset(_ indices: [Int]) -> LabeledData {
+        var x = [Float]()
+        x.reserveCapacity(indices.count * featureCount)
+        for i in indices { x += features[(i * featureCount)..<((i + 1) * featureCount)] }
+        return LabeledData(features: x, featureCount: featureCount, labels: indices.map { labels[$0] },
+                           classCount: classCount, source: source)
+    }
+
+    /// A stratified split: from each class, `round(testFraction * n_class)` examples chosen by a
+    /// seeded shuffle go to the test split. Both splits keep the original order.
+    public func split(testFraction: Double, seed: UInt64) -> (train: LabeledData, test: LabeledData) {
+        precondition(testFraction >= 0 && testFraction < 1, "the test fraction must lie in [0, 1)")
+        var rng = Xoshiro256(seed: seed, stream: [0x5EED])
+        var isTest = [Bool](repeating: false, count: count)
+        for label in 0..<classCount {
+            var members = labels.indices.filter { labels[$0] == label }
+            for k in stride(from: members.count - 1, to: 0, by: -1) {
+                members.swapAt(k, rng.uniformBelow(k + 1))
+            }
+            let take = Int((testFraction * Double(members.count)).rounded())
+            for index in members.prefix(take) { isTest[index] = true }
+        }
+        return (subset(labels.indices.filter { !isTest[$0] }), subset(labels.indices.filter { isTest[$0] }))
+    }
+
+    /// The examples quantised to bytes with `quantizer` (fit it on the training split).
+    public func quantized(with quantizer: InputQuantizer) -> QuantizedDataset {
+        QuantizedDataset(features: features.map(quantizer.quantize), featureCount: featureCount,
+                         labels: labels, classCount: classCount)
+    }
+}
+
+/// A data file that cannot be used: the file, where, and what is wrong.
+public struct DataError: Error, Equatable, CustomStringConvertible {
+    public var path: String
+    public var problem: String
+    public var description: String { "\(path): \(problem)" }
+}
