@@ -68,6 +68,8 @@ public final class Evolution<Strategy: EvolutionStrategy> {
     public internal(set) var generation = 0
     /// The genome with the best full-train fitness seen at an evaluation point, and its scores.
     public internal(set) var bestEver: (genome: TernaryNetwork, evaluation: FullEvaluation)?
+    /// The batch-best genome of the last generation run in this process.
+    var lastBest: TernaryNetwork?
     /// Wall seconds before this process (from a checkpoint).
     var priorSeconds = 0.0
     var started = DispatchTime.now().uptimeNanoseconds
@@ -119,19 +121,34 @@ public final class Evolution<Strategy: EvolutionStrategy> {
         let mean = finite.reduce(0, +) / Double(max(1, finite.count))
         let variance = finite.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(1, finite.count))
         let bestIndex = rankBestFirst(fitness)[0]
+        lastBest = genomes[bestIndex]
         var statistics = GenerationStatistics(
             generation: generation, bestFitness: fitness[bestIndex], meanFitness: mean,
             fitnessStandardDeviation: variance.squareRoot(), evaluations: evaluations,
             wallSeconds: wallSeconds, evaluation: nil)
         if generation % settings.evaluationInterval == 0 {
-            let evaluation = evaluate(genomes[bestIndex])
-            statistics.evaluation = evaluation
-            if bestEver == nil || isBetter(settings.fitness.fitness(of: evaluation.train),
-                                           than: settings.fitness.fitness(of: bestEver!.evaluation.train)) {
-                bestEver = (genomes[bestIndex], evaluation)
-            }
+            statistics.evaluation = evaluateCandidate(genomes[bestIndex])
         }
         return statistics
+    }
+
+    /// Scores `genome` on the full splits and makes it the best-ever if its full-train
+    /// fitness is better.
+    func evaluateCandidate(_ genome: TernaryNetwork) -> FullEvaluation {
+        let evaluation = evaluate(genome)
+        if bestEver == nil || isBetter(settings.fitness.fitness(of: evaluation.train),
+                                       than: settings.fitness.fitness(of: bestEver!.evaluation.train)) {
+            bestEver = (genome, evaluation)
+        }
+        return evaluation
+    }
+
+    /// Scores the last generation's batch-best genome on the full splits now (when a budget
+    /// ends between evaluation points) and returns it; nil before the first generation of this
+    /// process.
+    @discardableResult
+    public func evaluateLatest() -> FullEvaluation? {
+        lastBest.map(evaluateCandidate)
     }
 
     /// Scores `genome` on the whole train split and, if there is one, the test split.

@@ -37,7 +37,9 @@ enum EvolveCommand {
           --threads N          worker threads (default: all cores)
           --eval-every N       generations between full evaluations (default 10)
           --out MODEL.tern     where to save the best genome (by full-train fitness)
-          --checkpoint FILE    write the run state here at every evaluation (atomic)
+          --checkpoint FILE    write the run state here (atomic: temporary file, then rename)
+          --checkpoint-every N generations between checkpoints (default 100; rounded up to
+                               a multiple of --eval-every), and at the end
           --resume FILE        continue from a checkpoint of the same configuration
         """) { arguments, console in
             var reader = ArgumentReader(arguments, command: "evolve")
@@ -61,6 +63,7 @@ enum EvolveCommand {
             let evalEvery = try reader.integer("--eval-every", in: 1...1_000_000) ?? 10
             let out = try reader.string("--out")
             let checkpoint = try reader.string("--checkpoint")
+            let checkpointEvery = try reader.integer("--checkpoint-every", in: 1...1_000_000_000) ?? 100
             let resume = try reader.string("--resume")
             let path = try reader.positionals(expected: "one CSV data file", count: 1...1)[0]
             guard elite < population else {
@@ -102,6 +105,11 @@ enum EvolveCommand {
             }
             console.err("evolve: \(sizes.map(String.init).joined(separator: "-")) on \(path) (\(train.count) train, \(test.count) test), population \(population), batch \(batch), seed \(seed), \(evolution.threads) threads")
 
+            func save(_ path: String) {
+                do { try evolution.writeCheckpoint(to: path) } catch {
+                    console.err("ternevo: could not write checkpoint \(path): \(error)")
+                }
+            }
             var reached: [Int: Double] = [:]
             let interrupt = InterruptFlag.install()
             evolution.run(generations: generations, seconds: generations == nil ? (seconds ?? 60) : seconds) { statistics in
@@ -114,17 +122,17 @@ enum EvolveCommand {
                                        statistics.generation, grouped(statistics.evaluations), statistics.wallSeconds,
                                        statistics.bestFitness, statistics.meanFitness,
                                        100 * evaluation.train.accuracy, 100 * testAccuracy))
-                    if let checkpoint {
-                        do { try evolution.writeCheckpoint(to: checkpoint) } catch {
-                            console.err("ternevo: could not write checkpoint \(checkpoint): \(error)")
-                        }
+                    if let checkpoint, statistics.generation % ((checkpointEvery + evalEvery - 1) / evalEvery * evalEvery) == 0 {
+                        save(checkpoint)
                     }
                 }
                 return !interrupt.isSet
             }
-            if evolution.bestEver == nil {
-                // The budget ended before the first evaluation point: evaluate the current best now.
-                _ = evolution.step()
+            // Checkpoint first, so a resumed run continues exactly as an uninterrupted one would.
+            if let checkpoint { save(checkpoint) }
+            if evolution.generation % evalEvery != 0 {
+                // The budget ended between evaluation points: score the latest batch-best too.
+                evolution.evaluateLatest()
             }
             let genomesPerSecond = Double(evolution.evaluations) / max(1e-9, evolution.wallSeconds)
             var lines = [String(format: "generations %d, genome evaluations %@ (%.0f per second), %.1f s",
