@@ -68,3 +68,13 @@ public func randomNetwork(_ sizes: [Int], zeroFraction: Double,
     }
     return network
 }
+
+/// `population` random networks of `sizes` and a batch of `examples` random examples, all from
+/// one seeded generator: the set-up of most evaluator tests.
+public func randomProblem(_ sizes: [Int], population: Int, examples: Int, zeroFraction: Double,
+                          maxValue: Int = 255, seed: UInt64) -> (networks: [TernaryNetwork], batch: ExampleBatch) {
+    var rng = Xoshiro256(seed: seed)
+    let networks = (0..<population).map { _ in randomNetwork(sizes, zeroFraction: zeroFraction, using: &rng) }
+    let data = randomExamples(count: examples, features: sizes[0], classes: sizes.last!, maxValue: maxValue, using: &rng)
+    return (networks, ExampleBatch(features: data.features, featureCount: sizes[0], labels: data.labels))
+}

@@ -8,10 +8,8 @@ struct EvaluatorTests {
     /// Checks every logit of every network against the reference; returns the largest error.
     func compare(_ sizes: [Int], population: Int, batchSize: Int, zeroFraction: Double,
                  maxValue: Int = 255, threads: Int = 2, seed: UInt64) -> Int {
-        var rng = Xoshiro256(seed: seed)
-        let networks = (0..<population).map { _ in randomNetwork(sizes, zeroFraction: zeroFraction, using: &rng) }
-        let data = randomExamples(count: batchSize, features: sizes[0], classes: sizes.last!, maxValue: maxValue, using: &rng)
-        let batch = ExampleBatch(features: data.features, featureCount: sizes[0], labels: data.labels)
+        let (networks, batch) = randomProblem(sizes, population: population, examples: batchSize,
+                                              zeroFraction: zeroFraction, maxValue: maxValue, seed: seed)
         let logits = PopulationEvaluator(layerSizes: sizes, threads: threads).logits(of: networks, on: batch)
         var largest = 0
         for (p, network) in networks.enumerated() {
@@ -65,11 +63,8 @@ struct EvaluatorTests {
 
     @Test("parallel evaluation equals serial, scores included")
     func parallelEqualsSerial() {
-        var rng = Xoshiro256(seed: 77)
         let sizes = [64, 128, 10]
-        let networks = (0..<37).map { _ in randomNetwork(sizes, zeroFraction: 0.3, using: &rng) }
-        let data = randomExamples(count: 150, features: 64, classes: 10, using: &rng)
-        let batch = ExampleBatch(features: data.features, featureCount: 64, labels: data.labels)
+        let (networks, batch) = randomProblem(sizes, population: 37, examples: 150, zeroFraction: 0.3, seed: 77)
         let serial = PopulationEvaluator(layerSizes: sizes, threads: 1)
         let parallel = PopulationEvaluator(layerSizes: sizes, threads: 4)
         #expect(serial.logits(of: networks, on: batch) == parallel.logits(of: networks, on: batch))
@@ -78,18 +73,15 @@ struct EvaluatorTests {
 
     @Test("accuracy and cross-entropy equal the reference formulas")
     func scoresMatchReference() {
-        var rng = Xoshiro256(seed: 5)
         let sizes = [20, 65, 33, 4]
-        let networks = (0..<5).map { _ in randomNetwork(sizes, zeroFraction: 0.2, using: &rng) }
-        let data = randomExamples(count: 90, features: 20, classes: 4, using: &rng)
-        let batch = ExampleBatch(features: data.features, featureCount: 20, labels: data.labels)
+        let (networks, batch) = randomProblem(sizes, population: 5, examples: 90, zeroFraction: 0.2, seed: 5)
         let tau = 1 / Double(33).squareRoot()
         let scores = PopulationEvaluator(layerSizes: sizes, threads: 2).scores(of: networks, on: batch)
         for (network, score) in zip(networks, scores) {
             let logits = (0..<90).map { ReferenceNetwork.logits(network, features: batch.features(of: $0)) }
-            let correct = zip(logits, data.labels).filter { ReferenceNetwork.argmax($0.0) == $0.1 }.count
+            let correct = zip(logits, batch.labels).filter { ReferenceNetwork.argmax($0.0) == $0.1 }.count
             #expect(score.correct == correct)
-            let loss = ReferenceNetwork.loss(logits, labels: data.labels, tau: tau)
+            let loss = ReferenceNetwork.loss(logits, labels: batch.labels, tau: tau)
             // Table lookup and direct exp agree to rounding; 1e-12 relative covers 90 summed terms.
             #expect(abs(score.loss - loss) <= 1e-12 * max(1, abs(loss)), "loss \(score.loss) vs \(loss)")
         }
@@ -97,11 +89,8 @@ struct EvaluatorTests {
 
     @Test("layer sums equal the reference at every layer")
     func layerSums() {
-        var rng = Xoshiro256(seed: 31)
         let sizes = [200, 65, 129, 7]
-        let networks = (0..<3).map { _ in randomNetwork(sizes, zeroFraction: 0.25, using: &rng) }
-        let data = randomExamples(count: 131, features: 200, classes: 7, using: &rng)
-        let batch = ExampleBatch(features: data.features, featureCount: 200, labels: data.labels)
+        let (networks, batch) = randomProblem(sizes, population: 3, examples: 131, zeroFraction: 0.25, seed: 31)
         let evaluator = PopulationEvaluator(layerSizes: sizes, threads: 2)
         for layer in 0..<3 {
             let sums = evaluator.layerSums(of: networks, on: batch, layer: layer)

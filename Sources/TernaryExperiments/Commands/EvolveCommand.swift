@@ -141,9 +141,7 @@ enum EvolveCommand {
                 lines.append(String(format: "best genome (by full-train fitness): train accuracy %.2f%%, test accuracy %.2f%%",
                                     100 * best.evaluation.train.accuracy, 100 * (best.evaluation.test?.accuracy ?? 0)))
                 if let out {
-                    var genome = best.genome
-                    genome.quantizer = quantizer
-                    do { try genome.write(toFile: out) } catch { throw CommandError.data("could not write \(out): \(error)") }
+                    do { try best.genome.write(toFile: out) } catch { throw CommandError.data("could not write \(out): \(error)") }
                     lines.append("saved \(out)")
                 }
             }
