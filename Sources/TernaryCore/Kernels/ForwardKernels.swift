@@ -183,9 +183,10 @@ let rowBlock = 16
 ///
 /// Shapes: act `[T][W]` (bit set = +1), the row's `plus`, `minus` `[W]`, counts `[T]`. The row is
 /// taken in groups of 16 words whose `p` and `m` are held in registers as four 256-bit vectors
-/// while pairs of examples stream past (one xor, and, popcount per 256 weights per example);
-/// the group's word count is a constant after the `switch`, so each case compiles to straight
-/// code. Returns `popcount(m)`.
+/// while pairs of examples stream past (one xor, and, popcount per 256 weights per example),
+/// and the 0-3 words after the last full vector in scalar registers. The number of full
+/// vectors (and for rows under 4 words, the word count) is a constant after the `switch`, so
+/// each case compiles to straight code. Returns `popcount(m)`.
 @inline(__always)
 func disagreementCounts(
     activations act: UnsafePointer<UInt64>, examples T: Int,
@@ -203,6 +204,9 @@ func disagreementCounts(
         let words = min(16, W &- first)
         let add = first > 0
         switch words >> 2 {
+        case 0 where words == 1: groupCounts(chunks: 0, tail: 1, first, act, T, p, m, W, counts, add)
+        case 0 where words == 2: groupCounts(chunks: 0, tail: 2, first, act, T, p, m, W, counts, add)
+        case 0 where words == 3: groupCounts(chunks: 0, tail: 3, first, act, T, p, m, W, counts, add)
         case 4: groupCounts(chunks: 4, tail: words & 3, first, act, T, p, m, W, counts, add)
         case 3: groupCounts(chunks: 3, tail: words & 3, first, act, T, p, m, W, counts, add)
         case 2: groupCounts(chunks: 2, tail: words & 3, first, act, T, p, m, W, counts, add)
@@ -231,17 +235,21 @@ func groupCounts(
     let m0 = load(mr, 0), m1 = load(mr, 1), m2 = load(mr, 2), m3 = load(mr, 3)
     let rowBytes = W &* 8
     let tailStart = first &+ (chunks &<< 2)
+    // The 0-3 words after the last full vector, held in registers too.
+    let pt0 = tail > 0 ? p[tailStart] : 0, mt0 = tail > 0 ? m[tailStart] : 0
+    let pt1 = tail > 1 ? p[tailStart &+ 1] : 0, mt1 = tail > 1 ? m[tailStart &+ 1] : 0
+    let pt2 = tail > 2 ? p[tailStart &+ 2] : 0, mt2 = tail > 2 ? m[tailStart &+ 2] : 0
     @inline(__always) func count(_ h: UnsafeRawPointer) -> Int {
         var c = WordVector()
         if chunks > 0 { c &+= (m0 & (p0 ^ h.loadUnaligned(as: WordVector.self))).nonzeroBitCount }
         if chunks > 1 { c &+= (m1 & (p1 ^ h.loadUnaligned(fromByteOffset: 32, as: WordVector.self))).nonzeroBitCount }
         if chunks > 2 { c &+= (m2 & (p2 ^ h.loadUnaligned(fromByteOffset: 64, as: WordVector.self))).nonzeroBitCount }
         if chunks > 3 { c &+= (m3 & (p3 ^ h.loadUnaligned(fromByteOffset: 96, as: WordVector.self))).nonzeroBitCount }
-        var total = Int(truncatingIfNeeded: c.wrappedSum())
+        var total = chunks > 0 ? Int(truncatingIfNeeded: c.wrappedSum()) : 0
         let words = h.assumingMemoryBound(to: UInt64.self) + (chunks &<< 2)
-        for k in 0..<tail {
-            total &+= (m[tailStart &+ k] & (p[tailStart &+ k] ^ words[k])).nonzeroBitCount
-        }
+        if tail > 0 { total &+= (mt0 & (pt0 ^ words[0])).nonzeroBitCount }
+        if tail > 1 { total &+= (mt1 & (pt1 ^ words[1])).nonzeroBitCount }
+        if tail > 2 { total &+= (mt2 & (pt2 ^ words[2])).nonzeroBitCount }
         return total
     }
     let base = UnsafeRawPointer(act + first)
