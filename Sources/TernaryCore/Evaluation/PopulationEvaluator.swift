@@ -35,18 +35,13 @@ public final class PopulationEvaluator {
     /// cross-entropy (default `1 / sqrt(n_{L-1})`, DESIGN section 3).
     public func scores(of networks: [TernaryNetwork], on batch: ExampleBatch,
                        temperature: Double? = nil) -> [Score] {
-        runForward(networks, batch)
-        let classes = classCount
         let fanIn = layerSizes[layerSizes.count - 2]
         let tau = temperature ?? 1 / Double(fanIn).squareRoot()
         // Logits lie in [-fanIn, fanIn] (first layer: [-fanIn * 255, fanIn * 255]), so
         // z - max(z) is a small non-positive integer: exp(tau * k) comes from a table.
         let span = layerSizes.count == 2 ? fanIn * 255 : 2 * fanIn
         let table = (0...span).map { Foundation.exp(-tau * Double($0)) }
-        let buffer = logitBuffer
-        return Parallel.map(count: networks.count, workers: threads) { genome, _ in
-            scoreLogits(buffer, genome: genome, batch: batch, classes: classes, tau: tau, expTable: table)
-        }
+        return runForward(networks, batch, scoring: (tau, table))
     }
 
     /// The integer sums of weight layer `layer` (before thresholds) of every network on every
@@ -61,7 +56,11 @@ public final class PopulationEvaluator {
 
     private var classCount: Int { layerSizes[layerSizes.count - 1] }
 
-    private func runForward(_ networks: [TernaryNetwork], _ batch: ExampleBatch) {
+    /// Runs the forward pass into `logitBuffer`; with `scoring` (tau and the exp table), also
+    /// scores every genome.
+    @discardableResult
+    private func runForward(_ networks: [TernaryNetwork], _ batch: ExampleBatch,
+                            scoring: (tau: Double, expTable: [Double])? = nil) -> [Score] {
         precondition(batch.featureCount == layerSizes[0],
                      "batch has \(batch.featureCount) features; the networks take \(layerSizes[0])")
         for network in networks {
@@ -70,6 +69,6 @@ public final class PopulationEvaluator {
         }
         let needed = networks.count * batch.count * classCount
         if logitBuffer.count != needed { logitBuffer = [Int32](repeating: 0, count: needed) }
-        forwardPopulation(networks, batch: batch, scratch: scratch, logits: &logitBuffer)
+        return forwardPopulation(networks, batch: batch, scratch: scratch, logits: &logitBuffer, scoring: scoring)
     }
 }

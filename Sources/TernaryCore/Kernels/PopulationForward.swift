@@ -46,34 +46,51 @@ final class ForwardScratch {
 }
 
 /// Runs every network of `networks` on every tile of `batch` and writes Int32 logits into
-/// `logits` as `[P][B][C]` (genome-major, then example, then class).
+/// `logits` as `[P][B][C]` (genome-major, then example, then class). With `scoring` (the
+/// softmax scale and its exp table, see `scoreLogits`), also returns each genome's score.
 ///
-/// A work item is one genome on a run of tiles: all of the batch's tiles when there are enough
-/// genomes to keep every worker busy (its weights then stay in that core's cache, and no two
-/// threads touch the same genome's reference counts), otherwise one tile. Items are claimed
-/// dynamically; each writes only its own logits, so the result does not depend on the schedule.
-func forwardPopulation(_ networks: [TernaryNetwork], batch: ExampleBatch,
-                       scratch: [ForwardScratch], logits: inout [Int32]) {
-    guard let first = networks.first else { return }
+/// A work item is one genome on all of the batch's tiles when there are enough genomes to keep
+/// every worker busy (its weights then stay in that core's cache, no two threads touch the same
+/// genome's reference counts, and the same worker scores it while its logits are in cache),
+/// otherwise one tile, with scoring as a second parallel pass. Items are claimed dynamically;
+/// each writes only its own slots, so the result does not depend on the schedule.
+@discardableResult
+func forwardPopulation(_ networks: [TernaryNetwork], batch: ExampleBatch, scratch: [ForwardScratch],
+                       logits: inout [Int32], scoring: (tau: Double, expTable: [Double])? = nil) -> [Score] {
+    guard let first = networks.first else { return [] }
+    let score: ((UnsafePointer<Int32>) -> Score)? = scoring.map { tau, table in
+        { scoreLogits($0, batch: batch, classes: first.classCount, tau: tau, expTable: table) }
+    }
     let classes = first.classCount
     let examples = batch.count
+    let stride = examples * classes
     let tiles = (examples + tileWidth - 1) / tileWidth
-    let tilesPerItem = networks.count >= 4 * scratch.count ? tiles : 1
-    let itemsPerGenome = (tiles + tilesPerItem - 1) / tilesPerItem
-    precondition(logits.count == networks.count * examples * classes)
-    logits.withUnsafeMutableBufferPointer { output in
+    precondition(logits.count == networks.count * stride)
+    return logits.withUnsafeMutableBufferPointer { output in
         let out = UncheckedSendable(output.baseAddress!)
         let x = UncheckedSendable(UnsafePointer(batch.columns.base))
-        Parallel.run(items: networks.count * itemsPerGenome, workers: scratch.count) { item, worker in
-            let genome = item / itemsPerGenome
+        func run(_ genome: Int, tiles range: Range<Int>, worker: Int) {
             let network = networks[genome]
-            let firstTile = (item % itemsPerGenome) * tilesPerItem
-            for tile in firstTile..<min(tiles, firstTile + tilesPerItem) {
+            for tile in range {
                 let tileStart = tile * tileWidth
                 forwardTile(network, tile: x.value + tile * batch.featureCount * tileWidth,
                             examples: min(tileWidth, examples - tileStart), scratch: scratch[worker],
-                            logits: out.value + (genome * examples + tileStart) * classes)
+                            logits: out.value + genome * stride + tileStart * classes)
             }
+        }
+        if networks.count >= 4 * scratch.count {
+            let scores = Parallel.map(count: networks.count, workers: scratch.count) { genome, worker in
+                run(genome, tiles: 0..<tiles, worker: worker)
+                return score?(out.value + genome * stride) ?? Score(correct: 0, count: 0, loss: 0)
+            }
+            return score == nil ? [] : scores
+        }
+        Parallel.run(items: networks.count * tiles, workers: scratch.count) { item, worker in
+            run(item / tiles, tiles: (item % tiles)..<(item % tiles + 1), worker: worker)
+        }
+        guard let score else { return [] }
+        return Parallel.map(count: networks.count, workers: scratch.count) { genome, _ in
+            score(out.value + genome * stride)
         }
     }
 }

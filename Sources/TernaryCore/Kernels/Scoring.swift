@@ -1,6 +1,6 @@
 import Foundation
 
-/// Accuracy and mean cross-entropy of one genome's logits `[B][C]` inside `logits [P][B][C]`.
+/// Accuracy and mean cross-entropy of one genome's logits `[B][C]`.
 ///
 /// Shapes: B examples, C classes; `expTable[k] = exp(-tau k)` for every possible logit gap k.
 /// The loss of an example is `tau (max z - z_label) + log(sum_c exp(tau (z_c - max z)))`, summed
@@ -8,17 +8,16 @@ import Foundation
 /// examples are taken as the log of their product (each sum lies in [1, C]; the product is
 /// flushed before it passes 1e250), one `log` per run of examples instead of one per example;
 /// the relative error stays below 1e-13.
-func scoreLogits(_ logits: [Int32], genome: Int, batch: ExampleBatch, classes C: Int,
+func scoreLogits(_ logits: UnsafePointer<Int32>, batch: ExampleBatch, classes C: Int,
                  tau: Double, expTable: [Double]) -> Score {
     let B = batch.count
     guard B > 0 else { return Score(correct: 0, count: 0, loss: 0) }
-    return logits.withUnsafeBufferPointer { all in
-        expTable.withUnsafeBufferPointer { table in
+    return expTable.withUnsafeBufferPointer { table in
             batch.labels.withUnsafeBufferPointer { labels in
                 var correct = 0
                 var loss = 0.0
                 var product = 1.0
-                var row = all.baseAddress! + genome &* B &* C
+                var row = logits
                 for b in 0..<B {
                     var best = 0
                     var top = row[0]
@@ -42,6 +41,5 @@ func scoreLogits(_ logits: [Int32], genome: Int, batch: ExampleBatch, classes C:
                 loss += Foundation.log(product)
                 return Score(correct: correct, count: B, loss: loss / Double(B))
             }
-        }
     }
 }

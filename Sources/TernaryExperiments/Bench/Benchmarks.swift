@@ -41,23 +41,26 @@ struct Benchmarks {
     var onlyShapes = false
     var progress: (String) -> Void = { _ in }
 
-    /// Median of `repeats` timings of `body`, in seconds per call.
-    func medianSeconds(_ body: () -> Void) -> Double {
-        body()  // warm up: caches, page faults, lazy buffers
-        var samples = [Double]()
+    /// Median of `repeats` timings of each body, in seconds per call. The bodies take turns
+    /// (one timing of each per round), so a slow minute on a shared machine hurts all of them
+    /// alike and their ratios stay fair.
+    func medianSeconds(_ bodies: [() -> Void]) -> [Double] {
+        for body in bodies { body() }  // warm up: caches, page faults, lazy buffers
+        var samples = [[Double]](repeating: [], count: bodies.count)
         for _ in 0..<repeats {
-            var calls = 0
-            let start = DispatchTime.now().uptimeNanoseconds
-            var elapsed = 0.0
-            repeat {
-                body()
-                calls += 1
-                elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            } while elapsed < minimumSeconds
-            samples.append(elapsed / Double(calls))
+            for (index, body) in bodies.enumerated() {
+                var calls = 0
+                let start = DispatchTime.now().uptimeNanoseconds
+                var elapsed = 0.0
+                repeat {
+                    body()
+                    calls += 1
+                    elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                } while elapsed < minimumSeconds
+                samples[index].append(elapsed / Double(calls))
+            }
         }
-        samples.sort()
-        return samples[samples.count / 2]
+        return samples.map { $0.sorted()[$0.count / 2] }
     }
 
     /// Register-loop peaks with `threads` threads running at once.
@@ -82,11 +85,13 @@ struct Benchmarks {
             let labels = (0..<batchSize).map { _ in rng.uniformBelow(shape.last!) }
             let batch = ExampleBatch(features: features, featureCount: shape[0], labels: labels)
             let synapses = zip(shape.dropFirst(), shape).reduce(0) { $0 + $1.0 * $1.1 }
-            for threads in threadCounts {
-                let name = shape.map(String.init).joined(separator: "-")
-                progress("ternary \(name), \(threads) thread(s)")
+            let name = shape.map(String.init).joined(separator: "-")
+            progress("ternary \(name), \(threadCounts.map(String.init).joined(separator: " and ")) thread(s) in turn")
+            let timings = medianSeconds(threadCounts.map { threads in
                 let evaluator = PopulationEvaluator(layerSizes: shape, threads: threads)
-                let seconds = medianSeconds { blackHole(evaluator.scores(of: networks, on: batch)) }
+                return { blackHole(evaluator.scores(of: networks, on: batch)) }
+            })
+            for (threads, seconds) in zip(threadCounts, timings) {
                 let ops = Double(population * batchSize * synapses) / seconds
                 rows.append(BenchRow(
                     shape: name, kind: "ternary", threads: threads,
