@@ -24,11 +24,14 @@ let package = Package(
     targets: [
         .target(name: "TernaryCore", swiftSettings: kernelFlags),
         .target(name: "TernaryEvolution", dependencies: ["TernaryCore"]),
-        .target(name: "TernaryExperiments", dependencies: ["TernaryCore", "TernaryEvolution"], swiftSettings: kernelFlags),
+        .target(name: "TernaryBackprop", dependencies: ["TernaryCore"], swiftSettings: kernelFlags),
+        .target(name: "TernaryExperiments", dependencies: ["TernaryCore", "TernaryEvolution", "TernaryBackprop"],
+                swiftSettings: kernelFlags),
         .executableTarget(name: "ternevo", dependencies: ["TernaryExperiments"]),
         .target(name: "TestSupport", dependencies: ["TernaryCore"]),
         .testTarget(name: "TernaryCoreTests", dependencies: ["TernaryCore", "TestSupport"]),
         .testTarget(name: "TernaryEvolutionTests", dependencies: ["TernaryEvolution", "TernaryCore", "TestSupport"]),
+        .testTarget(name: "TernaryBackpropTests", dependencies: ["TernaryBackprop", "TernaryCore", "TestSupport"]),
         .testTarget(name: "TernaryExperimentsTests",
                     dependencies: ["TernaryExperiments", "TernaryCore", "TestSupport"]),
     ]

@@ -39,7 +39,7 @@ struct CommandSpec: Sendable {
 
 /// The `ternevo` command line: parses argv, runs a command, maps errors to exit codes.
 public enum TernEvoCommandLine {
-    static let commands: [CommandSpec] = [EvolveCommand.spec, InfoCommand.spec, BenchCommand.spec, helpSpec]
+    static let commands: [CommandSpec] = [EvolveCommand.spec, TrainCommand.spec, InfoCommand.spec, BenchCommand.spec, helpSpec]
     /// Commands of DESIGN section 7 that later issues build; named so users get a true answer.
     static let planned = ["run", "resume", "plot", "eval"]
 

@@ -1,0 +1,327 @@
+import Foundation
+import TernaryCore
+
+/// Which network the backprop baseline trains.
+public enum BackpropArm: String, Hashable, Sendable, CaseIterable {
+    /// The ternary network of DESIGN section 2, trained through straight-through estimators.
+    case ste
+    /// The same shapes in full precision with tanh hidden units: the float reference.
+    case float
+}
+
+/// Learning rate over training.
+public enum LearningRateSchedule: String, Hashable, Sendable {
+    case constant
+    /// `lr * (1 + cos(pi * epoch / epochs)) / 2`, per step.
+    case cosine
+}
+
+/// Settings of a backprop run.
+public struct BackpropConfiguration: Hashable, Sendable {
+    public var layerSizes: [Int]
+    public var arm: BackpropArm
+    public var learningRate: Double
+    public var beta1: Double
+    public var beta2: Double
+    public var epsilon: Double
+    /// Decoupled (AdamW) weight decay per step, times the learning rate.
+    public var weightDecay: Double
+    public var batchSize: Int
+    public var schedule: LearningRateSchedule
+    /// Length of the cosine schedule in epochs.
+    public var epochs: Int
+    public var seed: UInt64
+
+    public init(layerSizes: [Int], arm: BackpropArm, learningRate: Double = 3e-3, beta1: Double = 0.9,
+                beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0, batchSize: Int = 64,
+                schedule: LearningRateSchedule = .constant, epochs: Int = 100, seed: UInt64 = 1) {
+        precondition(layerSizes.count >= 2 && layerSizes.allSatisfy { $0 >= 1 }, "invalid layer sizes")
+        precondition(learningRate > 0 && batchSize >= 1 && epochs >= 1, "learning rate, batch and epochs must be positive")
+        self.layerSizes = layerSizes
+        self.arm = arm
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        self.batchSize = batchSize
+        self.schedule = schedule
+        self.epochs = epochs
+        self.seed = seed
+    }
+}
+
+/// Minibatch Adam training of the STE ternary network or its float twin.
+///
+/// STE arm (DESIGN section 5), per layer `l` with latent float weights `W`:
+/// `gamma = mean |W|`, `Wq = clamp(round(W / gamma), -1, 1)`, `z = gamma (Wq . a) + b` (inputs
+/// `a = q / Q` for the first layer, +-1 after), hidden `h = sign(z)` (+1 at zero), output
+/// logits `s * gamma (Wq . h)` with a learned scale `s = exp(logScale)` and no output bias, so
+/// the exported integer network's argmax is the same. Backward: the gradient passes straight
+/// through `round` and `clamp` to `W`; through `sign` it is hardtanh's on the normalised
+/// pre-activation `u = z / sqrt(fanIn)`: `1 / sqrt(fanIn)` where `|u| <= 1`, else 0.
+///
+/// Exactness: the hidden sign is decided as the exported network decides it, `Wq . q >= theta`
+/// with `theta = ceil(-Q b / gamma)` (first layer) or `ceil(-b / gamma)`, on integer-valued dot
+/// products (exact in Float up to 2^24), so float rounding near zero cannot flip a neuron.
+///
+/// Float arm: `z = W . a + b`, `h = tanh(z)`, logits `s * z_L`, ordinary gradients.
+public final class BackpropTrainer {
+    public let configuration: BackpropConfiguration
+    let levels: Float
+    let train: QuantizedDataset
+    /// Latent weights per layer, `[O][I]` row-major.
+    public internal(set) var weights: [[Float]]
+    /// Biases of the hidden layers.
+    public internal(set) var biases: [[Float]]
+    public internal(set) var logScale: Float = 0
+    /// Completed epochs and optimiser steps.
+    public internal(set) var epoch = 0
+    public internal(set) var steps = 0
+    var adam: AdamState
+    var work: Workspace
+
+    /// A trainer with freshly initialised weights (uniform in +-1/sqrt(fanIn), as PyTorch's
+    /// Linear; the absmean quantiser is scale-free, so this suits both arms). `levels` is the
+    /// input quantiser's `Q`.
+    public init(configuration: BackpropConfiguration, train: QuantizedDataset, levels: Int) {
+        precondition(train.featureCount == configuration.layerSizes[0], "train features do not match the input layer")
+        self.configuration = configuration
+        self.train = train
+        self.levels = Float(levels)
+        var rng = Xoshiro256(seed: configuration.seed, stream: [0xB0, 0])
+        let sizes = configuration.layerSizes
+        weights = zip(sizes.dropFirst(), sizes).map { outputs, inputs in
+            let bound = 1 / Float(inputs).squareRoot()
+            return (0..<(outputs * inputs)).map { _ in Float(rng.uniformDouble() * 2 - 1) * bound }
+        }
+        biases = sizes.dropFirst().dropLast().map { [Float](repeating: 0, count: $0) }
+        adam = AdamState(weights: weights, biases: biases)
+        work = Workspace(sizes: sizes, batch: configuration.batchSize)
+    }
+
+    var layerCount: Int { configuration.layerSizes.count - 1 }
+
+    /// One pass over the training split in a seeded order; returns the mean training loss.
+    @discardableResult
+    public func trainEpoch() -> Double {
+        var rng = Xoshiro256(seed: configuration.seed, stream: [0xB0, 1, UInt64(epoch)])
+        var order = Array(0..<train.count)
+        for k in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(k, rng.uniformBelow(k + 1)) }
+        var total = 0.0
+        var start = 0
+        while start < order.count {
+            let batch = Array(order[start..<min(order.count, start + configuration.batchSize)])
+            total += step(batch) * Double(batch.count)
+            start += configuration.batchSize
+        }
+        epoch += 1
+        return total / Double(max(1, train.count))
+    }
+
+    /// The learning rate of the next step.
+    var currentLearningRate: Double {
+        switch configuration.schedule {
+        case .constant: return configuration.learningRate
+        case .cosine:
+            let stepsPerEpoch = Double((train.count + configuration.batchSize - 1) / configuration.batchSize)
+            let progress = min(1, Double(steps) / (stepsPerEpoch * Double(configuration.epochs)))
+            return configuration.learningRate * (1 + cos(Double.pi * progress)) / 2
+        }
+    }
+
+    /// Forward, backward and an Adam update on the examples at `indices`; returns their mean loss.
+    func step(_ indices: [Int]) -> Double {
+        let B = indices.count
+        loadInputs(indices, from: train)
+        let loss = forward(B: B, labels: indices.map { train.labels[$0] }, backward: true)
+        adam.update(weights: &weights, biases: &biases, logScale: &logScale, gradients: work,
+                    learningRate: currentLearningRate, configuration: configuration)
+        steps += 1
+        return loss
+    }
+
+    /// Writes the examples' quantised inputs into the workspace (raw `q` and `q / Q`).
+    func loadInputs(_ indices: [Int], from data: QuantizedDataset) {
+        let n0 = configuration.layerSizes[0]
+        for (row, index) in indices.enumerated() {
+            for i in 0..<n0 {
+                let q = Float(data.features[index * n0 + i])
+                work.raw[row * n0 + i] = q
+                work.activations[0][row * n0 + i] = q / levels
+            }
+        }
+    }
+
+    /// Per-layer quantisation for the STE arm: `gamma` and `Wq` (as floats), recomputed each step.
+    func quantize() {
+        for l in 0..<layerCount {
+            let w = weights[l]
+            var sum: Float = 0
+            for value in w { sum += abs(value) }
+            let gamma = sum / Float(w.count)
+            work.gamma[l] = gamma
+            for k in w.indices {
+                work.ternary[l][k] = gamma > 0 ? max(-1, min(1, (w[k] / gamma).rounded(.toNearestOrEven))) : 0
+            }
+        }
+    }
+
+    /// `theta = ceil(-scale * b / gamma)` in Double, the exported threshold; `Int32` limits when
+    /// `gamma == 0` (the neuron's sum is always 0: it fires iff `b >= 0`).
+    static func threshold(bias: Float, gamma: Float, scale: Float) -> Double {
+        guard gamma > 0 else { return bias >= 0 ? -Double(Int32.max) : Double(Int32.max) }
+        return (-Double(scale) * Double(bias) / Double(gamma)).rounded(.up)
+    }
+
+    /// Forward pass over the `B` examples in the workspace; with `backward`, also the gradients.
+    /// Returns the mean cross-entropy.
+    func forward(B: Int, labels: [Int], backward: Bool) -> Double {
+        let sizes = configuration.layerSizes
+        let ste = configuration.arm == .ste
+        if ste { quantize() }
+        for l in 0..<layerCount {
+            let I = sizes[l], O = sizes[l + 1]
+            let hidden = l < layerCount - 1
+            if ste {
+                // Integer-valued dots: raw q for the first layer, +-1 after.
+                FloatKernels.forward(l == 0 ? work.raw : work.activations[l], work.ternary[l], into: &work.dots[l], B: B, I: I, O: O)
+                let gamma = work.gamma[l], scale: Float = l == 0 ? levels : 1
+                for b in 0..<B {
+                    for o in 0..<O {
+                        let d = work.dots[l][b * O + o]
+                        let z = gamma * d / scale + (hidden ? biases[l][o] : 0)
+                        work.preactivations[l][b * O + o] = z
+                        if hidden {
+                            let theta = BackpropTrainer.threshold(bias: biases[l][o], gamma: gamma, scale: scale)
+                            work.activations[l + 1][b * O + o] = Double(d) >= theta ? 1 : -1
+                        }
+                    }
+                }
+            } else {
+                FloatKernels.forward(work.activations[l], weights[l], into: &work.preactivations[l], B: B, I: I, O: O)
+                if hidden {
+                    for b in 0..<B {
+                        for o in 0..<O {
+                            let z = work.preactivations[l][b * O + o] + biases[l][o]
+                            work.preactivations[l][b * O + o] = z
+                            work.activations[l + 1][b * O + o] = tanh(z)
+                        }
+                    }
+                }
+            }
+        }
+        // Softmax cross-entropy on s * z_L.
+        let C = sizes[layerCount]
+        let s = exp(logScale)
+        let zL = work.preactivations[layerCount - 1]
+        var loss = 0.0
+        var scaleGradient: Float = 0
+        for b in 0..<B {
+            var top = -Float.infinity
+            for c in 0..<C { top = max(top, s * zL[b * C + c]) }
+            var sum: Float = 0
+            for c in 0..<C { sum += exp(s * zL[b * C + c] - top) }
+            let label = labels[b]
+            loss += Double(log(sum) - (s * zL[b * C + label] - top))
+            if backward {
+                for c in 0..<C {
+                    let p = exp(s * zL[b * C + c] - top) / sum
+                    let g = (p - (c == label ? 1 : 0)) / Float(B)   // d loss / d logit
+                    scaleGradient += g * s * zL[b * C + c]
+                    work.deltas[layerCount - 1][b * C + c] = g * s  // d loss / d z_L
+                }
+            }
+        }
+        guard backward else { return loss / Double(B) }
+        work.logScaleGradient = scaleGradient
+        for l in stride(from: layerCount - 1, through: 0, by: -1) {
+            let I = sizes[l], O = sizes[l + 1]
+            // Straight through: dW = delta^T a (for STE, as if the weights were W itself).
+            FloatKernels.backwardWeights(work.deltas[l], work.activations[l], into: &work.weightGradients[l], B: B, I: I, O: O)
+            if l < layerCount - 1 {
+                for o in 0..<O {
+                    var sum: Float = 0
+                    for b in 0..<B { sum += work.deltas[l][b * O + o] }
+                    work.biasGradients[l][o] = sum
+                }
+            }
+            guard l > 0 else { break }
+            // Gradient to the layer's inputs through the weights the forward pass used.
+            if ste {
+                let gamma = work.gamma[l]
+                for k in work.effective[l].indices { work.effective[l][k] = gamma * work.ternary[l][k] }
+                FloatKernels.backwardInput(work.deltas[l], work.effective[l], into: &work.inputGradients, B: B, I: I, O: O)
+            } else {
+                FloatKernels.backwardInput(work.deltas[l], weights[l], into: &work.inputGradients, B: B, I: I, O: O)
+            }
+            // Through the activation of hidden layer l - 1 (whose outputs are these inputs).
+            let fanIn = Float(sizes[l - 1])
+            let window = fanIn.squareRoot()
+            for k in 0..<(B * I) {
+                let g = work.inputGradients[k]
+                if ste {
+                    let u = work.preactivations[l - 1][k] / window
+                    work.deltas[l - 1][k] = abs(u) <= 1 ? g / window : 0
+                } else {
+                    let h = work.activations[l][k]
+                    work.deltas[l - 1][k] = g * (1 - h * h)
+                }
+            }
+        }
+        return loss / Double(B)
+    }
+
+    /// Accuracy and mean cross-entropy of the trainer's own forward pass on `data`.
+    public func score(_ data: QuantizedDataset) -> Score {
+        let (predicted, loss) = run(data)
+        let correct = zip(predicted, data.labels).filter { $0 == $1 }.count
+        return Score(correct: correct, count: data.count, loss: loss)
+    }
+
+    /// The class the trainer's own forward pass predicts for each example (argmax of the
+    /// logits, ties to the lowest index).
+    public func predictions(_ data: QuantizedDataset) -> [Int] { run(data).predictions }
+
+    func run(_ data: QuantizedDataset) -> (predictions: [Int], loss: Double) {
+        var predictions = [Int]()
+        var loss = 0.0
+        let C = configuration.layerSizes.last!
+        var start = 0
+        while start < data.count {
+            let indices = Array(start..<min(data.count, start + configuration.batchSize))
+            loadInputs(indices, from: data)
+            loss += forward(B: indices.count, labels: indices.map { data.labels[$0] }, backward: false) * Double(indices.count)
+            let logits = work.preactivations[layerCount - 1]
+            for b in indices.indices {
+                var best = 0
+                for c in 1..<C where logits[b * C + c] > logits[b * C + best] { best = c }
+                predictions.append(best)
+            }
+            start += configuration.batchSize
+        }
+        return (predictions, data.count == 0 ? 0 : loss / Double(data.count))
+    }
+
+    /// The integer network of DESIGN section 2 that computes the STE forward pass exactly:
+    /// trits `Wq`, thresholds `ceil(-Q b / gamma)` (first layer) and `ceil(-b / gamma)` (later),
+    /// clamped to Int32. Nil for the float arm.
+    public func exportTernary(quantizer: InputQuantizer) -> TernaryNetwork? {
+        guard configuration.arm == .ste else { return nil }
+        quantize()
+        let sizes = configuration.layerSizes
+        var network = TernaryNetwork(layerSizes: sizes, quantizer: quantizer)
+        for l in 0..<layerCount {
+            network.weights[l] = TernaryMatrix(rowCount: sizes[l + 1], columnCount: sizes[l],
+                                               trits: work.ternary[l].map { Int8($0) })
+            if l < layerCount - 1 {
+                let scale: Float = l == 0 ? levels : 1
+                network.thresholds[l] = biases[l].map {
+                    let theta = BackpropTrainer.threshold(bias: $0, gamma: work.gamma[l], scale: scale)
+                    return Int32(max(Double(Int32.min), min(Double(Int32.max), theta)))
+                }
+            }
+        }
+        return network
+    }
+}

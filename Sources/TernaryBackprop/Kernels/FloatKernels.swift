@@ -1,0 +1,126 @@
+// Float kernels of the backprop baselines: the only float matrix code in the project besides
+// the bench's peak loop. Row-major throughout. Names under the shape comments: B examples,
+// I inputs, O outputs.
+
+typealias Lanes = SIMD8<Float>
+
+/// `sum_i a[i] * b[i]` over `n` floats, eight lanes at a time with four independent
+/// accumulators (so the FMA latency is hidden), then the tail.
+@inline(__always)
+func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+    var s0 = Lanes(), s1 = Lanes(), s2 = Lanes(), s3 = Lanes()
+    var i = 0
+    while i &+ 32 <= n {
+        let o = i &* 4
+        s0 = s0.addingProduct(ra.loadUnaligned(fromByteOffset: o, as: Lanes.self), rb.loadUnaligned(fromByteOffset: o, as: Lanes.self))
+        s1 = s1.addingProduct(ra.loadUnaligned(fromByteOffset: o &+ 32, as: Lanes.self), rb.loadUnaligned(fromByteOffset: o &+ 32, as: Lanes.self))
+        s2 = s2.addingProduct(ra.loadUnaligned(fromByteOffset: o &+ 64, as: Lanes.self), rb.loadUnaligned(fromByteOffset: o &+ 64, as: Lanes.self))
+        s3 = s3.addingProduct(ra.loadUnaligned(fromByteOffset: o &+ 96, as: Lanes.self), rb.loadUnaligned(fromByteOffset: o &+ 96, as: Lanes.self))
+        i &+= 32
+    }
+    while i &+ 8 <= n {
+        s0 = s0.addingProduct(ra.loadUnaligned(fromByteOffset: i &* 4, as: Lanes.self), rb.loadUnaligned(fromByteOffset: i &* 4, as: Lanes.self))
+        i &+= 8
+    }
+    var total = ((s0 + s1) + (s2 + s3)).sum()
+    while i < n {
+        total += a[i] * b[i]
+        i &+= 1
+    }
+    return total
+}
+
+/// `y[k] += alpha * x[k]` over `n` floats.
+@inline(__always)
+func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
+    let a = Lanes(repeating: alpha)
+    var i = 0
+    while i &+ 8 <= n {
+        let o = i &* 4
+        ry.storeBytes(of: ry.loadUnaligned(fromByteOffset: o, as: Lanes.self).addingProduct(a, rx.loadUnaligned(fromByteOffset: o, as: Lanes.self)),
+                      toByteOffset: o, as: Lanes.self)
+        i &+= 8
+    }
+    while i < n {
+        y[i] += alpha * x[i]
+        i &+= 1
+    }
+}
+
+/// Forward: `y[b][o] = sum_i x[b][i] w[o][i]` for x `[B][I]`, w `[O][I]`, y `[B][O]`.
+/// Both operands of each dot product are contiguous rows.
+func matmulTransposedB(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                       B: Int, I: Int, O: Int) {
+    for b in 0..<B {
+        let row = x + b &* I
+        let out = y + b &* O
+        for o in 0..<O { out[o] = dot(row, w + o &* I, I) }
+    }
+}
+
+/// Backward to the inputs: `dx[b][i] = sum_o d[b][o] w[o][i]` for d `[B][O]`, w `[O][I]`,
+/// dx `[B][I]`: for each example, a sum of weight rows scaled by the output gradients.
+func matmulBackwardInput(_ d: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+                         B: Int, I: Int, O: Int) {
+    for b in 0..<B {
+        let out = dx + b &* I
+        out.initialize(repeating: 0, count: I)
+        let grad = d + b &* O
+        for o in 0..<O where grad[o] != 0 { axpy(grad[o], w + o &* I, out, I) }
+    }
+}
+
+/// Backward to the weights: `dw[o][i] = sum_b d[b][o] x[b][i]` for d `[B][O]`, x `[B][I]`,
+/// dw `[O][I]` (overwritten): for each output row, a sum of input rows.
+func matmulBackwardWeights(_ d: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
+                           B: Int, I: Int, O: Int) {
+    for o in 0..<O {
+        let row = dw + o &* I
+        row.initialize(repeating: 0, count: I)
+        for b in 0..<B {
+            let g = d[b &* O &+ o]
+            if g != 0 { axpy(g, x + b &* I, row, I) }
+        }
+    }
+}
+
+/// Array-level entry points: the trainer never touches pointers.
+enum FloatKernels {
+    /// `y [B][O] = x [B][I] * w^T` for `w [O][I]`.
+    static func forward(_ x: [Float], _ w: [Float], into y: inout [Float], B: Int, I: Int, O: Int) {
+        precondition(x.count >= B * I && w.count == O * I && y.count >= B * O)
+        x.withUnsafeBufferPointer { x in
+            w.withUnsafeBufferPointer { w in
+                y.withUnsafeMutableBufferPointer { y in
+                    matmulTransposedB(x.baseAddress!, w.baseAddress!, y.baseAddress!, B: B, I: I, O: O)
+                }
+            }
+        }
+    }
+
+    /// `dx [B][I] = d [B][O] * w` for `w [O][I]`.
+    static func backwardInput(_ d: [Float], _ w: [Float], into dx: inout [Float], B: Int, I: Int, O: Int) {
+        precondition(d.count >= B * O && w.count == O * I && dx.count >= B * I)
+        d.withUnsafeBufferPointer { d in
+            w.withUnsafeBufferPointer { w in
+                dx.withUnsafeMutableBufferPointer { dx in
+                    matmulBackwardInput(d.baseAddress!, w.baseAddress!, dx.baseAddress!, B: B, I: I, O: O)
+                }
+            }
+        }
+    }
+
+    /// `dw [O][I] = d^T * x` for `d [B][O]`, `x [B][I]`.
+    static func backwardWeights(_ d: [Float], _ x: [Float], into dw: inout [Float], B: Int, I: Int, O: Int) {
+        precondition(d.count >= B * O && x.count >= B * I && dw.count == O * I)
+        d.withUnsafeBufferPointer { d in
+            x.withUnsafeBufferPointer { x in
+                dw.withUnsafeMutableBufferPointer { dw in
+                    matmulBackwardWeights(d.baseAddress!, x.baseAddress!, dw.baseAddress!, B: B, I: I, O: O)
+                }
+            }
+        }
+    }
+}

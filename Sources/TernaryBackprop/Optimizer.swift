@@ -1,0 +1,86 @@
+import Foundation
+
+/// Adam moments for every parameter (weights, hidden biases, the logit scale).
+struct AdamState {
+    var weightMoments: [[Float]], weightSquares: [[Float]]
+    var biasMoments: [[Float]], biasSquares: [[Float]]
+    var scaleMoment: Float = 0, scaleSquare: Float = 0
+    var step = 0
+
+    init(weights: [[Float]], biases: [[Float]]) {
+        weightMoments = weights.map { [Float](repeating: 0, count: $0.count) }
+        weightSquares = weightMoments
+        biasMoments = biases.map { [Float](repeating: 0, count: $0.count) }
+        biasSquares = biasMoments
+    }
+
+    /// Moments below this are set to zero. Weights that never receive a gradient (inputs that
+    /// are always zero, such as the blank border pixels of digits) would otherwise decay into
+    /// subnormal floats, which x86 processes up to 100x slower (DESIGN section 5).
+    static let flushBelow: Float = 1e-30
+
+    /// One Adam step (decoupled weight decay, as AdamW) with bias correction.
+    mutating func update(weights: inout [[Float]], biases: inout [[Float]], logScale: inout Float,
+                         gradients work: Workspace, learningRate: Double, configuration: BackpropConfiguration) {
+        step += 1
+        let b1 = Float(configuration.beta1), b2 = Float(configuration.beta2)
+        let correction1 = 1 - pow(b1, Float(step)), correction2 = 1 - pow(b2, Float(step))
+        let lr = Float(learningRate), eps = Float(configuration.epsilon)
+        let decay = 1 - lr * Float(configuration.weightDecay)
+        @inline(__always) func apply(_ p: inout Float, _ g: Float, _ m: inout Float, _ v: inout Float, decays: Bool) {
+            m = b1 * m + (1 - b1) * g
+            v = b2 * v + (1 - b2) * g * g
+            if abs(m) < AdamState.flushBelow { m = 0 }
+            if v < AdamState.flushBelow { v = 0 }
+            if decays { p *= decay }
+            p -= lr * (m / correction1) / ((v / correction2).squareRoot() + eps)
+        }
+        for l in weights.indices {
+            for k in weights[l].indices {
+                apply(&weights[l][k], work.weightGradients[l][k], &weightMoments[l][k], &weightSquares[l][k], decays: true)
+            }
+        }
+        for l in biases.indices {
+            for k in biases[l].indices {
+                apply(&biases[l][k], work.biasGradients[l][k], &biasMoments[l][k], &biasSquares[l][k], decays: false)
+            }
+        }
+        apply(&logScale, work.logScaleGradient, &scaleMoment, &scaleSquare, decays: false)
+    }
+}
+
+/// Buffers of one minibatch, allocated once.
+struct Workspace {
+    /// Raw quantised inputs `q` as floats `[B][n0]`.
+    var raw: [Float]
+    /// Layer inputs `[B][n_l]`: `q / Q` for layer 0, hidden outputs after.
+    var activations: [[Float]]
+    /// Pre-activations `z` per layer `[B][n_{l+1}]`.
+    var preactivations: [[Float]]
+    /// STE integer-valued dot products per layer.
+    var dots: [[Float]]
+    /// `d loss / d z` per layer.
+    var deltas: [[Float]]
+    var inputGradients: [Float]
+    var weightGradients: [[Float]]
+    var biasGradients: [[Float]]
+    var logScaleGradient: Float = 0
+    /// STE: per layer `gamma`, `Wq` as floats, and `gamma * Wq`.
+    var gamma: [Float]
+    var ternary: [[Float]]
+    var effective: [[Float]]
+
+    init(sizes: [Int], batch B: Int) {
+        raw = [Float](repeating: 0, count: B * sizes[0])
+        activations = sizes.dropLast().map { [Float](repeating: 0, count: B * $0) }
+        preactivations = sizes.dropFirst().map { [Float](repeating: 0, count: B * $0) }
+        dots = preactivations
+        deltas = preactivations
+        inputGradients = [Float](repeating: 0, count: B * (sizes.dropLast().max() ?? 1))
+        weightGradients = zip(sizes.dropFirst(), sizes).map { [Float](repeating: 0, count: $0 * $1) }
+        biasGradients = sizes.dropFirst().dropLast().map { [Float](repeating: 0, count: $0) }
+        gamma = [Float](repeating: 0, count: sizes.count - 1)
+        ternary = weightGradients
+        effective = weightGradients
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import Testing
+import TernaryCore
+@testable import TernaryBackprop
+import TestSupport
+
+/// The shipped digits set, quantised, split 80/20 (stratified, seed 1), read without the
+/// experiments module: plain CSV with a header and the label last.
+func digits() throws -> (train: QuantizedDataset, test: QuantizedDataset, quantizer: InputQuantizer) {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("experiments/data/digits.csv")
+    let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").dropFirst()
+    var features = [[Float]](), labels = [Int]()
+    for line in lines {
+        let values = line.split(separator: ",").map { Float($0)! }
+        features.append(Array(values.dropLast()))
+        labels.append(Int(values.last!))
+    }
+    let quantizer = InputQuantizer(fitting: features.flatMap { $0 }, bits: 8)
+    let test = labels.indices.filter { $0 % 5 == 0 }, train = labels.indices.filter { $0 % 5 != 0 }
+    func make(_ indices: [Int]) -> QuantizedDataset {
+        QuantizedDataset(features: indices.flatMap { features[$0].map(quantizer.quantize) }, featureCount: 64,
+                         labels: indices.map { labels[$0] }, classCount: 10)
+    }
+    return (make(train), make(test), quantizer)
+}
+
+func tinyData(count: Int, features: Int, classes: Int, seed: UInt64) -> QuantizedDataset {
+    var rng = Xoshiro256(seed: seed)
+    let data = randomExamples(count: count, features: features, classes: classes, using: &rng)
+    return QuantizedDataset(features: data.features, featureCount: features, labels: data.labels, classCount: classes)
+}
+
+@Suite("Backprop baselines")
+struct BackpropTests {
+    @Test("export is exact: the multiplication-free evaluator predicts what the STE forward predicts")
+    func exportExact() throws {
+        let (train, test, quantizer) = try digits()
+        let trainer = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: [64, 128, 10], arm: .ste),
+                                      train: train, levels: quantizer.levels)
+        for _ in 0..<3 { trainer.trainEpoch() }
+        let network = try #require(trainer.exportTernary(quantizer: quantizer))
+        let steve = trainer.predictions(test)
+        let logits = PopulationEvaluator(layerSizes: [64, 128, 10], threads: 2).logits(of: [network], on: test.all)[0]
+        var compared = 0, ties = 0
+        for b in 0..<test.count {
+            let z = Array(logits[(b * 10)..<((b + 1) * 10)])
+            let sorted = z.sorted(by: >)
+            if sorted[0] == sorted[1] { ties += 1; continue }
+            compared += 1
+            #expect(z.firstIndex(of: sorted[0])! == steve[b], "example \(b)")
+        }
+        #expect(compared + ties == test.count)
+        #expect(ties < test.count / 10, "\(ties) exact logit ties")
+        let accuracy = trainer.score(test).accuracy
+        #expect(accuracy > 0.85, "test accuracy after 3 epochs \(accuracy)")
+    }
+
+    @Test("float arm gradients match finite differences")
+    func floatGradients() {
+        let data = tinyData(count: 6, features: 5, classes: 3, seed: 1)
+        let trainer = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: [5, 4, 3], arm: .float, batchSize: 6),
+                                      train: data, levels: 255)
+        trainer.biases[0] = [0.1, -0.2, 0.3, 0.05]
+        trainer.logScale = 0.3
+        let indices = Array(0..<6)
+        func loss() -> Double {
+            trainer.loadInputs(indices, from: data)
+            return trainer.forward(B: 6, labels: data.labels, backward: false)
+        }
+        trainer.loadInputs(indices, from: data)
+        _ = trainer.forward(B: 6, labels: data.labels, backward: true)
+        let analytic = trainer.work
+        var largest = 0.0
+        // Central differences in Float: a step of 1e-2 keeps rounding error below 1e-4, and
+        // the curvature error is O(step^2); 2e-3 absolute covers both for this tiny network.
+        let step: Float = 1e-2
+        for l in 0..<2 {
+            for k in trainer.weights[l].indices {
+                let saved = trainer.weights[l][k]
+                trainer.weights[l][k] = saved + step; let up = loss()
+                trainer.weights[l][k] = saved - step; let down = loss()
+                trainer.weights[l][k] = saved
+                let numeric = (up - down) / Double(2 * step)
+                largest = max(largest, abs(numeric - Double(analytic.weightGradients[l][k])))
+            }
+        }
+        for k in trainer.biases[0].indices {
+            let saved = trainer.biases[0][k]
+            trainer.biases[0][k] = saved + step; let up = loss()
+            trainer.biases[0][k] = saved - step; let down = loss()
+            trainer.biases[0][k] = saved
+            largest = max(largest, abs((up - down) / Double(2 * step) - Double(analytic.biasGradients[0][k])))
+        }
+        trainer.logScale = 0.3 + step; let up = loss()
+        trainer.logScale = 0.3 - step; let down = loss()
+        trainer.logScale = 0.3
+        largest = max(largest, abs((up - down) / Double(2 * step) - Double(analytic.logScaleGradient)))
+        #expect(largest < 2e-3, "largest gradient error \(largest)")
+    }
+
+    @Test("STE backward on a hand-worked example")
+    func steHandWorked() {
+        // [1, 1, 2]: one input q = 255 (x = 1), W1 = 0.5 (gamma 0.5, Wq 1), b1 = 0.1, so
+        // z1 = 0.6 and h = +1 (theta = ceil(-255 * 0.1 / 0.5) = -51 <= 255); W2 = (0.3, -0.6):
+        // gamma 0.45, Wq (1, -1), z2 = (0.45, -0.45), s = 1, label 0.
+        // p0 = 1 / (1 + e^-0.9) = 0.7109495, so d logits = (-0.2890505, 0.2890505) = delta2;
+        // dW2 = delta2 * h; d logScale = sum(g * s * z) = -0.2601454;
+        // da1 = delta2 . (gamma Wq) = -0.2601454; u = 0.6 is inside the window (fan-in 1), so
+        // delta1 = dW1 = db1 = -0.2601454.
+        let data = QuantizedDataset(features: [255], featureCount: 1, labels: [0], classCount: 2)
+        let trainer = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: [1, 1, 2], arm: .ste, batchSize: 1),
+                                      train: data, levels: 255)
+        trainer.weights = [[0.5], [0.3, -0.6]]
+        trainer.biases = [[0.1]]
+        trainer.logScale = 0
+        trainer.loadInputs([0], from: data)
+        let loss = trainer.forward(B: 1, labels: [0], backward: true)
+        let w = trainer.work
+        #expect(abs(loss - log(1 + exp(-0.9))) < 1e-6)
+        #expect(w.activations[1] == [1])
+        #expect(abs(w.weightGradients[1][0] + 0.2890505) < 1e-6 && abs(w.weightGradients[1][1] - 0.2890505) < 1e-6)
+        #expect(abs(w.logScaleGradient + 0.2601454) < 1e-6)
+        #expect(abs(w.weightGradients[0][0] + 0.2601454) < 1e-6)
+        #expect(abs(w.biasGradients[0][0] + 0.2601454) < 1e-6)
+        let network = trainer.exportTernary(quantizer: InputQuantizer(low: 0, high: 255))!
+        #expect(network.thresholds == [[-51]])
+        #expect(network.weights[1].trits == [1, -1])
+    }
+
+    @Test("the STE window blocks gradients of saturated neurons")
+    func steWindow() {
+        // Same network with b1 = 3: z1 = 3.5, outside [-1, 1] (fan-in 1), so nothing reaches W1.
+        let data = QuantizedDataset(features: [255], featureCount: 1, labels: [0], classCount: 2)
+        let trainer = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: [1, 1, 2], arm: .ste, batchSize: 1),
+                                      train: data, levels: 255)
+        trainer.weights = [[0.5], [0.3, -0.6]]
+        trainer.biases = [[3]]
+        trainer.loadInputs([0], from: data)
+        _ = trainer.forward(B: 1, labels: [0], backward: true)
+        #expect(trainer.work.weightGradients[0] == [0])
+        #expect(trainer.work.biasGradients[0] == [0])
+    }
+
+    @Test("training is repeatable from the seed")
+    func repeatable() {
+        let data = tinyData(count: 100, features: 12, classes: 3, seed: 2)
+        func run() -> [[Float]] {
+            let trainer = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: [12, 16, 3], arm: .ste, batchSize: 16),
+                                          train: data, levels: 255)
+            for _ in 0..<3 { trainer.trainEpoch() }
+            return trainer.weights
+        }
+        #expect(run() == run())
+    }
+}
