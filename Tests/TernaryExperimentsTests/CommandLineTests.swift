@@ -109,6 +109,15 @@ struct CommandLineTests {
             #expect((row["genome_evals_per_s"] as? Double ?? 0) > 0)
             #expect((row["synaptic_ops_per_s"] as? Double ?? 0) > 0)
         }
+        let float = rows.filter { $0["kind"] as? String == "float" }
+        #expect(Set(float.compactMap { $0["shape"] as? String }) == ["64-128-10", "784-256-10", "256-1024-1024-10"])
+        #expect(float.allSatisfy { ($0["genome_evals_per_s"] as? Double ?? 0) > 0 })
+        for kind in ["ste-epoch", "float-epoch"] {
+            let epochs = rows.filter { $0["kind"] as? String == kind }
+            #expect(epochs.count == 2)
+            #expect(epochs.allSatisfy { ($0["seconds_per_epoch"] as? Double ?? 0) > 0 })
+        }
+        #expect(rows.contains { $0["kind"] as? String == "ga" })
         #expect(rows.contains { $0["kind"] as? String == "peak-popcount" })
         #expect(rows.contains { $0["kind"] as? String == "peak-fma" })
         let memory = try #require(rows.first { $0["kind"] as? String == "memory" })

@@ -1,6 +1,7 @@
 import Foundation
 import TernaryCore
 import TernaryEvolution
+import TernaryBackprop
 
 /// One measured figure of `ternevo bench`; `json` gives the keys scripts read.
 struct BenchRow {
@@ -33,6 +34,8 @@ struct Benchmarks {
     var minimumSeconds = 0.25
     var shapes: [[Int]] = [[64, 128, 10], [784, 256, 10], [256, 1024, 1024, 10]]
     var threadCounts = Array(Set([1, Parallel.coreCount])).sorted()
+    /// Examples of the epoch benchmarks (nil: the digits train split and 4000 MNIST-sized ones).
+    var epochExamples: Int?
     /// Iterations of each register-only peak loop per repeat.
     var peakIterations = 20_000_000
     var memoryPopulation = 1000
@@ -151,6 +154,74 @@ struct Benchmarks {
                                 "evaluator_genome_evals_per_s": median(evaluatorRates), "ratio": median(ratios)])
     }
 
+    /// The same population-batched forward in float32 through the backprop module's SIMD
+    /// kernels (matrix product, bias, ReLU), at most 64 genomes (hidden-heavy float genomes
+    /// take 5 MB each); `peak_fraction` is of the FMA loop's peak.
+    func floatRows(peaks: [Int: (popcount: Double, fma: Double)]) -> [BenchRow] {
+        var rows = [BenchRow]()
+        let count = min(population, 64)
+        for shape in shapes {
+            let name = shape.map(String.init).joined(separator: "-")
+            progress("float32 \(name)")
+            let networks = FloatPopulation(layerSizes: shape, count: count, seed: 5)
+            var rng = Xoshiro256(seed: 6)
+            let inputs = (0..<(batchSize * shape[0])).map { _ in Float(rng.uniformBelow(256)) / 255 }
+            let synapses = zip(shape.dropFirst(), shape).reduce(0) { $0 + $1.0 * $1.1 }
+            let timings = medianSeconds(threadCounts.map { threads in
+                { blackHole(networks.forward(inputs: inputs, batchSize: batchSize, threads: threads)) }
+            })
+            for (threads, seconds) in zip(threadCounts, timings) {
+                let ops = Double(count * batchSize * synapses) / seconds
+                rows.append(BenchRow(shape: name, kind: "float", threads: threads,
+                                     genomeEvalsPerSecond: Double(count) / seconds, synapticOpsPerSecond: ops,
+                                     peakFraction: peaks[threads].map { ops / $0.fma },
+                                     extra: ["population": count, "batch": batchSize, "source": "swift"]))
+            }
+        }
+        return rows
+    }
+
+    /// Seconds per training epoch of the backprop baselines (batch 64, one thread): 64-128-10 on
+    /// the shipped digits set (random data of the same size if it is not found) and 784-256-10
+    /// on 4000 random MNIST-sized examples. The median epoch of `repeats + 1`, the first dropped.
+    func epochRows() -> [BenchRow] {
+        var rows = [BenchRow]()
+        var rng = Xoshiro256(seed: 8)
+        func random(_ count: Int, _ features: Int, _ classes: Int) -> QuantizedDataset {
+            QuantizedDataset(features: (0..<(count * features)).map { _ in UInt8(rng.uniformBelow(256)) },
+                             featureCount: features, labels: (0..<count).map { _ in rng.uniformBelow(classes) },
+                             classCount: classes)
+        }
+        var digits = random(epochExamples ?? 1438, 64, 10)
+        var digitsSource = "random"
+        if epochExamples == nil, let data = try? CSVLoader.load(path: "experiments/data/digits.csv") {
+            let train = data.split(testFraction: 0.2, seed: 1).train
+            digits = train.quantized(with: InputQuantizer(fitting: train.features))
+            digitsSource = "experiments/data/digits.csv"
+        }
+        let cases: [(BackpropArm, [Int], QuantizedDataset, String)] = [
+            (.ste, [64, 128, 10], digits, digitsSource), (.float, [64, 128, 10], digits, digitsSource),
+            (.ste, [784, 256, 10], random(epochExamples ?? 4000, 784, 10), "random MNIST-sized"),
+            (.float, [784, 256, 10], random(epochExamples ?? 4000, 784, 10), "random MNIST-sized"),
+        ]
+        for (arm, shape, data, source) in cases {
+            let name = shape.map(String.init).joined(separator: "-")
+            progress("\(arm.rawValue) epochs on \(name)")
+            let trainer = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: shape, arm: arm), train: data, levels: 255)
+            var seconds = [Double]()
+            for _ in 0...max(1, repeats) {
+                let start = DispatchTime.now().uptimeNanoseconds
+                trainer.trainEpoch()
+                seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            }
+            let kept = seconds.dropFirst().sorted()
+            rows.append(BenchRow(shape: name, kind: "\(arm.rawValue)-epoch", threads: 1,
+                                 extra: ["seconds_per_epoch": kept[kept.count / 2], "examples": data.count,
+                                         "batch": 64, "data": source]))
+        }
+        return rows
+    }
+
     /// Bytes of `memoryPopulation` genomes of `memoryShape`: counted, and the growth of the
     /// resident set while building them (Linux only).
     func memoryRow() -> BenchRow {
@@ -177,7 +248,7 @@ struct Benchmarks {
     func run() -> [BenchRow] {
         var peakByThreads = [Int: (popcount: Double, fma: Double)]()
         var rows = [BenchRow]()
-        if onlyShapes { return ternaryRows(peaks: [:]) }
+        if onlyShapes { return ternaryRows(peaks: [:]) + floatRows(peaks: [:]) }
         // Memory first, while the allocator holds nothing freed that it could hand back.
         progress("memory of \(memoryPopulation) genomes")
         let memory = memoryRow()
@@ -189,6 +260,8 @@ struct Benchmarks {
             rows.append(BenchRow(kind: "peak-fma", threads: threads, synapticOpsPerSecond: peak.fma))
         }
         rows += ternaryRows(peaks: peakByThreads)
+        rows += floatRows(peaks: peakByThreads)
+        rows += epochRows()
         let gaShape = shapes[0]
         progress("genetic algorithm on \(gaShape.map(String.init).joined(separator: "-"))")
         rows.append(evolutionOverheadRow(shape: gaShape))

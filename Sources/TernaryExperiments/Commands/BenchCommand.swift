@@ -12,7 +12,8 @@ enum BenchCommand {
         1 thread and with all cores; reports genome evaluations per second, synaptic operations
         per second (weights x examples, zeros included) and the fraction of a register-only
         xor-and-popcount loop (the peak). Also reports a float32 FMA loop's multiply-adds per
-        second, the genetic algorithm's genome evaluations per second on 64-128-10 as a fraction of
+        second, the same forward in float32 through our SIMD kernels (rows of kind "float"),
+        the seconds per epoch of the STE and float backprop baselines, the genetic algorithm's genome evaluations per second on 64-128-10 as a fraction of
         the evaluator's (the cost of its operators and bookkeeping), and the memory of 1000
         genomes of 784-256-10. Figures are medians of N runs
         (default 5). Build in release: swift run -c release ternevo bench.
@@ -21,7 +22,8 @@ enum BenchCommand {
                         genome_evals_per_s, synaptic_ops_per_s, peak_fraction, ...)
           --repeats N   runs per figure, 1...100 (default 5)
           --shape SIZES measure only this shape, e.g. 64-128-10 (skips the peak and memory rows)
-          --quick       a small smoke run (P = 2, B = 8, one repeat): checks, not figures
+          --quick       a small smoke run (P = 2, B = 8, 64-example epochs, one repeat):
+                        checks, not figures
         Compare with numpy: python3 scripts/bench_float_reference.py [--json]
         """) { arguments, console in
             var reader = ArgumentReader(arguments, command: "bench")
@@ -34,6 +36,7 @@ enum BenchCommand {
             if quick {
                 bench.population = 2; bench.batchSize = 8; bench.repeats = 1
                 bench.minimumSeconds = 0.01; bench.memoryPopulation = 10; bench.peakIterations = 1000
+                bench.epochExamples = 64
             }
             if let repeats { bench.repeats = repeats }
             if let shape {
@@ -91,6 +94,31 @@ enum BenchCommand {
             }
             lines.append("  \(most) threads vs 1: " + speedups.joined(separator: ", "))
         }
+        let float = rows.filter { $0.kind == "float" }
+        if !float.isEmpty {
+            lines.append("")
+            lines.append("float32 population-batched forward through our SIMD kernels (P = \(float[0].extra["population"] ?? ""), same B):")
+            lines.append("  " + cell("shape", 18, right: false) + cell("threads", 8) + cell("genome evals/s", 16)
+                         + cell("multiply-adds/s", 16) + cell("of FMA peak", 18) + cell("ternary / float", 17))
+            for row in float {
+                let peak = row.peakFraction.map { String(format: "%.1f%%", 100 * $0) } ?? "-"
+                let ternaryRate = ternary.first { $0.shape == row.shape && $0.threads == row.threads }?.genomeEvalsPerSecond
+                let ratio = ternaryRate.map { String(format: "%.1fx", $0 / (row.genomeEvalsPerSecond ?? 1)) } ?? "-"
+                lines.append("  " + cell(row.shape ?? "", 18, right: false) + cell("\(row.threads)", 8)
+                             + cell(grouped(Int(row.genomeEvalsPerSecond ?? 0)), 16)
+                             + cell(String(format: "%.3e", row.synapticOpsPerSecond ?? 0), 16) + cell(peak, 18) + cell(ratio, 17))
+            }
+        }
+        let epochs = rows.filter { $0.kind.hasSuffix("-epoch") }
+        if !epochs.isEmpty {
+            lines.append("")
+            lines.append("backprop epochs (batch 64, 1 thread, median):")
+            for row in epochs {
+                lines.append("  " + cell(row.kind, 12, right: false) + cell(row.shape ?? "", 14, right: false)
+                             + String(format: "%.4f s per epoch of %d examples (%@)", row.extra["seconds_per_epoch"] as? Double ?? 0,
+                                      row.extra["examples"] as? Int ?? 0, row.extra["data"] as? String ?? ""))
+            }
+        }
         if let ga = rows.first(where: { $0.kind == "ga" }) {
             var line = String(format: "\ngenetic algorithm on %@, %d threads: %@ genome evals/s", ga.shape ?? "", ga.threads,
                               grouped(Int(ga.genomeEvalsPerSecond ?? 0)))
@@ -108,7 +136,7 @@ enum BenchCommand {
             }
             lines.append(line)
         }
-        lines.append("\nnumpy float32 on the same shapes: python3 scripts/bench_float_reference.py")
+        lines.append("\nnumpy float32 on the same shapes: python3 scripts/bench_float_reference.py; PyTorch STE: python3 scripts/ste_reference.py")
         return lines.joined(separator: "\n")
     }
 }
