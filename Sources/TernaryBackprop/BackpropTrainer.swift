@@ -143,12 +143,15 @@ public final class BackpropTrainer {
 
     /// Writes the examples' quantised inputs into the workspace (raw `q` and `q / Q`).
     func loadInputs(_ indices: [Int], from data: QuantizedDataset) {
+        var w = Workspace()
+        swap(&w, &work)
+        defer { swap(&w, &work) }
         let n0 = configuration.layerSizes[0]
         for (row, index) in indices.enumerated() {
             for i in 0..<n0 {
                 let q = Float(data.features[index * n0 + i])
-                work.raw[row * n0 + i] = q
-                work.activations[0][row * n0 + i] = q / levels
+                w.raw[row * n0 + i] = q
+                w.activations[0][row * n0 + i] = q / levels
             }
         }
     }
@@ -156,14 +159,7 @@ public final class BackpropTrainer {
     /// Per-layer quantisation for the STE arm: `gamma` and `Wq` (as floats), recomputed each step.
     func quantize() {
         for l in 0..<layerCount {
-            let w = weights[l]
-            var sum: Float = 0
-            for value in w { sum += abs(value) }
-            let gamma = sum / Float(w.count)
-            work.gamma[l] = gamma
-            for k in w.indices {
-                work.ternary[l][k] = gamma > 0 ? max(-1, min(1, (w[k] / gamma).rounded(.toNearestOrEven))) : 0
-            }
+            work.gamma[l] = TrainingKernels.quantize(weights[l], into: &work.ternary[l])
         }
     }
 
@@ -177,35 +173,39 @@ public final class BackpropTrainer {
     /// Forward pass over the `B` examples in the workspace; with `backward`, also the gradients.
     /// Returns the mean cross-entropy.
     func forward(B: Int, labels: [Int], backward: Bool) -> Double {
+        var w = Workspace()
+        swap(&w, &work)
+        defer { swap(&w, &work) }
         let sizes = configuration.layerSizes
         let ste = configuration.arm == .ste
-        if ste { quantize() }
+        if ste {
+            for l in 0..<layerCount { w.gamma[l] = TrainingKernels.quantize(weights[l], into: &w.ternary[l]) }
+        }
         for l in 0..<layerCount {
             let I = sizes[l], O = sizes[l + 1]
             let hidden = l < layerCount - 1
             if ste {
                 // Integer-valued dots: raw q for the first layer, +-1 after.
-                FloatKernels.forward(l == 0 ? work.raw : work.activations[l], work.ternary[l], into: &work.dots[l], B: B, I: I, O: O)
-                let gamma = work.gamma[l], scale: Float = l == 0 ? levels : 1
+                FloatKernels.forward(l == 0 ? w.raw : w.activations[l], w.ternary[l], into: &w.dots[l], B: B, I: I, O: O)
+                let gamma = w.gamma[l], scale: Float = l == 0 ? levels : 1
+                let bias = hidden ? biases[l] : [Float](repeating: 0, count: O)
+                let thetas = bias.map { BackpropTrainer.threshold(bias: $0, gamma: gamma, scale: scale) }
+                let dots = w.dots[l]
                 for b in 0..<B {
                     for o in 0..<O {
-                        let d = work.dots[l][b * O + o]
-                        let z = gamma * d / scale + (hidden ? biases[l][o] : 0)
-                        work.preactivations[l][b * O + o] = z
-                        if hidden {
-                            let theta = BackpropTrainer.threshold(bias: biases[l][o], gamma: gamma, scale: scale)
-                            work.activations[l + 1][b * O + o] = Double(d) >= theta ? 1 : -1
-                        }
+                        let d = dots[b * O + o]
+                        w.preactivations[l][b * O + o] = gamma * d / scale + bias[o]
+                        if hidden { w.activations[l + 1][b * O + o] = Double(d) >= thetas[o] ? 1 : -1 }
                     }
                 }
             } else {
-                FloatKernels.forward(work.activations[l], weights[l], into: &work.preactivations[l], B: B, I: I, O: O)
+                FloatKernels.forward(w.activations[l], weights[l], into: &w.preactivations[l], B: B, I: I, O: O)
                 if hidden {
                     for b in 0..<B {
                         for o in 0..<O {
-                            let z = work.preactivations[l][b * O + o] + biases[l][o]
-                            work.preactivations[l][b * O + o] = z
-                            work.activations[l + 1][b * O + o] = tanh(z)
+                            let z = w.preactivations[l][b * O + o] + biases[l][o]
+                            w.preactivations[l][b * O + o] = z
+                            w.activations[l + 1][b * O + o] = tanh(z)
                         }
                     }
                 }
@@ -214,7 +214,7 @@ public final class BackpropTrainer {
         // Softmax cross-entropy on s * z_L.
         let C = sizes[layerCount]
         let s = exp(logScale)
-        let zL = work.preactivations[layerCount - 1]
+        let zL = w.preactivations[layerCount - 1]
         var loss = 0.0
         var scaleGradient: Float = 0
         for b in 0..<B {
@@ -229,43 +229,43 @@ public final class BackpropTrainer {
                     let p = exp(s * zL[b * C + c] - top) / sum
                     let g = (p - (c == label ? 1 : 0)) / Float(B)   // d loss / d logit
                     scaleGradient += g * s * zL[b * C + c]
-                    work.deltas[layerCount - 1][b * C + c] = g * s  // d loss / d z_L
+                    w.deltas[layerCount - 1][b * C + c] = g * s  // d loss / d z_L
                 }
             }
         }
         guard backward else { return loss / Double(B) }
-        work.logScaleGradient = scaleGradient
+        w.logScaleGradient = scaleGradient
         for l in stride(from: layerCount - 1, through: 0, by: -1) {
             let I = sizes[l], O = sizes[l + 1]
             // Straight through: dW = delta^T a (for STE, as if the weights were W itself).
-            FloatKernels.backwardWeights(work.deltas[l], work.activations[l], into: &work.weightGradients[l], B: B, I: I, O: O)
+            FloatKernels.backwardWeights(w.deltas[l], w.activations[l], into: &w.weightGradients[l], B: B, I: I, O: O)
             if l < layerCount - 1 {
                 for o in 0..<O {
                     var sum: Float = 0
-                    for b in 0..<B { sum += work.deltas[l][b * O + o] }
-                    work.biasGradients[l][o] = sum
+                    for b in 0..<B { sum += w.deltas[l][b * O + o] }
+                    w.biasGradients[l][o] = sum
                 }
             }
             guard l > 0 else { break }
             // Gradient to the layer's inputs through the weights the forward pass used.
             if ste {
-                let gamma = work.gamma[l]
-                for k in work.effective[l].indices { work.effective[l][k] = gamma * work.ternary[l][k] }
-                FloatKernels.backwardInput(work.deltas[l], work.effective[l], into: &work.inputGradients, B: B, I: I, O: O)
+                let gamma = w.gamma[l]
+                for k in w.effective[l].indices { w.effective[l][k] = gamma * w.ternary[l][k] }
+                FloatKernels.backwardInput(w.deltas[l], w.effective[l], into: &w.inputGradients, B: B, I: I, O: O)
             } else {
-                FloatKernels.backwardInput(work.deltas[l], weights[l], into: &work.inputGradients, B: B, I: I, O: O)
+                FloatKernels.backwardInput(w.deltas[l], weights[l], into: &w.inputGradients, B: B, I: I, O: O)
             }
             // Through the activation of hidden layer l - 1 (whose outputs are these inputs).
             let fanIn = Float(sizes[l - 1])
             let window = fanIn.squareRoot()
             for k in 0..<(B * I) {
-                let g = work.inputGradients[k]
+                let g = w.inputGradients[k]
                 if ste {
-                    let u = work.preactivations[l - 1][k] / window
-                    work.deltas[l - 1][k] = abs(u) <= 1 ? g / window : 0
+                    let u = w.preactivations[l - 1][k] / window
+                    w.deltas[l - 1][k] = abs(u) <= 1 ? g / window : 0
                 } else {
-                    let h = work.activations[l][k]
-                    work.deltas[l - 1][k] = g * (1 - h * h)
+                    let h = w.activations[l][k]
+                    w.deltas[l - 1][k] = g * (1 - h * h)
                 }
             }
         }

@@ -27,25 +27,24 @@ struct AdamState {
         let correction1 = 1 - pow(b1, Float(step)), correction2 = 1 - pow(b2, Float(step))
         let lr = Float(learningRate), eps = Float(configuration.epsilon)
         let decay = 1 - lr * Float(configuration.weightDecay)
-        @inline(__always) func apply(_ p: inout Float, _ g: Float, _ m: inout Float, _ v: inout Float, decays: Bool) {
+        @inline(__always) func apply(_ p: inout Float, _ g: Float, _ m: inout Float, _ v: inout Float) {
             m = b1 * m + (1 - b1) * g
             v = b2 * v + (1 - b2) * g * g
             if abs(m) < AdamState.flushBelow { m = 0 }
             if v < AdamState.flushBelow { v = 0 }
-            if decays { p *= decay }
             p -= lr * (m / correction1) / ((v / correction2).squareRoot() + eps)
         }
         for l in weights.indices {
-            for k in weights[l].indices {
-                apply(&weights[l][k], work.weightGradients[l][k], &weightMoments[l][k], &weightSquares[l][k], decays: true)
-            }
+            TrainingKernels.adam(&weights[l], work.weightGradients[l], &weightMoments[l], &weightSquares[l],
+                                 lr: lr, b1: b1, b2: b2, c1: correction1, c2: correction2, eps: eps, decay: decay,
+                                 flush: AdamState.flushBelow)
         }
         for l in biases.indices {
-            for k in biases[l].indices {
-                apply(&biases[l][k], work.biasGradients[l][k], &biasMoments[l][k], &biasSquares[l][k], decays: false)
-            }
+            TrainingKernels.adam(&biases[l], work.biasGradients[l], &biasMoments[l], &biasSquares[l],
+                                 lr: lr, b1: b1, b2: b2, c1: correction1, c2: correction2, eps: eps, decay: 1,
+                                 flush: AdamState.flushBelow)
         }
-        apply(&logScale, work.logScaleGradient, &scaleMoment, &scaleSquare, decays: false)
+        apply(&logScale, work.logScaleGradient, &scaleMoment, &scaleSquare)
     }
 }
 
@@ -69,6 +68,12 @@ struct Workspace {
     var gamma: [Float]
     var ternary: [[Float]]
     var effective: [[Float]]
+
+    /// An empty workspace (no storage): a placeholder while the real one is moved out.
+    init() {
+        raw = []; activations = []; preactivations = []; dots = []; deltas = []; inputGradients = []
+        weightGradients = []; biasGradients = []; gamma = []; ternary = []; effective = []
+    }
 
     init(sizes: [Int], batch B: Int) {
         raw = [Float](repeating: 0, count: B * sizes[0])
