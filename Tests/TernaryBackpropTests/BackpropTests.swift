@@ -31,6 +31,19 @@ func tinyData(count: Int, features: Int, classes: Int, seed: UInt64) -> Quantize
     return QuantizedDataset(features: data.features, featureCount: features, labels: data.labels, classCount: classes)
 }
 
+/// The [1, 1, 2] STE network of the hand-worked tests after one forward and backward pass on
+/// q = 255, label 0: W1 = 0.5, b1 = `bias`, W2 = (0.3, -0.6), log scale 0.
+func tinySTE(bias: Float) -> (BackpropTrainer, Double) {
+    let data = QuantizedDataset(features: [255], featureCount: 1, labels: [0], classCount: 2)
+    let trainer = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: [1, 1, 2], arm: .ste, batchSize: 1),
+                                  train: data, levels: 255)
+    trainer.weights = [[0.5], [0.3, -0.6]]
+    trainer.biases = [[bias]]
+    trainer.logScale = 0
+    trainer.loadInputs([0], from: data)
+    return (trainer, trainer.forward(B: 1, labels: [0], backward: true))
+}
+
 @Suite("Backprop baselines")
 struct BackpropTests {
     @Test("export is exact: the multiplication-free evaluator predicts what the STE forward predicts")
@@ -108,14 +121,7 @@ struct BackpropTests {
         // dW2 = delta2 * h; d logScale = sum(g * s * z) = -0.2601454;
         // da1 = delta2 . (gamma Wq) = -0.2601454; u = 0.6 is inside the window (fan-in 1), so
         // delta1 = dW1 = db1 = -0.2601454.
-        let data = QuantizedDataset(features: [255], featureCount: 1, labels: [0], classCount: 2)
-        let trainer = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: [1, 1, 2], arm: .ste, batchSize: 1),
-                                      train: data, levels: 255)
-        trainer.weights = [[0.5], [0.3, -0.6]]
-        trainer.biases = [[0.1]]
-        trainer.logScale = 0
-        trainer.loadInputs([0], from: data)
-        let loss = trainer.forward(B: 1, labels: [0], backward: true)
+        let (trainer, loss) = tinySTE(bias: 0.1)
         let w = trainer.work
         #expect(abs(loss - log(1 + exp(-0.9))) < 1e-6)
         #expect(w.activations[1] == [1])
@@ -131,13 +137,7 @@ struct BackpropTests {
     @Test("the STE window blocks gradients of saturated neurons")
     func steWindow() {
         // Same network with b1 = 3: z1 = 3.5, outside [-1, 1] (fan-in 1), so nothing reaches W1.
-        let data = QuantizedDataset(features: [255], featureCount: 1, labels: [0], classCount: 2)
-        let trainer = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: [1, 1, 2], arm: .ste, batchSize: 1),
-                                      train: data, levels: 255)
-        trainer.weights = [[0.5], [0.3, -0.6]]
-        trainer.biases = [[3]]
-        trainer.loadInputs([0], from: data)
-        _ = trainer.forward(B: 1, labels: [0], backward: true)
+        let (trainer, _) = tinySTE(bias: 3)
         #expect(trainer.work.weightGradients[0] == [0])
         #expect(trainer.work.biasGradients[0] == [0])
     }

@@ -141,39 +141,33 @@ func matmulBackwardWeights(_ d: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
 
 /// Array-level entry points: the trainer never touches pointers.
 enum FloatKernels {
+    /// Runs `kernel` on the base addresses of `a`, `b` and `out`.
+    private static func withPointers(
+        _ a: [Float], _ b: [Float], _ out: inout [Float],
+        _ kernel: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    ) {
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                out.withUnsafeMutableBufferPointer { out in kernel(a.baseAddress!, b.baseAddress!, out.baseAddress!) }
+            }
+        }
+    }
+
     /// `y [B][O] = x [B][I] * w^T` for `w [O][I]`.
     static func forward(_ x: [Float], _ w: [Float], into y: inout [Float], B: Int, I: Int, O: Int) {
         precondition(x.count >= B * I && w.count == O * I && y.count >= B * O)
-        x.withUnsafeBufferPointer { x in
-            w.withUnsafeBufferPointer { w in
-                y.withUnsafeMutableBufferPointer { y in
-                    matmulTransposedB(x.baseAddress!, w.baseAddress!, y.baseAddress!, B: B, I: I, O: O)
-                }
-            }
-        }
+        withPointers(x, w, &y) { matmulTransposedB($0, $1, $2, B: B, I: I, O: O) }
     }
 
     /// `dx [B][I] = d [B][O] * w` for `w [O][I]`.
     static func backwardInput(_ d: [Float], _ w: [Float], into dx: inout [Float], B: Int, I: Int, O: Int) {
         precondition(d.count >= B * O && w.count == O * I && dx.count >= B * I)
-        d.withUnsafeBufferPointer { d in
-            w.withUnsafeBufferPointer { w in
-                dx.withUnsafeMutableBufferPointer { dx in
-                    matmulBackwardInput(d.baseAddress!, w.baseAddress!, dx.baseAddress!, B: B, I: I, O: O)
-                }
-            }
-        }
+        withPointers(d, w, &dx) { matmulBackwardInput($0, $1, $2, B: B, I: I, O: O) }
     }
 
     /// `dw [O][I] = d^T * x` for `d [B][O]`, `x [B][I]`.
     static func backwardWeights(_ d: [Float], _ x: [Float], into dw: inout [Float], B: Int, I: Int, O: Int) {
         precondition(d.count >= B * O && x.count >= B * I && dw.count == O * I)
-        d.withUnsafeBufferPointer { d in
-            x.withUnsafeBufferPointer { x in
-                dw.withUnsafeMutableBufferPointer { dw in
-                    matmulBackwardWeights(d.baseAddress!, x.baseAddress!, dw.baseAddress!, B: B, I: I, O: O)
-                }
-            }
-        }
+        withPointers(d, x, &dw) { matmulBackwardWeights($0, $1, $2, B: B, I: I, O: O) }
     }
 }

@@ -76,16 +76,12 @@ enum EvolveCommand {
                 throw CommandError.usage("--crossover '\(crossoverName)' is not one of uniform, neuron, two-point, none")
             }
 
-            let data: LabeledData
-            do { data = try CSVLoader.load(path: path) } catch { throw CommandError.data("\(error)") }
-            let (trainRaw, testRaw) = data.split(testFraction: testFraction, seed: UInt64(seed))
-            let quantizer = InputQuantizer(fitting: trainRaw.features, bits: bits)
-            let train = trainRaw.quantized(with: quantizer), test = testRaw.quantized(with: quantizer)
-            let sizes = [data.featureCount] + hidden + [data.classCount]
+            let (train, test, quantizer) = try PreparedData.load(path, testFraction: testFraction, seed: UInt64(seed), bits: bits)
+            let sizes = [train.featureCount] + hidden + [train.classCount]
             let weightCount = zip(sizes.dropFirst(), sizes).reduce(0) { $0 + $1.0 * $1.1 }
             // Thresholds of the first layer live on the scale of its sums (inputs up to Q), later
             // ones on +-fan-in: a default step of about 2% of a typical first-layer sum range.
-            let step = thresholdStep ?? max(1, Int((Double(quantizer.levels) * Double(data.featureCount).squareRoot() * 0.05).rounded()))
+            let step = thresholdStep ?? max(1, Int((Double(quantizer.levels) * Double(train.featureCount).squareRoot() * 0.05).rounded()))
             let strategy = GeneticAlgorithm(
                 populationSize: population, eliteCount: elite, selection: .tournament(size: tournament),
                 crossover: Crossover(rawValue: crossoverName) ?? .uniform,

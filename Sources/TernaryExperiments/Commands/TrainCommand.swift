@@ -47,12 +47,8 @@ enum TrainCommand {
             guard let schedule = LearningRateSchedule(rawValue: scheduleName) else {
                 throw CommandError.usage("--schedule '\(scheduleName)' is not one of constant, cosine")
             }
-            let data: LabeledData
-            do { data = try CSVLoader.load(path: path) } catch { throw CommandError.data("\(error)") }
-            let (trainRaw, testRaw) = data.split(testFraction: testFraction, seed: UInt64(seed))
-            let quantizer = InputQuantizer(fitting: trainRaw.features, bits: bits)
-            let train = trainRaw.quantized(with: quantizer), test = testRaw.quantized(with: quantizer)
-            let sizes = [data.featureCount] + hidden + [data.classCount]
+            let (train, test, quantizer) = try PreparedData.load(path, testFraction: testFraction, seed: UInt64(seed), bits: bits)
+            let sizes = [train.featureCount] + hidden + [train.classCount]
             let trainer = BackpropTrainer(
                 configuration: BackpropConfiguration(layerSizes: sizes, arm: arm, learningRate: lr, weightDecay: decay,
                                                      batchSize: batch, schedule: schedule, epochs: epochs, seed: UInt64(seed)),
