@@ -31,10 +31,12 @@ public struct BackpropConfiguration: Hashable, Sendable {
     /// Length of the cosine schedule in epochs.
     public var epochs: Int
     public var seed: UInt64
+    /// Worker threads for the large matrix products (results do not depend on it).
+    public var threads: Int
 
     public init(layerSizes: [Int], arm: BackpropArm, learningRate: Double = 3e-3, beta1: Double = 0.9,
                 beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0, batchSize: Int = 64,
-                schedule: LearningRateSchedule = .constant, epochs: Int = 100, seed: UInt64 = 1) {
+                schedule: LearningRateSchedule = .constant, epochs: Int = 100, seed: UInt64 = 1, threads: Int? = nil) {
         precondition(layerSizes.count >= 2 && layerSizes.allSatisfy { $0 >= 1 }, "invalid layer sizes")
         precondition(learningRate > 0 && batchSize >= 1 && epochs >= 1, "learning rate, batch and epochs must be positive")
         self.layerSizes = layerSizes
@@ -48,6 +50,7 @@ public struct BackpropConfiguration: Hashable, Sendable {
         self.schedule = schedule
         self.epochs = epochs
         self.seed = seed
+        self.threads = max(1, threads ?? Parallel.coreCount)
     }
 }
 
@@ -186,7 +189,8 @@ public final class BackpropTrainer {
             let hidden = l < layerCount - 1
             if ste {
                 // Integer-valued dots: raw q for the first layer, +-1 after.
-                FloatKernels.forward(l == 0 ? w.raw : w.activations[l], w.ternary[l], into: &w.dots[l], B: B, I: I, O: O)
+                FloatKernels.forward(l == 0 ? w.raw : w.activations[l], w.ternary[l], into: &w.dots[l], B: B, I: I, O: O,
+                                     threads: configuration.threads)
                 let gamma = w.gamma[l], scale: Float = l == 0 ? levels : 1
                 let bias = hidden ? biases[l] : [Float](repeating: 0, count: O)
                 let thetas = bias.map { BackpropTrainer.threshold(bias: $0, gamma: gamma, scale: scale) }
@@ -199,7 +203,8 @@ public final class BackpropTrainer {
                     }
                 }
             } else {
-                FloatKernels.forward(w.activations[l], weights[l], into: &w.preactivations[l], B: B, I: I, O: O)
+                FloatKernels.forward(w.activations[l], weights[l], into: &w.preactivations[l], B: B, I: I, O: O,
+                                     threads: configuration.threads)
                 if hidden {
                     for b in 0..<B {
                         for o in 0..<O {
@@ -238,7 +243,8 @@ public final class BackpropTrainer {
         for l in stride(from: layerCount - 1, through: 0, by: -1) {
             let I = sizes[l], O = sizes[l + 1]
             // Straight through: dW = delta^T a (for STE, as if the weights were W itself).
-            FloatKernels.backwardWeights(w.deltas[l], w.activations[l], into: &w.weightGradients[l], B: B, I: I, O: O)
+            FloatKernels.backwardWeights(w.deltas[l], w.activations[l], into: &w.weightGradients[l], B: B, I: I, O: O,
+                                         threads: configuration.threads)
             if l < layerCount - 1 {
                 for o in 0..<O {
                     var sum: Float = 0
@@ -251,9 +257,11 @@ public final class BackpropTrainer {
             if ste {
                 let gamma = w.gamma[l]
                 for k in w.effective[l].indices { w.effective[l][k] = gamma * w.ternary[l][k] }
-                FloatKernels.backwardInput(w.deltas[l], w.effective[l], into: &w.inputGradients, B: B, I: I, O: O)
+                FloatKernels.backwardInput(w.deltas[l], w.effective[l], into: &w.inputGradients, B: B, I: I, O: O,
+                                           threads: configuration.threads)
             } else {
-                FloatKernels.backwardInput(w.deltas[l], weights[l], into: &w.inputGradients, B: B, I: I, O: O)
+                FloatKernels.backwardInput(w.deltas[l], weights[l], into: &w.inputGradients, B: B, I: I, O: O,
+                                           threads: configuration.threads)
             }
             // Through the activation of hidden layer l - 1 (whose outputs are these inputs).
             let fanIn = Float(sizes[l - 1])

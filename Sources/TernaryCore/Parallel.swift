@@ -10,7 +10,7 @@ import Synchronization
 /// memory. Bodies must write to disjoint, preallocated slots keyed by `item`, so the result does
 /// not depend on which worker ran which item: serial and parallel runs are bit-identical.
 public enum Parallel {
-    static func run(items: Int, workers: Int, _ body: (_ item: Int, _ worker: Int) -> Void) {
+    public static func run(items: Int, workers: Int, _ body: (_ item: Int, _ worker: Int) -> Void) {
         let threads = max(1, min(workers, items))
         if threads == 1 {
             for item in 0..<items { body(item, 0) }

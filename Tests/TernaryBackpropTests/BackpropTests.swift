@@ -142,6 +142,21 @@ struct BackpropTests {
         #expect(trainer.work.biasGradients[0] == [0])
     }
 
+    @Test("1 thread and 2 threads train identical weights")
+    func threadsAgree() {
+        // 64 x 300 x 64 multiply-adds per product: above the size where the kernels go parallel.
+        let data = tinyData(count: 128, features: 300, classes: 4, seed: 3)
+        func run(threads: Int) -> ([[Float]], [[Float]]) {
+            let trainer = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: [300, 64, 4], arm: .ste, threads: threads),
+                                          train: data, levels: 255)
+            for _ in 0..<2 { trainer.trainEpoch() }
+            return (trainer.weights, trainer.biases)
+        }
+        let (oneWeights, oneBiases) = run(threads: 1), (twoWeights, twoBiases) = run(threads: 2)
+        #expect(oneWeights == twoWeights)
+        #expect(oneBiases == twoBiases)
+    }
+
     @Test("training is repeatable from the seed")
     func repeatable() {
         let data = tinyData(count: 100, features: 12, classes: 3, seed: 2)

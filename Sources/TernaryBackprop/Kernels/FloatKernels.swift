@@ -1,3 +1,5 @@
+import TernaryCore
+
 // Float kernels of the backprop baselines: the only float matrix code in the project besides
 // the bench's peak loop. Row-major throughout. Names under the shape comments: B examples,
 // I inputs, O outputs.
@@ -55,9 +57,9 @@ func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<F
 /// their dot products with it (one load of `w` feeds four FMAs), so a weight matrix larger
 /// than L2 (784 x 256 floats is 800 KB) is read once per batch instead of once per example.
 func matmulTransposedB(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                       B: Int, I: Int, O: Int) {
+                       B: Int, I: Int, O: Int, threads: Int = 1) {
     let vectorEnd = I & ~7
-    for o in 0..<O {
+    forEachChunk(O, work: B &* I &* O, threads: threads) { o in
         let row = UnsafeRawPointer(w + o &* I)
         var b = 0
         while b &+ 4 <= B {
@@ -90,11 +92,27 @@ func matmulTransposedB(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y
     }
 }
 
+/// Calls `body(k)` for every `k` in `0 ..< count`, split into chunks over up to `threads`
+/// workers when `work` (multiply-adds) is large enough to pay for waking them. Each `k` writes
+/// its own outputs, so the result is the same for any thread count.
+@inline(__always)
+func forEachChunk(_ count: Int, work: Int, threads: Int, _ body: (Int) -> Void) {
+    let workers = work >= 1 << 20 ? threads : 1
+    if workers <= 1 {
+        for k in 0..<count { body(k) }
+        return
+    }
+    let chunk = max(1, (count + 4 * workers - 1) / (4 * workers))
+    Parallel.run(items: (count + chunk - 1) / chunk, workers: workers) { item, _ in
+        for k in (item * chunk)..<min(count, (item + 1) * chunk) { body(k) }
+    }
+}
+
 /// Backward to the inputs: `dx[b][i] = sum_o d[b][o] w[o][i]` for d `[B][O]`, w `[O][I]`,
 /// dx `[B][I]`: for each example, a sum of weight rows scaled by the output gradients.
 func matmulBackwardInput(_ d: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
-                         B: Int, I: Int, O: Int) {
-    for b in 0..<B {
+                         B: Int, I: Int, O: Int, threads: Int = 1) {
+    forEachChunk(B, work: B &* I &* O, threads: threads) { b in
         let out = dx + b &* I
         out.initialize(repeating: 0, count: I)
         let grad = d + b &* O
@@ -103,38 +121,45 @@ func matmulBackwardInput(_ d: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _
 }
 
 /// Backward to the weights: `dw[o][i] = sum_b d[b][o] x[b][i]` for d `[B][O]`, x `[B][I]`,
-/// dw `[O][I]` (overwritten). Each 32-float stretch of a weight row is summed in four
-/// registers over all examples and stored once (an AXPY per example would read and write the
-/// row B times).
+/// dw `[O][I]` (overwritten). Two weight rows at a time: each 32-float stretch of both rows is
+/// summed in eight registers over all examples (one load of `x` feeds two FMAs) and stored
+/// once, instead of reading and writing a row per example as AXPYs would.
 func matmulBackwardWeights(_ d: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
-                           B: Int, I: Int, O: Int) {
+                           B: Int, I: Int, O: Int, threads: Int = 1) {
     let blockEnd = I & ~31
-    for o in 0..<O {
-        let out = UnsafeMutableRawPointer(dw + o &* I)
+    forEachChunk((O + 1) / 2, work: B &* I &* O, threads: threads) { pair in
+        let o0 = 2 &* pair, o1 = min(o0 &+ 1, O &- 1)   // an odd last row is computed twice
+        let out0 = UnsafeMutableRawPointer(dw + o0 &* I), out1 = UnsafeMutableRawPointer(dw + o1 &* I)
         var i = 0
         while i < blockEnd {
             var a0 = Lanes(), a1 = Lanes(), a2 = Lanes(), a3 = Lanes()
+            var c0 = Lanes(), c1 = Lanes(), c2 = Lanes(), c3 = Lanes()
             for b in 0..<B {
-                let g = d[b &* O &+ o]
-                if g == 0 { continue }
-                let gv = Lanes(repeating: g)
+                let g = Lanes(repeating: d[b &* O &+ o0]), h = Lanes(repeating: d[b &* O &+ o1])
                 let row = UnsafeRawPointer(x + b &* I) + i &* 4
-                a0 = a0.addingProduct(gv, row.loadUnaligned(as: Lanes.self))
-                a1 = a1.addingProduct(gv, row.loadUnaligned(fromByteOffset: 32, as: Lanes.self))
-                a2 = a2.addingProduct(gv, row.loadUnaligned(fromByteOffset: 64, as: Lanes.self))
-                a3 = a3.addingProduct(gv, row.loadUnaligned(fromByteOffset: 96, as: Lanes.self))
+                let x0 = row.loadUnaligned(as: Lanes.self), x1 = row.loadUnaligned(fromByteOffset: 32, as: Lanes.self)
+                let x2 = row.loadUnaligned(fromByteOffset: 64, as: Lanes.self), x3 = row.loadUnaligned(fromByteOffset: 96, as: Lanes.self)
+                a0 = a0.addingProduct(g, x0); a1 = a1.addingProduct(g, x1); a2 = a2.addingProduct(g, x2); a3 = a3.addingProduct(g, x3)
+                c0 = c0.addingProduct(h, x0); c1 = c1.addingProduct(h, x1); c2 = c2.addingProduct(h, x2); c3 = c3.addingProduct(h, x3)
             }
-            out.storeBytes(of: a0, toByteOffset: i &* 4, as: Lanes.self)
-            out.storeBytes(of: a1, toByteOffset: i &* 4 &+ 32, as: Lanes.self)
-            out.storeBytes(of: a2, toByteOffset: i &* 4 &+ 64, as: Lanes.self)
-            out.storeBytes(of: a3, toByteOffset: i &* 4 &+ 96, as: Lanes.self)
+            let offset = i &* 4
+            out0.storeBytes(of: a0, toByteOffset: offset, as: Lanes.self)
+            out0.storeBytes(of: a1, toByteOffset: offset &+ 32, as: Lanes.self)
+            out0.storeBytes(of: a2, toByteOffset: offset &+ 64, as: Lanes.self)
+            out0.storeBytes(of: a3, toByteOffset: offset &+ 96, as: Lanes.self)
+            out1.storeBytes(of: c0, toByteOffset: offset, as: Lanes.self)
+            out1.storeBytes(of: c1, toByteOffset: offset &+ 32, as: Lanes.self)
+            out1.storeBytes(of: c2, toByteOffset: offset &+ 64, as: Lanes.self)
+            out1.storeBytes(of: c3, toByteOffset: offset &+ 96, as: Lanes.self)
             i &+= 32
         }
-        let row = dw + o &* I
-        for k in blockEnd..<I {
-            var sum: Float = 0
-            for b in 0..<B { sum += d[b &* O &+ o] * x[b &* I &+ k] }
-            row[k] = sum
+        for o in o0...o1 {
+            let row = dw + o &* I
+            for k in blockEnd..<I {
+                var sum: Float = 0
+                for b in 0..<B { sum += d[b &* O &+ o] * x[b &* I &+ k] }
+                row[k] = sum
+            }
         }
     }
 }
@@ -154,20 +179,20 @@ enum FloatKernels {
     }
 
     /// `y [B][O] = x [B][I] * w^T` for `w [O][I]`.
-    static func forward(_ x: [Float], _ w: [Float], into y: inout [Float], B: Int, I: Int, O: Int) {
+    static func forward(_ x: [Float], _ w: [Float], into y: inout [Float], B: Int, I: Int, O: Int, threads: Int = 1) {
         precondition(x.count >= B * I && w.count == O * I && y.count >= B * O)
-        withPointers(x, w, &y) { matmulTransposedB($0, $1, $2, B: B, I: I, O: O) }
+        withPointers(x, w, &y) { matmulTransposedB($0, $1, $2, B: B, I: I, O: O, threads: threads) }
     }
 
     /// `dx [B][I] = d [B][O] * w` for `w [O][I]`.
-    static func backwardInput(_ d: [Float], _ w: [Float], into dx: inout [Float], B: Int, I: Int, O: Int) {
+    static func backwardInput(_ d: [Float], _ w: [Float], into dx: inout [Float], B: Int, I: Int, O: Int, threads: Int = 1) {
         precondition(d.count >= B * O && w.count == O * I && dx.count >= B * I)
-        withPointers(d, w, &dx) { matmulBackwardInput($0, $1, $2, B: B, I: I, O: O) }
+        withPointers(d, w, &dx) { matmulBackwardInput($0, $1, $2, B: B, I: I, O: O, threads: threads) }
     }
 
     /// `dw [O][I] = d^T * x` for `d [B][O]`, `x [B][I]`.
-    static func backwardWeights(_ d: [Float], _ x: [Float], into dw: inout [Float], B: Int, I: Int, O: Int) {
+    static func backwardWeights(_ d: [Float], _ x: [Float], into dw: inout [Float], B: Int, I: Int, O: Int, threads: Int = 1) {
         precondition(d.count >= B * O && x.count >= B * I && dw.count == O * I)
-        withPointers(d, x, &dw) { matmulBackwardWeights($0, $1, $2, B: B, I: I, O: O) }
+        withPointers(d, x, &dw) { matmulBackwardWeights($0, $1, $2, B: B, I: I, O: O, threads: threads) }
     }
 }
