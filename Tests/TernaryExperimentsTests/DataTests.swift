@@ -91,3 +91,94 @@ struct EvolveCommandTests {
         #expect(output.err == "ternevo: /no/such.csv: cannot be read (missing, a folder, or no permission)")
     }
 }
+
+@Suite("IDX loader")
+struct IDXLoaderTests {
+    func idx(_ magic: UInt32, _ dims: [UInt32], _ payload: [UInt8]) -> [UInt8] {
+        var bytes = [UInt8]()
+        for word in [magic] + dims { bytes += [UInt8(word >> 24), UInt8(word >> 16 & 0xFF), UInt8(word >> 8 & 0xFF), UInt8(word & 0xFF)] }
+        return bytes + payload
+    }
+
+    func write(_ images: [UInt8], _ labels: [UInt8]) throws -> (String, String) {
+        let folder = temporaryPath("idx")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let imagesPath = folder + "/train-images-idx3-ubyte", labelsPath = folder + "/train-labels-idx1-ubyte"
+        try Data(images).write(to: URL(fileURLWithPath: imagesPath))
+        try Data(labels).write(to: URL(fileURLWithPath: labelsPath))
+        return (imagesPath, labelsPath)
+    }
+
+    func problem(_ images: [UInt8], _ labels: [UInt8]) throws -> String? {
+        let (i, l) = try write(images, labels)
+        do { _ = try IDXLoader.load(images: i, labels: l); return nil } catch {
+            return error.description.replacingOccurrences(of: (i as NSString).deletingLastPathComponent + "/", with: "")
+        }
+    }
+
+    @Test("reads a valid pair, by folder, by images file and through DatasetFile")
+    func reads() throws {
+        let (images, labels) = try write(idx(0x803, [2, 2, 3], Array(0..<12)), idx(0x801, [2], [1, 0]))
+        let data = try IDXLoader.load(images: images, labels: labels)
+        #expect(data.featureCount == 6 && data.labels == [1, 0] && data.classCount == 2)
+        #expect(data.features == (0..<12).map(Float.init))
+        #expect(try DatasetFile.load((images as NSString).deletingLastPathComponent).labels == [1, 0])
+        #expect(try DatasetFile.load(images).labels == [1, 0])
+    }
+
+    @Test("wrong magic, truncation, extra bytes and count mismatches name the file")
+    func errors() throws {
+        let labels = idx(0x801, [2], [1, 0])
+        #expect(try problem(idx(0x804, [2, 2, 3], Array(0..<12)), labels)
+                == "train-images-idx3-ubyte: byte 0: IDX magic 0x00000804; expected 0x00000803 (unsigned-byte images, 3 dimensions)")
+        #expect(try problem(idx(0x803, [2, 2, 3], Array(0..<11)), labels)
+                == "train-images-idx3-ubyte: is truncated: 27 bytes where its header announces 28")
+        #expect(try problem(idx(0x803, [2, 2, 3], Array(0..<13)), labels)
+                == "train-images-idx3-ubyte: has 1 bytes after the 28 its header announces")
+        #expect(try problem(idx(0x803, [2, 2, 3], Array(0..<12)), idx(0x801, [3], [1, 0, 1]))?
+                .hasPrefix("train-labels-idx1-ubyte: holds 3 labels but") == true)
+        #expect(try problem([0, 0, 8], labels) == "train-images-idx3-ubyte: is 3 bytes, shorter than its 16-byte IDX header")
+    }
+}
+
+@Suite("Synthetic tasks")
+struct SyntheticTests {
+    @Test("names parse and the tasks have the documented shapes")
+    func tasks() {
+        #expect(SyntheticTask(name: "xor") == .xor)
+        #expect(SyntheticTask(name: "parity:4") == .parity(4))
+        #expect(SyntheticTask(name: "spirals:200") == .spirals(count: 200))
+        #expect(SyntheticTask(name: "parity:0") == nil && SyntheticTask(name: "circles") == nil)
+        #expect(SyntheticTask.xor.generate(seed: 1).labels == [0, 1, 1, 0])
+        let parity = SyntheticTask.parity(4).generate(seed: 1)
+        #expect(parity.count == 16 && parity.featureCount == 4 && parity.labels.filter { $0 == 1 }.count == 8)
+        let spirals = SyntheticTask.spirals(count: 200).generate(seed: 3)
+        #expect(spirals.count == 200 && spirals.featureCount == 2)
+        #expect(spirals.features == SyntheticTask.spirals(count: 200).generate(seed: 3).features)
+        #expect(spirals.features != SyntheticTask.spirals(count: 200).generate(seed: 4).features)
+    }
+}
+
+@Suite("eval command")
+struct EvalCommandTests {
+    @Test("prints accuracy and a confusion matrix, and rejects mismatched data")
+    func eval() throws {
+        // A [2, 2] network without hidden layers: logit 0 = x0 - x1, logit 1 = x1 - x0.
+        var network = TernaryNetwork(layerSizes: [2, 2], quantizer: InputQuantizer(low: 0, high: 1, bits: 1))
+        network.weights[0] = TernaryMatrix(rowCount: 2, columnCount: 2, trits: [1, -1, -1, 1])
+        let model = temporaryPath("m.tern"), csv = temporaryPath("d.csv"), wide = temporaryPath("w.csv")
+        defer { for path in [model, csv, wide] { try? FileManager.default.removeItem(atPath: path) } }
+        try network.write(toFile: model)
+        try "a,b,label\n1,0,0\n0,1,1\n1,0,1\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        try "a,b,c,label\n1,0,0,0\n".write(toFile: wide, atomically: true, encoding: .utf8)
+        let (status, output) = Captured.run(["eval", model, "--data", csv])
+        #expect(status == 0, "\(output.err)")
+        #expect(output.out.hasPrefix("accuracy 66.67% (2 of 3)"))
+        #expect(output.out.contains("    0    1    0"))
+        #expect(output.out.contains("    1    1    1"))
+        let (bad, mismatch) = Captured.run(["eval", model, "--data", wide])
+        #expect(bad == 65)
+        #expect(mismatch.err.contains("examples have 3 features; the model"))
+        #expect(Captured.run(["eval", model]).status == 64)
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import TernaryCore
+
+/// `ternevo eval MODEL --data FILE`: accuracy and a confusion matrix of a saved model.
+enum EvalCommand {
+    static let spec = CommandSpec(
+        name: "eval", abstract: "Score a saved model on a dataset: accuracy and confusion matrix.",
+        usage: "ternevo eval MODEL --data FILE",
+        details: """
+        FILE is a CSV file (header, numeric features, 'label' column), a folder holding an IDX
+        pair (*images*idx3* and *labels*idx1*), or an IDX images file whose labels file has the
+        same name with labels-idx1 for images-idx3. The inputs are quantised with the quantiser
+        stored in the model (as in training) and scored by the multiplication-free evaluator on
+        all cores. Rows of the confusion matrix are true classes, columns predictions.
+        """) { arguments, console in
+            var reader = ArgumentReader(arguments, command: "eval")
+            guard let dataPath = try reader.string("--data") else {
+                throw CommandError.usage("eval needs --data FILE (a CSV file or an IDX pair); see 'ternevo help eval'")
+            }
+            let modelPath = try reader.positionals(expected: "one model file", count: 1...1)[0]
+            let network: TernaryNetwork
+            do { network = try TernaryNetwork(contentsOfFile: modelPath) } catch { throw CommandError.data("\(error)") }
+            let data: LabeledData
+            do { data = try DatasetFile.load(dataPath) } catch { throw CommandError.data("\(error)") }
+            guard data.featureCount == network.inputCount else {
+                throw CommandError.data("\(dataPath): examples have \(data.featureCount) features; the model \(modelPath) takes \(network.inputCount)")
+            }
+            guard data.classCount <= network.classCount else {
+                throw CommandError.data("\(dataPath): labels go up to \(data.classCount - 1); the model \(modelPath) has \(network.classCount) classes")
+            }
+            let quantized = data.quantized(with: network.quantizer)
+            let logits = PopulationEvaluator(layerSizes: network.layerSizes).logits(of: [network], on: quantized.all)[0]
+            let classes = network.classCount
+            var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
+            var correct = 0
+            for b in 0..<quantized.count {
+                let row = logits[(b * classes)..<((b + 1) * classes)]
+                let predicted = row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }! - b * classes
+                confusion[quantized.labels[b]][predicted] += 1
+                if predicted == quantized.labels[b] { correct += 1 }
+            }
+            let width = max(5, String(confusion.flatMap { $0 }.max() ?? 0).count + 1)
+            func cell(_ text: String) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+            var lines = [String(format: "accuracy %.2f%% (%d of %d) of %@ on %@", 100 * Double(correct) / Double(max(1, quantized.count)),
+                                correct, quantized.count, modelPath, dataPath),
+                         "", "confusion (rows: true class, columns: predicted):",
+                         cell("") + (0..<classes).map { cell("\($0)") }.joined()]
+            for (label, row) in confusion.enumerated() {
+                lines.append(cell("\(label)") + row.map { cell("\($0)") }.joined())
+            }
+            console.out(lines.joined(separator: "\n"))
+        }
+}
