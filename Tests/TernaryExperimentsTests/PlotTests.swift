@@ -1,0 +1,51 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Testing
+@testable import TernaryExperiments
+
+@Suite("plot command")
+struct PlotTests {
+    let header = "method,seed,step,wall_s,evals,train_loss,train_acc,test_acc,best_fitness,mean_fitness,int_ops,float_ops"
+
+    @Test("draws well-formed SVG with one legend entry per method; empty cells are skipped")
+    func draws() throws {
+        var lines = [header]
+        for (method, seeds) in [("ga", 2), ("ste", 1)] {
+            for seed in 1...seeds {
+                for step in 1...5 { lines.append("\(method),\(seed),\(step),\(Double(step) * 0.5),\(step),,,\(0.1 * Double(step)),,,,") }
+            }
+        }
+        lines.append("ga,1,6,3.0,6,,,,,,,")
+        let csv = temporaryPath("curves.csv"), svg = temporaryPath("chart.svg")
+        defer { for path in [csv, svg] { try? FileManager.default.removeItem(atPath: path) } }
+        try lines.joined(separator: "\n").write(toFile: csv, atomically: true, encoding: .utf8)
+        let (status, output) = Captured.run(["plot", csv, "--out", svg])
+        #expect(status == 0, "\(output.err)")
+        let data = try #require(FileManager.default.contents(atPath: svg))
+        #expect(XMLParser(data: data).parse(), "the SVG is not well-formed XML")
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(text.contains(">ga (2 seeds)</text>") && text.contains(">ste (1 seed)</text>"))
+        #expect(text.contains("<polyline") && text.contains("<polygon"))
+        #expect(text.contains(">wall_s</text>") && text.contains(">test_acc</text>"))
+    }
+
+    @Test("missing columns and bad numbers name the file, line and column")
+    func errors() throws {
+        let csv = temporaryPath("bad.csv")
+        defer { try? FileManager.default.removeItem(atPath: csv) }
+        try "\(header)\nga,1,1,0.5,1,,,x,,,,\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        let (status, output) = Captured.run(["plot", csv])
+        #expect(status == 65)
+        #expect(output.err == "ternevo: \(csv): line 2, column 'test_acc': 'x' is not a finite number")
+        #expect(Captured.run(["plot", csv, "--y", "accuracy"]).output.err.contains("no column 'accuracy'"))
+    }
+
+    @Test("ticks are round and cover the range")
+    func ticks() {
+        #expect(LineChart.ticks(0, 1) == [0, 0.2, 0.4, 0.6, 0.8, 1])
+        #expect(LineChart.ticks(0, 97).allSatisfy { $0.truncatingRemainder(dividingBy: 10) == 0 })
+        #expect(LineChart.escape("a<b & \"c\"") == "a&lt;b &amp; &quot;c&quot;")
+    }
+}
