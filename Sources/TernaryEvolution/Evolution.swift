@@ -68,6 +68,9 @@ public final class Evolution<Strategy: EvolutionStrategy> {
     public internal(set) var generation = 0
     /// The genome with the best full-train fitness seen at an evaluation point, and its scores.
     public internal(set) var bestEver: (genome: TernaryNetwork, evaluation: FullEvaluation)?
+    /// Seconds spent scoring genomes on the full splits (logging, not search), so callers can
+    /// budget search time alone.
+    public internal(set) var evaluationSeconds = 0.0
     /// The batch-best genome of the last generation run in this process.
     var lastBest: TernaryNetwork?
     /// Wall seconds before this process (from a checkpoint).
@@ -135,7 +138,9 @@ public final class Evolution<Strategy: EvolutionStrategy> {
     /// Scores `genome` on the full splits and makes it the best-ever if its full-train
     /// fitness is better.
     func evaluateCandidate(_ genome: TernaryNetwork) -> FullEvaluation {
+        let start = DispatchTime.now().uptimeNanoseconds
         let evaluation = evaluate(genome)
+        evaluationSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         if bestEver == nil || isBetter(settings.fitness.fitness(of: evaluation.train),
                                        than: settings.fitness.fitness(of: bestEver!.evaluation.train)) {
             bestEver = (genome, evaluation)

@@ -39,9 +39,9 @@ struct CommandSpec: Sendable {
 
 /// The `ternevo` command line: parses argv, runs a command, maps errors to exit codes.
 public enum TernEvoCommandLine {
-    static let commands: [CommandSpec] = [EvolveCommand.spec, TrainCommand.spec, EvalCommand.spec, PlotCommand.spec, InfoCommand.spec, BenchCommand.spec, helpSpec]
+    static let commands: [CommandSpec] = [RunCommand.spec, EvolveCommand.spec, TrainCommand.spec, EvalCommand.spec, PlotCommand.spec, InfoCommand.spec, BenchCommand.spec, helpSpec]
     /// Commands of DESIGN section 7 that later issues build; named so users get a true answer.
-    static let planned = ["run", "resume"]
+    static let planned = ["resume"]
 
     /// Runs `ternevo` with `arguments` (without the program name) and returns the exit status.
     public static func main(_ arguments: [String], console: Console = .standard) -> Int32 {
@@ -55,7 +55,7 @@ public enum TernEvoCommandLine {
                 return 0
             }
             if planned.contains(name) {
-                throw CommandError.usage("'ternevo \(name)' is not built yet: it arrives with the experiment runner (see README, Status); available now: \(commands.map(\.name).joined(separator: ", "))")
+                throw CommandError.usage("'ternevo \(name)' is not built yet: run folders do not keep checkpoints yet (see README, Status); rerun the experiment with 'ternevo run'")
             }
             guard let command = commands.first(where: { $0.name == name }) else {
                 throw CommandError.usage("unknown command '\(name)'; run 'ternevo help' for the list")
@@ -80,7 +80,7 @@ public enum TernEvoCommandLine {
         var lines = ["ternevo: evolve ternary (1.58-bit) neural networks and compare with backprop",
                      "", "usage: ternevo COMMAND [OPTIONS]", "", "commands:"]
         for command in commands { lines.append("  \(command.name.padding(toLength: 8, withPad: " ", startingAt: 0))\(command.abstract)") }
-        lines += ["", "not built yet: \(planned.joined(separator: ", ")) (the experiment runner)",
+        lines += ["", "not built yet: \(planned.joined(separator: ", ")) (resuming a run folder)",
                   "", "'ternevo help COMMAND' explains one command."]
         return lines.joined(separator: "\n")
     }
@@ -95,7 +95,7 @@ public enum TernEvoCommandLine {
             guard let name = arguments.first else { return console.out(overview) }
             guard arguments.count == 1 else { throw CommandError.usage("help takes at most one command name") }
             guard let command = commands.first(where: { $0.name == name }) else {
-                if planned.contains(name) { return console.out("'\(name)' is not built yet (the experiment runner).") }
+                if planned.contains(name) { return console.out("'\(name)' is not built yet (resuming a run folder).") }
                 throw CommandError.usage("unknown command '\(name)'; run 'ternevo help' for the list")
             }
             console.out(help(for: command))

@@ -30,10 +30,12 @@ public struct LineChart {
         self.title = title
     }
 
-    /// Mean, min and max over seeds on `grid`; nil where no seed has started.
+    /// Mean, min and max over seeds on `grid`, from the first point of any seed to the last.
     static func envelope(_ seeds: [[(x: Double, y: Double)]], grid: [Double]) -> [(x: Double, mean: Double, low: Double, high: Double)] {
         let sorted = seeds.map { $0.sorted { $0.x < $1.x } }.filter { !$0.isEmpty }
-        return grid.compactMap { x in
+        // A method's curve ends where its longest seed ends: no flat tail after training stopped.
+        let end = sorted.map { $0.last!.x }.max() ?? 0
+        return grid.filter { $0 <= end }.compactMap { x in
             let values = sorted.compactMap { points in points.last { $0.x <= x }?.y }
             guard !values.isEmpty else { return nil }
             return (x, values.reduce(0, +) / Double(values.count), values.min()!, values.max()!)

@@ -1,0 +1,107 @@
+import Foundation
+
+/// A strict reader of one JSON object of a config file: every key read is checked for type and
+/// range, and `finish()` rejects keys nobody read. Errors name the file and the key path
+/// (`arms.ga.population`), the value found and what was expected.
+struct ConfigReader {
+    let file: String
+    let path: String
+    let object: [String: Any]
+    private var used: Set<String> = []
+
+    init(file: String, path: String, object: [String: Any]) {
+        self.file = file
+        self.path = path
+        self.object = object
+    }
+
+    /// The top-level object of a JSON config file.
+    static func open(_ file: String) throws(DataError) -> ConfigReader {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw DataError(path: file, problem: "cannot be read (missing, a folder, or no permission)")
+        }
+        let parsed: Any
+        do { parsed = try JSONSerialization.jsonObject(with: data) } catch {
+            throw DataError(path: file, problem: "is not valid JSON (\((error as NSError).userInfo[NSDebugDescriptionErrorKey] ?? error.localizedDescription))")
+        }
+        guard let object = parsed as? [String: Any] else { throw DataError(path: file, problem: "must hold a JSON object at the top") }
+        return ConfigReader(file: file, path: "", object: object)
+    }
+
+    func key(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
+    func fail(_ name: String, _ problem: String) -> DataError { DataError(path: file, problem: "key '\(key(name))': \(problem)") }
+
+    func has(_ name: String) -> Bool { object[name] != nil && !(object[name] is NSNull) }
+
+    mutating func value(_ name: String, required: Bool) throws(DataError) -> Any? {
+        used.insert(name)
+        guard let value = object[name], !(value is NSNull) else {
+            if required { throw DataError(path: file, problem: "missing key '\(key(name))'") }
+            return nil
+        }
+        return value
+    }
+
+    mutating func number(_ name: String, in range: ClosedRange<Double>, default fallback: Double? = nil) throws(DataError) -> Double? {
+        guard let raw = try value(name, required: false) else { return fallback }
+        guard let number = raw as? NSNumber, !isBoolean(number) else {
+            throw fail(name, "expected a number, found \(describe(raw))")
+        }
+        let value = number.doubleValue
+        guard value.isFinite, range.contains(value) else { throw fail(name, "\(value) is outside \(range.lowerBound) ... \(range.upperBound)") }
+        return value
+    }
+
+    mutating func integer(_ name: String, in range: ClosedRange<Int>, default fallback: Int? = nil) throws(DataError) -> Int? {
+        guard let value = try number(name, in: Double(range.lowerBound)...Double(range.upperBound)) else { return fallback }
+        guard value == value.rounded() else { throw fail(name, "expected an integer, found \(value)") }
+        return Int(value)
+    }
+
+    mutating func string(_ name: String, allowed: [String]? = nil, default fallback: String? = nil) throws(DataError) -> String? {
+        guard let raw = try value(name, required: false) else { return fallback }
+        guard let text = raw as? String else { throw fail(name, "expected a string, found \(describe(raw))") }
+        if let allowed, !allowed.contains(text) {
+            throw fail(name, "'\(text)' is not one of \(allowed.joined(separator: ", "))")
+        }
+        return text
+    }
+
+    mutating func integers(_ name: String, in range: ClosedRange<Int>, required: Bool = false) throws(DataError) -> [Int]? {
+        guard let raw = try value(name, required: required) else { return nil }
+        guard let array = raw as? [Any], !array.isEmpty else { throw fail(name, "expected a non-empty array of integers, found \(describe(raw))") }
+        var result = [Int]()
+        for (index, element) in array.enumerated() {
+            guard let number = element as? NSNumber, !isBoolean(number),
+                  number.doubleValue == number.doubleValue.rounded(), range.contains(number.intValue) else {
+                throw fail("\(name)[\(index)]", "expected an integer in \(range.lowerBound) ... \(range.upperBound), found \(describe(element))")
+            }
+            result.append(number.intValue)
+        }
+        return result
+    }
+
+    mutating func child(_ name: String, required: Bool = true) throws(DataError) -> ConfigReader? {
+        guard let raw = try value(name, required: required) else { return nil }
+        guard let object = raw as? [String: Any] else { throw fail(name, "expected an object, found \(describe(raw))") }
+        return ConfigReader(file: file, path: key(name), object: object)
+    }
+
+    /// Rejects keys that were never read.
+    func finish() throws(DataError) {
+        if let unknown = object.keys.sorted().first(where: { !used.contains($0) }) {
+            throw DataError(path: file, problem: "unknown key '\(key(unknown))' (known here: \(used.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    /// JSON `true`/`false` also arrive as NSNumber; their type encoding is `c` (char).
+    func isBoolean(_ number: NSNumber) -> Bool { String(cString: number.objCType) == "c" }
+
+    func describe(_ value: Any) -> String {
+        if let text = value as? String { return "the string '\(text)'" }
+        if let number = value as? NSNumber { return isBoolean(number) ? "a boolean" : "\(number)" }
+        if value is [Any] { return "an array" }
+        if value is [String: Any] { return "an object" }
+        return "\(value)"
+    }
+}
