@@ -78,17 +78,11 @@ enum EvolveCommand {
 
             let (train, test, quantizer) = try PreparedData.load(path, testFraction: testFraction, seed: UInt64(seed), bits: bits)
             let sizes = [train.featureCount] + hidden + [train.classCount]
-            let weightCount = zip(sizes.dropFirst(), sizes).reduce(0) { $0 + $1.0 * $1.1 }
-            // Thresholds of the first layer live on the scale of its sums (inputs up to Q), later
-            // ones on +-fan-in: a default step of about 2% of a typical first-layer sum range.
-            let step = thresholdStep ?? max(1, Int((Double(quantizer.levels) * Double(train.featureCount).squareRoot() * 0.05).rounded()))
-            let strategy = GeneticAlgorithm(
-                populationSize: population, eliteCount: elite, selection: .tournament(size: tournament),
-                crossover: Crossover(rawValue: crossoverName) ?? .uniform,
-                crossoverProbability: crossoverName == "none" ? 0 : 0.5,
-                mutation: Mutation(weightRate: mutationRate ?? min(1, 5 / Double(weightCount)),
-                                   thresholdRate: thresholdRate, thresholdStep: step),
-                initialZeroFraction: zeros)
+            let arm = ExperimentConfig.GAArm(
+                seconds: seconds, generations: generations, population: population, batch: batch, elite: elite,
+                tournament: tournament, crossover: crossoverName, mutation: mutationRate, thresholdRate: thresholdRate,
+                thresholdStep: thresholdStep, fitness: fitness, evalEvery: evalEvery)
+            let strategy = arm.strategy(sizes: sizes, levels: quantizer.levels, zeroFraction: zeros)
             let evolution = Evolution(strategy: strategy,
                                       architecture: Architecture(layerSizes: sizes, quantizer: quantizer),
                                       train: train, test: test,

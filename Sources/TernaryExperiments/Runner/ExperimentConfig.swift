@@ -29,6 +29,20 @@ public struct ExperimentConfig {
         public var population: Int, batch: Int, elite: Int, tournament: Int
         public var crossover: String, mutation: Double?, thresholdRate: Double, thresholdStep: Int?
         public var fitness: FitnessKind, evalEvery: Int
+
+        /// The genetic algorithm these settings describe for a network of `sizes` on inputs
+        /// with `levels` quantisation levels. Defaults: about five mutated weights per offspring
+        /// (rate 5 / weights), and a threshold step of about 5% of a typical first-layer sum
+        /// (`Q sqrt(n0) / 20`: first-layer thresholds live on the scale of those sums).
+        func strategy(sizes: [Int], levels: Int, zeroFraction: Double) -> GeneticAlgorithm {
+            let weights = zip(sizes.dropFirst(), sizes).reduce(0) { $0 + $1.0 * $1.1 }
+            let step = thresholdStep ?? max(1, Int((Double(levels) * Double(sizes[0]).squareRoot() * 0.05).rounded()))
+            return GeneticAlgorithm(
+                populationSize: population, eliteCount: elite, selection: .tournament(size: tournament),
+                crossover: Crossover(rawValue: crossover) ?? .uniform, crossoverProbability: crossover == "none" ? 0 : 0.5,
+                mutation: Mutation(weightRate: mutation ?? min(1, 5 / Double(weights)), thresholdRate: thresholdRate, thresholdStep: step),
+                initialZeroFraction: zeroFraction)
+        }
     }
 
     public struct BackpropArmConfig {

@@ -122,13 +122,7 @@ final class ExperimentRunner {
 
     func runGA(_ arm: ExperimentConfig.GAArm, seed: UInt64, sizes: [Int], quantizer: InputQuantizer,
                train: QuantizedDataset, test: QuantizedDataset) {
-        let weights = zip(sizes.dropFirst(), sizes).reduce(0) { $0 + $1.0 * $1.1 }
-        let step = arm.thresholdStep ?? max(1, Int((Double(quantizer.levels) * Double(sizes[0]).squareRoot() * 0.05).rounded()))
-        let strategy = GeneticAlgorithm(
-            populationSize: arm.population, eliteCount: arm.elite, selection: .tournament(size: arm.tournament),
-            crossover: Crossover(rawValue: arm.crossover) ?? .uniform, crossoverProbability: arm.crossover == "none" ? 0 : 0.5,
-            mutation: Mutation(weightRate: arm.mutation ?? min(1, 5 / Double(weights)), thresholdRate: arm.thresholdRate, thresholdStep: step),
-            initialZeroFraction: config.zeroFraction)
+        let strategy = arm.strategy(sizes: sizes, levels: quantizer.levels, zeroFraction: config.zeroFraction)
         let evolution = Evolution(strategy: strategy, architecture: Architecture(layerSizes: sizes, quantizer: quantizer),
                                   train: train, test: test.count > 0 ? test : nil,
                                   settings: EvolutionSettings(batchSize: arm.batch, fitness: arm.fitness,
