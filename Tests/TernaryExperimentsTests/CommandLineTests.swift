@@ -53,13 +53,6 @@ struct CommandLineTests {
         #expect(Captured.run(["info"]).status == 64)
     }
 
-    @Test("resume says it is not built yet")
-    func planned() {
-        let (status, output) = Captured.run(["resume", "results/x"])
-        #expect(status == 64)
-        #expect(output.err.contains("not built yet"))
-    }
-
     @Test("info describes a saved model")
     func info() throws {
         var rng = Xoshiro256(seed: 12)

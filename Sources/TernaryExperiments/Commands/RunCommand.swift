@@ -60,3 +60,33 @@ enum RunCommand {
             if !finished { throw CommandError(message: "interrupted; the files in \(folder) are complete up to the last logged point", exitCode: 130) }
         }
 }
+
+/// `ternevo resume RUN_DIR`: continues an interrupted run.
+enum ResumeCommand {
+    static let spec = CommandSpec(
+        name: "resume", abstract: "Continue an interrupted 'ternevo run' from its run folder.",
+        usage: "ternevo resume RUN_DIR [--threads N] [--quiet]",
+        details: """
+        Reads RUN_DIR/config.json, curves.csv and summary.csv. Arms and seeds already in
+        summary.csv are kept as they are. An unfinished GA arm continues exactly from its last
+        checkpoint (ga-seed<N>.tevc, written with every rewrite of the files), so its rows equal
+        those of an uninterrupted run (wall_s aside). An unfinished STE or float arm restarts
+        from its first epoch, because backprop keeps no checkpoint yet.
+        """) { arguments, console in
+            var reader = ArgumentReader(arguments, command: "resume")
+            let threads = try reader.integer("--threads", in: 1...1024)
+            let quiet = reader.flag("--quiet")
+            let folder = try reader.positionals(expected: "one run folder", count: 1...1)[0]
+            let config: ExperimentConfig
+            do { config = try ExperimentConfig.load(folder + "/config.json") } catch { throw CommandError.data("\(error)") }
+            let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet)
+            let finished: Bool
+            do {
+                try runner.prepareResume()
+                finished = try runner.run()
+            } catch let error as DataError { throw CommandError.data("\(error)") }
+            console.out("wrote \(folder): curves.csv (\(runner.rows.count) rows), summary.csv, curves.svg\n"
+                        + ([ExperimentRunner.summaryHeader] + runner.summaries).joined(separator: "\n"))
+            if !finished { throw CommandError(message: "interrupted again; resume once more to continue", exitCode: 130) }
+        }
+}

@@ -12,6 +12,24 @@ struct CurveRow {
 
     static let header = "method,seed,step,wall_s,evals,train_loss,train_acc,test_acc,best_fitness,mean_fitness,int_ops,float_ops"
 
+    /// A row read back from `curves.csv` (for resuming); nil if malformed.
+    init?(csv line: Substring) {
+        let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard f.count == 12, let seed = UInt64(f[1]), let step = Int(f[2]), let wall = Double(f[3]), let evals = Int(f[4]),
+              let intOps = Double(f[10]), let floatOps = Double(f[11]) else { return nil }
+        func d(_ text: String) -> Double? { text.isEmpty ? nil : Double(text) }
+        self.init(method: f[0], seed: seed, step: step, wallSeconds: wall, evals: evals, trainLoss: d(f[5]),
+                  trainAccuracy: d(f[6]), testAccuracy: d(f[7]), bestFitness: d(f[8]), meanFitness: d(f[9]),
+                  intOps: intOps, floatOps: floatOps)
+    }
+
+    init(method: String, seed: UInt64, step: Int, wallSeconds: Double, evals: Int, trainLoss: Double?, trainAccuracy: Double?,
+         testAccuracy: Double?, bestFitness: Double?, meanFitness: Double?, intOps: Double, floatOps: Double) {
+        self.method = method; self.seed = seed; self.step = step; self.wallSeconds = wallSeconds; self.evals = evals
+        self.trainLoss = trainLoss; self.trainAccuracy = trainAccuracy; self.testAccuracy = testAccuracy
+        self.bestFitness = bestFitness; self.meanFitness = meanFitness; self.intOps = intOps; self.floatOps = floatOps
+    }
+
     var csv: String {
         func f(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "" }
         return "\(method),\(seed),\(step),\(String(format: "%.4f", wallSeconds)),\(evals),\(f(trainLoss)),\(f(trainAccuracy)),\(f(testAccuracy)),\(f(bestFitness)),\(f(meanFitness)),\(String(format: "%.0f", intOps)),\(String(format: "%.0f", floatOps))"
@@ -36,8 +54,15 @@ final class ExperimentRunner {
     var rows: [CurveRow] = []
     var summaries: [String] = []
     var lastWrite = 0.0
+    /// Saves the running GA arm's checkpoint with the files (set while a GA arm runs).
+    var checkpointActiveArm: (() -> Void)?
+    /// (method, seed) pairs already finished, from the summary of a resumed run.
+    var finished: Set<String> = []
     let interrupt = InterruptFlag.install()
     let terminal = isatty(2) == 1
+
+    /// Rows of the run being resumed (nil for a new run).
+    var resumeRows: [CurveRow]?
 
     init(config: ExperimentConfig, folder: String, threads: Int?, console: Console, quiet: Bool) {
         self.config = config
@@ -49,6 +74,28 @@ final class ExperimentRunner {
 
     static let summaryHeader = "method,seed,steps,wall_s,evals,final_train_acc,final_test_acc,best_test_acc,time_to_90_s,time_to_95_s,int_ops,float_ops,energy_j"
 
+    /// Continues the run in `folder` (a run folder of `ternevo run`): finished (method, seed)
+    /// pairs are kept; an unfinished GA arm continues exactly from its last checkpoint (the
+    /// checkpoint is written with every rewrite of the files, so it matches the last row);
+    /// an unfinished backprop arm restarts (backprop keeps no checkpoint yet).
+    func prepareResume() throws(DataError) {
+        let curvesPath = folder + "/curves.csv", summaryPath = folder + "/summary.csv"
+        guard let curves = try? String(contentsOfFile: curvesPath, encoding: .utf8),
+              let summary = try? String(contentsOfFile: summaryPath, encoding: .utf8) else {
+            throw DataError(path: folder, problem: "holds no curves.csv and summary.csv; is it a run folder of 'ternevo run'?")
+        }
+        var parsed: [CurveRow] = []
+        for (index, line) in curves.split(separator: "\n").enumerated().dropFirst() {
+            guard let row = CurveRow(csv: line) else {
+                throw DataError(path: curvesPath, problem: "line \(index + 1) is not a curves row of 12 columns")
+            }
+            parsed.append(row)
+        }
+        resumeRows = parsed
+        summaries = summary.split(separator: "\n").dropFirst().map(String.init)
+        finished = Set(summaries.map { $0.split(separator: ",").prefix(2).joined(separator: ",") })
+    }
+
     /// Runs everything; returns false if interrupted (files are complete either way).
     func run() throws -> Bool {
         let data = try config.loadData()
@@ -57,10 +104,17 @@ final class ExperimentRunner {
         let train = trainRaw.quantized(with: quantizer), test = testRaw.quantized(with: quantizer)
         let sizes = [data.featureCount] + config.hidden + [data.classCount]
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try AtomicFile.write([UInt8](FileManager.default.contents(atPath: config.file) ?? Data()), to: folder + "/config.json")
+        if resumeRows == nil {
+            try AtomicFile.write([UInt8](FileManager.default.contents(atPath: config.file) ?? Data()), to: folder + "/config.json")
+        } else {
+            rows = resumeRows!.filter { finished.contains("\($0.method),\($0.seed)") }
+        }
         for seed in config.seeds {
-            if let ga = config.ga, !interrupt.isSet { runGA(ga, seed: seed, sizes: sizes, quantizer: quantizer, train: train, test: test) }
-            for arm in config.backprop where !interrupt.isSet {
+            if let ga = config.ga, !interrupt.isSet, !finished.contains("ga,\(seed)") {
+                runGA(ga, seed: seed, sizes: sizes, quantizer: quantizer, train: train, test: test)
+            }
+            for arm in config.backprop where !interrupt.isSet && !finished.contains("\(arm.arm.rawValue),\(seed)") {
+                rows.removeAll { $0.method == arm.arm.rawValue && $0.seed == seed }   // an unfinished arm restarts
                 runBackprop(arm, seed: seed, sizes: sizes, quantizer: quantizer, train: train, test: test)
             }
         }
@@ -82,11 +136,13 @@ final class ExperimentRunner {
         try? writeFiles(force: false)
     }
 
-    /// Rewrites curves.csv, summary.csv and curves.svg atomically (at most once a second unless forced).
+    /// Rewrites curves.csv, summary.csv and curves.svg atomically (at most once a second unless
+    /// forced), with the running GA arm's checkpoint, which matches the last row.
     func writeFiles(force: Bool) throws {
         let now = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
         guard force || now - lastWrite >= 1 else { return }
         lastWrite = now
+        checkpointActiveArm?()
         try AtomicFile.write(Array(([CurveRow.header] + rows.map(\.csv)).joined(separator: "\n").appending("\n").utf8), to: folder + "/curves.csv")
         try AtomicFile.write(Array(([ExperimentRunner.summaryHeader] + summaries).joined(separator: "\n").appending("\n").utf8), to: folder + "/summary.csv")
         var order: [String] = []
@@ -130,7 +186,28 @@ final class ExperimentRunner {
                                   threads: threads)
         let batch = min(arm.batch, train.count)
         var intOps = 0.0
-        func searchSeconds() -> Double { evolution.wallSeconds - evolution.evaluationSeconds }
+        // Search time before this process (from a checkpoint) and the wall clock at the restore.
+        var priorSearch = 0.0, restoredWall = 0.0
+        let checkpoint = folder + "/ga-seed\(seed).tevc", sidecar = folder + "/ga-seed\(seed).resume"
+        rows.removeAll { $0.method == "ga" && $0.seed == seed }
+        if let saved = resumeRows?.filter({ $0.method == "ga" && $0.seed == seed }),
+           let text = try? String(contentsOfFile: sidecar, encoding: .utf8) {
+            let fields = text.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if fields.count == 3, (try? evolution.restore(fromFile: checkpoint)) != nil, evolution.generation == Int(fields[0]) {
+                intOps = fields[1]
+                priorSearch = fields[2]
+                restoredWall = evolution.wallSeconds
+                rows += saved.filter { $0.step <= evolution.generation }
+                progress("ga seed \(seed): resumed at generation \(evolution.generation)")
+            }
+        }
+        func searchSeconds() -> Double { priorSearch + evolution.wallSeconds - restoredWall - evolution.evaluationSeconds }
+        checkpointActiveArm = {
+            guard evolution.generation > 0 else { return }
+            try? evolution.writeCheckpoint(to: checkpoint)
+            try? AtomicFile.write(Array("\(evolution.generation) \(intOps) \(searchSeconds())\n".utf8), to: sidecar)
+        }
+        defer { checkpointActiveArm = nil }
         while !interrupt.isSet {
             if let seconds = arm.seconds, searchSeconds() >= seconds { break }
             if let generations = arm.generations, evolution.generation >= generations { break }
@@ -150,6 +227,7 @@ final class ExperimentRunner {
                          evals: evolution.evaluations, trainLoss: evaluation.train.loss, trainAccuracy: evaluation.train.accuracy,
                          testAccuracy: evaluation.test?.accuracy, bestFitness: nil, meanFitness: nil, intOps: intOps, floatOps: 0))
         }
+        checkpointActiveArm?()
         if let best = evolution.bestEver { try? best.genome.write(toFile: folder + "/ga-seed\(seed).tern") }
         summarize(method: "ga", seed: seed)
     }
