@@ -157,6 +157,32 @@ struct BackpropTests {
         #expect(oneBiases == twoBiases)
     }
 
+    @Test("2 epochs, checkpoint, restore, 2 more equals 4 straight; damaged checkpoints are refused")
+    func checkpoint() throws {
+        let data = tinyData(count: 100, features: 12, classes: 3, seed: 4)
+        let configuration = BackpropConfiguration(layerSizes: [12, 16, 3], arm: .ste, batchSize: 16, schedule: .cosine, epochs: 4)
+        let straight = BackpropTrainer(configuration: configuration, train: data, levels: 255)
+        for _ in 0..<4 { straight.trainEpoch() }
+        let first = BackpropTrainer(configuration: configuration, train: data, levels: 255)
+        for _ in 0..<2 { first.trainEpoch() }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bp-\(UUID()).bpck").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try first.writeCheckpoint(to: path)
+        let resumed = BackpropTrainer(configuration: configuration, train: data, levels: 255)
+        try resumed.restore(fromFile: path)
+        #expect(resumed.epoch == 2)
+        for _ in 0..<2 { resumed.trainEpoch() }
+        #expect(resumed.weights == straight.weights && resumed.biases == straight.biases && resumed.logScale == straight.logScale)
+        var bytes = first.checkpointBytes()
+        bytes[bytes.count / 2] ^= 1
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect(throws: BackpropCheckpointError.self) { try resumed.restore(fromFile: path) }
+        let other = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: [12, 16, 3], arm: .float, batchSize: 16),
+                                    train: data, levels: 255)
+        try first.writeCheckpoint(to: path)
+        #expect(throws: BackpropCheckpointError.self) { try other.restore(fromFile: path) }
+    }
+
     @Test("training is repeatable from the seed")
     func repeatable() {
         let data = tinyData(count: 100, features: 12, classes: 3, seed: 2)

@@ -28,13 +28,15 @@ struct ResumeTests {
         """#.write(toFile: config, atomically: true, encoding: .utf8)
         #expect(Captured.run(["run", config, "--out", straight, "--quiet"]).status == 0)
         #expect(Captured.run(["run", config, "--out", cut, "--quiet"]).status == 0)
-        // As if stopped during seed 2's STE arm: seed 2 is not in the summary, its STE rows are
-        // partial (one epoch), its GA rows and checkpoint are complete.
+        // As if stopped during seed 2's STE arm before its first checkpoint: seed 2 is not in the
+        // summary, its STE rows are partial (one epoch) and it has no checkpoint; its GA rows and
+        // checkpoint are complete.
         let summary = try lines(cut + "/summary.csv")
         try (summary.filter { !$0.contains(",2,") || $0.hasPrefix("method") }.joined(separator: "\n") + "\n")
             .write(toFile: cut + "/summary.csv", atomically: true, encoding: .utf8)
         let curves = try lines(cut + "/curves.csv").filter { !$0.hasPrefix("ste,2,2,") }
         try (curves.joined(separator: "\n") + "\n").write(toFile: cut + "/curves.csv", atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: cut + "/ste-seed2.resume")
 
         let (status, output) = Captured.run(["resume", cut, "--quiet"])
         #expect(status == 0, "\(output.err)")

@@ -64,7 +64,7 @@ struct RunnerTests {
         let config = temporaryPath("xor.json")
         defer { for path in [folder, config] { try? FileManager.default.removeItem(atPath: path) } }
         try """
-        {"name": "xor", "dataset": {"synthetic": "parity:3", "test_fraction": 0},
+        {"name": "xor", "dataset": {"synthetic": "xor", "test_fraction": 0},
          "model": {"hidden": [8]}, "seeds": [1, 2],
          "arms": {"ga": {"generations": 20, "population": 32, "eval_every": 5, "mutation": 0.05},
                   "ste": {"epochs": 3, "batch": 4}, "float": {"epochs": 3, "batch": 4}}}

@@ -68,10 +68,10 @@ enum ResumeCommand {
         usage: "ternevo resume RUN_DIR [--threads N] [--quiet]",
         details: """
         Reads RUN_DIR/config.json, curves.csv and summary.csv. Arms and seeds already in
-        summary.csv are kept as they are. An unfinished GA arm continues exactly from its last
-        checkpoint (ga-seed<N>.tevc, written with every rewrite of the files), so its rows equal
-        those of an uninterrupted run (wall_s aside). An unfinished STE or float arm restarts
-        from its first epoch, because backprop keeps no checkpoint yet.
+        summary.csv are kept as they are. An unfinished arm continues exactly from its last
+        checkpoint (<method>-seed<N>.tevc for the GA, .bpck for STE and float, written with every
+        rewrite of the files and at the end of the arm), so its rows equal those of an
+        uninterrupted run (wall_s aside); an arm without a checkpoint starts over.
         """) { arguments, console in
             var reader = ArgumentReader(arguments, command: "resume")
             let threads = try reader.integer("--threads", in: 1...1024)

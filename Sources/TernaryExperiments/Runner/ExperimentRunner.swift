@@ -75,9 +75,8 @@ final class ExperimentRunner {
     static let summaryHeader = "method,seed,steps,wall_s,evals,final_train_acc,final_test_acc,best_test_acc,time_to_90_s,time_to_95_s,int_ops,float_ops,energy_j"
 
     /// Continues the run in `folder` (a run folder of `ternevo run`): finished (method, seed)
-    /// pairs are kept; an unfinished GA arm continues exactly from its last checkpoint (the
-    /// checkpoint is written with every rewrite of the files, so it matches the last row);
-    /// an unfinished backprop arm restarts (backprop keeps no checkpoint yet).
+    /// pairs are kept; an unfinished arm continues exactly from its last checkpoint (written with
+    /// every rewrite of the files, so it matches the last row, and at the end of the arm).
     func prepareResume() throws(DataError) {
         let curvesPath = folder + "/curves.csv", summaryPath = folder + "/summary.csv"
         guard let curves = try? String(contentsOfFile: curvesPath, encoding: .utf8),
@@ -114,7 +113,6 @@ final class ExperimentRunner {
                 runGA(ga, seed: seed, sizes: sizes, quantizer: quantizer, train: train, test: test)
             }
             for arm in config.backprop where !interrupt.isSet && !finished.contains("\(arm.arm.rawValue),\(seed)") {
-                rows.removeAll { $0.method == arm.arm.rawValue && $0.seed == seed }   // an unfinished arm restarts
                 runBackprop(arm, seed: seed, sizes: sizes, quantizer: quantizer, train: train, test: test)
             }
         }
@@ -244,6 +242,25 @@ final class ExperimentRunner {
         let synapses = Double(zip(sizes.dropFirst(), sizes).reduce(0) { $0 + $1.0 * $1.1 })
         var seconds = 0.0
         var best: (accuracy: Double, network: TernaryNetwork?) = (-1, nil)
+        let model = folder + "/\(method)-seed\(seed).tern"
+        let checkpoint = folder + "/\(method)-seed\(seed).bpck", sidecar = folder + "/\(method)-seed\(seed).resume"
+        rows.removeAll { $0.method == method && $0.seed == seed }
+        if let saved = resumeRows?.filter({ $0.method == method && $0.seed == seed }),
+           let text = try? String(contentsOfFile: sidecar, encoding: .utf8) {
+            let fields = text.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if fields.count == 3, (try? trainer.restore(fromFile: checkpoint)) != nil, trainer.epoch == Int(fields[0]) {
+                seconds = fields[1]
+                best = (fields[2], try? TernaryNetwork(contentsOfFile: model))
+                rows += saved.filter { $0.step <= trainer.epoch }
+                progress("\(method) seed \(seed): resumed at epoch \(trainer.epoch)")
+            }
+        }
+        checkpointActiveArm = {
+            guard trainer.epoch > 0 else { return }
+            try? trainer.writeCheckpoint(to: checkpoint)
+            try? AtomicFile.write(Array("\(trainer.epoch) \(seconds) \(best.accuracy)\n".utf8), to: sidecar)
+        }
+        defer { checkpointActiveArm = nil }
         while !interrupt.isSet {
             if let budget = arm.seconds, seconds >= budget { break }
             if let epochs = arm.epochs, trainer.epoch >= epochs { break }
@@ -254,13 +271,16 @@ final class ExperimentRunner {
             let trainScore = network.map { evaluator.scores(of: [$0], on: train.all)[0] } ?? trainer.score(train)
             let testScore = test.count == 0 ? nil : (network.map { evaluator.scores(of: [$0], on: test.all)[0] } ?? trainer.score(test))
             let selection = testScore?.accuracy ?? trainScore.accuracy
-            if selection > best.accuracy { best = (selection, network) }
+            if selection > best.accuracy {
+                best = (selection, network)
+                if let network { try? network.write(toFile: model) }
+            }
             let examples = trainer.epoch * train.count
             log(CurveRow(method: method, seed: seed, step: trainer.epoch, wallSeconds: seconds, evals: examples,
                          trainLoss: loss, trainAccuracy: trainScore.accuracy, testAccuracy: testScore?.accuracy,
                          bestFitness: nil, meanFitness: nil, intOps: 0, floatOps: 3 * synapses * Double(examples)))
         }
-        if let network = best.network { try? network.write(toFile: folder + "/\(method)-seed\(seed).tern") }
+        checkpointActiveArm?()
         summarize(method: method, seed: seed)
     }
 }
