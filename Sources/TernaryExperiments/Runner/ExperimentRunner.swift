@@ -174,6 +174,27 @@ final class ExperimentRunner {
         return ops
     }
 
+    /// Clears the rows of (method, seed) and, when resuming, restores the arm: reads its sidecar
+    /// `<method>-seed<N>.resume` (step and two more numbers), asks `restore` to load the
+    /// checkpoint (it returns the restored step, or nil if the checkpoint does not match), and
+    /// keeps the saved rows up to that step. Returns the sidecar's numbers, or nil to start over.
+    func resumeArm(method: String, seed: UInt64, restore: ([Double]) -> Int?) -> [Double]? {
+        rows.removeAll { $0.method == method && $0.seed == seed }
+        guard let saved = resumeRows?.filter({ $0.method == method && $0.seed == seed }),
+              let text = try? String(contentsOfFile: folder + "/\(method)-seed\(seed).resume", encoding: .utf8) else { return nil }
+        let numbers = text.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        guard numbers.count == 3, let step = restore(numbers) else { return nil }
+        rows += saved.filter { $0.step <= step }
+        progress("\(method) seed \(seed): resumed at step \(step)")
+        return numbers
+    }
+
+    /// Writes the sidecar of an arm's checkpoint: its step and two more numbers.
+    func saveArm(method: String, seed: UInt64, numbers: [Double]) {
+        try? AtomicFile.write(Array((numbers.map { "\($0)" }.joined(separator: " ") + "\n").utf8),
+                              to: folder + "/\(method)-seed\(seed).resume")
+    }
+
     func runGA(_ arm: ExperimentConfig.GAArm, seed: UInt64, sizes: [Int], quantizer: InputQuantizer,
                train: QuantizedDataset, test: QuantizedDataset) {
         let strategy = arm.strategy(sizes: sizes, levels: quantizer.levels, zeroFraction: config.zeroFraction)
@@ -186,24 +207,20 @@ final class ExperimentRunner {
         var intOps = 0.0
         // Search time before this process (from a checkpoint) and the wall clock at the restore.
         var priorSearch = 0.0, restoredWall = 0.0
-        let checkpoint = folder + "/ga-seed\(seed).tevc", sidecar = folder + "/ga-seed\(seed).resume"
-        rows.removeAll { $0.method == "ga" && $0.seed == seed }
-        if let saved = resumeRows?.filter({ $0.method == "ga" && $0.seed == seed }),
-           let text = try? String(contentsOfFile: sidecar, encoding: .utf8) {
-            let fields = text.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            if fields.count == 3, (try? evolution.restore(fromFile: checkpoint)) != nil, evolution.generation == Int(fields[0]) {
-                intOps = fields[1]
-                priorSearch = fields[2]
-                restoredWall = evolution.wallSeconds
-                rows += saved.filter { $0.step <= evolution.generation }
-                progress("ga seed \(seed): resumed at generation \(evolution.generation)")
-            }
+        let checkpoint = folder + "/ga-seed\(seed).tevc"
+        if let numbers = resumeArm(method: "ga", seed: seed, restore: { numbers in
+            guard (try? evolution.restore(fromFile: checkpoint)) != nil, evolution.generation == Int(numbers[0]) else { return nil }
+            return evolution.generation
+        }) {
+            intOps = numbers[1]
+            priorSearch = numbers[2]
+            restoredWall = evolution.wallSeconds
         }
         func searchSeconds() -> Double { priorSearch + evolution.wallSeconds - restoredWall - evolution.evaluationSeconds }
         checkpointActiveArm = {
             guard evolution.generation > 0 else { return }
             try? evolution.writeCheckpoint(to: checkpoint)
-            try? AtomicFile.write(Array("\(evolution.generation) \(intOps) \(searchSeconds())\n".utf8), to: sidecar)
+            self.saveArm(method: "ga", seed: seed, numbers: [Double(evolution.generation), intOps, searchSeconds()])
         }
         defer { checkpointActiveArm = nil }
         while !interrupt.isSet {
@@ -243,22 +260,18 @@ final class ExperimentRunner {
         var seconds = 0.0
         var best: (accuracy: Double, network: TernaryNetwork?) = (-1, nil)
         let model = folder + "/\(method)-seed\(seed).tern"
-        let checkpoint = folder + "/\(method)-seed\(seed).bpck", sidecar = folder + "/\(method)-seed\(seed).resume"
-        rows.removeAll { $0.method == method && $0.seed == seed }
-        if let saved = resumeRows?.filter({ $0.method == method && $0.seed == seed }),
-           let text = try? String(contentsOfFile: sidecar, encoding: .utf8) {
-            let fields = text.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            if fields.count == 3, (try? trainer.restore(fromFile: checkpoint)) != nil, trainer.epoch == Int(fields[0]) {
-                seconds = fields[1]
-                best = (fields[2], try? TernaryNetwork(contentsOfFile: model))
-                rows += saved.filter { $0.step <= trainer.epoch }
-                progress("\(method) seed \(seed): resumed at epoch \(trainer.epoch)")
-            }
+        let checkpoint = folder + "/\(method)-seed\(seed).bpck"
+        if let numbers = resumeArm(method: method, seed: seed, restore: { numbers in
+            guard (try? trainer.restore(fromFile: checkpoint)) != nil, trainer.epoch == Int(numbers[0]) else { return nil }
+            return trainer.epoch
+        }) {
+            seconds = numbers[1]
+            best = (numbers[2], try? TernaryNetwork(contentsOfFile: model))
         }
         checkpointActiveArm = {
             guard trainer.epoch > 0 else { return }
             try? trainer.writeCheckpoint(to: checkpoint)
-            try? AtomicFile.write(Array("\(trainer.epoch) \(seconds) \(best.accuracy)\n".utf8), to: sidecar)
+            self.saveArm(method: method, seed: seed, numbers: [Double(trainer.epoch), seconds, best.accuracy])
         }
         defer { checkpointActiveArm = nil }
         while !interrupt.isSet {
