@@ -40,8 +40,6 @@ struct CommandSpec: Sendable {
 /// The `ternevo` command line: parses argv, runs a command, maps errors to exit codes.
 public enum TernEvoCommandLine {
     static let commands: [CommandSpec] = [RunCommand.spec, ResumeCommand.spec, EvolveCommand.spec, TrainCommand.spec, EvalCommand.spec, PlotCommand.spec, InfoCommand.spec, BenchCommand.spec, helpSpec]
-    /// Commands of DESIGN section 7 that later issues build; named so users get a true answer.
-    static let planned: [String] = []
 
     /// Runs `ternevo` with `arguments` (without the program name) and returns the exit status.
     public static func main(_ arguments: [String], console: Console = .standard) -> Int32 {
@@ -53,9 +51,6 @@ public enum TernEvoCommandLine {
             if name == "--help" || name == "-h" {
                 console.out(overview)
                 return 0
-            }
-            if planned.contains(name) {
-                throw CommandError.usage("'ternevo \(name)' is not built yet: run folders do not keep checkpoints yet (see README, Status); rerun the experiment with 'ternevo run'")
             }
             guard let command = commands.first(where: { $0.name == name }) else {
                 throw CommandError.usage("unknown command '\(name)'; run 'ternevo help' for the list")
@@ -80,8 +75,7 @@ public enum TernEvoCommandLine {
         var lines = ["ternevo: evolve ternary (1.58-bit) neural networks and compare with backprop",
                      "", "usage: ternevo COMMAND [OPTIONS]", "", "commands:"]
         for command in commands { lines.append("  \(command.name.padding(toLength: 8, withPad: " ", startingAt: 0))\(command.abstract)") }
-        lines += ["",
-                  "", "'ternevo help COMMAND' explains one command."]
+        lines += ["", "'ternevo help COMMAND' explains one command."]
         return lines.joined(separator: "\n")
     }
 
@@ -95,7 +89,6 @@ public enum TernEvoCommandLine {
             guard let name = arguments.first else { return console.out(overview) }
             guard arguments.count == 1 else { throw CommandError.usage("help takes at most one command name") }
             guard let command = commands.first(where: { $0.name == name }) else {
-                if planned.contains(name) { return console.out("'\(name)' is not built yet (resuming a run folder).") }
                 throw CommandError.usage("unknown command '\(name)'; run 'ternevo help' for the list")
             }
             console.out(help(for: command))
