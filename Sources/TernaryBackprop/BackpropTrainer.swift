@@ -114,7 +114,7 @@ public final class BackpropTrainer {
         var total = 0.0
         var start = 0
         while start < order.count {
-            let batch = Array(order[start..<min(order.count, start + configuration.batchSize)])
+            let batch = order[start..<min(order.count, start + configuration.batchSize)]
             total += step(batch) * Double(batch.count)
             start += configuration.batchSize
         }
@@ -134,23 +134,23 @@ public final class BackpropTrainer {
     }
 
     /// Forward, backward and an Adam update on the examples at `indices`; returns their mean loss.
-    func step(_ indices: [Int]) -> Double {
-        let B = indices.count
+    func step(_ indices: ArraySlice<Int>) -> Double {
         loadInputs(indices, from: train)
-        let loss = forward(B: B, labels: indices.map { train.labels[$0] }, backward: true)
+        let loss = forward(B: indices.count, backward: true)
         adam.update(weights: &weights, biases: &biases, logScale: &logScale, gradients: work,
                     learningRate: currentLearningRate, configuration: configuration)
         steps += 1
         return loss
     }
 
-    /// Writes the examples' quantised inputs into the workspace (raw `q` and `q / Q`).
-    func loadInputs(_ indices: [Int], from data: QuantizedDataset) {
+    /// Writes the examples' quantised inputs (raw `q` and `q / Q`) and labels into the workspace.
+    func loadInputs<Indices: Collection<Int>>(_ indices: Indices, from data: QuantizedDataset) {
         var w = Workspace()
         swap(&w, &work)
         defer { swap(&w, &work) }
         let n0 = configuration.layerSizes[0]
         for (row, index) in indices.enumerated() {
+            w.labels[row] = data.labels[index]
             for i in 0..<n0 {
                 let q = Float(data.features[index * n0 + i])
                 w.raw[row * n0 + i] = q
@@ -174,8 +174,8 @@ public final class BackpropTrainer {
     }
 
     /// Forward pass over the `B` examples in the workspace; with `backward`, also the gradients.
-    /// Returns the mean cross-entropy.
-    func forward(B: Int, labels: [Int], backward: Bool) -> Double {
+    /// Returns the mean cross-entropy. Allocates nothing: every buffer is in the workspace.
+    func forward(B: Int, backward: Bool) -> Double {
         var w = Workspace()
         swap(&w, &work)
         defer { swap(&w, &work) }
@@ -192,14 +192,17 @@ public final class BackpropTrainer {
                 FloatKernels.forward(l == 0 ? w.raw : w.activations[l], w.ternary[l], into: &w.dots[l], B: B, I: I, O: O,
                                      threads: configuration.threads)
                 let gamma = w.gamma[l], scale: Float = l == 0 ? levels : 1
-                let bias = hidden ? biases[l] : [Float](repeating: 0, count: O)
-                let thetas = bias.map { BackpropTrainer.threshold(bias: $0, gamma: gamma, scale: scale) }
-                let dots = w.dots[l]
+                if hidden {
+                    for o in 0..<O {
+                        w.thresholds[l][o] = BackpropTrainer.threshold(bias: biases[l][o], gamma: gamma, scale: scale)
+                    }
+                }
                 for b in 0..<B {
                     for o in 0..<O {
-                        let d = dots[b * O + o]
-                        w.preactivations[l][b * O + o] = gamma * d / scale + bias[o]
-                        if hidden { w.activations[l + 1][b * O + o] = Double(d) >= thetas[o] ? 1 : -1 }
+                        let d = w.dots[l][b * O + o]
+                        let bias = hidden ? biases[l][o] : 0
+                        w.preactivations[l][b * O + o] = gamma * d / scale + bias
+                        if hidden { w.activations[l + 1][b * O + o] = Double(d) >= w.thresholds[l][o] ? 1 : -1 }
                     }
                 }
             } else {
@@ -219,7 +222,7 @@ public final class BackpropTrainer {
         // Softmax cross-entropy on s * z_L.
         let C = sizes[layerCount]
         let s = exp(logScale)
-        let zL = w.preactivations[layerCount - 1]
+        let zL = w.preactivations[layerCount - 1]   // shares storage; nothing writes it below
         var loss = 0.0
         var scaleGradient: Float = 0
         for b in 0..<B {
@@ -227,7 +230,7 @@ public final class BackpropTrainer {
             for c in 0..<C { top = max(top, s * zL[b * C + c]) }
             var sum: Float = 0
             for c in 0..<C { sum += exp(s * zL[b * C + c] - top) }
-            let label = labels[b]
+            let label = w.labels[b]
             loss += Double(log(sum) - (s * zL[b * C + label] - top))
             if backward {
                 for c in 0..<C {
@@ -297,11 +300,11 @@ public final class BackpropTrainer {
         let C = configuration.layerSizes.last!
         var start = 0
         while start < data.count {
-            let indices = Array(start..<min(data.count, start + configuration.batchSize))
+            let indices = start..<min(data.count, start + configuration.batchSize)
             loadInputs(indices, from: data)
-            loss += forward(B: indices.count, labels: indices.map { data.labels[$0] }, backward: false) * Double(indices.count)
+            loss += forward(B: indices.count, backward: false) * Double(indices.count)
             let logits = work.preactivations[layerCount - 1]
-            for b in indices.indices {
+            for b in 0..<indices.count {
                 var best = 0
                 for c in 1..<C where logits[b * C + c] > logits[b * C + best] { best = c }
                 predictions.append(best)

@@ -50,8 +50,9 @@ struct AdamState {
 
 /// Buffers of one minibatch, allocated once.
 struct Workspace {
-    /// Raw quantised inputs `q` as floats `[B][n0]`.
+    /// Raw quantised inputs `q` as floats `[B][n0]`, and the examples' labels.
     var raw: [Float]
+    var labels: [Int]
     /// Layer inputs `[B][n_l]`: `q / Q` for layer 0, hidden outputs after.
     var activations: [[Float]]
     /// Pre-activations `z` per layer `[B][n_{l+1}]`.
@@ -68,15 +69,19 @@ struct Workspace {
     var gamma: [Float]
     var ternary: [[Float]]
     var effective: [[Float]]
+    /// STE: the exported integer thresholds of the hidden layers, recomputed each step.
+    var thresholds: [[Double]]
 
     /// An empty workspace (no storage): a placeholder while the real one is moved out.
     init() {
-        raw = []; activations = []; preactivations = []; dots = []; deltas = []; inputGradients = []
+        raw = []; labels = []; thresholds = []; activations = []; preactivations = []; dots = []; deltas = []; inputGradients = []
         weightGradients = []; biasGradients = []; gamma = []; ternary = []; effective = []
     }
 
     init(sizes: [Int], batch B: Int) {
         raw = [Float](repeating: 0, count: B * sizes[0])
+        labels = [Int](repeating: 0, count: B)
+        thresholds = sizes.dropFirst().dropLast().map { [Double](repeating: 0, count: $0) }
         activations = sizes.dropLast().map { [Float](repeating: 0, count: B * $0) }
         preactivations = sizes.dropFirst().map { [Float](repeating: 0, count: B * $0) }
         dots = preactivations

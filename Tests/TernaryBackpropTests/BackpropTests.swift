@@ -41,7 +41,7 @@ func tinySTE(bias: Float) -> (BackpropTrainer, Double) {
     trainer.biases = [[bias]]
     trainer.logScale = 0
     trainer.loadInputs([0], from: data)
-    return (trainer, trainer.forward(B: 1, labels: [0], backward: true))
+    return (trainer, trainer.forward(B: 1, backward: true))
 }
 
 @Suite("Backprop baselines")
@@ -79,10 +79,10 @@ struct BackpropTests {
         let indices = Array(0..<6)
         func loss() -> Double {
             trainer.loadInputs(indices, from: data)
-            return trainer.forward(B: 6, labels: data.labels, backward: false)
+            return trainer.forward(B: 6, backward: false)
         }
         trainer.loadInputs(indices, from: data)
-        _ = trainer.forward(B: 6, labels: data.labels, backward: true)
+        _ = trainer.forward(B: 6, backward: true)
         let analytic = trainer.work
         var largest = 0.0
         // Central differences in Float: a step of 1e-2 keeps rounding error below 1e-4, and
