@@ -148,15 +148,8 @@ public final class BackpropTrainer {
         var w = Workspace()
         swap(&w, &work)
         defer { swap(&w, &work) }
-        let n0 = configuration.layerSizes[0]
-        for (row, index) in indices.enumerated() {
-            w.labels[row] = data.labels[index]
-            for i in 0..<n0 {
-                let q = Float(data.features[index * n0 + i])
-                w.raw[row * n0 + i] = q
-                w.activations[0][row * n0 + i] = q / levels
-            }
-        }
+        TrainingKernels.gather(indices, features: data.features, labels: data.labels, width: configuration.layerSizes[0],
+                               levels: levels, raw: &w.raw, scaled: &w.activations[0], labels: &w.labels)
     }
 
     /// Per-layer quantisation for the STE arm: `gamma` and `Wq` (as floats), recomputed each step.
@@ -196,26 +189,21 @@ public final class BackpropTrainer {
                     for o in 0..<O {
                         w.thresholds[l][o] = BackpropTrainer.threshold(bias: biases[l][o], gamma: gamma, scale: scale)
                     }
-                }
-                for b in 0..<B {
-                    for o in 0..<O {
-                        let d = w.dots[l][b * O + o]
-                        let bias = hidden ? biases[l][o] : 0
-                        w.preactivations[l][b * O + o] = gamma * d / scale + bias
-                        if hidden { w.activations[l + 1][b * O + o] = Double(d) >= w.thresholds[l][o] ? 1 : -1 }
-                    }
+                    TrainingKernels.steOutputs(dots: w.dots[l], gamma: gamma, scale: scale, biases: biases[l],
+                                               thresholds: w.thresholds[l], outputs: O, count: B * O,
+                                               preactivations: &w.preactivations[l], activations: &w.activations[l + 1])
+                } else {
+                    var unused = [Float]()
+                    TrainingKernels.steOutputs(dots: w.dots[l], gamma: gamma, scale: scale, biases: nil, thresholds: nil,
+                                               outputs: O, count: B * O, preactivations: &w.preactivations[l],
+                                               activations: &unused)
                 }
             } else {
                 FloatKernels.forward(w.activations[l], weights[l], into: &w.preactivations[l], B: B, I: I, O: O,
                                      threads: configuration.threads)
                 if hidden {
-                    for b in 0..<B {
-                        for o in 0..<O {
-                            let z = w.preactivations[l][b * O + o] + biases[l][o]
-                            w.preactivations[l][b * O + o] = z
-                            w.activations[l + 1][b * O + o] = tanh(z)
-                        }
-                    }
+                    TrainingKernels.tanhOutputs(biases: biases[l], outputs: O, count: B * O,
+                                                preactivations: &w.preactivations[l], activations: &w.activations[l + 1])
                 }
             }
         }
@@ -249,17 +237,12 @@ public final class BackpropTrainer {
             FloatKernels.backwardWeights(w.deltas[l], w.activations[l], into: &w.weightGradients[l], B: B, I: I, O: O,
                                          threads: configuration.threads)
             if l < layerCount - 1 {
-                for o in 0..<O {
-                    var sum: Float = 0
-                    for b in 0..<B { sum += w.deltas[l][b * O + o] }
-                    w.biasGradients[l][o] = sum
-                }
+                TrainingKernels.columnSums(w.deltas[l], rows: B, columns: O, into: &w.biasGradients[l])
             }
             guard l > 0 else { break }
             // Gradient to the layer's inputs through the weights the forward pass used.
             if ste {
-                let gamma = w.gamma[l]
-                for k in w.effective[l].indices { w.effective[l][k] = gamma * w.ternary[l][k] }
+                TrainingKernels.scaled(w.ternary[l], by: w.gamma[l], into: &w.effective[l])
                 FloatKernels.backwardInput(w.deltas[l], w.effective[l], into: &w.inputGradients, B: B, I: I, O: O,
                                            threads: configuration.threads)
             } else {
@@ -267,18 +250,9 @@ public final class BackpropTrainer {
                                            threads: configuration.threads)
             }
             // Through the activation of hidden layer l - 1 (whose outputs are these inputs).
-            let fanIn = Float(sizes[l - 1])
-            let window = fanIn.squareRoot()
-            for k in 0..<(B * I) {
-                let g = w.inputGradients[k]
-                if ste {
-                    let u = w.preactivations[l - 1][k] / window
-                    w.deltas[l - 1][k] = abs(u) <= 1 ? g / window : 0
-                } else {
-                    let h = w.activations[l][k]
-                    w.deltas[l - 1][k] = g * (1 - h * h)
-                }
-            }
+            TrainingKernels.activationBackward(ste: ste, gradients: w.inputGradients, preactivations: w.preactivations[l - 1],
+                                               activations: w.activations[l], window: Float(sizes[l - 1]).squareRoot(),
+                                               count: B * I, into: &w.deltas[l - 1])
         }
         return loss / Double(B)
     }

@@ -1,7 +1,16 @@
-// Element-wise training kernels over flat buffers: quantisation and the Adam step. Kept here
-// so the per-parameter loops run on pointers (no per-element array checks) and vectorise.
+import Foundation
+
+// Element-wise training kernels over flat buffers: quantisation, the Adam step, the gather of
+// a minibatch and the activation epilogues. Kept here so the per-element loops run on
+// pointers (no per-element array or uniqueness checks) and vectorise.
 
 enum TrainingKernels {
+    /// `|x|` per lane (clears the sign bits).
+    @inline(__always)
+    static func absolute(_ x: Lanes) -> Lanes {
+        unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & SIMD8<UInt32>(repeating: 0x7FFF_FFFF), to: Lanes.self)
+    }
+
     /// BitNet b1.58 absmean quantisation of `w` (N weights): returns `gamma = mean |w|` and
     /// writes `clamp(round(w / gamma), -1, 1)` (ties to even) into `ternary`; all zeros when
     /// `gamma == 0`.
@@ -12,10 +21,6 @@ enum TrainingKernels {
                 let n = w.count
                 let raw = UnsafeRawPointer(w.baseAddress!)
                 var s0 = Lanes(), s1 = Lanes()
-                let magnitude = SIMD8<UInt32>(repeating: 0x7FFF_FFFF)
-                @inline(__always) func absolute(_ x: Lanes) -> Lanes {
-                    unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & magnitude, to: Lanes.self)
-                }
                 var i = 0
                 while i &+ 16 <= n {
                     let a = raw.loadUnaligned(fromByteOffset: i &* 4, as: Lanes.self)
@@ -40,7 +45,9 @@ enum TrainingKernels {
 
     /// One Adam step on N parameters `p` with gradients `g` and moments `m`, `v`:
     /// `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g^2` (each set to 0 below `flush`, so they
-    /// never become subnormal), `p = p * decay - lr (m / c1) / (sqrt(v / c2) + eps)`.
+    /// never become subnormal), `p = p * decay - lr (m / c1) / (sqrt(v / c2) + eps)`. Eight
+    /// lanes at a time (the scalar tail does the same operations in the same order, so every
+    /// element gets the same bits either way).
     static func adam(_ p: inout [Float], _ g: [Float], _ m: inout [Float], _ v: inout [Float],
                      lr: Float, b1: Float, b2: Float, c1: Float, c2: Float, eps: Float, decay: Float, flush: Float) {
         precondition(p.count == g.count && m.count == g.count && v.count == g.count)
@@ -48,8 +55,30 @@ enum TrainingKernels {
             g.withUnsafeBufferPointer { g in
                 m.withUnsafeMutableBufferPointer { m in
                     v.withUnsafeMutableBufferPointer { v in
+                        let n = p.count
                         let step = lr / c1, inverseC2 = 1 / c2
-                        for k in 0..<p.count {
+                        let rp = UnsafeMutableRawPointer(p.baseAddress!), rg = UnsafeRawPointer(g.baseAddress!)
+                        let rm = UnsafeMutableRawPointer(m.baseAddress!), rv = UnsafeMutableRawPointer(v.baseAddress!)
+                        let vb1 = Lanes(repeating: b1), vb2 = Lanes(repeating: b2)
+                        let va1 = Lanes(repeating: 1 - b1), va2 = Lanes(repeating: 1 - b2)
+                        let vflush = Lanes(repeating: flush), vstep = Lanes(repeating: step)
+                        let vc2 = Lanes(repeating: inverseC2), veps = Lanes(repeating: eps), vdecay = Lanes(repeating: decay)
+                        var k = 0
+                        while k &+ 8 <= n {
+                            let o = k &* 4
+                            let gk = rg.loadUnaligned(fromByteOffset: o, as: Lanes.self)
+                            var mk = vb1 * rm.loadUnaligned(fromByteOffset: o, as: Lanes.self) + va1 * gk
+                            var vk = vb2 * rv.loadUnaligned(fromByteOffset: o, as: Lanes.self) + va2 * gk * gk
+                            mk.replace(with: 0, where: absolute(mk) .< vflush)
+                            vk.replace(with: 0, where: vk .< vflush)
+                            rm.storeBytes(of: mk, toByteOffset: o, as: Lanes.self)
+                            rv.storeBytes(of: vk, toByteOffset: o, as: Lanes.self)
+                            let pk = rp.loadUnaligned(fromByteOffset: o, as: Lanes.self)
+                            rp.storeBytes(of: pk * vdecay - vstep * mk / ((vk * vc2).squareRoot() + veps),
+                                          toByteOffset: o, as: Lanes.self)
+                            k &+= 8
+                        }
+                        while k < n {
                             let gk = g[k]
                             var mk = b1 * m[k] + (1 - b1) * gk
                             var vk = b2 * v[k] + (1 - b2) * gk * gk
@@ -58,9 +87,132 @@ enum TrainingKernels {
                             m[k] = mk
                             v[k] = vk
                             p[k] = p[k] * decay - step * mk / ((vk * inverseC2).squareRoot() + eps)
+                            k &+= 1
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Copies the quantised inputs of the examples at `indices` into rows of `raw` (`q`) and
+    /// `scaled` (`q / levels`), and their labels into `labels`.
+    static func gather<Indices: Collection<Int>>(_ indices: Indices, features: [UInt8], labels dataLabels: [Int],
+                                                 width n: Int, levels: Float,
+                                                 raw: inout [Float], scaled: inout [Float], labels: inout [Int]) {
+        precondition(raw.count >= indices.count * n && scaled.count >= indices.count * n && labels.count >= indices.count)
+        features.withUnsafeBufferPointer { features in
+            raw.withUnsafeMutableBufferPointer { raw in
+                scaled.withUnsafeMutableBufferPointer { scaled in
+                    for (row, index) in indices.enumerated() {
+                        precondition(index >= 0 && (index + 1) * n <= features.count)
+                        labels[row] = dataLabels[index]
+                        let source = features.baseAddress! + index &* n
+                        let q = raw.baseAddress! + row &* n, a = scaled.baseAddress! + row &* n
+                        for i in 0..<n {
+                            let value = Float(source[i])
+                            q[i] = value
+                            a[i] = value / levels
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// STE forward epilogue of one layer over `count` = B x O outputs: `z = gamma d / scale + b`
+    /// and, for a hidden layer (`thresholds` given), `h = d >= theta ? 1 : -1`, where `d` are the
+    /// layer's integer-valued dot products and `b` is 0 for the output layer.
+    static func steOutputs(dots: [Float], gamma: Float, scale: Float, biases: [Float]?, thresholds: [Double]?,
+                           outputs O: Int, count: Int, preactivations: inout [Float], activations: inout [Float]) {
+        precondition(dots.count >= count && preactivations.count >= count && count % O == 0)
+        dots.withUnsafeBufferPointer { d in
+            preactivations.withUnsafeMutableBufferPointer { z in
+                guard let biases, let thresholds else {
+                    for k in 0..<count { z[k] = gamma * d[k] / scale }
+                    return
+                }
+                precondition(biases.count == O && thresholds.count == O && activations.count >= count)
+                biases.withUnsafeBufferPointer { b in
+                    thresholds.withUnsafeBufferPointer { t in
+                        activations.withUnsafeMutableBufferPointer { h in
+                            var base = 0
+                            while base < count {
+                                for o in 0..<O {
+                                    let value = d[base &+ o]
+                                    z[base &+ o] = gamma * value / scale + b[o]
+                                    h[base &+ o] = Double(value) >= t[o] ? 1 : -1
+                                }
+                                base &+= O
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Float forward epilogue of a hidden layer: `z += b`, `h = tanh(z)` over B x O outputs.
+    static func tanhOutputs(biases: [Float], outputs O: Int, count: Int,
+                            preactivations: inout [Float], activations: inout [Float]) {
+        precondition(biases.count == O && preactivations.count >= count && activations.count >= count && count % O == 0)
+        biases.withUnsafeBufferPointer { b in
+            preactivations.withUnsafeMutableBufferPointer { z in
+                activations.withUnsafeMutableBufferPointer { h in
+                    var base = 0
+                    while base < count {
+                        for o in 0..<O {
+                            let value = z[base &+ o] + b[o]
+                            z[base &+ o] = value
+                            h[base &+ o] = tanh(value)
+                        }
+                        base &+= O
+                    }
+                }
+            }
+        }
+    }
+
+    /// Backward through a hidden activation over `count` values: the STE window
+    /// (`g / window` where `|z / window| <= 1`, else 0) or tanh's derivative (`g (1 - h^2)`).
+    static func activationBackward(ste: Bool, gradients g: [Float], preactivations z: [Float], activations h: [Float],
+                                   window: Float, count: Int, into deltas: inout [Float]) {
+        precondition(g.count >= count && z.count >= count && h.count >= count && deltas.count >= count)
+        g.withUnsafeBufferPointer { g in
+            deltas.withUnsafeMutableBufferPointer { out in
+                if ste {
+                    z.withUnsafeBufferPointer { z in
+                        for k in 0..<count { out[k] = abs(z[k] / window) <= 1 ? g[k] / window : 0 }
+                    }
+                } else {
+                    h.withUnsafeBufferPointer { h in
+                        for k in 0..<count { out[k] = g[k] * (1 - h[k] * h[k]) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `sums[o] = sum_b d[b][o]` over B rows of O (each column summed in row order).
+    static func columnSums(_ d: [Float], rows B: Int, columns O: Int, into sums: inout [Float]) {
+        precondition(d.count >= B * O && sums.count == O)
+        d.withUnsafeBufferPointer { d in
+            sums.withUnsafeMutableBufferPointer { s in
+                for o in 0..<O { s[o] = 0 }
+                for b in 0..<B {
+                    let row = d.baseAddress! + b &* O
+                    for o in 0..<O { s[o] += row[o] }
+                }
+            }
+        }
+    }
+
+    /// `out = gamma * t` element-wise.
+    static func scaled(_ t: [Float], by gamma: Float, into out: inout [Float]) {
+        precondition(out.count == t.count)
+        t.withUnsafeBufferPointer { t in
+            out.withUnsafeMutableBufferPointer { out in
+                for k in 0..<t.count { out[k] = gamma * t[k] }
             }
         }
     }
