@@ -37,7 +37,7 @@ struct AdamState {
         for l in weights.indices {
             TrainingKernels.adam(&weights[l], work.weightGradients[l], &weightMoments[l], &weightSquares[l],
                                  lr: lr, b1: b1, b2: b2, c1: correction1, c2: correction2, eps: eps, decay: decay,
-                                 flush: AdamState.flushBelow)
+                                 flush: AdamState.flushBelow, threads: configuration.threads)
         }
         for l in biases.indices {
             TrainingKernels.adam(&biases[l], work.biasGradients[l], &biasMoments[l], &biasSquares[l],

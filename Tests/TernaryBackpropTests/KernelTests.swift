@@ -71,10 +71,10 @@ struct BackpropKernelTests {
         #expect(identical, "1 and 2 threads differ")
     }
 
-    @Test("Adam kernel equals the scalar formula bit for bit, tails and flushing included")
+    @Test("Adam kernel equals the scalar formula bit for bit, tails, flushing and the 2-thread split included")
     func adam() {
         var rng = Xoshiro256(seed: 3)
-        for n in [1, 7, 8, 9, 63, 64, 65, 200] {
+        for n in [1, 7, 8, 9, 63, 64, 65, 200, 70_001] {
             let g = randomFloats(n, using: &rng).enumerated().map { $0.offset % 5 == 0 ? 0 : $0.element * 1e-3 }
             var p = randomFloats(n, using: &rng)
             var m = randomFloats(n, using: &rng).enumerated().map { $0.offset % 3 == 0 ? 1e-31 : $0.element * 1e-2 }
@@ -82,7 +82,8 @@ struct BackpropKernelTests {
             var (p2, m2, v2) = (p, m, v)
             let lr: Float = 3e-3, b1: Float = 0.9, b2: Float = 0.999, c1: Float = 0.19, c2: Float = 0.002
             let eps: Float = 1e-8, decay: Float = 0.99, flush: Float = 1e-30
-            TrainingKernels.adam(&p, g, &m, &v, lr: lr, b1: b1, b2: b2, c1: c1, c2: c2, eps: eps, decay: decay, flush: flush)
+            TrainingKernels.adam(&p, g, &m, &v, lr: lr, b1: b1, b2: b2, c1: c1, c2: c2, eps: eps, decay: decay, flush: flush,
+                                 threads: 2)
             for k in 0..<n {
                 var mk = b1 * m2[k] + (1 - b1) * g[k]
                 var vk = b2 * v2[k] + (1 - b2) * g[k] * g[k]

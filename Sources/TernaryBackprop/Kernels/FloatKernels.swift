@@ -53,40 +53,56 @@ func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<F
 
 /// Forward: `y[b][o] = sum_i x[b][i] w[o][i]` for x `[B][I]`, w `[O][I]`, y `[B][O]`.
 ///
-/// Weight-row-major order: each weight row stays in L1 while four examples at a time take
-/// their dot products with it (one load of `w` feeds four FMAs), so a weight matrix larger
-/// than L2 (784 x 256 floats is 800 KB) is read once per batch instead of once per example.
+/// Blocks of 16 weight rows (48 KB for 784 inputs, kept in L2) are the unit of parallel work.
+/// Within a block, four examples at a time (in L1) meet each pair of weight rows: eight
+/// accumulators, each weight load feeding four FMAs and each input load two. Every output is
+/// one eight-lane sum over the inputs, then the lane sum and the scalar tail, so its bits do
+/// not depend on the blocking or the thread count.
 func matmulTransposedB(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                        B: Int, I: Int, O: Int, threads: Int = 1) {
-    let vectorEnd = I & ~7
-    forEachChunk(O, work: B &* I &* O, threads: threads) { o in
-        let row = UnsafeRawPointer(w + o &* I)
+    let vectorEnd = I & ~7, rowsPerBlock = 16
+    forEachChunk((O &+ rowsPerBlock &- 1) / rowsPerBlock, work: B &* I &* O, threads: threads) { block in
+        let firstRow = block &* rowsPerBlock, endRow = min(O, firstRow &+ rowsPerBlock)
         var b = 0
         while b &+ 4 <= B {
             let x0 = UnsafeRawPointer(x + b &* I), x1 = x0 + I &* 4, x2 = x1 + I &* 4, x3 = x2 + I &* 4
-            var a0 = Lanes(), a1 = Lanes(), a2 = Lanes(), a3 = Lanes()
-            var i = 0
-            while i < vectorEnd {
-                let offset = i &* 4
-                let wv = row.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
-                a0 = a0.addingProduct(x0.loadUnaligned(fromByteOffset: offset, as: Lanes.self), wv)
-                a1 = a1.addingProduct(x1.loadUnaligned(fromByteOffset: offset, as: Lanes.self), wv)
-                a2 = a2.addingProduct(x2.loadUnaligned(fromByteOffset: offset, as: Lanes.self), wv)
-                a3 = a3.addingProduct(x3.loadUnaligned(fromByteOffset: offset, as: Lanes.self), wv)
-                i &+= 8
+            var o0 = firstRow
+            while o0 < endRow {
+                let o1 = min(o0 &+ 1, endRow &- 1)   // an odd last row is computed twice
+                let w0 = UnsafeRawPointer(w + o0 &* I), w1 = UnsafeRawPointer(w + o1 &* I)
+                var a0 = Lanes(), a1 = Lanes(), a2 = Lanes(), a3 = Lanes()
+                var c0 = Lanes(), c1 = Lanes(), c2 = Lanes(), c3 = Lanes()
+                var i = 0
+                while i < vectorEnd {
+                    let offset = i &* 4
+                    let u = w0.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+                    let v = w1.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+                    let e0 = x0.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+                    a0 = a0.addingProduct(e0, u); c0 = c0.addingProduct(e0, v)
+                    let e1 = x1.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+                    a1 = a1.addingProduct(e1, u); c1 = c1.addingProduct(e1, v)
+                    let e2 = x2.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+                    a2 = a2.addingProduct(e2, u); c2 = c2.addingProduct(e2, v)
+                    let e3 = x3.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+                    a3 = a3.addingProduct(e3, u); c3 = c3.addingProduct(e3, v)
+                    i &+= 8
+                }
+                var s = (a0.sum(), a1.sum(), a2.sum(), a3.sum()), t = (c0.sum(), c1.sum(), c2.sum(), c3.sum())
+                let u = w + o0 &* I, v = w + o1 &* I, xr = x + b &* I
+                while i < I {
+                    let e0 = xr[i], e1 = xr[I &+ i], e2 = xr[2 &* I &+ i], e3 = xr[3 &* I &+ i]
+                    s.0 += e0 * u[i]; s.1 += e1 * u[i]; s.2 += e2 * u[i]; s.3 += e3 * u[i]
+                    t.0 += e0 * v[i]; t.1 += e1 * v[i]; t.2 += e2 * v[i]; t.3 += e3 * v[i]
+                    i &+= 1
+                }
+                y[b &* O &+ o0] = s.0; y[(b &+ 1) &* O &+ o0] = s.1; y[(b &+ 2) &* O &+ o0] = s.2; y[(b &+ 3) &* O &+ o0] = s.3
+                y[b &* O &+ o1] = t.0; y[(b &+ 1) &* O &+ o1] = t.1; y[(b &+ 2) &* O &+ o1] = t.2; y[(b &+ 3) &* O &+ o1] = t.3
+                o0 &+= 2
             }
-            var s0 = a0.sum(), s1 = a1.sum(), s2 = a2.sum(), s3 = a3.sum()
-            let wr = w + o &* I, xr = x + b &* I
-            while i < I {
-                let wi = wr[i]
-                s0 += xr[i] * wi; s1 += xr[I &+ i] * wi; s2 += xr[2 &* I &+ i] * wi; s3 += xr[3 &* I &+ i] * wi
-                i &+= 1
-            }
-            y[b &* O &+ o] = s0; y[(b &+ 1) &* O &+ o] = s1; y[(b &+ 2) &* O &+ o] = s2; y[(b &+ 3) &* O &+ o] = s3
             b &+= 4
         }
         while b < B {
-            y[b &* O &+ o] = dot(x + b &* I, w + o &* I, I)
+            for o in firstRow..<endRow { y[b &* O &+ o] = dot(x + b &* I, w + o &* I, I) }
             b &+= 1
         }
     }
@@ -121,45 +137,77 @@ func matmulBackwardInput(_ d: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _
 }
 
 /// Backward to the weights: `dw[o][i] = sum_b d[b][o] x[b][i]` for d `[B][O]`, x `[B][I]`,
-/// dw `[O][I]` (overwritten). Two weight rows at a time: each 32-float stretch of both rows is
-/// summed in eight registers over all examples (one load of `x` feeds two FMAs) and stored
-/// once, instead of reading and writing a row per example as AXPYs would.
+/// dw `[O][I]` (overwritten).
+///
+/// Column blocks of 32 inputs are the outer loop (and the unit of parallel work): the block
+/// of `x` (B rows of 128 bytes) stays in L1 while every pair of weight rows takes its turn,
+/// summing both rows' 32-float stretches in eight registers over all examples (one load of
+/// `x` feeds two FMAs) and storing them once. The pairs' column of `d` is 8 bytes per example,
+/// and eight pairs share its cache lines. A last partial block is summed element by element.
 func matmulBackwardWeights(_ d: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
                            B: Int, I: Int, O: Int, threads: Int = 1) {
-    let blockEnd = I & ~31
-    forEachChunk((O + 1) / 2, work: B &* I &* O, threads: threads) { pair in
-        let o0 = 2 &* pair, o1 = min(o0 &+ 1, O &- 1)   // an odd last row is computed twice
-        let out0 = UnsafeMutableRawPointer(dw + o0 &* I), out1 = UnsafeMutableRawPointer(dw + o1 &* I)
-        var i = 0
-        while i < blockEnd {
+    let fullBlocks = I / 32
+    forEachChunk((I + 31) / 32, work: B &* I &* O, threads: threads) { block in
+        let i = block &* 32
+        guard block < fullBlocks else {
+            weightGradientTail(d, x, dw, from: i, B: B, I: I, O: O)
+            return
+        }
+        let column = UnsafeRawPointer(x + i)
+        var o0 = 0
+        while o0 < O {
+            let o1 = min(o0 &+ 1, O &- 1)   // an odd last row is computed twice
             var a0 = Lanes(), a1 = Lanes(), a2 = Lanes(), a3 = Lanes()
             var c0 = Lanes(), c1 = Lanes(), c2 = Lanes(), c3 = Lanes()
             for b in 0..<B {
                 let g = Lanes(repeating: d[b &* O &+ o0]), h = Lanes(repeating: d[b &* O &+ o1])
-                let row = UnsafeRawPointer(x + b &* I) + i &* 4
+                let row = column + b &* I &* 4
                 let x0 = row.loadUnaligned(as: Lanes.self), x1 = row.loadUnaligned(fromByteOffset: 32, as: Lanes.self)
                 let x2 = row.loadUnaligned(fromByteOffset: 64, as: Lanes.self), x3 = row.loadUnaligned(fromByteOffset: 96, as: Lanes.self)
                 a0 = a0.addingProduct(g, x0); a1 = a1.addingProduct(g, x1); a2 = a2.addingProduct(g, x2); a3 = a3.addingProduct(g, x3)
                 c0 = c0.addingProduct(h, x0); c1 = c1.addingProduct(h, x1); c2 = c2.addingProduct(h, x2); c3 = c3.addingProduct(h, x3)
             }
-            let offset = i &* 4
-            out0.storeBytes(of: a0, toByteOffset: offset, as: Lanes.self)
-            out0.storeBytes(of: a1, toByteOffset: offset &+ 32, as: Lanes.self)
-            out0.storeBytes(of: a2, toByteOffset: offset &+ 64, as: Lanes.self)
-            out0.storeBytes(of: a3, toByteOffset: offset &+ 96, as: Lanes.self)
-            out1.storeBytes(of: c0, toByteOffset: offset, as: Lanes.self)
-            out1.storeBytes(of: c1, toByteOffset: offset &+ 32, as: Lanes.self)
-            out1.storeBytes(of: c2, toByteOffset: offset &+ 64, as: Lanes.self)
-            out1.storeBytes(of: c3, toByteOffset: offset &+ 96, as: Lanes.self)
-            i &+= 32
+            let out0 = UnsafeMutableRawPointer(dw + (o0 &* I &+ i)), out1 = UnsafeMutableRawPointer(dw + (o1 &* I &+ i))
+            out0.storeBytes(of: a0, as: Lanes.self)
+            out0.storeBytes(of: a1, toByteOffset: 32, as: Lanes.self)
+            out0.storeBytes(of: a2, toByteOffset: 64, as: Lanes.self)
+            out0.storeBytes(of: a3, toByteOffset: 96, as: Lanes.self)
+            out1.storeBytes(of: c0, as: Lanes.self)
+            out1.storeBytes(of: c1, toByteOffset: 32, as: Lanes.self)
+            out1.storeBytes(of: c2, toByteOffset: 64, as: Lanes.self)
+            out1.storeBytes(of: c3, toByteOffset: 96, as: Lanes.self)
+            o0 &+= 2
         }
-        for o in o0...o1 {
-            let row = dw + o &* I
-            for k in blockEnd..<I {
-                var sum: Float = 0
-                for b in 0..<B { sum += d[b &* O &+ o] * x[b &* I &+ k] }
-                row[k] = sum
+    }
+}
+
+/// The columns `from..<I` (fewer than 32) of `matmulBackwardWeights`: eight at a time with
+/// two rows in registers, then one by one.
+private func weightGradientTail(_ d: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
+                                from start: Int, B: Int, I: Int, O: Int) {
+    var i = start
+    while i &+ 8 <= I {
+        let column = UnsafeRawPointer(x + i)
+        var o0 = 0
+        while o0 < O {
+            let o1 = min(o0 &+ 1, O &- 1)
+            var a = Lanes(), c = Lanes()
+            for b in 0..<B {
+                let value = (column + b &* I &* 4).loadUnaligned(as: Lanes.self)
+                a = a.addingProduct(Lanes(repeating: d[b &* O &+ o0]), value)
+                c = c.addingProduct(Lanes(repeating: d[b &* O &+ o1]), value)
             }
+            UnsafeMutableRawPointer(dw + (o0 &* I &+ i)).storeBytes(of: a, as: Lanes.self)
+            UnsafeMutableRawPointer(dw + (o1 &* I &+ i)).storeBytes(of: c, as: Lanes.self)
+            o0 &+= 2
+        }
+        i &+= 8
+    }
+    for o in 0..<O {
+        for k in i..<I {
+            var sum: Float = 0
+            for b in 0..<B { sum += d[b &* O &+ o] * x[b &* I &+ k] }
+            dw[o &* I &+ k] = sum
         }
     }
 }
