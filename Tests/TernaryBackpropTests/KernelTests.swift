@@ -159,3 +159,28 @@ struct BackpropKernelTests {
         }
     }
 }
+
+@Suite("Vectorised tanh")
+struct TanhTests {
+    @Test("within 4 ulps of the C library's tanh on a dense grid and at the edges")
+    func accuracy() {
+        var inputs: [Float] = [0, -0, 1e-30, -1e-20, 0.25, -0.25, 0.5, -0.5, 0.4999999, 9, -9, 8.99, 20, -20, .infinity, -.infinity]
+        var x: Float = -10
+        while x <= 10 { inputs.append(x); x += 0.0001 }
+        var worst: Float = 0, at: Float = 0
+        var k = 0
+        while k < inputs.count {
+            var lanes = Lanes()
+            for j in 0..<8 { lanes[j] = inputs[min(k + j, inputs.count - 1)] }
+            let result = TrainingKernels.tanh8(lanes)
+            for j in 0..<8 where k + j < inputs.count {
+                let exact = Float(tanh(Double(lanes[j])))
+                let ulps = abs(result[j] - exact) / max(exact.ulp, Float.leastNormalMagnitude)
+                if ulps > worst { (worst, at) = (ulps, lanes[j]) }
+            }
+            k += 8
+        }
+        #expect(worst <= 4, "worst error \(worst) ulps at x = \(at)")
+        #expect(TrainingKernels.tanh8(Lanes(repeating: .nan))[0].isNaN)
+    }
+}

@@ -178,16 +178,67 @@ enum TrainingKernels {
                 activations.withUnsafeMutableBufferPointer { h in
                     var base = 0
                     while base < count {
-                        for o in 0..<O {
-                            let value = z[base &+ o] + b[o]
-                            z[base &+ o] = value
-                            h[base &+ o] = tanh(value)
-                        }
+                        for o in 0..<O { z[base &+ o] += b[o] }
                         base &+= O
+                    }
+                    let rz = UnsafeRawPointer(z.baseAddress!), rh = UnsafeMutableRawPointer(h.baseAddress!)
+                    var k = 0
+                    while k &+ 8 <= count {
+                        rh.storeBytes(of: tanh8(rz.loadUnaligned(fromByteOffset: k &* 4, as: Lanes.self)),
+                                      toByteOffset: k &* 4, as: Lanes.self)
+                        k &+= 8
+                    }
+                    if k < count {
+                        var lanes = Lanes()
+                        for j in k..<count { lanes[j &- k] = z[j] }
+                        let result = tanh8(lanes)
+                        for j in k..<count { h[j] = result[j &- k] }
                     }
                 }
             }
         }
+    }
+
+    /// `tanh` of eight floats, within 4 units in the last place of the true value (checked
+    /// against the C library over a dense grid in the tests), the same bits on every machine.
+    /// `|x| < 1/2`: the odd Taylor series to x^17. Beyond: `1 - 2 / (e^{2|x|} + 1)` with
+    /// `e^y = 2^n e^r` (`n = round(y / ln 2)`, `|r| <= ln 2 / 2`, e^r by its Taylor series to
+    /// r^8), the sign restored; `|x| >= 9` gives +-1, as it does in float.
+    @inline(__always)
+    static func tanh8(_ x: Lanes) -> Lanes {
+        let a = absolute(x)
+        // Small: x + x^3 (c1 + x^2 (c2 + ...)).
+        let x2 = x * x
+        var p = Lanes(repeating: Float(6404582.0 / 10854718875.0))
+        p = p * x2 + Lanes(repeating: Float(-929569.0 / 638512875.0))
+        p = p * x2 + Lanes(repeating: Float(21844.0 / 6081075.0))
+        p = p * x2 + Lanes(repeating: Float(-1382.0 / 155925.0))
+        p = p * x2 + Lanes(repeating: 62 / 2835)
+        p = p * x2 + Lanes(repeating: -17 / 315)
+        p = p * x2 + Lanes(repeating: 2 / 15)
+        p = p * x2 + Lanes(repeating: -1 / 3)
+        let small = x + x * x2 * p
+        // Large: e^{2|x|} with 2|x| clamped to 18.
+        let y = (a + a).replacing(with: 18, where: a .> 9)
+        let shifter = Lanes(repeating: 12_582_912)   // 1.5 * 2^23: adding it rounds to an integer
+        let shifted = y * Lanes(repeating: 1.442_695_04) + shifter
+        let n = shifted - shifter
+        let r = (y - n * Lanes(repeating: 0.693_145_751_953_125)) - n * Lanes(repeating: 1.428_606_765_330_187e-6)
+        var e = Lanes(repeating: 1.0 / 40320)
+        e = e * r + Lanes(repeating: 1.0 / 5040)
+        e = e * r + Lanes(repeating: 1.0 / 720)
+        e = e * r + Lanes(repeating: 1.0 / 120)
+        e = e * r + Lanes(repeating: 1.0 / 24)
+        e = e * r + Lanes(repeating: 1.0 / 6)
+        e = e * r + Lanes(repeating: 0.5)
+        e = e * r + Lanes(repeating: 1)
+        e = e * r + Lanes(repeating: 1)
+        let integer = unsafeBitCast(shifted, to: SIMD8<UInt32>.self) &- SIMD8<UInt32>(repeating: 0x4B40_0000)
+        let scale = unsafeBitCast((integer &+ SIMD8<UInt32>(repeating: 127)) &<< 23, to: Lanes.self)
+        let large = Lanes(repeating: 1) - Lanes(repeating: 2) / (e * scale + Lanes(repeating: 1))
+        let signBits = unsafeBitCast(x, to: SIMD8<UInt32>.self) & SIMD8<UInt32>(repeating: 0x8000_0000)
+        let signed = unsafeBitCast(unsafeBitCast(large, to: SIMD8<UInt32>.self) | signBits, to: Lanes.self)
+        return small.replacing(with: signed, where: a .>= 0.5)
     }
 
     /// Backward through a hidden activation over `count` values: the STE window
