@@ -82,7 +82,8 @@ def print_table(results, args):
         for name in ("ours", "pytorch"):
             value, missing = summary(results[name], key)
             values.append(value)
-            cells.append(missing if value is None else (f"{value:.2f}%" if unit == "%" else f"{value:.3f} s"))
+            digits = 4 if key == "per_epoch" else 3
+            cells.append(missing if value is None else (f"{value:.2f}%" if unit == "%" else f"{value:.{digits}f} s"))
         ratio = f"{values[0] / values[1]:.2f}" if unit == "s" and None not in values and values[1] > 0 else ""
         print(f"| {label} | {cells[0]} | {cells[1]} | {ratio} |")
     if len(results["ours"]) > 1:

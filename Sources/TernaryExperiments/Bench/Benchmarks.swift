@@ -181,7 +181,7 @@ struct Benchmarks {
         return rows
     }
 
-    /// Seconds per training epoch of the backprop baselines (batch 64, one thread): 64-128-10 on
+    /// Seconds per training epoch of the backprop baselines (batch 64, all threads): 64-128-10 on
     /// the shipped digits set (random data of the same size if it is not found) and 784-256-10
     /// on 4000 random MNIST-sized examples. The median epoch of `repeats + 1`, the first dropped.
     func epochRows() -> [BenchRow] {
@@ -207,7 +207,9 @@ struct Benchmarks {
         for (arm, shape, data, source) in cases {
             let name = shape.map(String.init).joined(separator: "-")
             progress("\(arm.rawValue) epochs on \(name)")
-            let trainer = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: shape, arm: arm), train: data, levels: 255)
+            let threads = threadCounts.max()!
+            let trainer = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: shape, arm: arm, threads: threads),
+                                          train: data, levels: 255)
             var seconds = [Double]()
             for _ in 0...max(1, repeats) {
                 let start = DispatchTime.now().uptimeNanoseconds
@@ -215,7 +217,7 @@ struct Benchmarks {
                 seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             }
             let kept = seconds.dropFirst().sorted()
-            rows.append(BenchRow(shape: name, kind: "\(arm.rawValue)-epoch", threads: 1,
+            rows.append(BenchRow(shape: name, kind: "\(arm.rawValue)-epoch", threads: threads,
                                  extra: ["seconds_per_epoch": kept[kept.count / 2], "examples": data.count,
                                          "batch": 64, "data": source]))
         }

@@ -112,7 +112,7 @@ enum BenchCommand {
         let epochs = rows.filter { $0.kind.hasSuffix("-epoch") }
         if !epochs.isEmpty {
             lines.append("")
-            lines.append("backprop epochs (batch 64, 1 thread, median):")
+            lines.append("backprop epochs (batch 64, \(epochs[0].threads) threads, median):")
             for row in epochs {
                 lines.append("  " + cell(row.kind, 12, right: false) + cell(row.shape ?? "", 14, right: false)
                              + String(format: "%.4f s per epoch of %d examples (%@)", row.extra["seconds_per_epoch"] as? Double ?? 0,

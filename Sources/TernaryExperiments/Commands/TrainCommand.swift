@@ -25,6 +25,8 @@ enum TrainCommand {
           --bits N             input bits, 1...8 (default 8)
           --test-fraction F    share of each class held out (default 0.2)
           --seed S             split, initialisation and batch order (default 1)
+          --threads N          worker threads for the large products (default: all cores;
+                               results do not depend on it)
           --out MODEL.tern     STE arm: save the exported network of the best test epoch
         """) { arguments, console in
             var reader = ArgumentReader(arguments, command: "train")
@@ -40,6 +42,7 @@ enum TrainCommand {
             let testFraction = try reader.number("--test-fraction", in: 0...0.9) ?? 0.2
             let seed = try reader.integer("--seed", in: 0...Int.max) ?? 1
             let out = try reader.string("--out")
+            let threads = try reader.integer("--threads", in: 1...1024)
             let path = try reader.positionals(expected: "one CSV data file", count: 1...1)[0]
             guard let arm = BackpropArm(rawValue: armName) else {
                 throw CommandError.usage("--arm '\(armName)' is not one of ste, float")
@@ -51,7 +54,8 @@ enum TrainCommand {
             let sizes = [train.featureCount] + hidden + [train.classCount]
             let trainer = BackpropTrainer(
                 configuration: BackpropConfiguration(layerSizes: sizes, arm: arm, learningRate: lr, weightDecay: decay,
-                                                     batchSize: batch, schedule: schedule, epochs: epochs, seed: UInt64(seed)),
+                                                     batchSize: batch, schedule: schedule, epochs: epochs, seed: UInt64(seed),
+                                                     threads: threads),
                 train: train, levels: quantizer.levels)
             let evaluator = PopulationEvaluator(layerSizes: sizes)
             console.err("train: \(arm.rawValue) \(sizes.map(String.init).joined(separator: "-")) on \(path) (\(train.count) train, \(test.count) test), lr \(lr), batch \(batch), seed \(seed)")
