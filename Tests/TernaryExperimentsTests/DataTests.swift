@@ -88,7 +88,7 @@ struct EvolveCommandTests {
         #expect(Captured.run(["evolve", "x.csv", "--population", "4", "--elite", "4"]).status == 64)
         let (status, output) = Captured.run(["evolve", "/no/such.csv"])
         #expect(status == 65)
-        #expect(output.err == "ternevo: /no/such.csv: cannot be read (missing, a folder, or no permission)")
+        #expect(output.err == "ternevo: /no/such.csv: does not exist")
     }
 }
 
@@ -124,6 +124,9 @@ struct IDXLoaderTests {
         #expect(data.features == (0..<12).map(Float.init))
         #expect(try DatasetFile.load((images as NSString).deletingLastPathComponent).labels == [1, 0])
         #expect(try DatasetFile.load(images).labels == [1, 0])
+        // The commands' loader (evolve, train) takes the same forms.
+        let prepared = try PreparedData.load((images as NSString).deletingLastPathComponent, testFraction: 0.5, seed: 1, bits: 8)
+        #expect(prepared.train.count + prepared.test.count == 2 && prepared.train.featureCount == 6)
     }
 
     @Test("wrong magic, truncation, extra bytes and count mismatches name the file")
