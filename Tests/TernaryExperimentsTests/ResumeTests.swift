@@ -45,6 +45,33 @@ struct ResumeTests {
         #expect(output.out.contains("ste,2,2,"))
     }
 
+    @Test("Ctrl-C during the GA or during STE, then resume, gives the rows of an uninterrupted run",
+          arguments: [20, 150])
+    func interrupted(after reads: Int) throws {
+        let straight = temporaryPath("straight"), cut = temporaryPath("cut"), file = temporaryPath("interrupt.json")
+        defer { for path in [straight, cut, file] { try? FileManager.default.removeItem(atPath: path) } }
+        // 250 STE epochs of 8 examples: logged every epoch to 100, then every 10th.
+        try #"""
+        {"dataset": {"synthetic": "parity:3", "test_fraction": 0}, "model": {"hidden": [8]}, "seeds": [1],
+         "arms": {"ga": {"generations": 30, "population": 16, "eval_every": 7, "mutation": 0.05},
+                  "ste": {"epochs": 250, "batch": 4}}}
+        """#.write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(Captured.run(["run", file, "--out", straight, "--quiet"]).status == 0)
+        let config = try ExperimentConfig.load(file)
+        let runner = ExperimentRunner(config: config, folder: cut, threads: 1, console: Console(out: { _ in }, err: { _ in }), quiet: true)
+        runner.interrupt = InterruptFlag(trippingAfter: reads)
+        #expect(try runner.run() == false)
+        let summary = try lines(cut + "/summary.csv")
+        #expect(summary.count == (reads == 20 ? 1 : 2), "the interrupted arm has no summary row: \(summary)")
+
+        let (status, output) = Captured.run(["resume", cut, "--quiet"])
+        #expect(status == 0, "\(output.err)")
+        let rows = try rowsWithoutTime(cut + "/curves.csv")
+        #expect(rows == (try rowsWithoutTime(straight + "/curves.csv")))
+        #expect(rows.filter { $0.hasPrefix("ste,") }.count == 100 + 15)
+        #expect(try lines(cut + "/summary.csv").count == 3)
+    }
+
     @Test("a folder that is not a run folder is a clear error")
     func notARun() {
         let (status, output) = Captured.run(["resume", "/no/such/run"])

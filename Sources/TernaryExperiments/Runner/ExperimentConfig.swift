@@ -49,6 +49,21 @@ public struct ExperimentConfig {
         public var arm: BackpropArm
         public var seconds: Double?, epochs: Int?
         public var learningRate: Double, batch: Int, schedule: LearningRateSchedule, weightDecay: Double
+        /// Epochs between logged points; nil: every epoch up to 100, then every 10th up to
+        /// 1000, every 100th up to 10,000, and so on.
+        public var evalEvery: Int?
+
+        /// Whether the epoch that just ended makes a logged point (the last one of the budget
+        /// always does). A function of the epoch alone, so a resumed run logs the same points.
+        /// The automatic spacing keeps a run of many tiny epochs (a small dataset, a long
+        /// budget) from spending its wall time on evaluation and files: at most 90 points per
+        /// decade of epochs after the first 100.
+        func logs(epoch: Int) -> Bool {
+            if let evalEvery { return epoch % evalEvery == 0 }
+            var step = 1
+            while epoch >= 100 * step { step *= 10 }
+            return epoch % step == 0
+        }
     }
 
     public var name: String
@@ -124,7 +139,8 @@ public struct ExperimentConfig {
                 learningRate: try reader.number("lr", in: 1e-9...10, default: 3e-3)!,
                 batch: try reader.integer("batch", in: 1...1_000_000, default: 64)!,
                 schedule: LearningRateSchedule(rawValue: try reader.string("schedule", allowed: ["constant", "cosine"], default: "constant")!)!,
-                weightDecay: try reader.number("weight_decay", in: 0...10, default: 0)!))
+                weightDecay: try reader.number("weight_decay", in: 0...10, default: 0)!,
+                evalEvery: try reader.integer("eval_every", in: 1...1_000_000)))
             try reader.finish()
         }
         guard ga != nil || !backprop.isEmpty else { throw arms.fail("ga", "give at least one arm: ga, ste or float") }

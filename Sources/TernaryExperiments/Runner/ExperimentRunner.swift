@@ -53,12 +53,12 @@ final class ExperimentRunner {
     let quiet: Bool
     var rows: [CurveRow] = []
     var summaries: [String] = []
-    var lastWrite = 0.0
+    var lastWrite = 0.0, lastWriteCost = 0.0
     /// Saves the running GA arm's checkpoint with the files (set while a GA arm runs).
     var checkpointActiveArm: (() -> Void)?
     /// (method, seed) pairs already finished, from the summary of a resumed run.
     var finished: Set<String> = []
-    let interrupt = InterruptFlag.install()
+    var interrupt = InterruptFlag.install()
     let terminal = isatty(2) == 1
 
     /// Rows of the run being resumed (nil for a new run).
@@ -76,7 +76,7 @@ final class ExperimentRunner {
 
     /// Continues the run in `folder` (a run folder of `ternevo run`): finished (method, seed)
     /// pairs are kept; an unfinished arm continues exactly from its last checkpoint (written with
-    /// every rewrite of the files, so it matches the last row, and at the end of the arm).
+    /// every rewrite of the files, so it matches the last row, and when the arm ends or is interrupted).
     func prepareResume() throws(DataError) {
         let curvesPath = folder + "/curves.csv", summaryPath = folder + "/summary.csv"
         guard let curves = try? String(contentsOfFile: curvesPath, encoding: .utf8),
@@ -134,12 +134,17 @@ final class ExperimentRunner {
         try? writeFiles(force: false)
     }
 
-    /// Rewrites curves.csv, summary.csv and curves.svg atomically (at most once a second unless
-    /// forced), with the running GA arm's checkpoint, which matches the last row.
+    /// Rewrites curves.csv, summary.csv and curves.svg atomically, with the running arm's
+    /// checkpoint, which matches the last row. Unless forced, at most once a second and never
+    /// more than a tenth of the time: a rewrite grows with the rows, so a long run does not
+    /// spend its wall time rewriting files.
     func writeFiles(force: Bool) throws {
         let now = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
-        guard force || now - lastWrite >= 1 else { return }
-        lastWrite = now
+        guard force || now - lastWrite >= max(1, 10 * lastWriteCost) else { return }
+        defer {
+            lastWrite = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+            lastWriteCost = lastWrite - now
+        }
         checkpointActiveArm?()
         try AtomicFile.write(Array(([CurveRow.header] + rows.map(\.csv)).joined(separator: "\n").appending("\n").utf8), to: folder + "/curves.csv")
         try AtomicFile.write(Array(([ExperimentRunner.summaryHeader] + summaries).joined(separator: "\n").appending("\n").utf8), to: folder + "/summary.csv")
@@ -237,13 +242,17 @@ final class ExperimentRunner {
                              bestFitness: statistics.bestFitness, meanFitness: statistics.meanFitness, intOps: intOps, floatOps: 0))
             }
         }
-        if evolution.generation % arm.evalEvery != 0, let evaluation = evolution.evaluateLatest() {
+        let interrupted = interrupt.isSet
+        if !interrupted, evolution.generation % arm.evalEvery != 0, let evaluation = evolution.evaluateLatest() {
             log(CurveRow(method: "ga", seed: seed, step: evolution.generation, wallSeconds: searchSeconds(),
                          evals: evolution.evaluations, trainLoss: evaluation.train.loss, trainAccuracy: evaluation.train.accuracy,
                          testAccuracy: evaluation.test?.accuracy, bestFitness: nil, meanFitness: nil, intOps: intOps, floatOps: 0))
         }
         checkpointActiveArm?()
         if let best = evolution.bestEver { try? best.genome.write(toFile: folder + "/ga-seed\(seed).tern") }
+        // Interrupted: no extra row and no summary row, so `ternevo resume` continues from the
+        // checkpoint and logs the points an uninterrupted run would.
+        guard !interrupted else { return }
         summarize(method: "ga", seed: seed)
     }
 
@@ -274,12 +283,16 @@ final class ExperimentRunner {
             self.saveArm(method: method, seed: seed, numbers: [Double(trainer.epoch), seconds, best.accuracy])
         }
         defer { checkpointActiveArm = nil }
-        while !interrupt.isSet {
-            if let budget = arm.seconds, seconds >= budget { break }
-            if let epochs = arm.epochs, trainer.epoch >= epochs { break }
+        func exhausted() -> Bool {
+            if let budget = arm.seconds, seconds >= budget { return true }
+            if let epochs = arm.epochs, trainer.epoch >= epochs { return true }
+            return false
+        }
+        while !interrupt.isSet && !exhausted() {
             let start = DispatchTime.now().uptimeNanoseconds
             let loss = trainer.trainEpoch()
             seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            guard arm.logs(epoch: trainer.epoch) || exhausted() else { continue }
             let network = trainer.exportTernary(quantizer: quantizer)
             let trainScore = network.map { evaluator.scores(of: [$0], on: train.all)[0] } ?? trainer.score(train)
             let testScore = test.count == 0 ? nil : (network.map { evaluator.scores(of: [$0], on: test.all)[0] } ?? trainer.score(test))
@@ -294,6 +307,8 @@ final class ExperimentRunner {
                          bestFitness: nil, meanFitness: nil, intOps: 0, floatOps: 3 * synapses * Double(examples)))
         }
         checkpointActiveArm?()
-        summarize(method: method, seed: seed)
+        // Interrupted before the budget ran out: no summary row, so `ternevo resume` continues
+        // from the checkpoint.
+        if exhausted() { summarize(method: method, seed: seed) }
     }
 }
