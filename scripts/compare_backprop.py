@@ -69,6 +69,11 @@ def median_of(rows, key):
     return None if median == float("inf") else median
 
 
+def print_seed(name, figures):
+    print(f"seed {figures['seed']} {name:8s} {figures['per_epoch']:.4f} s/epoch  best {figures['best']:.2f}% "
+          f"(epoch {figures['best_epoch']})  to 90%: {figures['to90']}  to 95%: {figures['to95']}", flush=True)
+
+
 def print_table(results, args):
     print(f"\n{args['arm']} {args['hidden']} on {args['data']}, {args['epochs']} epochs, lr {args['lr']}, "
           f"batch {args['batch']}, seeds {args['seeds']}")
@@ -104,11 +109,14 @@ def main():
     parser.add_argument("--threads", type=int, default=2, help="PyTorch threads (ours uses every core)")
     parser.add_argument("--ternevo", default=os.path.join(HERE, "..", ".build", "release", "ternevo"))
     parser.add_argument("--json", help="also write the per-seed figures to this file")
-    parser.add_argument("--from-json", help="print the table of a file written by --json, running nothing")
+    parser.add_argument("--from-json", help="print the figures of a file written by --json, running nothing")
     args = parser.parse_args()
     if args.from_json:
         with open(args.from_json) as f:
             saved = json.load(f)
+        for ours, theirs in zip(saved["results"]["ours"], saved["results"]["pytorch"]):
+            print_seed("ours", ours)
+            print_seed("pytorch", theirs)
         print_table(saved["results"], saved["arguments"])
         return
     if not os.access(args.ternevo, os.X_OK):
@@ -126,8 +134,7 @@ def main():
             figures = run(command)
             figures["seed"] = seed
             results[name].append(figures)
-            print(f"seed {seed} {name:8s} {figures['per_epoch']:.4f} s/epoch  best {figures['best']:.2f}% "
-                  f"(epoch {figures['best_epoch']})  to 90%: {figures['to90']}  to 95%: {figures['to95']}", flush=True)
+            print_seed(name, figures)
 
     print_table(results, vars(args))
     if args.json:

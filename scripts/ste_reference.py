@@ -17,6 +17,7 @@ training time to 90% and 95% test accuracy.
 
     pip install -r scripts/requirements.txt
     python3 scripts/ste_reference.py experiments/data/digits.csv --arm ste --epochs 30
+    python3 scripts/ste_reference.py synthetic:parity:10 --hidden 32 --epochs 300
 """
 import argparse
 import csv
@@ -85,9 +86,20 @@ def stratified_split(labels, classes, test_fraction, seed):
     return train, test
 
 
+def synthetic(name):
+    """The built-in tasks `xor` and `parity:N` of `ternevo`, in the same example order."""
+    if name == "xor":
+        return [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 1, 1, 0]
+    if name.startswith("parity:") and name[7:].isdigit() and 1 <= int(name[7:]) <= 16:
+        n = int(name[7:])
+        patterns = range(1 << n)
+        return [[float(p >> bit & 1) for bit in range(n)] for p in patterns], [bin(p).count("1") & 1 for p in patterns]
+    raise SystemExit(f"ste_reference: synthetic:{name}: only synthetic:xor and synthetic:parity:N are built in here")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data")
+    parser.add_argument("data", help="a CSV file (header row, a 'label' column) or synthetic:xor / synthetic:parity:N")
     parser.add_argument("--arm", choices=["ste", "float"], default="ste")
     parser.add_argument("--hidden", default="128")
     parser.add_argument("--epochs", type=int, default=50)
@@ -106,12 +118,15 @@ def main():
     torch.set_flush_denormal(True)
     torch.manual_seed(args.seed)
 
-    with open(args.data) as f:
-        rows = list(csv.reader(f))
-    header, body = rows[0], rows[1:]
-    label_column = header.index("label")
-    labels = [int(r[label_column]) for r in body]
-    features = [[float(v) for j, v in enumerate(r) if j != label_column] for r in body]
+    if args.data.startswith("synthetic:"):
+        features, labels = synthetic(args.data[len("synthetic:"):])
+    else:
+        with open(args.data) as f:
+            rows = list(csv.reader(f))
+        header, body = rows[0], rows[1:]
+        label_column = header.index("label")
+        labels = [int(r[label_column]) for r in body]
+        features = [[float(v) for j, v in enumerate(r) if j != label_column] for r in body]
     classes = max(labels) + 1
     train_idx, test_idx = stratified_split(labels, classes, args.test_fraction, args.seed)
     lo = min(v for i in train_idx for v in features[i])

@@ -124,6 +124,8 @@ struct IDXLoaderTests {
         #expect(data.features == (0..<12).map(Float.init))
         #expect(try DatasetFile.load((images as NSString).deletingLastPathComponent).labels == [1, 0])
         #expect(try DatasetFile.load(images).labels == [1, 0])
+        #expect(try DatasetFile.load("synthetic:parity:3").labels == [0, 1, 1, 0, 1, 0, 0, 1])
+        #expect(throws: DataError.self) { try DatasetFile.load("synthetic:parity:99") }
         // The commands' loader (evolve, train) takes the same forms.
         let prepared = try PreparedData.load((images as NSString).deletingLastPathComponent, testFraction: 0.5, seed: 1, bits: 8)
         #expect(prepared.train.count + prepared.test.count == 2 && prepared.train.featureCount == 6)

@@ -2,21 +2,22 @@ import Foundation
 import TernaryCore
 import TernaryEvolution
 
-/// `ternevo evolve DATA`: one genetic-algorithm run on a CSV or IDX dataset, with progress,
+/// `ternevo evolve DATA`: one genetic-algorithm run on a CSV, IDX or synthetic dataset, with progress,
 /// checkpoints and the best model saved. The experiment runner (`ternevo run`) will run several
 /// arms and seeds from a config; this is the direct way to launch one evolution.
 enum EvolveCommand {
     static let spec = CommandSpec(
-        name: "evolve", abstract: "Evolve a ternary network on a CSV or IDX dataset with the genetic algorithm.",
+        name: "evolve", abstract: "Evolve a ternary network on a CSV, IDX or synthetic dataset with the genetic algorithm.",
         usage: "ternevo evolve DATA [--hidden SIZES] [--seconds S] [--generations N] [options]",
         details: """
         Splits DATA (a CSV file with a header row, numeric features and an integer 'label'
-        column, or an IDX pair: a folder holding one, or the images file) into train and test
-        sets (stratified, seeded), quantises inputs on the train split, and runs the GA:
-        every generation all genomes are scored on one seeded minibatch of the train split;
-        every --eval-every generations the batch-best genome is scored on the whole train and
-        test splits (one progress line on stderr). Stops at --seconds or --generations,
-        whichever comes first (default: 60 seconds), or at Ctrl-C after the current generation.
+        column; an IDX pair: a folder holding one, or the images file; or a built-in task such
+        as synthetic:parity:10) into train and test sets (stratified, seeded), quantises inputs
+        on the train split, and runs the GA: every generation all genomes are scored on one
+        seeded minibatch of the train split; every --eval-every generations the batch-best
+        genome is scored on the whole train and test splits (one progress line on stderr).
+        Stops at --seconds or --generations, whichever comes first (default: 60 seconds), or
+        at Ctrl-C after the current generation.
 
           --hidden SIZES       hidden layer sizes, e.g. 128 or 256-64 (default 128)
           --seconds S          wall-time budget in seconds
@@ -66,7 +67,7 @@ enum EvolveCommand {
             let checkpoint = try reader.string("--checkpoint")
             let checkpointEvery = try reader.integer("--checkpoint-every", in: 1...1_000_000_000) ?? 100
             let resume = try reader.string("--resume")
-            let path = try reader.positionals(expected: "one data file (CSV, or an IDX folder or images file)", count: 1...1)[0]
+            let path = try reader.positionals(expected: "one dataset (a CSV file, an IDX folder or images file, or synthetic:TASK)", count: 1...1)[0]
             guard elite < population else {
                 throw CommandError.usage("--elite \(elite) must be smaller than --population \(population)")
             }

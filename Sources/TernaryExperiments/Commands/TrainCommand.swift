@@ -2,10 +2,10 @@ import Foundation
 import TernaryBackprop
 import TernaryCore
 
-/// `ternevo train DATA --arm ste|float`: the backprop baselines on a CSV or IDX dataset.
+/// `ternevo train DATA --arm ste|float`: the backprop baselines on a CSV, IDX or synthetic dataset.
 enum TrainCommand {
     static let spec = CommandSpec(
-        name: "train", abstract: "Train the STE-backprop ternary baseline (or its float twin) on a CSV or IDX dataset.",
+        name: "train", abstract: "Train the STE-backprop ternary baseline (or its float twin) on a CSV, IDX or synthetic dataset.",
         usage: "ternevo train DATA [--arm ste|float] [--hidden SIZES] [--epochs N] [--seconds S] [options]",
         details: """
         Same data handling as 'evolve' (stratified seeded split, inputs quantised on the train
@@ -43,7 +43,7 @@ enum TrainCommand {
             let seed = try reader.integer("--seed", in: 0...Int.max) ?? 1
             let out = try reader.string("--out")
             let threads = try reader.integer("--threads", in: 1...1024)
-            let path = try reader.positionals(expected: "one data file (CSV, or an IDX folder or images file)", count: 1...1)[0]
+            let path = try reader.positionals(expected: "one dataset (a CSV file, an IDX folder or images file, or synthetic:TASK)", count: 1...1)[0]
             guard let arm = BackpropArm(rawValue: armName) else {
                 throw CommandError.usage("--arm '\(armName)' is not one of ste, float")
             }

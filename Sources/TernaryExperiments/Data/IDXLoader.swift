@@ -57,10 +57,17 @@ public enum IDXLoader {
 }
 
 /// Loads a dataset file by its form: a `.csv` file, a folder holding an IDX pair
-/// (`*images*idx3*` and `*labels*idx1*`), or an IDX images file whose labels file has the same
-/// name with `images-idx3` replaced by `labels-idx1`.
+/// (`*images*idx3*` and `*labels*idx1*`), an IDX images file whose labels file has the same
+/// name with `images-idx3` replaced by `labels-idx1`, or `synthetic:TASK` (a built-in task,
+/// generated with `seed`).
 public enum DatasetFile {
-    public static func load(_ path: String) throws(DataError) -> LabeledData {
+    public static func load(_ path: String, seed: UInt64 = 1) throws(DataError) -> LabeledData {
+        if path.hasPrefix("synthetic:") {
+            guard let task = SyntheticTask(name: String(path.dropFirst("synthetic:".count))) else {
+                throw DataError(path: path, problem: "is not a built-in task: synthetic:xor, synthetic:parity:N (N in 1...16), synthetic:spirals or synthetic:spirals:N")
+            }
+            return task.generate(seed: seed)
+        }
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
             throw DataError(path: path, problem: "does not exist")

@@ -54,13 +54,13 @@ public struct DataError: Error, Equatable, CustomStringConvertible {
     public var description: String { "\(path): \(problem)" }
 }
 
-/// A dataset file (CSV or IDX, see `DatasetFile`) as the commands use it: split (stratified, seeded) and quantised with a
+/// A dataset (CSV, IDX or synthetic, see `DatasetFile`) as the commands use it: split (stratified, seeded) and quantised with a
 /// quantiser fitted on the train split only.
 enum PreparedData {
     static func load(_ path: String, testFraction: Double, seed: UInt64, bits: Int) throws
         -> (train: QuantizedDataset, test: QuantizedDataset, quantizer: InputQuantizer) {
         let data: LabeledData
-        do { data = try DatasetFile.load(path) } catch { throw CommandError.data("\(error)") }
+        do { data = try DatasetFile.load(path, seed: seed) } catch { throw CommandError.data("\(error)") }
         let (train, test) = data.split(testFraction: testFraction, seed: seed)
         let quantizer = InputQuantizer(fitting: train.features, bits: bits)
         return (train.quantized(with: quantizer), test.quantized(with: quantizer), quantizer)
