@@ -111,6 +111,8 @@ def main():
     parser.add_argument("--test-fraction", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--exact", action="store_true",
+                        help="STE arm: also score the network as ternevo exports it (integer logits, ties to class 0)")
     args = parser.parse_args()
 
     import torch
@@ -184,6 +186,24 @@ def main():
                 else:
                     return torch.exp(self.log_scale) * z
 
+    def exact_accuracy(net, x, y, levels):
+        """Test accuracy of the network as `ternevo` exports it: integer sums (exact in float64),
+        hidden sign `Wq . q >= ceil(-Q b / gamma)` (then `ceil(-b / gamma)`), integer logits,
+        ties to the lowest class. Returns it and the number of examples whose top two logits tie."""
+        with torch.no_grad():
+            a = torch.round(x.double() * levels)
+            for l, w in enumerate(net.weights):
+                gamma = w.abs().mean().double()
+                wq = torch.clamp(torch.round(w / w.abs().mean()), -1, 1).double()
+                sums = a @ wq.t()
+                if l == len(net.weights) - 1:
+                    top = torch.topk(sums, 2, dim=1).values
+                    ties = int((top[:, 0] == top[:, 1]).sum().item())
+                    return (sums.argmax(1) == y).double().mean().item(), ties
+                scale = levels if l == 0 else 1
+                theta = torch.ceil(-scale * net.biases[l].double() / gamma)
+                a = torch.where(sums >= theta, 1.0, -1.0).double()
+
     net = Net()
     if args.weight_decay > 0:
         optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
@@ -216,7 +236,11 @@ def main():
                 reached[target] = train_seconds
         if accuracy > best[0]:
             best = (accuracy, epoch)
-        print(f"epoch {epoch:4d}  train {train_seconds:7.3f} s  loss {total / len(train_idx):.4f}  test {100 * accuracy:.2f}%")
+        line = f"epoch {epoch:4d}  train {train_seconds:7.3f} s  loss {total / len(train_idx):.4f}  test {100 * accuracy:.2f}%"
+        if args.exact and args.arm == "ste":
+            exact, ties = exact_accuracy(net, x_test, y_test, levels)
+            line += f"  (exported: {100 * exact:.2f}%, {ties} exact logit ties)"
+        print(line)
     print(f"epochs {args.epochs}, {train_seconds:.3f} s training ({train_seconds / args.epochs:.4f} s per epoch)")
     print(f"best test accuracy {100 * best[0]:.2f}% (epoch {best[1]})")
     for target in (90, 95):
