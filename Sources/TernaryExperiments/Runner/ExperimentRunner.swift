@@ -54,7 +54,7 @@ final class ExperimentRunner {
     var rows: [CurveRow] = []
     var summaries: [String] = []
     var lastWrite = 0.0, lastWriteCost = 0.0
-    /// Saves the running GA arm's checkpoint with the files (set while a GA arm runs).
+    /// Saves the running arm's checkpoint and sidecar with the files (set while an arm runs).
     var checkpointActiveArm: (() -> Void)?
     /// (method, seed) pairs already finished, from the summary of a resumed run.
     var finished: Set<String> = []
