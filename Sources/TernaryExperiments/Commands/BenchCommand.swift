@@ -4,7 +4,7 @@ import TernaryCore
 /// `ternevo bench`: throughput of the multiplication-free evaluator against this machine's peak.
 enum BenchCommand {
     static let spec = CommandSpec(
-        name: "bench", abstract: "Measure evaluator throughput and this machine's peak.",
+        name: "bench", abstract: "Measure the evaluator, the float kernels, training epochs and this machine's peak.",
         usage: "ternevo bench [--json] [--repeats N] [--shape SIZES] [--quick]",
         details: """
         Times population-batched forward passes (P = 256 genomes, each scored with its fitness on
