@@ -82,8 +82,9 @@ struct EvaluatorTests {
             let correct = zip(logits, batch.labels).filter { ReferenceNetwork.argmax($0.0) == $0.1 }.count
             #expect(score.correct == correct)
             let loss = ReferenceNetwork.loss(logits, labels: batch.labels, tau: tau)
-            // Table lookup and direct exp agree to rounding; 1e-12 relative covers 90 summed terms.
-            #expect(abs(score.loss - loss) <= 1e-12 * max(1, abs(loss)), "loss \(score.loss) vs \(loss)")
+            // Each example's loss is rounded to 2^-24 nats (fixed point, see LossTable): the mean is
+            // within 2^-25 = 3e-8 of the direct formula, plus Double rounding.
+            #expect(abs(score.loss - loss) <= 4e-8 * max(1, abs(loss)), "loss \(score.loss) vs \(loss)")
         }
     }
 
@@ -110,6 +111,22 @@ struct EvaluatorTests {
         let batch = ExampleBatch(features: [1, 2, 3, 4, 5, 6], featureCount: 3, labels: [0, 1])
         let score = PopulationEvaluator(layerSizes: [3, 2, 4], threads: 1).scores(of: [network], on: batch)[0]
         #expect(score.correct == 1)
-        #expect(abs(score.loss - log(4)) < 1e-12)
+        #expect(abs(score.loss - log(4)) < 4e-8)
+    }
+
+    @Test("a network without hidden layers is scored within its loss table (gaps up to 2 * 255 * n0)")
+    func noHiddenScores() {
+        // Saturated inputs and opposite rows give logit gaps of 2 * 255 * 784, past any table
+        // sized for hidden-layer gaps; the loss must still equal the direct formula.
+        var network = TernaryNetwork(layerSizes: [784, 3])
+        network.weights[0] = TernaryMatrix(rowCount: 3, columnCount: 784,
+                                           trits: [Int8](repeating: 1, count: 784) + [Int8](repeating: -1, count: 784) + [Int8](repeating: 0, count: 784))
+        let features = [UInt8](repeating: 255, count: 784) + [UInt8](repeating: 7, count: 784)
+        let batch = ExampleBatch(features: features, featureCount: 784, labels: [1, 2])
+        let score = PopulationEvaluator(layerSizes: [784, 3], threads: 1).scores(of: [network], on: batch)[0]
+        let logits = (0..<2).map { ReferenceNetwork.logits(network, features: batch.features(of: $0)) }
+        let expected = ReferenceNetwork.loss(logits, labels: [1, 2], tau: 1 / Double(784).squareRoot())
+        #expect(score.correct == 0)
+        #expect(abs(score.loss - expected) <= 4e-8 * expected, "loss \(score.loss) vs \(expected)")
     }
 }

@@ -13,6 +13,7 @@ public final class PopulationEvaluator {
     public let threads: Int
     private let scratch: [ForwardScratch]
     private var logitBuffer: [Int32] = []
+    private var lossTable: LossTable?
 
     /// An evaluator for networks with `layerSizes`, using `threads` workers (default: all cores).
     public init(layerSizes: [Int], threads: Int? = nil) {
@@ -35,13 +36,10 @@ public final class PopulationEvaluator {
     /// cross-entropy (default `1 / sqrt(n_{L-1})`, DESIGN section 3).
     public func scores(of networks: [TernaryNetwork], on batch: ExampleBatch,
                        temperature: Double? = nil) -> [Score] {
-        let fanIn = layerSizes[layerSizes.count - 2]
-        let tau = temperature ?? 1 / Double(fanIn).squareRoot()
-        // Logits lie in [-fanIn, fanIn] (first layer: [-fanIn * 255, fanIn * 255]), so
-        // z - max(z) is a small non-positive integer: exp(tau * k) comes from a table.
-        let span = layerSizes.count == 2 ? fanIn * 255 : 2 * fanIn
-        let table = (0...span).map { Foundation.exp(-tau * Double($0)) }
-        return runForward(networks, batch, scoring: (tau, table))
+        if lossTable?.temperature != (temperature ?? LossTable.defaultTemperature(layerSizes: layerSizes)) {
+            lossTable = LossTable(layerSizes: layerSizes, temperature: temperature)
+        }
+        return runForward(networks, batch, scoring: lossTable)
     }
 
     /// The integer sums of weight layer `layer` (before thresholds) of every network on every
@@ -60,7 +58,7 @@ public final class PopulationEvaluator {
     /// scores every genome.
     @discardableResult
     private func runForward(_ networks: [TernaryNetwork], _ batch: ExampleBatch,
-                            scoring: (tau: Double, expTable: [Double])? = nil) -> [Score] {
+                            scoring: LossTable? = nil) -> [Score] {
         precondition(batch.featureCount == layerSizes[0],
                      "batch has \(batch.featureCount) features; the networks take \(layerSizes[0])")
         for network in networks {

@@ -13,6 +13,15 @@ public struct Score: Hashable, Sendable {
         self.loss = loss
     }
 
+    /// A score from the fixed-point loss total of the ternary evaluators (`LossTable`): the mean
+    /// loss is `lossUnits / 2^24 / count`, a function of the integer total alone, so every way
+    /// of computing the total (full pass, incremental update, any thread count) gives the same
+    /// Double.
+    public init(correct: Int, count: Int, lossUnits: Int64) {
+        self.init(correct: correct, count: count,
+                  loss: count == 0 ? 0 : Double(lossUnits) / LossTable.unitsPerNat / Double(count))
+    }
+
     /// `correct / count`.
     public var accuracy: Double { count == 0 ? 0 : Double(correct) / Double(count) }
 }

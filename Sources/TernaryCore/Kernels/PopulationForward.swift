@@ -46,8 +46,8 @@ final class ForwardScratch {
 }
 
 /// Runs every network of `networks` on every tile of `batch` and writes Int32 logits into
-/// `logits` as `[P][B][C]` (genome-major, then example, then class). With `scoring` (the
-/// softmax scale and its exp table, see `scoreLogits`), also returns each genome's score.
+/// `logits` as `[P][B][C]` (genome-major, then example, then class). With `scoring` (the loss
+/// table, see `scoreLogits`), also returns each genome's score.
 ///
 /// A work item is one genome on all of the batch's tiles when there are enough genomes to keep
 /// every worker busy (its weights then stay in that core's cache, no two threads touch the same
@@ -56,10 +56,10 @@ final class ForwardScratch {
 /// each writes only its own slots, so the result does not depend on the schedule.
 @discardableResult
 func forwardPopulation(_ networks: [TernaryNetwork], batch: ExampleBatch, scratch: [ForwardScratch],
-                       logits: inout [Int32], scoring: (tau: Double, expTable: [Double])? = nil) -> [Score] {
+                       logits: inout [Int32], scoring: LossTable? = nil) -> [Score] {
     guard let first = networks.first else { return [] }
-    let score: ((UnsafePointer<Int32>) -> Score)? = scoring.map { tau, table in
-        { scoreLogits($0, batch: batch, classes: first.classCount, tau: tau, expTable: table) }
+    let score: ((UnsafePointer<Int32>) -> Score)? = scoring.map { table in
+        { scoreLogits($0, batch: batch, classes: first.classCount, table: table) }
     }
     let classes = first.classCount
     let examples = batch.count

@@ -1,45 +1,93 @@
 import Foundation
 
-/// Accuracy and mean cross-entropy of one genome's logits `[B][C]`.
+/// The softmax cross-entropy of integer logits as fixed-point integers, shared by the full
+/// evaluator and the incremental scorer so that both give the same fitness to the bit.
 ///
-/// Shapes: B examples, C classes; `expTable[k] = exp(-tau k)` for every possible logit gap k.
-/// The loss of an example is `tau (max z - z_label) + log(sum_c exp(tau (z_c - max z)))`, summed
-/// in example order in Double, so the value does not depend on threads. The logs of consecutive
-/// examples are taken as the log of their product (each sum lies in [1, C]; the product is
-/// flushed before it passes 1e250), one `log` per run of examples instead of one per example;
-/// the relative error stays below 1e-13.
-func scoreLogits(_ logits: UnsafePointer<Int32>, batch: ExampleBatch, classes C: Int,
-                 tau: Double, expTable: [Double]) -> Score {
+/// An example's loss is `tau (max z - z_label) + log(sum_c exp(-tau (max z - z_c)))` (DESIGN
+/// section 3), computed in Double from the example's logits alone and rounded to a multiple of
+/// `2^-24` nats (`LossTable.unitsPerNat`). Sums of these Int64 units do not depend on the order
+/// in which examples are added, which is what lets an incremental update of a few examples
+/// equal a full evaluation exactly. The rounding changes a mean loss by at most 3e-8 nats.
+/// Logit gaps are small integers, so `exp(-tau k)` comes from a table; past the table (where
+/// `tau k > 746`) the term is 0 in Double anyway, so lookups past it read 0 and never overrun
+/// (a network without hidden layers has gaps up to `2 * 255 * n0`).
+public struct LossTable: Sendable {
+    /// Fixed-point units per nat: `2^24`. A per-example loss is clamped below `2^24` nats, so a
+    /// sum over up to `2^15` examples cannot overflow; past that the wrapping sum still does not
+    /// depend on order.
+    public static let unitsPerNat = 16_777_216.0
+    /// The softmax scale `tau`.
+    public let temperature: Double
+    let exponentials: [Double]
+
+    /// The table for `temperature` on logits whose gaps reach at most `largestGap`.
+    public init(temperature: Double, largestGap: Int) {
+        precondition(temperature > 0 && temperature.isFinite, "the temperature must be positive and finite")
+        self.temperature = temperature
+        let vanishing = Int((746 / temperature).rounded(.up))
+        let count = max(1, min(largestGap, vanishing) + 1)
+        exponentials = (0..<count).map { Foundation.exp(-temperature * Double($0)) }
+    }
+
+    /// The default scale of DESIGN section 3 for `layerSizes`: `1 / sqrt(n_{L-1})`.
+    public static func defaultTemperature(layerSizes: [Int]) -> Double {
+        1 / Double(layerSizes[layerSizes.count - 2]).squareRoot()
+    }
+
+    /// The largest logit gap a network of `layerSizes` can produce: `2 n_{L-1}` after a hidden
+    /// layer of +-1 values, `2 * 255 * n0` for a network without hidden layers.
+    public static func largestGap(layerSizes: [Int]) -> Int {
+        let fanIn = layerSizes[layerSizes.count - 2]
+        return layerSizes.count == 2 ? 2 * 255 * fanIn : 2 * fanIn
+    }
+
+    /// The table for networks of `layerSizes`, with `temperature` or the default.
+    public init(layerSizes: [Int], temperature: Double?) {
+        self.init(temperature: temperature ?? LossTable.defaultTemperature(layerSizes: layerSizes),
+                  largestGap: LossTable.largestGap(layerSizes: layerSizes))
+    }
+}
+
+/// Loss units and correctness of one example from its `C` logits (ties to the lowest index).
+@inline(__always)
+func exampleLoss(_ z: UnsafePointer<Int32>, classes C: Int, label: Int, tau: Double,
+                 table: UnsafeBufferPointer<Double>) -> (units: Int64, correct: Bool) {
+    var best = 0
+    var top = z[0]
+    for c in 1..<max(1, C) where z[c] > top {
+        top = z[c]
+        best = c
+    }
+    var total = 0.0
+    let size = table.count
+    for c in 0..<C {
+        let gap = Int(top &- z[c])
+        if gap < size { total += table[gap] }
+    }
+    let nats = tau * Double(top &- z[label]) + Foundation.log(total)
+    let units = Int64((min(nats, 16_777_215) * LossTable.unitsPerNat).rounded())
+    return (units, best == label)
+}
+
+/// Accuracy and loss of one genome's logits `[B][C]`: the per-example fixed-point losses of
+/// `exampleLoss`, summed as integers.
+func scoreLogits(_ logits: UnsafePointer<Int32>, batch: ExampleBatch, classes C: Int, table: LossTable) -> Score {
     let B = batch.count
-    guard B > 0 else { return Score(correct: 0, count: 0, loss: 0) }
-    return expTable.withUnsafeBufferPointer { table in
-            batch.labels.withUnsafeBufferPointer { labels in
-                var correct = 0
-                var loss = 0.0
-                var product = 1.0
-                var row = logits
-                for b in 0..<B {
-                    var best = 0
-                    var top = row[0]
-                    for c in 1..<max(1, C) where row[c] > top {
-                        top = row[c]
-                        best = c
-                    }
-                    let label = labels[b]
-                    precondition(label < C, "label \(label) of example \(b) is not below the class count \(C)")
-                    if best == label { correct &+= 1 }
-                    var total = 0.0
-                    for c in 0..<C { total += table[Int(top &- row[c])] }
-                    loss += tau * Double(top &- row[label])
-                    if product > 1e250 {
-                        loss += Foundation.log(product)
-                        product = 1
-                    }
-                    product *= total
-                    row += C
-                }
-                loss += Foundation.log(product)
-                return Score(correct: correct, count: B, loss: loss / Double(B))
+    guard B > 0 else { return Score(correct: 0, count: 0, lossUnits: 0) }
+    return table.exponentials.withUnsafeBufferPointer { exponentials in
+        batch.labels.withUnsafeBufferPointer { labels in
+            var correct = 0
+            var units: Int64 = 0
+            var row = logits
+            for b in 0..<B {
+                let label = labels[b]
+                precondition(label < C, "label \(label) of example \(b) is not below the class count \(C)")
+                let (loss, right) = exampleLoss(row, classes: C, label: label, tau: table.temperature, table: exponentials)
+                units &+= loss
+                if right { correct &+= 1 }
+                row += C
             }
+            return Score(correct: correct, count: B, lossUnits: units)
+        }
     }
 }

@@ -42,6 +42,8 @@ struct Benchmarks {
     var memoryShape = [784, 256, 10]
     /// Measure only the shapes (no peak, no memory row).
     var onlyShapes = false
+    /// Measure only the incremental-scoring rows.
+    var onlyDelta = false
     var progress: (String) -> Void = { _ in }
 
     /// Median of `repeats` timings of each body, in seconds per call. The bodies take turns
@@ -224,6 +226,77 @@ struct Benchmarks {
         return rows
     }
 
+    /// Incremental scoring against full evaluation (DESIGN section 9): candidates scored per
+    /// second from one genome's cache, each candidate one random move of a kind (`first-layer`,
+    /// `hidden`, `output` trits or a `threshold`), and full evaluations per second of genomes of
+    /// the same shape on the same batch; both with all threads, taking turns in every round.
+    /// 64-128-10 on the digits train split (1437 examples; random bytes if the file is missing),
+    /// 784-256-10 on B = 4000 (the MNIST-5k train split when exported, else random MNIST-like
+    /// images: 80% zero pixels).
+    func deltaRows() -> [BenchRow] {
+        var rows = [BenchRow]()
+        var rng = Xoshiro256(seed: 11)
+        let threads = threadCounts.max()!
+        func random(_ count: Int, _ features: Int, zeros: Double) -> QuantizedDataset {
+            QuantizedDataset(features: (0..<(count * features)).map { _ in rng.uniformDouble() < zeros ? 0 : UInt8(1 + rng.uniformBelow(255)) },
+                             featureCount: features, labels: (0..<count).map { _ in rng.uniformBelow(10) }, classCount: 10)
+        }
+        func trainSplit(_ path: String) -> QuantizedDataset? {
+            guard epochExamples == nil, let data = try? CSVLoader.load(path: path) else { return nil }
+            let train = data.split(testFraction: 0.2, seed: 1).train
+            return train.quantized(with: InputQuantizer(fitting: train.features))
+        }
+        let small = epochExamples ?? 1437, large = epochExamples ?? 4000
+        let digits = trainSplit("experiments/data/digits.csv")
+        let mnist = trainSplit("experiments/data/mnist5k/mnist5k.csv")
+        let cases: [([Int], QuantizedDataset, String)] = [
+            ([64, 128, 10], digits ?? random(small, 64, zeros: 0.3), digits == nil ? "random" : "digits train split"),
+            ([784, 256, 10], mnist ?? random(large, 784, zeros: 0.8), mnist == nil ? "random MNIST-like" : "MNIST-5k train split"),
+        ]
+        for (shape, data, source) in cases {
+            let name = shape.map(String.init).joined(separator: "-")
+            progress("incremental scoring on \(name), B = \(data.count)")
+            let genomeCount = 4 * threads
+            var genomes = (0..<genomeCount).map { _ in TernaryNetwork(layerSizes: shape, zeroFraction: 1.0 / 3, using: &rng) }
+            let evaluator = PopulationEvaluator(layerSizes: shape, threads: threads)
+            calibrateThresholds(&genomes, on: data.all, evaluator: evaluator)
+            let scorer = IncrementalScorer(layerSizes: shape, threads: threads)
+            scorer.rebuild(genomes[0], on: data)
+            let batch = data.all
+            let kinds = ["first-layer"] + (shape.count > 3 ? ["hidden"] : []) + ["output", "threshold"]
+            for kind in kinds {
+                var candidates = MoveList()
+                let genome = genomes[0]
+                for _ in 0..<256 {
+                    switch kind {
+                    case "threshold":
+                        let layer = rng.uniformBelow(shape.count - 2), neuron = rng.uniformBelow(shape[layer + 1])
+                        let step = Int32(layer == 0 ? 1 + rng.uniformBelow(200) : 1 + rng.uniformBelow(4))
+                        candidates.appendCandidate([.threshold(layer: layer, neuron: neuron,
+                                                               value: genome.thresholds[layer][neuron] + (rng.uniformBelow(2) == 0 ? step : -step))])
+                    default:
+                        let layer = kind == "first-layer" ? 0 : kind == "output" ? shape.count - 2 : 1 + rng.uniformBelow(shape.count - 3)
+                        let row = rng.uniformBelow(shape[layer + 1]), column = rng.uniformBelow(shape[layer])
+                        let current = Int(genome.weights[layer][row, column])
+                        let value = Int8((current + 2 + rng.uniformBelow(2)) % 3 - 1)
+                        candidates.appendCandidate([.trit(layer: layer, row: row, column: column, value: value)])
+                    }
+                }
+                let timings = medianSeconds([
+                    { blackHole(scorer.scores(of: candidates)) },
+                    { blackHole(evaluator.scores(of: genomes, on: batch)) },
+                ])
+                let candidatesPerSecond = Double(candidates.count) / timings[0]
+                let fullPerSecond = Double(genomeCount) / timings[1]
+                rows.append(BenchRow(shape: name, kind: "delta", threads: threads,
+                                     extra: ["move": kind, "batch": data.count, "candidates_per_s": candidatesPerSecond,
+                                             "full_evals_per_s": fullPerSecond, "ratio": candidatesPerSecond / fullPerSecond,
+                                             "data": source]))
+            }
+        }
+        return rows
+    }
+
     /// Bytes of `memoryPopulation` genomes of `memoryShape`: counted, and the growth of the
     /// resident set while building them (Linux only).
     func memoryRow() -> BenchRow {
@@ -251,6 +324,7 @@ struct Benchmarks {
         var peakByThreads = [Int: (popcount: Double, fma: Double)]()
         var rows = [BenchRow]()
         if onlyShapes { return ternaryRows(peaks: [:]) + floatRows(peaks: [:]) }
+        if onlyDelta { return deltaRows() }
         // Memory first, while the allocator holds nothing freed that it could hand back.
         progress("memory of \(memoryPopulation) genomes")
         let memory = memoryRow()
@@ -264,6 +338,7 @@ struct Benchmarks {
         rows += ternaryRows(peaks: peakByThreads)
         rows += floatRows(peaks: peakByThreads)
         rows += epochRows()
+        rows += deltaRows()
         let gaShape = shapes[0]
         progress("genetic algorithm on \(gaShape.map(String.init).joined(separator: "-"))")
         rows.append(evolutionOverheadRow(shape: gaShape))

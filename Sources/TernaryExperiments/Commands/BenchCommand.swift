@@ -5,7 +5,7 @@ import TernaryCore
 enum BenchCommand {
     static let spec = CommandSpec(
         name: "bench", abstract: "Measure the evaluator, the float kernels, training epochs and this machine's peak.",
-        usage: "ternevo bench [--json] [--repeats N] [--shape SIZES] [--quick]",
+        usage: "ternevo bench [--json] [--repeats N] [--shape SIZES] [--delta] [--quick]",
         details: """
         Times population-batched forward passes (P = 256 genomes, each scored with its fitness on
         the same B = 256 examples) for the shapes 64-128-10, 784-256-10 and 256-1024-1024-10, with
@@ -15,13 +15,18 @@ enum BenchCommand {
         second, the same forward in float32 through our SIMD kernels (rows of kind "float"),
         the seconds per epoch of the STE and float backprop baselines, the genetic algorithm's genome evaluations per second on 64-128-10 as a fraction of
         the evaluator's (the cost of its operators and bookkeeping), and the memory of 1000
-        genomes of 784-256-10. Figures are medians of N runs
+        genomes of 784-256-10. Rows of kind "delta" time incremental scoring: candidates (one
+        random move each: a first-layer, hidden or output trit, or a threshold) scored per second
+        from one genome's cache, beside full evaluations per second on the same batch (digits'
+        train split for 64-128-10, B = 4000 for 784-256-10) and their ratio.
+        Figures are medians of N runs
         (default 5). Build in release: swift run -c release ternevo bench.
 
           --json        print one JSON array of objects (keys: shape, kind, threads,
                         genome_evals_per_s, synaptic_ops_per_s, peak_fraction, ...)
           --repeats N   runs per figure, 1...100 (default 5)
           --shape SIZES measure only this shape, e.g. 64-128-10 (skips the peak and memory rows)
+          --delta       measure only the incremental-scoring rows
           --quick       a small smoke run (P = 2, B = 8, 64-example epochs, one repeat):
                         checks, not figures
         Compare with numpy: python3 scripts/bench_float_reference.py [--json]
@@ -29,6 +34,7 @@ enum BenchCommand {
             var reader = ArgumentReader(arguments, command: "bench")
             let json = reader.flag("--json")
             let quick = reader.flag("--quick")
+            let delta = reader.flag("--delta")
             let repeats = try reader.integer("--repeats", in: 1...100)
             let shape = try reader.layerSizes("--shape")
             _ = try reader.positionals(expected: "no positional arguments", count: 0...0)
@@ -39,6 +45,7 @@ enum BenchCommand {
                 bench.epochExamples = 64
             }
             if let repeats { bench.repeats = repeats }
+            bench.onlyDelta = delta
             if let shape {
                 bench.shapes = [shape]
                 bench.onlyShapes = true
@@ -72,10 +79,12 @@ enum BenchCommand {
             }
             lines.append("")
         }
-        lines.append("ternary population-batched forward with fitness (P = \(bench.population) genomes, B = \(bench.batchSize) examples, median of \(bench.repeats)):")
-        lines.append("  " + cell("shape", 18, right: false) + cell("threads", 8) + cell("genome evals/s", 16)
-                     + cell("synaptic ops/s", 16) + cell("of popcount peak", 18))
         let ternary = rows.filter { $0.kind == "ternary" }
+        if !ternary.isEmpty {
+            lines.append("ternary population-batched forward with fitness (P = \(bench.population) genomes, B = \(bench.batchSize) examples, median of \(bench.repeats)):")
+            lines.append("  " + cell("shape", 18, right: false) + cell("threads", 8) + cell("genome evals/s", 16)
+                         + cell("synaptic ops/s", 16) + cell("of popcount peak", 18))
+        }
         for row in ternary {
             let peak = row.peakFraction.map { String(format: "%.1f%%", 100 * $0) } ?? "-"
             lines.append("  " + cell(row.shape ?? "", 18, right: false) + cell("\(row.threads)", 8)
@@ -117,6 +126,20 @@ enum BenchCommand {
                 lines.append("  " + cell(row.kind, 12, right: false) + cell(row.shape ?? "", 14, right: false)
                              + String(format: "%.4f s per epoch of %d examples (%@)", row.extra["seconds_per_epoch"] as? Double ?? 0,
                                       row.extra["examples"] as? Int ?? 0, row.extra["data"] as? String ?? ""))
+            }
+        }
+        let delta = rows.filter { $0.kind == "delta" }
+        if !delta.isEmpty {
+            lines.append("")
+            lines.append("incremental scoring: one-move candidates from a cached genome against full evaluations on the same batch (\(delta[0].threads) threads, median):")
+            lines.append("  " + cell("shape", 14, right: false) + cell("move", 13, right: false) + cell("batch", 7)
+                         + cell("candidates/s", 15) + cell("full evals/s", 14) + cell("ratio", 10))
+            for row in delta {
+                lines.append("  " + cell(row.shape ?? "", 14, right: false) + cell(row.extra["move"] as? String ?? "", 13, right: false)
+                             + cell("\(row.extra["batch"] as? Int ?? 0)", 7)
+                             + cell(grouped(Int(row.extra["candidates_per_s"] as? Double ?? 0)), 15)
+                             + cell(grouped(Int(row.extra["full_evals_per_s"] as? Double ?? 0)), 14)
+                             + cell(String(format: "%.0fx", row.extra["ratio"] as? Double ?? 0), 10))
             }
         }
         if let ga = rows.first(where: { $0.kind == "ga" }) {

@@ -1,0 +1,144 @@
+import Testing
+import TernaryCore
+import TestSupport
+
+@Suite("IncrementalScorer")
+struct IncrementalScorerTests {
+    /// A random dataset of `count` examples for `sizes`.
+    func dataset(_ sizes: [Int], count: Int, maxValue: Int = 255, using rng: inout Xoshiro256) -> QuantizedDataset {
+        let data = randomExamples(count: count, features: sizes[0], classes: sizes.last!, maxValue: maxValue, using: &rng)
+        return QuantizedDataset(features: data.features, featureCount: sizes[0], labels: data.labels, classCount: sizes.last!)
+    }
+
+    /// A random move: mostly trits (first layer more often), sometimes thresholds, with
+    /// threshold values near the current one so that signs do flip.
+    func randomMove(_ network: TernaryNetwork, using rng: inout Xoshiro256) -> Move {
+        let sizes = network.layerSizes
+        let hidden = sizes.count - 2
+        if hidden > 0 && rng.uniformBelow(5) == 0 {
+            let layer = rng.uniformBelow(hidden)
+            let neuron = rng.uniformBelow(sizes[layer + 1])
+            let step = layer == 0 ? 300 : 4
+            let value = network.thresholds[layer][neuron] + Int32(rng.uniformBelow(2 * step + 1) - step)
+            return .threshold(layer: layer, neuron: neuron, value: value)
+        }
+        let layer = rng.uniformBelow(3) == 0 ? rng.uniformBelow(sizes.count - 1) : 0
+        return .trit(layer: layer, row: rng.uniformBelow(sizes[layer + 1]), column: rng.uniformBelow(sizes[layer]),
+                     value: Int8(rng.uniformBelow(3)) - 1)
+    }
+
+    func fullScore(_ network: TernaryNetwork, _ data: QuantizedDataset) -> Score {
+        PopulationEvaluator(layerSizes: network.layerSizes, threads: 1).scores(of: [network], on: data.all)[0]
+    }
+
+    @Test("a fresh cache scores the genome as the full evaluator does", arguments: [[13, 5], [64, 65, 3], [129, 63, 65, 10], [70, 128, 64, 1, 4]])
+    func rebuildEqualsFull(sizes: [Int]) {
+        var rng = Xoshiro256(seed: 3)
+        let data = dataset(sizes, count: 131, using: &rng)
+        let network = randomNetwork(sizes, zeroFraction: 0.3, using: &rng)
+        let scorer = IncrementalScorer(layerSizes: sizes, threads: 2)
+        scorer.rebuild(network, on: data)
+        #expect(scorer.score == fullScore(network, data))
+        #expect(scorer.score(EmptyCollection()) == scorer.score)
+    }
+
+    @Test("score(moves) equals a full evaluation of the changed genome on random shapes", arguments: 0..<16)
+    func scoreEqualsFull(trial: Int) {
+        var rng = Xoshiro256(seed: 500 + UInt64(trial))
+        let depth = rng.uniformBelow(4)  // 0 to 3 hidden layers
+        let pick = { (rng: inout Xoshiro256) in boundarySizes[rng.uniformBelow(boundarySizes.count)] + (rng.uniformBelow(3) == 0 ? 64 : 0) }
+        var sizes = [pick(&rng)]
+        for _ in 0..<depth { sizes.append(pick(&rng)) }
+        sizes.append(2 + rng.uniformBelow(9))
+        let count = [1, 63, 64, 65, 127, 200][rng.uniformBelow(6)]
+        let data = dataset(sizes, count: count, using: &rng)
+        let network = randomNetwork(sizes, zeroFraction: 0.3, using: &rng)
+        let scorer = IncrementalScorer(layerSizes: sizes, threads: 2)
+        scorer.rebuild(network, on: data)
+        var candidates = MoveList()
+        var expected: [Score] = []
+        for _ in 0..<40 {
+            let moves = (0..<(1 + rng.uniformBelow(rng.uniformBelow(2) == 0 ? 3 : 12))).map { _ in randomMove(network, using: &rng) }
+            var changed = network
+            for move in moves { move.apply(to: &changed) }
+            candidates.appendCandidate(moves)
+            expected.append(fullScore(changed, data))
+        }
+        let got = scorer.scores(of: candidates)
+        for index in 0..<candidates.count where got[index] != expected[index] {
+            Issue.record("sizes \(sizes), \(count) examples, moves \(Array(candidates[index])): delta \(got[index]), full \(expected[index])")
+        }
+        #expect(scorer.score == fullScore(network, data), "scoring must not change the cache")
+    }
+
+    @Test("long random sequences of scored and applied moves stay exact (1 and 2 threads)",
+          arguments: [([784, 37, 10], 1), ([100, 129, 65, 7], 2), ([64, 65, 64, 63, 5], 2), ([65, 10], 1)])
+    func longSequences(sizes: [Int], threads: Int) {
+        var rng = Xoshiro256(seed: UInt64(sizes.reduce(0, +)))
+        let data = dataset(sizes, count: 150, maxValue: 16, using: &rng)
+        var network = randomNetwork(sizes, zeroFraction: 0.3, using: &rng)
+        // Thresholds on the scale of 0..16 inputs so first-layer signs flip.
+        for k in 0..<sizes[1] where sizes.count > 2 { network.thresholds[0][k] /= 16 }
+        let scorer = IncrementalScorer(layerSizes: sizes, threads: threads)
+        scorer.rebuild(network, on: data)
+        let steps = 2_500
+        for step in 0..<steps {
+            var candidates = MoveList()
+            for _ in 0..<4 { candidates.appendCandidate((0..<(1 + rng.uniformBelow(3))).map { _ in randomMove(network, using: &rng) }) }
+            let scores = scorer.scores(of: candidates)
+            let chosen = rng.uniformBelow(4)
+            scorer.apply(candidates[chosen])
+            for move in candidates[chosen] { move.apply(to: &network) }
+            #expect(scorer.genome == network)
+            #expect(scorer.score == scores[chosen], "step \(step): applied score differs from the scored one")
+            if step % 250 == 0 || step == steps - 1 {
+                let full = fullScore(network, data)
+                #expect(scorer.score == full, "step \(step): cache \(scorer.score), full \(full)")
+                if scorer.score != full { return }
+            }
+        }
+    }
+
+    @Test("1 and 2 threads give identical scores")
+    func threadCounts() {
+        var rng = Xoshiro256(seed: 9)
+        let sizes = [129, 65, 10]
+        let data = dataset(sizes, count: 300, using: &rng)
+        let network = randomNetwork(sizes, zeroFraction: 0.3, using: &rng)
+        var candidates = MoveList()
+        for _ in 0..<64 { candidates.appendCandidate([randomMove(network, using: &rng)]) }
+        let one = IncrementalScorer(layerSizes: sizes, threads: 1), two = IncrementalScorer(layerSizes: sizes, threads: 2)
+        one.rebuild(network, on: data)
+        two.rebuild(network, on: data)
+        #expect(one.scores(of: candidates) == two.scores(of: candidates))
+    }
+
+    @Test("the last move at a position wins, and a no-op move changes nothing")
+    func moveOrder() {
+        var rng = Xoshiro256(seed: 4)
+        let sizes = [20, 9, 3]
+        let data = dataset(sizes, count: 70, using: &rng)
+        let network = randomNetwork(sizes, zeroFraction: 0.3, using: &rng)
+        let scorer = IncrementalScorer(layerSizes: sizes, threads: 1)
+        scorer.rebuild(network, on: data)
+        let current = network.weights[0][2, 5]
+        let other: Int8 = current == 1 ? -1 : 1
+        #expect(scorer.score([.trit(layer: 0, row: 2, column: 5, value: other), .trit(layer: 0, row: 2, column: 5, value: current)]) == scorer.score)
+        #expect(scorer.score([.trit(layer: 0, row: 2, column: 5, value: current), .trit(layer: 0, row: 2, column: 5, value: other)])
+                == scorer.score([.trit(layer: 0, row: 2, column: 5, value: other)]))
+        #expect(scorer.score([.threshold(layer: 0, neuron: 1, value: network.thresholds[0][1])]) == scorer.score)
+    }
+
+    @Test("a rebuild on the examples at given indices equals a rebuild on those examples alone")
+    func indices() {
+        var rng = Xoshiro256(seed: 12)
+        let sizes = [30, 17, 4]
+        let data = dataset(sizes, count: 90, using: &rng)
+        let network = randomNetwork(sizes, zeroFraction: 0.3, using: &rng)
+        let picked = [5, 88, 3, 40, 41, 0]
+        let scorer = IncrementalScorer(layerSizes: sizes, threads: 1)
+        scorer.rebuild(network, on: data, indices: picked)
+        let batch = data.batch(picked)
+        #expect(scorer.score == PopulationEvaluator(layerSizes: sizes, threads: 1).scores(of: [network], on: batch)[0])
+    }
+}
