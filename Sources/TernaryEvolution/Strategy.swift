@@ -1,29 +1,51 @@
 import TernaryCore
 
-/// A search strategy in ask/tell form (as in evosax and EvoTorch): the strategy proposes
-/// genomes, someone else scores them, and the strategy is told the fitness.
+/// What a strategy asks to have scored.
+public enum Candidates: Sendable {
+    /// Whole genomes: each is scored by a full evaluation on the step's fitness batch.
+    case genomes([TernaryNetwork])
+    /// Candidates that differ from the strategy's incumbent by a few moves: scored
+    /// incrementally from the incumbent's cached evaluation on the fitness batch.
+    case moves(MoveList)
+
+    /// Number of candidates.
+    public var count: Int {
+        switch self {
+        case let .genomes(genomes): genomes.count
+        case let .moves(list): list.count
+        }
+    }
+}
+
+/// A search strategy in ask/tell form (as in evosax and EvoTorch): it proposes candidates, the
+/// problem scores them, and the strategy is told the fitness.
 ///
-/// The strategy value holds only fixed configuration; everything that changes between
-/// generations lives in `State`, so a run can be checkpointed by saving the state and resumed
-/// by loading it. Randomness comes from streams derived from (seed, generation, individual),
-/// never from shared generators, so results do not depend on threads. The genetic algorithm is
-/// the first strategy; (1+lambda) or a categorical distribution over trits per weight fit the
-/// same shape.
-public protocol EvolutionStrategy: Sendable {
+/// The strategy value holds only fixed configuration; everything that changes lives in
+/// `State`, so a run is checkpointed by encoding the state. Randomness comes from streams
+/// derived from (seed, step, individual), never from shared generators, so results do not
+/// depend on threads. `ask` followed by `tell` is one step.
+public protocol SearchStrategy: Sendable {
     associatedtype State: Sendable
 
-    /// The first state: a population initialised for `architecture` (thresholds may be set
-    /// from `sample`, scored by `evaluator`).
-    func initialState(architecture: Architecture, seed: UInt64, sample: ExampleBatch,
-                      evaluator: PopulationEvaluator) -> State
+    /// A stable text naming every setting (hashed into checkpoints to refuse a mismatched resume).
+    var settingsDescription: String { get }
 
-    /// The genomes to score this generation. Calling `ask` again without `tell` returns the
-    /// same genomes.
-    func ask(_ state: inout State, seed: UInt64, threads: Int) -> [TernaryNetwork]
+    /// The first state (initial genomes; thresholds may be calibrated through `problem`).
+    func initialState(problem: SearchProblem, seed: UInt64) -> State
 
-    /// Records the fitness of the genomes of the last `ask` (larger is better; NaN is never
-    /// the best) and advances the generation.
-    func tell(_ state: inout State, fitness: [Double])
+    /// The candidates of the next step.
+    func ask(_ state: inout State, problem: SearchProblem, seed: UInt64) -> Candidates
+
+    /// Records the fitness of the candidates of the last `ask` (larger is better; NaN is never
+    /// the best) and advances a step. Returns the moves it made to the incumbent, so the
+    /// problem can update its cache instead of rebuilding it (empty for genome strategies).
+    func tell(_ state: inout State, fitness: [Double], problem: SearchProblem, seed: UInt64) -> [Move]
+
+    /// The genome that represents the state now.
+    func incumbent(_ state: State) -> TernaryNetwork
+
+    func encode(_ state: State, into writer: inout BinaryWriter)
+    func decode(from reader: inout BinaryReader, problem: SearchProblem) throws(FileFormatError) -> State
 }
 
 /// Layer sizes, activation and input quantiser: what every genome of a run shares.
@@ -38,6 +60,17 @@ public struct Architecture: Hashable, Sendable {
         self.activation = activation
         self.quantizer = quantizer
     }
+
+    /// Number of weights of a genome.
+    public var weightCount: Int { zip(layerSizes.dropFirst(), layerSizes).reduce(0) { $0 + $1.0 * $1.1 } }
+    /// Number of hidden neurons (each has a threshold).
+    public var hiddenCount: Int { layerSizes.dropFirst().dropLast().reduce(0, +) }
+
+    /// A random genome: trits with `zeroFraction` zeros, thresholds zero.
+    func randomGenome(zeroFraction: Double, using generator: inout some RandomNumberGenerator) -> TernaryNetwork {
+        TernaryNetwork(layerSizes: layerSizes, zeroFraction: zeroFraction, activation: activation,
+                       quantizer: quantizer, using: &generator)
+    }
 }
 
 /// Stream paths: every random decision of a run draws from `Xoshiro256(seed:stream:)` with one
@@ -47,8 +80,12 @@ enum StreamPath {
     static func initial(_ individual: Int) -> [UInt64] { [0, UInt64(individual)] }
     /// Offspring `individual` of generation `generation`.
     static func offspring(_ generation: Int, _ individual: Int) -> [UInt64] { [1, UInt64(generation), UInt64(individual)] }
-    /// The minibatch of generation `generation`.
-    static func batch(_ generation: Int) -> [UInt64] { [2, UInt64(generation)] }
+    /// The fitness batch of rotation `rotation` (a generation, for a batch drawn every step).
+    static func batch(_ rotation: Int) -> [UInt64] { [2, UInt64(rotation)] }
     /// The sample used to set initial thresholds.
     static let calibration: [UInt64] = [3]
+    /// The moves of candidate `candidate` of local-search step `step`.
+    static func localMoves(_ step: Int, _ candidate: Int) -> [UInt64] { [5, UInt64(step), UInt64(candidate)] }
+    /// The perturbation of pair `pair` of evolution-strategy generation `generation`.
+    static func perturbation(_ generation: Int, _ pair: Int) -> [UInt64] { [6, UInt64(generation), UInt64(pair)] }
 }

@@ -157,7 +157,7 @@ struct BackpropTests {
         #expect(oneBiases == twoBiases)
     }
 
-    @Test("2 epochs, checkpoint, restore, 2 more equals 4 straight; damaged checkpoints are refused")
+    @Test("2 epochs, save the state, restore, 2 more equals 4 straight; truncated states are refused")
     func checkpoint() throws {
         let data = tinyData(count: 100, features: 12, classes: 3, seed: 4)
         let configuration = BackpropConfiguration(layerSizes: [12, 16, 3], arm: .ste, batchSize: 16, schedule: .cosine, epochs: 4)
@@ -165,22 +165,36 @@ struct BackpropTests {
         for _ in 0..<4 { straight.trainEpoch() }
         let first = BackpropTrainer(configuration: configuration, train: data, levels: 255)
         for _ in 0..<2 { first.trainEpoch() }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bp-\(UUID()).bpck").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        try first.writeCheckpoint(to: path)
+        var writer = BinaryWriter()
+        first.encodeState(into: &writer)
         let resumed = BackpropTrainer(configuration: configuration, train: data, levels: 255)
-        try resumed.restore(fromFile: path)
+        var reader = BinaryReader(bytes: writer.bytes, path: "state")
+        try resumed.restoreState(from: &reader)
+        #expect(reader.isAtEnd)
         #expect(resumed.epoch == 2)
         for _ in 0..<2 { resumed.trainEpoch() }
         #expect(resumed.weights == straight.weights && resumed.biases == straight.biases && resumed.logScale == straight.logScale)
-        var bytes = first.checkpointBytes()
-        bytes[bytes.count / 2] ^= 1
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        #expect(throws: BackpropCheckpointError.self) { try resumed.restore(fromFile: path) }
-        let other = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: [12, 16, 3], arm: .float, batchSize: 16),
+        for cut in stride(from: 0, to: writer.bytes.count, by: 97) {
+            var truncated = BinaryReader(bytes: Array(writer.bytes[0..<cut]), path: "state")
+            #expect(throws: FileFormatError.self) { try resumed.restoreState(from: &truncated) }
+        }
+        let wider = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: [12, 17, 3], arm: .ste, batchSize: 16),
                                     train: data, levels: 255)
-        try first.writeCheckpoint(to: path)
-        #expect(throws: BackpropCheckpointError.self) { try other.restore(fromFile: path) }
+        var mismatched = BinaryReader(bytes: writer.bytes, path: "state")
+        #expect(throws: FileFormatError.self) { try wider.restoreState(from: &mismatched) }
+    }
+
+    @Test("a NaN loss stops the session with a message that names the learning rate")
+    func nanLoss() {
+        let data = tinyData(count: 100, features: 12, classes: 3, seed: 5)
+        let trainer = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: [12, 16, 3], arm: .float, batchSize: 16),
+                                      train: data, levels: 255)
+        let session = BackpropSession(trainer: trainer, quantizer: InputQuantizer(low: 0, high: 255))
+        #expect(throws: Never.self) { _ = try session.advance() }
+        trainer.weights[0][0] = .nan  // as a diverged run leaves them
+        var failure: SessionError?
+        do { _ = try session.advance() } catch { failure = error }
+        #expect(failure?.problem.contains("lower the learning rate") == true)
     }
 
     @Test("training is repeatable from the seed")

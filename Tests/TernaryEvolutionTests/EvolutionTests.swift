@@ -34,71 +34,119 @@ func smallGA(population: Int = 64) -> GeneticAlgorithm {
                      crossoverProbability: 0.5, mutation: Mutation(weightRate: 0.03, thresholdRate: 0.1, thresholdStep: 40))
 }
 
-@Suite("Evolution")
-struct EvolutionTests {
+/// A session of `strategy` on `data` with fitness batches of `batch` examples (nil: all).
+func session<S: SearchStrategy>(_ strategy: S, sizes: [Int], data: QuantizedDataset, batch: Int? = nil,
+                                rotateEvery: Int = 1, threads: Int = 2, seed: UInt64 = 1) -> SearchRun<S> {
+    let problem = SearchProblem(architecture: Architecture(layerSizes: sizes), train: data, batchSize: batch,
+                                rotateEvery: rotateEvery, threads: threads)
+    return SearchRun(strategy: strategy, problem: problem, seed: seed)
+}
+
+/// Steps `run` `count` times and returns the reports.
+@discardableResult
+func steps<S>(_ run: SearchRun<S>, _ count: Int) -> [StepReport] {
+    (0..<count).map { _ in try! run.advance() }
+}
+
+/// The encoded state of a session: equal bytes mean equal states.
+func stateBytes(_ run: SearchSession) -> [UInt8] {
+    var writer = BinaryWriter()
+    run.encodeState(into: &writer)
+    return writer.bytes
+}
+
+let localStrategy = LocalSearch(candidates: 16, movesPerCandidate: 2, thresholdProbability: 0.2, thresholdStep: 40)
+let esStrategy = SignVoteES(pairs: 8, perturbedTrits: 3, thresholdProbability: 0.1, thresholdStep: 40)
+
+@Suite("Strategies")
+struct StrategyTests {
     func solves(bits: Int, hidden: Int, seed: UInt64) -> (Bool, Int) {
         let data = parityData(bits: bits)
-        let run = Evolution(strategy: smallGA(population: 128), architecture: Architecture(layerSizes: [bits, hidden, 2]),
-                            train: data, settings: EvolutionSettings(batchSize: data.count, evaluationInterval: 1, seed: seed),
-                            threads: 2)
-        var solved = false
-        run.run(generations: 400) { statistics in
-            solved = statistics.evaluation?.train.accuracy == 1
-            return !solved
+        let run = session(smallGA(population: 128), sizes: [bits, hidden, 2], data: data, seed: seed)
+        for generation in 1...400 {
+            steps(run, 1)
+            if run.score(on: data).accuracy == 1 { return (true, generation) }
         }
-        return (solved, run.generation)
+        return (false, 400)
     }
 
-    @Test("XOR reaches 100% train accuracy")
+    @Test("the GA reaches 100% train accuracy on XOR")
     func xor() {
         let (solved, generations) = solves(bits: 2, hidden: 8, seed: 1)
         #expect(solved, "not solved in \(generations) generations")
     }
 
-    @Test("4-bit parity reaches 100% train accuracy")
+    @Test("the GA reaches 100% train accuracy on 4-bit parity")
     func parity() {
         let (solved, generations) = solves(bits: 4, hidden: 16, seed: 2)
         #expect(solved, "not solved in \(generations) generations")
     }
 
-    @Test("1 thread and 2 threads give identical populations and scores after 20 generations")
-    func threadsAgree() {
-        let data = clusterData(count: 300, seed: 3)
-        func run(threads: Int) -> (GeneticAlgorithm.State, [GenerationStatistics]) {
-            let evolution = Evolution(strategy: smallGA(), architecture: Architecture(layerSizes: [20, 70, 3]), train: data,
-                                      settings: EvolutionSettings(batchSize: 100, evaluationInterval: 5, seed: 11), threads: threads)
-            var log: [GenerationStatistics] = []
-            evolution.run(generations: 20) { statistics in
-                var s = statistics
-                s.wallSeconds = 0
-                log.append(s)
-                return true
+    @Test("local search and es reach 100% train accuracy on 4-bit parity")
+    func parityIncremental() {
+        let data = parityData(bits: 4)
+        for (name, run) in [("local", session(localStrategy, sizes: [4, 16, 2], data: data) as SearchSession),
+                            ("es", session(esStrategy, sizes: [4, 16, 2], data: data) as SearchSession)] {
+            var solved = false
+            for _ in 0..<3000 where !solved {
+                _ = try! run.advance()
+                solved = run.score(on: data).accuracy == 1
             }
-            return (evolution.state, log)
+            #expect(solved, "\(name) did not solve 4-bit parity in 3000 steps")
         }
-        let (one, oneLog) = run(threads: 1)
-        let (two, twoLog) = run(threads: 2)
-        #expect(one.genomes == two.genomes)
-        #expect(one.fitness == two.fitness)
-        #expect(oneLog == twoLog)
-        #expect(one.generation == 20)
     }
 
-    @Test("fitness improves on a learnable task")
+    @Test("1 thread and 2 threads give identical states and reports (ga, local, es)")
+    func threadsAgree() {
+        let data = clusterData(count: 300, seed: 3)
+        func compare<S: SearchStrategy>(_ strategy: S, batch: Int?) {
+            let one = session(strategy, sizes: [20, 70, 3], data: data, batch: batch, rotateEvery: 7, threads: 1, seed: 11)
+            let two = session(strategy, sizes: [20, 70, 3], data: data, batch: batch, rotateEvery: 7, threads: 2, seed: 11)
+            #expect(steps(one, 20) == steps(two, 20), "\(strategy.settingsDescription)")
+            #expect(stateBytes(one) == stateBytes(two), "\(strategy.settingsDescription)")
+            #expect(one.step == 20)
+        }
+        compare(smallGA(), batch: 100)
+        compare(localStrategy, batch: nil)
+        compare(localStrategy, batch: 120)
+        compare(esStrategy, batch: 120)
+    }
+
+    @Test("GA fitness improves on a learnable task")
     func improves() {
         let data = clusterData(count: 400, seed: 4)
-        let evolution = Evolution(strategy: smallGA(), architecture: Architecture(layerSizes: [20, 40, 3]), train: data,
-                                  settings: EvolutionSettings(batchSize: 128, evaluationInterval: 30, seed: 5), threads: 2)
-        var first: Double?, last: GenerationStatistics?
-        evolution.run(generations: 30) { statistics in
-            if first == nil { first = statistics.meanFitness }
-            last = statistics
-            return true
+        let run = session(smallGA(), sizes: [20, 40, 3], data: data, batch: 128, seed: 5)
+        let reports = steps(run, 30)
+        #expect(reports.last!.meanFitness! > reports.first!.meanFitness!)
+        #expect(run.score(on: data).accuracy > 0.8, "train accuracy \(run.score(on: data).accuracy)")
+        #expect(run.evaluations == 30 * 64)
+    }
+
+    @Test("local search on a fixed batch never loses fitness, and its cache is never rebuilt")
+    func localMonotone() {
+        let data = clusterData(count: 300, seed: 8)
+        let run = session(localStrategy, sizes: [20, 33, 3], data: data)
+        var previous = -Double.infinity
+        for _ in 0..<200 {
+            steps(run, 1)
+            let fitness = -run.score(on: data).loss
+            #expect(fitness >= previous)
+            previous = fitness
         }
-        #expect(last!.meanFitness > first!)
-        #expect(last!.evaluation!.train.accuracy > 0.8, "train accuracy \(last!.evaluation!.train.accuracy)")
-        #expect(evolution.bestEver != nil)
-        #expect(evolution.evaluations == 30 * 64)
+        #expect(run.problem.rebuilds == 1)
+        #expect(run.state.accepted > 10)
+        #expect(run.score(on: data).accuracy > 0.8)
+    }
+
+    @Test("es moves the current genome and improves it")
+    func esLearns() {
+        let data = clusterData(count: 300, seed: 9)
+        let run = session(esStrategy, sizes: [20, 33, 3], data: data)
+        let before = run.score(on: data).loss
+        steps(run, 300)
+        #expect(run.state.moved > 0)
+        #expect(run.score(on: data).loss < before)
+        #expect(run.problem.rebuilds == 1)
     }
 
     @Test("initial thresholds make each hidden neuron fire for about half of the sample")
@@ -124,58 +172,39 @@ struct EvolutionTests {
     }
 }
 
-@Suite("Checkpoints")
+@Suite("Session checkpoints")
 struct CheckpointTests {
     let data = clusterData(count: 200, seed: 12)
 
-    func makeRun(seed: UInt64 = 21) -> Evolution<GeneticAlgorithm> {
-        Evolution(strategy: smallGA(population: 32), architecture: Architecture(layerSizes: [20, 65, 3]), train: data,
-                  test: clusterData(count: 50, seed: 13),
-                  settings: EvolutionSettings(batchSize: 64, evaluationInterval: 4, seed: seed), threads: 2)
+    func check<S: SearchStrategy>(_ strategy: S) throws {
+        let straight = session(strategy, sizes: [20, 65, 3], data: data, batch: 64, rotateEvery: 3, seed: 21)
+        let straightReports = steps(straight, 20)
+        let first = session(strategy, sizes: [20, 65, 3], data: data, batch: 64, rotateEvery: 3, seed: 21)
+        steps(first, 10)
+        var reader = BinaryReader(bytes: stateBytes(first), path: "state")
+        let resumed = session(strategy, sizes: [20, 65, 3], data: data, batch: 64, rotateEvery: 3, seed: 21)
+        try resumed.restoreState(from: &reader)
+        #expect(reader.isAtEnd)
+        #expect(resumed.step == 10)
+        #expect(steps(resumed, 10) == Array(straightReports[10...]), "\(strategy.settingsDescription)")
+        #expect(stateBytes(resumed) == stateBytes(straight), "\(strategy.settingsDescription)")
     }
 
-    @Test("10 generations, save, load, 10 more equals 20 straight, bit for bit")
+    @Test("10 steps, save, load, 10 more equals 20 straight, bit for bit (ga, local, es)")
     func resumeEqualsStraight() throws {
-        let straight = makeRun()
-        straight.run(generations: 20)
-
-        let first = makeRun()
-        first.run(generations: 10)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(UUID()).tevc").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        try first.writeCheckpoint(to: path)
-        let resumed = makeRun()
-        try resumed.restore(fromFile: path)
-        #expect(resumed.generation == 10)
-        resumed.run(generations: 10)
-
-        #expect(resumed.state.genomes == straight.state.genomes)
-        #expect(resumed.state.fitness == straight.state.fitness)
-        #expect(resumed.evaluations == straight.evaluations)
-        #expect(resumed.bestEver?.genome == straight.bestEver?.genome)
-        #expect(resumed.bestEver?.evaluation == straight.bestEver?.evaluation)
+        try check(smallGA(population: 32))
+        try check(localStrategy)
+        try check(esStrategy)
     }
 
-    @Test("a damaged, truncated or foreign checkpoint gives a clear error")
-    func damaged() throws {
-        let run = makeRun()
-        run.run(generations: 4)
-        let bytes = run.checkpointBytes()
-        func problem(_ damaged: [UInt8], into target: Evolution<GeneticAlgorithm>? = nil) -> String? {
-            do {
-                try (target ?? makeRun()).restore(from: damaged, source: "run.tevc")
-                return nil
-            } catch {
-                return error.description
-            }
+    @Test("a truncated state is an error, never a trap")
+    func truncated() {
+        let run = session(smallGA(population: 8), sizes: [20, 9, 3], data: data, batch: 64)
+        steps(run, 2)
+        let bytes = stateBytes(run)
+        for cut in stride(from: 0, to: bytes.count, by: max(1, bytes.count / 97)) {
+            var reader = BinaryReader(bytes: Array(bytes[0..<cut]), path: "state")
+            #expect(throws: FileFormatError.self) { try session(smallGA(population: 8), sizes: [20, 9, 3], data: data).restoreState(from: &reader) }
         }
-        var flipped = bytes
-        flipped[bytes.count / 2] ^= 0x40
-        #expect(problem(flipped) == "run.tevc: checksum mismatch: the file is truncated or damaged")
-        #expect(problem(Array(bytes[0..<(bytes.count - 7)])) == "run.tevc: checksum mismatch: the file is truncated or damaged")
-        #expect(problem(Array("hello world".utf8))?.contains("not a TernEvo checkpoint") == true)
-        #expect(problem(bytes, into: makeRun(seed: 99))?.contains("different configuration") == true)
-        #expect(problem(bytes) == nil)
-        #expect(throws: CheckpointError.self) { try makeRun().restore(fromFile: "/no/such/file.tevc") }
     }
 }

@@ -50,9 +50,9 @@ struct CSVLoaderTests {
     }
 }
 
-@Suite("evolve command")
+@Suite("evolve and train commands")
 struct EvolveCommandTests {
-    @Test("a short run on a CSV file saves a model that info can read")
+    @Test("short runs of every kind on a CSV file write a run folder and a model that info can read")
     func shortRun() throws {
         var lines = ["x0,x1,x2,label"]
         var rng = Xoshiro256(seed: 1)
@@ -60,35 +60,39 @@ struct EvolveCommandTests {
             let label = rng.uniformBelow(2)
             lines.append("\(label * 10 + rng.uniformBelow(3)),\(rng.uniformBelow(10)),\(10 - label * 10),\(label)")
         }
-        let csv = temporaryPath("data.csv"), model = temporaryPath("best.tern"), checkpoint = temporaryPath("run.tevc")
-        defer { for path in [csv, model, checkpoint] { try? FileManager.default.removeItem(atPath: path) } }
+        let csv = temporaryPath("data.csv"), model = temporaryPath("best.tern"), folder = temporaryPath("evolve")
+        defer { for path in [csv, model, folder] { try? FileManager.default.removeItem(atPath: path) } }
         try lines.joined(separator: "\n").write(toFile: csv, atomically: true, encoding: .utf8)
-        let (status, output) = Captured.run(["evolve", csv, "--hidden", "8", "--generations", "20", "--population", "16",
-                                             "--batch", "32", "--eval-every", "5", "--out", model, "--checkpoint", checkpoint])
+        let (status, output) = Captured.run(["evolve", csv, "--hidden", "8", "--steps", "20", "--population", "16",
+                                             "--batch", "32", "--eval-every", "5", "--out", folder, "--model", model, "--quiet"])
         #expect(status == 0, "\(output.err)")
-        #expect(output.out.contains("generations 20"))
+        #expect(output.out.contains("\nga,1,20,"))
         #expect(output.out.contains("saved \(model)"))
-        #expect(output.err.contains("gen     20"))
         #expect(try TernaryNetwork(contentsOfFile: model).layerSizes == [3, 8, 2])
-        let (resumeStatus, resumed) = Captured.run(["evolve", csv, "--hidden", "8", "--generations", "5", "--population", "16",
-                                                    "--batch", "32", "--eval-every", "5", "--resume", checkpoint])
-        #expect(resumeStatus == 0, "\(resumed.err)")
-        #expect(resumed.err.contains("resumed from \(checkpoint) at generation 20"))
-        #expect(resumed.out.contains("generations 25"))
-        let (mismatch, mismatched) = Captured.run(["evolve", csv, "--hidden", "9", "--generations", "5", "--population", "16",
-                                                   "--resume", checkpoint])
-        #expect(mismatch == 65)
-        #expect(mismatched.err.contains("different configuration"))
+        let config = try String(contentsOfFile: folder + "/config.json", encoding: .utf8)
+        #expect(config.contains(#""population": 16"#))
+        for (command, kind, extra) in [("evolve", "local", ["--candidates", "8"]), ("evolve", "es", ["--pairs", "4"]),
+                                       ("train", "ste", ["--lr", "0.01"]), ("train", "float", [])] {
+            let flag = command == "evolve" ? "--strategy" : "--arm"
+            let (status, output) = Captured.run([command, csv, flag, kind, "--hidden", "8", "--steps", "6", "--out", folder + kind, "--quiet"] + extra)
+            defer { try? FileManager.default.removeItem(atPath: folder + kind) }
+            #expect(status == 0, "\(kind): \(output.err)")
+            #expect(output.out.contains("\n\(kind),1,6,"), "\(output.out)")
+        }
     }
 
-    @Test("bad options and data files are one-line errors")
+    @Test("bad options and data files are one-line errors that name the flag")
     func errors() throws {
-        #expect(Captured.run(["evolve", "x.csv", "--crossover", "zip"]).output.err
-                == "ternevo: --crossover 'zip' is not one of uniform, neuron, two-point, none")
-        #expect(Captured.run(["evolve", "x.csv", "--population", "4", "--elite", "4"]).status == 64)
-        let (status, output) = Captured.run(["evolve", "/no/such.csv"])
-        #expect(status == 65)
-        #expect(output.err == "ternevo: /no/such.csv: does not exist")
+        let folder = temporaryPath("never")
+        let (status, output) = Captured.run(["evolve", "x.csv", "--crossover", "zip", "--out", folder])
+        #expect(status == 64)
+        #expect(output.err == "ternevo: --crossover: key 'arms.ga.crossover': 'zip' is not one of uniform, neuron, two-point, none")
+        #expect(Captured.run(["evolve", "x.csv", "--population", "4", "--elite", "4", "--out", folder]).status == 64)
+        #expect(Captured.run(["evolve", "x.csv", "--strategy", "hill"]).output.err == "ternevo: --strategy 'hill' is not one of ga, local, es")
+        let (missing, missingOutput) = Captured.run(["evolve", "/no/such.csv", "--out", folder])
+        #expect(missing == 65)
+        #expect(missingOutput.err == "ternevo: key 'dataset': /no/such.csv: does not exist", "\(missingOutput.err)")
+        #expect(!FileManager.default.fileExists(atPath: folder), "a failed start leaves no run folder")
     }
 }
 

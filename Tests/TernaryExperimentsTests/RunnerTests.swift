@@ -17,7 +17,7 @@ struct ConfigTests {
     }
 
     let valid = """
-    {"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"generations": 5}}}
+    {"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "generations": 5}}}
     """
 
     @Test("a minimal config is valid, with defaults")
@@ -28,31 +28,50 @@ struct ConfigTests {
     @Test("each kind of error names its key", arguments: [
         ("{", "is not valid JSON"),
         ("[]", "must hold a JSON object at the top"),
-        (#"{"model": {"hidden": [4]}, "arms": {"ga": {"seconds": 1}}}"#, "missing key 'dataset'"),
-        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"seconds": 1}}, "sedes": [1]}"#, "unknown key 'sedes'"),
-        (#"{"dataset": {"synthetic": "xor", "bits": 9}, "model": {"hidden": [4]}, "arms": {"ga": {"seconds": 1}}}"#, "key 'dataset.bits': 9.0 is outside 1.0 ... 8.0"),
-        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": "4"}, "arms": {"ga": {"seconds": 1}}}"#, "key 'model.hidden': expected a non-empty array of integers, found the string '4'"),
-        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"seconds": 1, "population": 1.5}}}"#, "key 'arms.ga.population'"),
-        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"population": 8}}}"#, "key 'arms.ga.seconds': missing: give seconds and/or generations"),
-        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ste": {"epochs": 2, "lr": true}}}"#, "key 'arms.ste.lr': expected a number, found a boolean"),
-        (#"{"dataset": {"synthetic": "circles"}, "model": {"hidden": [4]}, "arms": {"ga": {"seconds": 1}}}"#, "key 'dataset.synthetic': 'circles' is not one of"),
-        (#"{"dataset": {"csv": "a.csv", "idx": "b"}, "model": {"hidden": [4]}, "arms": {"ga": {"seconds": 1}}}"#, "give exactly one of csv, idx, synthetic"),
-        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"seconds": 1, "crossover": "zip"}}}"#, "key 'arms.ga.crossover': 'zip' is not one of uniform, neuron, two-point, none"),
-        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"seconds": 1, "popsize": 3}}}"#, "unknown key 'arms.ga.popsize'"),
+        (#"{"model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1}}}"#, "missing key 'dataset'"),
+        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1}}, "sedes": [1]}"#, "unknown key 'sedes'"),
+        (#"{"dataset": {"synthetic": "xor", "bits": 9}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1}}}"#, "key 'dataset.bits': 9.0 is outside 1.0 ... 8.0"),
+        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": "4"}, "arms": {"ga": {"strategy": "ga", "seconds": 1}}}"#, "key 'model.hidden': expected a non-empty array of integers, found the string '4'"),
+        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1, "population": 1.5}}}"#, "key 'arms.ga.population'"),
+        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "population": 8}}}"#, "key 'arms.ga.seconds': missing: give seconds and/or generations"),
+        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ste": {"strategy": "ste", "epochs": 2, "lr": true}}}"#, "key 'arms.ste.lr': expected a number, found a boolean"),
+        (#"{"dataset": {"synthetic": "circles"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1}}}"#, "key 'dataset.synthetic': 'circles' is not one of"),
+        (#"{"dataset": {"csv": "a.csv", "idx": "b"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1}}}"#, "give exactly one of csv, idx, synthetic"),
+        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1, "crossover": "zip"}}}"#, "key 'arms.ga.crossover': 'zip' is not one of uniform, neuron, two-point, none"),
+        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1, "popsize": 3}}}"#, "unknown key 'arms.ga.popsize'"),
         (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {}}"#, "give at least one arm"),
+        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"seconds": 1}}}"#, #"key 'arms.ga.strategy': missing: arms now name their kind, as in "ga": {"strategy": "ga", ...}"#),
+        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"fast": {"strategy": "hill", "seconds": 1}}}"#, "key 'arms.fast.strategy': 'hill' is not one of ga, local, es, ste, float"),
+        (#"{"dataset": {"synthetic": "xor", "synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {}}"#, "line 1, column 34: duplicate key 'synthetic'"),
+        (#"{"dataset": {"synthetic": "xor",}, "model": {"hidden": [4]}, "arms": {}}"#, "a trailing comma is not JSON"),
+        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "seeds": [1, 1], "arms": {"ga": {"strategy": "ga", "seconds": 1}}}"#, "key 'seeds': seed 1 is listed twice"),
+        (#"{"name": "../../x", "dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1}}}"#, "key 'name': '../../x' is not a plain file name"),
+        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"l": {"strategy": "local", "steps": 5, "generations": 3}}}"#, "unknown key 'arms.l.generations'"),
+        (#"{"dataset": {"synthetic": "xor", "test_csv": "t.csv", "test_idx": "t"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1}}}"#, "give exactly one of test_csv, test_idx"),
     ])
     func errors(json: String, expected: String) {
         let message = problem(json)
         #expect(message?.contains(expected) == true, "\(message ?? "no error") does not contain \(expected)")
     }
 
-    @Test("the shipped experiments are valid")
+    @Test("the shipped experiments are valid and run ga, local, es, ste and float")
     func shipped() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        for name in ["quickstart", "digits", "mnist5k"] {
+        for name in ["digits", "mnist5k", "parity"] {
             let config = try ExperimentConfig.load(root.appendingPathComponent("experiments/\(name).json").path)
-            #expect(config.ga != nil && config.backprop.count == 2, "\(name)")
+            #expect(Set(config.arms.map(\.kind)) == ["ga", "local", "es", "ste", "float"], "\(name)")
         }
+        let quickstart = try ExperimentConfig.load(root.appendingPathComponent("experiments/quickstart.json").path)
+        #expect(Set(quickstart.arms.map(\.kind)).isSuperset(of: ["ga", "local", "ste", "float"]))
+    }
+
+    @Test("arms keep the order of the file, and two arms of one kind are allowed")
+    func armOrder() throws {
+        let path = temporaryPath("order.json")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try #"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"z": {"strategy": "ste", "epochs": 1}, "b": {"strategy": "ga", "seconds": 1}, "a": {"strategy": "ga", "seconds": 1, "population": 8}}}"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try ExperimentConfig.load(path).armNames == ["z", "b", "a"])
     }
 }
 
@@ -64,24 +83,32 @@ struct RunnerTests {
         let config = temporaryPath("xor.json")
         defer { for path in [folder, config] { try? FileManager.default.removeItem(atPath: path) } }
         try """
-        {"name": "xor", "dataset": {"synthetic": "xor", "test_fraction": 0},
+        {"name": "xor", "dataset": {"synthetic": "xor", "test_fraction": 0, "validation_fraction": 0},
          "model": {"hidden": [8]}, "seeds": [1, 2],
-         "arms": {"ga": {"generations": 20, "population": 32, "eval_every": 5, "mutation": 0.05},
-                  "ste": {"epochs": 3, "batch": 4}, "float": {"epochs": 3, "batch": 4}}}
+         "arms": {"ga": {"strategy": "ga", "generations": 20, "population": 32, "eval_every": 5, "mutation": 0.05},
+                  "local": {"strategy": "local", "steps": 30, "eval_every": 10},
+                  "es": {"strategy": "es", "generations": 12, "eval_every": 4},
+                  "ste": {"strategy": "ste", "epochs": 3, "batch": 4}, "float": {"strategy": "float", "epochs": 3, "batch": 4}}}
         """.write(toFile: config, atomically: true, encoding: .utf8)
         let (status, output) = Captured.run(["run", config, "--out", folder, "--quiet"])
         #expect(status == 0, "\(output.err)")
         let curves = try String(contentsOfFile: folder + "/curves.csv", encoding: .utf8).split(separator: "\n")
-        #expect(curves[0] == "method,seed,step,wall_s,evals,train_loss,train_acc,test_acc,best_fitness,mean_fitness,int_ops,float_ops")
-        #expect(curves.dropFirst().allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == 12 })
-        // ga: 4 evaluation points per seed; ste and float: 3 epochs per seed.
+        #expect(curves[0] == "method,seed,step,wall_s,evals,train_loss,train_acc,val_acc,test_acc,best_fitness,mean_fitness,int_ops,float_ops")
+        #expect(curves.dropFirst().allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == 13 })
+        // ga: 4 evaluation points per seed; local 3, es 3; ste and float: 3 epochs per seed.
         #expect(curves.filter { $0.hasPrefix("ga,1,") }.count == 4)
+        #expect(curves.filter { $0.hasPrefix("local,2,") }.count == 3)
+        #expect(curves.filter { $0.hasPrefix("es,1,") }.count == 3)
         #expect(curves.filter { $0.hasPrefix("ste,2,") }.count == 3)
         #expect(curves.filter { $0.hasPrefix("float,1,") }.count == 3)
         let summary = try String(contentsOfFile: folder + "/summary.csv", encoding: .utf8).split(separator: "\n")
-        #expect(summary[0] == "method,seed,steps,wall_s,evals,final_train_acc,final_test_acc,best_test_acc,time_to_90_s,time_to_95_s,int_ops,float_ops,energy_j")
-        #expect(summary.count == 1 + 3 * 2)
-        for file in ["config.json", "ga-seed1.tern", "ga-seed2.tern", "ste-seed1.tern", "curves.svg"] {
+        #expect(summary[0] == "method,seed,steps,wall_s,evals,final_train_acc,final_val_acc,final_test_acc,best_val_acc,test_acc_at_best_val,time_to_85_s,time_to_90_s,time_to_95_s,int_ops,float_ops,energy_j")
+        #expect(summary.count == 1 + 5 * 2)
+        // Summary rows come in run order: seeds outer, arms in file order.
+        #expect(summary.dropFirst().map { $0.split(separator: ",").prefix(2).joined(separator: ",") }
+                == ["ga,1", "local,1", "es,1", "ste,1", "float,1", "ga,2", "local,2", "es,2", "ste,2", "float,2"])
+        for file in ["config.json", "ga-seed1.tern", "ga-seed2.tern", "local-seed1.tern", "es-seed2.tern", "ste-seed1.tern",
+                     "float-seed1.ckpt", "curves.svg"] {
             #expect(FileManager.default.fileExists(atPath: folder + "/" + file), "\(file) missing")
         }
         let svg = try #require(FileManager.default.contents(atPath: folder + "/curves.svg"))
@@ -92,12 +119,12 @@ struct RunnerTests {
     func dryRun() throws {
         let config = temporaryPath("plan.json"), folder = temporaryPath("never")
         defer { try? FileManager.default.removeItem(atPath: config) }
-        try #"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"seconds": 3}}}"#
+        try #"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 3}}}"#
             .write(toFile: config, atomically: true, encoding: .utf8)
         let (status, output) = Captured.run(["run", config, "--dry-run", "--out", folder])
         #expect(status == 0)
         #expect(output.out.contains("network 2-4-2: 16 weights, 4 thresholds"))
-        #expect(output.out.contains("ga: 3 s, population 256"))
+        #expect(output.out.contains("ga (ga): 3 s; GASettings(population: 256"))
         #expect(!FileManager.default.fileExists(atPath: folder))
     }
 }

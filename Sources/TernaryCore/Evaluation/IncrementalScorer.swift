@@ -37,6 +37,9 @@ public final class IncrementalScorer {
         scratch = (0..<self.threads).map { _ in DeltaScratch(layerSizes: layerSizes) }
     }
 
+    /// Estimated integer operations (adds, compares, per lane) of the last `scores(of:)` call.
+    public private(set) var lastOperations = 0
+
     /// The genome the cache describes.
     public var genome: TernaryNetwork { cache.network }
 
@@ -76,6 +79,8 @@ public final class IncrementalScorer {
     /// calling `score` on each.
     public func scores(of candidates: MoveList) -> [Score] {
         let count = cache.exampleCount
+        for worker in scratch { worker.operations = 0 }
+        defer { lastOperations = scratch.reduce(0) { $0 + $1.operations } }
         return candidates.moves.withUnsafeBufferPointer { moves in
             candidates.ends.withUnsafeBufferPointer { ends in
                 Parallel.map(count: candidates.count, workers: threads) { index, worker in

@@ -310,6 +310,7 @@ final class DeltaCache {
                     if let changed, changed[b >> 6] >> UInt64(b & 63) & 1 == 1 {
                         count = gatherChanges(layer: l - 1, example: b, cursor: &cursor, scratch: s)
                     }
+                    s.operations &+= C &* (count &+ 2)
                     z.update(from: logits.base + b &* C, count: C)
                     if count > 0 { addColumns(layer: l, count: count, into: z, width: C, scratch: s) }
                     for t in tritStart..<tritEnd {
@@ -351,6 +352,7 @@ final class DeltaCache {
                     h += 1
                 }
                 let mask = s.directMasks[l].base + directs &* Bw
+                s.operations &+= Bp &* (rowEnd &- t &+ 1)
                 batchFlips(layer: l, neuron: k, trits: t..<rowEnd, theta: theta, exclude: exclude, scratch: s, out: mask)
                 for w in 0..<Bw { changedMask[w] |= mask[w] }
                 s.directNeurons[l].base[directs] = Int32(k)
@@ -365,6 +367,7 @@ final class DeltaCache {
                 let delta = s.delta.base
                 forEachSetBit(s.changedMask[l - 1].base, words: Bw) { b in
                     let count = gatherChanges(layer: l - 1, example: b, cursor: &cursor, scratch: s)
+                    s.operations &+= n &* (count &+ 1)
                     delta.initialize(repeating: 0, count: n)
                     addColumns(layer: l, count: count, into: delta, width: n, scratch: s)
                     for t in tritStart..<tritEnd {
@@ -594,6 +597,9 @@ final class DeltaScratch {
     var thresholdNeuron = DeltaBuffer<Int32>(count: 16, value: 0)
     var thresholdValue = DeltaBuffer<Int32>(count: 16, value: 0)
     var tritCount = 0, thresholdCount = 0
+    /// Integer operations of the candidates scored since the last reset (adds, compares; an
+    /// estimate for the energy column, counted per vector lane).
+    var operations = 0
 
     var directMasks: [DeltaBuffer<UInt64>]
     var directNeurons: [DeltaBuffer<Int32>]

@@ -124,16 +124,20 @@ struct Benchmarks {
         let weights = zip(shape.dropFirst(), shape).reduce(0) { $0 + $1.0 * $1.1 }
         let strategy = GeneticAlgorithm(populationSize: population, eliteCount: min(2, population - 1),
                                         mutation: Mutation(weightRate: 5 / Double(weights), thresholdRate: 0.02, thresholdStep: 8))
-        let evolution = Evolution(strategy: strategy, architecture: Architecture(layerSizes: shape), train: data,
-                                  settings: EvolutionSettings(batchSize: batchSize, evaluationInterval: Int.max, seed: 1),
-                                  threads: threads)
+        let problem = SearchProblem(architecture: Architecture(layerSizes: shape), train: data, batchSize: batchSize,
+                                    rotateEvery: 1, threads: threads)
+        let evolution = SearchRun(strategy: strategy, problem: problem, seed: 1)
         let evaluator = PopulationEvaluator(layerSizes: shape, threads: threads)
-        evolution.run(generations: 3)  // warm up
+        for _ in 0..<3 { _ = try? evolution.advance() }  // warm up
         var gaRates = [Double](), evaluatorRates = [Double](), ratios = [Double]()
         for round in 0..<repeats {
-            let before = evolution.evaluations, start = evolution.wallSeconds
-            evolution.run(seconds: minimumSeconds)
-            let gaRate = Double(evolution.evaluations - before) / (evolution.wallSeconds - start)
+            let before = evolution.evaluations, start = DispatchTime.now().uptimeNanoseconds
+            var seconds = 0.0
+            repeat {
+                _ = try? evolution.advance()
+                seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            } while seconds < minimumSeconds
+            let gaRate = Double(evolution.evaluations - before) / seconds
             let genomes = evolution.state.genomes
             var batchRng = Xoshiro256(seed: 7, stream: [UInt64(round)])
             var scored = 0

@@ -105,6 +105,9 @@ struct ArgumentReader {
         self.command = command
     }
 
+    /// The arguments not consumed yet.
+    var rest: [String] { remaining }
+
     /// True if `--name` was given (and removes it).
     mutating func flag(_ name: String) -> Bool {
         guard let index = remaining.firstIndex(of: name) else { return false }
@@ -162,6 +165,18 @@ struct ArgumentReader {
     }
 
     /// The positional arguments left; anything that looks like an unknown flag is an error.
+    /// Removes and returns every remaining `--name value` pair (in order), for commands that
+    /// pass options on as config keys.
+    mutating func remainingOptions() throws -> [(name: String, value: String)] {
+        var options: [(String, String)] = []
+        while let index = remaining.firstIndex(where: { $0.hasPrefix("--") }) {
+            guard index + 1 < remaining.count else { throw CommandError.usage("\(remaining[index]) needs a value") }
+            options.append((String(remaining[index].dropFirst(2)), remaining[index + 1]))
+            remaining.removeSubrange(index...(index + 1))
+        }
+        return options
+    }
+
     func positionals(expected: String, count: ClosedRange<Int>) throws -> [String] {
         if let unknown = remaining.first(where: { $0.hasPrefix("-") && $0 != "-" }) {
             throw CommandError.usage("unknown option '\(unknown)' for '\(command)'; see 'ternevo help \(command)'")

@@ -4,23 +4,25 @@ import TernaryCore
 /// `ternevo run CONFIG.json`: every arm for every seed, with logs, models and a plot.
 enum RunCommand {
     static let spec = CommandSpec(
-        name: "run", abstract: "Run an experiment config: every arm (ga, ste, float) for every seed.",
+        name: "run", abstract: "Run an experiment config: every arm (ga, local, es, ste, float) for every seed.",
         usage: "ternevo run CONFIG.json [--out DIR] [--threads N] [--quiet] [--dry-run]",
         details: """
         Writes into the run folder (default results/<name>/): config.json (the config it ran),
         curves.csv (one row per logged point: method, seed, step, wall_s, evals, train_loss,
-        train_acc, test_acc, best_fitness, mean_fitness, int_ops, float_ops), summary.csv (per
-        method and seed, with the time to 90% and 95% test accuracy and an energy estimate),
-        the best model per ternary arm and seed (<method>-seed<N>.tern) and curves.svg. Files
-        are rewritten atomically as the run goes, so they are complete at any moment. wall_s
-        counts training time only (the full-split scoring that produces the log is excluded).
-        One progress line per logged point goes to stderr. Ctrl-C stops at the next logged
-        point and exits with status 130.
+        train_acc, val_acc, test_acc, best_fitness, mean_fitness, int_ops, float_ops),
+        summary.csv (per arm and seed: final accuracies, the validation-chosen point and its
+        test accuracy, the time to 85/90/95% test accuracy and an energy estimate), the model
+        chosen on validation per ternary arm and seed (<arm>-seed<N>.tern), one record per arm
+        and seed (<arm>-seed<N>.ckpt: its state, rows and model, from which resume continues)
+        and curves.svg. Files are replaced by renames as the run goes, records first, so a kill
+        at any moment leaves a consistent folder. wall_s counts training time only (the
+        full-split scoring that makes the log is excluded). One progress line per logged point
+        goes to stderr. Ctrl-C stops after the current step and exits with status 130.
 
           --out DIR      the run folder
-          --threads N    worker threads (default: all cores)
+          --threads N    worker threads (default: all cores; results do not depend on it)
           --quiet        no progress lines
-          --dry-run      validate the config and print the plan without training
+          --dry-run      validate the config, load the data and print the plan
         """) { arguments, console in
             var reader = ArgumentReader(arguments, command: "run")
             let out = try reader.string("--out")
@@ -32,61 +34,198 @@ enum RunCommand {
             do { config = try ExperimentConfig.load(path) } catch { throw CommandError.data("\(error)") }
             let folder = out ?? "results/\(config.name)"
             if dryRun {
-                let data: LabeledData
-                do { data = try config.loadData() } catch { throw CommandError.data("\(error)") }
-                let sizes = [data.featureCount] + config.hidden + [data.classCount]
-                let weights = zip(sizes.dropFirst(), sizes).reduce(0) { $0 + $1.0 * $1.1 }
-                var lines = ["experiment \(config.name): \(data.count) examples from \(data.source), test fraction \(config.testFraction), \(config.bits)-bit inputs",
-                             "network \(sizes.map(String.init).joined(separator: "-")): \(grouped(weights)) weights, \(config.hidden.reduce(0, +)) thresholds",
-                             "seeds \(config.seeds.map(String.init).joined(separator: ", ")); run folder \(folder)"]
-                func budget(_ seconds: Double?, _ count: Int?, _ unit: String) -> String {
-                    [seconds.map { String(format: "%g s", $0) }, count.map { "\($0) \(unit)" }].compactMap { $0 }.joined(separator: " or ")
-                }
-                if let ga = config.ga {
-                    lines.append("  ga: \(budget(ga.seconds, ga.generations, "generations")), population \(ga.population), batch \(ga.batch), \(ga.crossover) crossover")
-                }
-                for arm in config.backprop {
-                    lines.append("  \(arm.arm.rawValue): \(budget(arm.seconds, arm.epochs, "epochs")), lr \(arm.learningRate), batch \(arm.batch), \(arm.schedule.rawValue)")
-                }
-                lines.append("\((config.ga == nil ? 0 : 1) + config.backprop.count) arm(s) x \(config.seeds.count) seed(s)")
-                console.out(lines.joined(separator: "\n"))
+                console.out(try plan(config, folder: folder))
                 return
             }
-            let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet)
-            let finished: Bool
-            do { finished = try runner.run() } catch let error as DataError { throw CommandError.data("\(error)") }
-            console.out("wrote \(folder): config.json, curves.csv (\(runner.rows.count) rows), summary.csv, curves.svg\n"
-                        + ([ExperimentRunner.summaryHeader] + runner.summaries).joined(separator: "\n"))
-            if !finished { throw CommandError(message: "interrupted; the files in \(folder) are complete up to the last logged point", exitCode: 130) }
+            try execute(ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet), console: console)
         }
+
+    /// The plan of `--dry-run`: data, splits, network, arms.
+    static func plan(_ config: ExperimentConfig, folder: String) throws -> String {
+        let splits: ExperimentRunner.Splits
+        do {
+            splits = try ExperimentRunner(config: config, folder: folder, threads: 1, console: .standard, quiet: true).loadSplits()
+        } catch { throw CommandError.data("\(error)") }
+        let sizes = splits.layerSizes
+        let weights = zip(sizes.dropFirst(), sizes).reduce(0) { $0 + $1.0 * $1.1 }
+        var lines = ["experiment \(config.name): \(splits.train.count) train, \(splits.validation.count) validation, \(splits.test.count) test examples, \(config.bits)-bit inputs",
+                     "network \(sizes.map(String.init).joined(separator: "-")): \(grouped(weights)) weights, \(config.hidden.reduce(0, +)) thresholds",
+                     "seeds \(config.seeds.map(String.init).joined(separator: ", ")); run folder \(folder)"]
+        for arm in config.arms {
+            let budget = [arm.seconds.map { String(format: "%g s", $0) }, arm.steps.map { "\($0) steps" }].compactMap { $0 }.joined(separator: " or ")
+            lines.append("  \(arm.name) (\(arm.kind)): \(budget); \(arm.settings)")
+        }
+        lines.append("\(config.arms.count) arm(s) x \(config.seeds.count) seed(s)")
+        return lines.joined(separator: "\n")
+    }
+
+    /// Runs or resumes, prints the summary, maps failures to exit codes.
+    static func execute(_ runner: ExperimentRunner, console: Console) throws {
+        let finished: Bool
+        do { finished = try runner.run() } catch let error as DataError {
+            throw CommandError.data("\(error)")
+        } catch let error as RunFailure {
+            throw CommandError(message: error.message, exitCode: error.exitCode)
+        }
+        console.out("wrote \(runner.folder): curves.csv (\(runner.rows.count) rows), summary.csv, curves.svg, models and records\n"
+                    + ([ExperimentRunner.summaryHeader] + runner.summaries).joined(separator: "\n"))
+        if !finished {
+            throw CommandError(message: "interrupted; the files in \(runner.folder) are complete up to the last logged point; continue with 'ternevo resume \(runner.folder)'", exitCode: 130)
+        }
+    }
 }
 
 /// `ternevo resume RUN_DIR`: continues an interrupted run.
 enum ResumeCommand {
     static let spec = CommandSpec(
-        name: "resume", abstract: "Continue an interrupted 'ternevo run' from its run folder.",
-        usage: "ternevo resume RUN_DIR [--threads N] [--quiet]",
+        name: "resume", abstract: "Continue an interrupted or killed 'ternevo run' from its run folder.",
+        usage: "ternevo resume RUN_DIR [--threads N] [--quiet] [--restart-damaged]",
         details: """
-        Reads RUN_DIR/config.json, curves.csv and summary.csv. Arms and seeds already in
-        summary.csv are kept as they are. An unfinished arm continues exactly from its last
-        checkpoint (<method>-seed<N>.tevc for the GA, .bpck for STE and float, written with every
-        rewrite of the files and at the end of the arm), so its rows equal those of an
-        uninterrupted run (wall_s aside); an arm without a checkpoint starts over.
+        Reads RUN_DIR/config.json and the arm records (<arm>-seed<N>.ckpt). Finished arms are
+        kept; an unfinished arm continues exactly from its record (written with every rewrite
+        of the files), so its rows equal those of an uninterrupted run (wall_s aside); an arm
+        without a record starts. curves.csv, summary.csv, the models and curves.svg are
+        rewritten from the records. A damaged record stops the resume with a message naming
+        it; --restart-damaged starts such an arm over instead.
         """) { arguments, console in
             var reader = ArgumentReader(arguments, command: "resume")
             let threads = try reader.integer("--threads", in: 1...1024)
             let quiet = reader.flag("--quiet")
+            let restartDamaged = reader.flag("--restart-damaged")
             let folder = try reader.positionals(expected: "one run folder", count: 1...1)[0]
+            guard FileManager.default.fileExists(atPath: folder + "/config.json") else {
+                throw CommandError.data("\(folder): holds no config.json; is it a run folder of 'ternevo run'?")
+            }
             let config: ExperimentConfig
             do { config = try ExperimentConfig.load(folder + "/config.json") } catch { throw CommandError.data("\(error)") }
-            let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet)
-            let finished: Bool
-            do {
-                try runner.prepareResume()
-                finished = try runner.run()
-            } catch let error as DataError { throw CommandError.data("\(error)") }
-            console.out("wrote \(folder): curves.csv (\(runner.rows.count) rows), summary.csv, curves.svg\n"
-                        + ([ExperimentRunner.summaryHeader] + runner.summaries).joined(separator: "\n"))
-            if !finished { throw CommandError(message: "interrupted again; resume once more to continue", exitCode: 130) }
+            try RunCommand.execute(ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet,
+                                                    resuming: true, restartDamaged: restartDamaged), console: console)
         }
+}
+
+/// A one-arm experiment from command-line options: what `evolve` and `train` run. The options
+/// become a config file (written to the run folder as config.json) and the runner runs it, so
+/// budgets, splits, flags and files mean the same as in `ternevo run`.
+enum OneArmCommand {
+    static let commonOptions = """
+          --hidden SIZES            hidden layer sizes, e.g. 128 or 256-64 (default 128)
+          --seconds S               training-time budget
+          --steps N                 step budget (generations, local-search steps or epochs)
+          --seed S                  split seed and run seed (default 1)
+          --test-fraction F         share of each class held out for testing (default 0.2)
+          --validation-fraction F   share of the rest held out for model selection (default 0.1)
+          --bits N                  input bits, 1...8 (default 8)
+          --zeros F                 fraction of zero weights at start (default 0.33)
+          --eval-every N            steps between logged points
+          --threads N               worker threads (default: all cores)
+          --out DIR                 the run folder (default results/<command>-<arm>)
+          --model FILE.tern         also copy the model chosen on validation here
+          --quiet                   no progress lines
+          --KEY VALUE               any setting of the arm's kind, as in a config file
+                                    (--population 512, --candidates 64, --lr 0.01, ...);
+                                    'ternevo help run' and the README list them
+        Resume an interrupted run with 'ternevo resume DIR'.
+        """
+
+    static func run(command: String, kind: String, defaultBudget: (String, String), arguments: [String], console: Console) throws {
+        var reader = ArgumentReader(arguments, command: command)
+        let hidden = try reader.hiddenSizes("--hidden") ?? [128]
+        let seconds = try reader.number("--seconds", in: 0.001...1e9)
+        let steps = try reader.integer("--steps", in: 1...1_000_000_000)
+        let seed = try reader.integer("--seed", in: 0...Int(Int32.max)) ?? 1
+        let testFraction = try reader.number("--test-fraction", in: 0...0.9)
+        let validationFraction = try reader.number("--validation-fraction", in: 0...0.9)
+        let bits = try reader.integer("--bits", in: 1...8)
+        let zeros = try reader.number("--zeros", in: 0...1)
+        let evalEvery = try reader.integer("--eval-every", in: 1...1_000_000)
+        let threads = try reader.integer("--threads", in: 1...1024)
+        let out = try reader.string("--out")
+        let model = try reader.string("--model")
+        let quiet = reader.flag("--quiet")
+        let settings = try reader.remainingOptions()
+        let data = try reader.positionals(expected: "one dataset (a CSV file, an IDX folder or images file, or synthetic:TASK)", count: 1...1)[0]
+
+        func quoted(_ text: String) -> String {
+            var escaped = ""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": escaped += "\\\""
+                case "\\": escaped += "\\\\"
+                case _ where scalar.value < 32: escaped += String(format: "\\u%04x", scalar.value)
+                default: escaped.unicodeScalars.append(scalar)
+                }
+            }
+            return "\"\(escaped)\""
+        }
+        /// A value as JSON: a number or true/false as it is, anything else as a string.
+        func literal(_ text: String) -> String {
+            if text == "true" || text == "false" { return text }
+            if Double(text) != nil, text.range(of: #"^-?[0-9.]+([eE][+-]?[0-9]+)?$"#, options: .regularExpression) != nil { return text }
+            return quoted(text)
+        }
+        var isFolder: ObjCBool = false
+        let source: String
+        if data.hasPrefix("synthetic:") {
+            source = "\"synthetic\": \(quoted(String(data.dropFirst("synthetic:".count))))"
+        } else if (FileManager.default.fileExists(atPath: data, isDirectory: &isFolder) && isFolder.boolValue) || data.contains("idx3") {
+            source = "\"idx\": \(quoted(data))"
+        } else {
+            source = "\"csv\": \(quoted(data))"
+        }
+        var dataset = [source, "\"split_seed\": \(seed)"]
+        if let testFraction { dataset.append("\"test_fraction\": \(testFraction)") }
+        if let validationFraction { dataset.append("\"validation_fraction\": \(validationFraction)") }
+        if let bits { dataset.append("\"bits\": \(bits)") }
+        var armKeys = ["\"strategy\": \(quoted(kind))"]
+        if seconds == nil && steps == nil { armKeys.append("\"\(defaultBudget.0)\": \(defaultBudget.1)") }
+        if let seconds { armKeys.append("\"seconds\": \(seconds)") }
+        if let steps { armKeys.append("\"\(ArmKinds.all.first { $0.kind == kind }!.countKey)\": \(steps)") }
+        if let evalEvery { armKeys.append("\"eval_every\": \(evalEvery)") }
+        for (name, value) in settings { armKeys.append("\(quoted(name.replacingOccurrences(of: "-", with: "_"))): \(literal(value))") }
+        let zerosKey = zeros.map { ", \"zero_fraction\": \($0)" } ?? ""
+        let text = """
+        {
+          "name": \(quoted("\(command)-\(kind)")),
+          "dataset": {\(dataset.joined(separator: ", "))},
+          "model": {"hidden": [\(hidden.map(String.init).joined(separator: ", "))]\(zerosKey)},
+          "seeds": [\(seed)],
+          "arms": {\(quoted(kind)): {\(armKeys.joined(separator: ", "))}}
+        }
+
+        """
+        let folder = out ?? "results/\(command)-\(kind)"
+        // The config goes to a temporary file; the runner copies it into the run folder once the
+        // data has loaded, so a failed start leaves no folder behind.
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("ternevo-\(command)-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        do { try AtomicFile.write(Array(text.utf8), to: file) } catch {
+            throw CommandError(message: "\(file): cannot be written (\(reason(error)))", exitCode: 73)
+        }
+        /// Errors name the command line, not the temporary file, and the flag behind a key.
+        func explained(_ message: String) -> String {
+            var message = message.replacingOccurrences(of: file + ": ", with: "")
+            if let range = message.range(of: "key 'arms.\(kind).") {
+                let key = message[range.upperBound...].prefix { $0 != "'" }
+                message = "--\(key.replacingOccurrences(of: "_", with: "-")): " + message
+            }
+            return message
+        }
+        let config: ExperimentConfig
+        do { config = try ExperimentConfig.load(file) } catch { throw CommandError.usage(explained("\(error)")) }
+        do {
+            try RunCommand.execute(ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet), console: console)
+        } catch let error as CommandError {
+            throw CommandError(message: explained(error.message), exitCode: error.exitCode)
+        }
+        if let model {
+            let chosen = folder + "/\(kind)-seed\(seed).tern"
+            guard let bytes = FileManager.default.contents(atPath: chosen) else {
+                throw CommandError.data("\(chosen): no model was written (the float arm has no ternary model)")
+            }
+            do { try AtomicFile.write([UInt8](bytes), to: model) } catch {
+                throw CommandError(message: "\(model): cannot be written (\(reason(error)))", exitCode: 74)
+            }
+            console.out("saved \(model)")
+        }
+    }
 }

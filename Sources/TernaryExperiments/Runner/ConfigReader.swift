@@ -6,10 +6,10 @@ import Foundation
 struct ConfigReader {
     let file: String
     let path: String
-    let object: [String: Any]
+    let object: JSONObject
     private var used: Set<String> = []
 
-    init(file: String, path: String, object: [String: Any]) {
+    init(file: String, path: String, object: JSONObject) {
         self.file = file
         self.path = path
         self.object = object
@@ -21,10 +21,10 @@ struct ConfigReader {
             throw DataError(path: file, problem: "cannot be read (missing, a folder, or no permission)")
         }
         let parsed: Any
-        do { parsed = try JSONSerialization.jsonObject(with: data) } catch {
-            throw DataError(path: file, problem: "is not valid JSON (\((error as NSError).userInfo[NSDebugDescriptionErrorKey] ?? error.localizedDescription))")
+        do { parsed = try JSONParser.parse(data) } catch {
+            throw DataError(path: file, problem: "is not valid JSON (\(error.message))")
         }
-        guard let object = parsed as? [String: Any] else { throw DataError(path: file, problem: "must hold a JSON object at the top") }
+        guard let object = parsed as? JSONObject else { throw DataError(path: file, problem: "must hold a JSON object at the top") }
         return ConfigReader(file: file, path: "", object: object)
     }
 
@@ -67,6 +67,12 @@ struct ConfigReader {
         return text
     }
 
+    mutating func boolean(_ name: String, default fallback: Bool) throws(DataError) -> Bool {
+        guard let raw = try value(name, required: false) else { return fallback }
+        guard let number = raw as? NSNumber, isBoolean(number) else { throw fail(name, "expected true or false, found \(describe(raw))") }
+        return number.boolValue
+    }
+
     mutating func integers(_ name: String, in range: ClosedRange<Int>, required: Bool = false) throws(DataError) -> [Int]? {
         guard let raw = try value(name, required: required) else { return nil }
         guard let array = raw as? [Any], !array.isEmpty else { throw fail(name, "expected a non-empty array of integers, found \(describe(raw))") }
@@ -83,25 +89,33 @@ struct ConfigReader {
 
     mutating func child(_ name: String, required: Bool = true) throws(DataError) -> ConfigReader? {
         guard let raw = try value(name, required: required) else { return nil }
-        guard let object = raw as? [String: Any] else { throw fail(name, "expected an object, found \(describe(raw))") }
+        guard let object = raw as? JSONObject else { throw fail(name, "expected an object, found \(describe(raw))") }
         return ConfigReader(file: file, path: key(name), object: object)
     }
 
     /// Rejects keys that were never read.
     func finish() throws(DataError) {
-        if let unknown = object.keys.sorted().first(where: { !used.contains($0) }) {
+        if let unknown = object.keys.first(where: { !used.contains($0) }) {
             throw DataError(path: file, problem: "unknown key '\(key(unknown))' (known here: \(used.sorted().joined(separator: ", ")))")
         }
     }
+
+    /// The keys of this object, in file order.
+    var keys: [String] { object.keys }
 
     /// JSON `true`/`false` also arrive as NSNumber; their type encoding is `c` (char).
     func isBoolean(_ number: NSNumber) -> Bool { String(cString: number.objCType) == "c" }
 
     func describe(_ value: Any) -> String {
-        if let text = value as? String { return "the string '\(text)'" }
+        if let text = value as? String { return "the string '\(shortened(text))'" }
         if let number = value as? NSNumber { return isBoolean(number) ? "a boolean" : "\(number)" }
         if value is [Any] { return "an array" }
-        if value is [String: Any] { return "an object" }
+        if value is JSONObject { return "an object" }
         return "\(value)"
     }
+}
+
+/// `text` cut to about 80 characters for an error line (a 50 MB value is not echoed whole).
+func shortened(_ text: String, limit: Int = 80) -> String {
+    text.count <= limit ? text : String(text.prefix(limit)) + "... (\(text.count) characters)"
 }

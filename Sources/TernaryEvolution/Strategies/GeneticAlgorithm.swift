@@ -2,7 +2,7 @@ import TernaryCore
 
 /// A generational genetic algorithm on ternary genomes: elitism, then selection, crossover
 /// and mutation on the bit planes for the rest of the population.
-public struct GeneticAlgorithm: EvolutionStrategy {
+public struct GeneticAlgorithm: SearchStrategy {
     /// Genomes per generation.
     public var populationSize: Int
     /// The best `eliteCount` genomes are copied unchanged into the next generation (and
@@ -52,19 +52,14 @@ public struct GeneticAlgorithm: EvolutionStrategy {
         }
     }
 
-    public func initialState(architecture: Architecture, seed: UInt64, sample: ExampleBatch,
-                             evaluator: PopulationEvaluator) -> State {
-        var genomes = Parallel.map(count: populationSize, workers: evaluator.threads) { individual, _ in
-            var rng = Xoshiro256(seed: seed, stream: StreamPath.initial(individual))
-            return TernaryNetwork(layerSizes: architecture.layerSizes, zeroFraction: initialZeroFraction,
-                                  activation: architecture.activation, quantizer: architecture.quantizer, using: &rng)
-        }
-        calibrateThresholds(&genomes, on: sample, evaluator: evaluator)
-        return State(genomes: genomes, fitness: [], generation: 0)
+    public func initialState(problem: SearchProblem, seed: UInt64) -> State {
+        State(genomes: problem.initialGenomes(count: populationSize, zeroFraction: initialZeroFraction, seed: seed),
+              fitness: [], generation: 0)
     }
 
-    public func ask(_ state: inout State, seed: UInt64, threads: Int) -> [TernaryNetwork] {
-        guard !state.fitness.isEmpty else { return state.genomes }
+    public func ask(_ state: inout State, problem: SearchProblem, seed: UInt64) -> Candidates {
+        guard !state.fitness.isEmpty else { return .genomes(state.genomes) }
+        let threads = problem.threads
         let ranking = rankBestFirst(state.fitness)
         let parents = state.genomes, fitness = state.fitness, generation = state.generation
         Parallel.updateEach(&state.spare, workers: threads) { individual, child, _ in
@@ -85,13 +80,51 @@ public struct GeneticAlgorithm: EvolutionStrategy {
         }
         swap(&state.genomes, &state.spare)
         state.fitness = []
-        return state.genomes
+        return .genomes(state.genomes)
     }
 
-    public func tell(_ state: inout State, fitness: [Double]) {
+    public func tell(_ state: inout State, fitness: [Double], problem: SearchProblem, seed: UInt64) -> [Move] {
         precondition(fitness.count == state.genomes.count, "one fitness per genome")
         state.fitness = fitness
         state.generation += 1
+        return []
+    }
+
+    /// The best genome of the last scored generation (the first genome before any).
+    public func incumbent(_ state: State) -> TernaryNetwork {
+        state.fitness.isEmpty ? state.genomes[0] : state.genomes[rankBestFirst(state.fitness)[0]]
+    }
+
+    public var settingsDescription: String {
+        let selected: String
+        switch selection {
+        case let .tournament(size): selected = "tournament(\(size))"
+        case let .truncation(fraction): selected = "truncation(\(fraction))"
+        }
+        return "ga population=\(populationSize) elite=\(eliteCount) selection=\(selected) crossover=\(crossover.rawValue) p=\(crossoverProbability) mutation=\(mutation.weightRate)/\(mutation.thresholdRate)/\(mutation.thresholdStep) zeros=\(initialZeroFraction)"
+    }
+
+    public func encode(_ state: State, into writer: inout BinaryWriter) {
+        writer.writeCount(state.generation)
+        writer.writeCount(state.genomes.count)
+        for genome in state.genomes { writer.write(genome) }
+        writer.writeCount(state.fitness.count)
+        for value in state.fitness { writer.write(value) }
+    }
+
+    public func decode(from reader: inout BinaryReader, problem: SearchProblem) throws(FileFormatError) -> State {
+        let generation = try reader.readCount(limit: Int(Int32.max))
+        let count = try reader.readCount(limit: 1 << 24)
+        guard count == populationSize else {
+            throw reader.fail("holds \(count) genomes; this configuration has a population of \(populationSize)")
+        }
+        var genomes = [TernaryNetwork]()
+        for _ in 0..<count { genomes.append(try reader.readNetwork()) }
+        let fitnessCount = try reader.readCount(limit: count)
+        guard fitnessCount == 0 || fitnessCount == count else { throw reader.fail("holds \(fitnessCount) fitness values for \(count) genomes") }
+        var fitness = [Double]()
+        for _ in 0..<fitnessCount { fitness.append(try reader.read(Double.self)) }
+        return State(genomes: genomes, fitness: fitness, generation: generation)
     }
 }
 

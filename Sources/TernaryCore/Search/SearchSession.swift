@@ -1,0 +1,51 @@
+/// What one step of an arm reports (the strategy's own view; full-split scores are the runner's).
+public struct StepReport: Sendable, Equatable {
+    /// Best and mean fitness of the step's candidates (evolution arms).
+    public var bestFitness: Double?
+    public var meanFitness: Double?
+    /// Mean training loss of the step (backprop arms: the epoch's).
+    public var trainLoss: Double?
+
+    public init(bestFitness: Double? = nil, meanFitness: Double? = nil, trainLoss: Double? = nil) {
+        self.bestFitness = bestFitness
+        self.meanFitness = meanFitness
+        self.trainLoss = trainLoss
+    }
+}
+
+/// One arm of an experiment (a strategy or trainer, its problem and its seed) as the runner
+/// drives it: step, look at the incumbent, count, checkpoint. The runner knows no strategy by
+/// name; every kind (`ga`, `local`, `es`, `ste`, `float`) is a session.
+///
+/// Sessions are deterministic: the same settings and seed give the same steps, and restoring a
+/// state written after step `n` and stepping on gives what stepping on from `n` gave.
+public protocol SearchSession: AnyObject {
+    /// Steps completed: generations, local-search steps or epochs.
+    var step: Int { get }
+    /// Evaluations so far: candidates scored (evolution arms) or examples processed (backprop).
+    var evaluations: Int { get }
+    /// Estimated integer and float operations so far (for the energy estimate).
+    var integerOperations: Double { get }
+    var floatOperations: Double { get }
+    /// A text naming every setting that changes results (hashed into checkpoints).
+    var settingsDescription: String { get }
+
+    /// Runs one step. Throws when the arm cannot go on (a NaN loss).
+    func advance() throws(SessionError) -> StepReport
+    /// The ternary genome that stands for the arm now (GA: the step's best; local and es: the
+    /// current point; STE: the export). Nil for an arm without a ternary form (float).
+    func incumbent() -> TernaryNetwork?
+    /// The incumbent's score on `data`.
+    func score(on data: QuantizedDataset) -> Score
+    /// The state after the last step, for a checkpoint.
+    func encodeState(into writer: inout BinaryWriter)
+    /// Replaces the state with one written by `encodeState` of a session with the same settings.
+    func restoreState(from reader: inout BinaryReader) throws(FileFormatError)
+}
+
+/// An arm that cannot continue: what happened.
+public struct SessionError: Error, Equatable, CustomStringConvertible {
+    public var problem: String
+    public init(_ problem: String) { self.problem = problem }
+    public var description: String { problem }
+}

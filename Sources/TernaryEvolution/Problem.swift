@@ -1,0 +1,136 @@
+import TernaryCore
+
+/// The problem role (as in EvoTorch): the training data, the architecture, the fitness and its
+/// batch schedule, threshold calibration, and the scorers. Strategies never build an evaluator;
+/// they ask the problem.
+///
+/// Fitness batches: `batchSize` examples (nil, or at least the split: the whole train split)
+/// drawn without replacement from a stream per rotation, a new draw every `rotateEvery` steps
+/// (1: a fresh minibatch every step, as the GA does). Genome candidates are scored by the full
+/// evaluator; move candidates incrementally, from a cache of the incumbent on the current
+/// batch, rebuilt only when the batch rotates or the incumbent is not the cached genome.
+public final class SearchProblem {
+    public let architecture: Architecture
+    public let train: QuantizedDataset
+    public let fitnessKind: FitnessKind
+    /// Softmax scale of the cross-entropy (nil: `1 / sqrt(n_{L-1})`).
+    public let temperature: Double?
+    public let batchSize: Int?
+    public let rotateEvery: Int
+    public let threads: Int
+    public let evaluator: PopulationEvaluator
+    private var scorer: IncrementalScorer?
+    private var scorerRotation = -1
+    private var cachedBatch: (rotation: Int, batch: ExampleBatch)?
+    /// Full rebuilds of the incremental cache so far (logging and tests).
+    public private(set) var rebuilds = 0
+
+    public init(architecture: Architecture, train: QuantizedDataset, fitness: FitnessKind = .xent,
+                temperature: Double? = nil, batchSize: Int? = nil, rotateEvery: Int = 1, threads: Int? = nil) {
+        precondition(train.featureCount == architecture.layerSizes[0], "train features do not match the input layer")
+        precondition(train.classCount <= architecture.layerSizes.last!, "more classes than outputs")
+        precondition(batchSize.map { $0 >= 1 } ?? true && rotateEvery >= 1, "batch size and rotation must be positive")
+        self.architecture = architecture
+        self.train = train
+        self.fitnessKind = fitness
+        self.temperature = temperature
+        self.batchSize = batchSize
+        self.rotateEvery = rotateEvery
+        evaluator = PopulationEvaluator(layerSizes: architecture.layerSizes, threads: threads)
+        self.threads = evaluator.threads
+    }
+
+    /// A stable text of the settings that change results.
+    public var settingsDescription: String {
+        let q = architecture.quantizer
+        return "layers=\(architecture.layerSizes) activation=\(architecture.activation.name) q=\(q.low)/\(q.high)/\(q.bits) fitness=\(fitnessKind.rawValue) tau=\(temperature.map { "\($0)" } ?? "default") batch=\(batchSize.map(String.init) ?? "all") rotate=\(rotateEvery) train=\(train.count)"
+    }
+
+    /// Examples per fitness batch.
+    public var fitnessBatchCount: Int { min(batchSize ?? train.count, train.count) }
+
+    /// The example indices of the fitness batch at `step`; nil for the whole train split.
+    public func batchIndices(step: Int, seed: UInt64) -> [Int]? {
+        guard let batchSize, batchSize < train.count else { return nil }
+        var rng = Xoshiro256(seed: seed, stream: StreamPath.batch(step / rotateEvery))
+        return train.sampleIndices(batchSize, using: &rng)
+    }
+
+    /// The draw a step's fitness batch comes from: 0 throughout when the batch is the whole
+    /// train split (nothing to redraw), else one draw per `rotateEvery` steps.
+    func rotation(step: Int) -> Int {
+        guard let batchSize, batchSize < train.count else { return 0 }
+        return step / rotateEvery
+    }
+
+    /// The fitness batch at `step`, laid out for the full evaluator.
+    public func batch(step: Int, seed: UInt64) -> ExampleBatch {
+        let rotation = rotation(step: step)
+        if let cachedBatch, cachedBatch.rotation == rotation { return cachedBatch.batch }
+        let batch = batchIndices(step: step, seed: seed).map { train.batch($0) } ?? train.all
+        cachedBatch = (rotation, batch)
+        return batch
+    }
+
+    /// The fitness of each candidate at `step`, and the integer operations spent on it.
+    /// Move candidates are relative to `incumbent`.
+    public func fitness(of candidates: Candidates, incumbent: TernaryNetwork, step: Int, seed: UInt64) -> (fitness: [Double], operations: Double) {
+        switch candidates {
+        case let .genomes(genomes):
+            let batch = batch(step: step, seed: seed)
+            let scores = evaluator.scores(of: genomes, on: batch, temperature: temperature)
+            let perExample = genomes.first.map(SearchProblem.integerOperations) ?? 0
+            return (scores.map(fitnessKind.fitness), perExample * Double(batch.count * genomes.count))
+        case let .moves(list):
+            let scorer = synchronizedScorer(incumbent, step: step, seed: seed)
+            let scores = scorer.scores(of: list)
+            return (scores.map(fitnessKind.fitness), Double(scorer.lastOperations))
+        }
+    }
+
+    /// Tells the problem that the incumbent changed by `moves` (so its cache follows).
+    public func incumbentMoved(_ moves: [Move]) {
+        guard !moves.isEmpty, let scorer else { return }
+        scorer.apply(moves)
+    }
+
+    /// The incremental scorer holding `incumbent` on the batch of `step`.
+    func synchronizedScorer(_ incumbent: TernaryNetwork, step: Int, seed: UInt64) -> IncrementalScorer {
+        let scorer = self.scorer ?? IncrementalScorer(layerSizes: architecture.layerSizes, temperature: temperature, threads: threads)
+        self.scorer = scorer
+        let rotation = rotation(step: step)
+        if rotation != scorerRotation || scorer.exampleCount == 0 || scorer.genome != incumbent {
+            scorer.rebuild(incumbent, on: train, indices: batchIndices(step: step, seed: seed))
+            scorerRotation = rotation
+            rebuilds += 1
+        }
+        return scorer
+    }
+
+    /// `genome`'s score on `data` by a full evaluation.
+    public func score(_ genome: TernaryNetwork, on data: QuantizedDataset) -> Score {
+        evaluator.scores(of: [genome], on: data.all, temperature: temperature)[0]
+    }
+
+    /// Random genomes `0 ..< count` of the run (stream per individual), thresholds calibrated
+    /// on a seeded sample of the train split.
+    public func initialGenomes(count: Int, zeroFraction: Double, seed: UInt64) -> [TernaryNetwork] {
+        let architecture = self.architecture
+        var genomes = Parallel.map(count: count, workers: threads) { individual, _ in
+            var rng = Xoshiro256(seed: seed, stream: StreamPath.initial(individual))
+            return architecture.randomGenome(zeroFraction: zeroFraction, using: &rng)
+        }
+        var rng = Xoshiro256(seed: seed, stream: StreamPath.calibration)
+        let sample = train.batch(train.sampleIndices(min(train.count, max(batchSize ?? 0, 256)), using: &rng))
+        calibrateThresholds(&genomes, on: sample, evaluator: evaluator)
+        return genomes
+    }
+
+    /// Integer operations of one forward pass of `network` on one example: an add or subtract
+    /// per nonzero first-layer weight, and xor, and, popcount per 64-weight word after.
+    public static func integerOperations(_ network: TernaryNetwork) -> Double {
+        var ops = Double(network.weights[0].count - network.weights[0].zeroCount)
+        for matrix in network.weights.dropFirst() { ops += 3 * Double(matrix.rowCount * matrix.wordsPerRow) }
+        return ops
+    }
+}

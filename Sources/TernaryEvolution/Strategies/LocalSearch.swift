@@ -1,0 +1,105 @@
+import TernaryCore
+
+/// (1 + lambda) local search over trits and thresholds, scored incrementally.
+///
+/// Each step proposes `candidates` move sets from seeded streams (one per step and candidate):
+/// `movesPerCandidate` trits of one neuron set to other values, or, with probability
+/// `thresholdProbability`, one hidden threshold stepped. The problem scores them all from the
+/// current genome's cached evaluation (a candidate costs what it changes), and the best is
+/// applied when it beats the current point on the step's fitness batch, or ties with it when
+/// `acceptNeutral` is set (neutral moves let the search drift across plateaus; strict ones
+/// generalised better in our trials). Candidate 0 of every step is the current point itself
+/// (no moves, no cost), so the comparison is on the same batch after a rotation.
+public struct LocalSearch: SearchStrategy {
+    public var candidates: Int
+    public var movesPerCandidate: Int
+    public var thresholdProbability: Double
+    public var thresholdStep: Int
+    public var acceptNeutral: Bool
+    public var initialZeroFraction: Double
+
+    public init(candidates: Int = 32, movesPerCandidate: Int = 1, thresholdProbability: Double = 0.1,
+                thresholdStep: Int = 8, acceptNeutral: Bool = false, initialZeroFraction: Double = 1.0 / 3) {
+        precondition(candidates >= 1 && movesPerCandidate >= 1, "candidates and moves per candidate must be positive")
+        precondition(thresholdProbability >= 0 && thresholdProbability <= 1, "thresholdProbability must lie in [0, 1]")
+        self.candidates = candidates
+        self.movesPerCandidate = movesPerCandidate
+        self.thresholdProbability = thresholdProbability
+        self.thresholdStep = thresholdStep
+        self.acceptNeutral = acceptNeutral
+        self.initialZeroFraction = initialZeroFraction
+    }
+
+    public struct State: Sendable {
+        /// The current point.
+        public internal(set) var current: TernaryNetwork
+        /// Steps told so far, and how many of them moved the current point.
+        public internal(set) var step: Int
+        public internal(set) var accepted: Int
+        /// The proposals of the last `ask`.
+        var proposals = MoveList()
+    }
+
+    public var settingsDescription: String {
+        "local candidates=\(candidates) moves=\(movesPerCandidate) thresholds=\(thresholdProbability)/\(thresholdStep) neutral=\(acceptNeutral) zeros=\(initialZeroFraction)"
+    }
+
+    public func initialState(problem: SearchProblem, seed: UInt64) -> State {
+        State(current: problem.initialGenomes(count: 1, zeroFraction: initialZeroFraction, seed: seed)[0], step: 0, accepted: 0)
+    }
+
+    public func ask(_ state: inout State, problem: SearchProblem, seed: UInt64) -> Candidates {
+        let positions = GenomePositions(layerSizes: state.current.layerSizes, thresholdStep: thresholdStep)
+        state.proposals.removeAll()
+        state.proposals.endCandidate()  // the current point
+        for candidate in 1...candidates {
+            var rng = Xoshiro256(seed: seed, stream: StreamPath.localMoves(state.step, candidate))
+            if positions.hiddenCount > 0 && rng.uniformDouble() < thresholdProbability {
+                let (layer, neuron) = positions.neuron(rng.uniformBelow(positions.hiddenCount))
+                let step = positions.step(layer: layer, using: &rng)
+                let value = state.current.thresholds[layer][neuron] &+ (rng.uniformBelow(2) == 0 ? step : 0 &- step)
+                state.proposals.append(.threshold(layer: layer, neuron: neuron, value: value))
+            } else {
+                let first = positions.randomTritMove(rng.uniformBelow(positions.weightCount), of: state.current, using: &rng)
+                state.proposals.append(first)
+                let columns = state.current.layerSizes[Int(first.layer)]
+                for _ in 1..<movesPerCandidate {
+                    let start = (first.layer == 0 ? 0 : positions.weightEnds[Int(first.layer) - 1]) + Int(first.row) * columns
+                    state.proposals.append(positions.randomTritMove(start + rng.uniformBelow(columns), of: state.current, using: &rng))
+                }
+            }
+            state.proposals.endCandidate()
+        }
+        return .moves(state.proposals)
+    }
+
+    public func tell(_ state: inout State, fitness: [Double], problem: SearchProblem, seed: UInt64) -> [Move] {
+        precondition(fitness.count == state.proposals.count, "one fitness per candidate")
+        state.step += 1
+        var best = 1
+        for index in 2..<max(2, fitness.count) where isBetter(fitness[index], than: fitness[best]) { best = index }
+        guard best < fitness.count else { return [] }
+        let improves = isBetter(fitness[best], than: fitness[0])
+        guard improves || (acceptNeutral && fitness[best] == fitness[0]) else { return [] }
+        let moves = Array(state.proposals[best])
+        for move in moves { move.apply(to: &state.current) }
+        state.current.checkInvariants()
+        state.accepted += 1
+        return moves
+    }
+
+    public func incumbent(_ state: State) -> TernaryNetwork { state.current }
+
+    public func encode(_ state: State, into writer: inout BinaryWriter) {
+        writer.write(state.current)
+        writer.writeCount(state.step)
+        writer.writeCount(state.accepted)
+    }
+
+    public func decode(from reader: inout BinaryReader, problem: SearchProblem) throws(FileFormatError) -> State {
+        let current = try reader.readNetwork()
+        let step = try reader.readCount(limit: Int(Int32.max))
+        let accepted = try reader.readCount(limit: step)
+        return State(current: current, step: step, accepted: accepted)
+    }
+}

@@ -1,0 +1,190 @@
+import Foundation
+import TernaryBackprop
+import TernaryCore
+import TernaryEvolution
+
+/// What every arm is built from: the problem's data and shapes, and how many threads to use.
+struct ArmContext {
+    var layerSizes: [Int]
+    var quantizer: InputQuantizer
+    var train: QuantizedDataset
+    var zeroFraction: Double
+    var threads: Int?
+
+    /// The default first-layer threshold step: about 5% of a typical first-layer sum
+    /// (`Q sqrt(n0) / 20`: first-layer thresholds live on the scale of those sums).
+    var defaultThresholdStep: Int {
+        max(1, Int((Double(quantizer.levels) * Double(layerSizes[0]).squareRoot() * 0.05).rounded()))
+    }
+    var weightCount: Int { zip(layerSizes.dropFirst(), layerSizes).reduce(0) { $0 + $1.0 * $1.1 } }
+}
+
+/// The settings of one kind of arm, read from its config object: the kind's own keys live
+/// here, and the runner sees only `makeSession`. Adding a kind is a type and a line in
+/// `ArmKinds.all`.
+protocol ArmSettings: Sendable {
+    /// The `strategy` value naming this kind.
+    static var kind: String { get }
+    /// The name of the kind's step budget key (`generations`, `steps`, `epochs`).
+    static var countKey: String { get }
+    /// Steps between logged points when `eval_every` is not given (nil: every step up to 100,
+    /// then every 10th up to 1,000, and so on).
+    static var defaultEvalEvery: Int? { get }
+    /// Reads the kind's keys (the budget and `eval_every` are read by the caller).
+    static func read(_ reader: inout ConfigReader) throws(DataError) -> Self
+    func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession
+    /// Learns the arm's step budget (a cosine schedule's length); most kinds ignore it.
+    mutating func adopt(stepBudget: Int?)
+}
+
+extension ArmSettings {
+    mutating func adopt(stepBudget: Int?) {}
+}
+
+enum ArmKinds {
+    static let all: [any ArmSettings.Type] = [GASettings.self, LocalSettings.self, ESSettings.self, BackpropSettings<STEKind>.self,
+                                              BackpropSettings<FloatKind>.self]
+    static var names: [String] { all.map { $0.kind } }
+}
+
+/// Shared fitness keys of the evolution arms.
+struct FitnessSettings: Sendable {
+    var fitness: FitnessKind
+    var temperature: Double?
+    static func read(_ reader: inout ConfigReader) throws(DataError) -> FitnessSettings {
+        FitnessSettings(fitness: FitnessKind(rawValue: try reader.string("fitness", allowed: ["xent", "accuracy"], default: "xent")!)!,
+                        temperature: try reader.number("temperature", in: 1e-6...1e6))
+    }
+}
+
+struct GASettings: ArmSettings {
+    static let kind = "ga", countKey = "generations"
+    static let defaultEvalEvery: Int? = 10
+    var population: Int, batch: Int, elite: Int, tournament: Int
+    var crossover: String, mutation: Double?, thresholdRate: Double, thresholdStep: Int?
+    var fitness: FitnessSettings
+
+    static func read(_ reader: inout ConfigReader) throws(DataError) -> GASettings {
+        let settings = GASettings(
+            population: try reader.integer("population", in: 2...1_000_000, default: 256)!,
+            batch: try reader.integer("batch", in: 1...100_000_000, default: 256)!,
+            elite: try reader.integer("elite", in: 0...1_000_000, default: 2)!,
+            tournament: try reader.integer("tournament", in: 1...1_000_000, default: 3)!,
+            crossover: try reader.string("crossover", allowed: ["uniform", "neuron", "two-point", "none"], default: "uniform")!,
+            mutation: try reader.number("mutation", in: 0...1),
+            thresholdRate: try reader.number("threshold_rate", in: 0...1, default: 0.02)!,
+            thresholdStep: try reader.integer("threshold_step", in: 1...1_000_000_000),
+            fitness: try FitnessSettings.read(&reader))
+        guard settings.elite < settings.population else { throw reader.fail("elite", "must be smaller than population \(settings.population)") }
+        return settings
+    }
+
+    /// Defaults: about five mutated weights per offspring (rate 5 / weights).
+    func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession {
+        let strategy = GeneticAlgorithm(
+            populationSize: population, eliteCount: elite, selection: .tournament(size: tournament),
+            crossover: Crossover(rawValue: crossover) ?? .uniform, crossoverProbability: crossover == "none" ? 0 : 0.5,
+            mutation: Mutation(weightRate: mutation ?? min(1, 5 / Double(context.weightCount)), thresholdRate: thresholdRate,
+                               thresholdStep: thresholdStep ?? context.defaultThresholdStep),
+            initialZeroFraction: context.zeroFraction)
+        let problem = SearchProblem(architecture: Architecture(layerSizes: context.layerSizes, quantizer: context.quantizer),
+                                    train: context.train, fitness: fitness.fitness, temperature: fitness.temperature,
+                                    batchSize: batch, rotateEvery: 1, threads: context.threads)
+        return SearchRun(strategy: strategy, problem: problem, seed: seed)
+    }
+}
+
+/// Batch keys of the incremental arms: the fitness batch (default the whole train split) and
+/// how often it is redrawn.
+struct IncrementalBatch: Sendable {
+    var batch: Int?
+    var rotateEvery: Int
+    static func read(_ reader: inout ConfigReader) throws(DataError) -> IncrementalBatch {
+        IncrementalBatch(batch: try reader.integer("batch", in: 1...100_000_000),
+                         rotateEvery: try reader.integer("rotate_every", in: 1...1_000_000_000, default: 100)!)
+    }
+    func problem(_ context: ArmContext, _ fitness: FitnessSettings) -> SearchProblem {
+        SearchProblem(architecture: Architecture(layerSizes: context.layerSizes, quantizer: context.quantizer),
+                      train: context.train, fitness: fitness.fitness, temperature: fitness.temperature,
+                      batchSize: batch, rotateEvery: rotateEvery, threads: context.threads)
+    }
+}
+
+struct LocalSettings: ArmSettings {
+    static let kind = "local", countKey = "steps"
+    static let defaultEvalEvery: Int? = nil
+    var candidates: Int, movesPerCandidate: Int, thresholdProbability: Double, thresholdStep: Int?, acceptNeutral: Bool
+    var batch: IncrementalBatch, fitness: FitnessSettings
+
+    static func read(_ reader: inout ConfigReader) throws(DataError) -> LocalSettings {
+        LocalSettings(candidates: try reader.integer("candidates", in: 1...1_000_000, default: 32)!,
+                      movesPerCandidate: try reader.integer("moves", in: 1...1_000, default: 1)!,
+                      thresholdProbability: try reader.number("threshold_probability", in: 0...1, default: 0.1)!,
+                      thresholdStep: try reader.integer("threshold_step", in: 1...1_000_000_000),
+                      acceptNeutral: try reader.boolean("neutral", default: false),
+                      batch: try IncrementalBatch.read(&reader), fitness: try FitnessSettings.read(&reader))
+    }
+
+    func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession {
+        let strategy = LocalSearch(candidates: candidates, movesPerCandidate: movesPerCandidate,
+                                   thresholdProbability: thresholdProbability,
+                                   thresholdStep: thresholdStep ?? context.defaultThresholdStep, acceptNeutral: acceptNeutral,
+                                   initialZeroFraction: context.zeroFraction)
+        return SearchRun(strategy: strategy, problem: batch.problem(context, fitness), seed: seed)
+    }
+}
+
+struct ESSettings: ArmSettings {
+    static let kind = "es", countKey = "generations"
+    static let defaultEvalEvery: Int? = nil
+    var pairs: Int, perturbedTrits: Int, thresholdProbability: Double, thresholdStep: Int?, voteThreshold: Int, maxMoves: Int?
+    var batch: IncrementalBatch, fitness: FitnessSettings
+
+    static func read(_ reader: inout ConfigReader) throws(DataError) -> ESSettings {
+        ESSettings(pairs: try reader.integer("pairs", in: 1...1_000_000, default: 32)!,
+                   perturbedTrits: try reader.integer("trits", in: 1...100_000, default: 4)!,
+                   thresholdProbability: try reader.number("threshold_probability", in: 0...1, default: 0.05)!,
+                   thresholdStep: try reader.integer("threshold_step", in: 1...1_000_000_000),
+                   voteThreshold: try reader.integer("vote_threshold", in: 1...1_000_000, default: 1)!,
+                   maxMoves: try reader.integer("max_moves", in: 1...100_000_000),
+                   batch: try IncrementalBatch.read(&reader), fitness: try FitnessSettings.read(&reader))
+    }
+
+    func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession {
+        let strategy = SignVoteES(pairs: pairs, perturbedTrits: perturbedTrits, thresholdProbability: thresholdProbability,
+                                  thresholdStep: thresholdStep ?? context.defaultThresholdStep, voteThreshold: voteThreshold,
+                                  maxMoves: maxMoves, initialZeroFraction: context.zeroFraction)
+        return SearchRun(strategy: strategy, problem: batch.problem(context, fitness), seed: seed)
+    }
+}
+
+protocol BackpropKind: Sendable { static var arm: BackpropArm { get } }
+enum STEKind: BackpropKind { static let arm = BackpropArm.ste }
+enum FloatKind: BackpropKind { static let arm = BackpropArm.float }
+
+struct BackpropSettings<Kind: BackpropKind>: ArmSettings {
+    static var kind: String { Kind.arm.rawValue }
+    static var countKey: String { "epochs" }
+    static var defaultEvalEvery: Int? { nil }
+    var learningRate: Double, batch: Int, schedule: LearningRateSchedule, weightDecay: Double
+    /// The epoch count of a cosine schedule (its length).
+    var epochs: Int
+
+    static func read(_ reader: inout ConfigReader) throws(DataError) -> BackpropSettings {
+        BackpropSettings(learningRate: try reader.number("lr", in: 1e-9...10, default: 3e-3)!,
+                         batch: try reader.integer("batch", in: 1...1_000_000, default: 64)!,
+                         schedule: LearningRateSchedule(rawValue: try reader.string("schedule", allowed: ["constant", "cosine"], default: "constant")!)!,
+                         weightDecay: try reader.number("weight_decay", in: 0...10, default: 0)!, epochs: 100)
+    }
+
+    mutating func adopt(stepBudget: Int?) { epochs = stepBudget ?? 100 }
+
+    func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession {
+        let trainer = BackpropTrainer(
+            configuration: BackpropConfiguration(layerSizes: context.layerSizes, arm: Kind.arm, learningRate: learningRate,
+                                                 weightDecay: weightDecay, batchSize: batch, schedule: schedule,
+                                                 epochs: epochs, seed: seed, threads: context.threads),
+            train: context.train, levels: context.quantizer.levels)
+        return BackpropSession(trainer: trainer, quantizer: context.quantizer)
+    }
+}
