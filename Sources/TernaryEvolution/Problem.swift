@@ -126,6 +126,39 @@ public final class SearchProblem {
         return genomes
     }
 
+    /// `genome` with its output layer set from data, without gradients: output trit (c, j) is the
+    /// sign of the correlation, over the train split, between hidden unit j (+-1) and the
+    /// indicator of class c (+1 for c, -1/(C-1) otherwise), and the weakest `zeroFraction` of
+    /// each class's correlations are set to 0. The readout of a random-features model; local
+    /// search and es start from it instead of from chance. Genomes without hidden layers are
+    /// returned unchanged.
+    public func readoutInitialized(_ genome: TernaryNetwork, zeroFraction: Double) -> TernaryNetwork {
+        let sizes = genome.layerSizes
+        guard sizes.count > 2 else { return genome }
+        let last = sizes.count - 2, width = sizes[last], classes = sizes[last + 1]
+        let hiddenLayer = last - 1
+        let sums = evaluator.layerSums(of: [genome], on: train.all, layer: hiddenLayer)[0]
+        var correlation = [Double](repeating: 0, count: classes * width)
+        let other = -1 / Double(max(1, classes - 1))
+        for b in 0..<train.count {
+            let label = train.labels[b]
+            for j in 0..<width {
+                let h: Double = sums[b * width + j] >= genome.thresholds[hiddenLayer][j] ? 1 : -1
+                for c in 0..<classes { correlation[c * width + j] += h * (c == label ? 1 : other) }
+            }
+        }
+        var result = genome
+        for c in 0..<classes {
+            let row = correlation[(c * width)..<((c + 1) * width)]
+            let cut = row.map(abs).sorted()[min(width - 1, Int(Double(width) * zeroFraction))]
+            for j in 0..<width {
+                let value = correlation[c * width + j]
+                result.weights[last][c, j] = abs(value) < cut || value == 0 ? 0 : (value > 0 ? 1 : -1)
+            }
+        }
+        return result
+    }
+
     /// Integer operations of one forward pass of `network` on one example: an add or subtract
     /// per nonzero first-layer weight, and xor, and, popcount per 64-weight word after.
     public static func integerOperations(_ network: TernaryNetwork) -> Double {

@@ -29,8 +29,7 @@ public final class SearchRun<Strategy: SearchStrategy>: SearchSession {
         let parent = strategy.incumbent(state)
         let candidates = strategy.ask(&state, problem: problem, seed: seed)
         let (fitness, operations) = problem.fitness(of: candidates, incumbent: parent, step: step, seed: seed)
-        let moves = strategy.tell(&state, fitness: fitness, problem: problem, seed: seed)
-        problem.incumbentMoved(moves)
+        strategy.tell(&state, fitness: fitness, problem: problem, seed: seed)
         step += 1
         evaluations += candidates.count
         integerOperations += operations

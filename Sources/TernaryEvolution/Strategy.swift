@@ -37,9 +37,10 @@ public protocol SearchStrategy: Sendable {
     func ask(_ state: inout State, problem: SearchProblem, seed: UInt64) -> Candidates
 
     /// Records the fitness of the candidates of the last `ask` (larger is better; NaN is never
-    /// the best) and advances a step. Returns the moves it made to the incumbent, so the
-    /// problem can update its cache instead of rebuilding it (empty for genome strategies).
-    func tell(_ state: inout State, fitness: [Double], problem: SearchProblem, seed: UInt64) -> [Move]
+    /// the best) and advances a step. A strategy that moves its incumbent by moves passes them
+    /// to `problem.incumbentMoved(_:)`, so the problem's cache follows instead of being rebuilt
+    /// (and `problem.fitness(of:incumbent:step:seed:)` can score more candidates from it).
+    func tell(_ state: inout State, fitness: [Double], problem: SearchProblem, seed: UInt64)
 
     /// The genome that represents the state now.
     func incumbent(_ state: State) -> TernaryNetwork

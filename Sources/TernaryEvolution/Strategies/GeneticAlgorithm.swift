@@ -83,11 +83,10 @@ public struct GeneticAlgorithm: SearchStrategy {
         return .genomes(state.genomes)
     }
 
-    public func tell(_ state: inout State, fitness: [Double], problem: SearchProblem, seed: UInt64) -> [Move] {
+    public func tell(_ state: inout State, fitness: [Double], problem: SearchProblem, seed: UInt64) {
         precondition(fitness.count == state.genomes.count, "one fitness per genome")
         state.fitness = fitness
         state.generation += 1
-        return []
     }
 
     /// The best genome of the last scored generation (the first genome before any).

@@ -10,16 +10,25 @@ import TernaryCore
 /// `acceptNeutral` is set (neutral moves let the search drift across plateaus; strict ones
 /// generalised better in our trials). Candidate 0 of every step is the current point itself
 /// (no moves, no cost), so the comparison is on the same batch after a rotation.
+///
+/// With `greedy` set, a step does not stop at its best candidate: the other candidates that
+/// beat the current point are re-scored, best first, from the cache after the moves already
+/// taken, and each that still improves on the new current point is applied too (one extra
+/// candidate scored per re-check). Early in a run, when many moves improve, this takes several
+/// per step for the price of one step.
 public struct LocalSearch: SearchStrategy {
     public var candidates: Int
     public var movesPerCandidate: Int
     public var thresholdProbability: Double
     public var thresholdStep: Int
     public var acceptNeutral: Bool
+    public var greedy: Bool
     public var initialZeroFraction: Double
+    /// Start from a data-set output layer (`SearchProblem.readoutInitialized`) instead of random trits.
+    public var readout: Bool
 
     public init(candidates: Int = 32, movesPerCandidate: Int = 1, thresholdProbability: Double = 0.1,
-                thresholdStep: Int = 8, acceptNeutral: Bool = false, initialZeroFraction: Double = 1.0 / 3) {
+                thresholdStep: Int = 8, acceptNeutral: Bool = false, greedy: Bool = false, initialZeroFraction: Double = 1.0 / 3, readout: Bool = false) {
         precondition(candidates >= 1 && movesPerCandidate >= 1, "candidates and moves per candidate must be positive")
         precondition(thresholdProbability >= 0 && thresholdProbability <= 1, "thresholdProbability must lie in [0, 1]")
         self.candidates = candidates
@@ -27,7 +36,9 @@ public struct LocalSearch: SearchStrategy {
         self.thresholdProbability = thresholdProbability
         self.thresholdStep = thresholdStep
         self.acceptNeutral = acceptNeutral
+        self.greedy = greedy
         self.initialZeroFraction = initialZeroFraction
+        self.readout = readout
     }
 
     public struct State: Sendable {
@@ -41,11 +52,16 @@ public struct LocalSearch: SearchStrategy {
     }
 
     public var settingsDescription: String {
-        "local candidates=\(candidates) moves=\(movesPerCandidate) thresholds=\(thresholdProbability)/\(thresholdStep) neutral=\(acceptNeutral) zeros=\(initialZeroFraction)"
+        "local candidates=\(candidates) moves=\(movesPerCandidate) thresholds=\(thresholdProbability)/\(thresholdStep) neutral=\(acceptNeutral) greedy=\(greedy) zeros=\(initialZeroFraction) readout=\(readout)"
+    }
+
+    func start(_ problem: SearchProblem, _ seed: UInt64) -> TernaryNetwork {
+        let genome = problem.initialGenomes(count: 1, zeroFraction: initialZeroFraction, seed: seed)[0]
+        return readout ? problem.readoutInitialized(genome, zeroFraction: initialZeroFraction) : genome
     }
 
     public func initialState(problem: SearchProblem, seed: UInt64) -> State {
-        State(current: problem.initialGenomes(count: 1, zeroFraction: initialZeroFraction, seed: seed)[0], step: 0, accepted: 0)
+        State(current: start(problem, seed), step: 0, accepted: 0)
     }
 
     public func ask(_ state: inout State, problem: SearchProblem, seed: UInt64) -> Candidates {
@@ -73,19 +89,28 @@ public struct LocalSearch: SearchStrategy {
         return .moves(state.proposals)
     }
 
-    public func tell(_ state: inout State, fitness: [Double], problem: SearchProblem, seed: UInt64) -> [Move] {
+    public func tell(_ state: inout State, fitness: [Double], problem: SearchProblem, seed: UInt64) {
         precondition(fitness.count == state.proposals.count, "one fitness per candidate")
+        let step = state.step
         state.step += 1
-        var best = 1
-        for index in 2..<max(2, fitness.count) where isBetter(fitness[index], than: fitness[best]) { best = index }
-        guard best < fitness.count else { return [] }
-        let improves = isBetter(fitness[best], than: fitness[0])
-        guard improves || (acceptNeutral && fitness[best] == fitness[0]) else { return [] }
-        let moves = Array(state.proposals[best])
-        for move in moves { move.apply(to: &state.current) }
-        state.current.checkInvariants()
-        state.accepted += 1
-        return moves
+        // Candidates that beat (or, with acceptNeutral, tie) the current point, best first.
+        let order = rankBestFirst(Array(fitness.dropFirst())).map { $0 + 1 }.filter {
+            isBetter(fitness[$0], than: fitness[0]) || (acceptNeutral && fitness[$0] == fitness[0])
+        }
+        var current = fitness[0]
+        for (rank, index) in order.enumerated() {
+            if rank > 0 && !greedy { break }
+            let moves = Array(state.proposals[index])
+            let value = rank == 0 ? fitness[index]
+                : problem.fitness(of: .moves({ var list = MoveList(); list.appendCandidate(moves); return list }()),
+                                  incumbent: state.current, step: step, seed: seed).fitness[0]
+            guard isBetter(value, than: current) || (rank == 0 && acceptNeutral && value == current) else { continue }
+            for move in moves { move.apply(to: &state.current) }
+            state.current.checkInvariants()
+            problem.incumbentMoved(moves)
+            state.accepted += 1
+            current = value
+        }
     }
 
     public func incumbent(_ state: State) -> TernaryNetwork { state.current }

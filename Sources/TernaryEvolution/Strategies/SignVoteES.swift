@@ -22,9 +22,11 @@ public struct SignVoteES: SearchStrategy {
     public var voteThreshold: Int
     public var maxMoves: Int?
     public var initialZeroFraction: Double
+    /// Start from a data-set output layer (`SearchProblem.readoutInitialized`) instead of random trits.
+    public var readout: Bool
 
     public init(pairs: Int = 32, perturbedTrits: Int = 4, thresholdProbability: Double = 0.05, thresholdStep: Int = 8,
-                voteThreshold: Int = 1, maxMoves: Int? = nil, initialZeroFraction: Double = 1.0 / 3) {
+                voteThreshold: Int = 1, maxMoves: Int? = nil, initialZeroFraction: Double = 1.0 / 3, readout: Bool = false) {
         precondition(pairs >= 1 && perturbedTrits >= 1 && voteThreshold >= 1, "pairs, perturbed trits and vote threshold must be positive")
         precondition(thresholdProbability >= 0 && thresholdProbability <= 1, "thresholdProbability must lie in [0, 1]")
         self.pairs = pairs
@@ -34,6 +36,7 @@ public struct SignVoteES: SearchStrategy {
         self.voteThreshold = voteThreshold
         self.maxMoves = maxMoves
         self.initialZeroFraction = initialZeroFraction
+        self.readout = readout
     }
 
     public struct State: Sendable {
@@ -48,11 +51,16 @@ public struct SignVoteES: SearchStrategy {
     }
 
     public var settingsDescription: String {
-        "es pairs=\(pairs) trits=\(perturbedTrits) thresholds=\(thresholdProbability)/\(thresholdStep) votes=\(voteThreshold) max=\(maxMoves.map(String.init) ?? "all") zeros=\(initialZeroFraction)"
+        "es pairs=\(pairs) trits=\(perturbedTrits) thresholds=\(thresholdProbability)/\(thresholdStep) votes=\(voteThreshold) max=\(maxMoves.map(String.init) ?? "all") zeros=\(initialZeroFraction) readout=\(readout)"
+    }
+
+    func start(_ problem: SearchProblem, _ seed: UInt64) -> TernaryNetwork {
+        let genome = problem.initialGenomes(count: 1, zeroFraction: initialZeroFraction, seed: seed)[0]
+        return readout ? problem.readoutInitialized(genome, zeroFraction: initialZeroFraction) : genome
     }
 
     public func initialState(problem: SearchProblem, seed: UInt64) -> State {
-        State(current: problem.initialGenomes(count: 1, zeroFraction: initialZeroFraction, seed: seed)[0], generation: 0, moved: 0)
+        State(current: start(problem, seed), generation: 0, moved: 0)
     }
 
     /// The move of `position` by signed `step` from `genome` (clipped for trits).
@@ -93,7 +101,7 @@ public struct SignVoteES: SearchStrategy {
         return .moves(list)
     }
 
-    public func tell(_ state: inout State, fitness: [Double], problem: SearchProblem, seed: UInt64) -> [Move] {
+    public func tell(_ state: inout State, fitness: [Double], problem: SearchProblem, seed: UInt64) {
         precondition(fitness.count == 2 * pairs, "one fitness per member")
         let layout = GenomePositions(layerSizes: state.current.layerSizes, thresholdStep: thresholdStep)
         state.generation += 1
@@ -128,7 +136,7 @@ public struct SignVoteES: SearchStrategy {
         for move in moves { move.apply(to: &state.current) }
         state.current.checkInvariants()
         state.moved += moves.count
-        return moves
+        problem.incumbentMoved(moves)
     }
 
     public func incumbent(_ state: State) -> TernaryNetwork { state.current }

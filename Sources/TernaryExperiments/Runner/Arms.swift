@@ -113,7 +113,7 @@ struct IncrementalBatch: Sendable {
 struct LocalSettings: ArmSettings {
     static let kind = "local", countKey = "steps"
     static let defaultEvalEvery: Int? = nil
-    var candidates: Int, movesPerCandidate: Int, thresholdProbability: Double, thresholdStep: Int?, acceptNeutral: Bool
+    var candidates: Int, movesPerCandidate: Int, thresholdProbability: Double, thresholdStep: Int?, acceptNeutral: Bool, greedy: Bool, readout: Bool
     var batch: IncrementalBatch, fitness: FitnessSettings
 
     static func read(_ reader: inout ConfigReader) throws(DataError) -> LocalSettings {
@@ -122,6 +122,8 @@ struct LocalSettings: ArmSettings {
                       thresholdProbability: try reader.number("threshold_probability", in: 0...1, default: 0.1)!,
                       thresholdStep: try reader.integer("threshold_step", in: 1...1_000_000_000),
                       acceptNeutral: try reader.boolean("neutral", default: false),
+                      greedy: try reader.boolean("greedy", default: true),
+                      readout: try reader.boolean("readout", default: true),
                       batch: try IncrementalBatch.read(&reader), fitness: try FitnessSettings.read(&reader))
     }
 
@@ -129,7 +131,7 @@ struct LocalSettings: ArmSettings {
         let strategy = LocalSearch(candidates: candidates, movesPerCandidate: movesPerCandidate,
                                    thresholdProbability: thresholdProbability,
                                    thresholdStep: thresholdStep ?? context.defaultThresholdStep, acceptNeutral: acceptNeutral,
-                                   initialZeroFraction: context.zeroFraction)
+                                   greedy: greedy, initialZeroFraction: context.zeroFraction, readout: readout)
         return SearchRun(strategy: strategy, problem: batch.problem(context, fitness), seed: seed)
     }
 }
@@ -138,6 +140,7 @@ struct ESSettings: ArmSettings {
     static let kind = "es", countKey = "generations"
     static let defaultEvalEvery: Int? = nil
     var pairs: Int, perturbedTrits: Int, thresholdProbability: Double, thresholdStep: Int?, voteThreshold: Int, maxMoves: Int?
+    var readout: Bool
     var batch: IncrementalBatch, fitness: FitnessSettings
 
     static func read(_ reader: inout ConfigReader) throws(DataError) -> ESSettings {
@@ -147,13 +150,14 @@ struct ESSettings: ArmSettings {
                    thresholdStep: try reader.integer("threshold_step", in: 1...1_000_000_000),
                    voteThreshold: try reader.integer("vote_threshold", in: 1...1_000_000, default: 1)!,
                    maxMoves: try reader.integer("max_moves", in: 1...100_000_000),
+                   readout: try reader.boolean("readout", default: true),
                    batch: try IncrementalBatch.read(&reader), fitness: try FitnessSettings.read(&reader))
     }
 
     func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession {
         let strategy = SignVoteES(pairs: pairs, perturbedTrits: perturbedTrits, thresholdProbability: thresholdProbability,
                                   thresholdStep: thresholdStep ?? context.defaultThresholdStep, voteThreshold: voteThreshold,
-                                  maxMoves: maxMoves, initialZeroFraction: context.zeroFraction)
+                                  maxMoves: maxMoves, initialZeroFraction: context.zeroFraction, readout: readout)
         return SearchRun(strategy: strategy, problem: batch.problem(context, fitness), seed: seed)
     }
 }

@@ -210,10 +210,15 @@ final class ExperimentRunner {
 
     func runArm(_ arm: ExperimentConfig.Arm, seed: UInt64, context: ArmContext, splits: Splits) throws {
         let key = ExperimentRunner.key(arm.name, seed)
+        // Building the session (initial genomes, threshold calibration, a readout start) is
+        // training time: it is counted when the arm starts fresh.
+        let built = DispatchTime.now().uptimeNanoseconds
         let session = arm.settings.makeSession(context, seed: seed)
+        let setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - built) / 1e9
         let hash = recordHash(arm, session, splits: splits)
         let path = recordPath(arm.name, seed)
         var record = ArmRecord()
+        record.searchSeconds = setupSeconds
         if resuming && FileManager.default.fileExists(atPath: path) {
             do {
                 record = try ArmRecord.read(path: path, hash: hash)
@@ -231,6 +236,7 @@ final class ExperimentRunner {
                 }
                 console.err("ternevo: \(error); starting \(arm.name) seed \(seed) over (--restart-damaged)")
                 record = ArmRecord()
+                record.searchSeconds = setupSeconds
             }
             if record.summary != nil {
                 records[key] = record
