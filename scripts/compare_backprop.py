@@ -45,11 +45,27 @@ def parse(output, command):
     return figures
 
 
-def run(command):
+def run(command, curves=None):
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"compare_backprop: {' '.join(command)} failed ({done.returncode}):\n{done.stderr.strip()}")
-    return parse(done.stdout, command)
+    return parse_curves(curves) if curves else parse(done.stdout, command)
+
+
+def parse_curves(path):
+    """Our figures from a run folder's curves.csv: seconds per epoch, the best test accuracy
+    over the logged epochs (every epoch here) and the training time to 90% and 95%."""
+    import csv
+    with open(path) as handle:
+        rows = list(csv.DictReader(handle))
+    epochs, seconds = int(rows[-1]["step"]), float(rows[-1]["wall_s"])
+    best = max(rows, key=lambda row: float(row["test_acc"]))
+    figures = {"epochs": epochs, "seconds": seconds, "per_epoch": seconds / epochs,
+               "best": 100 * float(best["test_acc"]), "best_epoch": int(best["step"])}
+    for target in (90, 95):
+        reached = [float(row["wall_s"]) for row in rows if float(row["test_acc"]) * 100 >= target]
+        figures[f"to{target}"] = reached[0] if reached else None
+    return figures
 
 
 def mean_of(rows, key):
@@ -122,16 +138,20 @@ def main():
     if not os.access(args.ternevo, os.X_OK):
         sys.exit(f"compare_backprop: {args.ternevo} is not an executable; run 'swift build -c release' first")
 
-    common = ["--arm", args.arm, "--hidden", args.hidden, "--epochs", str(args.epochs), "--lr", str(args.lr),
-              "--batch", str(args.batch)]
+    common = ["--arm", args.arm, "--hidden", args.hidden, "--lr", str(args.lr), "--batch", str(args.batch)]
     results = {"ours": [], "pytorch": []}
+    import tempfile
+    scratch = tempfile.mkdtemp(prefix="compare_backprop-")
     for k, seed in enumerate(int(s) for s in args.seeds.split(",")):
-        ours = [args.ternevo, "train", args.data, *common, "--seed", str(seed)]
-        torch = [sys.executable, os.path.join(HERE, "ste_reference.py"), args.data, *common, "--seed", str(seed),
-                 "--threads", str(args.threads)]
+        # Our run writes a run folder; no validation split, so the split equals the reference's.
+        folder = os.path.join(scratch, f"seed{seed}")
+        ours = [args.ternevo, "train", args.data, *common, "--steps", str(args.epochs), "--seed", str(seed),
+                "--validation-fraction", "0", "--eval-every", "1", "--out", folder, "--quiet"]
+        torch = [sys.executable, os.path.join(HERE, "ste_reference.py"), args.data, *common, "--epochs", str(args.epochs),
+                 "--seed", str(seed), "--threads", str(args.threads)]
         order = [("ours", ours), ("pytorch", torch)] if k % 2 == 0 else [("pytorch", torch), ("ours", ours)]
         for name, command in order:
-            figures = run(command)
+            figures = run(command, os.path.join(folder, "curves.csv") if name == "ours" else None)
             figures["seed"] = seed
             results[name].append(figures)
             print_seed(name, figures)

@@ -124,7 +124,9 @@ struct RunnerTests {
         let (status, output) = Captured.run(["run", config, "--dry-run", "--out", folder])
         #expect(status == 0)
         #expect(output.out.contains("network 2-4-2: 16 weights, 4 thresholds"))
-        #expect(output.out.contains("ga (ga): 3 s; GASettings(population: 256"))
+        #expect(output.out.contains("ga (ga): 3 s; about "))
+        #expect(output.out.contains("GASettings(population: 256"))
+        #expect(output.out.contains("memory estimate"))
         #expect(!FileManager.default.fileExists(atPath: folder))
     }
 }

@@ -39,7 +39,7 @@ struct CommandSpec: Sendable {
 
 /// The `ternevo` command line: parses argv, runs a command, maps errors to exit codes.
 public enum TernEvoCommandLine {
-    static let commands: [CommandSpec] = [RunCommand.spec, ResumeCommand.spec, EvolveCommand.spec, TrainCommand.spec, EvalCommand.spec, PlotCommand.spec, InfoCommand.spec, BenchCommand.spec, helpSpec]
+    static let commands: [CommandSpec] = [RunCommand.spec, ResumeCommand.spec, CompareCommand.spec, EvolveCommand.spec, TrainCommand.spec, EvalCommand.spec, PlotCommand.spec, InfoCommand.spec, BenchCommand.spec, helpSpec]
 
     /// Runs `ternevo` with `arguments` (without the program name) and returns the exit status.
     public static func main(_ arguments: [String], console: Console = .standard) -> Int32 {
@@ -165,6 +165,19 @@ struct ArgumentReader {
     }
 
     /// The positional arguments left; anything that looks like an unknown flag is an error.
+    /// A memory size after `--name`: bytes, or a number with K, M or G (powers of 1024).
+    mutating func memorySize(_ name: String) throws -> Int? {
+        guard let text = try string(name) else { return nil }
+        let units: [Character: Double] = ["K": 1024, "M": 1024 * 1024, "G": 1024 * 1024 * 1024]
+        var digits = text.uppercased()
+        var scale = 1.0
+        if let last = digits.last, let unit = units[last] { scale = unit; digits.removeLast() }
+        guard let value = Double(digits), value > 0, value * scale < 1e18 else {
+            throw CommandError.usage("\(name) '\(shortened(text))' is not a size such as 512M or 8G")
+        }
+        return Int(value * scale)
+    }
+
     /// Removes and returns every remaining `--name value` pair (in order), for commands that
     /// pass options on as config keys.
     mutating func remainingOptions() throws -> [(name: String, value: String)] {

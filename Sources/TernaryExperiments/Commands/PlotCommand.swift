@@ -26,7 +26,7 @@ enum PlotCommand {
             do { chart = try CurvesFile.chart(path: path, x: xColumn, y: yColumn) } catch { throw CommandError.data("\(error)") }
             let target = outPath ?? ((path as NSString).deletingPathExtension + ".svg")
             do { try AtomicFile.write(Array(chart.svg().utf8), to: target) } catch {
-                throw CommandError.data("could not write \(target): \(error.localizedDescription)")
+                throw CommandError(message: "\(target): cannot be written (\(reason(error)))", exitCode: 74)
             }
             console.out("wrote \(target): \(chart.series.count) method(s), \(yColumn) against \(xColumn)")
         }
@@ -35,8 +35,9 @@ enum PlotCommand {
 /// Reads curves CSV files (DESIGN section 6) into charts.
 enum CurvesFile {
     static func chart(path: String, x: String, y: String) throws(DataError) -> LineChart {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw DataError(path: path, problem: "cannot be read as UTF-8 text")
+        let bytes = try DataFileReader.read(path)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw DataError(path: path, problem: "is not UTF-8 text; give a curves CSV written by 'ternevo run'")
         }
         let lines = text.split(omittingEmptySubsequences: true) { $0 == "\n" || $0 == "\r\n" }
         guard let header = lines.first else { throw DataError(path: path, problem: "is empty; expected a header row") }

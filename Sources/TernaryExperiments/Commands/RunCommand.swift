@@ -5,7 +5,7 @@ import TernaryCore
 enum RunCommand {
     static let spec = CommandSpec(
         name: "run", abstract: "Run an experiment config: every arm (ga, local, es, ste, float) for every seed.",
-        usage: "ternevo run CONFIG.json [--out DIR] [--threads N] [--quiet] [--dry-run]",
+        usage: "ternevo run CONFIG.json [--out DIR] [--threads N] [--quiet] [--dry-run] [--max-memory SIZE]",
         details: """
         Writes into the run folder (default results/<name>/): config.json (the config it ran),
         curves.csv (one row per logged point: method, seed, step, wall_s, evals, train_loss,
@@ -22,9 +22,13 @@ enum RunCommand {
           --out DIR      the run folder
           --threads N    worker threads (default: all cores; results do not depend on it)
           --quiet        no progress lines
-          --dry-run      validate the config, load the data and print the plan
+          --dry-run      validate the config, load the data and print the plan with the
+                         memory estimate
+          --max-memory SIZE  refuse a run whose estimated memory exceeds SIZE (bytes, or
+                         with K, M or G: 512M, 8G); default: the memory available now
         """) { arguments, console in
             var reader = ArgumentReader(arguments, command: "run")
+            let maxMemory = try reader.memorySize("--max-memory")
             let out = try reader.string("--out")
             let threads = try reader.integer("--threads", in: 1...1024)
             let quiet = reader.flag("--quiet")
@@ -34,18 +38,22 @@ enum RunCommand {
             do { config = try ExperimentConfig.load(path) } catch { throw CommandError.data("\(error)") }
             let folder = out ?? "results/\(config.name)"
             if dryRun {
-                console.out(try plan(config, folder: folder))
+                console.out(try plan(config, folder: folder, threads: threads))
                 return
             }
-            try execute(ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet), console: console)
+            let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet)
+            runner.memoryLimit = maxMemory
+            try execute(runner, console: console)
         }
 
     /// The plan of `--dry-run`: data, splits, network, arms.
-    static func plan(_ config: ExperimentConfig, folder: String) throws -> String {
+    static func plan(_ config: ExperimentConfig, folder: String, threads: Int?) throws -> String {
         let splits: ExperimentRunner.Splits
-        do {
-            splits = try ExperimentRunner(config: config, folder: folder, threads: 1, console: .standard, quiet: true).loadSplits()
-        } catch { throw CommandError.data("\(error)") }
+        let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: .standard, quiet: true)
+        do { splits = try runner.loadSplits() } catch { throw CommandError.data("\(error)") }
+        let context = ArmContext(layerSizes: splits.layerSizes, quantizer: splits.quantizer, train: splits.train,
+                                 zeroFraction: config.zeroFraction, threads: threads)
+        let (total, estimates) = runner.memoryEstimate(context, splits: splits)
         let sizes = splits.layerSizes
         let weights = zip(sizes.dropFirst(), sizes).reduce(0) { $0 + $1.0 * $1.1 }
         var lines = ["experiment \(config.name): \(splits.train.count) train, \(splits.validation.count) validation, \(splits.test.count) test examples, \(config.bits)-bit inputs",
@@ -53,9 +61,10 @@ enum RunCommand {
                      "seeds \(config.seeds.map(String.init).joined(separator: ", ")); run folder \(folder)"]
         for arm in config.arms {
             let budget = [arm.seconds.map { String(format: "%g s", $0) }, arm.steps.map { "\($0) steps" }].compactMap { $0 }.joined(separator: " or ")
-            lines.append("  \(arm.name) (\(arm.kind)): \(budget); \(arm.settings)")
+            let bytes = estimates.first { $0.arm.name == arm.name }?.bytes ?? 0
+            lines.append("  \(arm.name) (\(arm.kind)): \(budget); about \(gigabytes(bytes)); \(arm.settings)")
         }
-        lines.append("\(config.arms.count) arm(s) x \(config.seeds.count) seed(s)")
+        lines.append("\(config.arms.count) arm(s) x \(config.seeds.count) seed(s); memory estimate \(gigabytes(total)) (available now: \(gigabytes(ExperimentRunner.availableMemory)))")
         return lines.joined(separator: "\n")
     }
 
@@ -79,7 +88,7 @@ enum RunCommand {
 enum ResumeCommand {
     static let spec = CommandSpec(
         name: "resume", abstract: "Continue an interrupted or killed 'ternevo run' from its run folder.",
-        usage: "ternevo resume RUN_DIR [--threads N] [--quiet] [--restart-damaged]",
+        usage: "ternevo resume RUN_DIR [--threads N] [--quiet] [--restart-damaged] [--max-memory SIZE]",
         details: """
         Reads RUN_DIR/config.json and the arm records (<arm>-seed<N>.ckpt). Finished arms are
         kept; an unfinished arm continues exactly from its record (written with every rewrite
@@ -92,14 +101,17 @@ enum ResumeCommand {
             let threads = try reader.integer("--threads", in: 1...1024)
             let quiet = reader.flag("--quiet")
             let restartDamaged = reader.flag("--restart-damaged")
+            let maxMemory = try reader.memorySize("--max-memory")
             let folder = try reader.positionals(expected: "one run folder", count: 1...1)[0]
             guard FileManager.default.fileExists(atPath: folder + "/config.json") else {
                 throw CommandError.data("\(folder): holds no config.json; is it a run folder of 'ternevo run'?")
             }
             let config: ExperimentConfig
             do { config = try ExperimentConfig.load(folder + "/config.json") } catch { throw CommandError.data("\(error)") }
-            try RunCommand.execute(ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet,
-                                                    resuming: true, restartDamaged: restartDamaged), console: console)
+            let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet,
+                                          resuming: true, restartDamaged: restartDamaged)
+            runner.memoryLimit = maxMemory
+            try RunCommand.execute(runner, console: console)
         }
 }
 
@@ -121,6 +133,7 @@ enum OneArmCommand {
           --out DIR                 the run folder (default results/<command>-<arm>)
           --model FILE.tern         also copy the model chosen on validation here
           --quiet                   no progress lines
+          --max-memory SIZE         refuse a run estimated to need more (default: available)
           --KEY VALUE               any setting of the arm's kind, as in a config file
                                     (--population 512, --candidates 64, --lr 0.01, ...);
                                     'ternevo help run' and the README list them
@@ -142,6 +155,7 @@ enum OneArmCommand {
         let out = try reader.string("--out")
         let model = try reader.string("--model")
         let quiet = reader.flag("--quiet")
+        let maxMemory = try reader.memorySize("--max-memory")
         let settings = try reader.remainingOptions()
         let data = try reader.positionals(expected: "one dataset (a CSV file, an IDX folder or images file, or synthetic:TASK)", count: 1...1)[0]
 
@@ -213,7 +227,9 @@ enum OneArmCommand {
         let config: ExperimentConfig
         do { config = try ExperimentConfig.load(file) } catch { throw CommandError.usage(explained("\(error)")) }
         do {
-            try RunCommand.execute(ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet), console: console)
+            let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet)
+            runner.memoryLimit = maxMemory
+            try RunCommand.execute(runner, console: console)
         } catch let error as CommandError {
             throw CommandError(message: explained(error.message), exitCode: error.exitCode)
         }

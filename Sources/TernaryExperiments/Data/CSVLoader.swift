@@ -6,13 +6,11 @@ import Foundation
 /// label that is not a non-negative integer is an error naming the line and column.
 public enum CSVLoader {
     public static func load(path: String) throws(DataError) -> LabeledData {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw DataError(path: path, problem: "cannot be read (missing, a folder, or no permission)")
+        let bytes = try DataFileReader.read(path)
+        guard String(validating: bytes, as: UTF8.self) != nil else {
+            throw DataError(path: path, problem: "is not UTF-8 text; give a CSV file (IDX files are recognised by their magic number)")
         }
-        guard String(data: data, encoding: .utf8) != nil else {
-            throw DataError(path: path, problem: "is not UTF-8 text")
-        }
-        return try parse(bytes: [UInt8](data), source: path)
+        return try parse(bytes: bytes, source: path)
     }
 
     public static func parse(_ text: String, source: String) throws(DataError) -> LabeledData {
@@ -70,7 +68,10 @@ public enum CSVLoader {
                     let field = bytes[lower..<upper]
                     if column == labelColumn {
                         guard let label = integer(field), label >= 0 else {
-                            throw fail("line \(lineNumber), column 'label': '\(String(decoding: field, as: UTF8.self))' is not a non-negative integer class")
+                            throw fail("line \(lineNumber), column 'label': '\(shortened(String(decoding: field, as: UTF8.self)))' is not a non-negative integer class")
+                        }
+                        guard label < LabeledData.classLimit else {
+                            throw fail("line \(lineNumber), column 'label': class \(label) is not below the limit of \(LabeledData.classLimit) classes; labels are class indices 0 ... C-1")
                         }
                         labels.append(label)
                     } else if let value = integer(field), abs(value) < 1 << 24 {

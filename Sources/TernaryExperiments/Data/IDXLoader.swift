@@ -24,11 +24,13 @@ public enum IDXLoader {
                            classCount: labelValues.max()! + 1, source: imagesPath)
     }
 
-    static func read(_ path: String) throws(DataError) -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw DataError(path: path, problem: "cannot be read (missing, a folder, or no permission)")
-        }
-        return [UInt8](data)
+    static func read(_ path: String) throws(DataError) -> [UInt8] { try DataFileReader.read(path) }
+
+    /// Whether the file starts with the IDX magic of unsigned-byte images (0x00000803).
+    static func isImages(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        return (try? handle.read(upToCount: 4)).map { [UInt8]($0) == [0, 0, 8, 3] } ?? false
     }
 
     /// The dimensions after the magic number, validated.
@@ -56,10 +58,10 @@ public enum IDXLoader {
     }
 }
 
-/// Loads a dataset file by its form: a `.csv` file, a folder holding an IDX pair
-/// (`*images*idx3*` and `*labels*idx1*`), an IDX images file whose labels file has the same
-/// name with `images-idx3` replaced by `labels-idx1`, or `synthetic:TASK` (a built-in task,
-/// generated with `seed`).
+/// Loads a dataset file by its form: a folder holding an IDX pair (`*images*idx3*` and
+/// `*labels*idx1*`), an IDX images file (recognised by its magic number, whatever its name;
+/// its labels file has the same name with `images` replaced by `labels` and `idx3` by `idx1`),
+/// `synthetic:TASK` (a built-in task, generated with `seed`), or else a CSV file.
 public enum DatasetFile {
     public static func load(_ path: String, seed: UInt64 = 1) throws(DataError) -> LabeledData {
         if path.hasPrefix("synthetic:") {
@@ -81,8 +83,13 @@ public enum DatasetFile {
             return try IDXLoader.load(images: (path as NSString).appendingPathComponent(images),
                                       labels: (path as NSString).appendingPathComponent(labels))
         }
-        if path.contains("images-idx3") {
-            return try IDXLoader.load(images: path, labels: path.replacingOccurrences(of: "images-idx3", with: "labels-idx1"))
+        if IDXLoader.isImages(path) {
+            let folder = (path as NSString).deletingLastPathComponent, name = (path as NSString).lastPathComponent
+            let labels = name.replacingOccurrences(of: "images", with: "labels").replacingOccurrences(of: "idx3", with: "idx1")
+            guard labels != name else {
+                throw DataError(path: path, problem: "is an IDX images file, but its labels file cannot be named from it (expected a name with 'images' or 'idx3', as train-images-idx3-ubyte); pass the folder holding both")
+            }
+            return try IDXLoader.load(images: path, labels: folder.isEmpty ? labels : (folder as NSString).appendingPathComponent(labels))
         }
         return try CSVLoader.load(path: path)
     }

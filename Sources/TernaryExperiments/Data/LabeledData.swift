@@ -1,8 +1,36 @@
 import Foundation
 import TernaryCore
 
+/// Reads a whole data file: it must be a regular file (not a folder, a device such as
+/// `/dev/zero`, or a pipe) of at most `limit` bytes, checked before anything is read.
+enum DataFileReader {
+    /// Data files larger than this are refused (4 GiB; MNIST's 60,000 images are 47 MB).
+    static let byteLimit = 4 << 30
+
+    static func read(_ path: String, limit: Int = byteLimit) throws(DataError) -> [UInt8] {
+        let attributes: [FileAttributeKey: Any]
+        do { attributes = try FileManager.default.attributesOfItem(atPath: path) } catch {
+            throw DataError(path: path, problem: FileManager.default.fileExists(atPath: path)
+                            ? "cannot be read (no permission)" : "does not exist")
+        }
+        let type = attributes[.type] as? FileAttributeType
+        guard type == .typeRegular else {
+            throw DataError(path: path, problem: type == .typeDirectory ? "is a folder, not a data file"
+                            : "is not a regular file (a device, pipe or socket); give a CSV or IDX file")
+        }
+        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        guard size <= limit else {
+            throw DataError(path: path, problem: "is \(size) bytes, larger than the \(limit)-byte limit for a data file")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw DataError(path: path, problem: "cannot be read (no permission)") }
+        return [UInt8](data)
+    }
+}
+
 /// Raw examples with integer labels, before quantisation: what loaders produce.
 public struct LabeledData: Sendable {
+    /// Labels must be class indices below this (checked at load, before anything is sized).
+    public static let classLimit = 65_536
     /// Row-major feature values, `count * featureCount`.
     public var features: [Float]
     public var featureCount: Int
@@ -13,6 +41,13 @@ public struct LabeledData: Sendable {
     public var source: String
 
     public var count: Int { labels.count }
+
+    /// Refuses data no classifier can be trained on: fewer than two classes present.
+    public func checkTrainable() throws(DataError) {
+        guard let first = labels.first, labels.contains(where: { $0 != first }) else {
+            throw DataError(path: source, problem: "holds a single class (\(labels.first.map(String.init) ?? "none")); a classifier needs at least two")
+        }
+    }
 
     /// The examples at `indices`, in that order.
     public func subset(_ indices: [Int]) -> LabeledData {

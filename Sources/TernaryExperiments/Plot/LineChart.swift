@@ -43,17 +43,23 @@ public struct LineChart {
     }
 
     /// About `count` round tick values covering `low ... high`.
+    /// Bounded for any finite range: at most `2 count + 2` ticks, and a range too narrow for
+    /// its magnitude (x values near 1e18 that differ by 1) gets its two ends.
     static func ticks(_ low: Double, _ high: Double, count: Int = 6) -> [Double] {
+        guard low.isFinite, high.isFinite else { return [] }
         guard high > low else { return [low] }
         let rough = (high - low) / Double(count)
         let magnitude = pow(10, floor(log10(rough)))
         let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= rough } ?? 10 * magnitude
+        // Where k * step no longer changes by one step (the range is below the values' ulp), or
+        // the step underflows, round ticks do not exist.
+        guard step.isFinite, step > 0, (high - low) / step <= Double(4 * count), low + step != low, high + step != high else { return [low, high] }
         // k * step, rounded to the step's decimals so 3 * 0.2 prints and compares as 0.6.
         let scale = pow(10, max(0, -floor(log10(step)) + 1))
         var values = [Double]()
         var k = (low / step).rounded(.up)
-        while k * step <= high + step * 1e-9 {
-            values.append((k * step * scale).rounded() / scale)
+        while k * step <= high + step * 1e-9 && values.count <= 2 * count + 1 {
+            values.append(scale.isFinite ? (k * step * scale).rounded() / scale : k * step)
             k += 1
         }
         return values

@@ -17,6 +17,29 @@ struct ArmContext {
         max(1, Int((Double(quantizer.levels) * Double(layerSizes[0]).squareRoot() * 0.05).rounded()))
     }
     var weightCount: Int { zip(layerSizes.dropFirst(), layerSizes).reduce(0) { $0 + $1.0 * $1.1 } }
+
+    /// Bytes of one genome in memory: two bit planes per row (padded to 64 columns) and the
+    /// thresholds.
+    var genomeBytes: Int {
+        zip(layerSizes.dropFirst(), layerSizes).reduce(0) { $0 + $1.0 * 16 * (($1.1 + 63) / 64) }
+            + 4 * layerSizes.dropFirst().dropLast().reduce(0, +)
+    }
+
+    /// Bytes of the population evaluator scoring `genomes` genomes on `examples` examples:
+    /// the tiled batch, the logits, per-thread scratch.
+    func evaluatorBytes(genomes: Int, examples: Int) -> Int {
+        let tiles = (examples + 127) / 128
+        return tiles * 128 * layerSizes[0] * 2 + genomes * examples * layerSizes.last! * 4 + 4 * 200_000
+    }
+
+    /// Bytes of the incremental scorer's cache on `examples` examples, per-worker scratch included.
+    func scorerBytes(examples: Int) -> Int {
+        let padded = (examples + 63) / 64 * 64
+        let hidden = layerSizes.dropFirst().dropLast().reduce(0, +)
+        let columns = zip(layerSizes.dropFirst().dropFirst(), layerSizes.dropFirst()).reduce(0) { $0 + $1.0 * $1.1 }
+        return padded * (layerSizes[0] + 4 * hidden + hidden / 8 + 4 * layerSizes.last! + 16) + columns
+            + 4 * padded * hidden / 8 + genomeBytes * 4
+    }
 }
 
 /// The settings of one kind of arm, read from its config object: the kind's own keys live
@@ -33,6 +56,9 @@ protocol ArmSettings: Sendable {
     /// Reads the kind's keys (the budget and `eval_every` are read by the caller).
     static func read(_ reader: inout ConfigReader) throws(DataError) -> Self
     func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession
+    /// The most memory the arm's session holds at once, in bytes (an estimate from the sizes,
+    /// made before anything is allocated), and the key that drives it.
+    func estimatedBytes(_ context: ArmContext) -> (bytes: Int, key: String)
     /// Learns the arm's step budget (a cosine schedule's length); most kinds ignore it.
     mutating func adopt(stepBudget: Int?)
 }
@@ -79,6 +105,16 @@ struct GASettings: ArmSettings {
         return settings
     }
 
+    /// Two population buffers, the calibration sums (every genome's first-layer sums on a
+    /// sample of at least 256 examples), and the evaluator on a batch.
+    func estimatedBytes(_ context: ArmContext) -> (bytes: Int, key: String) {
+        let sample = min(context.train.count, max(batch, 256))
+        let widest = context.layerSizes.dropFirst().max()!
+        let bytes = 2 * population * context.genomeBytes + population * sample * widest * 4
+            + context.evaluatorBytes(genomes: population, examples: min(batch, context.train.count))
+        return (bytes, "population")
+    }
+
     /// Defaults: about five mutated weights per offspring (rate 5 / weights).
     func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession {
         let strategy = GeneticAlgorithm(
@@ -103,6 +139,15 @@ struct IncrementalBatch: Sendable {
         IncrementalBatch(batch: try reader.integer("batch", in: 1...100_000_000),
                          rotateEvery: try reader.integer("rotate_every", in: 1...1_000_000_000, default: 100)!)
     }
+    /// The cache on the fitness batch, the readout start's sums over the train split and the
+    /// candidates' moves.
+    func estimatedBytes(_ context: ArmContext, moves: Int) -> (bytes: Int, key: String) {
+        let examples = min(batch ?? context.train.count, context.train.count)
+        let widest = context.layerSizes.dropFirst().max()!
+        return (context.scorerBytes(examples: examples) + context.train.count * widest * 4 + moves * 20 + 8 * context.genomeBytes,
+                batch == nil ? "batch" : "batch")
+    }
+
     func problem(_ context: ArmContext, _ fitness: FitnessSettings) -> SearchProblem {
         SearchProblem(architecture: Architecture(layerSizes: context.layerSizes, quantizer: context.quantizer),
                       train: context.train, fitness: fitness.fitness, temperature: fitness.temperature,
@@ -125,6 +170,11 @@ struct LocalSettings: ArmSettings {
                       greedy: try reader.boolean("greedy", default: true),
                       readout: try reader.boolean("readout", default: true),
                       batch: try IncrementalBatch.read(&reader), fitness: try FitnessSettings.read(&reader))
+    }
+
+    func estimatedBytes(_ context: ArmContext) -> (bytes: Int, key: String) {
+        let (bytes, key) = batch.estimatedBytes(context, moves: (candidates + 1) * movesPerCandidate)
+        return (bytes, candidates * movesPerCandidate > 1_000_000 ? "candidates" : key)
     }
 
     func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession {
@@ -152,6 +202,11 @@ struct ESSettings: ArmSettings {
                    maxMoves: try reader.integer("max_moves", in: 1...100_000_000),
                    readout: try reader.boolean("readout", default: true),
                    batch: try IncrementalBatch.read(&reader), fitness: try FitnessSettings.read(&reader))
+    }
+
+    func estimatedBytes(_ context: ArmContext) -> (bytes: Int, key: String) {
+        let (bytes, key) = batch.estimatedBytes(context, moves: 2 * pairs * perturbedTrits)
+        return (bytes + 64 * pairs * perturbedTrits, pairs * perturbedTrits > 1_000_000 ? "pairs" : key)
     }
 
     func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession {
@@ -182,6 +237,15 @@ struct BackpropSettings<Kind: BackpropKind>: ArmSettings {
     }
 
     mutating func adopt(stepBudget: Int?) { epochs = stepBudget ?? 100 }
+
+    /// Float parameters with Adam's two moments, gradients and the ternary copies (about eight
+    /// floats each), the minibatch's activations and deltas, and the export's evaluation.
+    func estimatedBytes(_ context: ArmContext) -> (bytes: Int, key: String) {
+        let parameters = context.weightCount + context.layerSizes.reduce(0, +)
+        let activations = min(batch, context.train.count) * context.layerSizes.reduce(0, +) * 4 * 6
+        return (parameters * 4 * 8 + activations + context.evaluatorBytes(genomes: 1, examples: context.train.count),
+                "batch")
+    }
 
     func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession {
         let trainer = BackpropTrainer(

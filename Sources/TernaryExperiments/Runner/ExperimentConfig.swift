@@ -155,10 +155,9 @@ public struct ExperimentConfig {
             switch source {
             case let .csv(path):
                 var isFolder: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
-                    throw DataError(path: path, problem: "does not exist")
+                if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+                    throw DataError(path: path, problem: "is a folder; 'csv' names a CSV file (use 'idx' for a folder with an IDX pair)")
                 }
-                guard !isFolder.boolValue else { throw DataError(path: path, problem: "is a folder; 'csv' names a CSV file (use 'idx' for a folder with an IDX pair)") }
                 return try CSVLoader.load(path: path)
             case let .idx(path): return try DatasetFile.load(path)
             case let .synthetic(task): return task.generate(seed: seed)
@@ -183,6 +182,7 @@ public struct ExperimentConfig {
             }
         }
         let (train, validation) = rest.split(testFraction: validationFraction, seed: splitSeed &+ 0x7A11D)
+        do { try train.checkTrainable() } catch { throw DataError(path: file, problem: "key 'dataset': \(error)") }
         return (train, validation, test)
     }
 }

@@ -130,6 +130,8 @@ final class ExperimentRunner {
     let terminal = isatty(2) == 1
     /// Messages of arms that failed (the run goes on with the others, then exits non-zero).
     var failures: [String] = []
+    /// The memory a run may plan for (nil: what the system has available).
+    var memoryLimit: Int?
 
     init(config: ExperimentConfig, folder: String, threads: Int?, console: Console, quiet: Bool,
          resuming: Bool = false, restartDamaged: Bool = false) {
@@ -179,6 +181,9 @@ final class ExperimentRunner {
     /// Runs everything; returns false if interrupted (files are complete either way).
     func run() throws -> Bool {
         let splits = try loadSplits()
+        let context = ArmContext(layerSizes: splits.layerSizes, quantizer: splits.quantizer, train: splits.train,
+                                 zeroFraction: config.zeroFraction, threads: threads)
+        try checkMemory(context, splits: splits)
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         } catch {
@@ -187,8 +192,6 @@ final class ExperimentRunner {
         if !resuming {
             try writeFile(Array((FileManager.default.contents(atPath: config.file) ?? Data())), to: folder + "/config.json")
         }
-        let context = ArmContext(layerSizes: splits.layerSizes, quantizer: splits.quantizer, train: splits.train,
-                                 zeroFraction: config.zeroFraction, threads: threads)
         for (arm, seed) in order where !interrupt.isSet {
             try runArm(arm, seed: seed, context: context, splits: splits)
         }
@@ -196,6 +199,37 @@ final class ExperimentRunner {
         if terminal && !quiet { console.err("") }
         if !failures.isEmpty { throw RunFailure(message: failures.joined(separator: "; "), exitCode: 65) }
         return !interrupt.isSet
+    }
+
+    /// The estimated peak of the run: the splits (raw floats and quantised bytes) plus the
+    /// largest arm (arms run one at a time). Per arm, bytes and the config key that drives them.
+    func memoryEstimate(_ context: ArmContext, splits: Splits) -> (total: Int, arms: [(arm: ExperimentConfig.Arm, bytes: Int, key: String)]) {
+        let examples = splits.train.count + splits.validation.count + splits.test.count
+        let data = examples * splits.layerSizes[0] * 7 + examples * splits.layerSizes[0] * 2
+        let arms = config.arms.map { arm -> (arm: ExperimentConfig.Arm, bytes: Int, key: String) in
+            let (bytes, key) = arm.settings.estimatedBytes(context)
+            return (arm, bytes, key)
+        }
+        return (data + (arms.map(\.bytes).max() ?? 0), arms)
+    }
+
+    /// The memory the system has available now (MemAvailable on Linux), else the physical memory.
+    static var availableMemory: Int {
+        if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+           let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") {
+            return kilobytes * 1024
+        }
+        return Int(ProcessInfo.processInfo.physicalMemory)
+    }
+
+    /// Refuses a run whose estimate exceeds the limit, naming the arm and key, before anything
+    /// large is allocated.
+    func checkMemory(_ context: ArmContext, splits: Splits) throws {
+        let limit = memoryLimit ?? ExperimentRunner.availableMemory
+        let (total, arms) = memoryEstimate(context, splits: splits)
+        guard total > limit, let largest = arms.max(by: { $0.bytes < $1.bytes }) else { return }
+        throw RunFailure(message: "\(config.file): key 'arms.\(largest.arm.name).\(largest.key)': the run would need about \(gigabytes(total)) of memory (arm \(largest.arm.name): \(gigabytes(largest.bytes))), more than the \(gigabytes(limit)) \(memoryLimit == nil ? "available" : "allowed by --max-memory"); make it smaller, or raise the limit with --max-memory", exitCode: 65)
     }
 
     func progress(_ text: String) {
@@ -370,6 +404,11 @@ final class ExperimentRunner {
         let energy = last.intOps * EnergyModel.integerOperation + last.floatOps * EnergyModel.floatMultiplyAdd
         return "\(method),\(seed),\(last.step),\(String(format: "%.4f", last.wallSeconds)),\(last.evals),\(f(last.trainAccuracy)),\(f(last.validationAccuracy)),\(f(last.testAccuracy)),\(f(chosen?.validationAccuracy)),\(f(chosen?.testAccuracy)),\(f(reach(0.85))),\(f(reach(0.9))),\(f(reach(0.95))),\(String(format: "%.0f", last.intOps)),\(String(format: "%.0f", last.floatOps)),\(String(format: "%.6g", energy))"
     }
+}
+
+/// `bytes` as a short figure: `1.4 GB`, `230 MB`.
+func gigabytes(_ bytes: Int) -> String {
+    bytes >= 1 << 30 ? String(format: "%.1f GB", Double(bytes) / 1e9) : String(format: "%.0f MB", Double(bytes) / 1e6)
 }
 
 /// The short reason of a file-system error, without Foundation's dump.

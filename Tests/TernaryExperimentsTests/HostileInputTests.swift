@@ -1,0 +1,157 @@
+import Foundation
+import Testing
+import TernaryCore
+@testable import TernaryExperiments
+
+/// Hostile input as users and clusters produce it: damaged files of every format we write,
+/// labels and configs that would exhaust the machine, devices and folders where files belong.
+/// Every case must end in one line naming the file and key or line, with a usage or data exit
+/// status; none may trap, hang or allocate gigabytes.
+@Suite("Hostile input")
+struct HostileInputTests {
+    func write(_ text: String, _ name: String) throws -> String {
+        let path = temporaryPath(name)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Runs the command line and checks the refusal: status in `statuses`, one line.
+    @discardableResult
+    func refused(_ arguments: [String], statuses: Set<Int32> = [64, 65], containing expected: String) -> String {
+        let (status, output) = Captured.run(arguments)
+        #expect(statuses.contains(status), "\(arguments): status \(status), \(output.err)")
+        #expect(!output.err.contains("\n") || output.err.split(separator: "\n").count == 1, "more than one line: \(output.err)")
+        #expect(output.err.contains(expected), "\(output.err) does not contain \(expected)")
+        return output.err
+    }
+
+    @Test("labels far above any class count are refused at load, naming the line")
+    func hugeLabels() throws {
+        for label in ["100000000000", "1000000"] {
+            let csv = try write("a,b,label\n1,2,0\n3,4,\(label)\n", "labels.csv")
+            defer { try? FileManager.default.removeItem(atPath: csv) }
+            refused(["evolve", csv, "--seconds", "1", "--out", temporaryPath("never")],
+                    containing: "line 3, column 'label': class \(label) is not below the limit of 65536 classes")
+        }
+    }
+
+    @Test("a one-class dataset is an error")
+    func oneClass() throws {
+        let csv = try write("a,b,label\n" + (0..<20).map { "\($0),1,3" }.joined(separator: "\n") + "\n", "one.csv")
+        defer { try? FileManager.default.removeItem(atPath: csv) }
+        refused(["evolve", csv, "--seconds", "1", "--out", temporaryPath("never")], containing: "holds a single class (3)")
+    }
+
+    @Test("configs that would need far more memory than the machine has are refused before allocating, naming the key")
+    func memory() throws {
+        let config = try write(#"{"dataset": {"synthetic": "parity:8"}, "model": {"hidden": [4096]}, "arms": {"big": {"strategy": "ga", "seconds": 1, "population": 1000000}}}"#, "big.json")
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        let folder = temporaryPath("never")
+        let started = Date()
+        refused(["run", config, "--out", folder], containing: "key 'arms.big.population': the run would need about")
+        #expect(Date().timeIntervalSince(started) < 10)
+        refused(["run", config, "--out", folder, "--max-memory", "64M"], containing: "allowed by --max-memory")
+        let dry = Captured.run(["run", config, "--dry-run"])
+        #expect(dry.output.out.contains("memory estimate"), "\(dry.output.out)")
+        let wide = try write(#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [1048576]}, "arms": {"ga": {"strategy": "ga", "seconds": 1}}}"#, "wide.json")
+        defer { try? FileManager.default.removeItem(atPath: wide) }
+        refused(["run", wide], containing: "key 'model.hidden[0]'")
+        #expect(!FileManager.default.fileExists(atPath: folder))
+    }
+
+    @Test("devices, folders and missing paths in a config name the config and key")
+    func paths() throws {
+        for (path, expected) in [("/dev/zero", "is not a regular file"), ("/tmp", "is a folder"), ("/no/such.csv", "does not exist")] {
+            let config = try write(#"{"dataset": {"csv": "\#(path)"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1}}}"#, "paths.json")
+            defer { try? FileManager.default.removeItem(atPath: config) }
+            let message = refused(["run", config, "--out", temporaryPath("never")], statuses: [65], containing: expected)
+            #expect(message.contains(config) && message.contains("key 'dataset'"), "\(message)")
+        }
+    }
+
+    @Test("an IDX images file is recognised by its magic number, whatever its name")
+    func idxByMagic() throws {
+        let folder = temporaryPath("idx")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let images: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2, 1, 2, 3, 4]
+        let labels: [UInt8] = [0, 0, 8, 1, 0, 0, 0, 2, 0, 1]
+        try Data(images).write(to: URL(fileURLWithPath: folder + "/digits-images.idx3"))
+        try Data(labels).write(to: URL(fileURLWithPath: folder + "/digits-labels.idx1"))
+        let data = try DatasetFile.load(folder + "/digits-images.idx3")
+        #expect(data.count == 2 && data.featureCount == 2 && data.labels == [0, 1])
+        try Data(images).write(to: URL(fileURLWithPath: folder + "/pixels.bin"))
+        #expect(throws: DataError.self) { try DatasetFile.load(folder + "/pixels.bin") }
+    }
+
+    @Test("plot axes take bounded time on any finite range")
+    func plotAxes() throws {
+        for (low, high) in [(1e18, 1e18 + 4096), (0.0, 1e308), (-1e-300, 1e-300), (5.0, 5.0), (1e18, 1.0000000000000002e18)] {
+            let ticks = LineChart.ticks(low, high)
+            #expect(ticks.count <= 14, "\(low) ... \(high): \(ticks.count) ticks")
+        }
+        let curves = try write("method,seed,wall_s,test_acc\nga,1,1e18,0.5\nga,1,1.0000000000000002e18,0.6\n", "far.csv")
+        defer { try? FileManager.default.removeItem(atPath: curves) }
+        let (status, output) = Captured.run(["plot", curves, "--out", curves + ".svg"])
+        #expect(status == 0, "\(output.err)")
+        try? FileManager.default.removeItem(atPath: curves + ".svg")
+    }
+
+    @Test("an unwritable run folder is one line with exit 73")
+    func unwritable() throws {
+        let config = try write(#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "generations": 2}}}"#, "out.json")
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        refused(["run", config, "--out", "/proc/ternevo/run"], statuses: [73], containing: "cannot create the run folder")
+    }
+
+    @Test("seeded damage to arm records: truncations, flips and edited headers with recomputed checksums are refused, never trusted or trapped on")
+    func damagedRecords() throws {
+        let config = try write(#"{"dataset": {"synthetic": "parity:3", "test_fraction": 0, "validation_fraction": 0}, "model": {"hidden": [6]}, "arms": {"ga": {"strategy": "ga", "generations": 8, "population": 8}, "local": {"strategy": "local", "steps": 8}}}"#, "damage.json")
+        let folder = temporaryPath("damage")
+        defer { for path in [config, folder] { try? FileManager.default.removeItem(atPath: path) } }
+        #expect(Captured.run(["run", config, "--out", folder, "--quiet"]).status == 0)
+        let path = folder + "/local-seed1.ckpt"
+        let original = [UInt8](try #require(FileManager.default.contents(atPath: path)))
+        func withChecksum(_ bytes: [UInt8]) -> [UInt8] {
+            var body = Array(bytes.dropLast(4))
+            let crc = CRC32.checksum(body)
+            for k in 0..<4 { body.append(UInt8(truncatingIfNeeded: crc >> (8 * UInt32(k)))) }
+            return body
+        }
+        var rng = Xoshiro256(seed: 3)
+        var cases: [[UInt8]] = []
+        for _ in 0..<12 { cases.append(Array(original[0..<rng.uniformBelow(original.count)])) }
+        for _ in 0..<12 {
+            var flipped = original
+            flipped[rng.uniformBelow(flipped.count)] ^= UInt8(1 << rng.uniformBelow(8))
+            cases.append(flipped)
+        }
+        for offset in [0, 4, 6, 14] {  // magic, version, hash, the row count
+            var edited = original
+            for k in 0..<8 where offset + k < edited.count - 4 { edited[offset + k] = 0xFF }
+            cases.append(withChecksum(edited))
+        }
+        for damaged in cases {
+            try Data(damaged).write(to: URL(fileURLWithPath: path))
+            // A finished arm's record is read on resume too: damage must be reported, not trusted.
+            refused(["resume", folder, "--quiet"], statuses: [65], containing: path)
+        }
+        try Data(original).write(to: URL(fileURLWithPath: path))
+        #expect(Captured.run(["resume", folder, "--quiet"]).status == 0)
+    }
+
+    @Test("--restart-damaged starts a damaged arm over instead of stopping")
+    func restartDamaged() throws {
+        let config = try write(#"{"dataset": {"synthetic": "parity:3", "test_fraction": 0, "validation_fraction": 0}, "model": {"hidden": [6]}, "arms": {"ga": {"strategy": "ga", "generations": 8, "population": 8}}}"#, "restart.json")
+        let folder = temporaryPath("restart")
+        defer { for path in [config, folder] { try? FileManager.default.removeItem(atPath: path) } }
+        #expect(Captured.run(["run", config, "--out", folder, "--quiet"]).status == 0)
+        let curves = try String(contentsOfFile: folder + "/curves.csv", encoding: .utf8)
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: folder + "/ga-seed1.ckpt"))
+        let (status, output) = Captured.run(["resume", folder, "--quiet", "--restart-damaged"])
+        #expect(status == 0)
+        #expect(output.err.contains("starting ga seed 1 over (--restart-damaged)"))
+        let redone = try String(contentsOfFile: folder + "/curves.csv", encoding: .utf8)
+        #expect(redone.split(separator: "\n").map { $0.split(separator: ",").filter { _ in true }.count } == curves.split(separator: "\n").map { $0.split(separator: ",").count })
+    }
+}
