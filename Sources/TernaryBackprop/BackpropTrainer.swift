@@ -155,15 +155,13 @@ public final class BackpropTrainer {
     /// Per-layer quantisation for the STE arm: `gamma` and `Wq` (as floats), recomputed each step.
     func quantize() {
         for l in 0..<layerCount {
-            work.gamma[l] = TrainingKernels.quantize(weights[l], into: &work.ternary[l])
+            work.gamma[l] = Ternarization.absmean(weights[l], into: &work.ternary[l])
         }
     }
 
-    /// `theta = ceil(-scale * b / gamma)` in Double, the exported threshold; `Int32` limits when
-    /// `gamma == 0` (the neuron's sum is always 0: it fires iff `b >= 0`).
+    /// `theta = ceil(-scale * b / gamma)` in Double, the exported threshold (see `Ternarization`).
     static func threshold(bias: Float, gamma: Float, scale: Float) -> Double {
-        guard gamma > 0 else { return bias >= 0 ? -Double(Int32.max) : Double(Int32.max) }
-        return (-Double(scale) * Double(bias) / Double(gamma)).rounded(.up)
+        Ternarization.unclampedThreshold(bias: bias, gamma: gamma, scale: scale)
     }
 
     /// Forward pass over the `B` examples in the workspace; with `backward`, also the gradients.
@@ -175,7 +173,7 @@ public final class BackpropTrainer {
         let sizes = configuration.layerSizes
         let ste = configuration.arm == .ste
         if ste {
-            for l in 0..<layerCount { w.gamma[l] = TrainingKernels.quantize(weights[l], into: &w.ternary[l]) }
+            for l in 0..<layerCount { w.gamma[l] = Ternarization.absmean(weights[l], into: &w.ternary[l]) }
         }
         for l in 0..<layerCount {
             let I = sizes[l], O = sizes[l + 1]
@@ -301,10 +299,7 @@ public final class BackpropTrainer {
                                                trits: work.ternary[l].map { Int8($0) })
             if l < layerCount - 1 {
                 let scale: Float = l == 0 ? levels : 1
-                network.thresholds[l] = biases[l].map {
-                    let theta = BackpropTrainer.threshold(bias: $0, gamma: work.gamma[l], scale: scale)
-                    return Int32(max(Double(Int32.min), min(Double(Int32.max), theta)))
-                }
+                network.thresholds[l] = biases[l].map { Ternarization.threshold(bias: $0, gamma: work.gamma[l], scale: scale) }
             }
         }
         return network

@@ -4,7 +4,7 @@ import TernaryCore
 /// the in-process float reference of `ternevo bench` (the numpy script is the external one).
 /// Per genome and layer one matrix product `[B][I] x [I][O]` through the SIMD float kernels,
 /// a bias add and a ReLU in place (cheap activations, as in the numpy reference).
-public final class FloatPopulation {
+public final class FloatPopulation: Sendable {
     public let layerSizes: [Int]
     let weights: [[[Float]]]
     let biases: [[Float]]

@@ -10,7 +10,14 @@ import Synchronization
 /// memory. Bodies must write to disjoint, preallocated slots keyed by `item`, so the result does
 /// not depend on which worker ran which item: serial and parallel runs are bit-identical.
 public enum Parallel {
-    public static func run(items: Int, workers: Int, _ body: (_ item: Int, _ worker: Int) -> Void) {
+    /// The public entry point: `body` must be `@Sendable`. Work that writes through pointers
+    /// into disjoint slots wraps them in `UncheckedSendable`.
+    public static func run(items: Int, workers: Int, _ body: @Sendable (_ item: Int, _ worker: Int) -> Void) {
+        run(items: items, workers: workers, local: body)
+    }
+
+    /// The same for TernaryCore's own kernels, whose bodies capture their scratch and pointers.
+    static func run(items: Int, workers: Int, local body: (_ item: Int, _ worker: Int) -> Void) {
         let threads = max(1, min(workers, items))
         if threads == 1 {
             for item in 0..<items { body(item, 0) }
@@ -33,23 +40,28 @@ public enum Parallel {
     public static var coreCount: Int { ProcessInfo.processInfo.activeProcessorCount }
 }
 
-/// Carries a value into a `@Sendable` closure. Used only here, for bodies that write disjoint
-/// slots (see `Parallel.run`).
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
+/// Carries a value into a `@Sendable` closure: the one unchecked wrapper, for pointers to
+/// disjoint, preallocated output slots (each parallel item writes only its own) and for the
+/// read-only inputs beside them. Anything else shared between workers does not belong in it.
+public struct UncheckedSendable<Value>: @unchecked Sendable {
+    public let value: Value
+    public init(_ value: Value) { self.value = value }
 }
 
 
 extension Parallel {
     /// `[transform(0), ..., transform(count - 1)]`, computed on up to `workers` threads; each
     /// result goes to its own preallocated slot, so the array equals the serial one.
-    public static func map<T>(count: Int, workers: Int, _ transform: (_ item: Int, _ worker: Int) -> T) -> [T] {
+    public static func map<T: Sendable>(count: Int, workers: Int, _ transform: @Sendable (_ item: Int, _ worker: Int) -> T) -> [T] {
+        map(count: count, workers: workers, local: transform)
+    }
+
+    static func map<T>(count: Int, workers: Int, local transform: (_ item: Int, _ worker: Int) -> T) -> [T] {
         [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             let slots = UncheckedSendable(buffer.baseAddress)
-            run(items: count, workers: workers) { item, worker in
+            run(items: count, workers: workers, local: { item, worker in
                 (slots.value! + item).initialize(to: transform(item, worker))
-            }
+            })
             initialized = count
         }
     }
@@ -59,13 +71,13 @@ extension Parallel {
     /// Calls `body(index, &array[index], worker)` for every index on up to `workers` threads.
     /// Each call mutates only its own element, in place (no copy when the element's storage is
     /// uniquely held), so the result equals the serial one.
-    public static func updateEach<T>(_ array: inout [T], workers: Int,
-                                     _ body: (_ index: Int, _ element: inout T, _ worker: Int) -> Void) {
+    public static func updateEach<T: Sendable>(_ array: inout [T], workers: Int,
+                                               _ body: @Sendable (_ index: Int, _ element: inout T, _ worker: Int) -> Void) {
         array.withUnsafeMutableBufferPointer { buffer in
             let base = UncheckedSendable(buffer.baseAddress)
-            run(items: buffer.count, workers: workers) { item, worker in
+            run(items: buffer.count, workers: workers, local: { item, worker in
                 body(item, &base.value![item], worker)
-            }
+            })
         }
     }
 }

@@ -43,7 +43,7 @@ public final class SearchProblem {
     /// A stable text of the settings that change results.
     public var settingsDescription: String {
         let q = architecture.quantizer
-        return "layers=\(architecture.layerSizes) activation=\(architecture.activation.name) q=\(q.low)/\(q.high)/\(q.bits) fitness=\(fitnessKind.rawValue) tau=\(temperature.map { "\($0)" } ?? "default") batch=\(batchSize.map(String.init) ?? "all") rotate=\(rotateEvery) train=\(train.count)"
+        return "layers=\(architecture.layerSizes) activation=\(architecture.activation.name) q=\(q.low)/\(q.high)/\(q.bits)/\(q.scalingName)/\(q.featureRanges.count) fitness=\(fitnessKind.rawValue) tau=\(temperature.map { "\($0)" } ?? "default") batch=\(batchSize.map(String.init) ?? "all") rotate=\(rotateEvery) train=\(train.count)"
     }
 
     /// Examples per fitness batch.
@@ -124,6 +124,13 @@ public final class SearchProblem {
         let sample = train.batch(train.sampleIndices(min(train.count, max(batchSize ?? 0, 256)), using: &rng))
         calibrateThresholds(&genomes, on: sample, evaluator: evaluator)
         return genomes
+    }
+
+    /// The single starting genome of a point strategy (`local`, `es`): genome 0 of the run,
+    /// thresholds calibrated, with a readout output layer when `readout` is set.
+    public func startingPoint(zeroFraction: Double, readout: Bool, seed: UInt64) -> TernaryNetwork {
+        let genome = initialGenomes(count: 1, zeroFraction: zeroFraction, seed: seed)[0]
+        return readout ? readoutInitialized(genome, zeroFraction: zeroFraction) : genome
     }
 
     /// `genome` with its output layer set from data, without gradients: output trit (c, j) is the

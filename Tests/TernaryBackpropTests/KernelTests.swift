@@ -106,7 +106,7 @@ struct BackpropKernelTests {
             // Absmean quantisation.
             let w = randomFloats(B * O, using: &rng)
             var t = [Float](repeating: 9, count: B * O)
-            let gamma = TrainingKernels.quantize(w, into: &t)
+            let gamma = Ternarization.absmean(w, into: &t)
             let mean = w.map { abs(Double($0)) }.reduce(0, +) / Double(w.count)
             #expect(abs(Double(gamma) - mean) <= 1e-6 * mean)
             #expect(zip(w, t).allSatisfy { $1 == max(-1, min(1, ($0 / gamma).rounded(.toNearestOrEven))) })

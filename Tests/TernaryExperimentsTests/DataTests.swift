@@ -191,3 +191,27 @@ struct EvalCommandTests {
         #expect(Captured.run(["eval", model]).status == 64)
     }
 }
+
+@Suite("Input scaling in runs")
+struct ScalingTests {
+    @Test("dataset.scaling per_feature fits one range per column on the train split")
+    func perFeature() throws {
+        var lines = ["small,large,label"]
+        var rng = Xoshiro256(seed: 2)
+        for _ in 0..<60 {
+            let label = rng.uniformBelow(2)
+            lines.append("\(Double(rng.uniformBelow(100)) / 1000),\(1000 + rng.uniformBelow(5000)),\(label)")
+        }
+        let csv = temporaryPath("units.csv"), config = temporaryPath("units.json")
+        defer { for path in [csv, config] { try? FileManager.default.removeItem(atPath: path) } }
+        try lines.joined(separator: "\n").write(toFile: csv, atomically: true, encoding: .utf8)
+        for (scaling, smallRange) in [("per_feature", 255), ("global", 0)] {
+            try #"{"dataset": {"csv": "\#(csv)", "scaling": "\#(scaling)"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1}}}"#
+                .write(toFile: config, atomically: true, encoding: .utf8)
+            let runner = ExperimentRunner(config: try ExperimentConfig.load(config), folder: "unused", threads: 1, console: .standard, quiet: true)
+            let train = try runner.loadSplits().train
+            let small = stride(from: 0, to: train.features.count, by: 2).map { Int(train.features[$0]) }
+            #expect(small.max()! - small.min()! == smallRange, "\(scaling)")
+        }
+    }
+}

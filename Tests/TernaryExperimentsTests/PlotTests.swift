@@ -49,3 +49,21 @@ struct PlotTests {
         #expect(LineChart.escape("a<b & \"c\"") == "a&lt;b &amp; &quot;c&quot;")
     }
 }
+
+@Suite("Log axis")
+struct LogAxisTests {
+    @Test("the x axis turns logarithmic when the methods' times differ by more than 100x, and on request")
+    func automatic() {
+        let fast = LineChart.Series(method: "ste", seeds: [[(0.01, 0.5), (0.05, 0.9)]])
+        let slow = LineChart.Series(method: "ga", seeds: [[(1, 0.3), (50, 0.9)]])
+        var chart = LineChart(series: [fast, slow], xLabel: "wall_s", yLabel: "test_acc", title: "t")
+        #expect(chart.usesLogX)
+        #expect(chart.svg().contains("wall_s (log scale)"))
+        chart.logX = false
+        #expect(!chart.svg().contains("log scale"))
+        let close = LineChart(series: [slow, LineChart.Series(method: "local", seeds: [[(0.5, 0.5), (20, 0.9)]])], xLabel: "x", yLabel: "y", title: "t")
+        #expect(!close.usesLogX)
+        #expect(LineChart.logTicks(0.01, 100) == [0.01, 0.1, 1, 10, 100])
+        #expect(LineChart.logTicks(1, 50) == [1, 2, 5, 10, 20, 50])
+    }
+}

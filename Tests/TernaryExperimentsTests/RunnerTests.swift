@@ -130,3 +130,35 @@ struct RunnerTests {
         #expect(!FileManager.default.fileExists(atPath: folder))
     }
 }
+
+@Suite("Sweeps")
+struct SweepTests {
+    @Test("a sweep expands the grid into named arms, in file order, first key slowest")
+    func grid() throws {
+        let path = temporaryPath("sweep.json")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try #"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ste": {"strategy": "ste", "epochs": 1}, "ga": {"strategy": "ga", "seconds": 1}},"#
+            .appending(#" "sweep": {"arms.ga.mutation": [0.001, 0.003], "arms.ga.population": [128, 512]}}"#)
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let config = try ExperimentConfig.load(path)
+        #expect(config.armNames == ["ste", "ga[mutation=0.001,population=128]", "ga[mutation=0.001,population=512]",
+                                    "ga[mutation=0.003,population=128]", "ga[mutation=0.003,population=512]"])
+        let plan = try RunCommand.plan(config, folder: "x", threads: 1)
+        #expect(plan.contains("ga[mutation=0.003,population=512] (ga)"))
+    }
+
+    @Test("bad sweeps name their key", arguments: [
+        (#""sweep": {"arms.gx.mutation": [0.1]}"#, "key 'sweep.arms.gx.mutation': expected arms.<arm>.<key> naming an arm"),
+        (#""sweep": {"arms.ga.mutation": []}"#, "expected a non-empty array"),
+        (#""sweep": {"arms.ga.popsize": [1, 2]}"#, "unknown key 'arms.ga[popsize=1].popsize'"),
+        (#""sweep": {"arms.ga.strategy": ["ste"]}"#, "the kind of an arm cannot be swept"),
+    ])
+    func errors(sweep: String, expected: String) throws {
+        let path = temporaryPath("sweep.json")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try #"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1}}, "#
+            .appending(sweep + "}").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: DataError.self) { try ExperimentConfig.load(path) }
+        do { _ = try ExperimentConfig.load(path) } catch { #expect(error.description.contains(expected), "\(error)") }
+    }
+}

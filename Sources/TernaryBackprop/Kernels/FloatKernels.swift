@@ -119,8 +119,12 @@ func forEachChunk(_ count: Int, work: Int, threads: Int, _ body: (Int) -> Void) 
         return
     }
     let chunk = max(1, (count + 4 * workers - 1) / (4 * workers))
-    Parallel.run(items: (count + chunk - 1) / chunk, workers: workers) { item, _ in
-        for k in (item * chunk)..<min(count, (item + 1) * chunk) { body(k) }
+    // Each k writes its own outputs through the body's pointers: disjoint slots.
+    withoutActuallyEscaping(body) { body in
+        let shared = UncheckedSendable(body)
+        Parallel.run(items: (count + chunk - 1) / chunk, workers: workers) { item, _ in
+            for k in (item * chunk)..<min(count, (item + 1) * chunk) { shared.value(k) }
+        }
     }
 }
 

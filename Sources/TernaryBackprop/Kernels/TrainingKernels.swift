@@ -1,7 +1,7 @@
 import Foundation
 import TernaryCore
 
-// Element-wise training kernels over flat buffers: quantisation, the Adam step, the gather of
+// Element-wise training kernels over flat buffers: the Adam step, the gather of
 // a minibatch and the activation epilogues. Kept here so the per-element loops run on
 // pointers (no per-element array or uniqueness checks) and vectorise.
 
@@ -12,37 +12,6 @@ enum TrainingKernels {
         unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & SIMD8<UInt32>(repeating: 0x7FFF_FFFF), to: Lanes.self)
     }
 
-    /// BitNet b1.58 absmean quantisation of `w` (N weights): returns `gamma = mean |w|` and
-    /// writes `clamp(round(w / gamma), -1, 1)` (ties to even) into `ternary`; all zeros when
-    /// `gamma == 0`.
-    static func quantize(_ w: [Float], into ternary: inout [Float]) -> Float {
-        precondition(ternary.count == w.count)
-        return w.withUnsafeBufferPointer { w in
-            ternary.withUnsafeMutableBufferPointer { t in
-                let n = w.count
-                let raw = UnsafeRawPointer(w.baseAddress!)
-                var s0 = Lanes(), s1 = Lanes()
-                var i = 0
-                while i &+ 16 <= n {
-                    let a = raw.loadUnaligned(fromByteOffset: i &* 4, as: Lanes.self)
-                    let b = raw.loadUnaligned(fromByteOffset: i &* 4 &+ 32, as: Lanes.self)
-                    s0 += absolute(a)
-                    s1 += absolute(b)
-                    i &+= 16
-                }
-                var sum = (s0 + s1).sum()
-                while i < n { sum += abs(w[i]); i &+= 1 }
-                let gamma = n == 0 ? 0 : sum / Float(n)
-                if gamma > 0 {
-                    let inverse = 1 / gamma
-                    for k in 0..<n { t[k] = max(-1, min(1, (w[k] * inverse).rounded(.toNearestOrEven))) }
-                } else {
-                    for k in 0..<n { t[k] = 0 }
-                }
-                return gamma
-            }
-        }
-    }
 
     /// One Adam step on N parameters `p` with gradients `g` and moments `m`, `v`:
     /// `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g^2` (each set to 0 below `flush`, so they
@@ -60,8 +29,10 @@ enum TrainingKernels {
             g.withUnsafeBufferPointer { g in
                 m.withUnsafeMutableBufferPointer { m in
                     v.withUnsafeMutableBufferPointer { v in
-                        let base = (p: p.baseAddress!, g: g.baseAddress!, m: m.baseAddress!, v: v.baseAddress!)
+                        // Each part updates its own range of the four arrays.
+                        let shared = UncheckedSendable((p: p.baseAddress!, g: g.baseAddress!, m: m.baseAddress!, v: v.baseAddress!))
                         Parallel.run(items: parts, workers: parts) { part, _ in
+                            let base = shared.value
                             let start = total * part / parts, end = total * (part + 1) / parts
                             adamRange(base.p + start, base.g + start, base.m + start, base.v + start, count: end - start,
                                       lr: lr, b1: b1, b2: b2, c1: c1, c2: c2, eps: eps, decay: decay, flush: flush)

@@ -83,12 +83,12 @@ public final class IncrementalScorer {
         defer { lastOperations = scratch.reduce(0) { $0 + $1.operations } }
         return candidates.moves.withUnsafeBufferPointer { moves in
             candidates.ends.withUnsafeBufferPointer { ends in
-                Parallel.map(count: candidates.count, workers: threads) { index, worker in
+                Parallel.map(count: candidates.count, workers: threads, local: { index, worker in
                     let start = index == 0 ? 0 : ends[index - 1]
                     let slice = UnsafeBufferPointer(rebasing: moves[start..<ends[index]])
                     let (units, correct) = cache.score(slice, scratch: scratch[worker])
                     return Score(correct: correct, count: count, lossUnits: units)
-                }
+                })
             }
         }
     }

@@ -170,7 +170,7 @@ final class DeltaCache {
             let outputs = UncheckedSendable(logits.base)
             let rowBits = UncheckedSendable(isOutput ? nil : bits[l].base)
             let theta = UncheckedSendable(isOutput ? nil : thresholds[l].base)
-            Parallel.run(items: n, workers: workers) { k, _ in
+            Parallel.run(items: n, workers: workers, local: { k, _ in
                 // One neuron over the batch: a row of Bp Int32 sums, then its sign bits.
                 let row = UnsafeMutablePointer<Int32>.allocate(capacity: Bp)
                 defer { row.deallocate() }
@@ -205,7 +205,7 @@ final class DeltaCache {
                         rowBits.value![k &* self.words &+ w] = word
                     }
                 }
-            }
+            })
         }
         totalUnits = 0
         totalCorrect = 0

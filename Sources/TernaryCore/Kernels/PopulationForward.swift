@@ -79,19 +79,19 @@ func forwardPopulation(_ networks: [TernaryNetwork], batch: ExampleBatch, scratc
             }
         }
         if networks.count >= 4 * scratch.count {
-            let scores = Parallel.map(count: networks.count, workers: scratch.count) { genome, worker in
+            let scores = Parallel.map(count: networks.count, workers: scratch.count, local: { genome, worker in
                 run(genome, tiles: 0..<tiles, worker: worker)
                 return score?(out.value + genome * stride) ?? Score(correct: 0, count: 0, loss: 0)
-            }
+            })
             return score == nil ? [] : scores
         }
-        Parallel.run(items: networks.count * tiles, workers: scratch.count) { item, worker in
+        Parallel.run(items: networks.count * tiles, workers: scratch.count, local: { item, worker in
             run(item / tiles, tiles: (item % tiles)..<(item % tiles + 1), worker: worker)
-        }
+        })
         guard let score else { return [] }
-        return Parallel.map(count: networks.count, workers: scratch.count) { genome, _ in
+        return Parallel.map(count: networks.count, workers: scratch.count, local: { genome, _ in
             score(out.value + genome * stride)
-        }
+        })
     }
 }
 

@@ -1,6 +1,21 @@
 /// Maps raw feature values to unsigned bytes: `q = round(Q * (v - lo) / (hi - lo))`, clamped to
 /// `0...Q`, with `Q = 2^bits - 1` (DESIGN section 2). Stored with every model.
+///
+/// Scaling: one `lo`, `hi` for all features (`global`, right for pixels), or one pair per
+/// feature (`per_feature`, right for tabular data whose columns have different units; a
+/// constant feature maps to 0), both fitted on the training split.
 public struct InputQuantizer: Hashable, Sendable, Codable {
+    /// One feature's range under per-feature scaling.
+    public struct Range: Hashable, Sendable, Codable {
+        public var low: Float, high: Float
+        public init(low: Float, high: Float) {
+            precondition(low.isFinite && high.isFinite && low <= high, "need finite lo <= hi")
+            self.low = low
+            self.high = high
+        }
+    }
+    /// Per-feature ranges, or empty for the global range `low ... high`.
+    public var featureRanges: [Range] = []
     /// Smallest raw value of the training split (maps to 0).
     public var low: Float
     /// Largest raw value of the training split (maps to Q).
@@ -24,15 +39,51 @@ public struct InputQuantizer: Hashable, Sendable, Codable {
         self.init(low: low, high: high, bits: bits)
     }
 
-    /// `Q = 2^bits - 1`, the largest quantised value.
-    public var levels: Int { (1 << bits) - 1 }
+    /// Per-feature ranges fitted on row-major `features` (`featureCount` per example): min and
+    /// max of each column. `low`/`high` hold the smallest and largest of all, for display.
+    public init(fittingPerFeature features: [Float], featureCount: Int, bits: Int = 8) {
+        precondition(featureCount >= 1 && features.count % featureCount == 0, "features must hold whole examples")
+        var lows = [Float](repeating: .infinity, count: featureCount), highs = [Float](repeating: -.infinity, count: featureCount)
+        for (index, value) in features.enumerated() {
+            let column = index % featureCount
+            lows[column] = min(lows[column], value)
+            highs[column] = max(highs[column], value)
+        }
+        let ranges = zip(lows, highs).map { $0 > $1 ? Range(low: 0, high: 0) : Range(low: $0, high: $1) }
+        self.init(low: ranges.map(\.low).min() ?? 0, high: ranges.map(\.high).max() ?? 0, bits: bits)
+        featureRanges = ranges
+    }
 
-    /// The quantised value of `value` (0 when `hi == lo`).
+    /// Whether each feature has its own range.
+    public var isPerFeature: Bool { !featureRanges.isEmpty }
+
+    /// The name of the scaling: `global` or `per_feature`.
+    public var scalingName: String { isPerFeature ? "per_feature" : "global" }
+
+    /// Row-major features (`featureCount` per example) quantised with this quantiser.
+    public func quantize(features: [Float], featureCount: Int) -> [UInt8] {
+        guard isPerFeature else { return features.map(quantize) }
+        precondition(featureRanges.count == featureCount, "per-feature ranges for \(featureRanges.count) features, data has \(featureCount)")
+        return features.enumerated().map { index, value in
+            let range = featureRanges[index % featureCount]
+            return InputQuantizer.quantize(value, low: range.low, high: range.high, levels: levels)
+        }
+    }
+
     @inline(__always)
-    public func quantize(_ value: Float) -> UInt8 {
+    static func quantize(_ value: Float, low: Float, high: Float, levels: Int) -> UInt8 {
         guard high > low else { return 0 }
         let scaled = (Double(value) - Double(low)) / (Double(high) - Double(low)) * Double(levels)
         let rounded = scaled.rounded(.toNearestOrAwayFromZero)
         return UInt8(min(max(rounded, 0), Double(levels)))
+    }
+
+    /// `Q = 2^bits - 1`, the largest quantised value.
+    public var levels: Int { (1 << bits) - 1 }
+
+    /// The quantised value of `value` under the global range (0 when `hi == lo`).
+    @inline(__always)
+    public func quantize(_ value: Float) -> UInt8 {
+        InputQuantizer.quantize(value, low: low, high: high, levels: levels)
     }
 }

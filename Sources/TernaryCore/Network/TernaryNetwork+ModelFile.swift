@@ -1,6 +1,6 @@
 import Foundation
 
-/// The `.tern` model file (format version 1), all integers little-endian:
+/// The `.tern` model file, all integers little-endian. Version 1 (one global input range):
 ///
 /// ```
 /// offset  size  field
@@ -16,11 +16,14 @@ import Foundation
 ///      .     .  weights of each layer, row-major, base-3 packed (see `Base3`), ceil(rows*cols/5) bytes
 ///    end-4   4  CRC-32 of every byte before it
 /// ```
+/// Version 2 (per-feature input scaling) inserts, after the layer sizes, one byte 1 and then
+/// `n0` pairs of Float32 (lo, hi), one per feature. A global model is still written as version
+/// 1, so files of earlier builds and of this one read the same; both versions load.
 extension TernaryNetwork {
     /// The first four bytes of every model file.
     public static let modelFileMagic: [UInt8] = Array("TERN".utf8)
-    /// The format version this build writes and reads.
-    public static let modelFileVersion: UInt16 = 1
+    /// The newest format version this build writes and reads (it writes 1 for global scaling).
+    public static let modelFileVersion: UInt16 = 2
     static let maxLayerCount = 64
     static let maxLayerSize = 1 << 24
 
@@ -28,13 +31,17 @@ extension TernaryNetwork {
     public func modelFileBytes() -> [UInt8] {
         var out = ByteWriter()
         out.bytes += TernaryNetwork.modelFileMagic
-        out.append(TernaryNetwork.modelFileVersion)
+        out.append(UInt16(quantizer.isPerFeature ? 2 : 1))
         out.append(activation.rawValue)
         out.append(UInt8(quantizer.bits))
         out.append(quantizer.low.bitPattern)
         out.append(quantizer.high.bitPattern)
         out.append(UInt32(layerSizes.count))
         for size in layerSizes { out.append(UInt32(size)) }
+        if quantizer.isPerFeature {
+            out.append(UInt8(1))
+            for range in quantizer.featureRanges { out.append(range.low.bitPattern); out.append(range.high.bitPattern) }
+        }
         for layer in thresholds { for t in layer { out.append(UInt32(bitPattern: t)) } }
         for matrix in weights { out.bytes += Base3.encode(matrix.trits) }
         out.append(CRC32.checksum(out.bytes))
@@ -53,8 +60,8 @@ extension TernaryNetwork {
         }
         reader.offset = 4
         let version: UInt16 = reader.read()
-        guard version == TernaryNetwork.modelFileVersion else {
-            throw fail("format version \(version) is not supported; this build reads version \(TernaryNetwork.modelFileVersion) (re-export the model with this build)")
+        guard version == 1 || version == 2 else {
+            throw fail("format version \(version) is not supported; this build reads versions 1 and 2 (re-export the model with this build)")
         }
         let activationCode: UInt8 = reader.read()
         let bits = Int(reader.read() as UInt8)
@@ -74,6 +81,21 @@ extension TernaryNetwork {
                 throw fail("layer size \(size) is outside 1 ... \(TernaryNetwork.maxLayerSize); the file is damaged")
             }
             sizes.append(size)
+        }
+        var ranges: [InputQuantizer.Range] = []
+        if version == 2 {
+            guard bytes.count >= reader.offset + 1 + 8 * sizes[0] + 4 else {
+                throw fail("file is truncated inside the per-feature input ranges (\(bytes.count) bytes)")
+            }
+            let scaling: UInt8 = reader.read()
+            guard scaling == 1 else { throw fail("input scaling code \(scaling) is not 1 (per feature); the file is damaged") }
+            for feature in 0..<sizes[0] {
+                let low = Float(bitPattern: reader.read()), high = Float(bitPattern: reader.read())
+                guard low.isFinite && high.isFinite && low <= high else {
+                    throw fail("input range of feature \(feature), lo \(low), hi \(high), is not finite with lo <= hi")
+                }
+                ranges.append(InputQuantizer.Range(low: low, high: high))
+            }
         }
         let thresholdCount = sizes.dropFirst().dropLast().reduce(0, +)
         let weightBytes = zip(sizes.dropFirst(), sizes).reduce(0) { $0 + Base3.byteCount(forTrits: $1.0 * $1.1) }
@@ -97,8 +119,9 @@ extension TernaryNetwork {
         guard low.isFinite && high.isFinite && low <= high else {
             throw fail("quantiser range lo \(low), hi \(high) is not finite with lo <= hi")
         }
-        self.init(layerSizes: sizes, activation: activation,
-                  quantizer: InputQuantizer(low: low, high: high, bits: bits))
+        var quantizer = InputQuantizer(low: low, high: high, bits: bits)
+        quantizer.featureRanges = ranges
+        self.init(layerSizes: sizes, activation: activation, quantizer: quantizer)
         for l in thresholds.indices {
             for i in thresholds[l].indices { thresholds[l][i] = Int32(bitPattern: reader.read()) }
         }

@@ -55,13 +55,8 @@ public struct LocalSearch: SearchStrategy {
         "local candidates=\(candidates) moves=\(movesPerCandidate) thresholds=\(thresholdProbability)/\(thresholdStep) neutral=\(acceptNeutral) greedy=\(greedy) zeros=\(initialZeroFraction) readout=\(readout)"
     }
 
-    func start(_ problem: SearchProblem, _ seed: UInt64) -> TernaryNetwork {
-        let genome = problem.initialGenomes(count: 1, zeroFraction: initialZeroFraction, seed: seed)[0]
-        return readout ? problem.readoutInitialized(genome, zeroFraction: initialZeroFraction) : genome
-    }
-
     public func initialState(problem: SearchProblem, seed: UInt64) -> State {
-        State(current: start(problem, seed), step: 0, accepted: 0)
+        State(current: problem.startingPoint(zeroFraction: initialZeroFraction, readout: readout, seed: seed), step: 0, accepted: 0)
     }
 
     public func ask(_ state: inout State, problem: SearchProblem, seed: UInt64) -> Candidates {

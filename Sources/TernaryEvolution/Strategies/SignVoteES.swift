@@ -54,13 +54,8 @@ public struct SignVoteES: SearchStrategy {
         "es pairs=\(pairs) trits=\(perturbedTrits) thresholds=\(thresholdProbability)/\(thresholdStep) votes=\(voteThreshold) max=\(maxMoves.map(String.init) ?? "all") zeros=\(initialZeroFraction) readout=\(readout)"
     }
 
-    func start(_ problem: SearchProblem, _ seed: UInt64) -> TernaryNetwork {
-        let genome = problem.initialGenomes(count: 1, zeroFraction: initialZeroFraction, seed: seed)[0]
-        return readout ? problem.readoutInitialized(genome, zeroFraction: initialZeroFraction) : genome
-    }
-
     public func initialState(problem: SearchProblem, seed: UInt64) -> State {
-        State(current: start(problem, seed), generation: 0, moved: 0)
+        State(current: problem.startingPoint(zeroFraction: initialZeroFraction, readout: readout, seed: seed), generation: 0, moved: 0)
     }
 
     /// The move of `position` by signed `step` from `genome` (clipped for trits).

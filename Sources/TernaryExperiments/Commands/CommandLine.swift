@@ -39,7 +39,7 @@ struct CommandSpec: Sendable {
 
 /// The `ternevo` command line: parses argv, runs a command, maps errors to exit codes.
 public enum TernEvoCommandLine {
-    static let commands: [CommandSpec] = [RunCommand.spec, ResumeCommand.spec, CompareCommand.spec, EvolveCommand.spec, TrainCommand.spec, EvalCommand.spec, PlotCommand.spec, InfoCommand.spec, BenchCommand.spec, helpSpec]
+    static let commands: [CommandSpec] = [RunCommand.spec, ResumeCommand.spec, CompareCommand.spec, EvolveCommand.spec, TrainCommand.spec, EvalCommand.spec, ExportCommand.spec, PlotCommand.spec, InfoCommand.spec, BenchCommand.spec, helpSpec]
 
     /// Runs `ternevo` with `arguments` (without the program name) and returns the exit status.
     public static func main(_ arguments: [String], console: Console = .standard) -> Int32 {
@@ -123,7 +123,7 @@ struct ArgumentReader {
         }
         let text = remaining[index + 1]
         guard let value = Int(text), range.contains(value) else {
-            throw CommandError.usage("\(name) '\(text)' is not an integer in \(range.lowerBound)...\(range.upperBound)")
+            throw CommandError.usage("\(name) '\(shortened(text))' is not an integer in \(range.lowerBound)...\(range.upperBound)")
         }
         remaining.removeSubrange(index...(index + 1))
         return value
@@ -133,7 +133,7 @@ struct ArgumentReader {
     mutating func number(_ name: String, in range: ClosedRange<Double>) throws -> Double? {
         guard let text = try string(name) else { return nil }
         guard let value = Double(text), range.contains(value) else {
-            throw CommandError.usage("\(name) '\(text)' is not a number in \(range.lowerBound)...\(range.upperBound)")
+            throw CommandError.usage("\(name) '\(shortened(text))' is not a number in \(range.lowerBound)...\(range.upperBound)")
         }
         return value
     }
@@ -158,7 +158,7 @@ struct ArgumentReader {
         let text = remaining[index + 1]
         let sizes = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
         guard sizes.count >= 2, sizes.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 1 << 20 }) else {
-            throw CommandError.usage("\(name) '\(text)' is not layer sizes such as 64-128-10 (at least two positive integers joined by '-')")
+            throw CommandError.usage("\(name) '\(shortened(text))' is not layer sizes such as 64-128-10 (at least two positive integers joined by '-')")
         }
         remaining.removeSubrange(index...(index + 1))
         return sizes.map { $0! }
@@ -192,7 +192,7 @@ struct ArgumentReader {
 
     func positionals(expected: String, count: ClosedRange<Int>) throws -> [String] {
         if let unknown = remaining.first(where: { $0.hasPrefix("-") && $0 != "-" }) {
-            throw CommandError.usage("unknown option '\(unknown)' for '\(command)'; see 'ternevo help \(command)'")
+            throw CommandError.usage("unknown option '\(shortened(unknown))' for '\(command)'; see 'ternevo help \(command)'")
         }
         guard count.contains(remaining.count) else {
             throw CommandError.usage("'\(command)' expects \(expected); got \(remaining.count) argument(s)")

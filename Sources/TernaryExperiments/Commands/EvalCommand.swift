@@ -5,15 +5,19 @@ import TernaryCore
 enum EvalCommand {
     static let spec = CommandSpec(
         name: "eval", abstract: "Score a saved model on a dataset: accuracy and confusion matrix.",
-        usage: "ternevo eval MODEL --data FILE",
+        usage: "ternevo eval MODEL --data FILE [--predictions FILE.csv]",
         details: """
         FILE is a CSV file (header, numeric features, 'label' column), a folder holding an IDX
         pair (*images*idx3* and *labels*idx1*), or an IDX images file whose labels file has the
         same name with labels-idx1 for images-idx3. The inputs are quantised with the quantiser
         stored in the model (as in training) and scored by the multiplication-free evaluator on
         all cores. Rows of the confusion matrix are true classes, columns predictions.
+
+          --predictions FILE   also write 'index,label,predicted' per example (for checks
+                               such as scripts/load_tern.py)
         """) { arguments, console in
             var reader = ArgumentReader(arguments, command: "eval")
+            let predictionsPath = try reader.string("--predictions")
             guard let dataPath = try reader.string("--data") else {
                 throw CommandError.usage("eval needs --data FILE (a CSV file or an IDX pair); see 'ternevo help eval'")
             }
@@ -33,9 +37,11 @@ enum EvalCommand {
             let classes = network.classCount
             var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
             var correct = 0
+            var predictions = ["index,label,predicted"]
             for b in 0..<quantized.count {
                 let row = logits[(b * classes)..<((b + 1) * classes)]
                 let predicted = row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }! - b * classes
+                if predictionsPath != nil { predictions.append("\(b),\(quantized.labels[b]),\(predicted)") }
                 confusion[quantized.labels[b]][predicted] += 1
                 if predicted == quantized.labels[b] { correct += 1 }
             }
@@ -47,6 +53,11 @@ enum EvalCommand {
                          cell("") + (0..<classes).map { cell("\($0)") }.joined()]
             for (label, row) in confusion.enumerated() {
                 lines.append(cell("\(label)") + row.map { cell("\($0)") }.joined())
+            }
+            if let predictionsPath {
+                do { try AtomicFile.write(Array((predictions.joined(separator: "\n") + "\n").utf8), to: predictionsPath) } catch {
+                    throw CommandError(message: "\(predictionsPath): cannot be written (\(reason(error)))", exitCode: 74)
+                }
             }
             console.out(lines.joined(separator: "\n"))
         }

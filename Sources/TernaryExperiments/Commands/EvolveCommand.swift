@@ -20,7 +20,7 @@ enum EvolveCommand {
             var reader = ArgumentReader(arguments, command: "evolve")
             let kind = try reader.string("--strategy") ?? "ga"
             guard ["ga", "local", "es"].contains(kind) else {
-                throw CommandError.usage("--strategy '\(kind)' is not one of ga, local, es")
+                throw CommandError.usage("--strategy '\(shortened(kind))' is not one of ga, local, es")
             }
             try OneArmCommand.run(command: "evolve", kind: kind, defaultBudget: ("seconds", "60"),
                                   arguments: reader.rest, console: console)

@@ -26,7 +26,9 @@ enum InfoCommand {
             "model:       \(path)",
             "format:      TernEvo model version \(TernaryNetwork.modelFileVersion), \(grouped(fileBytes)) bytes",
             "layers:      \(network.layerSizes.map(String.init).joined(separator: "-")) (\(network.activation.name) activation)",
-            "input:       \(network.inputCount) features quantised to \(q.bits) bits (lo \(q.low), hi \(q.high), Q = \(q.levels))",
+            q.isPerFeature
+                ? "input:       \(network.inputCount) features quantised to \(q.bits) bits, each with its own range (lo \(q.low) ... hi \(q.high) overall, Q = \(q.levels))"
+                : "input:       \(network.inputCount) features quantised to \(q.bits) bits (lo \(q.low), hi \(q.high), Q = \(q.levels))",
             "weights:     \(grouped(network.weightCount)), zeros \(percent(network.zeroWeightCount, network.weightCount))",
             String(format: "on disk:     %.3f bits per weight (base-3, 5 trits per byte, plus header and thresholds)",
                    8 * Double(fileBytes) / Double(max(1, network.weightCount))),

@@ -5,7 +5,7 @@ import TernaryCore
 enum PlotCommand {
     static let spec = CommandSpec(
         name: "plot", abstract: "Draw an SVG line chart of a curves CSV: per method, the mean over seeds with a min-max band.",
-        usage: "ternevo plot CURVES.csv [--x COL] [--y COL] [--out FILE.svg]",
+        usage: "ternevo plot CURVES.csv [--x COL] [--y COL] [--log-x | --linear-x] [--out FILE.svg]",
         details: """
         CURVES.csv has a header and the columns 'method' and 'seed' plus the chosen x and y
         columns (the curves.csv of a run has all of DESIGN section 6: step, wall_s, evals,
@@ -15,15 +15,22 @@ enum PlotCommand {
 
           --x COL        x column (default wall_s)
           --y COL        y column (default test_acc)
+          --log-x        a logarithmic x axis (default: logarithmic when the methods' last x
+                         values differ by more than 100x, as training times of backprop and
+                         evolution arms do; points at x <= 0 are then left out)
+          --linear-x     a linear x axis always
           --out FILE     where to write the SVG (default: CURVES with .svg; written atomically)
         """) { arguments, console in
             var reader = ArgumentReader(arguments, command: "plot")
             let xColumn = try reader.string("--x") ?? "wall_s"
             let yColumn = try reader.string("--y") ?? "test_acc"
             let outPath = try reader.string("--out")
+            let logX = reader.flag("--log-x"), linearX = reader.flag("--linear-x")
+            guard !(logX && linearX) else { throw CommandError.usage("give --log-x or --linear-x, not both") }
             let path = try reader.positionals(expected: "one curves CSV file", count: 1...1)[0]
-            let chart: LineChart
+            var chart: LineChart
             do { chart = try CurvesFile.chart(path: path, x: xColumn, y: yColumn) } catch { throw CommandError.data("\(error)") }
+            chart.logX = logX ? true : linearX ? false : nil
             let target = outPath ?? ((path as NSString).deletingPathExtension + ".svg")
             do { try AtomicFile.write(Array(chart.svg().utf8), to: target) } catch {
                 throw CommandError(message: "\(target): cannot be written (\(reason(error)))", exitCode: 74)

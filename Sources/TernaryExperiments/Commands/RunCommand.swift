@@ -56,7 +56,7 @@ enum RunCommand {
         let (total, estimates) = runner.memoryEstimate(context, splits: splits)
         let sizes = splits.layerSizes
         let weights = zip(sizes.dropFirst(), sizes).reduce(0) { $0 + $1.0 * $1.1 }
-        var lines = ["experiment \(config.name): \(splits.train.count) train, \(splits.validation.count) validation, \(splits.test.count) test examples, \(config.bits)-bit inputs",
+        var lines = ["experiment \(config.name): \(splits.train.count) train, \(splits.validation.count) validation, \(splits.test.count) test examples, \(config.bits)-bit inputs, \(splits.quantizer.scalingName) scaling",
                      "network \(sizes.map(String.init).joined(separator: "-")): \(grouped(weights)) weights, \(config.hidden.reduce(0, +)) thresholds",
                      "seeds \(config.seeds.map(String.init).joined(separator: ", ")); run folder \(folder)"]
         for arm in config.arms {
@@ -127,6 +127,7 @@ enum OneArmCommand {
           --test-fraction F         share of each class held out for testing (default 0.2)
           --validation-fraction F   share of the rest held out for model selection (default 0.1)
           --bits N                  input bits, 1...8 (default 8)
+          --scaling KIND            global (one input range, default) or per_feature
           --zeros F                 fraction of zero weights at start (default 0.33)
           --eval-every N            steps between logged points
           --threads N               worker threads (default: all cores)
@@ -149,6 +150,7 @@ enum OneArmCommand {
         let testFraction = try reader.number("--test-fraction", in: 0...0.9)
         let validationFraction = try reader.number("--validation-fraction", in: 0...0.9)
         let bits = try reader.integer("--bits", in: 1...8)
+        let scaling = try reader.string("--scaling")
         let zeros = try reader.number("--zeros", in: 0...1)
         let evalEvery = try reader.integer("--eval-every", in: 1...1_000_000)
         let threads = try reader.integer("--threads", in: 1...1024)
@@ -190,6 +192,7 @@ enum OneArmCommand {
         if let testFraction { dataset.append("\"test_fraction\": \(testFraction)") }
         if let validationFraction { dataset.append("\"validation_fraction\": \(validationFraction)") }
         if let bits { dataset.append("\"bits\": \(bits)") }
+        if let scaling { dataset.append("\"scaling\": \(quoted(scaling))") }
         var armKeys = ["\"strategy\": \(quoted(kind))"]
         if seconds == nil && steps == nil { armKeys.append("\"\(defaultBudget.0)\": \(defaultBudget.1)") }
         if let seconds { armKeys.append("\"seconds\": \(seconds)") }
@@ -218,6 +221,7 @@ enum OneArmCommand {
         /// Errors name the command line, not the temporary file, and the flag behind a key.
         func explained(_ message: String) -> String {
             var message = message.replacingOccurrences(of: file + ": ", with: "")
+                .replacingOccurrences(of: "key 'dataset.scaling'", with: "--scaling")
             if let range = message.range(of: "key 'arms.\(kind).") {
                 let key = message[range.upperBound...].prefix { $0 != "'" }
                 message = "--\(key.replacingOccurrences(of: "_", with: "-")): " + message

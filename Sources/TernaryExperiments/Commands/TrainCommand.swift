@@ -17,7 +17,7 @@ enum TrainCommand {
         """) { arguments, console in
             var reader = ArgumentReader(arguments, command: "train")
             let kind = try reader.string("--arm") ?? "ste"
-            guard ["ste", "float"].contains(kind) else { throw CommandError.usage("--arm '\(kind)' is not one of ste, float") }
+            guard ["ste", "float"].contains(kind) else { throw CommandError.usage("--arm '\(shortened(kind))' is not one of ste, float") }
             try OneArmCommand.run(command: "train", kind: kind, defaultBudget: ("epochs", "50"), arguments: reader.rest, console: console)
         }
 }

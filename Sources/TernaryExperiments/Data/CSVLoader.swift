@@ -79,7 +79,7 @@ public enum CSVLoader {
                     } else {
                         let text = String(decoding: field, as: UTF8.self)
                         guard let value = Float(text), value.isFinite else {
-                            throw fail("line \(lineNumber), column '\(names[column])': '\(text)' is not a finite number")
+                            throw fail("line \(lineNumber), column '\(shortened(names[column]))': '\(shortened(text))' is not a finite number")
                         }
                         features.append(value)
                     }

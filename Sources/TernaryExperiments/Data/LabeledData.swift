@@ -77,7 +77,7 @@ public struct LabeledData: Sendable {
 
     /// The examples quantised to bytes with `quantizer` (fit it on the training split).
     public func quantized(with quantizer: InputQuantizer) -> QuantizedDataset {
-        QuantizedDataset(features: features.map(quantizer.quantize), featureCount: featureCount,
+        QuantizedDataset(features: quantizer.quantize(features: features, featureCount: featureCount), featureCount: featureCount,
                          labels: labels, classCount: classCount)
     }
 }

@@ -21,6 +21,9 @@ public struct LineChart {
     public var yLabel: String
     public var title: String
     public var width = 800.0, height = 480.0
+    /// A logarithmic x axis: true, false, or nil for automatic (on when the methods' last x
+    /// values differ by more than 100x, as backprop and evolution arms' training times do).
+    public var logX: Bool?
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
 
     public init(series: [Series], xLabel: String, yLabel: String, title: String) {
@@ -75,19 +78,48 @@ public struct LineChart {
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
+    /// Whether the x axis is logarithmic (see `logX`).
+    var usesLogX: Bool {
+        if let logX { return logX }
+        let ends = series.compactMap { $0.seeds.flatMap { $0 }.map(\.x).max() }.filter { $0 > 0 }
+        guard let shortest = ends.min(), let longest = ends.max() else { return false }
+        return longest / shortest > 100
+    }
+
+    /// Decade ticks (with 2 and 5 between when there are few decades) covering `low ... high`, both positive.
+    static func logTicks(_ low: Double, _ high: Double) -> [Double] {
+        guard low > 0, high > low, low.isFinite, high.isFinite else { return [low] }
+        let first = Int(floor(log10(low))), last = Int(ceil(log10(high)))
+        guard last - first <= 40 else { return [low, high] }
+        let steps: [Double] = last - first <= 3 ? [1, 2, 5] : [1]
+        var values: [Double] = []
+        for exponent in first...last {
+            for step in steps {
+                let value = step * pow(10, Double(exponent))
+                if value >= low * (1 - 1e-9) && value <= high * (1 + 1e-9) { values.append(value) }
+            }
+        }
+        return values.isEmpty ? [low, high] : values
+    }
+
     /// The SVG document.
     public func svg() -> String {
         let left = 70.0, right = 200.0, top = 40.0, bottom = 55.0
         let plotWidth = width - left - right, plotHeight = height - top - bottom
-        let allPoints = series.flatMap { $0.seeds.flatMap { $0 } }
+        let log = usesLogX
+        // On a log axis only positive x can be drawn.
+        let allPoints = series.flatMap { $0.seeds.flatMap { $0 } }.filter { !log || $0.x > 0 }
         let xs = allPoints.map(\.x), ys = allPoints.map(\.y)
-        var xLow = xs.min() ?? 0, xHigh = xs.max() ?? 1
+        var xLow = xs.min() ?? (log ? 0.01 : 0), xHigh = xs.max() ?? 1
         var yLow = ys.min() ?? 0, yHigh = ys.max() ?? 1
-        if xHigh <= xLow { xHigh = xLow + 1 }
+        if xHigh <= xLow { xHigh = log ? xLow * 10 : xLow + 1 }
         if yHigh <= yLow { yHigh = yLow + 1; yLow -= 1 }
         let yPad = (yHigh - yLow) * 0.05
         yLow -= yPad; yHigh += yPad
-        func px(_ x: Double) -> Double { left + (x - xLow) / (xHigh - xLow) * plotWidth }
+        func px(_ x: Double) -> Double {
+            log ? left + (log10(x) - log10(xLow)) / (log10(xHigh) - log10(xLow)) * plotWidth
+                : left + (x - xLow) / (xHigh - xLow) * plotWidth
+        }
         func py(_ y: Double) -> Double { top + (1 - (y - yLow) / (yHigh - yLow)) * plotHeight }
         func n(_ v: Double) -> String { String(format: "%.2f", v) }
 
@@ -96,7 +128,7 @@ public struct LineChart {
                    "<rect x=\"0\" y=\"0\" width=\"\(Int(width))\" height=\"\(Int(height))\" fill=\"white\"/>",
                    "<text x=\"\(n(left + plotWidth / 2))\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">\(LineChart.escape(title))</text>"]
         // Grid, ticks and tick labels.
-        for tick in LineChart.ticks(xLow, xHigh) {
+        for tick in log ? LineChart.logTicks(xLow, xHigh) : LineChart.ticks(xLow, xHigh) {
             out.append("<line x1=\"\(n(px(tick)))\" y1=\"\(n(top))\" x2=\"\(n(px(tick)))\" y2=\"\(n(top + plotHeight))\" stroke=\"#e5e5e5\"/>")
             out.append("<text x=\"\(n(px(tick)))\" y=\"\(n(top + plotHeight + 18))\" text-anchor=\"middle\">\(LineChart.format(tick))</text>")
         }
@@ -105,13 +137,13 @@ public struct LineChart {
             out.append("<text x=\"\(n(left - 8))\" y=\"\(n(py(tick) + 4))\" text-anchor=\"end\">\(LineChart.format(tick))</text>")
         }
         out.append("<rect x=\"\(n(left))\" y=\"\(n(top))\" width=\"\(n(plotWidth))\" height=\"\(n(plotHeight))\" fill=\"none\" stroke=\"#333\"/>")
-        out.append("<text x=\"\(n(left + plotWidth / 2))\" y=\"\(n(height - 12))\" text-anchor=\"middle\">\(LineChart.escape(xLabel))</text>")
+        out.append("<text x=\"\(n(left + plotWidth / 2))\" y=\"\(n(height - 12))\" text-anchor=\"middle\">\(LineChart.escape(xLabel + (log ? " (log scale)" : "")))</text>")
         out.append("<text x=\"16\" y=\"\(n(top + plotHeight / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(n(top + plotHeight / 2)))\">\(LineChart.escape(yLabel))</text>")
         // Series: band, then mean line; legend.
-        let grid = (0...200).map { xLow + (xHigh - xLow) * Double($0) / 200 }
+        let grid = (0...200).map { log ? xLow * pow(xHigh / xLow, Double($0) / 200) : xLow + (xHigh - xLow) * Double($0) / 200 }
         for (index, entry) in series.enumerated() {
             let colour = LineChart.palette[index % LineChart.palette.count]
-            let envelope = LineChart.envelope(entry.seeds, grid: grid)
+            let envelope = LineChart.envelope(entry.seeds.map { $0.filter { !log || $0.x > 0 } }, grid: grid)
             if envelope.count > 1 {
                 let upper = envelope.map { "\(n(px($0.x))),\(n(py($0.high)))" }
                 let lower = envelope.reversed().map { "\(n(px($0.x))),\(n(py($0.low)))" }

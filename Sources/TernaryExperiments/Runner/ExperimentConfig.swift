@@ -51,6 +51,8 @@ public struct ExperimentConfig {
     /// A fixed test file (`dataset.test_csv` / `dataset.test_idx`) instead of a cut.
     public var testData: DataSource?
     public var testFraction: Double, validationFraction: Double, splitSeed: UInt64, bits: Int
+    /// `dataset.scaling`: one input range per feature (`per_feature`) or one for all (`global`).
+    public var perFeatureScaling: Bool
     public var hidden: [Int]
     public var zeroFraction: Double
     public var seeds: [UInt64]
@@ -79,6 +81,7 @@ public struct ExperimentConfig {
         let validationFraction = try dataset.number("validation_fraction", in: 0...0.9, default: 0.1)!
         let splitSeed = UInt64(try dataset.integer("split_seed", in: 0...Int(Int32.max), default: 1)!)
         let bits = try dataset.integer("bits", in: 1...8, default: 8)!
+        let scaling = try dataset.string("scaling", allowed: ["global", "per_feature"], default: "global")!
         try dataset.finish()
 
         var model = try root.child("model")!
@@ -93,6 +96,9 @@ public struct ExperimentConfig {
         }
 
         var armsReader = try root.child("arms")!
+        if let sweep = try root.value("sweep", required: false) {
+            armsReader = ConfigReader(file: file, path: "arms", object: try expand(armsReader.object, sweep: sweep, file: file))
+        }
         var arms: [Arm] = []
         for armName in armsReader.keys {
             guard isPlainName(armName) else {
@@ -118,8 +124,66 @@ public struct ExperimentConfig {
         try armsReader.finish()
         try root.finish()
         return ExperimentConfig(name: name, data: data, testData: testData, testFraction: testFraction,
-                                validationFraction: validationFraction, splitSeed: splitSeed, bits: bits, hidden: hidden,
+                                validationFraction: validationFraction, splitSeed: splitSeed, bits: bits,
+                                perFeatureScaling: scaling == "per_feature", hidden: hidden,
                                 zeroFraction: zeroFraction, seeds: seeds, arms: arms, file: file)
+    }
+
+    /// The arms with every swept arm replaced by one arm per point of its grid, named
+    /// `arm[key=value,...]`, in file order (the first key varies slowest). `sweep` maps
+    /// `arms.<arm>.<key>` to a non-empty array of values.
+    static func expand(_ arms: JSONObject, sweep raw: Any, file: String) throws(DataError) -> JSONObject {
+        func fail(_ key: String, _ problem: String) -> DataError { DataError(path: file, problem: "key '\(key)': \(problem)") }
+        guard let sweep = raw as? JSONObject else { throw fail("sweep", "expected an object such as {\"arms.ga.mutation\": [0.001, 0.003]}") }
+        var grids: [String: [(key: String, values: [Any])]] = [:]
+        for path in sweep.keys {
+            let parts = path.split(separator: ".", maxSplits: 2).map(String.init)
+            guard parts.count == 3, parts[0] == "arms", arms.values[parts[1]] != nil else {
+                throw fail("sweep.\(path)", "expected arms.<arm>.<key> naming an arm of this config (\(arms.keys.joined(separator: ", ")))")
+            }
+            guard parts[2] != "strategy" else { throw fail("sweep.\(path)", "the kind of an arm cannot be swept; write one arm per kind") }
+            guard let values = sweep.values[path] as? [Any], !values.isEmpty else {
+                throw fail("sweep.\(path)", "expected a non-empty array of values")
+            }
+            grids[parts[1], default: []].append((parts[2], values))
+        }
+        var expanded = JSONObject()
+        for name in arms.keys {
+            guard let grid = grids[name] else {
+                expanded.keys.append(name)
+                expanded.values[name] = arms.values[name]
+                continue
+            }
+            guard let base = arms.values[name] as? JSONObject else { throw fail("arms.\(name)", "expected an object") }
+            let points = grid.reduce(1) { $0 * $1.values.count }
+            guard points <= 1000 else { throw fail("sweep", "expands arm \(name) into \(points) arms; at most 1000") }
+            for index in 0..<points {
+                var arm = base
+                var label: [String] = []
+                var rest = index
+                for axis in grid.reversed() {
+                    let value = axis.values[rest % axis.values.count]
+                    rest /= axis.values.count
+                    if arm.values[axis.key] == nil { arm.keys.append(axis.key) }
+                    arm.values[axis.key] = value
+                    label.insert("\(axis.key)=\(describeValue(value))", at: 0)
+                }
+                let armName = "\(name)[\(label.joined(separator: ","))]"
+                guard expanded.values[armName] == nil else { throw fail("sweep", "two grid points give the arm name \(armName)") }
+                expanded.keys.append(armName)
+                expanded.values[armName] = arm
+            }
+        }
+        return expanded
+    }
+
+    /// A swept value as it appears in an arm name: numbers in their shortest form.
+    static func describeValue(_ value: Any) -> String {
+        if let number = value as? NSNumber {
+            if String(cString: number.objCType) == "c" { return number.boolValue ? "true" : "false" }
+            return String(format: "%g", number.doubleValue)
+        }
+        return shortened("\(value)", limit: 30)
     }
 
     /// Exactly one of the file keys (and `synthetic` when allowed); nil when none is given and

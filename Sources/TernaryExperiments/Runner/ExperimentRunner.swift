@@ -168,10 +168,12 @@ final class ExperimentRunner {
 
     func loadSplits() throws(DataError) -> Splits {
         let (trainRaw, validationRaw, testRaw) = try config.loadSplits()
-        let quantizer = InputQuantizer(fitting: trainRaw.features, bits: config.bits)
+        let quantizer = config.perFeatureScaling
+            ? InputQuantizer(fittingPerFeature: trainRaw.features, featureCount: trainRaw.featureCount, bits: config.bits)
+            : InputQuantizer(fitting: trainRaw.features, bits: config.bits)
         let classes = max(trainRaw.classCount, testRaw.classCount)
         func quantize(_ data: LabeledData) -> QuantizedDataset {
-            QuantizedDataset(features: data.features.map(quantizer.quantize), featureCount: data.featureCount,
+            QuantizedDataset(features: quantizer.quantize(features: data.features, featureCount: data.featureCount), featureCount: data.featureCount,
                              labels: data.labels, classCount: classes)
         }
         return Splits(train: quantize(trainRaw), validation: quantize(validationRaw), test: quantize(testRaw),
