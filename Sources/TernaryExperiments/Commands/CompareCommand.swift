@@ -40,8 +40,12 @@ enum CompareCommand {
                         guard !times.isEmpty else { cells.append("never"); continue }
                         var cell = seconds(median(times)) + (times.count < seeds(method) ? " (\(times.count)/\(seeds(method)))" : "")
                         let ste = values("ste", "time_to_\(target)_s")
+                        let steRan = seeds("ste") > 0
                         if method != "ste", !ste.isEmpty, times.count == seeds(method) {
-                            cell += String(format: ", %.0fx", median(times) / median(ste))
+                            let ratio = median(times) / median(ste)
+                            cell += ratio < 10 ? String(format: ", %.1fx", ratio) : String(format: ", %.0fx", ratio)
+                        } else if method != "ste", steRan, ste.isEmpty {
+                            cell += ", STE never"
                         }
                         cells.append(cell)
                     }
@@ -61,7 +65,8 @@ enum CompareCommand {
     }
 
     static func seconds(_ value: Double) -> String {
-        value < 1 ? String(format: "%.2f s", value) : value < 10 ? String(format: "%.1f s", value) : String(format: "%.0f s", value)
+        value < 0.01 ? String(format: "%.3f s", value) : value < 1 ? String(format: "%.2f s", value)
+            : value < 10 ? String(format: "%.1f s", value) : String(format: "%.0f s", value)
     }
 
     /// The rows of a summary.csv as column -> value.

@@ -15,9 +15,10 @@ enum PlotCommand {
 
           --x COL        x column (default wall_s)
           --y COL        y column (default test_acc)
-          --log-x        a logarithmic x axis (default: logarithmic when the methods' last x
-                         values differ by more than 100x, as training times of backprop and
-                         evolution arms do; points at x <= 0 are then left out)
+          --log-x        a logarithmic x axis (default: logarithmic when the positive x values
+                         span more than three decades, as training times do when backprop
+                         logs after milliseconds and evolution runs for minutes; points at
+                         x <= 0 are then left out)
           --linear-x     a linear x axis always
           --out FILE     where to write the SVG (default: CURVES with .svg; written atomically)
         """) { arguments, console in

@@ -21,8 +21,9 @@ public struct LineChart {
     public var yLabel: String
     public var title: String
     public var width = 800.0, height = 480.0
-    /// A logarithmic x axis: true, false, or nil for automatic (on when the methods' last x
-    /// values differ by more than 100x, as backprop and evolution arms' training times do).
+    /// A logarithmic x axis: true, false, or nil for automatic (on when the positive x values
+    /// span more than three decades, as training times do when a backprop arm logs its first
+    /// epoch after milliseconds and an evolution arm runs for minutes).
     public var logX: Bool?
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
 
@@ -81,9 +82,9 @@ public struct LineChart {
     /// Whether the x axis is logarithmic (see `logX`).
     var usesLogX: Bool {
         if let logX { return logX }
-        let ends = series.compactMap { $0.seeds.flatMap { $0 }.map(\.x).max() }.filter { $0 > 0 }
-        guard let shortest = ends.min(), let longest = ends.max() else { return false }
-        return longest / shortest > 100
+        let xs = series.flatMap { $0.seeds.flatMap { $0 }.map(\.x) }.filter { $0 > 0 && $0.isFinite }
+        guard let smallest = xs.min(), let largest = xs.max() else { return false }
+        return largest / smallest > 1000
     }
 
     /// Decade ticks (with 2 and 5 between when there are few decades) covering `low ... high`, both positive.
