@@ -3,11 +3,12 @@ import Testing
 import TernaryCore
 @testable import TernaryExperiments
 
-/// The `ternevo` binary built beside the test bundle (`swift test` builds every product).
+/// The `ternevo` binary: beside the test bundle, or the debug or release build (`.ci/run`
+/// builds the release binary before it runs the tests).
 func ternevoBinary() throws -> String {
-    let candidates = [Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("ternevo").path]
-        + (try FileManager.default.contentsOfDirectory(atPath: ".build").map { ".build/\($0)/debug/ternevo" })
-        + [".build/debug/ternevo"]
+    // Beside the test bundle first (the same build), then the debug and release builds.
+    let candidates = [Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("ternevo").path,
+                      ".build/debug/ternevo", ".build/release/ternevo"]
     guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
         throw SkipInfo("no ternevo binary found beside the tests (looked at \(candidates)); run 'swift build' first")
     }
