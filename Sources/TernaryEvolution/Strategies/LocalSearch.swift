@@ -16,6 +16,9 @@ import TernaryCore
 /// taken, and each that still improves on the new current point is applied too (one extra
 /// candidate scored per re-check). Early in a run, when many moves improve, this takes several
 /// per step for the price of one step.
+///
+/// The initialiser's defaults are the plain (1 + lambda) search; the `local` arm of an
+/// experiment config turns `greedy` and `readout` on by default (measured on MNIST-5k).
 public struct LocalSearch: SearchStrategy {
     public var candidates: Int
     public var movesPerCandidate: Int
