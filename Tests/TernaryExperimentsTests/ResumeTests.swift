@@ -42,12 +42,15 @@ struct ResumeTests {
         try FileManager.default.removeItem(atPath: cut + "/ste-seed2.ckpt")
         try "method\n".write(toFile: cut + "/curves.csv", atomically: true, encoding: .utf8)
         try FileManager.default.removeItem(atPath: cut + "/summary.csv")
+        try FileManager.default.removeItem(atPath: cut + "/local-seed1.tern")
 
         let (status, output) = Captured.run(["resume", cut, "--quiet"])
         #expect(status == 0, "\(output.err)")
         #expect(try rowsWithoutTime(cut + "/curves.csv") == rowsWithoutTime(straight + "/curves.csv"))
         #expect(try summaryWithoutTime(cut) == summaryWithoutTime(straight))
         #expect(output.out.contains("ste,2,2,"))
+        #expect(FileManager.default.contents(atPath: cut + "/local-seed1.tern") == FileManager.default.contents(atPath: straight + "/local-seed1.tern"),
+                "a finished arm's model is rewritten from its record")
     }
 
     @Test("Ctrl-C during the GA, local search or STE, then resume, gives the rows of an uninterrupted run",

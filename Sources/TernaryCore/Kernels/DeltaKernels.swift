@@ -571,11 +571,9 @@ final class DeltaCache {
             for k in directs { for b in 0..<B { check(k, b) } }
             for b in touchedList { for k in 0..<n where !isDirect.contains(k) { check(k, b) } }
             changes = next
+            // Stop early only when no flip is left for a later layer to take in.
             if changes.isEmpty && trit == s.tritCount && threshold == s.thresholdCount { break }
         }
-        // Flips of the last layer reached (when the loop stopped before consuming them) are applied
-        // by the next layer's step (a); the loop only stops early when there are none.
-        _ = changes
     }
 }
 

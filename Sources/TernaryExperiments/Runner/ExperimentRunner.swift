@@ -276,6 +276,9 @@ final class ExperimentRunner {
             }
             if record.summary != nil {
                 records[key] = record
+                // The model is derived from the record too: a kill between the record and the
+                // model of an arm's last commit leaves it missing.
+                if let model = record.bestModel { try writeFile(model.modelFileBytes(), to: modelPath(arm.name, seed)) }
                 progress("\(arm.name) seed \(seed): finished before, kept")
                 return
             }
