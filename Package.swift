@@ -14,6 +14,23 @@ if !portable {
 }
 #endif
 
+// TERNEVO_MPI=1 adds the MPI back end (DESIGN section 10): a system-library target for Open
+// MPI's C API (found with pkg-config 'ompi-c'; Debian: apt-get install openmpi-bin
+// libopenmpi-dev) and the Swift communicator over it. The default build needs nothing but Swift.
+let mpi = ProcessInfo.processInfo.environment["TERNEVO_MPI"] == "1"
+var executableDependencies: [Target.Dependency] = ["TernaryExperiments"]
+var executableSettings: [SwiftSetting] = []
+var mpiTargets: [Target] = []
+if mpi {
+    mpiTargets = [
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev"]), .brew(["open-mpi"])]),
+        .target(name: "TernaryMPI", dependencies: ["CMPI", "TernaryCore"]),
+    ]
+    executableDependencies.append("TernaryMPI")
+    executableSettings.append(.define("TERNEVO_MPI"))
+}
+
 let package = Package(
     name: "TernEvo",
     products: [
@@ -27,12 +44,12 @@ let package = Package(
         .target(name: "TernaryBackprop", dependencies: ["TernaryCore"], swiftSettings: kernelFlags),
         .target(name: "TernaryExperiments", dependencies: ["TernaryCore", "TernaryEvolution", "TernaryBackprop"],
                 swiftSettings: kernelFlags),
-        .executableTarget(name: "ternevo", dependencies: ["TernaryExperiments"]),
+        .executableTarget(name: "ternevo", dependencies: executableDependencies, swiftSettings: executableSettings),
         .target(name: "TestSupport", dependencies: ["TernaryCore"]),
         .testTarget(name: "TernaryCoreTests", dependencies: ["TernaryCore", "TestSupport"]),
         .testTarget(name: "TernaryEvolutionTests", dependencies: ["TernaryEvolution", "TernaryCore", "TestSupport"]),
         .testTarget(name: "TernaryBackpropTests", dependencies: ["TernaryBackprop", "TernaryCore", "TestSupport"]),
         .testTarget(name: "TernaryExperimentsTests",
                     dependencies: ["TernaryExperiments", "TernaryCore", "TestSupport"]),
-    ]
+    ] + mpiTargets
 )

@@ -121,6 +121,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--window", choices=["scaled", "fixed"], default="scaled",
+                        help="the STE window of the hidden sign (ste arm; see ste_reference.py)")
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds (default 1,2,3)")
     parser.add_argument("--threads", type=int, default=2, help="PyTorch threads (ours uses every core)")
     parser.add_argument("--ternevo", default=os.path.join(HERE, "..", ".build", "release", "ternevo"))
@@ -139,6 +141,8 @@ def main():
         sys.exit(f"compare_backprop: {args.ternevo} is not an executable; run 'swift build -c release' first")
 
     common = ["--arm", args.arm, "--hidden", args.hidden, "--lr", str(args.lr), "--batch", str(args.batch)]
+    if args.arm == "ste":
+        common += ["--window", args.window]
     results = {"ours": [], "pytorch": []}
     import tempfile
     scratch = tempfile.mkdtemp(prefix="compare_backprop-")
@@ -146,7 +150,7 @@ def main():
         # Our run writes a run folder; no validation split, so the split equals the reference's.
         folder = os.path.join(scratch, f"seed{seed}")
         ours = [args.ternevo, "train", args.data, *common, "--steps", str(args.epochs), "--seed", str(seed),
-                "--validation-fraction", "0", "--eval-every", "1", "--out", folder, "--quiet"]
+                "--validation-fraction", "0", "--scaling", "global", "--eval-every", "1", "--out", folder, "--quiet"]
         torch = [sys.executable, os.path.join(HERE, "ste_reference.py"), args.data, *common, "--epochs", str(args.epochs),
                  "--seed", str(seed), "--threads", str(args.threads)]
         order = [("ours", ours), ("pytorch", torch)] if k % 2 == 0 else [("pytorch", torch), ("ours", ours)]

@@ -7,7 +7,8 @@ as q / Q, and the network is the one of DESIGN section 5:
 
 - STE arm: per layer gamma = mean|W|, Wq = clamp(round(W / gamma), -1, 1), z = gamma (Wq . a) + b
   (hidden layers have a bias, the output layer none), hidden h = sign(z) with the hardtanh
-  straight-through gradient on u = z / sqrt(fan_in), logits = exp(log_scale) * z_L;
+  straight-through gradient on u = z / (gamma sqrt(fan_in)) (--window fixed: z / sqrt(fan_in),
+  the published recipe), logits = exp(log_scale) * z_L;
 - float arm: z = W . a + b, h = tanh(z), logits = exp(log_scale) * z_L;
 - Adam (or AdamW with --weight-decay), minibatches in a seeded order, constant or cosine rate,
   weights uniform in +-1/sqrt(fan_in), denormals flushed to zero.
@@ -111,6 +112,13 @@ def main():
     parser.add_argument("--test-fraction", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--window", choices=["scaled", "fixed"], default="scaled",
+                        help="STE window of the hidden sign: scaled, gamma sqrt(fan_in), which follows the "
+                             "latent weights' scale (ternevo's default), or fixed sqrt(fan_in), the published "
+                             "recipe, which collapses on long constant-rate runs")
+    parser.add_argument("--diagnose", type=int, default=0, metavar="N",
+                        help="every N epochs, print each hidden layer's gamma, the share of its "
+                             "pre-activations inside the STE window, and its constant units")
     parser.add_argument("--exact", action="store_true",
                         help="STE arm: also score the network as ternevo exports it (integer logits, ties to class 0)")
     args = parser.parse_args()
@@ -170,6 +178,7 @@ def main():
                 if l < len(sizes) - 2:
                     self.biases.append(torch.nn.Parameter(torch.zeros(n_out)))
             self.log_scale = torch.nn.Parameter(torch.zeros(()))
+            self.record = None
 
         def forward(self, a):
             for l, w in enumerate(self.weights):
@@ -182,7 +191,16 @@ def main():
                 z = a @ w_eff.t()
                 if l < len(self.weights) - 1:
                     z = z + self.biases[l]
-                    a = SignSTE.apply(z, math.sqrt(w.shape[1])) if args.arm == "ste" else torch.tanh(z)
+                    if args.arm == "ste":
+                        window = math.sqrt(w.shape[1])
+                        if args.window == "scaled":
+                            window *= gamma.detach().item()
+                        if self.record is not None:
+                            self.record.append((gamma.item(), (z.abs() <= window).float().mean().item(),
+                                                int(((z >= 0).all(0) | (z < 0).all(0)).sum().item())))
+                        a = SignSTE.apply(z, window)
+                    else:
+                        a = torch.tanh(z)
                 else:
                     return torch.exp(self.log_scale) * z
 
@@ -240,6 +258,13 @@ def main():
         if args.exact and args.arm == "ste":
             exact, ties = exact_accuracy(net, x_test, y_test, levels)
             line += f"  (exported: {100 * exact:.2f}%, {ties} exact logit ties)"
+        if args.diagnose and args.arm == "ste" and epoch % args.diagnose == 0:
+            with torch.no_grad():
+                net.record = []
+                net(x_train)
+                line += "".join(f"  [layer {l}: gamma {g:.3f}, in window {100 * f:.1f}%, constant units {c}]"
+                                for l, (g, f, c) in enumerate(net.record))
+                net.record = None
         print(line)
     print(f"epochs {args.epochs}, {train_seconds:.3f} s training ({train_seconds / args.epochs:.4f} s per epoch)")
     print(f"best test accuracy {100 * best[0]:.2f}% (epoch {best[1]})")

@@ -8,7 +8,7 @@ extension BackpropTrainer {
     /// A stable text of the configuration and the training-set size.
     public var settingsDescription: String {
         let c = configuration
-        return "\(c.arm.rawValue) layers=\(c.layerSizes) lr=\(c.learningRate) betas=\(c.beta1)/\(c.beta2) eps=\(c.epsilon) decay=\(c.weightDecay) batch=\(c.batchSize) schedule=\(c.schedule.rawValue) epochs=\(c.epochs) seed=\(c.seed) train=\(train.count) levels=\(levels)"
+        return "\(c.arm.rawValue) layers=\(c.layerSizes) lr=\(c.learningRate) betas=\(c.beta1)/\(c.beta2) eps=\(c.epsilon) decay=\(c.weightDecay) batch=\(c.batchSize) schedule=\(c.schedule.rawValue)\(c.window == .fixed ? "" : " window=\(c.window.rawValue)") epochs=\(c.epochs) seed=\(c.seed) train=\(train.count) levels=\(levels)"
     }
 
     public func encodeState(into writer: inout BinaryWriter) {

@@ -16,6 +16,19 @@ public enum LearningRateSchedule: String, Hashable, Sendable {
     case cosine
 }
 
+/// The straight-through window of the STE arm's hidden `sign`: gradients pass where the
+/// pre-activation `z` lies within `+-window`.
+public enum STEWindow: String, Hashable, Sendable {
+    /// `sqrt(fanIn)`, the published recipe. Not scale-free: the forward pass depends on the
+    /// latent weights only through `W / gamma` and `b / gamma`, but `z` grows with `gamma`, and
+    /// Adam at a constant rate lets `gamma` grow without bound, so on long runs every `z`
+    /// leaves the window and the hidden layer stops learning.
+    case fixed
+    /// `gamma * sqrt(fanIn)`: the same window measured in trit units, so the backward pass is
+    /// as scale-free as the forward pass.
+    case scaled
+}
+
 /// Settings of a backprop run.
 public struct BackpropConfiguration: Hashable, Sendable {
     public var layerSizes: [Int]
@@ -28,6 +41,7 @@ public struct BackpropConfiguration: Hashable, Sendable {
     public var weightDecay: Double
     public var batchSize: Int
     public var schedule: LearningRateSchedule
+    public var window: STEWindow
     /// Length of the cosine schedule in epochs.
     public var epochs: Int
     public var seed: UInt64
@@ -36,7 +50,7 @@ public struct BackpropConfiguration: Hashable, Sendable {
 
     public init(layerSizes: [Int], arm: BackpropArm, learningRate: Double = 3e-3, beta1: Double = 0.9,
                 beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0, batchSize: Int = 64,
-                schedule: LearningRateSchedule = .constant, epochs: Int = 100, seed: UInt64 = 1, threads: Int? = nil) {
+                schedule: LearningRateSchedule = .constant, window: STEWindow = .scaled, epochs: Int = 100, seed: UInt64 = 1, threads: Int? = nil) {
         precondition(layerSizes.count >= 2 && layerSizes.allSatisfy { $0 >= 1 }, "invalid layer sizes")
         precondition(learningRate > 0 && batchSize >= 1 && epochs >= 1, "learning rate, batch and epochs must be positive")
         self.layerSizes = layerSizes
@@ -48,6 +62,7 @@ public struct BackpropConfiguration: Hashable, Sendable {
         self.weightDecay = weightDecay
         self.batchSize = batchSize
         self.schedule = schedule
+        self.window = window
         self.epochs = epochs
         self.seed = seed
         self.threads = max(1, threads ?? Parallel.coreCount)
@@ -248,8 +263,10 @@ public final class BackpropTrainer {
                                            threads: configuration.threads)
             }
             // Through the activation of hidden layer l - 1 (whose outputs are these inputs).
+            var window = Float(sizes[l - 1]).squareRoot()
+            if configuration.window == .scaled { window *= w.gamma[l - 1] }
             TrainingKernels.activationBackward(ste: ste, gradients: w.inputGradients, preactivations: w.preactivations[l - 1],
-                                               activations: w.activations[l], window: Float(sizes[l - 1]).squareRoot(),
+                                               activations: w.activations[l], window: window,
                                                count: B * I, into: &w.deltas[l - 1])
         }
         return loss / Double(B)

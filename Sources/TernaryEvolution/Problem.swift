@@ -20,6 +20,9 @@ public final class SearchProblem {
     public let threads: Int
     public let evaluator: PopulationEvaluator
     private var scorer: IncrementalScorer?
+    /// The processes of a distributed run (nil: this process alone). With it, each step's
+    /// candidates are split over the ranks by `stepFitness`.
+    public var communicator: Communicator?
     private var scorerRotation = -1
     private var cachedBatch: (rotation: Int, batch: ExampleBatch)?
     /// Full rebuilds of the incremental cache so far (logging and tests).
@@ -86,6 +89,42 @@ public final class SearchProblem {
             let scores = scorer.scores(of: list)
             return (scores.map(fitnessKind.fitness), Double(scorer.lastOperations))
         }
+    }
+
+    /// The fitness of a step's candidates. Alone, `fitness(of:...)`. Distributed, this rank
+    /// scores its block of the candidates (`WorkSplit`) and the blocks are all-gathered with
+    /// each rank's operation count: 8 bytes per candidate and 8 per rank cross the wire, and
+    /// every rank returns the same values as one process would (scores do not depend on which
+    /// other candidates share a call).
+    public func stepFitness(of candidates: Candidates, incumbent: TernaryNetwork, step: Int, seed: UInt64)
+        throws(CommunicationError) -> (fitness: [Double], operations: Double) {
+        guard let communicator, communicator.size > 1 else {
+            return fitness(of: candidates, incumbent: incumbent, step: step, seed: seed)
+        }
+        let range = WorkSplit.range(count: candidates.count, rank: communicator.rank, size: communicator.size)
+        let mine: [Double], operations: Double
+        switch candidates {
+        case let .genomes(genomes):
+            let batch = batch(step: step, seed: seed)
+            mine = evaluator.scores(of: Array(genomes[range]), on: batch, temperature: temperature).map(fitnessKind.fitness)
+            operations = (genomes.first.map(SearchProblem.integerOperations) ?? 0) * Double(batch.count * range.count)
+        case let .moves(list):
+            let scorer = synchronizedScorer(incumbent, step: step, seed: seed)
+            mine = scorer.scores(of: list, range: range).map(fitnessKind.fitness)
+            operations = Double(scorer.lastOperations)
+        }
+        var counts = WorkSplit.counts(count: candidates.count, size: communicator.size)
+        for r in counts.indices { counts[r] += 1 }
+        let gathered = try communicator.allGather(mine + [operations], counts: counts)
+        var fitness: [Double] = [], total = 0.0
+        fitness.reserveCapacity(candidates.count)
+        var offset = 0
+        for count in counts {
+            fitness += gathered[offset..<(offset + count - 1)]
+            total += gathered[offset + count - 1]
+            offset += count
+        }
+        return (fitness, total)
     }
 
     /// Tells the problem that the incumbent changed by `moves` (so its cache follows).

@@ -2,7 +2,7 @@ import TernaryCore
 
 /// A strategy, its problem and a seed, driven step by step: the session the experiment runner
 /// drives for the evolution arms (`ga`, `local`, `es`).
-public final class SearchRun<Strategy: SearchStrategy>: SearchSession {
+public final class SearchRun<Strategy: SearchStrategy>: DistributableSession {
     public let strategy: Strategy
     public let problem: SearchProblem
     public let seed: UInt64
@@ -28,7 +28,10 @@ public final class SearchRun<Strategy: SearchStrategy>: SearchSession {
     public func advance() throws(SessionError) -> StepReport {
         let parent = strategy.incumbent(state)
         let candidates = strategy.ask(&state, problem: problem, seed: seed)
-        let (fitness, operations) = problem.fitness(of: candidates, incumbent: parent, step: step, seed: seed)
+        let fitness: [Double], operations: Double
+        do { (fitness, operations) = try problem.stepFitness(of: candidates, incumbent: parent, step: step, seed: seed) } catch {
+            throw SessionError("the processes of the run lost contact: \(error)")
+        }
         strategy.tell(&state, fitness: fitness, problem: problem, seed: seed)
         step += 1
         evaluations += candidates.count
@@ -37,6 +40,8 @@ public final class SearchRun<Strategy: SearchStrategy>: SearchSession {
         let best = rankBestFirst(fitness).first.map { fitness[$0] }
         return StepReport(bestFitness: best, meanFitness: finite.isEmpty ? nil : finite.reduce(0, +) / Double(finite.count))
     }
+
+    public func distribute(over communicator: Communicator) { problem.communicator = communicator }
 
     public func incumbent() -> TernaryNetwork? { strategy.incumbent(state) }
 

@@ -1,4 +1,40 @@
 import Foundation
 import TernaryExperiments
+#if TERNEVO_MPI
+import TernaryMPI
+#endif
 
+// Under mpirun, the processes of the job form one run (DESIGN section 10).
+#if TERNEVO_MPI
+if let size = Distributed.launcherSize, size > 1 {
+    guard let communicator = MPICommunicator() else {
+        FileHandle.standardError.write(Data("ternevo: MPI could not be initialised\n".utf8))
+        exit(70)
+    }
+    Distributed.communicator = communicator
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    if arguments.first == "mpi-bench" {
+        // The latency of one step's collectives, for the scaling model: values per rank 1 to 4096.
+        for values in [1, 16, 256, 4096] {
+            let seconds = (try? Distributed.stepLatency(communicator, values: values, rounds: 2000)) ?? .nan
+            if communicator.rank == 0 {
+                print(String(format: "mpi-bench: %d processes, %d doubles per rank: %.1f us per step (all-gather + stop broadcast, median of 2000)",
+                             communicator.size, values, seconds * 1e6))
+            }
+        }
+        communicator.finalize()
+        exit(0)
+    }
+    let status = TernEvoCommandLine.main(arguments)
+    // A failing rank ends the whole job: the others may be waiting in a collective.
+    if status != 0 && status != 130 { communicator.abort(code: status) }
+    communicator.finalize()
+    exit(status)
+}
+#else
+if let size = Distributed.launcherSize, size > 1 {
+    FileHandle.standardError.write(Data("ternevo: started as one of \(size) MPI processes, but this build has no MPI; every process would run the whole experiment alone. Build with 'TERNEVO_MPI=1 swift build -c release' (README, Scale-out), or run without mpirun\n".utf8))
+    exit(64)
+}
+#endif
 exit(TernEvoCommandLine.main(Array(CommandLine.arguments.dropFirst())))

@@ -32,10 +32,11 @@ func tinyData(count: Int, features: Int, classes: Int, seed: UInt64) -> Quantize
 }
 
 /// The [1, 1, 2] STE network of the hand-worked tests after one forward and backward pass on
-/// q = 255, label 0: W1 = 0.5, b1 = `bias`, W2 = (0.3, -0.6), log scale 0.
+/// q = 255, label 0: W1 = 0.5, b1 = `bias`, W2 = (0.3, -0.6), log scale 0 (the published
+/// recipe's fixed window, sqrt(fanIn) = 1, as the hand-worked values assume).
 func tinySTE(bias: Float) -> (BackpropTrainer, Double) {
     let data = QuantizedDataset(features: [255], featureCount: 1, labels: [0], classCount: 2)
-    let trainer = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: [1, 1, 2], arm: .ste, batchSize: 1),
+    let trainer = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: [1, 1, 2], arm: .ste, batchSize: 1, window: .fixed),
                                   train: data, levels: 255)
     trainer.weights = [[0.5], [0.3, -0.6]]
     trainer.biases = [[bias]]
@@ -46,6 +47,32 @@ func tinySTE(bias: Float) -> (BackpropTrainer, Double) {
 
 @Suite("Backprop baselines")
 struct BackpropTests {
+    @Test("the scaled STE window is scale-free: scaling a hidden layer's weights and biases by c scales its gradient by 1/c; the fixed window's is not")
+    func scaleFreeWindow() throws {
+        let data = tinyData(count: 40, features: 30, classes: 3, seed: 8)
+        /// The first layer's weight gradient and how many of its pre-activations lie in the window.
+        func firstLayer(window: STEWindow, scale: Float) -> (gradient: [Float], inWindow: Int) {
+            let trainer = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: [30, 16, 3], arm: .ste, batchSize: 40, window: window),
+                                          train: data, levels: 255)
+            trainer.biases[0] = (0..<16).map { Float($0 % 5) * 0.05 - 0.1 }
+            trainer.weights[0] = trainer.weights[0].map { $0 * scale }
+            trainer.biases[0] = trainer.biases[0].map { $0 * scale }
+            trainer.loadInputs(0..<40, from: data)
+            _ = trainer.forward(B: 40, backward: true)
+            let width = Float(30).squareRoot() * (window == .scaled ? trainer.work.gamma[0] : 1)
+            return (trainer.work.weightGradients[0], trainer.work.preactivations[0].prefix(40 * 16).filter { abs($0) <= width }.count)
+        }
+        let plain = firstLayer(window: .scaled, scale: 1), grown = firstLayer(window: .scaled, scale: 64)
+        #expect(plain.gradient.contains { $0 != 0 } && plain.inWindow == grown.inWindow)
+        // Powers of two scale exactly, so the gradients agree to rounding.
+        let worst = zip(plain.gradient, grown.gradient).map { abs($0 - 64 * $1) }.max()!, size = plain.gradient.map(abs).max()!
+        #expect(worst <= 1e-5 * size, "scaled window: \(worst) against \(size)")
+        // The published window: latent weights 64x larger push most pre-activations out of it.
+        let fixedPlain = firstLayer(window: .fixed, scale: 1), fixedGrown = firstLayer(window: .fixed, scale: 64)
+        #expect(fixedPlain.inWindow == 40 * 16)
+        #expect(fixedGrown.inWindow < fixedPlain.inWindow / 2, "\(fixedGrown.inWindow) of \(fixedPlain.inWindow) still in the window")
+    }
+
     @Test("export is exact: the multiplication-free evaluator predicts what the STE forward predicts")
     func exportExact() throws {
         let (train, test, quantizer) = try digits()

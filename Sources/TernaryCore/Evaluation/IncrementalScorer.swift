@@ -77,13 +77,18 @@ public final class IncrementalScorer {
 
     /// The score of every candidate of `candidates`, on up to `threads` workers; equal to
     /// calling `score` on each.
-    public func scores(of candidates: MoveList) -> [Score] {
+    public func scores(of candidates: MoveList) -> [Score] { scores(of: candidates, range: 0..<candidates.count) }
+
+    /// The scores of candidates `range` of `candidates` only (a rank's share of a distributed step).
+    public func scores(of candidates: MoveList, range: Range<Int>) -> [Score] {
+        precondition(range.lowerBound >= 0 && range.upperBound <= candidates.count)
         let count = cache.exampleCount
         for worker in scratch { worker.operations = 0 }
         defer { lastOperations = scratch.reduce(0) { $0 + $1.operations } }
         return candidates.moves.withUnsafeBufferPointer { moves in
             candidates.ends.withUnsafeBufferPointer { ends in
-                Parallel.map(count: candidates.count, workers: threads, local: { index, worker in
+                Parallel.map(count: range.count, workers: threads, local: { offset, worker in
+                    let index = range.lowerBound + offset
                     let start = index == 0 ? 0 : ends[index - 1]
                     let slice = UnsafeBufferPointer(rebasing: moves[start..<ends[index]])
                     let (units, correct) = cache.score(slice, scratch: scratch[worker])

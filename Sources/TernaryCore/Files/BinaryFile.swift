@@ -188,9 +188,12 @@ public enum ChecksummedFile {
     }
 
     /// A stable 64-bit FNV-1a hash of `text` (the configuration hash of a file).
-    public static func hash(_ text: String) -> UInt64 {
+    public static func hash(_ text: String) -> UInt64 { hash(text.utf8) }
+
+    /// The same hash of bytes (a session state, compared across the ranks of a distributed run).
+    public static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
         return hash
     }
 }

@@ -41,6 +41,19 @@ public struct InputQuantizer: Hashable, Sendable, Codable {
 
     /// Per-feature ranges fitted on row-major `features` (`featureCount` per example): min and
     /// max of each column. `low`/`high` hold the smallest and largest of all, for display.
+    /// The automatic choice of `dataset.scaling`: per-feature ranges when the median
+    /// non-constant column spans less than a quarter of the global range (a table whose columns
+    /// are in different units: one range would leave most columns a few levels), else one
+    /// range (pixels: every column in the same unit, and per-column ranges would stretch the
+    /// rarely-inked border pixels' noise to full scale).
+    public static func fitsPerFeature(_ features: [Float], featureCount: Int) -> Bool {
+        let fitted = InputQuantizer(fittingPerFeature: features, featureCount: featureCount)
+        let spans = fitted.featureRanges.map { Double($0.high) - Double($0.low) }.filter { $0 > 0 }.sorted()
+        let global = Double(fitted.high) - Double(fitted.low)
+        guard !spans.isEmpty, global > 0 else { return false }
+        return spans[spans.count / 2] < global / 4
+    }
+
     public init(fittingPerFeature features: [Float], featureCount: Int, bits: Int = 8) {
         precondition(featureCount >= 1 && features.count % featureCount == 0, "features must hold whole examples")
         var lows = [Float](repeating: .infinity, count: featureCount), highs = [Float](repeating: -.infinity, count: featureCount)

@@ -49,3 +49,10 @@ public struct SessionError: Error, Equatable, CustomStringConvertible {
     public init(_ problem: String) { self.problem = problem }
     public var description: String { problem }
 }
+
+/// A session whose steps can be split over the processes of a distributed run (the evolution
+/// arms). Sessions that are not run the same steps on every rank (backprop: identical work).
+public protocol DistributableSession: SearchSession {
+    /// Scores each step's candidates across `communicator`'s ranks from now on.
+    func distribute(over communicator: Communicator)
+}

@@ -1,23 +1,34 @@
 import Foundation
 import TernaryCore
 
-/// `ternevo compare RUN_DIR...`: one table over run folders, per arm, from their summary.csv.
+/// `ternevo compare RUN_DIR...`: one table over run folders, per arm, from their summary.csv,
+/// and optionally one chart of their curves overlaid.
 enum CompareCommand {
     static let spec = CommandSpec(
         name: "compare", abstract: "Compare the arms of run folders: accuracies, times to 85/90/95%, evaluations, energy.",
-        usage: "ternevo compare RUN_DIR... [--markdown]",
+        usage: "ternevo compare RUN_DIR... [--markdown] [--out FILE.svg] [--y COL] [--log-x | --linear-x]",
         details: """
         Reads summary.csv of every RUN_DIR and prints one row per run and arm, over its seeds:
         the median test accuracy of the model chosen on validation (test_acc_at_best_val) with
-        the range, the median final test accuracy, the median training time to 85%, 90% and
+        the range, the mean and standard deviation of the final validation and test
+        accuracies, the median training time to 85%, 90% and
         95% test accuracy (with how many seeds reached it), the median evaluations and energy,
         and each time as a multiple of the 'ste' arm's time to the same accuracy in the same
         run (an arm named ste; '-' when either never reached it).
 
           --markdown     a Markdown table (as the README shows)
+          --out FILE     also draw the curves.csv of every RUN_DIR in one SVG chart, one line
+                         per run and arm (named run/arm), as 'ternevo plot' draws one run
+          --y COL        the chart's y column (default test_acc)
+          --log-x, --linear-x   the chart's time axis, as for 'ternevo plot' (default:
+                         logarithmic when the times span more than three decades)
         """) { arguments, console in
             var reader = ArgumentReader(arguments, command: "compare")
             let markdown = reader.flag("--markdown")
+            let outPath = try reader.string("--out")
+            let yColumn = try reader.string("--y") ?? "test_acc"
+            let logX = reader.flag("--log-x"), linearX = reader.flag("--linear-x")
+            guard !(logX && linearX) else { throw CommandError.usage("give --log-x or --linear-x, not both") }
             let folders = try reader.positionals(expected: "one or more run folders", count: 1...64)
             var rows: [[String]] = []
             for folder in folders {
@@ -34,7 +45,7 @@ enum CompareCommand {
                     var cells = [run, method, "\(seeds(method))"]
                     let chosen = values(method, "test_acc_at_best_val")
                     cells.append(chosen.isEmpty ? "-" : String(format: "%.1f%% (%.1f-%.1f)", 100 * median(chosen), 100 * chosen.min()!, 100 * chosen.max()!))
-                    cells.append(values(method, "final_test_acc").isEmpty ? "-" : String(format: "%.1f%%", 100 * median(values(method, "final_test_acc"))))
+                    for column in ["final_val_acc", "final_test_acc"] { cells.append(meanAndDeviation(values(method, column))) }
                     for target in ["85", "90", "95"] {
                         let times = values(method, "time_to_\(target)_s")
                         guard !times.isEmpty else { cells.append("never"); continue }
@@ -54,10 +65,35 @@ enum CompareCommand {
                     rows.append(cells)
                 }
             }
-            let header = ["run", "arm", "seeds", "test at best val", "final test", "to 85% (x STE)", "to 90% (x STE)",
-                          "to 95% (x STE)", "evals", "energy"]
+            let header = ["run", "arm", "seeds", "test at best val", "final val", "final test", "to 85% (x STE)",
+                          "to 90% (x STE)", "to 95% (x STE)", "evals", "energy"]
             console.out(markdown ? markdownTable(header, rows) : textTable(header, rows))
+            guard let outPath else { return }
+            var series: [LineChart.Series] = []
+            for folder in folders {
+                let run = (folder as NSString).lastPathComponent
+                do {
+                    let chart = try CurvesFile.chart(path: folder + "/curves.csv", x: "wall_s", y: yColumn)
+                    series += chart.series.map { LineChart.Series(method: folders.count > 1 ? "\(run)/\($0.method)" : $0.method, seeds: $0.seeds) }
+                } catch { throw CommandError.data("\(error)") }
+            }
+            var chart = LineChart(series: series, xLabel: "wall_s", yLabel: yColumn,
+                                  title: "\(yColumn) against wall_s: " + folders.map { ($0 as NSString).lastPathComponent }.joined(separator: ", "))
+            chart.logX = logX ? true : linearX ? false : nil
+            do { try AtomicFile.write(Array(chart.svg().utf8), to: outPath) } catch {
+                throw CommandError(message: "\(outPath): cannot be written (\(reason(error)))", exitCode: 74)
+            }
+            console.err("wrote \(outPath): \(series.count) line(s), \(yColumn) against wall_s")
         }
+
+    /// `mean ± sd` of accuracies in percent (the sample standard deviation; "-" when empty).
+    static func meanAndDeviation(_ values: [Double]) -> String {
+        guard !values.isEmpty else { return "-" }
+        let mean = values.reduce(0, +) / Double(values.count)
+        let deviation = values.count > 1
+            ? (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)).squareRoot() : 0
+        return String(format: "%.1f ± %.1f%%", 100 * mean, 100 * deviation)
+    }
 
     static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()

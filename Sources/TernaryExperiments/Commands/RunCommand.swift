@@ -76,6 +76,7 @@ enum RunCommand {
         } catch let error as RunFailure {
             throw CommandError(message: error.message, exitCode: error.exitCode)
         }
+        guard runner.writes else { return }
         console.out("wrote \(runner.folder): curves.csv (\(runner.rows.count) rows), summary.csv, curves.svg, models and records\n"
                     + ([ExperimentRunner.summaryHeader] + runner.summaries).joined(separator: "\n"))
         if !finished {
@@ -130,6 +131,8 @@ enum OneArmCommand {
           --scaling KIND            global (one input range, default) or per_feature
           --zeros F                 fraction of zero weights at start (default 0.33)
           --eval-every N            steps between logged points
+          --patience N              stop after N logged points without a better validation
+                                    accuracy (early stopping; default: run the whole budget)
           --threads N               worker threads (default: all cores)
           --out DIR                 the run folder (default results/<command>-<arm>)
           --model FILE.tern         also copy the model chosen on validation here

@@ -10,7 +10,8 @@ enum TrainCommand {
         minibatches in a seeded order (default 50 epochs). For the STE arm every logged
         accuracy is that of the exported integer network scored by the multiplication-free
         evaluator; for the float arm, of the float network. Settings: --lr (0.003), --batch
-        (64), --schedule constant|cosine, --weight-decay (0).
+        (64), --schedule constant|cosine, --weight-decay (0), --window scaled|fixed (the STE
+        window of the hidden sign; see the README).
 
           --arm KIND                ste (default) or float
         \(OneArmCommand.commonOptions)

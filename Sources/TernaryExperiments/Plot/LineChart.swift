@@ -105,7 +105,11 @@ public struct LineChart {
 
     /// The SVG document.
     public func svg() -> String {
-        let left = 70.0, right = 200.0, top = 40.0, bottom = 55.0
+        // The legend's column grows with its longest label (about 7 px a character).
+        let longest = series.map { $0.method.count + 10 }.max() ?? 0
+        let left = 70.0, right = max(200, 60 + 7 * Double(longest)), top = 40.0, bottom = 55.0
+        let width = max(self.width, right + 400)
+        let height = max(self.height, top + 40 + 20 * Double(series.count))
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         let log = usesLogX
         // On a log axis only positive x can be drawn.
@@ -144,17 +148,19 @@ public struct LineChart {
         let grid = (0...200).map { log ? xLow * pow(xHigh / xLow, Double($0) / 200) : xLow + (xHigh - xLow) * Double($0) / 200 }
         for (index, entry) in series.enumerated() {
             let colour = LineChart.palette[index % LineChart.palette.count]
+            // Past the palette, lines repeat its colours dashed, so up to 16 stay distinct.
+            let dash = index / LineChart.palette.count % 2 == 1 ? " stroke-dasharray=\"6 3\"" : ""
             let envelope = LineChart.envelope(entry.seeds.map { $0.filter { !log || $0.x > 0 } }, grid: grid)
             if envelope.count > 1 {
                 let upper = envelope.map { "\(n(px($0.x))),\(n(py($0.high)))" }
                 let lower = envelope.reversed().map { "\(n(px($0.x))),\(n(py($0.low)))" }
                 out.append("<polygon points=\"\((upper + lower).joined(separator: " "))\" fill=\"\(colour)\" fill-opacity=\"0.18\" stroke=\"none\"/>")
-                out.append("<polyline points=\"\(envelope.map { "\(n(px($0.x))),\(n(py($0.mean)))" }.joined(separator: " "))\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"/>")
+                out.append("<polyline points=\"\(envelope.map { "\(n(px($0.x))),\(n(py($0.mean)))" }.joined(separator: " "))\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>")
             } else if let point = envelope.first {
                 out.append("<circle cx=\"\(n(px(point.x)))\" cy=\"\(n(py(point.mean)))\" r=\"3\" fill=\"\(colour)\"/>")
             }
             let legendY = top + 14 + Double(index) * 20
-            out.append("<line x1=\"\(n(left + plotWidth + 15))\" y1=\"\(n(legendY - 4))\" x2=\"\(n(left + plotWidth + 40))\" y2=\"\(n(legendY - 4))\" stroke=\"\(colour)\" stroke-width=\"2\"/>")
+            out.append("<line x1=\"\(n(left + plotWidth + 15))\" y1=\"\(n(legendY - 4))\" x2=\"\(n(left + plotWidth + 40))\" y2=\"\(n(legendY - 4))\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>")
             out.append("<text x=\"\(n(left + plotWidth + 46))\" y=\"\(n(legendY))\">\(LineChart.escape(entry.method)) (\(entry.seeds.count) seed\(entry.seeds.count == 1 ? "" : "s"))</text>")
         }
         out.append("<text x=\"\(n(left + plotWidth + 15))\" y=\"\(n(top + 18 + Double(series.count) * 20))\" fill=\"#666\">line: mean, band: min-max</text>")

@@ -225,7 +225,7 @@ struct BackpropSettings<Kind: BackpropKind>: ArmSettings {
     static var kind: String { Kind.arm.rawValue }
     static var countKey: String { "epochs" }
     static var defaultEvalEvery: Int? { nil }
-    var learningRate: Double, batch: Int, schedule: LearningRateSchedule, weightDecay: Double
+    var learningRate: Double, batch: Int, schedule: LearningRateSchedule, weightDecay: Double, window: STEWindow
     /// The epoch count of a cosine schedule (its length).
     var epochs: Int
 
@@ -233,7 +233,11 @@ struct BackpropSettings<Kind: BackpropKind>: ArmSettings {
         BackpropSettings(learningRate: try reader.number("lr", in: 1e-9...10, default: 3e-3)!,
                          batch: try reader.integer("batch", in: 1...1_000_000, default: 64)!,
                          schedule: LearningRateSchedule(rawValue: try reader.string("schedule", allowed: ["constant", "cosine"], default: "constant")!)!,
-                         weightDecay: try reader.number("weight_decay", in: 0...10, default: 0)!, epochs: 100)
+                         weightDecay: try reader.number("weight_decay", in: 0...10, default: 0)!,
+                         window: Kind.arm == .ste
+                             ? STEWindow(rawValue: try reader.string("window", allowed: ["scaled", "fixed"], default: "scaled")!)!
+                             : .scaled,
+                         epochs: 100)
     }
 
     mutating func adopt(stepBudget: Int?) { epochs = stepBudget ?? 100 }
@@ -250,7 +254,7 @@ struct BackpropSettings<Kind: BackpropKind>: ArmSettings {
     func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession {
         let trainer = BackpropTrainer(
             configuration: BackpropConfiguration(layerSizes: context.layerSizes, arm: Kind.arm, learningRate: learningRate,
-                                                 weightDecay: weightDecay, batchSize: batch, schedule: schedule,
+                                                 weightDecay: weightDecay, batchSize: batch, schedule: schedule, window: window,
                                                  epochs: epochs, seed: seed, threads: context.threads),
             train: context.train, levels: context.quantizer.levels)
         return BackpropSession(trainer: trainer, quantizer: context.quantizer)

@@ -32,6 +32,9 @@ public struct ExperimentConfig {
         var kind: String
         var seconds: Double?, steps: Int?
         var evalEvery: Int?
+        /// Early stopping: the arm ends after this many logged points without a better
+        /// validation accuracy (training accuracy without a validation split).
+        var patience: Int? = nil
         var settings: any ArmSettings
 
         /// Whether the step that just ended makes a logged point (the last step of the budget
@@ -52,7 +55,8 @@ public struct ExperimentConfig {
     public var testData: DataSource?
     public var testFraction: Double, validationFraction: Double, splitSeed: UInt64, bits: Int
     /// `dataset.scaling`: one input range per feature (`per_feature`) or one for all (`global`).
-    public var perFeatureScaling: Bool
+    /// nil: `auto`, decided on the train split by `InputQuantizer.fitsPerFeature`.
+    public var perFeatureScaling: Bool?
     public var hidden: [Int]
     public var zeroFraction: Double
     public var seeds: [UInt64]
@@ -81,7 +85,7 @@ public struct ExperimentConfig {
         let validationFraction = try dataset.number("validation_fraction", in: 0...0.9, default: 0.1)!
         let splitSeed = UInt64(try dataset.integer("split_seed", in: 0...Int(Int32.max), default: 1)!)
         let bits = try dataset.integer("bits", in: 1...8, default: 8)!
-        let scaling = try dataset.string("scaling", allowed: ["global", "per_feature"], default: "global")!
+        let scaling = try dataset.string("scaling", allowed: ["auto", "global", "per_feature"], default: "auto")!
         try dataset.finish()
 
         var model = try root.child("model")!
@@ -115,17 +119,19 @@ public struct ExperimentConfig {
             let steps = try reader.integer(kind.countKey, in: 1...1_000_000_000)
             guard seconds != nil || steps != nil else { throw reader.fail("seconds", "missing: give seconds and/or \(kind.countKey)") }
             let evalEvery = try reader.integer("eval_every", in: 1...1_000_000) ?? kind.defaultEvalEvery
+            let patience = try reader.integer("patience", in: 1...1_000_000_000)
             var settings = try kind.read(&reader)
             settings.adopt(stepBudget: steps)
             try reader.finish()
-            arms.append(Arm(name: armName, kind: kindName, seconds: seconds, steps: steps, evalEvery: evalEvery, settings: settings))
+            arms.append(Arm(name: armName, kind: kindName, seconds: seconds, steps: steps, evalEvery: evalEvery, patience: patience,
+                            settings: settings))
         }
         guard !arms.isEmpty else { throw armsReader.fail("", "give at least one arm, e.g. \"ga\": {\"strategy\": \"ga\", \"seconds\": 30}") }
         try armsReader.finish()
         try root.finish()
         return ExperimentConfig(name: name, data: data, testData: testData, testFraction: testFraction,
                                 validationFraction: validationFraction, splitSeed: splitSeed, bits: bits,
-                                perFeatureScaling: scaling == "per_feature", hidden: hidden,
+                                perFeatureScaling: scaling == "auto" ? nil : scaling == "per_feature", hidden: hidden,
                                 zeroFraction: zeroFraction, seeds: seeds, arms: arms, file: file)
     }
 

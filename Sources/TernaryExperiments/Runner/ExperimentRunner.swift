@@ -132,10 +132,18 @@ final class ExperimentRunner {
     var failures: [String] = []
     /// The memory a run may plan for (nil: what the system has available).
     var memoryLimit: Int?
+    /// The processes of a distributed run (DESIGN section 10); nil alone. Every rank runs the
+    /// same arms in step; evolution arms split their candidates; rank 0 alone writes.
+    let communicator: Communicator?
+    /// Logged points between comparisons of the ranks' state hashes.
+    var hashEvery = 1
+    /// Whether this process writes files and progress (rank 0, or alone).
+    var writes: Bool { (communicator?.rank ?? 0) == 0 }
 
     init(config: ExperimentConfig, folder: String, threads: Int?, console: Console, quiet: Bool,
-         resuming: Bool = false, restartDamaged: Bool = false) {
+         resuming: Bool = false, restartDamaged: Bool = false, communicator: Communicator? = Distributed.communicator) {
         self.config = config
+        self.communicator = communicator.flatMap { $0.size > 1 ? $0 : nil }
         self.folder = folder
         self.threads = threads
         self.console = console
@@ -168,7 +176,9 @@ final class ExperimentRunner {
 
     func loadSplits() throws(DataError) -> Splits {
         let (trainRaw, validationRaw, testRaw) = try config.loadSplits()
-        let quantizer = config.perFeatureScaling
+        let perFeature = config.perFeatureScaling
+            ?? InputQuantizer.fitsPerFeature(trainRaw.features, featureCount: trainRaw.featureCount)
+        let quantizer = perFeature
             ? InputQuantizer(fittingPerFeature: trainRaw.features, featureCount: trainRaw.featureCount, bits: config.bits)
             : InputQuantizer(fitting: trainRaw.features, bits: config.bits)
         let classes = max(trainRaw.classCount, testRaw.classCount)
@@ -187,14 +197,19 @@ final class ExperimentRunner {
                                  zeroFraction: config.zeroFraction, threads: threads)
         try checkMemory(context, splits: splits)
         do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            if writes { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         } catch {
             throw RunFailure(message: "\(folder): cannot create the run folder (\(reason(error))); choose another with --out", exitCode: 73)
+        }
+        if let communicator, writes {
+            progress("\(communicator.size) processes; rank 0 writes \(folder)")
         }
         if !resuming {
             try writeFile(Array((FileManager.default.contents(atPath: config.file) ?? Data())), to: folder + "/config.json")
         }
-        for (arm, seed) in order where !interrupt.isSet {
+        for (arm, seed) in order {
+            // Rank 0's interrupt decides for every rank.
+            guard try !agreed(interrupt.isSet) else { break }
             try runArm(arm, seed: seed, context: context, splits: splits)
         }
         try commit(nil, force: true)
@@ -234,14 +249,38 @@ final class ExperimentRunner {
         throw RunFailure(message: "\(config.file): key 'arms.\(largest.arm.name).\(largest.key)': the run would need about \(gigabytes(total)) of memory (arm \(largest.arm.name): \(gigabytes(largest.bytes))), more than the \(gigabytes(limit)) \(memoryLimit == nil ? "available" : "allowed by --max-memory"); make it smaller, or raise the limit with --max-memory", exitCode: 65)
     }
 
+    /// Rank 0's `decision` on every rank (the decision itself, alone).
+    func agreed(_ decision: Bool) throws -> Bool {
+        guard let communicator else { return decision }
+        do { return try communicator.broadcast(decision ? 1 : 0) != 0 } catch {
+            throw RunFailure(message: "rank \(communicator.rank): the processes of the run lost contact (\(error))", exitCode: 70)
+        }
+    }
+
+    /// Stops the run when the ranks' states differ: a rank that computed differently would
+    /// otherwise diverge silently.
+    func checkSameState(_ session: SearchSession, arm: String, seed: UInt64) throws {
+        guard let communicator else { return }
+        var writer = BinaryWriter()
+        session.encodeState(into: &writer)
+        let hash = ChecksummedFile.hash(writer.bytes)
+        let hashes: [UInt64]
+        do { hashes = try communicator.allGather(hash) } catch {
+            throw RunFailure(message: "rank \(communicator.rank): the processes of the run lost contact (\(error))", exitCode: 70)
+        }
+        if let other = hashes.firstIndex(where: { $0 != hashes[0] }) {
+            throw RunFailure(message: "\(arm) seed \(seed) step \(session.step): the state of rank \(other) differs from rank 0's (hashes \(String(hashes[other], radix: 16)) and \(String(hashes[0], radix: 16))); the processes diverged, so the run stops. Are all ranks running the same ternevo build on the same data?", exitCode: 70)
+        }
+    }
+
     func progress(_ text: String) {
-        guard !quiet else { return }
+        guard !quiet && writes else { return }
         if terminal { FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8)) } else { console.err(text) }
     }
 
     /// The hash that ties a record to its arm's settings, the data and the schedule.
     func recordHash(_ arm: ExperimentConfig.Arm, _ session: SearchSession, splits: Splits) -> UInt64 {
-        ChecksummedFile.hash("\(arm.name) \(arm.kind) every=\(arm.evalEvery.map(String.init) ?? "auto") \(splits.validation.count)/\(splits.test.count)\n\(session.settingsDescription)")
+        ChecksummedFile.hash("\(arm.name) \(arm.kind) every=\(arm.evalEvery.map(String.init) ?? "auto")\(arm.patience.map { " patience=\($0)" } ?? "") \(splits.validation.count)/\(splits.test.count)\n\(session.settingsDescription)")
     }
 
     func runArm(_ arm: ExperimentConfig.Arm, seed: UInt64, context: ArmContext, splits: Splits) throws {
@@ -250,6 +289,7 @@ final class ExperimentRunner {
         // training time: it is counted when the arm starts fresh.
         let built = DispatchTime.now().uptimeNanoseconds
         let session = arm.settings.makeSession(context, seed: seed)
+        if let communicator { (session as? DistributableSession)?.distribute(over: communicator) }
         let setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - built) / 1e9
         let hash = recordHash(arm, session, splits: splits)
         let path = recordPath(arm.name, seed)
@@ -291,7 +331,13 @@ final class ExperimentRunner {
         func exhausted() -> Bool {
             if let seconds = arm.seconds, records[key]!.searchSeconds >= seconds { return true }
             if let steps = arm.steps, session.step >= steps { return true }
-            return false
+            return patienceSpent()
+        }
+        /// Whether the last `patience` logged points brought no better selection accuracy.
+        func patienceSpent() -> Bool {
+            guard let patience = arm.patience, let record = records[key],
+                  let best = record.rows.lastIndex(where: { $0.step == record.bestStep }) else { return false }
+            return record.rows.count - 1 - best >= patience
         }
         func logPoint(_ report: StepReport?) throws {
             let train = session.score(on: splits.train)
@@ -321,7 +367,9 @@ final class ExperimentRunner {
 
         var lastLogged = session.step == 0 ? -1 : session.step
         var failure: SessionError?
-        while !interrupt.isSet && !exhausted() {
+        var logged = 0
+        // Rank 0's clock, interrupt and patience decide for every rank.
+        while try !agreed(interrupt.isSet || exhausted()) {
             let start = DispatchTime.now().uptimeNanoseconds
             let report: StepReport
             do { report = try session.advance() } catch {
@@ -329,11 +377,17 @@ final class ExperimentRunner {
                 break
             }
             records[key]!.searchSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            if arm.logs(step: session.step) || exhausted() {
+            if arm.logs(step: session.step) {
+                logged += 1
+                if logged % hashEvery == 0 { try checkSameState(session, arm: arm.name, seed: seed) }
+            }
+            if writes && (arm.logs(step: session.step) || exhausted()) {
                 try logPoint(report)
                 lastLogged = session.step
             }
         }
+        guard writes else { return }
+        if patienceSpent() { progress("\(arm.name) seed \(seed): stopped early, no better selection accuracy in \(arm.patience!) logged points") }
         if let failure {
             failures.append("\(arm.name) seed \(seed) stopped at step \(session.step + 1): \(failure.problem)")
             console.err("ternevo: \(failures.last!)")
@@ -393,6 +447,7 @@ final class ExperimentRunner {
 
     /// Writes a file by a rename; a failure is a one-line error naming the path (exit 74).
     func writeFile(_ bytes: [UInt8], to path: String) throws {
+        guard writes else { return }
         do { try AtomicFile.write(bytes, to: path) } catch {
             throw RunFailure(message: "\(path): cannot be written (\(reason(error)))", exitCode: 74)
         }

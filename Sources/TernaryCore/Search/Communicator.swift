@@ -1,0 +1,134 @@
+import Foundation
+
+/// The processes of one distributed run (DESIGN section 10): every rank holds the same state,
+/// scores its share of each step's candidates, and the shares are all-gathered so every rank
+/// applies the same update. Only fitness scalars, a stop flag and state hashes cross it.
+///
+/// Every rank must make the same sequence of calls; a call returns when all ranks have made it.
+public protocol Communicator: AnyObject, Sendable {
+    /// This process's rank, `0 ..< size`; rank 0 alone writes files and progress.
+    var rank: Int { get }
+    var size: Int { get }
+    /// Every rank passes its `values` (rank r exactly `counts[r]` of them); every rank gets all
+    /// of them concatenated in rank order.
+    func allGather(_ values: [Double], counts: [Int]) throws(CommunicationError) -> [Double]
+    /// Every rank passes one word; every rank gets all of them in rank order.
+    func allGather(_ value: UInt64) throws(CommunicationError) -> [UInt64]
+    /// Rank 0's `value` on every rank (the others' arguments are ignored).
+    func broadcast(_ value: UInt64) throws(CommunicationError) -> UInt64
+}
+
+/// A collective failed (a peer died, or the transport reported an error).
+public struct CommunicationError: Error, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Which candidates each rank scores: contiguous blocks in candidate order, the first
+/// `count % size` ranks one longer, so the gathered values are in candidate order.
+public enum WorkSplit {
+    public static func range(count: Int, rank: Int, size: Int) -> Range<Int> {
+        precondition(count >= 0 && size >= 1 && (0..<size).contains(rank))
+        let base = count / size, extra = count % size
+        let start = rank * base + min(rank, extra)
+        return start..<(start + base + (rank < extra ? 1 : 0))
+    }
+
+    public static func counts(count: Int, size: Int) -> [Int] {
+        (0..<size).map { range(count: count, rank: $0, size: size).count }
+    }
+}
+
+/// An in-process stand-in for MPI: `size` ranks that are threads of one process, meeting at a
+/// shared rendezvous. Tests drive the distributed code paths with it on machines without MPI.
+public final class ThreadCommunicator: Communicator, @unchecked Sendable {
+    public let rank: Int
+    public let size: Int
+    let hub: Hub
+
+    /// `size` communicators of one group; give each to its own thread.
+    public static func group(size: Int) -> [ThreadCommunicator] {
+        precondition(size >= 1)
+        let hub = Hub(size: size)
+        return (0..<size).map { ThreadCommunicator(rank: $0, size: size, hub: hub) }
+    }
+
+    init(rank: Int, size: Int, hub: Hub) {
+        self.rank = rank
+        self.size = size
+        self.hub = hub
+    }
+
+    public func allGather(_ values: [Double], counts: [Int]) throws(CommunicationError) -> [Double] {
+        guard counts.count == size, counts[rank] == values.count else {
+            throw CommunicationError("rank \(rank) passed \(values.count) values where the counts say \(counts[rank])")
+        }
+        let parts = try hub.exchange(rank: rank, values.map { $0.bitPattern })
+        for (r, part) in parts.enumerated() where part.count != counts[r] {
+            throw CommunicationError("rank \(r) sent \(part.count) values where the counts say \(counts[r])")
+        }
+        return parts.flatMap { $0.map(Double.init(bitPattern:)) }
+    }
+
+    public func allGather(_ value: UInt64) throws(CommunicationError) -> [UInt64] {
+        try hub.exchange(rank: rank, [value]).map { $0[0] }
+    }
+
+    public func broadcast(_ value: UInt64) throws(CommunicationError) -> UInt64 {
+        try hub.exchange(rank: rank, [value])[0][0]
+    }
+
+    /// The rendezvous: each exchange is a round in which every rank deposits its words, waits
+    /// for the others, takes a copy of all, and waits again until everyone has taken theirs.
+    final class Hub: @unchecked Sendable {
+        let size: Int
+        let condition = NSCondition()
+        var slots: [[UInt64]]
+        var arrived = 0, departed = 0, round = 0
+        var abandoned = false
+
+        init(size: Int) {
+            self.size = size
+            slots = Array(repeating: [], count: size)
+        }
+
+        func exchange(rank: Int, _ words: [UInt64]) throws(CommunicationError) -> [[UInt64]] {
+            condition.lock()
+            defer { condition.unlock() }
+            // Wait until the previous round has been fully read.
+            while departed != 0 && !abandoned { condition.wait() }
+            guard !abandoned else { throw CommunicationError("a rank left the group") }
+            let myRound = round
+            slots[rank] = words
+            arrived += 1
+            if arrived == size {
+                round += 1
+                condition.broadcast()
+            } else {
+                while round == myRound && !abandoned { condition.wait() }
+                guard !abandoned else { throw CommunicationError("a rank left the group") }
+            }
+            let result = slots
+            departed += 1
+            if departed == size {
+                arrived = 0
+                departed = 0
+                condition.broadcast()
+            }
+            return result
+        }
+
+        /// Wakes every waiting rank with an error (a rank failed and will make no more calls).
+        func abandon() {
+            condition.lock()
+            abandoned = true
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// Tells the other ranks that this one will make no more calls (their pending and later
+    /// calls throw), as MPI_Abort would end them.
+    public func abandon() { hub.abandon() }
+}
