@@ -40,6 +40,11 @@ static inline int ternevo_mpi_broadcast_u64(uint64_t *value) {
     return MPI_Bcast(value, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
 }
 
+// Rank 0's `count` bytes on every rank.
+static inline int ternevo_mpi_broadcast_bytes(uint8_t *bytes, int count) {
+    return MPI_Bcast(bytes, count, MPI_BYTE, 0, MPI_COMM_WORLD);
+}
+
 static inline void ternevo_mpi_abort(int code) { MPI_Abort(MPI_COMM_WORLD, code); }
 
 static inline int ternevo_mpi_finalize(void) { return MPI_Finalize(); }

@@ -45,6 +45,15 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         return word
     }
 
+    public func broadcast(_ bytes: [UInt8]) throws(CommunicationError) -> [UInt8] {
+        guard bytes.count <= Int(Int32.max) else { throw CommunicationError("\(bytes.count) bytes are too many for one broadcast") }
+        let count = Int(try broadcast(UInt64(bytes.count)))
+        var buffer = rank == 0 ? bytes : [UInt8](repeating: 0, count: count)
+        let status = buffer.withUnsafeMutableBufferPointer { ternevo_mpi_broadcast_bytes($0.baseAddress, Int32(count)) }
+        guard status == 0 else { throw CommunicationError("MPI_Bcast failed with code \(status)") }
+        return buffer
+    }
+
     /// Ends every process of the job (after this one has printed its message).
     public func abort(code: Int32) { ternevo_mpi_abort(code) }
 

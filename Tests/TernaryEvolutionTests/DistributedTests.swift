@@ -52,6 +52,9 @@ struct DistributedTests {
                     all += try group[rank].allGather(mine, counts: counts)
                     #expect(try group[rank].broadcast(UInt64(rank + round)) == UInt64(round))
                     #expect(try group[rank].allGather(UInt64(rank)) == (0..<size).map(UInt64.init))
+                    // Rank 0's bytes, of every length around a word's 8.
+                    let bytes = (0..<(round % 19)).map { UInt8(truncatingIfNeeded: $0 * 37 + round) }
+                    #expect(try group[rank].broadcast(rank == 0 ? bytes : [7]) == bytes)
                 }
                 return all
             }

@@ -16,6 +16,8 @@ public protocol Communicator: AnyObject, Sendable {
     func allGather(_ value: UInt64) throws(CommunicationError) -> [UInt64]
     /// Rank 0's `value` on every rank (the others' arguments are ignored).
     func broadcast(_ value: UInt64) throws(CommunicationError) -> UInt64
+    /// Rank 0's `bytes` on every rank (a config or a record that rank 0 read from its disk).
+    func broadcast(_ bytes: [UInt8]) throws(CommunicationError) -> [UInt8]
 }
 
 /// A collective failed (a peer died, or the transport reported an error).
@@ -77,6 +79,21 @@ public final class ThreadCommunicator: Communicator, @unchecked Sendable {
 
     public func broadcast(_ value: UInt64) throws(CommunicationError) -> UInt64 {
         try hub.exchange(rank: rank, [value])[0][0]
+    }
+
+    public func broadcast(_ bytes: [UInt8]) throws(CommunicationError) -> [UInt8] {
+        // The length, then the bytes packed eight to a word.
+        var words = [UInt64(bytes.count)]
+        if rank == 0 {
+            for start in stride(from: 0, to: bytes.count, by: 8) {
+                var word: UInt64 = 0
+                for (k, byte) in bytes[start..<min(bytes.count, start + 8)].enumerated() { word |= UInt64(byte) << (8 * k) }
+                words.append(word)
+            }
+        }
+        let received = try hub.exchange(rank: rank, words)[0]
+        let count = Int(received[0])
+        return (0..<count).map { UInt8(truncatingIfNeeded: received[1 + $0 / 8] >> (8 * ($0 % 8))) }
     }
 
     /// The rendezvous: each exchange is a round in which every rank deposits its words, waits

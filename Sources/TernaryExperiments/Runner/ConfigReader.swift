@@ -17,7 +17,8 @@ struct ConfigReader {
 
     /// The top-level object of a JSON config file.
     static func open(_ file: String) throws(DataError) -> ConfigReader {
-        guard let data = FileManager.default.contents(atPath: file) else {
+        // Under MPI, rank 0 reads the config and sends it to the others (DESIGN section 10).
+        guard let data = try Distributed.contents(atPath: file).map({ Data($0) }) else {
             throw DataError(path: file, problem: "cannot be read (missing, a folder, or no permission)")
         }
         let parsed: Any

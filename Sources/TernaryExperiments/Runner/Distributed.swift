@@ -6,6 +6,31 @@ import TernaryCore
 public enum Distributed {
     nonisolated(unsafe) public static var communicator: Communicator?
 
+    /// The contents of `path` as rank 0 reads them, on every rank (nil when rank 0 cannot read
+    /// it), so configs and records need not be on every machine's disk; alone, a plain read.
+    /// Under a communicator every rank must call it for the same files in the same order.
+    /// A path that exists but cannot be read (a folder, no permission) is an error, not nil.
+    static func contents(atPath path: String, communicator: Communicator? = Distributed.communicator) throws(DataError) -> [UInt8]? {
+        func local() -> [UInt8] {
+            guard FileManager.default.fileExists(atPath: path) else { return [0] }
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue,
+                  let data = FileManager.default.contents(atPath: path) else { return [2] }
+            return [1] + [UInt8](data)
+        }
+        var message = communicator == nil || communicator!.rank == 0 ? local() : []
+        if let communicator, communicator.size > 1 {
+            do { message = try communicator.broadcast(message) } catch {
+                throw DataError(path: path, problem: "could not be sent to the other processes (\(error))")
+            }
+        }
+        switch message.first {
+        case 1: return Array(message.dropFirst())
+        case 2: throw DataError(path: path, problem: "cannot be read (a folder, or no permission)")
+        default: return nil
+        }
+    }
+
     /// The size of the job this process was started in by `mpirun`/`srun`, read from the
     /// launcher's environment (Open MPI, MPICH/PMI, Slurm), or nil outside one.
     public static var launcherSize: Int? {

@@ -76,8 +76,8 @@ struct ArmRecord {
         return ChecksummedFile.encode(magic: ArmRecord.magic, version: ArmRecord.version, configurationHash: hash, payload: writer.bytes)
     }
 
-    static func read(path: String, hash: UInt64) throws(FileFormatError) -> ArmRecord {
-        var reader = try ChecksummedFile.read(path: path, magic: magic, version: version, configurationHash: hash, what: "arm record")
+    static func decode(_ bytes: [UInt8], path: String, hash: UInt64) throws(FileFormatError) -> ArmRecord {
+        var reader = try ChecksummedFile.decode(bytes, path: path, magic: magic, version: version, configurationHash: hash, what: "arm record")
         var record = ArmRecord()
         let count = try reader.readCount(limit: reader.end - reader.offset)
         for index in 0..<count {
@@ -295,9 +295,16 @@ final class ExperimentRunner {
         let path = recordPath(arm.name, seed)
         var record = ArmRecord()
         record.searchSeconds = setupSeconds
-        if resuming && FileManager.default.fileExists(atPath: path) {
+        // Under MPI rank 0 reads the record and sends it: the other ranks need no shared disk.
+        var stored: [UInt8]?
+        var unreadable: Error?
+        if resuming {
+            do { stored = try Distributed.contents(atPath: path, communicator: communicator) } catch { unreadable = error }
+        }
+        if stored != nil || unreadable != nil {
             do {
-                record = try ArmRecord.read(path: path, hash: hash)
+                if let unreadable { throw unreadable }
+                record = try ArmRecord.decode(stored!, path: path, hash: hash)
                 if record.summary == nil {
                     var reader = BinaryReader(bytes: record.sessionState, path: path)
                     try session.restoreState(from: &reader)
