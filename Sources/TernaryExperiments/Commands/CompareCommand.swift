@@ -86,9 +86,11 @@ enum CompareCommand {
             console.err("wrote \(outPath): \(series.count) line(s), \(yColumn) against wall_s")
         }
 
-    /// `mean ± sd` of accuracies in percent (the sample standard deviation; "-" when empty).
+    /// `mean ± sd` of accuracies in percent (the sample standard deviation; the value alone for
+    /// one seed; "-" when empty).
     static func meanAndDeviation(_ values: [Double]) -> String {
         guard !values.isEmpty else { return "-" }
+        if values.count == 1 { return String(format: "%.1f%%", 100 * values[0]) }
         let mean = values.reduce(0, +) / Double(values.count)
         let deviation = values.count > 1
             ? (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)).squareRoot() : 0
