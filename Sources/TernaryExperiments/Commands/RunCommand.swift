@@ -18,6 +18,8 @@ enum RunCommand {
         at any moment leaves a consistent folder. wall_s counts training time only (the
         full-split scoring that makes the log is excluded). One progress line per logged point
         goes to stderr. Ctrl-C stops after the current step and exits with status 130.
+        In a build with MPI (TERNEVO_MPI=1), 'mpirun -n N ternevo run CONFIG' runs one
+        experiment across N processes with the results of one process; rank 0 writes.
 
           --out DIR      the run folder
           --threads N    worker threads (default: all cores; results do not depend on it)
