@@ -5,10 +5,11 @@ import TernaryCore
 /// biases, logit scale, Adam moments and step, epoch and step counts). Restoring and training
 /// on equals training straight through.
 extension BackpropTrainer {
-    /// A stable text of the configuration and the training-set size.
+    /// A stable text of the configuration and the training-set size. The STE window is named
+    /// only when scaled, so records written before it existed (fixed) keep their hash.
     public var settingsDescription: String {
         let c = configuration
-        return "\(c.arm.rawValue) layers=\(c.layerSizes) lr=\(c.learningRate) betas=\(c.beta1)/\(c.beta2) eps=\(c.epsilon) decay=\(c.weightDecay) batch=\(c.batchSize) schedule=\(c.schedule.rawValue)\(c.window == .fixed ? "" : " window=\(c.window.rawValue)") epochs=\(c.epochs) seed=\(c.seed) train=\(train.count) levels=\(levels)"
+        return "\(c.arm.rawValue) layers=\(c.layerSizes) lr=\(c.learningRate) betas=\(c.beta1)/\(c.beta2) eps=\(c.epsilon) decay=\(c.weightDecay) batch=\(c.batchSize) schedule=\(c.schedule.rawValue)\(c.arm == .ste && c.window == .scaled ? " window=scaled" : "") epochs=\(c.epochs) seed=\(c.seed) train=\(train.count) levels=\(levels)"
     }
 
     public func encodeState(into writer: inout BinaryWriter) {

@@ -264,7 +264,7 @@ public final class BackpropTrainer {
             }
             // Through the activation of hidden layer l - 1 (whose outputs are these inputs).
             var window = Float(sizes[l - 1]).squareRoot()
-            if configuration.window == .scaled { window *= w.gamma[l - 1] }
+            if ste && configuration.window == .scaled { window *= w.gamma[l - 1] }
             TrainingKernels.activationBackward(ste: ste, gradients: w.inputGradients, preactivations: w.preactivations[l - 1],
                                                activations: w.activations[l], window: window,
                                                count: B * I, into: &w.deltas[l - 1])

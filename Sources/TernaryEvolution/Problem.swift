@@ -78,15 +78,21 @@ public final class SearchProblem {
     /// The fitness of each candidate at `step`, and the integer operations spent on it.
     /// Move candidates are relative to `incumbent`.
     public func fitness(of candidates: Candidates, incumbent: TernaryNetwork, step: Int, seed: UInt64) -> (fitness: [Double], operations: Double) {
+        fitness(of: candidates, range: 0..<candidates.count, incumbent: incumbent, step: step, seed: seed)
+    }
+
+    /// The fitness of candidates `range` only, and the operations that took.
+    func fitness(of candidates: Candidates, range: Range<Int>, incumbent: TernaryNetwork, step: Int, seed: UInt64)
+        -> (fitness: [Double], operations: Double) {
         switch candidates {
         case let .genomes(genomes):
             let batch = batch(step: step, seed: seed)
-            let scores = evaluator.scores(of: genomes, on: batch, temperature: temperature)
+            let scores = evaluator.scores(of: Array(genomes[range]), on: batch, temperature: temperature)
             let perExample = genomes.first.map(SearchProblem.integerOperations) ?? 0
-            return (scores.map(fitnessKind.fitness), perExample * Double(batch.count * genomes.count))
+            return (scores.map(fitnessKind.fitness), perExample * Double(batch.count * range.count))
         case let .moves(list):
             let scorer = synchronizedScorer(incumbent, step: step, seed: seed)
-            let scores = scorer.scores(of: list)
+            let scores = scorer.scores(of: list, range: range)
             return (scores.map(fitnessKind.fitness), Double(scorer.lastOperations))
         }
     }
@@ -102,19 +108,9 @@ public final class SearchProblem {
             return fitness(of: candidates, incumbent: incumbent, step: step, seed: seed)
         }
         let range = WorkSplit.range(count: candidates.count, rank: communicator.rank, size: communicator.size)
-        let mine: [Double], operations: Double
-        switch candidates {
-        case let .genomes(genomes):
-            let batch = batch(step: step, seed: seed)
-            mine = evaluator.scores(of: Array(genomes[range]), on: batch, temperature: temperature).map(fitnessKind.fitness)
-            operations = (genomes.first.map(SearchProblem.integerOperations) ?? 0) * Double(batch.count * range.count)
-        case let .moves(list):
-            let scorer = synchronizedScorer(incumbent, step: step, seed: seed)
-            mine = scorer.scores(of: list, range: range).map(fitnessKind.fitness)
-            operations = Double(scorer.lastOperations)
-        }
-        var counts = WorkSplit.counts(count: candidates.count, size: communicator.size)
-        for r in counts.indices { counts[r] += 1 }
+        let (mine, operations) = fitness(of: candidates, range: range, incumbent: incumbent, step: step, seed: seed)
+        // Each rank's block, then its operation count.
+        let counts = WorkSplit.counts(count: candidates.count, size: communicator.size).map { $0 + 1 }
         let gathered = try communicator.allGather(mine + [operations], counts: counts)
         var fitness: [Double] = [], total = 0.0
         fitness.reserveCapacity(candidates.count)

@@ -11,11 +11,11 @@ public enum Distributed {
     /// Under a communicator every rank must call it for the same files in the same order.
     /// A path that exists but cannot be read (a folder, no permission) is an error, not nil.
     static func contents(atPath path: String, communicator: Communicator? = Distributed.communicator) throws(DataError) -> [UInt8]? {
+        // One flag byte (0 missing, 1 read, 2 unreadable), then the contents.
         func local() -> [UInt8] {
-            guard FileManager.default.fileExists(atPath: path) else { return [0] }
             var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue,
-                  let data = FileManager.default.contents(atPath: path) else { return [2] }
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { return [0] }
+            guard !isFolder.boolValue, let data = FileManager.default.contents(atPath: path) else { return [2] }
             return [1] + [UInt8](data)
         }
         var message = communicator == nil || communicator!.rank == 0 ? local() : []

@@ -135,8 +135,6 @@ final class ExperimentRunner {
     /// The processes of a distributed run (DESIGN section 10); nil alone. Every rank runs the
     /// same arms in step; evolution arms split their candidates; rank 0 alone writes.
     let communicator: Communicator?
-    /// Logged points between comparisons of the ranks' state hashes.
-    var hashEvery = 1
     /// Whether this process writes files and progress (rank 0, or alone).
     var writes: Bool { (communicator?.rank ?? 0) == 0 }
 
@@ -295,22 +293,18 @@ final class ExperimentRunner {
         let path = recordPath(arm.name, seed)
         var record = ArmRecord()
         record.searchSeconds = setupSeconds
-        // Under MPI rank 0 reads the record and sends it: the other ranks need no shared disk.
-        var stored: [UInt8]?
-        var unreadable: Error?
         if resuming {
-            do { stored = try Distributed.contents(atPath: path, communicator: communicator) } catch { unreadable = error }
-        }
-        if stored != nil || unreadable != nil {
             do {
-                if let unreadable { throw unreadable }
-                record = try ArmRecord.decode(stored!, path: path, hash: hash)
-                if record.summary == nil {
-                    var reader = BinaryReader(bytes: record.sessionState, path: path)
-                    try session.restoreState(from: &reader)
-                    // The state is saved at a logged point or when the arm stops, never before its rows.
-                    if let last = record.rows.last, last.step > session.step {
-                        throw reader.fail("its state is at step \(session.step) but its last row at step \(last.step)")
+                // Under MPI rank 0 reads the record and sends it: the other ranks need no shared disk.
+                if let stored = try Distributed.contents(atPath: path, communicator: communicator) {
+                    record = try ArmRecord.decode(stored, path: path, hash: hash)
+                    if record.summary == nil {
+                        var reader = BinaryReader(bytes: record.sessionState, path: path)
+                        try session.restoreState(from: &reader)
+                        // The state is saved at a logged point or when the arm stops, never before its rows.
+                        if let last = record.rows.last, last.step > session.step {
+                            throw reader.fail("its state is at step \(session.step) but its last row at step \(last.step)")
+                        }
                     }
                 }
             } catch {
@@ -374,7 +368,6 @@ final class ExperimentRunner {
 
         var lastLogged = session.step == 0 ? -1 : session.step
         var failure: SessionError?
-        var logged = 0
         // Rank 0's clock, interrupt and patience decide for every rank.
         while try !agreed(interrupt.isSet || exhausted()) {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -384,10 +377,8 @@ final class ExperimentRunner {
                 break
             }
             records[key]!.searchSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            if arm.logs(step: session.step) {
-                logged += 1
-                if logged % hashEvery == 0 { try checkSameState(session, arm: arm.name, seed: seed) }
-            }
+            // Every logged point (a function of the step, so the same on every rank).
+            if arm.logs(step: session.step) { try checkSameState(session, arm: arm.name, seed: seed) }
             if writes && (arm.logs(step: session.step) || exhausted()) {
                 try logPoint(report)
                 lastLogged = session.step
