@@ -122,6 +122,23 @@ struct StrategyTests {
         #expect(run.evaluations == 30 * 64)
     }
 
+    @Test("greedy local search accepting several moves a step resumes from its encoded state")
+    func greedyResumes() throws {
+        let data = clusterData(count: 300, seed: 8)
+        var greedy = localStrategy
+        greedy.greedy = true
+        let run = session(greedy, sizes: [20, 33, 3], data: data)
+        steps(run, 5)
+        // Early steps accept more than one move each: the count is above the step count.
+        #expect(run.state.accepted > run.state.step)
+        let resumed = session(greedy, sizes: [20, 33, 3], data: data)
+        var reader = BinaryReader(bytes: stateBytes(run), path: "state")
+        try resumed.restoreState(from: &reader)
+        steps(run, 5)
+        steps(resumed, 5)
+        #expect(stateBytes(run) == stateBytes(resumed))
+    }
+
     @Test("local search on a fixed batch never loses fitness, and its cache is never rebuilt")
     func localMonotone() {
         let data = clusterData(count: 300, seed: 8)

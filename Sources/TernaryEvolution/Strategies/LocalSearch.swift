@@ -122,7 +122,8 @@ public struct LocalSearch: SearchStrategy {
     public func decode(from reader: inout BinaryReader, problem: SearchProblem) throws(FileFormatError) -> State {
         let current = try reader.readNetwork()
         let step = try reader.readCount(limit: Int(Int32.max))
-        let accepted = try reader.readCount(limit: step)
+        // With `greedy`, one step can accept every one of its candidates.
+        let accepted = try reader.readCount(limit: step * (greedy ? candidates : 1))
         return State(current: current, step: step, accepted: accepted)
     }
 }
