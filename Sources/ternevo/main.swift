@@ -27,7 +27,7 @@ if let size = Distributed.launcherSize, size > 1 {
     }
     let status = TernEvoCommandLine.main(arguments)
     // A failing rank ends the whole job: the others may be waiting in a collective.
-    if status != 0 && status != 130 { communicator.abort(code: status) }
+    if status != 0 && ![129, 130, 143].contains(status) { communicator.abort(code: status) }
     communicator.finalize()
     exit(status)
 }

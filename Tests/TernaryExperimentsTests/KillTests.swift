@@ -51,36 +51,45 @@ struct KillTests {
         return result
     }
 
-    @Test("a real process killed with SIGKILL at any moment, any number of times, resumes to the files of an uninterrupted run")
-    func killAndResume() throws {
-        let binary = try ternevoBinary()
-        let config = temporaryPath("kill.json"), straight = temporaryPath("straight")
-        defer { for path in [config, straight] { try? FileManager.default.removeItem(atPath: path) } }
-        try #"""
-        {"dataset": {"synthetic": "parity:4", "test_fraction": 0.25, "validation_fraction": 0.25}, "model": {"hidden": [12]}, "seeds": [1, 2],
-         "arms": {"ga": {"strategy": "ga", "generations": 40, "population": 24, "eval_every": 5},
-                  "local": {"strategy": "local", "steps": 150, "eval_every": 10},
-                  "es": {"strategy": "es", "generations": 60, "eval_every": 10},
-                  "ste": {"strategy": "ste", "epochs": 120, "batch": 4},
-                  "float": {"strategy": "float", "epochs": 60, "batch": 4}}}
-        """#.write(toFile: config, atomically: true, encoding: .utf8)
+    /// Every arm kind with its shipped defaults (only the budgets and the network are set),
+    /// small enough for the debug binary: an arm's defaults are what users resume.
+    static let defaultsConfig = #"""
+    {"dataset": {"synthetic": "parity:8"}, "model": {"hidden": [16]}, "seeds": [1],
+     "arms": {"ga": {"strategy": "ga", "generations": 12},
+              "local": {"strategy": "local", "steps": 300},
+              "es": {"strategy": "es", "generations": 150},
+              "ste": {"strategy": "ste", "epochs": 20},
+              "float": {"strategy": "float", "epochs": 20}}}
+    """#
+
+    /// Runs the defaults config uninterrupted; returns its config path, the snapshot and the duration.
+    func uninterrupted(_ binary: String, _ config: String, _ straight: String) throws -> (expected: [String: String], seconds: Double) {
+        try KillTests.defaultsConfig.write(toFile: config, atomically: true, encoding: .utf8)
         let start = Date()
         let full = try spawn(binary, ["run", config, "--out", straight, "--quiet", "--threads", "2"])
         full.waitUntilExit()
         #expect(full.terminationStatus == 0)
-        let duration = Date().timeIntervalSince(start)
-        let expected = try snapshot(straight)
+        return (try snapshot(straight), Date().timeIntervalSince(start))
+    }
+
+    @Test("a real process killed with SIGKILL at any moment, any number of times, also during resume, or stopped by SIGTERM or SIGHUP, resumes to the files of an uninterrupted run (every arm kind with its defaults)")
+    func killAndResume() throws {
+        let binary = try ternevoBinary()
+        let config = temporaryPath("kill.json"), straight = temporaryPath("straight")
+        defer { for path in [config, straight] { try? FileManager.default.removeItem(atPath: path) } }
+        let (expected, duration) = try uninterrupted(binary, config, straight)
 
         // Kill points spread over the run; after each kill, a resume that is itself killed once,
         // then a resume left to finish.
         var rng = Xoshiro256(seed: 7)
         var totalKills = 0
-        for trial in 0..<6 {
+        let trials = 4
+        for trial in 0..<trials {
             let folder = temporaryPath("killed")
             defer { try? FileManager.default.removeItem(atPath: folder) }
             var kills = 0
             var arguments = ["run", config, "--out", folder, "--quiet", "--threads", "2"]
-            for delay in [duration * (Double(trial) + rng.uniformDouble()) / 6, duration * 0.3 * rng.uniformDouble()] {
+            for delay in [duration * (Double(trial) + rng.uniformDouble()) / Double(trials), duration * 0.3 * rng.uniformDouble()] {
                 let process = try spawn(binary, arguments)
                 Thread.sleep(forTimeInterval: delay)
                 if process.isRunning {
@@ -102,7 +111,39 @@ struct KillTests {
                 Issue.record("trial \(trial), \(kills) kill(s): \(key) differs from the uninterrupted run")
             }
         }
-        // Every first kill lands inside the run's duration; allow for a slow start or two.
-        #expect(totalKills >= 5, "only \(totalKills) kills landed in 6 trials")
+        // Every first kill lands inside the run's duration; allow for a slow start.
+        #expect(totalKills >= trials - 1, "only \(totalKills) kills landed in \(trials) trials")
+        try terminateAndResume(binary, config, expected: expected, duration: duration)
+    }
+
+    /// SIGTERM and SIGHUP stop a run like Ctrl-C: records written, status 128 + signal, and
+    /// resume gives the uninterrupted files.
+    func terminateAndResume(_ binary: String, _ config: String, expected: [String: String], duration: Double) throws {
+        for (signal, status) in [(SIGTERM, Int32(143)), (SIGHUP, Int32(129))] {
+            let folder = temporaryPath("stopped")
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let process = try spawn(binary, ["run", config, "--out", folder, "--quiet", "--threads", "2"])
+            // Wait until the run has written its first record, then stop it mid-run.
+            let deadline = Date().addingTimeInterval(30)
+            while process.isRunning && Date() < deadline
+                    && ((try? FileManager.default.contentsOfDirectory(atPath: folder))?.contains { $0.hasSuffix(".ckpt") } ?? false) == false {
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            Thread.sleep(forTimeInterval: duration * 0.2)
+            guard process.isRunning else {
+                Issue.record("the run ended before the signal could be sent")
+                continue
+            }
+            kill(process.processIdentifier, signal)
+            process.waitUntilExit()
+            #expect(process.terminationReason == .exit && process.terminationStatus == status,
+                    "signal \(signal): ended by \(process.terminationReason == .exit ? "exit status" : "signal") \(process.terminationStatus)")
+            let summary = try String(contentsOfFile: folder + "/summary.csv", encoding: .utf8)
+            #expect(summary.split(separator: "\n").count < 11, "a stopped run has fewer summary rows than a finished one")
+            let resume = try spawn(binary, ["resume", folder, "--quiet"])
+            resume.waitUntilExit()
+            #expect(resume.terminationStatus == 0)
+            #expect(try snapshot(folder) == expected, "signal \(signal): resume differs from the uninterrupted run")
+        }
     }
 }

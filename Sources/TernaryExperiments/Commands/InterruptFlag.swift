@@ -1,27 +1,58 @@
 import Foundation
 import Synchronization
 
-/// Set when the user presses Ctrl-C (SIGINT): long commands finish the current step, leave
-/// complete files and exit with status 130. A second Ctrl-C ends the process at once.
+/// Set when the process is asked to stop: Ctrl-C (SIGINT), a scheduler's or `kill`'s SIGTERM,
+/// or a closed terminal's SIGHUP. Long commands finish the current step, leave complete files
+/// and exit with the conventional status `128 + signal` (130, 143, 129). A second signal of
+/// any of these kinds ends the process at once with that status.
 final class InterruptFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
+    private let signalNumber = Atomic<Int32>(0)
     private let reads = Atomic<Int>(0)
     private let tripAt: Int
     private static let shared = InterruptFlag()
+    /// The signals that stop a run in order.
+    static let stopSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
 
     /// A flag of its own; with `trippingAfter: n > 0` it sets itself at its n-th read, as if
     /// Ctrl-C came at that point (for tests of interrupted runs).
     init(trippingAfter reads: Int = 0) { tripAt = reads }
 
     var isSet: Bool {
-        if tripAt > 0 && reads.add(1, ordering: .relaxed).newValue >= tripAt { flag.store(true, ordering: .relaxed) }
-        return flag.load(ordering: .relaxed)
+        if tripAt > 0 && reads.add(1, ordering: .relaxed).newValue >= tripAt {
+            _ = signalNumber.compareExchange(expected: 0, desired: SIGINT, ordering: .relaxed)
+        }
+        return signalNumber.load(ordering: .relaxed) != 0
     }
 
-    /// Installs the SIGINT handler (once) and returns the flag.
+    /// The signal that set the flag (0 when none did).
+    var signal: Int32 { signalNumber.load(ordering: .relaxed) }
+
+    /// The exit status of a run stopped by the flag's signal: 128 + its number.
+    var exitStatus: Int32 { 128 + (signal == 0 ? SIGINT : signal) }
+
+    /// The signal's conventional name, for messages.
+    var signalName: String {
+        switch signal {
+        case SIGTERM: "SIGTERM"
+        case SIGHUP: "SIGHUP"
+        default: "Ctrl-C"
+        }
+    }
+
+    /// Installs the handlers (once) and returns the flag. The signals are also unblocked in the
+    /// calling thread: a process inherits its parent's signal mask, and a launcher that starts it
+    /// from a thread blocking them (libdispatch's workers do) would otherwise leave SIGTERM
+    /// pending until the run ends.
     static func install() -> InterruptFlag {
-        signal(SIGINT) { _ in
-            if InterruptFlag.shared.flag.exchange(true, ordering: .relaxed) { _exit(130) }
+        var set = sigset_t()
+        sigemptyset(&set)
+        for number in stopSignals { sigaddset(&set, number) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        for number in stopSignals {
+            Foundation.signal(number) { received in
+                // Only the first signal is recorded; a second one of any kind ends the process now.
+                if InterruptFlag.shared.signalNumber.exchange(received, ordering: .relaxed) != 0 { _exit(128 + received) }
+            }
         }
         return shared
     }

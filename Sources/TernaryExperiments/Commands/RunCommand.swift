@@ -17,7 +17,8 @@ enum RunCommand {
         and curves.svg. Files are replaced by renames as the run goes, records first, so a kill
         at any moment leaves a consistent folder. wall_s counts training time only (the
         full-split scoring that makes the log is excluded). One progress line per logged point
-        goes to stderr. Ctrl-C stops after the current step and exits with status 130.
+        goes to stderr. Ctrl-C, SIGTERM and SIGHUP stop the run after the current step with
+        every file written, and it exits with status 130, 143 or 129 (128 + the signal).
         In a build with MPI (TERNEVO_MPI=1), 'mpirun -n N ternevo run CONFIG' runs one
         experiment across N processes with the results of one process; rank 0 writes.
 
@@ -82,7 +83,7 @@ enum RunCommand {
         console.out("wrote \(runner.folder): curves.csv (\(runner.rows.count) rows), summary.csv, curves.svg, models and records\n"
                     + ([ExperimentRunner.summaryHeader] + runner.summaries).joined(separator: "\n"))
         if !finished {
-            throw CommandError(message: "interrupted; the files in \(runner.folder) are complete up to the last logged point; continue with 'ternevo resume \(runner.folder)'", exitCode: 130)
+            throw CommandError(message: "interrupted (\(runner.interrupt.signalName)); the files in \(runner.folder) are complete up to the last logged point; continue with 'ternevo resume \(runner.folder)'", exitCode: runner.interrupt.exitStatus)
         }
     }
 }
