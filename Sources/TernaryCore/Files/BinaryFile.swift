@@ -154,6 +154,18 @@ public enum ChecksummedFile {
     /// reader positioned at the payload. `what` names the kind of file in errors.
     public static func decode(_ bytes: [UInt8], path: String, magic: String, version: UInt16,
                               configurationHash: UInt64?, what: String) throws(FileFormatError) -> BinaryReader {
+        let (reader, _, hash) = try open(bytes, path: path, magic: magic, versions: version...version, what: what)
+        if let configurationHash, hash != configurationHash {
+            throw FileFormatError(path: path, problem: "was written by a different configuration (hash \(String(hash, radix: 16)), expected \(String(configurationHash, radix: 16))); resume with the configuration that started the run")
+        }
+        return reader
+    }
+
+    /// Checks magic, checksum and version (one of `versions`), and returns a reader positioned
+    /// at the payload with the version and the stored configuration hash, for a caller that
+    /// reads more than one version or explains a mismatch itself.
+    public static func open(_ bytes: [UInt8], path: String, magic: String, versions: ClosedRange<UInt16>,
+                            what: String) throws(FileFormatError) -> (reader: BinaryReader, version: UInt16, hash: UInt64) {
         func fail(_ problem: String) -> FileFormatError { FileFormatError(path: path, problem: problem) }
         guard bytes.count >= 18, Array(bytes[0..<4]) == Array(magic.utf8) else {
             throw fail("not a TernEvo \(what) (the file does not start with \"\(magic)\")")
@@ -165,14 +177,11 @@ public enum ChecksummedFile {
         }
         var reader = BinaryReader(bytes: bytes, path: path, offset: 4, end: bytes.count - 4)
         let found = try reader.read(UInt16.self)
-        guard found == version else {
-            throw fail("\(what) format version \(found) is not supported; this build reads version \(version)")
+        guard versions.contains(found) else {
+            throw fail("\(what) format version \(found) is not supported; this build reads version\(versions.count > 1 ? "s \(versions.lowerBound) to \(versions.upperBound)" : " \(versions.lowerBound)")")
         }
         let hash = try reader.read(UInt64.self)
-        if let configurationHash, hash != configurationHash {
-            throw fail("was written by a different configuration (hash \(String(hash, radix: 16)), expected \(String(configurationHash, radix: 16))); resume with the configuration that started the run")
-        }
-        return reader
+        return (reader, found, hash)
     }
 
     /// Reads and decodes a file (see `decode`).

@@ -45,10 +45,21 @@ enum EnergyModel {
 }
 
 /// Everything the run folder knows of one (arm, seed), kept in one checksummed record file
-/// (`<arm>-seed<N>.ckpt`): the session's state, the rows logged so far, the search seconds,
-/// the model chosen on validation, and, once the arm ends, its summary row. The record is the
-/// truth; `curves.csv` and `summary.csv` are rewritten from the records.
+/// (`<arm>-seed<N>.ckpt`): the key of what the arm's trajectory depends on, its budget, the
+/// session's state, the rows logged so far, the search seconds, the model chosen on
+/// validation, and, once the arm ends, its summary row. The record is the truth; `curves.csv`
+/// and `summary.csv` are rewritten from the records.
+///
+/// Version 2 stores the key as text (one `part: value` line per part: the arm, its logging,
+/// the data and its split, the settings), so a resume under a changed config names what
+/// changed; version 1 records (a hash alone) still load.
 struct ArmRecord {
+    /// What the arm's trajectory depends on (`ExperimentRunner.recordKey`); its hash is the
+    /// file's configuration hash.
+    var key = ""
+    /// The budget the arm ran under (nil: none given), checked when a finished arm is resumed.
+    var steps: Int?
+    var seconds: Double?
     var rows: [CurveRow] = []
     var searchSeconds = 0.0
     var summary: String?
@@ -58,11 +69,16 @@ struct ArmRecord {
     var bestStep = 0
     var bestModel: TernaryNetwork?
     var sessionState: [UInt8] = []
+    /// The format version the record was read from (records are always written in the newest).
+    var version = ArmRecord.version
 
-    static let magic = "TARC", version: UInt16 = 1
+    static let magic = "TARC", version: UInt16 = 2
 
-    func encode(hash: UInt64) -> [UInt8] {
+    func encode() -> [UInt8] {
         var writer = BinaryWriter()
+        writer.write(key)
+        writer.write(Int64(steps ?? -1))
+        writer.write(seconds ?? -1)
         writer.writeCount(rows.count)
         for row in rows { writer.write(row.csv) }
         writer.write(searchSeconds)
@@ -73,12 +89,31 @@ struct ArmRecord {
         writer.write(bestModel != nil)
         if let bestModel { writer.write(bestModel) }
         writer.write(bytes: sessionState)
-        return ChecksummedFile.encode(magic: ArmRecord.magic, version: ArmRecord.version, configurationHash: hash, payload: writer.bytes)
+        return ChecksummedFile.encode(magic: ArmRecord.magic, version: ArmRecord.version, configurationHash: ChecksummedFile.hash(key),
+                                      payload: writer.bytes)
     }
 
-    static func decode(_ bytes: [UInt8], path: String, hash: UInt64) throws(FileFormatError) -> ArmRecord {
-        var reader = try ChecksummedFile.decode(bytes, path: path, magic: magic, version: version, configurationHash: hash, what: "arm record")
+    /// Reads a record written under `key` (`legacyHash`: what a version 1 record stores for the
+    /// same config). A record of another key is refused with the part that changed.
+    static func decode(_ bytes: [UInt8], path: String, key: String, legacyHash: UInt64) throws(FileFormatError) -> ArmRecord {
+        var (reader, found, hash) = try ChecksummedFile.open(bytes, path: path, magic: magic, versions: 1...version, what: "arm record")
         var record = ArmRecord()
+        record.version = found
+        if found == 1 {
+            guard hash == legacyHash else {
+                throw reader.fail("was written by a different configuration (an older record, which cannot say what changed); resume with the configuration that started the run")
+            }
+            record.key = key
+        } else {
+            record.key = try reader.readString()
+            guard ChecksummedFile.hash(record.key) == hash else { throw reader.fail("its header does not match its contents; the file is damaged") }
+            if record.key != key { throw reader.fail("was written for a different configuration: \(ArmRecord.change(from: record.key, to: key)); put config.json back as it was") }
+            let steps = try reader.read(Int64.self)
+            let seconds = try reader.read(Double.self)
+            guard steps >= -1, seconds == -1 || (seconds.isFinite && seconds > 0) else { throw reader.fail("its budget is out of range; the file is damaged") }
+            record.steps = steps < 0 ? nil : Int(steps)
+            record.seconds = seconds < 0 ? nil : seconds
+        }
         let count = try reader.readCount(limit: reader.end - reader.offset)
         for index in 0..<count {
             let line = try reader.readString()
@@ -95,6 +130,18 @@ struct ArmRecord {
         record.sessionState = try reader.readBytes()
         guard reader.isAtEnd else { throw reader.fail("\(reader.end - reader.offset) unexpected bytes before the checksum") }
         return record
+    }
+
+    /// The first part of a key that differs between two keys, as `part: old -> new`.
+    static func change(from old: String, to new: String) -> String {
+        let before = old.split(separator: "\n", omittingEmptySubsequences: false)
+        let after = new.split(separator: "\n", omittingEmptySubsequences: false)
+        for (a, b) in zip(before, after) where a != b {
+            let part = b.prefix { $0 != ":" }
+            let explained = part == "data" ? "the data or its split (dataset keys: the file, split_seed, the fractions, bits, scaling)" : String(part)
+            return "\(explained) changed from '\(shortened(a.dropFirst(part.count + 2).description, limit: 120))' to '\(shortened(b.dropFirst(part.count + 2).description, limit: 120))'"
+        }
+        return "its key changed"
     }
 }
 
@@ -170,6 +217,19 @@ final class ExperimentRunner {
         var train: QuantizedDataset, validation: QuantizedDataset, test: QuantizedDataset
         var quantizer: InputQuantizer
         var layerSizes: [Int]
+
+        /// Sizes and a hash of every example (bytes and label) of every split, and the input
+        /// scaling: equal fingerprints mean the same data, split the same way.
+        var fingerprint: String {
+            func hash(_ data: QuantizedDataset) -> String {
+                var labels = [UInt8]()
+                labels.reserveCapacity(data.count * 2)
+                for label in data.labels { labels += [UInt8(truncatingIfNeeded: label), UInt8(truncatingIfNeeded: label >> 8)] }
+                let value = ChecksummedFile.hash(data.features) ^ (ChecksummedFile.hash(labels) &* 31)
+                return "\(data.count) (\(String(value, radix: 16)))"
+            }
+            return "train \(hash(train)), validation \(hash(validation)), test \(hash(test)), layers \(layerSizes.map(String.init).joined(separator: "-")), inputs \(quantizer.scalingName) \(quantizer.levels) levels"
+        }
     }
 
     func loadSplits() throws(DataError) -> Splits {
@@ -276,8 +336,22 @@ final class ExperimentRunner {
         if terminal { FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8)) } else { console.err(text) }
     }
 
-    /// The hash that ties a record to its arm's settings, the data and the schedule.
-    func recordHash(_ arm: ExperimentConfig.Arm, _ session: SearchSession, splits: Splits) -> UInt64 {
+    /// What an arm's trajectory depends on, one `part: value` line per part: the arm, its
+    /// logging and early stopping, the data as split and quantised (a fingerprint of every
+    /// example of every split, so another split seed, fraction or file is seen), and the
+    /// session's settings. The budget is kept beside it (a longer budget continues an
+    /// unfinished arm exactly as a fresh run would).
+    func recordKey(_ arm: ExperimentConfig.Arm, _ session: SearchSession, splits: Splits) -> String {
+        """
+        arm: \(arm.name) (\(arm.kind))
+        logging: every=\(arm.evalEvery.map(String.init) ?? "auto") patience=\(arm.patience.map(String.init) ?? "none")
+        data: \(splits.fingerprint)
+        settings: \(session.settingsDescription)
+        """
+    }
+
+    /// What a version 1 record stores for the same arm (its hash alone).
+    func legacyRecordHash(_ arm: ExperimentConfig.Arm, _ session: SearchSession, splits: Splits) -> UInt64 {
         ChecksummedFile.hash("\(arm.name) \(arm.kind) every=\(arm.evalEvery.map(String.init) ?? "auto")\(arm.patience.map { " patience=\($0)" } ?? "") \(splits.validation.count)/\(splits.test.count)\n\(session.settingsDescription)")
     }
 
@@ -289,21 +363,43 @@ final class ExperimentRunner {
         let session = arm.settings.makeSession(context, seed: seed)
         if let communicator { (session as? DistributableSession)?.distribute(over: communicator) }
         let setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - built) / 1e9
-        let hash = recordHash(arm, session, splits: splits)
+        let recordKey = recordKey(arm, session, splits: splits)
         let path = recordPath(arm.name, seed)
-        var record = ArmRecord()
-        record.searchSeconds = setupSeconds
+        func freshRecord() -> ArmRecord {
+            var record = ArmRecord()
+            record.key = recordKey
+            record.steps = arm.steps
+            record.seconds = arm.seconds
+            record.searchSeconds = setupSeconds
+            return record
+        }
+        var record = freshRecord()
         if resuming {
             do {
                 // Under MPI rank 0 reads the record and sends it: the other ranks need no shared disk.
                 if let stored = try Distributed.contents(atPath: path, communicator: communicator) {
-                    record = try ArmRecord.decode(stored, path: path, hash: hash)
+                    record = try ArmRecord.decode(stored, path: path, key: recordKey,
+                                                  legacyHash: legacyRecordHash(arm, session, splits: splits))
+                    let countKey = type(of: arm.settings).countKey
+                    if record.summary != nil && record.version >= 2 && (record.steps != arm.steps || record.seconds != arm.seconds) {
+                        func budget(_ steps: Int?, _ seconds: Double?) -> String {
+                            [steps.map { "\(countKey) \($0)" }, seconds.map { String(format: "seconds %g", $0) }].compactMap { $0 }.joined(separator: " and ")
+                        }
+                        throw FileFormatError(path: path, problem: "\(arm.name) seed \(seed) finished under the budget \(budget(record.steps, record.seconds)), but the config now gives \(budget(arm.steps, arm.seconds)); a finished arm is not extended or cut, so put the budget back as it was")
+                    }
+                    // Carry the new budget (a longer budget continues the arm as a fresh run would).
+                    record.key = recordKey
+                    record.steps = arm.steps
+                    record.seconds = arm.seconds
                     if record.summary == nil {
                         var reader = BinaryReader(bytes: record.sessionState, path: path)
                         try session.restoreState(from: &reader)
                         // The state is saved at a logged point or when the arm stops, never before its rows.
                         if let last = record.rows.last, last.step > session.step {
                             throw reader.fail("its state is at step \(session.step) but its last row at step \(last.step)")
+                        }
+                        if let steps = arm.steps, session.step > steps {
+                            throw reader.fail("\(arm.name) seed \(seed) is at \(countKey) \(session.step), past the config's budget of \(steps); put the budget back as it was")
                         }
                     }
                 }
@@ -312,8 +408,7 @@ final class ExperimentRunner {
                     throw RunFailure(message: "\(error); nothing was changed. Run 'ternevo resume \(folder) --restart-damaged' to start \(arm.name) seed \(seed) over", exitCode: 65)
                 }
                 console.err("ternevo: \(error); starting \(arm.name) seed \(seed) over (--restart-damaged)")
-                record = ArmRecord()
-                record.searchSeconds = setupSeconds
+                record = freshRecord()
             }
             if record.summary != nil {
                 records[key] = record
@@ -327,7 +422,7 @@ final class ExperimentRunner {
         }
         records[key] = record
         var modelWritten = false
-        let active = ActiveArm(key: key, hash: hash, session: session, recordPath: path, modelPath: modelPath(arm.name, seed))
+        let active = ActiveArm(key: key, session: session, recordPath: path, modelPath: modelPath(arm.name, seed))
 
         func exhausted() -> Bool {
             if let seconds = arm.seconds, records[key]!.searchSeconds >= seconds { return true }
@@ -399,7 +494,7 @@ final class ExperimentRunner {
 
     /// The arm being run: where its record and model go.
     struct ActiveArm {
-        var key: String, hash: UInt64, session: SearchSession, recordPath: String, modelPath: String
+        var key: String, session: SearchSession, recordPath: String, modelPath: String
     }
 
     func commit(_ active: ActiveArm?, force: Bool) throws {
@@ -422,7 +517,7 @@ final class ExperimentRunner {
             active.session.encodeState(into: &writer)
             record.sessionState = writer.bytes
             records[active.key] = record
-            try writeFile(record.encode(hash: active.hash), to: active.recordPath)
+            try writeFile(record.encode(), to: active.recordPath)
             if !modelWritten, let model = record.bestModel {
                 try writeFile(model.modelFileBytes(), to: active.modelPath)
                 modelWritten = true

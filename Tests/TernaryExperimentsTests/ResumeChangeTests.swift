@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+@testable import TernaryExperiments
+
+/// A config changed between a stop and a resume never continues silently: the resume equals a
+/// fresh run of the new config, or it is refused naming what changed.
+@Suite("resume under a changed config")
+struct ResumeChangeTests {
+    let base = #"""
+    {"dataset": {"synthetic": "parity:4", "test_fraction": 0.25, "validation_fraction": 0.25, "split_seed": 1}, "model": {"hidden": [8]},
+     "seeds": [1], "arms": {"local": {"strategy": "local", "steps": 30, "eval_every": 5}}}
+    """#
+
+    /// Runs `config` into a new folder, interrupted after `reads` reads of the stop flag (0: not at all).
+    func run(_ config: String, reads: Int = 0) throws -> String {
+        let file = temporaryPath("change.json"), folder = temporaryPath("change")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try config.write(toFile: file, atomically: true, encoding: .utf8)
+        let runner = ExperimentRunner(config: try ExperimentConfig.load(file), folder: folder, threads: 1,
+                                      console: Console(out: { _ in }, err: { _ in }), quiet: true)
+        if reads > 0 { runner.interrupt = InterruptFlag(trippingAfter: reads) }
+        #expect(try runner.run() == (reads == 0))
+        return folder
+    }
+
+    func edit(_ folder: String, _ change: (String) -> String) throws {
+        let text = try String(contentsOfFile: folder + "/config.json", encoding: .utf8)
+        try change(text).write(toFile: folder + "/config.json", atomically: true, encoding: .utf8)
+    }
+
+    func curves(_ folder: String) throws -> [String] {
+        try String(contentsOfFile: folder + "/curves.csv", encoding: .utf8).split(separator: "\n").map { line in
+            var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            fields[3] = ""
+            return fields.joined(separator: ",")
+        }
+    }
+
+    @Test("another split seed, on an interrupted or a finished arm, is refused naming the data")
+    func splitSeed() throws {
+        for reads in [10, 0] {
+            let folder = try run(base, reads: reads)
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try edit(folder) { $0.replacingOccurrences(of: "\"split_seed\": 1", with: "\"split_seed\": 2") }
+            let (status, output) = Captured.run(["resume", folder, "--quiet"])
+            #expect(status == 65)
+            #expect(output.err.contains("local-seed1.ckpt: was written for a different configuration: the data or its split"), "\(output.err)")
+            #expect(output.err.split(separator: "\n").count == 1)
+        }
+    }
+
+    @Test("another setting of the arm is refused naming the settings")
+    func settings() throws {
+        let folder = try run(base, reads: 10)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try edit(folder) { $0.replacingOccurrences(of: "\"steps\": 30,", with: "\"steps\": 30, \"candidates\": 5,") }
+        let (status, output) = Captured.run(["resume", folder, "--quiet"])
+        #expect(status == 65)
+        #expect(output.err.contains("settings changed from 'local candidates=32"), "\(output.err)")
+    }
+
+    @Test("a finished arm's budget is neither extended nor cut silently")
+    func finishedBudget() throws {
+        let folder = try run(base)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for steps in [45, 20] {
+            try edit(folder) { $0.replacingOccurrences(of: "\"steps\": 30,", with: "\"steps\": \(steps),") }
+            let (status, output) = Captured.run(["resume", folder, "--quiet"])
+            #expect(status == 65)
+            #expect(output.err.contains("finished under the budget steps 30, but the config now gives steps \(steps)"), "\(output.err)")
+            try edit(folder) { $0.replacingOccurrences(of: "\"steps\": \(steps),", with: "\"steps\": 30,") }
+        }
+        #expect(Captured.run(["resume", folder, "--quiet"]).status == 0)
+    }
+
+    @Test("an interrupted arm given a longer budget ends as a fresh run of the new config; one past a shorter budget is refused")
+    func unfinishedBudget() throws {
+        let longer = base.replacingOccurrences(of: "\"steps\": 30,", with: "\"steps\": 45,")
+        let fresh = try run(longer)
+        let cut = try run(base, reads: 10)
+        defer { for path in [fresh, cut] { try? FileManager.default.removeItem(atPath: path) } }
+        try edit(cut) { $0.replacingOccurrences(of: "\"steps\": 30,", with: "\"steps\": 45,") }
+        let (status, output) = Captured.run(["resume", cut, "--quiet"])
+        #expect(status == 0, "\(output.err)")
+        #expect(try curves(cut) == curves(fresh))
+
+        let past = try run(base, reads: 25)
+        defer { try? FileManager.default.removeItem(atPath: past) }
+        try edit(past) { $0.replacingOccurrences(of: "\"steps\": 30,", with: "\"steps\": 5,") }
+        let refused = Captured.run(["resume", past, "--quiet"])
+        #expect(refused.status == 65)
+        #expect(refused.output.err.contains("past the config's budget of 5"), "\(refused.output.err)")
+    }
+}
