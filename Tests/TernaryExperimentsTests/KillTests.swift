@@ -146,4 +146,30 @@ struct KillTests {
             #expect(try snapshot(folder) == expected, "signal \(signal): resume differs from the uninterrupted run")
         }
     }
+
+    @Test("a second run or resume on a folder being written is refused naming the holder; after a kill -9 the folder resumes")
+    func oneWriter() throws {
+        let binary = try ternevoBinary()
+        let config = temporaryPath("lock.json"), folder = temporaryPath("locked")
+        defer { for path in [config, folder] { try? FileManager.default.removeItem(atPath: path) } }
+        try #"{"dataset": {"synthetic": "parity:6"}, "model": {"hidden": [8]}, "arms": {"local": {"strategy": "local", "seconds": 60}}}"#
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let holder = try spawn(binary, ["run", config, "--out", folder, "--quiet", "--threads", "1"])
+        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: folder + "/config.json") && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(holder.isRunning)
+        for arguments in [["resume", folder, "--quiet"], ["run", config, "--out", folder, "--quiet"]] {
+            let (status, output) = Captured.run(arguments)
+            #expect(status == 73, "\(arguments[0]): \(output.err)")
+            #expect(output.err.contains("another ternevo process is writing this run folder (pid \(holder.processIdentifier), 'ternevo run'"), "\(output.err)")
+        }
+        kill(holder.processIdentifier, SIGKILL)
+        holder.waitUntilExit()
+        // The kernel dropped the lock with the process; a shorter time budget ends the arm at once.
+        let text = try String(contentsOfFile: folder + "/config.json", encoding: .utf8)
+        try text.replacingOccurrences(of: "\"seconds\": 60", with: "\"seconds\": 0.001").write(toFile: folder + "/config.json", atomically: true, encoding: .utf8)
+        let (status, output) = Captured.run(["resume", folder, "--quiet"])
+        #expect(status == 0, "\(output.err)")
+    }
 }

@@ -177,6 +177,8 @@ final class ExperimentRunner {
     let terminal = isatty(2) == 1
     /// Messages of arms that failed (the run goes on with the others, then exits non-zero).
     var failures: [String] = []
+    /// This process's hold on the run folder: one writer per folder.
+    var folderLock: FolderLock?
     /// The memory a run may plan for (nil: what the system has available).
     var memoryLimit: Int?
     /// The processes of a distributed run (DESIGN section 10); nil alone. Every rank runs the
@@ -259,6 +261,7 @@ final class ExperimentRunner {
         } catch {
             throw RunFailure(message: "\(folder): cannot create the run folder (\(reason(error))); choose another with --out", exitCode: 73)
         }
+        if writes { folderLock = try FolderLock(folder: folder, command: resuming ? "resume" : "run") }
         if let communicator, writes {
             progress("\(communicator.size) processes; rank 0 writes \(folder)")
         }
