@@ -91,4 +91,36 @@ struct ResumeChangeTests {
         #expect(refused.status == 65)
         #expect(refused.output.err.contains("past the config's budget of 5"), "\(refused.output.err)")
     }
+
+    @Test("data paths are read from the config's folder, and a run folder resumes from any working directory")
+    func workingDirectory() throws {
+        let binary = try ternevoBinary()
+        let root = temporaryPath("paths")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/configs/data", withIntermediateDirectories: true)
+        var csv = "a,b,label\n"
+        for index in 0..<40 { csv += "\(index % 7),\(index % 3),\(index % 2)\n" }
+        try csv.write(toFile: root + "/configs/data/small.csv", atomically: true, encoding: .utf8)
+        try #"{"dataset": {"csv": "data/small.csv"}, "model": {"hidden": [4]}, "arms": {"local": {"strategy": "local", "steps": 5}}}"#
+            .write(toFile: root + "/configs/small.json", atomically: true, encoding: .utf8)
+        func run(_ arguments: [String], in folder: String) throws -> Int32 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+            process.currentDirectoryURL = URL(fileURLWithPath: folder)
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        // Started from the root with a relative config path, resumed from two other folders.
+        #expect(try run(["run", "configs/small.json", "--out", "runs/one", "--quiet"], in: root) == 0)
+        let copy = try String(contentsOfFile: root + "/runs/one/config.json", encoding: .utf8)
+        #expect(copy.contains(#""csv": "../../configs/data/small.csv""#), "\(copy)")
+        try FileManager.default.removeItem(atPath: root + "/runs/one/summary.csv")
+        #expect(try run(["resume", root + "/runs/one", "--quiet"], in: "/") == 0)
+        #expect(try run(["resume", "one", "--quiet"], in: root + "/runs") == 0)
+        #expect(FileManager.default.fileExists(atPath: root + "/runs/one/summary.csv"))
+    }
 }

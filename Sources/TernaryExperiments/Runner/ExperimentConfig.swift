@@ -202,8 +202,8 @@ public struct ExperimentConfig {
             throw reader.fail(given.first ?? names[0], "give exactly one of \(names.joined(separator: ", ")) (found \(given.isEmpty ? "none" : given.joined(separator: ", ")))")
         }
         switch given[0] {
-        case keys.csv: return .csv(try reader.string(keys.csv)!)
-        case keys.idx: return .idx(try reader.string(keys.idx)!)
+        case keys.csv: return .csv(resolve(try reader.string(keys.csv)!, configFile: reader.file))
+        case keys.idx: return .idx(resolve(try reader.string(keys.idx)!, configFile: reader.file))
         default:
             let taskName = try reader.string("synthetic")!
             guard let task = SyntheticTask(name: taskName) else {
@@ -211,6 +211,52 @@ public struct ExperimentConfig {
             }
             return .synthetic(task)
         }
+    }
+
+    /// The dataset keys that hold file paths.
+    static let pathKeys = ["csv", "idx", "test_csv", "test_idx"]
+
+    /// A data path of a config, resolved: a relative path is read from the config file's own
+    /// folder, so a config (and a run folder's copy) means the same from any working
+    /// directory. A path missing there but present in the working directory is read from
+    /// there: configs written before this rule named paths from the repository's root.
+    static func resolve(_ path: String, configFile: String) -> String {
+        guard !path.hasPrefix("/") else { return path }
+        let folder = (configFile as NSString).deletingLastPathComponent
+        let besideConfig = folder.isEmpty ? path : folder + "/" + path
+        if FileManager.default.fileExists(atPath: besideConfig) || !FileManager.default.fileExists(atPath: path) { return besideConfig }
+        return path
+    }
+
+    /// `path` as seen from `folder`: relative when both are on one tree (`../../data/x.csv`).
+    static func relativePath(_ path: String, from folder: String) -> String {
+        func components(_ path: String) -> [String] {
+            let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+            var parts: [String] = []
+            for part in absolute.split(separator: "/") where part != "." {
+                if part == ".." { if !parts.isEmpty { parts.removeLast() } } else { parts.append(String(part)) }
+            }
+            return parts
+        }
+        let target = components(path), base = components(folder)
+        var common = 0
+        while common < min(target.count, base.count) && target[common] == base[common] { common += 1 }
+        guard common > 0 else { return "/" + target.joined(separator: "/") }
+        return (Array(repeating: "..", count: base.count - common) + target[common...]).joined(separator: "/")
+    }
+
+    /// The text of the run folder's `config.json`: this config with its relative data paths
+    /// rewritten to be read from the run folder, so `ternevo resume` works from any working
+    /// directory and the folder can move together with the data.
+    func runFolderCopy(folder: String) throws(DataError) -> [UInt8] {
+        var root = try ConfigReader.open(file).object
+        guard var dataset = root["dataset"] as? JSONObject else { return Array(JSONWriter.text(root).utf8) + [10] }
+        for key in ExperimentConfig.pathKeys {
+            guard let path = dataset[key] as? String, !path.hasPrefix("/") else { continue }
+            dataset.values[key] = ExperimentConfig.relativePath(ExperimentConfig.resolve(path, configFile: file), from: folder)
+        }
+        root.values["dataset"] = dataset
+        return Array(JSONWriter.text(root).utf8) + [10]
     }
 
     /// A name usable as one path component: letters, digits, '.', '-', '_', '[', ']', '=', ','; not '.' or '..'.

@@ -266,7 +266,7 @@ final class ExperimentRunner {
             progress("\(communicator.size) processes; rank 0 writes \(folder)")
         }
         if !resuming {
-            try writeFile(Array((FileManager.default.contents(atPath: config.file) ?? Data())), to: folder + "/config.json")
+            try writeFile(try config.runFolderCopy(folder: folder), to: folder + "/config.json")
         }
         for (arm, seed) in order {
             // Rank 0's interrupt decides for every rank.

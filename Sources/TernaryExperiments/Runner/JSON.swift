@@ -166,3 +166,44 @@ struct JSONParser {
         }
     }
 }
+
+/// Writes the values `JSONParser` reads back as JSON text, keys in order, two-space indents,
+/// short arrays and objects of scalars on one line (how the shipped configs are laid out).
+enum JSONWriter {
+    static func text(_ value: Any, indent: String = "") -> String {
+        switch value {
+        case let object as JSONObject:
+            let members = object.keys.map { "\(quoted($0)): \(text(object.values[$0]!, indent: indent + "  "))" }
+            if members.isEmpty { return "{}" }
+            let line = "{ " + members.joined(separator: ", ") + " }"
+            if line.count + indent.count <= 100 && !line.dropFirst().contains("{") { return line }
+            return "{\n" + members.map { indent + "  " + $0 }.joined(separator: ",\n") + "\n" + indent + "}"
+        case let array as [Any]:
+            let items = array.map { text($0, indent: indent + "  ") }
+            let line = "[" + items.joined(separator: ", ") + "]"
+            if line.count + indent.count <= 100 && !items.contains(where: { $0.contains("\n") }) { return line }
+            return "[\n" + items.map { indent + "  " + $0 }.joined(separator: ",\n") + "\n" + indent + "]"
+        case let string as String: return quoted(string)
+        case let number as NSNumber:
+            if String(cString: number.objCType) == "c" { return number.boolValue ? "true" : "false" }
+            let double = number.doubleValue
+            return double == double.rounded() && abs(double) < 1e15 ? String(format: "%.0f", double) : "\(double)"
+        default: return "null"
+        }
+    }
+
+    static func quoted(_ string: String) -> String {
+        var escaped = "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": escaped += "\\\""
+            case "\\": escaped += "\\\\"
+            case "\n": escaped += "\\n"
+            case "\t": escaped += "\\t"
+            case _ where scalar.value < 32: escaped += String(format: "\\u%04x", scalar.value)
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped + "\""
+    }
+}
