@@ -35,6 +35,46 @@ struct HostileInputTests {
         }
     }
 
+    @Test("labels that are not numbered 0 ... C-1 are refused before a network is sized for them")
+    func sparseLabels() throws {
+        let csv = try write("a,b,label\n1,2,0\n3,4,65535\n", "sparse.csv")
+        defer { try? FileManager.default.removeItem(atPath: csv) }
+        let started = Date()
+        refused(["evolve", csv, "--seconds", "1", "--out", temporaryPath("never")],
+                containing: "labels run up to 65535, but only 2 of the 65536 classes 0 ... 65535 occur")
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+
+    @Test("a byte-order mark before the header is skipped")
+    func byteOrderMark() throws {
+        let data = try CSVLoader.parse("\u{FEFF}label,a\n0,1\n1,2\n", source: "bom.csv")
+        #expect(data.labels == [0, 1] && data.features == [1, 2])
+    }
+
+    @Test("a CSV file with a 100 MB header line is refused within a small memory limit, not trapped on")
+    func hugeHeader() throws {
+        let binary = try ternevoBinary()
+        let csv = temporaryPath("header.csv")
+        defer { try? FileManager.default.removeItem(atPath: csv) }
+        let handle = try #require({ FileManager.default.createFile(atPath: csv, contents: nil); return FileHandle(forWritingAtPath: csv) }())
+        let block = Data(String(repeating: "a123456,", count: 1 << 17).utf8)   // 1 MiB of column names
+        for _ in 0..<100 { handle.write(block) }
+        handle.write(Data("label\n1,0\n".utf8))
+        try handle.close()
+        // The whole file in memory, as text and as names, would need several times its size.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", "ulimit -v 400000; exec \"$0\" evolve \"$1\" --seconds 1 --out /nonexistent/never", binary, csv]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 65, "\(message)")
+        #expect(message.contains("line 1 is longer than 64 MiB"), "\(message)")
+    }
+
     @Test("a one-class dataset is an error")
     func oneClass() throws {
         let csv = try write("a,b,label\n" + (0..<20).map { "\($0),1,3" }.joined(separator: "\n") + "\n", "one.csv")

@@ -48,6 +48,9 @@ struct ConfigTests {
         (#"{"name": "../../x", "dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1}}}"#, "key 'name': '../../x' is not a plain file name"),
         (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"l": {"strategy": "local", "steps": 5, "generations": 3}}}"#, "unknown key 'arms.l.generations'"),
         (#"{"dataset": {"synthetic": "xor", "test_csv": "t.csv", "test_idx": "t"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1}}}"#, "give exactly one of test_csv, test_idx"),
+        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga,b": {"strategy": "ga", "seconds": 1}}}"#, "key 'arms.ga,b': an arm name must be a plain file name"),
+        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga[mutation=0.1]": {"strategy": "ga", "seconds": 1}}}"#, "key 'arms.ga[mutation=0.1]': an arm name must be a plain file name"),
+        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1}, "ga[mutation=0.1]": {"strategy": "ga", "seconds": 1}}, "sweep": {"arms.ga.mutation": [0.1]}}"#, "key 'arms.ga[mutation=0.1]': an arm name must be a plain file name"),
     ])
     func errors(json: String, expected: String) {
         let message = problem(json)
@@ -167,10 +170,10 @@ struct SweepTests {
             .appending(#" "sweep": {"arms.ga.mutation": [0.001, 0.003], "arms.ga.population": [128, 512]}}"#)
             .write(toFile: path, atomically: true, encoding: .utf8)
         let config = try ExperimentConfig.load(path)
-        #expect(config.armNames == ["ste", "ga[mutation=0.001,population=128]", "ga[mutation=0.001,population=512]",
-                                    "ga[mutation=0.003,population=128]", "ga[mutation=0.003,population=512]"])
+        #expect(config.armNames == ["ste", "ga[mutation=0.001][population=128]", "ga[mutation=0.001][population=512]",
+                                    "ga[mutation=0.003][population=128]", "ga[mutation=0.003][population=512]"])
         let plan = try RunCommand.plan(config, folder: "x", threads: 1)
-        #expect(plan.contains("ga[mutation=0.003,population=512] (ga)"))
+        #expect(plan.contains("ga[mutation=0.003][population=512] (ga)"))
     }
 
     @Test("bad sweeps name their key", arguments: [

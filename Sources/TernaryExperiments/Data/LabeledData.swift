@@ -8,6 +8,13 @@ enum DataFileReader {
     static let byteLimit = 4 << 30
 
     static func read(_ path: String, limit: Int = byteLimit) throws(DataError) -> [UInt8] {
+        _ = try checkedSize(path, limit: limit)
+        guard let data = FileManager.default.contents(atPath: path) else { throw DataError(path: path, problem: "cannot be read (no permission)") }
+        return [UInt8](data)
+    }
+
+    /// The size of a regular file of at most `limit` bytes (checked without reading it).
+    static func checkedSize(_ path: String, limit: Int = byteLimit) throws(DataError) -> Int {
         let attributes: [FileAttributeKey: Any]
         do { attributes = try FileManager.default.attributesOfItem(atPath: path) } catch {
             throw DataError(path: path, problem: FileManager.default.fileExists(atPath: path)
@@ -22,8 +29,7 @@ enum DataFileReader {
         guard size <= limit else {
             throw DataError(path: path, problem: "is \(size) bytes, larger than the \(limit)-byte limit for a data file")
         }
-        guard let data = FileManager.default.contents(atPath: path) else { throw DataError(path: path, problem: "cannot be read (no permission)") }
-        return [UInt8](data)
+        return size
     }
 }
 
@@ -46,6 +52,18 @@ public struct LabeledData: Sendable {
     public func checkTrainable() throws(DataError) {
         guard let first = labels.first, labels.contains(where: { $0 != first }) else {
             throw DataError(path: source, problem: "holds a single class (\(labels.first.map(String.init) ?? "none")); a classifier needs at least two")
+        }
+    }
+
+    /// Refuses labels that are not numbered 0 ... C-1: when fewer than half of the classes
+    /// below the largest label occur, the file almost surely holds ids or codes, and a
+    /// network with an output per class up to the largest would be sized for nothing.
+    public func checkClassNumbers() throws(DataError) {
+        var present = [Bool](repeating: false, count: classCount)
+        for label in labels { present[label] = true }
+        let distinct = present.filter { $0 }.count
+        guard distinct * 2 >= classCount else {
+            throw DataError(path: source, problem: "labels run up to \(classCount - 1), but only \(distinct) of the \(classCount) classes 0 ... \(classCount - 1) occur; number the classes 0 ... C-1 (for example by their order of first appearance)")
         }
     }
 

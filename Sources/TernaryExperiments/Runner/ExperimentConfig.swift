@@ -100,13 +100,20 @@ public struct ExperimentConfig {
         }
 
         var armsReader = try root.child("arms")!
+        // Names the sweep made (the arms it expanded were checked before it ran).
+        var swept: Set<String> = []
         if let sweep = try root.value("sweep", required: false) {
+            for armName in armsReader.keys where !isPlainName(armName) {
+                throw armsReader.fail(armName, "an arm name must be a plain file name (letters, digits, '.', '-', '_'): it names the arm's files and a CSV field")
+            }
+            let before = Set(armsReader.keys)
             armsReader = ConfigReader(file: file, path: "arms", object: try expand(armsReader.object, sweep: sweep, file: file))
+            swept = Set(armsReader.keys).subtracting(before)
         }
         var arms: [Arm] = []
         for armName in armsReader.keys {
-            guard isPlainName(armName) else {
-                throw armsReader.fail(armName, "an arm name must be a plain file name (letters, digits, '.', '-', '_'): it names the arm's files")
+            guard isPlainName(armName) || swept.contains(armName) else {
+                throw armsReader.fail(armName, "an arm name must be a plain file name (letters, digits, '.', '-', '_'): it names the arm's files and a CSV field")
             }
             guard var reader = try armsReader.child(armName) else { continue }
             guard reader.has("strategy") else {
@@ -172,9 +179,9 @@ public struct ExperimentConfig {
                     rest /= axis.values.count
                     if arm.values[axis.key] == nil { arm.keys.append(axis.key) }
                     arm.values[axis.key] = value
-                    label.insert("\(axis.key)=\(describeValue(value))", at: 0)
+                    label.insert("[\(axis.key)=\(describeValue(value))]", at: 0)
                 }
-                let armName = "\(name)[\(label.joined(separator: ","))]"
+                let armName = name + label.joined()
                 guard expanded.values[armName] == nil else { throw fail("sweep", "two grid points give the arm name \(armName)") }
                 expanded.keys.append(armName)
                 expanded.values[armName] = arm
@@ -189,7 +196,10 @@ public struct ExperimentConfig {
             if String(cString: number.objCType) == "c" { return number.boolValue ? "true" : "false" }
             return String(format: "%g", number.doubleValue)
         }
-        return shortened("\(value)", limit: 30)
+        // Only characters that are safe in a file name and a CSV field.
+        return String(String.UnicodeScalarView(shortened("\(value)", limit: 30).unicodeScalars.map {
+            CharacterSet.alphanumerics.contains($0) || ".-_+".unicodeScalars.contains($0) ? $0 : "_"
+        }))
     }
 
     /// Exactly one of the file keys (and `synthetic` when allowed); nil when none is given and
@@ -259,10 +269,12 @@ public struct ExperimentConfig {
         return Array(JSONWriter.text(root).utf8) + [10]
     }
 
-    /// A name usable as one path component: letters, digits, '.', '-', '_', '[', ']', '=', ','; not '.' or '..'.
+    /// A name usable as one path component and one CSV field: letters, digits, '.', '-', '_';
+    /// not '.' or '..'. (Names made by a sweep add `[key=value]` to such a name, so a name
+    /// written in a config never equals one a sweep makes.)
     static func isPlainName(_ name: String) -> Bool {
         !name.isEmpty && name.count <= 200 && name != "." && name != ".."
-            && name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "._-[]=,".unicodeScalars.contains($0) }
+            && name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) }
     }
 
     /// The examples of a data source, with the config file and key named in errors.
@@ -287,6 +299,10 @@ public struct ExperimentConfig {
     /// validation a stratified cut of what remains (seeded by `split_seed`).
     public func loadSplits() throws(DataError) -> (train: LabeledData, validation: LabeledData, test: LabeledData) {
         let all = try ExperimentConfig.load(data, seed: splitSeed, key: "dataset", file: file)
+        do {
+            try all.checkTrainable()
+            try all.checkClassNumbers()
+        } catch { throw DataError(path: file, problem: "key 'dataset': \(error)") }
         var (rest, test) = all.split(testFraction: testFraction, seed: splitSeed)
         if let testData {
             test = try ExperimentConfig.load(testData, seed: splitSeed, key: "dataset.test", file: file)
