@@ -85,7 +85,7 @@ public struct BackpropConfiguration: Hashable, Sendable {
 ///
 /// Float arm: `z = W . a + b`, `h = tanh(z)`, logits `s * z_L`, ordinary gradients.
 public final class BackpropTrainer {
-    public let configuration: BackpropConfiguration
+    public internal(set) var configuration: BackpropConfiguration
     let levels: Float
     let train: QuantizedDataset
     /// Latent weights per layer, `[O][I]` row-major.
@@ -105,6 +105,8 @@ public final class BackpropTrainer {
     public init(configuration: BackpropConfiguration, train: QuantizedDataset, levels: Int) {
         precondition(train.featureCount == configuration.layerSizes[0], "train features do not match the input layer")
         self.configuration = configuration
+        // A batch larger than the train split is the whole split: buffers are sized for what is used.
+        self.configuration.batchSize = min(configuration.batchSize, max(1, train.count))
         self.train = train
         self.levels = Float(levels)
         var rng = Xoshiro256(seed: configuration.seed, stream: [0xB0, 0])
@@ -115,7 +117,7 @@ public final class BackpropTrainer {
         }
         biases = sizes.dropFirst().dropLast().map { [Float](repeating: 0, count: $0) }
         adam = AdamState(weights: weights, biases: biases)
-        work = Workspace(sizes: sizes, batch: configuration.batchSize)
+        work = Workspace(sizes: sizes, batch: self.configuration.batchSize)
     }
 
     var layerCount: Int { configuration.layerSizes.count - 1 }

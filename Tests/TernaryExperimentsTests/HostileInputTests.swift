@@ -62,16 +62,8 @@ struct HostileInputTests {
         handle.write(Data("label\n1,0\n".utf8))
         try handle.close()
         // The whole file in memory, as text and as names, would need several times its size.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "ulimit -v 400000; exec \"$0\" evolve \"$1\" --seconds 1 --out /nonexistent/never", binary, csv]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationReason == .exit && process.terminationStatus == 65, "\(message)")
+        let (status, message) = try runLimited(binary, ["evolve", csv, "--seconds", "1", "--out", "/nonexistent/never"], kilobytes: 400_000)
+        #expect(status == 65, "\(message)")
         #expect(message.contains("line 1 is longer than 64 MiB"), "\(message)")
     }
 
@@ -97,6 +89,98 @@ struct HostileInputTests {
         defer { try? FileManager.default.removeItem(atPath: wide) }
         refused(["run", wide], containing: "key 'model.hidden[0]'")
         #expect(!FileManager.default.fileExists(atPath: folder))
+    }
+
+    @Test("under an address-space limit (ulimit -v) a run that would not fit is refused, not trapped on")
+    func addressSpaceLimit() throws {
+        let binary = try ternevoBinary()
+        let config = try write(#"{"dataset": {"synthetic": "parity:8"}, "model": {"hidden": [1024]}, "arms": {"big": {"strategy": "ga", "generations": 2, "population": 20000}}}"#, "limited.json")
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        let (status, message) = try runLimited(binary, ["run", config, "--out", temporaryPath("never"), "--quiet"], kilobytes: 600_000)
+        #expect(status == 65, "\(message)")
+        #expect(message.contains("key 'arms.big.population'") && message.contains("address-space limit (ulimit -v)"), "\(message)")
+    }
+
+    /// Runs the binary under `ulimit -v`; returns its exit status (128 + signal when killed) and stderr.
+    func runLimited(_ binary: String, _ arguments: [String], kilobytes: Int) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", "ulimit -v \(kilobytes); exec \"$@\"", "bash", binary] + arguments
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus, message)
+    }
+
+    @Test("the memory estimate of every arm kind bounds its measured peak, for the settings that allocate (release binary)")
+    func estimatesBoundPeaks() throws {
+        // Each config makes one setting dominate: population, candidates x moves, pairs x
+        // trits, a batch far above the train split with a wide hidden layer.
+        let binary = try releaseBinary()
+        let digits = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("experiments/data/digits.csv").path
+        let arms: [(String, Int, String)] = [
+            ("ga", 512, #"{"strategy": "ga", "generations": 1, "population": 300, "batch": 64}"#),
+            ("local", 128, #"{"strategy": "local", "steps": 1, "candidates": 10000, "moves": 100}"#),
+            ("es", 128, #"{"strategy": "es", "generations": 1, "pairs": 2500, "trits": 200}"#),
+            ("ste", 2048, #"{"strategy": "ste", "epochs": 1, "batch": 1000000}"#),
+            ("float", 2048, #"{"strategy": "float", "epochs": 1, "batch": 1000000}"#),
+            ("base", 8, #"{"strategy": "local", "steps": 1}"#),
+        ]
+        var peaks: [String: (estimate: Double, peak: Double)] = [:]
+        for (kind, hidden, arm) in arms {
+            let config = try write(#"{"dataset": {"csv": "\#(digits)"}, "model": {"hidden": [\#(hidden)]}, "arms": {"a": \#(arm)}}"#, "peak-\(kind).json")
+            let folder = temporaryPath("peak")
+            defer { for path in [config, folder] { try? FileManager.default.removeItem(atPath: path) } }
+            let plan = Captured.run(["run", config, "--dry-run"]).output.out
+            let estimate = try #require(plan.split(separator: "\n").last.flatMap { line in
+                line.range(of: #"memory estimate [0-9.]+ [MG]B"#, options: .regularExpression).map { line[$0] }
+            })
+            let figure = estimate.split(separator: " ")
+            let megabytes = Double(figure[2])! * (figure[3] == "GB" ? 1000 : 1)
+            peaks[kind] = (megabytes, try peakMegabytes(binary, ["run", config, "--out", folder, "--quiet"]))
+        }
+        let base = peaks["base"]!.peak
+        print("memory estimate against measured peak (MB, base \(base)): " + peaks.keys.sorted().map { "\($0) \(peaks[$0]!.estimate)/\(peaks[$0]!.peak - base)" }.joined(separator: ", "))
+        for (kind, figures) in peaks where kind != "base" {
+            #expect(figures.peak - base > 20, "\(kind): the config allocates too little to test the estimate (\(figures.peak) MB)")
+            #expect(figures.peak - base <= figures.estimate * 1.1 + 4,
+                    "\(kind): measured peak \(figures.peak) MB over a base of \(base) MB; estimate \(figures.estimate) MB")
+        }
+    }
+
+    /// The release binary, when it is newer than every source file (as `.ci/run` builds it).
+    func releaseBinary() throws -> String {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let binary = root.appendingPathComponent(".build/release/ternevo").path
+        func modified(_ path: String) -> Date { ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date) ?? .distantPast }
+        let built = modified(binary)
+        let sources = FileManager.default.enumerator(atPath: root.appendingPathComponent("Sources").path)?.compactMap { $0 as? String } ?? []
+        let newest = sources.map { modified(root.appendingPathComponent("Sources/" + $0).path) }.max() ?? .distantPast
+        guard FileManager.default.isExecutableFile(atPath: binary), built >= newest else {
+            throw SkipInfo("the release binary is missing or older than the sources; run 'swift build -c release' (as .ci/run does) to measure peaks")
+        }
+        return binary
+    }
+
+    /// The peak resident memory of a run of the binary, in MB, read from /proc while it runs
+    /// (VmHWM is the high-water mark, so a late read still sees an early peak).
+    func peakMegabytes(_ binary: String, _ arguments: [String]) throws -> Double {
+        let process = try spawn(binary, arguments)
+        var peak = 0
+        while process.isRunning {
+            if let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+               let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") {
+                peak = max(peak, kilobytes)
+            }
+            Thread.sleep(forTimeInterval: 0.002)
+        }
+        #expect(process.terminationStatus == 0)
+        return Double(peak) / 1000
     }
 
     @Test("devices, folders and missing paths in a config name the config and key")

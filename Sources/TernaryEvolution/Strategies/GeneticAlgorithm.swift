@@ -134,17 +134,27 @@ public struct GeneticAlgorithm: SearchStrategy {
 public func calibrateThresholds(_ genomes: inout [TernaryNetwork], on sample: ExampleBatch,
                                 evaluator: PopulationEvaluator) {
     guard let first = genomes.first, sample.count > 0 else { return }
-    for layer in first.thresholds.indices {
-        let width = first.layerSizes[layer + 1]
-        let sums = evaluator.layerSums(of: genomes, on: sample, layer: layer)
-        Parallel.updateEach(&genomes, workers: evaluator.threads) { index, genome, _ in
-            var column = [Int32](repeating: 0, count: sample.count)
-            for neuron in 0..<width {
-                for b in 0..<sample.count { column[b] = sums[index][b * width + neuron] }
-                column.sort()
-                // Fire (s >= theta) for the upper half: theta = the upper median.
-                genome.thresholds[layer][neuron] = column[sample.count / 2]
+    // A block of genomes at a time: the sums of a block are what is held (a genome's
+    // thresholds depend on it alone, so the blocks change nothing but the memory).
+    for start in stride(from: 0, to: genomes.count, by: calibrationBlock) {
+        let range = start..<min(genomes.count, start + calibrationBlock)
+        var block = Array(genomes[range])
+        for layer in first.thresholds.indices {
+            let width = first.layerSizes[layer + 1]
+            let sums = evaluator.layerSums(of: block, on: sample, layer: layer)
+            Parallel.updateEach(&block, workers: evaluator.threads) { index, genome, _ in
+                var column = [Int32](repeating: 0, count: sample.count)
+                for neuron in 0..<width {
+                    for b in 0..<sample.count { column[b] = sums[index][b * width + neuron] }
+                    column.sort()
+                    // Fire (s >= theta) for the upper half: theta = the upper median.
+                    genome.thresholds[layer][neuron] = column[sample.count / 2]
+                }
             }
         }
+        genomes.replaceSubrange(range, with: block)
     }
 }
+
+/// Genomes whose calibration sums are held at once.
+public let calibrationBlock = 64

@@ -67,7 +67,8 @@ enum RunCommand {
             let bytes = estimates.first { $0.arm.name == arm.name }?.bytes ?? 0
             lines.append("  \(arm.name) (\(arm.kind)): \(budget); about \(gigabytes(bytes)); \(arm.settings)")
         }
-        lines.append("\(config.arms.count) arm(s) x \(config.seeds.count) seed(s); memory estimate \(gigabytes(total)) (available now: \(gigabytes(ExperimentRunner.availableMemory)))")
+        let limit = MemoryLimits.tightest
+        lines.append("\(config.arms.count) arm(s) x \(config.seeds.count) seed(s); memory estimate \(gigabytes(total)) (\(gigabytes(limit.bytes)) \(limit.source))")
         return lines.joined(separator: "\n")
     }
 

@@ -105,12 +105,12 @@ struct GASettings: ArmSettings {
         return settings
     }
 
-    /// Two population buffers, the calibration sums (every genome's first-layer sums on a
-    /// sample of at least 256 examples), and the evaluator on a batch.
+    /// Three population buffers (parents, offspring, the sorted copy), the calibration sums (a block of genomes' layer sums on a
+    /// sample of at least 256 examples, and their transient copy), and the evaluator on a batch.
     func estimatedBytes(_ context: ArmContext) -> (bytes: Int, key: String) {
         let sample = min(context.train.count, max(batch, 256))
         let widest = context.layerSizes.dropFirst().max()!
-        let bytes = 2 * population * context.genomeBytes + population * sample * widest * 4
+        let bytes = 3 * population * context.genomeBytes + 2 * min(population, calibrationBlock) * sample * widest * 4
             + context.evaluatorBytes(genomes: population, examples: min(batch, context.train.count))
         return (bytes, "population")
     }
@@ -139,13 +139,14 @@ struct IncrementalBatch: Sendable {
         IncrementalBatch(batch: try reader.integer("batch", in: 1...100_000_000),
                          rotateEvery: try reader.integer("rotate_every", in: 1...1_000_000_000, default: 100)!)
     }
-    /// The cache on the fitness batch, the readout start's sums over the train split and the
-    /// candidates' moves.
-    func estimatedBytes(_ context: ArmContext, moves: Int) -> (bytes: Int, key: String) {
+    /// The cache on the fitness batch, the readout start's sums over the train split, and the
+    /// candidates: their moves (20 bytes each, twice while the list grows), list ends and
+    /// fitness values.
+    func estimatedBytes(_ context: ArmContext, moves: Int, candidates: Int) -> Int {
         let examples = min(batch ?? context.train.count, context.train.count)
         let widest = context.layerSizes.dropFirst().max()!
-        return (context.scorerBytes(examples: examples) + context.train.count * widest * 4 + moves * 20 + 8 * context.genomeBytes,
-                batch == nil ? "batch" : "batch")
+        return context.scorerBytes(examples: examples) + context.train.count * widest * 4 + moves * 40 + candidates * 32
+            + 8 * context.genomeBytes
     }
 
     func problem(_ context: ArmContext, _ fitness: FitnessSettings) -> SearchProblem {
@@ -173,8 +174,9 @@ struct LocalSettings: ArmSettings {
     }
 
     func estimatedBytes(_ context: ArmContext) -> (bytes: Int, key: String) {
-        let (bytes, key) = batch.estimatedBytes(context, moves: (candidates + 1) * movesPerCandidate)
-        return (bytes, candidates * movesPerCandidate > 1_000_000 ? "candidates" : key)
+        let moves = (candidates + 1) * movesPerCandidate
+        let bytes = batch.estimatedBytes(context, moves: moves, candidates: candidates + 1)
+        return (bytes, moves * 40 > bytes / 2 ? (movesPerCandidate > candidates ? "moves" : "candidates") : "batch")
     }
 
     func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession {
@@ -205,8 +207,9 @@ struct ESSettings: ArmSettings {
     }
 
     func estimatedBytes(_ context: ArmContext) -> (bytes: Int, key: String) {
-        let (bytes, key) = batch.estimatedBytes(context, moves: 2 * pairs * perturbedTrits)
-        return (bytes + 64 * pairs * perturbedTrits, pairs * perturbedTrits > 1_000_000 ? "pairs" : key)
+        let moves = 2 * pairs * perturbedTrits
+        let bytes = batch.estimatedBytes(context, moves: moves, candidates: 2 * pairs) + 64 * pairs * perturbedTrits
+        return (bytes, moves * 72 > bytes / 2 ? (perturbedTrits > pairs ? "trits" : "pairs") : "batch")
     }
 
     func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession {

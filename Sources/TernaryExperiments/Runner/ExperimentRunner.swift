@@ -291,23 +291,13 @@ final class ExperimentRunner {
         return (data + (arms.map(\.bytes).max() ?? 0), arms)
     }
 
-    /// The memory the system has available now (MemAvailable on Linux), else the physical memory.
-    static var availableMemory: Int {
-        if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
-           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
-           let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") {
-            return kilobytes * 1024
-        }
-        return Int(ProcessInfo.processInfo.physicalMemory)
-    }
-
-    /// Refuses a run whose estimate exceeds the limit, naming the arm and key, before anything
-    /// large is allocated.
+    /// Refuses a run whose estimate exceeds the limit (`--max-memory`, else the tightest of
+    /// `MemoryLimits`), naming the arm and key, before anything large is allocated.
     func checkMemory(_ context: ArmContext, splits: Splits) throws {
-        let limit = memoryLimit ?? ExperimentRunner.availableMemory
+        let (limit, source) = memoryLimit.map { ($0, "allowed by --max-memory") } ?? MemoryLimits.tightest
         let (total, arms) = memoryEstimate(context, splits: splits)
         guard total > limit, let largest = arms.max(by: { $0.bytes < $1.bytes }) else { return }
-        throw RunFailure(message: "\(config.file): key 'arms.\(largest.arm.name).\(largest.key)': the run would need about \(gigabytes(total)) of memory (arm \(largest.arm.name): \(gigabytes(largest.bytes))), more than the \(gigabytes(limit)) \(memoryLimit == nil ? "available" : "allowed by --max-memory"); make it smaller, or raise the limit with --max-memory", exitCode: 65)
+        throw RunFailure(message: "\(config.file): key 'arms.\(largest.arm.name).\(largest.key)': the run would need about \(gigabytes(total)) of memory (arm \(largest.arm.name): \(gigabytes(largest.bytes))), more than the \(gigabytes(limit)) \(source); make it smaller\(memoryLimit == nil ? "" : ", or raise --max-memory")", exitCode: 65)
     }
 
     /// Rank 0's `decision` on every rank (the decision itself, alone).
