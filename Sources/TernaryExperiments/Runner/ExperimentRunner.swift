@@ -127,7 +127,10 @@ final class ExperimentRunner {
     var records: [String: ArmRecord] = [:]
     var lastWrite = 0.0, lastWriteCost = 0.0
     var interrupt = InterruptFlag.install()
-    let terminal = isatty(2) == 1
+    /// A line per logged point on a pipe too (`--verbose`); set before `run`.
+    var verbose = false
+    /// The progress lines on stderr (ProgressDisplay.swift).
+    lazy var display = ProgressDisplay(console: console, detail: quiet || !writes ? .quiet : verbose ? .points : .arms)
     /// Messages of arms that failed (the run goes on with the others, then exits non-zero).
     var failures: [String] = []
     /// The memory a run may plan for (nil: what the system has available).
@@ -211,7 +214,7 @@ final class ExperimentRunner {
             try runArm(arm, seed: seed, context: context, splits: splits)
         }
         try commit(nil, force: true)
-        if terminal && !quiet { console.err("") }
+        display.clear()
         if !failures.isEmpty { throw RunFailure(message: failures.joined(separator: "; "), exitCode: 65) }
         return !interrupt.isSet
     }
@@ -272,8 +275,8 @@ final class ExperimentRunner {
     }
 
     func progress(_ text: String) {
-        guard !quiet && writes else { return }
-        if terminal { FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8)) } else { console.err(text) }
+        guard writes else { return }
+        display.line(text)
     }
 
     /// The hash that ties a record to its arm's settings, the data and the schedule.
@@ -325,6 +328,7 @@ final class ExperimentRunner {
             }
             if session.step > 0 { progress("\(arm.name) seed \(seed): resumed at step \(session.step)") }
         }
+        if session.step == 0 && writes { display.started(ExperimentRunner.startedText(arm, seed: seed)) }
         records[key] = record
         var modelWritten = false
         let active = ActiveArm(key: key, hash: hash, session: session, recordPath: path, modelPath: modelPath(arm.name, seed))
@@ -359,10 +363,7 @@ final class ExperimentRunner {
                 modelWritten = false
             }
             records[key] = current
-            let row = current.rows.last!
-            progress(String(format: "%@ seed %d  step %d  %.1f s  train %.2f%%%@%@", arm.name, seed, row.step, row.wallSeconds,
-                            100 * train.accuracy, validation.map { String(format: "  val %.2f%%", 100 * $0.accuracy) } ?? "",
-                            test.map { String(format: "  test %.2f%%", 100 * $0.accuracy) } ?? ""))
+            display.point(ExperimentRunner.pointText(arm, current.rows.last!))
             try commit(active, force: false, modelWritten: &modelWritten)
         }
 
@@ -388,6 +389,7 @@ final class ExperimentRunner {
         if patienceSpent() { progress("\(arm.name) seed \(seed): stopped early, no better selection accuracy in \(arm.patience!) logged points") }
         if let failure {
             failures.append("\(arm.name) seed \(seed) stopped at step \(session.step + 1): \(failure.problem)")
+            display.clear()
             console.err("ternevo: \(failures.last!)")
         } else if !interrupt.isSet {
             if lastLogged != session.step { try logPoint(nil) }
@@ -395,6 +397,7 @@ final class ExperimentRunner {
         }
         // Interrupted or failed: no summary row, so `ternevo resume` continues from the record.
         try commit(active, force: true, modelWritten: &modelWritten)
+        if failure == nil { display.line(ExperimentRunner.endedText(arm, seed: seed, record: records[key]!, interrupted: records[key]!.summary == nil)) }
     }
 
     /// The arm being run: where its record and model go.
