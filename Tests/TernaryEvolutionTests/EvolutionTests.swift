@@ -197,6 +197,15 @@ struct CheckpointTests {
         try check(esStrategy)
     }
 
+    @Test("greedy local search, which applies several candidates a step, resumes from its state")
+    func greedyResumes() throws {
+        let greedy = LocalSearch(candidates: 16, movesPerCandidate: 2, thresholdProbability: 0.2, thresholdStep: 40, greedy: true)
+        let run = session(greedy, sizes: [20, 65, 3], data: data, batch: 64, rotateEvery: 3, seed: 21)
+        steps(run, 10)
+        try #require(run.state.accepted > run.state.step, "the case under test: more candidates applied than steps")
+        try check(greedy)
+    }
+
     @Test("a truncated state is an error, never a trap")
     func truncated() {
         let run = session(smallGA(population: 8), sizes: [20, 9, 3], data: data, batch: 64)
