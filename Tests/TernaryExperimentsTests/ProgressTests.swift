@@ -90,6 +90,22 @@ struct ProgressTests {
         }
     }
 
+    @Test("an interrupted arm says where it stopped; the next arm does not start")
+    func interrupted() throws {
+        try withRun { config, folder in
+            let lines = Mutex<[String]>([])
+            let console = Console(out: { _ in }, err: { text in lines.withLock { $0.append(text) } })
+            let runner = ExperimentRunner(config: try ExperimentConfig.load(config), folder: folder, threads: 1, console: console, quiet: false)
+            runner.interrupt = InterruptFlag(trippingAfter: 10)
+            #expect(try runner.run() == false)
+            let err = lines.withLock { $0 }
+            #expect(err.count == 2, "\(err)")
+            #expect(err.first == "local seed 1: started (budget 30 steps)")
+            #expect(err.last?.hasPrefix("local seed 1: interrupted at step ") == true && err.last?.contains("(last logged point: step ") == true,
+                    "\(err)")
+        }
+    }
+
     @Test("resume prints the table of the whole run")
     func resume() throws {
         try withRun { config, folder in

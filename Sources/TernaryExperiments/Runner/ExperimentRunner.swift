@@ -397,7 +397,7 @@ final class ExperimentRunner {
         }
         // Interrupted or failed: no summary row, so `ternevo resume` continues from the record.
         try commit(active, force: true, modelWritten: &modelWritten)
-        if failure == nil { display.line(ExperimentRunner.endedText(arm, seed: seed, record: records[key]!, interrupted: records[key]!.summary == nil)) }
+        if failure == nil { display.line(ExperimentRunner.endedText(arm, seed: seed, record: records[key]!, interrupted: records[key]!.summary == nil, step: session.step)) }
     }
 
     /// The arm being run: where its record and model go.

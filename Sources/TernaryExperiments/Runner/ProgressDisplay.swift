@@ -83,12 +83,13 @@ extension ExperimentRunner {
     }
 
     /// The line of an arm that ended: its budget used, its last point, and the model chosen on
-    /// validation (train accuracy without a validation split) with its test accuracy.
-    static func endedText(_ arm: ExperimentConfig.Arm, seed: UInt64, record: ArmRecord, interrupted: Bool) -> String {
-        guard let last = record.rows.last else { return "\(arm.name) seed \(seed): \(interrupted ? "interrupted" : "ended") before its first logged point" }
+    /// validation (train accuracy without a validation split) with its test accuracy; or, when
+    /// interrupted, the step its state stopped at (`step`, where a resume continues).
+    static func endedText(_ arm: ExperimentConfig.Arm, seed: UInt64, record: ArmRecord, interrupted: Bool, step: Int) -> String {
+        guard let last = record.rows.last else { return "\(arm.name) seed \(seed): \(interrupted ? "interrupted at step \(grouped(step))" : "ended") before its first logged point" }
         func percent(_ value: Double?) -> String? { value.map { String(format: "%.1f%%", 100 * $0) } }
         if interrupted {
-            return "\(arm.name) seed \(seed): interrupted at step \(grouped(last.step)), \(String(format: "%.1f", last.wallSeconds)) s"
+            return "\(arm.name) seed \(seed): interrupted at step \(grouped(step)) (last logged point: step \(grouped(last.step)), \(String(format: "%.1f", last.wallSeconds)) s)"
         }
         let final = [("train", last.trainAccuracy), ("val", last.validationAccuracy), ("test", last.testAccuracy)]
             .compactMap { name, value in percent(value).map { "\(name) \($0)" } }.joined(separator: ", ")
