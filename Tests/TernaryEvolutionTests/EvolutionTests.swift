@@ -122,23 +122,6 @@ struct StrategyTests {
         #expect(run.evaluations == 30 * 64)
     }
 
-    @Test("greedy local search accepting several moves a step resumes from its encoded state")
-    func greedyResumes() throws {
-        let data = clusterData(count: 300, seed: 8)
-        var greedy = localStrategy
-        greedy.greedy = true
-        let run = session(greedy, sizes: [20, 33, 3], data: data)
-        steps(run, 5)
-        // Early steps accept more than one move each: the count is above the step count.
-        #expect(run.state.accepted > run.state.step)
-        let resumed = session(greedy, sizes: [20, 33, 3], data: data)
-        var reader = BinaryReader(bytes: stateBytes(run), path: "state")
-        try resumed.restoreState(from: &reader)
-        steps(run, 5)
-        steps(resumed, 5)
-        #expect(stateBytes(run) == stateBytes(resumed))
-    }
-
     @Test("local search on a fixed batch never loses fitness, and its cache is never rebuilt")
     func localMonotone() {
         let data = clusterData(count: 300, seed: 8)
@@ -212,6 +195,15 @@ struct CheckpointTests {
         try check(smallGA(population: 32))
         try check(localStrategy)
         try check(esStrategy)
+    }
+
+    @Test("greedy local search, which applies several candidates a step, resumes from its state")
+    func greedyResumes() throws {
+        let greedy = LocalSearch(candidates: 16, movesPerCandidate: 2, thresholdProbability: 0.2, thresholdStep: 40, greedy: true)
+        let run = session(greedy, sizes: [20, 65, 3], data: data, batch: 64, rotateEvery: 3, seed: 21)
+        steps(run, 10)
+        try #require(run.state.accepted > run.state.step, "the case under test: more candidates applied than steps")
+        try check(greedy)
     }
 
     @Test("a truncated state is an error, never a trap")

@@ -48,7 +48,8 @@ struct ResumeTests {
         #expect(status == 0, "\(output.err)")
         #expect(try rowsWithoutTime(cut + "/curves.csv") == rowsWithoutTime(straight + "/curves.csv"))
         #expect(try summaryWithoutTime(cut) == summaryWithoutTime(straight))
-        #expect(output.out.contains("ste,2,2,"))
+        #expect(try String(contentsOfFile: cut + "/summary.csv", encoding: .utf8).contains("\nste,2,2,"))
+        #expect(output.out.contains("chart: \(cut)/curves.svg"))
         #expect(FileManager.default.contents(atPath: cut + "/local-seed1.tern") == FileManager.default.contents(atPath: straight + "/local-seed1.tern"),
                 "a finished arm's model is rewritten from its record")
     }

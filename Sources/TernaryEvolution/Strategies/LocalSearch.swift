@@ -47,7 +47,8 @@ public struct LocalSearch: SearchStrategy {
     public struct State: Sendable {
         /// The current point.
         public internal(set) var current: TernaryNetwork
-        /// Steps told so far, and how many of them moved the current point.
+        /// Steps told so far, and the candidates applied to the current point (with `greedy`,
+        /// several a step, at most `candidates`).
         public internal(set) var step: Int
         public internal(set) var accepted: Int
         /// The proposals of the last `ask`.

@@ -16,16 +16,27 @@ public struct CommandError: Error, CustomStringConvertible {
 public struct Console: Sendable {
     public var out: @Sendable (String) -> Void
     public var err: @Sendable (String) -> Void
+    /// Rewrites the status line in place (no newline), when stderr is a terminal; nil on a
+    /// pipe or file, where progress is written as whole lines with `err`.
+    public var status: (@Sendable (String) -> Void)?
 
-    public init(out: @escaping @Sendable (String) -> Void, err: @escaping @Sendable (String) -> Void) {
+    public init(out: @escaping @Sendable (String) -> Void, err: @escaping @Sendable (String) -> Void,
+                status: (@Sendable (String) -> Void)? = nil) {
         self.out = out
         self.err = err
+        self.status = status
     }
 
-    /// The process's stdout and stderr.
+    /// The process's stdout and stderr; a status line only when stderr is a terminal.
     public static let standard = Console(
         out: { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) },
-        err: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+        err: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) },
+        status: isatty(2) == 1 ? rewriteStatusLine : nil)
+
+    /// Clears the terminal's current line (`\r`, then `ESC [K`) and writes `text` on it.
+    @Sendable static func rewriteStatusLine(_ text: String) {
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
+    }
 }
 
 /// One subcommand: a name, a one-line abstract, usage, and a run function.
@@ -39,7 +50,7 @@ struct CommandSpec: Sendable {
 
 /// The `ternevo` command line: parses argv, runs a command, maps errors to exit codes.
 public enum TernEvoCommandLine {
-    static let commands: [CommandSpec] = [RunCommand.spec, ResumeCommand.spec, CompareCommand.spec, EvolveCommand.spec, TrainCommand.spec, EvalCommand.spec, ExportCommand.spec, PlotCommand.spec, InfoCommand.spec, BenchCommand.spec, helpSpec]
+    static let commands: [CommandSpec] = [RunCommand.spec, ResumeCommand.spec, CompareCommand.spec, EvolveCommand.spec, TrainCommand.spec, EvalCommand.spec, ExportCommand.spec, PlotCommand.spec, InfoCommand.spec, BenchCommand.spec, VersionCommand.spec, helpSpec]
 
     /// Runs `ternevo` with `arguments` (without the program name) and returns the exit status.
     public static func main(_ arguments: [String], console: Console = .standard) -> Int32 {
@@ -50,6 +61,11 @@ public enum TernEvoCommandLine {
             }
             if name == "--help" || name == "-h" {
                 console.out(overview)
+                return 0
+            }
+            if name == "--version" {
+                guard arguments.count == 1 else { throw CommandError.usage("--version takes no arguments") }
+                console.out(VersionCommand.text)
                 return 0
             }
             guard let command = commands.first(where: { $0.name == name }) else {
@@ -75,7 +91,7 @@ public enum TernEvoCommandLine {
         var lines = ["ternevo: evolve ternary (1.58-bit) neural networks and compare with backprop",
                      "", "usage: ternevo COMMAND [OPTIONS]", "", "commands:"]
         for command in commands { lines.append("  \(command.name.padding(toLength: 8, withPad: " ", startingAt: 0))\(command.abstract)") }
-        lines += ["", "'ternevo help COMMAND' explains one command."]
+        lines += ["", "'ternevo help COMMAND' explains one command; 'ternevo --version' prints the version."]
         return lines.joined(separator: "\n")
     }
 

@@ -30,44 +30,7 @@ enum CompareCommand {
             let logX = reader.flag("--log-x"), linearX = reader.flag("--linear-x")
             guard !(logX && linearX) else { throw CommandError.usage("give --log-x or --linear-x, not both") }
             let folders = try reader.positionals(expected: "one or more run folders", count: 1...64)
-            var rows: [[String]] = []
-            for folder in folders {
-                let summary: [[String: String]]
-                do { summary = try readSummary(folder + "/summary.csv") } catch { throw CommandError.data("\(error)") }
-                let run = (folder as NSString).lastPathComponent
-                var methods: [String] = []
-                for row in summary where !methods.contains(row["method"] ?? "") { methods.append(row["method"] ?? "") }
-                func values(_ method: String, _ column: String) -> [Double] {
-                    summary.filter { $0["method"] == method }.compactMap { $0[column].flatMap(Double.init) }
-                }
-                let seeds = { (method: String) in summary.filter { $0["method"] == method }.count }
-                for method in methods {
-                    var cells = [run, method, "\(seeds(method))"]
-                    let chosen = values(method, "test_acc_at_best_val")
-                    cells.append(chosen.isEmpty ? "-" : String(format: "%.1f%% (%.1f-%.1f)", 100 * median(chosen), 100 * chosen.min()!, 100 * chosen.max()!))
-                    for column in ["final_val_acc", "final_test_acc"] { cells.append(meanAndDeviation(values(method, column))) }
-                    for target in ["85", "90", "95"] {
-                        let times = values(method, "time_to_\(target)_s")
-                        guard !times.isEmpty else { cells.append("never"); continue }
-                        var cell = seconds(median(times)) + (times.count < seeds(method) ? " (\(times.count)/\(seeds(method)))" : "")
-                        let ste = values("ste", "time_to_\(target)_s")
-                        let steRan = seeds("ste") > 0
-                        if method != "ste", !ste.isEmpty, times.count == seeds(method) {
-                            let ratio = median(times) / median(ste)
-                            cell += ratio < 10 ? String(format: ", %.1fx", ratio) : String(format: ", %.0fx", ratio)
-                        } else if method != "ste", steRan, ste.isEmpty {
-                            cell += ", STE never"
-                        }
-                        cells.append(cell)
-                    }
-                    cells.append(String(format: "%.3g", median(values(method, "evals"))))
-                    cells.append(String(format: "%.3g J", median(values(method, "energy_j"))))
-                    rows.append(cells)
-                }
-            }
-            let header = ["run", "arm", "seeds", "test at best val", "final val", "final test", "to 85% (x STE)",
-                          "to 90% (x STE)", "to 95% (x STE)", "evals", "energy"]
-            console.out(markdown ? markdownTable(header, rows) : textTable(header, rows))
+            console.out(try table(folders, markdown: markdown))
             guard let outPath else { return }
             var series: [LineChart.Series] = []
             for folder in folders {
@@ -85,6 +48,48 @@ enum CompareCommand {
             }
             console.err("wrote \(outPath): \(series.count) line(s), \(yColumn) against wall_s")
         }
+
+    /// The table over run folders, per run and arm (what `compare` prints, and `run` at its end).
+    static func table(_ folders: [String], markdown: Bool) throws -> String {
+        var rows: [[String]] = []
+        for folder in folders {
+            let summary: [[String: String]]
+            do { summary = try readSummary(folder + "/summary.csv") } catch { throw CommandError.data("\(error)") }
+            let run = (folder as NSString).lastPathComponent
+            var methods: [String] = []
+            for row in summary where !methods.contains(row["method"] ?? "") { methods.append(row["method"] ?? "") }
+            func values(_ method: String, _ column: String) -> [Double] {
+                summary.filter { $0["method"] == method }.compactMap { $0[column].flatMap(Double.init) }
+            }
+            let seeds = { (method: String) in summary.filter { $0["method"] == method }.count }
+            for method in methods {
+                var cells = [run, method, "\(seeds(method))"]
+                let chosen = values(method, "test_acc_at_best_val")
+                cells.append(chosen.isEmpty ? "-" : String(format: "%.1f%% (%.1f-%.1f)", 100 * median(chosen), 100 * chosen.min()!, 100 * chosen.max()!))
+                for column in ["final_val_acc", "final_test_acc"] { cells.append(meanAndDeviation(values(method, column))) }
+                for target in ["85", "90", "95"] {
+                    let times = values(method, "time_to_\(target)_s")
+                    guard !times.isEmpty else { cells.append("never"); continue }
+                    var cell = seconds(median(times)) + (times.count < seeds(method) ? " (\(times.count)/\(seeds(method)))" : "")
+                    let ste = values("ste", "time_to_\(target)_s")
+                    let steRan = seeds("ste") > 0
+                    if method != "ste", !ste.isEmpty, times.count == seeds(method) {
+                        let ratio = median(times) / median(ste)
+                        cell += ratio < 10 ? String(format: ", %.1fx", ratio) : String(format: ", %.0fx", ratio)
+                    } else if method != "ste", steRan, ste.isEmpty {
+                        cell += ", STE never"
+                    }
+                    cells.append(cell)
+                }
+                cells.append(String(format: "%.3g", median(values(method, "evals"))))
+                cells.append(String(format: "%.3g J", median(values(method, "energy_j"))))
+                rows.append(cells)
+            }
+        }
+        let header = ["run", "arm", "seeds", "test at best val", "final val", "final test", "to 85% (x STE)",
+                      "to 90% (x STE)", "to 95% (x STE)", "evals", "energy"]
+        return markdown ? markdownTable(header, rows) : textTable(header, rows)
+    }
 
     /// `mean ± sd` of accuracies in percent (the sample standard deviation; the value alone for
     /// one seed; "-" when empty).
@@ -134,7 +139,8 @@ enum CompareCommand {
     static func textTable(_ header: [String], _ rows: [[String]]) -> String {
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max()! }
         return ([header] + rows).map { row in
-            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            let line = row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            return String(line.reversed().drop { $0 == " " }.reversed())
         }.joined(separator: "\n")
     }
 }

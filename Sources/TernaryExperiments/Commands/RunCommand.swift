@@ -5,9 +5,10 @@ import TernaryCore
 enum RunCommand {
     static let spec = CommandSpec(
         name: "run", abstract: "Run an experiment config: every arm (ga, local, es, ste, float) for every seed.",
-        usage: "ternevo run CONFIG.json [--out DIR] [--threads N] [--quiet] [--dry-run] [--max-memory SIZE]",
+        usage: "ternevo run CONFIG.json [--out DIR] [--threads N] [--quiet | --verbose] [--dry-run] [--max-memory SIZE]",
         details: """
-        Writes into the run folder (default results/<name>/): config.json (the config it ran),
+        Writes into the run folder (default results/runs/<name>/, ignored by git; the results
+        the README quotes are committed elsewhere under results/): config.json (the config it ran),
         curves.csv (one row per logged point: method, seed, step, wall_s, evals, train_loss,
         train_acc, val_acc, test_acc, best_fitness, mean_fitness, int_ops, float_ops),
         summary.csv (per arm and seed: final accuracies, the validation-chosen point and its
@@ -16,15 +17,18 @@ enum RunCommand {
         and seed (<arm>-seed<N>.ckpt: its state, rows and model, from which resume continues)
         and curves.svg. Files are replaced by renames as the run goes, records first, so a kill
         at any moment leaves a consistent folder. wall_s counts training time only (the
-        full-split scoring that makes the log is excluded). One progress line per logged point
-        goes to stderr. Ctrl-C, SIGTERM and SIGHUP stop the run after the current step with
-        every file written, and it exits with status 130, 143 or 129 (128 + the signal).
+        full-split scoring that makes the log is excluded). Progress goes to stderr: on a
+        terminal one line per arm, updated in place; on a pipe or file a line as each arm starts
+        and ends. At the end the comparison table of 'ternevo compare' and the path of the chart
+        go to stdout. Ctrl-C, SIGTERM and SIGHUP stop the run after the current step with every
+        file written, and it exits with status 130, 143 or 129 (128 + the signal).
         In a build with MPI (TERNEVO_MPI=1), 'mpirun -n N ternevo run CONFIG' runs one
         experiment across N processes with the results of one process; rank 0 writes.
 
           --out DIR      the run folder
           --threads N    worker threads (default: all cores; results do not depend on it)
           --quiet        no progress lines
+          --verbose      a progress line per logged point, also on a pipe
           --dry-run      validate the config, load the data and print the plan with the
                          memory estimate
           --max-memory SIZE  refuse a run whose estimated memory exceeds SIZE (bytes, or
@@ -35,19 +39,32 @@ enum RunCommand {
             let out = try reader.string("--out")
             let threads = try reader.integer("--threads", in: 1...1024)
             let quiet = reader.flag("--quiet")
+            let verbose = try verboseFlag(&reader, quiet: quiet)
             let dryRun = reader.flag("--dry-run")
             let path = try reader.positionals(expected: "one config file", count: 1...1)[0]
             let config: ExperimentConfig
             do { config = try ExperimentConfig.load(path) } catch { throw CommandError.data("\(error)") }
-            let folder = out ?? "results/\(config.name)"
+            let folder = out ?? defaultFolder(config.name)
             if dryRun {
                 console.out(try plan(config, folder: folder, threads: threads))
                 return
             }
             let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet)
             runner.memoryLimit = maxMemory
+            runner.verbose = verbose
             try execute(runner, console: console)
         }
+
+    /// The run folder of an experiment named `name` when no --out is given: ignored by git, so
+    /// a run never rewrites the committed results.
+    static func defaultFolder(_ name: String) -> String { "results/runs/\(name)" }
+
+    /// `--verbose`, which cannot go with `--quiet`.
+    static func verboseFlag(_ reader: inout ArgumentReader, quiet: Bool) throws -> Bool {
+        let verbose = reader.flag("--verbose")
+        guard !(verbose && quiet) else { throw CommandError.usage("give --quiet or --verbose, not both") }
+        return verbose
+    }
 
     /// The plan of `--dry-run`: data, splits, network, arms.
     static func plan(_ config: ExperimentConfig, folder: String, threads: Int?) throws -> String {
@@ -81,8 +98,9 @@ enum RunCommand {
             throw CommandError(message: error.message, exitCode: error.exitCode)
         }
         guard runner.writes else { return }
-        console.out("wrote \(runner.folder): curves.csv (\(runner.rows.count) rows), summary.csv, curves.svg, models and records\n"
-                    + ([ExperimentRunner.summaryHeader] + runner.summaries).joined(separator: "\n"))
+        // The answer: the table 'ternevo compare' prints, then where the chart is.
+        if !runner.summaries.isEmpty { console.out(try CompareCommand.table([runner.folder], markdown: false)) }
+        console.out("chart: \(runner.folder)/curves.svg (curves.csv: \(grouped(runner.rows.count)) rows; summary.csv, models and records in \(runner.folder))")
         if !finished {
             throw CommandError(message: "interrupted (\(runner.interrupt.signalName)); the files in \(runner.folder) are complete up to the last logged point; continue with 'ternevo resume \(runner.folder)'", exitCode: runner.interrupt.exitStatus)
         }
@@ -93,18 +111,20 @@ enum RunCommand {
 enum ResumeCommand {
     static let spec = CommandSpec(
         name: "resume", abstract: "Continue an interrupted or killed 'ternevo run' from its run folder.",
-        usage: "ternevo resume RUN_DIR [--threads N] [--quiet] [--restart-damaged] [--max-memory SIZE]",
+        usage: "ternevo resume RUN_DIR [--threads N] [--quiet | --verbose] [--restart-damaged] [--max-memory SIZE]",
         details: """
         Reads RUN_DIR/config.json and the arm records (<arm>-seed<N>.ckpt). Finished arms are
         kept; an unfinished arm continues exactly from its record (written with every rewrite
         of the files), so its rows equal those of an uninterrupted run (wall_s aside); an arm
         without a record starts. curves.csv, summary.csv, the models and curves.svg are
         rewritten from the records. A damaged record stops the resume with a message naming
-        it; --restart-damaged starts such an arm over instead.
+        it; --restart-damaged starts such an arm over instead. Progress and the closing table
+        are as for 'ternevo run' (--quiet, --verbose).
         """) { arguments, console in
             var reader = ArgumentReader(arguments, command: "resume")
             let threads = try reader.integer("--threads", in: 1...1024)
             let quiet = reader.flag("--quiet")
+            let verbose = try RunCommand.verboseFlag(&reader, quiet: quiet)
             let restartDamaged = reader.flag("--restart-damaged")
             let maxMemory = try reader.memorySize("--max-memory")
             let folder = try reader.positionals(expected: "one run folder", count: 1...1)[0]
@@ -116,6 +136,7 @@ enum ResumeCommand {
             let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet,
                                           resuming: true, restartDamaged: restartDamaged)
             runner.memoryLimit = maxMemory
+            runner.verbose = verbose
             try RunCommand.execute(runner, console: console)
         }
 }
@@ -138,9 +159,10 @@ enum OneArmCommand {
           --patience N              stop after N logged points without a better validation
                                     accuracy (early stopping; default: run the whole budget)
           --threads N               worker threads (default: all cores)
-          --out DIR                 the run folder (default results/<command>-<arm>)
+          --out DIR                 the run folder (default results/runs/<command>-<arm>)
           --model FILE.tern         also copy the model chosen on validation here
           --quiet                   no progress lines
+          --verbose                 a progress line per logged point, also on a pipe
           --max-memory SIZE         refuse a run estimated to need more (default: available)
           --KEY VALUE               any setting of the arm's kind, as in a config file
                                     (--population 512, --candidates 64, --lr 0.01, ...);
@@ -164,6 +186,7 @@ enum OneArmCommand {
         let out = try reader.string("--out")
         let model = try reader.string("--model")
         let quiet = reader.flag("--quiet")
+        let verbose = try RunCommand.verboseFlag(&reader, quiet: quiet)
         let maxMemory = try reader.memorySize("--max-memory")
         let settings = try reader.remainingOptions()
         let data = try reader.positionals(expected: "one dataset (a CSV file, an IDX folder or images file, or synthetic:TASK)", count: 1...1)[0]
@@ -217,7 +240,7 @@ enum OneArmCommand {
         }
 
         """
-        let folder = out ?? "results/\(command)-\(kind)"
+        let folder = out ?? RunCommand.defaultFolder("\(command)-\(kind)")
         // The config goes to a temporary file; the runner copies it into the run folder once the
         // data has loaded, so a failed start leaves no folder behind.
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("ternevo-\(command)-\(UUID().uuidString).json").path
@@ -240,6 +263,7 @@ enum OneArmCommand {
         do {
             let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet)
             runner.memoryLimit = maxMemory
+            runner.verbose = verbose
             try RunCommand.execute(runner, console: console)
         } catch let error as CommandError {
             throw CommandError(message: explained(error.message), exitCode: error.exitCode)

@@ -72,7 +72,7 @@ public struct ExperimentConfig {
         var root = try ConfigReader.open(file)
         let name = try root.string("name", default: ((file as NSString).lastPathComponent as NSString).deletingPathExtension)!
         guard isPlainName(name) else {
-            throw root.fail("name", "'\(shortened(name))' is not a plain file name (letters, digits, '.', '-', '_'; it names the run folder results/<name>)")
+            throw root.fail("name", "'\(shortened(name))' is not a plain file name (letters, digits, '.', '-', '_'; it names the run folder results/runs/<name>)")
         }
 
         var dataset = try root.child("dataset")!

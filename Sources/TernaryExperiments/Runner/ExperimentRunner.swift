@@ -174,7 +174,10 @@ final class ExperimentRunner {
     var records: [String: ArmRecord] = [:]
     var lastWrite = 0.0, lastWriteCost = 0.0
     var interrupt = InterruptFlag.install()
-    let terminal = isatty(2) == 1
+    /// A line per logged point on a pipe too (`--verbose`); set before `run`.
+    var verbose = false
+    /// The progress lines on stderr (ProgressDisplay.swift).
+    lazy var display = ProgressDisplay(console: console, detail: quiet || !writes ? .quiet : verbose ? .points : .arms)
     /// Messages of arms that failed (the run goes on with the others, then exits non-zero).
     var failures: [String] = []
     /// This process's hold on the run folder: one writer per folder.
@@ -262,6 +265,8 @@ final class ExperimentRunner {
             throw RunFailure(message: "\(folder): cannot create the run folder (\(reason(error))); choose another with --out", exitCode: 73)
         }
         if writes { folderLock = try FolderLock(folder: folder, command: resuming ? "resume" : "run") }
+        // Held while the run writes, released when it returns (the kernel releases it on a kill).
+        defer { folderLock = nil }
         if let communicator, writes {
             progress("\(communicator.size) processes; rank 0 writes \(folder)")
         }
@@ -274,7 +279,7 @@ final class ExperimentRunner {
             try runArm(arm, seed: seed, context: context, splits: splits)
         }
         try commit(nil, force: true)
-        if terminal && !quiet { console.err("") }
+        display.clear()
         if !failures.isEmpty { throw RunFailure(message: failures.joined(separator: "; "), exitCode: 65) }
         return !interrupt.isSet
     }
@@ -325,8 +330,8 @@ final class ExperimentRunner {
     }
 
     func progress(_ text: String) {
-        guard !quiet && writes else { return }
-        if terminal { FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8)) } else { console.err(text) }
+        guard writes else { return }
+        display.line(text)
     }
 
     /// What an arm's trajectory depends on, one `part: value` line per part: the arm, its
@@ -413,6 +418,7 @@ final class ExperimentRunner {
             }
             if session.step > 0 { progress("\(arm.name) seed \(seed): resumed at step \(session.step)") }
         }
+        if session.step == 0 && writes { display.started(ExperimentRunner.startedText(arm, seed: seed)) }
         records[key] = record
         var modelWritten = false
         let active = ActiveArm(key: key, session: session, recordPath: path, modelPath: modelPath(arm.name, seed))
@@ -447,10 +453,7 @@ final class ExperimentRunner {
                 modelWritten = false
             }
             records[key] = current
-            let row = current.rows.last!
-            progress(String(format: "%@ seed %d  step %d  %.1f s  train %.2f%%%@%@", arm.name, seed, row.step, row.wallSeconds,
-                            100 * train.accuracy, validation.map { String(format: "  val %.2f%%", 100 * $0.accuracy) } ?? "",
-                            test.map { String(format: "  test %.2f%%", 100 * $0.accuracy) } ?? ""))
+            display.point(ExperimentRunner.pointText(arm, current.rows.last!))
             try commit(active, force: false, modelWritten: &modelWritten)
         }
 
@@ -476,6 +479,7 @@ final class ExperimentRunner {
         if patienceSpent() { progress("\(arm.name) seed \(seed): stopped early, no better selection accuracy in \(arm.patience!) logged points") }
         if let failure {
             failures.append("\(arm.name) seed \(seed) stopped at step \(session.step + 1): \(failure.problem)")
+            display.clear()
             console.err("ternevo: \(failures.last!)")
         } else if !interrupt.isSet {
             if lastLogged != session.step { try logPoint(nil) }
@@ -483,6 +487,7 @@ final class ExperimentRunner {
         }
         // Interrupted or failed: no summary row, so `ternevo resume` continues from the record.
         try commit(active, force: true, modelWritten: &modelWritten)
+        if failure == nil { display.line(ExperimentRunner.endedText(arm, seed: seed, record: records[key]!, interrupted: records[key]!.summary == nil, step: session.step)) }
     }
 
     /// The arm being run: where its record and model go.
