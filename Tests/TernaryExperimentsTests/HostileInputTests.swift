@@ -67,6 +67,33 @@ struct HostileInputTests {
         #expect(message.contains("line 1 is longer than 64 MiB"), "\(message)")
     }
 
+    @Test("messages say what is wrong: a derived IDX labels file, --out on a file or under one, an unwritable --model before training, the kind's own budget flag, --dry-run of a one-arm command")
+    func messages() throws {
+        let digits = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("experiments/data/digits.csv").path
+        let file = try write("not a folder", "a-file")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        refused(["evolve", digits, "--seconds", "1", "--out", file], statuses: [73], containing: "\(file): cannot create the run folder (it exists and is a file, not a folder)")
+        refused(["evolve", digits, "--seconds", "1", "--out", file + "/run"], statuses: [73], containing: "(\(file) is a file, not a folder)")
+        let started = Date()
+        refused(["evolve", digits, "--seconds", "60", "--model", file + "/x.tern"], statuses: [73], containing: "--model \(file)/x.tern: \(file) is not an existing folder")
+        #expect(Date().timeIntervalSince(started) < 10, "refused before training")
+        refused(["train", digits, "--arm", "float", "--epochs", "1", "--model", temporaryPath("m.tern")], statuses: [64], containing: "the float arm has no ternary model")
+
+        let images = temporaryPath("ok-images.idx")
+        defer { try? FileManager.default.removeItem(atPath: images) }
+        try Data([0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 5]).write(to: URL(fileURLWithPath: images))
+        let model = temporaryPath("m")
+        defer { try? FileManager.default.removeItem(atPath: model) }
+        #expect(Captured.run(["train", digits, "--epochs", "1", "--out", model, "--quiet"]).status == 0, "--epochs is the train command's budget")
+        refused(["eval", model + "/ste-seed1.tern", "--data", images], statuses: [65],
+                containing: "\(images): is an IDX images file, but its labels file")
+
+        let dry = Captured.run(["evolve", digits, "--dry-run", "--population", "64"])
+        #expect(dry.status == 0 && dry.output.out.contains("memory estimate"), "\(dry.output.err)")
+        refused(["evolve", digits, "--steps", "5", "--generations", "5"], statuses: [64], containing: "--generations is given twice")
+    }
+
     @Test("a one-class dataset is an error")
     func oneClass() throws {
         let csv = try write("a,b,label\n" + (0..<20).map { "\($0),1,3" }.joined(separator: "\n") + "\n", "one.csv")

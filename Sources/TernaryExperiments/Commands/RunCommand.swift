@@ -145,10 +145,31 @@ enum ResumeCommand {
 /// become a config file (written to the run folder as config.json) and the runner runs it, so
 /// budgets, splits, flags and files mean the same as in `ternevo run`.
 enum OneArmCommand {
+    /// What messages about the options' config name instead of a file.
+    static let commandLine = "the command line"
+
+    /// Refuses, before any work, an output file whose folder does not exist or is not a
+    /// writable folder (exit 73).
+    static func checkWritable(_ path: String, option: String) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        var isFolder: ObjCBool = false
+        let parent = folder.isEmpty ? "." : folder
+        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder), isFolder.boolValue else {
+            throw CommandError(message: "\(option) \(path): \(parent) is not an existing folder; create it first or choose another path", exitCode: 73)
+        }
+        guard FileManager.default.isWritableFile(atPath: parent) else {
+            throw CommandError(message: "\(option) \(path): the folder \(parent) is not writable; choose another path", exitCode: 73)
+        }
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw CommandError(message: "\(option) \(path): is a folder; give a file name such as \(path)/model.tern", exitCode: 73)
+        }
+    }
+
     static let commonOptions = """
           --hidden SIZES            hidden layer sizes, e.g. 128 or 256-64 (default 128)
           --seconds S               training-time budget
-          --steps N                 step budget (generations, local-search steps or epochs)
+          --steps N                 step budget (generations, local-search steps or epochs;
+                                    --generations N and --epochs N say the same)
           --seed S                  split seed and run seed (default 1)
           --test-fraction F         share of each class held out for testing (default 0.2)
           --validation-fraction F   share of the rest held out for model selection (default 0.1)
@@ -164,6 +185,7 @@ enum OneArmCommand {
           --quiet                   no progress lines
           --verbose                 a progress line per logged point, also on a pipe
           --max-memory SIZE         refuse a run estimated to need more (default: available)
+          --dry-run                 load the data and print the plan with its memory estimate
           --KEY VALUE               any setting of the arm's kind, as in a config file
                                     (--population 512, --candidates 64, --lr 0.01, ...);
                                     'ternevo help run' and the README list them
@@ -174,7 +196,9 @@ enum OneArmCommand {
         var reader = ArgumentReader(arguments, command: command)
         let hidden = try reader.hiddenSizes("--hidden") ?? [128]
         let seconds = try reader.number("--seconds", in: 0.001...1e9)
-        let steps = try reader.integer("--steps", in: 1...1_000_000_000)
+        let countKey = ArmKinds.all.first { $0.kind == kind }!.countKey
+        // The kind's own budget name (--epochs, --generations) means what --steps means.
+        let steps = try reader.integer("--steps", in: 1...1_000_000_000) ?? reader.integer("--\(countKey)", in: 1...1_000_000_000)
         let seed = try reader.integer("--seed", in: 0...Int(Int32.max)) ?? 1
         let testFraction = try reader.number("--test-fraction", in: 0...0.9)
         let validationFraction = try reader.number("--validation-fraction", in: 0...0.9)
@@ -187,70 +211,55 @@ enum OneArmCommand {
         let model = try reader.string("--model")
         let quiet = reader.flag("--quiet")
         let verbose = try RunCommand.verboseFlag(&reader, quiet: quiet)
+        let dryRun = reader.flag("--dry-run")
         let maxMemory = try reader.memorySize("--max-memory")
         let settings = try reader.remainingOptions()
         let data = try reader.positionals(expected: "one dataset (a CSV file, an IDX folder or images file, or synthetic:TASK)", count: 1...1)[0]
 
-        func quoted(_ text: String) -> String {
-            var escaped = ""
-            for scalar in text.unicodeScalars {
-                switch scalar {
-                case "\"": escaped += "\\\""
-                case "\\": escaped += "\\\\"
-                case _ where scalar.value < 32: escaped += String(format: "\\u%04x", scalar.value)
-                default: escaped.unicodeScalars.append(scalar)
-                }
-            }
-            return "\"\(escaped)\""
-        }
         /// A value as JSON: a number or true/false as it is, anything else as a string.
-        func literal(_ text: String) -> String {
-            if text == "true" || text == "false" { return text }
-            if Double(text) != nil, text.range(of: #"^-?[0-9.]+([eE][+-]?[0-9]+)?$"#, options: .regularExpression) != nil { return text }
-            return quoted(text)
+        func literal(_ text: String) -> Any {
+            if text == "true" || text == "false" { return NSNumber(value: text == "true") }
+            if text.range(of: #"^-?[0-9.]+([eE][+-]?[0-9]+)?$"#, options: .regularExpression) != nil, let number = Double(text) {
+                return NSNumber(value: number)
+            }
+            return text
+        }
+        func object(_ members: [(String, Any)]) -> JSONObject {
+            JSONObject(keys: members.map(\.0), values: Dictionary(members, uniquingKeysWith: { $1 }))
         }
         var isFolder: ObjCBool = false
-        let source: String
+        var dataset: [(String, Any)]
         if data.hasPrefix("synthetic:") {
-            source = "\"synthetic\": \(quoted(String(data.dropFirst("synthetic:".count))))"
+            dataset = [("synthetic", String(data.dropFirst("synthetic:".count)))]
         } else if (FileManager.default.fileExists(atPath: data, isDirectory: &isFolder) && isFolder.boolValue) || data.contains("idx3") {
-            source = "\"idx\": \(quoted(data))"
+            dataset = [("idx", data)]
         } else {
-            source = "\"csv\": \(quoted(data))"
+            dataset = [("csv", data)]
         }
-        var dataset = [source, "\"split_seed\": \(seed)"]
-        if let testFraction { dataset.append("\"test_fraction\": \(testFraction)") }
-        if let validationFraction { dataset.append("\"validation_fraction\": \(validationFraction)") }
-        if let bits { dataset.append("\"bits\": \(bits)") }
-        if let scaling { dataset.append("\"scaling\": \(quoted(scaling))") }
-        var armKeys = ["\"strategy\": \(quoted(kind))"]
-        if seconds == nil && steps == nil { armKeys.append("\"\(defaultBudget.0)\": \(defaultBudget.1)") }
-        if let seconds { armKeys.append("\"seconds\": \(seconds)") }
-        if let steps { armKeys.append("\"\(ArmKinds.all.first { $0.kind == kind }!.countKey)\": \(steps)") }
-        if let evalEvery { armKeys.append("\"eval_every\": \(evalEvery)") }
-        for (name, value) in settings { armKeys.append("\(quoted(name.replacingOccurrences(of: "-", with: "_"))): \(literal(value))") }
-        let zerosKey = zeros.map { ", \"zero_fraction\": \($0)" } ?? ""
-        let text = """
-        {
-          "name": \(quoted("\(command)-\(kind)")),
-          "dataset": {\(dataset.joined(separator: ", "))},
-          "model": {"hidden": [\(hidden.map(String.init).joined(separator: ", "))]\(zerosKey)},
-          "seeds": [\(seed)],
-          "arms": {\(quoted(kind)): {\(armKeys.joined(separator: ", "))}}
+        dataset.append(("split_seed", NSNumber(value: seed)))
+        if let testFraction { dataset.append(("test_fraction", NSNumber(value: testFraction))) }
+        if let validationFraction { dataset.append(("validation_fraction", NSNumber(value: validationFraction))) }
+        if let bits { dataset.append(("bits", NSNumber(value: bits))) }
+        if let scaling { dataset.append(("scaling", scaling)) }
+        var arm: [(String, Any)] = [("strategy", kind)]
+        if seconds == nil && steps == nil { arm.append((defaultBudget.0, literal(defaultBudget.1))) }
+        if let seconds { arm.append(("seconds", NSNumber(value: seconds))) }
+        if let steps { arm.append((countKey, NSNumber(value: steps))) }
+        if let evalEvery { arm.append(("eval_every", NSNumber(value: evalEvery))) }
+        for (name, value) in settings {
+            let key = name.replacingOccurrences(of: "-", with: "_")
+            guard !arm.contains(where: { $0.0 == key }) else { throw CommandError.usage("--\(name) is given twice (or also as a budget); give it once") }
+            arm.append((key, literal(value)))
         }
+        var modelKeys: [(String, Any)] = [("hidden", hidden.map { NSNumber(value: $0) })]
+        if let zeros { modelKeys.append(("zero_fraction", NSNumber(value: zeros))) }
+        let root = object([("name", "\(command)-\(kind)"), ("dataset", object(dataset)), ("model", object(modelKeys)),
+                           ("seeds", [NSNumber(value: seed)]), ("arms", object([(kind, object(arm))]))])
+        let folder = out ?? "results/runs/\(command)-\(kind)"
 
-        """
-        let folder = out ?? RunCommand.defaultFolder("\(command)-\(kind)")
-        // The config goes to a temporary file; the runner copies it into the run folder once the
-        // data has loaded, so a failed start leaves no folder behind.
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("ternevo-\(command)-\(UUID().uuidString).json").path
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        do { try AtomicFile.write(Array(text.utf8), to: file) } catch {
-            throw CommandError(message: "\(file): cannot be written (\(reason(error)))", exitCode: 73)
-        }
-        /// Errors name the command line, not the temporary file, and the flag behind a key.
+        /// Errors name the flag behind a key, not the config the options became.
         func explained(_ message: String) -> String {
-            var message = message.replacingOccurrences(of: file + ": ", with: "")
+            var message = message.replacingOccurrences(of: commandLine + ": ", with: "")
                 .replacingOccurrences(of: "key 'dataset.scaling'", with: "--scaling")
             if let range = message.range(of: "key 'arms.\(kind).") {
                 let key = message[range.upperBound...].prefix { $0 != "'" }
@@ -259,7 +268,20 @@ enum OneArmCommand {
             return message
         }
         let config: ExperimentConfig
-        do { config = try ExperimentConfig.load(file) } catch { throw CommandError.usage(explained("\(error)")) }
+        do { config = try ExperimentConfig.read(ConfigReader(file: commandLine, path: "", object: root)) } catch {
+            throw CommandError.usage(explained("\(error)"))
+        }
+        // Where the model goes is checked before training, not after it.
+        if let model {
+            guard kind != "float" else { throw CommandError.usage("--model: the float arm has no ternary model to save; use --arm ste, or drop --model") }
+            try checkWritable(model, option: "--model")
+        }
+        if dryRun {
+            do { console.out(try RunCommand.plan(config, folder: folder, threads: threads)) } catch let error as CommandError {
+                throw CommandError(message: explained(error.message), exitCode: error.exitCode)
+            }
+            return
+        }
         do {
             let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet)
             runner.memoryLimit = maxMemory

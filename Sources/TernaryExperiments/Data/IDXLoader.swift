@@ -89,7 +89,11 @@ public enum DatasetFile {
             guard labels != name else {
                 throw DataError(path: path, problem: "is an IDX images file, but its labels file cannot be named from it (expected a name with 'images' or 'idx3', as train-images-idx3-ubyte); pass the folder holding both")
             }
-            return try IDXLoader.load(images: path, labels: folder.isEmpty ? labels : (folder as NSString).appendingPathComponent(labels))
+            let labelsPath = folder.isEmpty ? labels : (folder as NSString).appendingPathComponent(labels)
+            guard FileManager.default.fileExists(atPath: labelsPath) else {
+                throw DataError(path: path, problem: "is an IDX images file, but its labels file \(labelsPath) (named from it) does not exist; put the labels there or pass the folder holding both")
+            }
+            return try IDXLoader.load(images: path, labels: labelsPath)
         }
         return try CSVLoader.load(path: path)
     }

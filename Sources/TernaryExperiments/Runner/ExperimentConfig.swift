@@ -67,9 +67,19 @@ public struct ExperimentConfig {
     /// Names of the arms in run order.
     public var armNames: [String] { arms.map(\.name) }
 
+    /// The config's JSON as read (what the run folder's `config.json` is written from).
+    var object = JSONObject()
+
     /// Reads and validates a config file; every error names the key path.
     public static func load(_ file: String) throws(DataError) -> ExperimentConfig {
-        var root = try ConfigReader.open(file)
+        try read(ConfigReader.open(file))
+    }
+
+    /// Validates a config object (from a file, or built by a one-arm command); every error
+    /// names `root.file` and the key path.
+    static func read(_ reader: ConfigReader) throws(DataError) -> ExperimentConfig {
+        var root = reader
+        let file = root.file
         let name = try root.string("name", default: ((file as NSString).lastPathComponent as NSString).deletingPathExtension)!
         guard isPlainName(name) else {
             throw root.fail("name", "'\(shortened(name))' is not a plain file name (letters, digits, '.', '-', '_'; it names the run folder results/runs/<name>)")
@@ -139,7 +149,7 @@ public struct ExperimentConfig {
         return ExperimentConfig(name: name, data: data, testData: testData, testFraction: testFraction,
                                 validationFraction: validationFraction, splitSeed: splitSeed, bits: bits,
                                 perFeatureScaling: scaling == "auto" ? nil : scaling == "per_feature", hidden: hidden,
-                                zeroFraction: zeroFraction, seeds: seeds, arms: arms, file: file)
+                                zeroFraction: zeroFraction, seeds: seeds, arms: arms, file: file, object: reader.object)
     }
 
     /// The arms with every swept arm replaced by one arm per point of its grid, named
@@ -258,8 +268,8 @@ public struct ExperimentConfig {
     /// The text of the run folder's `config.json`: this config with its relative data paths
     /// rewritten to be read from the run folder, so `ternevo resume` works from any working
     /// directory and the folder can move together with the data.
-    func runFolderCopy(folder: String) throws(DataError) -> [UInt8] {
-        var root = try ConfigReader.open(file).object
+    func runFolderCopy(folder: String) -> [UInt8] {
+        var root = object
         guard var dataset = root["dataset"] as? JSONObject else { return Array(JSONWriter.text(root).utf8) + [10] }
         for key in ExperimentConfig.pathKeys {
             guard let path = dataset[key] as? String, !path.hasPrefix("/") else { continue }

@@ -262,7 +262,7 @@ final class ExperimentRunner {
         do {
             if writes { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         } catch {
-            throw RunFailure(message: "\(folder): cannot create the run folder (\(reason(error))); choose another with --out", exitCode: 73)
+            throw RunFailure(message: "\(folder): cannot create the run folder (\(ExperimentRunner.folderProblem(folder) ?? reason(error))); choose another with --out", exitCode: 73)
         }
         if writes { folderLock = try FolderLock(folder: folder, command: resuming ? "resume" : "run") }
         // Held while the run writes, released when it returns (the kernel releases it on a kill).
@@ -271,7 +271,7 @@ final class ExperimentRunner {
             progress("\(communicator.size) processes; rank 0 writes \(folder)")
         }
         if !resuming {
-            try writeFile(try config.runFolderCopy(folder: folder), to: folder + "/config.json")
+            try writeFile(config.runFolderCopy(folder: folder), to: folder + "/config.json")
         }
         for (arm, seed) in order {
             // Rank 0's interrupt decides for every rank.
@@ -478,7 +478,7 @@ final class ExperimentRunner {
         guard writes else { return }
         if patienceSpent() { progress("\(arm.name) seed \(seed): stopped early, no better selection accuracy in \(arm.patience!) logged points") }
         if let failure {
-            failures.append("\(arm.name) seed \(seed) stopped at step \(session.step + 1): \(failure.problem)")
+            failures.append("\(config.file): arm \(arm.name) (key 'arms.\(arm.name)') seed \(seed) stopped at step \(session.step + 1): \(failure.problem); its record \(path) keeps the arm up to its last logged point (step \(records[key]!.rows.last?.step ?? 0)), and the other arms run on")
             display.clear()
             console.err("ternevo: \(failures.last!)")
         } else if !interrupt.isSet {
@@ -557,6 +557,25 @@ final class ExperimentRunner {
     }
 }
 
+extension ExperimentRunner {
+    /// Why a folder cannot be made at `path`, when the path itself says so: it or one of its
+    /// parents is a file, not a folder.
+    static func folderProblem(_ path: String) -> String? {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
+            return isFolder.boolValue ? nil : "it exists and is a file, not a folder"
+        }
+        var parent = (path as NSString).deletingLastPathComponent
+        while !parent.isEmpty && parent != "/" {
+            if FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder) {
+                return isFolder.boolValue ? nil : "\(parent) is a file, not a folder"
+            }
+            parent = (parent as NSString).deletingLastPathComponent
+        }
+        return nil
+    }
+}
+
 /// `bytes` as a short figure: `1.4 GB`, `230 MB`.
 func gigabytes(_ bytes: Int) -> String {
     bytes >= 1 << 30 ? String(format: "%.1f GB", Double(bytes) / 1e9) : String(format: "%.0f MB", Double(bytes) / 1e6)
@@ -574,6 +593,7 @@ func reason(_ error: Error) -> String {
     case NSFileWriteOutOfSpaceError: return "no space left on the device"
     case NSFileWriteVolumeReadOnlyError: return "read-only file system"
     case NSFileNoSuchFileError, NSFileWriteFileExistsError, 4: return "no such file or folder"
+    case NSFileWriteUnknownError: return "the file system refused it"
     default: return nsError.localizedDescription
     }
 }
