@@ -36,6 +36,14 @@ struct EvaluatorTests {
         #expect(error == 0, "sizes \(sizes), batch \(batch), zero fraction \(zeros): largest logit error \(error)")
     }
 
+    @Test("logits equal the reference at batch sizes around the 128-example tile, and on an empty batch",
+          arguments: [0, 127, 128, 129, 256])
+    func tileBoundaries(batch: Int) {
+        for (index, sizes) in [[65, 33, 10], [130, 64, 65, 3]].enumerated() {
+            #expect(compare(sizes, population: 2, batchSize: batch, zeroFraction: 0.3, seed: UInt64(40 + index)) == 0, "\(sizes) batch \(batch)")
+        }
+    }
+
     @Test("all-zero and all-nonzero rows, 1 to 3 hidden layers, boundary widths")
     func extremeRows() {
         for zeros in [0.0, 1.0] {

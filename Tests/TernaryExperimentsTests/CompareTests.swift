@@ -66,7 +66,7 @@ struct LaunchTests {
         #expect(!InputQuantizer.fitsPerFeature([5, 5, 5, 5], featureCount: 2))
     }
 
-    @Test("a build without MPI started as one of several MPI processes refuses, instead of running the experiment N times")
+    @Test("a build without MPI started as one of several MPI processes refuses, instead of running the experiment N times", needsBinary)
     func mpiWithoutMPI() throws {
         let binary = try ternevoBinary()
         let process = Process()

@@ -4,21 +4,16 @@ import TernaryCore
 @testable import TernaryExperiments
 
 /// The `ternevo` binary: beside the test bundle, or the debug or release build (`.ci/run`
-/// builds the release binary before it runs the tests).
-func ternevoBinary() throws -> String {
-    // Beside the test bundle first (the same build), then the debug and release builds.
+/// builds the release binary before it runs the tests). Tests that launch it are skipped, with
+/// this reason, when there is none.
+let ternevoBinaryPath: String? = {
     let candidates = [Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("ternevo").path,
                       ".build/debug/ternevo", ".build/release/ternevo"]
-    guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-        throw SkipInfo("no ternevo binary found beside the tests (looked at \(candidates)); run 'swift build' first")
-    }
-    return binary
-}
+    return candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+}()
+let needsBinary = ConditionTrait.enabled(if: ternevoBinaryPath != nil, "no ternevo binary beside the tests; run 'swift build' first")
 
-struct SkipInfo: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
+func ternevoBinary() throws -> String { try #require(ternevoBinaryPath) }
 
 /// Starts the binary; returns the process (output discarded).
 func spawn(_ binary: String, _ arguments: [String]) throws -> Process {
@@ -72,7 +67,7 @@ struct KillTests {
         return (try snapshot(straight), Date().timeIntervalSince(start))
     }
 
-    @Test("a real process killed with SIGKILL at any moment, any number of times, also during resume, or stopped by SIGTERM or SIGHUP, resumes to the files of an uninterrupted run (every arm kind with its defaults)")
+    @Test("a real process killed with SIGKILL at any moment, any number of times, also during resume, or stopped by SIGTERM or SIGHUP, resumes to the files of an uninterrupted run (every arm kind with its defaults)", needsBinary)
     func killAndResume() throws {
         let binary = try ternevoBinary()
         let config = temporaryPath("kill.json"), straight = temporaryPath("straight")
@@ -147,7 +142,7 @@ struct KillTests {
         }
     }
 
-    @Test("a second run or resume on a folder being written is refused naming the holder; after a kill -9 the folder resumes")
+    @Test("a second run or resume on a folder being written is refused naming the holder; after a kill -9 the folder resumes", needsBinary)
     func oneWriter() throws {
         let binary = try ternevoBinary()
         let config = temporaryPath("lock.json"), folder = temporaryPath("locked")

@@ -92,7 +92,7 @@ struct ResumeChangeTests {
         #expect(refused.output.err.contains("past the config's budget of 5"), "\(refused.output.err)")
     }
 
-    @Test("data paths are read from the config's folder, and a run folder resumes from any working directory")
+    @Test("data paths are read from the config's folder, and a run folder resumes from any working directory", needsBinary)
     func workingDirectory() throws {
         let binary = try ternevoBinary()
         let root = temporaryPath("paths")

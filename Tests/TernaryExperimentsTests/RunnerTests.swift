@@ -20,9 +20,22 @@ struct ConfigTests {
     {"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "generations": 5}}}
     """
 
-    @Test("a minimal config is valid, with defaults")
+    @Test("a minimal config is valid, with its documented defaults")
     func minimal() throws {
         #expect(problem(valid) == nil)
+        let path = temporaryPath("minimal.json")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try valid.write(toFile: path, atomically: true, encoding: .utf8)
+        let config = try ExperimentConfig.load(path)
+        #expect(config.name == ((path as NSString).lastPathComponent as NSString).deletingPathExtension)
+        #expect(config.testFraction == 0.2 && config.validationFraction == 0.1 && config.splitSeed == 1 && config.bits == 8)
+        #expect(config.perFeatureScaling == nil, "scaling defaults to auto")
+        #expect(config.zeroFraction == 1.0 / 3 && config.seeds == [1] && config.testData == nil)
+        let arm = try #require(config.arms.first)
+        #expect(arm.evalEvery == 10 && arm.patience == nil && arm.seconds == nil && arm.steps == 5)
+        let ga = try #require(arm.settings as? GASettings)
+        #expect(ga.population == 256 && ga.batch == 256 && ga.elite == 2 && ga.tournament == 3 && ga.crossover == "uniform")
+        #expect(ga.mutation == nil && ga.thresholdRate == 0.02 && ga.fitness.fitness == .xent && ga.fitness.temperature == nil)
     }
 
     @Test("each kind of error names its key", arguments: [
@@ -57,10 +70,29 @@ struct ConfigTests {
         #expect(message?.contains(expected) == true, "\(message ?? "no error") does not contain \(expected)")
     }
 
-    @Test("the shipped experiments are valid and run ga, local, es, ste and float")
+    @Test("every shipped experiment is valid, and those whose data is at hand plan as in --dry-run")
     func shipped() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        for name in ["digits", "mnist5k", "parity"] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("experiments").path)
+            .filter { $0.hasSuffix(".json") }.sorted()
+        #expect(names.count >= 15)
+        var planned = 0
+        for name in names {
+            let path = root.appendingPathComponent("experiments/" + name).path
+            let config = try ExperimentConfig.load(path)
+            // With its data at hand (shipped, or exported by scripts/), the dry run's plan too.
+            let dataPresent: Bool = switch config.data {
+            case let .csv(file), let .idx(file): FileManager.default.fileExists(atPath: file)
+            default: true
+            }
+            if dataPresent {
+                let plan = try RunCommand.plan(config, folder: temporaryPath("never"), threads: 1)
+                #expect(plan.contains("memory estimate"), "\(name)")
+                planned += 1
+            }
+        }
+        #expect(planned >= 9, "the configs on shipped data (digits, wine, parity) plan")
+        for name in ["digits", "parity"] {
             let config = try ExperimentConfig.load(root.appendingPathComponent("experiments/\(name).json").path)
             #expect(Set(config.arms.map(\.kind)) == ["ga", "local", "es", "ste", "float"], "\(name)")
         }

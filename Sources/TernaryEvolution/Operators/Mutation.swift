@@ -53,12 +53,15 @@ func forEachPosition<G: RandomNumberGenerator>(total: Int, rate: Double, using g
         for index in 0..<total { body(index, &generator) }
         return
     }
-    let logKeep = log1p(-rate)
+    // Our own log (not the C library's), so the positions are the same on every platform;
+    // log(1 - rate) by its series for small rates, where 1 - rate would lose the rate's digits.
+    let logKeep = rate < 1e-4 ? -(rate + rate * rate / 2 + rate * rate * rate / 3 + rate * rate * rate * rate / 4)
+                              : deterministicLog(1 - rate)
     var position = -1
     while true {
         // u in (0, 1]: 1 - uniformDouble() never returns 0.
         let u = 1 - generator.uniformDouble()
-        let skip = (log(u) / logKeep).rounded(.down)
+        let skip = (deterministicLog(u) / logKeep).rounded(.down)
         if skip >= Double(total - position - 1) { return }
         position += 1 + Int(skip)
         body(position, &generator)
