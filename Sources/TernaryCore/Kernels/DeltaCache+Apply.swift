@@ -31,9 +31,17 @@ extension DeltaCache {
             var everyExample = false
             while trit < s.tritCount && Int(s.tritLayer[trit]) == l {
                 let k = Int(s.tritRow[trit]), j = Int(s.tritColumn[trit]), delta = s.tritDelta[trit]
-                for b in 0..<B {
-                    let v = l == 0 ? Int32(inputs.base[j &* Bp &+ b]) : (bit(l - 1, j, b) ? 1 : -1)
-                    if isOutput { logits.base[b &* C &+ k] &+= v &* delta } else { sums[l].base[k &* Bp &+ b] &+= v &* delta }
+                if l == 0 && context > 0 {
+                    // Token inputs: only the examples whose window holds column j change.
+                    for i in Int(indexStart.base[j])..<Int(indexStart.base[j &+ 1]) {
+                        let b = Int(indexExamples.base[i])
+                        if isOutput { logits.base[b &* C &+ k] &+= delta } else { sums[l].base[k &* Bp &+ b] &+= delta }
+                    }
+                } else {
+                    for b in 0..<B {
+                        let v = l == 0 ? inputValue(j, b) : (bit(l - 1, j, b) ? 1 : -1)
+                        if isOutput { logits.base[b &* C &+ k] &+= v &* delta } else { sums[l].base[k &* Bp &+ b] &+= v &* delta }
+                    }
                 }
                 let value = Int8(Int32(network.weights[l][k, j]) + delta)
                 network.weights[l][k, j] = value

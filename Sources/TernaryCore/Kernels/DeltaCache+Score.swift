@@ -35,7 +35,7 @@ extension DeltaCache {
                     if count > 0 { addColumns(layer: l, count: count, into: z, width: C, scratch: s) }
                     for t in tritStart..<tritEnd {
                         let j = Int(s.tritColumn[t])
-                        let v = l == 0 ? Int32(inputs.base[j &* Bp &+ b]) : newSign(layer: l - 1, neuron: j, example: b, changes: count, scratch: s)
+                        let v = l == 0 ? inputValue(j, b) : newSign(layer: l - 1, neuron: j, example: b, changes: count, scratch: s)
                         z[Int(s.tritRow[t])] &+= scaled(v, s.tritDelta[t])
                     }
                     let (u, right) = table.exponentials.withUnsafeBufferPointer {
@@ -72,8 +72,12 @@ extension DeltaCache {
                     h += 1
                 }
                 let mask = s.directMasks[l].base + directs &* Bw
-                s.operations &+= Bp &* (rowEnd &- t &+ 1)
-                batchFlips(layer: l, neuron: k, trits: t..<rowEnd, theta: theta, exclude: exclude, scratch: s, out: mask)
+                if l == 0 && context > 0 && s.thetaMoved.base[k] == 0 {
+                    tokenFlips(neuron: k, trits: t..<rowEnd, theta: theta, scratch: s, out: mask)
+                } else {
+                    s.operations &+= Bp &* (rowEnd &- t &+ 1)
+                    batchFlips(layer: l, neuron: k, trits: t..<rowEnd, theta: theta, exclude: exclude, scratch: s, out: mask)
+                }
                 for w in 0..<Bw { changedMask[w] |= mask[w] }
                 s.directNeurons[l].base[directs] = Int32(k)
                 directs += 1
@@ -145,7 +149,12 @@ extension DeltaCache {
                 for t in trits {
                     let j = Int(s.tritColumn[t]), delta = s.tritDelta[t]
                     var v: SIMD16<Int32>
-                    if l == 0 {
+                    if l == 0 && context > 0 {
+                        // Token inputs: 1 where the window has column j at its position.
+                        let column = SIMD16<Int32>(repeating: Int32(j))
+                        let held = UnsafeRawPointer(windows.base + ((j / vocabulary) &* Bp &+ base)).loadUnaligned(as: SIMD16<Int32>.self)
+                        v = SIMD16<Int32>().replacing(with: 1, where: held .== column)
+                    } else if l == 0 {
                         v = SIMD16<Int32>(truncatingIfNeeded: UnsafeRawPointer(inputs.base + (j &* Bp &+ base))
                             .loadUnaligned(as: SIMD16<UInt8>.self))
                     } else {
@@ -162,6 +171,42 @@ extension DeltaCache {
             if let exclude { flips &= ~exclude[w] }
             out[w] = flips
         }
+    }
+
+    /// The flip mask of first-layer neuron `k` of a token network whose threshold does not move,
+    /// with its trit moves `trits`: only the examples in the index of a moved column are
+    /// visited (their sum changes by the deltas of the moved columns their window holds); every
+    /// other example keeps its sum and its sign. Cost: the examples of those columns, plus
+    /// O(B / 64) words to clear the mask.
+    func tokenFlips(neuron k: Int, trits: Range<Int>, theta: Int32, scratch s: DeltaScratch, out: UnsafeMutablePointer<UInt64>) {
+        let Bw = words, Bp = padded
+        out.initialize(repeating: 0, count: Bw)
+        var listed = 0
+        for t in trits {
+            let j = Int(s.tritColumn[t])
+            listed &+= Int(indexStart.base[j &+ 1] &- indexStart.base[j])
+        }
+        s.reserveExamples(Bp, listed: listed)
+        let acc = s.exampleDelta.base, touched = s.touched.base
+        var count = 0
+        for t in trits {
+            let j = Int(s.tritColumn[t]), delta = s.tritDelta[t]
+            for i in Int(indexStart.base[j])..<Int(indexStart.base[j &+ 1]) {
+                let b = Int(indexExamples.base[i])
+                // An example may be listed twice when deltas cancel; its second visit finds
+                // its sum unchanged and leaves the mask as the first set it.
+                if acc[b] == 0 { touched[count] = Int32(b); count &+= 1 }
+                acc[b] &+= delta
+            }
+        }
+        let sums = self.sums[0].base + k &* Bp, old = bits[0].base + k &* Bw
+        for i in 0..<count {
+            let b = Int(touched[i])
+            let fires = sums[b] &+ acc[b] >= theta
+            acc[b] = 0
+            if fires != (old[b >> 6] >> UInt64(b & 63) & 1 == 1) { out[b >> 6] |= 1 << UInt64(b & 63) }
+        }
+        s.operations &+= listed &* 2 &+ count &+ Bw
     }
 
     /// Collects the changed neurons of hidden layer `layer` for `example` into the scratch's

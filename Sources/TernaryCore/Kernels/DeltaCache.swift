@@ -8,6 +8,12 @@
 // layer l is its output, for l < L - 1.
 //
 //   inputs        UInt8  [n0][Bp]        input j of example b at j * Bp + b (transposed)
+//                                        (byte inputs only; token inputs instead keep:)
+//   windows       Int32  [K][Bp]         token inputs: the column p V + t_p of example b at
+//                                        p * Bp + b (-1 for padding examples)
+//   indexStart    Int32  [n0 + 1]        token inputs: the examples whose window has column j
+//   indexExamples Int32  [B K]           are indexExamples[indexStart[j] ..< indexStart[j + 1]],
+//                                        in increasing order (DESIGN section 11)
 //   sums[l]       Int32  [n(l+1)][Bp]    hidden pre-activations, neuron-major (l < L - 1)
 //   bits[l]       UInt64 [n(l+1)][Bw]    hidden signs, bit b % 64 of word b / 64 set when +1
 //   columns[l-1]  Int8   [n(l)][n(l+1)]  weight layer l >= 1 transposed: column j contiguous
@@ -27,7 +33,8 @@
 //     weight moved) gets new logits and a new fixed-point loss; the candidate's total is the
 //     cached total plus the differences, integers all the way, so it equals a full evaluation.
 // A first-layer trit move therefore costs O(B) plus O(C) (and one `log`) per example whose
-// hidden sign flips.
+// hidden sign flips. With token inputs, a first-layer trit move of column j visits only the
+// examples of index j (about B / V of them) plus O(B / 64) words of masks.
 
 // Stored properties of `DeltaCache` and `DeltaScratch` (DeltaScratch.swift) are read and written inside the scoring loops;
 // `@exclusivity(unchecked)` drops Swift's dynamic exclusivity checks on them (18% of a local-search
@@ -46,6 +53,12 @@ final class DeltaCache {
     var padded: Int { words * 64 }
 
     @exclusivity(unchecked) var inputs = DeltaBuffer<UInt8>(count: 1, value: 0)
+    /// Token inputs: symbols per window (0 for byte inputs) and the vocabulary size.
+    @exclusivity(unchecked) private(set) var context = 0
+    @exclusivity(unchecked) private(set) var vocabulary = 0
+    @exclusivity(unchecked) var windows = DeltaBuffer<Int32>(count: 1, value: -1)
+    @exclusivity(unchecked) var indexStart = DeltaBuffer<Int32>(count: 1, value: 0)
+    @exclusivity(unchecked) var indexExamples = DeltaBuffer<Int32>(count: 1, value: 0)
     @exclusivity(unchecked) var sums: [DeltaBuffer<Int32>]
     @exclusivity(unchecked) var bits: [DeltaBuffer<UInt64>]
     @exclusivity(unchecked) var columns: [DeltaBuffer<Int8>]
@@ -75,6 +88,14 @@ final class DeltaCache {
         for buffer in columns { buffer.free() }
         for buffer in thresholds { buffer.free() }
         inputs.free(); logits.free(); units.free(); correct.free(); labels.free()
+        windows.free(); indexStart.free(); indexExamples.free()
+    }
+
+    /// Input `j` of example `b`: its byte, or for token inputs 1 when the window has column `j`.
+    @inline(__always)
+    func inputValue(_ j: Int, _ b: Int) -> Int32 {
+        if context == 0 { return Int32(inputs.base[j &* padded &+ b]) }
+        return windows.base[(j / vocabulary) &* padded &+ b] == Int32(j) ? 1 : 0
     }
 
     /// The mask of real examples in the last word (padding examples never count).
@@ -89,16 +110,23 @@ final class DeltaCache {
 
     // MARK: rebuild
 
-    /// A full evaluation of `network` on the examples (`features` row-major, `n0` bytes each):
+    /// A full evaluation of `network` on the examples (`features` row-major, `n0` bytes each; or
+    /// with `context > 0`, token inputs: `tokenColumns` row-major, `context` columns each):
     /// every cached value from scratch, neurons in parallel on `workers` threads.
-    func rebuild(_ network: TernaryNetwork, features: UnsafeBufferPointer<UInt8>, labels exampleLabels: [Int], workers: Int) {
+    func rebuild(_ network: TernaryNetwork, features: UnsafeBufferPointer<UInt8>, tokenColumns: UnsafeBufferPointer<Int32>? = nil,
+                 context newContext: Int = 0, labels exampleLabels: [Int], workers: Int) {
         self.network = network
         let B = exampleLabels.count
-        if B != exampleCount || words == 0 {
+        if B != exampleCount || words == 0 || newContext != context {
+            context = newContext
+            vocabulary = newContext > 0 ? sizes[0] / newContext : 0
             exampleCount = B
             words = max(1, (B + 63) / 64)
             let Bp = padded
-            inputs.free(); inputs = DeltaBuffer(count: sizes[0] * Bp, value: 0)
+            inputs.free(); inputs = DeltaBuffer(count: context > 0 ? 1 : sizes[0] * Bp, value: 0)
+            windows.free(); windows = DeltaBuffer(count: context * Bp, value: -1)
+            indexStart.free(); indexStart = DeltaBuffer(count: context > 0 ? sizes[0] + 1 : 1, value: 0)
+            indexExamples.free(); indexExamples = DeltaBuffer(count: B * context, value: 0)
             for l in 0..<(layerCount - 1) {
                 sums[l].free(); sums[l] = DeltaBuffer(count: sizes[l + 1] * Bp, value: 0)
                 bits[l].free(); bits[l] = DeltaBuffer(count: sizes[l + 1] * words, value: 0)
@@ -109,9 +137,34 @@ final class DeltaCache {
             labels.free(); labels = DeltaBuffer(count: B, value: 0)
         }
         let Bp = padded, n0 = sizes[0]
-        for b in 0..<B {
-            labels.base[b] = Int32(exampleLabels[b])
-            for j in 0..<n0 { inputs.base[j &* Bp &+ b] = features[b &* n0 &+ j] }
+        for b in 0..<B { labels.base[b] = Int32(exampleLabels[b]) }
+        if context > 0 {
+            // Windows position-major, and the index by counting sort (examples stay in order).
+            let K = context
+            let columns = tokenColumns!
+            precondition(columns.count == B * K, "token columns must hold \(K) per example")
+            indexStart.base.initialize(repeating: 0, count: n0 + 1)
+            for b in 0..<B {
+                for p in 0..<K {
+                    let j = columns[b &* K &+ p]
+                    precondition(Int(j) / vocabulary == p, "column \(j) of example \(b) is not in block \(p)")
+                    windows.base[p &* Bp &+ b] = j
+                    indexStart.base[Int(j) &+ 1] &+= 1
+                }
+            }
+            for j in 0..<n0 { indexStart.base[j &+ 1] &+= indexStart.base[j] }
+            let fill = UnsafeMutablePointer<Int32>.allocate(capacity: n0)
+            defer { fill.deallocate() }
+            fill.update(from: indexStart.base, count: n0)
+            for b in 0..<B {
+                for p in 0..<K {
+                    let j = Int(windows.base[p &* Bp &+ b])
+                    indexExamples.base[Int(fill[j])] = Int32(b)
+                    fill[j] &+= 1
+                }
+            }
+        } else {
+            for b in 0..<B { for j in 0..<n0 { inputs.base[j &* Bp &+ b] = features[b &* n0 &+ j] } }
         }
         for l in 0..<layerCount {
             let n = sizes[l + 1], fanIn = sizes[l]
@@ -133,7 +186,17 @@ final class DeltaCache {
                 let row = UnsafeMutablePointer<Int32>.allocate(capacity: Bp)
                 defer { row.deallocate() }
                 row.initialize(repeating: 0, count: Bp)
-                for j in 0..<fanIn {
+                if l == 0 && self.context > 0 {
+                    // Token inputs: the neuron's dense row, then K gathers per example.
+                    let weights = UnsafeMutablePointer<Int32>.allocate(capacity: fanIn)
+                    defer { weights.deallocate() }
+                    for j in 0..<fanIn { weights[j] = Int32(matrix[k, j]) }
+                    for p in 0..<self.context {
+                        let column = self.windows.base + p &* Bp
+                        for b in 0..<B { row[b] &+= weights[Int(column[b])] }
+                    }
+                }
+                for j in 0..<fanIn where !(l == 0 && self.context > 0) {
                     let w = matrix[k, j]
                     if w == 0 { continue }
                     if l == 0 {

@@ -90,6 +90,10 @@ final class DeltaScratch {
     @exclusivity(unchecked) var logits: DeltaBuffer<Int32>
     @exclusivity(unchecked) var changeNeuron: DeltaBuffer<Int32>
     @exclusivity(unchecked) var changeSign: DeltaBuffer<Int32>
+    /// Token inputs: each example's change of one neuron's sum (zero between uses), and the
+    /// examples visited.
+    @exclusivity(unchecked) var exampleDelta = DeltaBuffer<Int32>(count: 1, value: 0)
+    @exclusivity(unchecked) var touched = DeltaBuffer<Int32>(count: 1, value: 0)
 
     init(layerSizes: [Int]) {
         let hidden = layerSizes.count - 2
@@ -117,6 +121,13 @@ final class DeltaScratch {
         for buffer in changedMask { buffer.free() }
         for buffer in denseFires { buffer.free() }
         thetaMoved.free(); thetaNew.free(); delta.free(); logits.free(); changeNeuron.free(); changeSign.free()
+        exampleDelta.free(); touched.free()
+    }
+
+    /// Room for a token neuron's per-example deltas (`padded` examples, zero) and `listed` visits.
+    func reserveExamples(_ padded: Int, listed: Int) {
+        exampleDelta.reserve(padded, value: 0)
+        touched.reserve(listed, value: 0)
     }
 
     func reserveMoves(_ m: Int) {
