@@ -137,13 +137,13 @@ extension TernaryNetwork {
                 guard bytes.count >= reader.offset + 1 + 4 else { throw fail("file is truncated inside symbol \(index) of the vocabulary") }
                 let length = Int(reader.read() as UInt8)
                 guard bytes.count >= reader.offset + length + 4,
-                      let symbol = String(validating: bytes[reader.offset..<(reader.offset + length)], as: UTF8.self), symbol.count == 1 else {
+                      let symbol = String(validating: bytes[reader.offset..<(reader.offset + length)], as: UTF8.self), symbol.unicodeScalars.count == 1 else {
                     throw fail("symbol \(index) of the vocabulary is truncated or not one UTF-8 character; the file is damaged")
                 }
                 reader.offset += length
                 symbols.append(symbol)
             }
-            guard Set(symbols).count == symbols.count else { throw fail("the vocabulary lists a symbol twice; the file is damaged") }
+            guard Set(symbols.map { $0.unicodeScalars.first!.value }).count == symbols.count else { throw fail("the vocabulary lists a symbol twice; the file is damaged") }
             tokens = TokenInput(context: context, symbols: symbols)
         }
         var temperature: Double?

@@ -3,8 +3,8 @@
 ///
 /// Input column `p * V + t` is 1 when the window's symbol at position `p` is `t`, so a
 /// first-layer sum is `s_j = sum_p W1[j, p V + t_p]`: `context` weights, no multiply, no zeros
-/// visited. The vocabulary is the characters of the training split in order of first
-/// appearance's code point (sorted), plus one reserved last symbol for characters unseen there.
+/// visited. A character is a Unicode scalar. The vocabulary is the characters of the training
+/// split in code-point order, plus one reserved last symbol for characters unseen there.
 public struct TokenInput: Hashable, Sendable, Codable {
     /// Symbols per window, `k`.
     public var context: Int
@@ -28,12 +28,13 @@ public struct TokenInput: Hashable, Sendable, Codable {
     /// `n0 = context x V`.
     public var inputCount: Int { context * symbols.count }
 
-    /// The symbol id of each character of `text` (unseen characters map to the last symbol).
+    /// The symbol id of each character (Unicode scalar) of `text`; unseen characters map to
+    /// the last symbol.
     public func encode(_ text: String) -> [UInt16] {
-        var index: [Character: UInt16] = [:]
-        for (i, symbol) in symbols.enumerated() { if let c = symbol.first { index[c] = UInt16(i) } }
+        var index: [UnicodeScalar: UInt16] = [:]
+        for (i, symbol) in symbols.enumerated().dropLast() { if let c = symbol.unicodeScalars.first { index[c] = UInt16(i) } }
         let unseen = UInt16(symbols.count - 1)
-        return text.map { index[$0] ?? unseen }
+        return text.unicodeScalars.map { index[$0] ?? unseen }
     }
 }
 

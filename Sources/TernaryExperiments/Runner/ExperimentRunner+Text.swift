@@ -64,6 +64,16 @@ extension ExperimentRunner {
     /// reports: up to 8,192 evenly spaced windows (`TextEvaluation.sample`).
     static func trainSample(_ train: QuantizedDataset) -> [Int] { TextEvaluation.sample(train.count) }
 
+    /// Computes, prints and stores (`references.csv`) the reference lines of the test split.
+    func writeReferences(_ corpus: TextCorpus) throws {
+        guard writes else { return }
+        let references = TextReferences(corpus: corpus)
+        if !quiet {
+            console.err("\(config.name): \(corpus.trainCharacters) train, \(corpus.validationCharacters) validation, \(corpus.testCharacters) test characters; vocabulary \(corpus.tokens.vocabulary) (unseen symbol included); reference lines on the test split:\n" + references.summary)
+        }
+        try writeFile(Array(references.csv.utf8), to: folder + "/references.csv")
+    }
+
     /// One evaluator per run for the text metrics (the logged points' thread count).
     func textEvaluator(_ sizes: [Int]) -> PopulationEvaluator {
         if let cached = textEvaluatorCache, cached.layerSizes == sizes { return cached }

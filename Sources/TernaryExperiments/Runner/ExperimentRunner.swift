@@ -220,6 +220,7 @@ final class ExperimentRunner {
         if !resuming {
             try writeFile(Array((FileManager.default.contents(atPath: config.file) ?? Data())), to: folder + "/config.json")
         }
+        if let corpus = splits.corpus { try writeReferences(corpus) }
         for (arm, seed) in order {
             // Rank 0's interrupt decides for every rank.
             guard try !agreed(interrupt.isSet) else { break }
