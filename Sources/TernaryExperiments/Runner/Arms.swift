@@ -148,7 +148,9 @@ struct IncrementalBatch: Sendable {
     func estimatedBytes(_ context: ArmContext, moves: Int) -> (bytes: Int, key: String) {
         let examples = min(batch ?? context.train.count, context.train.count)
         let widest = context.layerSizes.dropFirst().max()!
-        return (context.scorerBytes(examples: examples) + context.train.count * widest * 4 + moves * 20 + 8 * context.genomeBytes,
+        // The readout start's sums: every train example, or a sample of 16,384 windows for text.
+        let readout = context.quantizer.tokens == nil ? context.train.count : min(16_384, context.train.count)
+        return (context.scorerBytes(examples: examples) + readout * widest * 4 + moves * 20 + 8 * context.genomeBytes,
                 batch == nil ? "batch" : "batch")
     }
 
