@@ -133,6 +133,32 @@ struct TextTests {
         #expect(try rows(one).count == 5)
     }
 
+    @Test("an interrupted text run, resumed, gives the rows of an uninterrupted one")
+    func resume() throws {
+        let textPath = try write(TextTests.text, "corpus.txt"), straight = temporaryPath("straight"), cut = temporaryPath("cut"), file = temporaryPath("t.json")
+        defer { for path in [textPath, straight, cut, file] { try? FileManager.default.removeItem(atPath: path) } }
+        try #"""
+        {"dataset": {"text": "\#(textPath)", "context": 3}, "model": {"hidden": [16]}, "seeds": [1],
+         "arms": {"es": {"strategy": "es", "generations": 12, "eval_every": 4, "batch": 400, "rotate_every": 5},
+                  "ste": {"strategy": "ste", "epochs": 6, "epoch_examples": 300}}}
+        """#.write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(Captured.run(["run", file, "--out", straight, "--quiet"]).status == 0)
+        let runner = ExperimentRunner(config: try ExperimentConfig.load(file), folder: cut, threads: 1,
+                                      console: Console(out: { _ in }, err: { _ in }), quiet: true)
+        runner.interrupt = InterruptFlag(trippingAfter: 17)
+        #expect(try runner.run() == false)
+        #expect(Captured.run(["resume", cut, "--quiet"]).status == 0)
+        func rows(_ folder: String) throws -> [String] {
+            try String(contentsOfFile: folder + "/curves.csv", encoding: .utf8).split(separator: "\n").map { line in
+                var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                fields[3] = ""
+                return fields.joined(separator: ",")
+            }
+        }
+        #expect(try rows(cut) == rows(straight))
+        #expect(FileManager.default.contents(atPath: cut + "/es-seed1.tern") == FileManager.default.contents(atPath: straight + "/es-seed1.tern"))
+    }
+
     @Test("the n-gram reference lines follow their formula (unigram checked by hand)")
     func references() throws {
         let corpus = try TextCorpus(text: "abababab" + "aab", context: 2, testFraction: 0.3, validationFraction: 0)
