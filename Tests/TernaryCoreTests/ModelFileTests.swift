@@ -64,7 +64,7 @@ struct ModelFileTests {
         #expect(problem(wrongMagic)?.contains("not a TernEvo model") == true)
         var wrongVersion = bytes
         wrongVersion[4] = 9
-        #expect(problem(wrongVersion) == "m.tern: format version 9 is not supported; this build reads versions 1 and 2 (re-export the model with this build)")
+        #expect(problem(wrongVersion) == "m.tern: format version 9 is not supported; this build reads versions 1 to 3 (re-export the model with this build)")
         bytes.append(0)
         #expect(problem(bytes) == "m.tern: 1 unexpected bytes after the model; the file is damaged")
         #expect(throws: ModelFileError.self) { try TernaryNetwork(contentsOfFile: "/nonexistent/model.tern") }

@@ -38,8 +38,8 @@ struct KillTests {
                 return fields.joined(separator: ",")
             }.joined(separator: "\n")
         }
-        var result = ["curves": try lines("curves.csv", blank: [3], columns: 13),
-                      "summary": try lines("summary.csv", blank: [3, 10, 11, 12], columns: 16)]
+        var result = ["curves": try lines("curves.csv", blank: [3], columns: 19),
+                      "summary": try lines("summary.csv", blank: [3, 10, 11, 12, 18, 19], columns: 20)]
         for name in try FileManager.default.contentsOfDirectory(atPath: folder) where name.hasSuffix(".tern") {
             result[name] = FileManager.default.contents(atPath: folder + "/" + name)?.base64EncodedString()
         }

@@ -82,7 +82,7 @@ struct ConfigTests {
             let config = try ExperimentConfig.load(path)
             // With its data at hand (shipped, or exported by scripts/), the dry run's plan too.
             let dataPresent: Bool = switch config.data {
-            case let .csv(file), let .idx(file): FileManager.default.fileExists(atPath: file)
+            case let .csv(file), let .idx(file), let .text(file): FileManager.default.fileExists(atPath: file)
             default: true
             }
             if dataPresent {

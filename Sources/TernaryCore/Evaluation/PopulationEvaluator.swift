@@ -22,7 +22,7 @@ public final class PopulationEvaluator {
         self.threads = max(1, threads ?? Parallel.coreCount)
         let maxHidden = layerSizes.dropFirst().dropLast().max() ?? 1
         let maxInputWords = (layerSizes.dropLast().max()! + 63) / 64
-        scratch = (0..<self.threads).map { _ in ForwardScratch(maxHidden: maxHidden, maxInputWords: maxInputWords) }
+        scratch = (0..<self.threads).map { _ in ForwardScratch(maxHidden: maxHidden, maxInputWords: maxInputWords, widest: layerSizes.dropFirst().max()!) }
     }
 
     /// Logits of every network on every example: `result[p][b * C + c]`.

@@ -9,6 +9,8 @@ public struct QuantizedDataset: Sendable {
     public let labels: [Int]
     /// Number of classes.
     public let classCount: Int
+    /// For one-hot token inputs (DESIGN section 11): the windows, and `features` is empty.
+    public let windows: TokenWindows?
 
     public init(features: [UInt8], featureCount: Int, labels: [Int], classCount: Int) {
         precondition(featureCount >= 1 && features.count == labels.count * featureCount,
@@ -18,6 +20,27 @@ public struct QuantizedDataset: Sendable {
         self.featureCount = featureCount
         self.labels = labels
         self.classCount = classCount
+        windows = nil
+    }
+
+    /// The windows of a symbol stream as examples: `featureCount = context x V` one-hot inputs,
+    /// never materialised; labels are the next symbols; `classCount` is V.
+    public init(windows: TokenWindows) {
+        features = []
+        featureCount = windows.context * windows.vocabulary
+        labels = windows.labels
+        classCount = windows.vocabulary
+        self.windows = windows
+    }
+
+    /// The examples at `indices` as their inputs (row-major): `featureCount` bytes each, or
+    /// for token inputs `context` column indices each (as `TokenWindows.columns`).
+    func rows(_ indices: some Collection<Int>) -> (bytes: [UInt8], columns: [Int32]) {
+        if let windows { return ([], windows.columns(indices)) }
+        var x = [UInt8]()
+        x.reserveCapacity(indices.count * featureCount)
+        for i in indices { x += features[(i * featureCount)..<((i + 1) * featureCount)] }
+        return (x, [])
     }
 
     /// Number of examples.
@@ -25,6 +48,10 @@ public struct QuantizedDataset: Sendable {
 
     /// The examples at `indices`, laid out for the evaluator.
     public func batch(_ indices: some Collection<Int>) -> ExampleBatch {
+        if let windows {
+            return ExampleBatch(tokenColumns: windows.columns(indices), context: windows.context,
+                                featureCount: featureCount, labels: indices.map { labels[$0] })
+        }
         var x = [UInt8]()
         x.reserveCapacity(indices.count * featureCount)
         for i in indices { x += features[(i * featureCount)..<((i + 1) * featureCount)] }
@@ -33,7 +60,8 @@ public struct QuantizedDataset: Sendable {
 
     /// Every example, in order.
     public var all: ExampleBatch {
-        ExampleBatch(features: features, featureCount: featureCount, labels: labels)
+        if windows != nil { return batch(0..<count) }
+        return ExampleBatch(features: features, featureCount: featureCount, labels: labels)
     }
 
     /// `size` distinct example indices drawn uniformly (a partial Fisher-Yates shuffle), or all

@@ -12,10 +12,13 @@ final class ForwardScratch {
     let laneBits: UnsafeMutablePointer<SIMD16<UInt32>>
     /// First-layer partial sums of a block of rows, `[rowBlock][tileWidth]` Int32, 64-byte aligned.
     let partialSums: UnsafeMutablePointer<Int32>
+    /// One example's first-layer sums of a token network, `[widest]` Int32.
+    let tokenRow: UnsafeMutablePointer<Int32>
 
     /// Scratch for networks whose widest hidden layer has `maxHidden` neurons and whose widest
     /// layer input is `maxInputWords` words.
-    init(maxHidden: Int, maxInputWords: Int) {
+    init(maxHidden: Int, maxInputWords: Int, widest: Int = 1) {
+        tokenRow = .allocate(capacity: max(1, widest, maxHidden))
         activationWords = max(1, (maxHidden + 63) / 64)
         activationsA = .allocate(capacity: tileWidth * activationWords)
         activationsB = .allocate(capacity: tileWidth * activationWords)
@@ -42,6 +45,7 @@ final class ForwardScratch {
         rowMask.deallocate()
         laneBits.deallocate()
         partialSums.deallocate()
+        tokenRow.deallocate()
     }
 }
 
@@ -69,13 +73,27 @@ func forwardPopulation(_ networks: [TernaryNetwork], batch: ExampleBatch, scratc
     return logits.withUnsafeMutableBufferPointer { output in
         let out = UncheckedSendable(output.baseAddress!)
         let x = UncheckedSendable(UnsafePointer(batch.columns.base))
+        // Token inputs: each genome's first layer as Int8 columns, built once per call.
+        let transposed = batch.context > 0
+            ? Parallel.map(count: networks.count, workers: scratch.count) { genome, _ in transposedColumns(networks[genome].weights[0]) }
+            : []
         func run(_ genome: Int, tiles range: Range<Int>, worker: Int) {
             let network = networks[genome]
             for tile in range {
                 let tileStart = tile * tileWidth
-                forwardTile(network, tile: x.value + tile * batch.featureCount * tileWidth,
-                            examples: min(tileWidth, examples - tileStart), scratch: scratch[worker],
-                            logits: out.value + genome * stride + tileStart * classes)
+                let count = min(tileWidth, examples - tileStart)
+                let target = out.value + genome * stride + tileStart * classes
+                if batch.context > 0 {
+                    batch.tokenColumns.withUnsafeBufferPointer { windows in
+                        transposed[genome].withUnsafeBufferPointer { columns in
+                            forwardTile(network, tile: x.value, examples: count, scratch: scratch[worker], logits: target,
+                                        tokens: (windows.baseAddress! + tileStart * batch.context, batch.context, columns.baseAddress!))
+                        }
+                    }
+                } else {
+                    forwardTile(network, tile: x.value + tile * batch.featureCount * tileWidth,
+                                examples: count, scratch: scratch[worker], logits: target)
+                }
             }
         }
         if networks.count >= 4 * scratch.count {
@@ -96,9 +114,19 @@ func forwardPopulation(_ networks: [TernaryNetwork], batch: ExampleBatch, scratc
 }
 
 /// One network on one tile of 128 examples: logits of the first `examples` go to `logits [examples][C]`.
+/// With `tokens` (a token network, DESIGN section 11: the tile's windows `[T][K]`, K, and the
+/// first layer's Int8 columns from `transposedColumns`), the first layer is a gather-add and
+/// `tile` is not read.
 func forwardTile(_ network: TernaryNetwork, tile: UnsafePointer<Int16>,
-                 examples: Int, scratch: ForwardScratch, logits: UnsafeMutablePointer<Int32>) {
+                 examples: Int, scratch: ForwardScratch, logits: UnsafeMutablePointer<Int32>,
+                 tokens: (windows: UnsafePointer<Int32>, context: Int, columns: UnsafePointer<Int8>)? = nil) {
     let layerCount = network.weights.count
+    if let tokens, layerCount == 1 {
+        tokenFirstLayerKernel(windows: tokens.windows, context: tokens.context, examples: examples, columns: tokens.columns,
+                              rows: network.weights[0].rowCount, thresholds: nil, out: scratch.activationsA, outWords: 0,
+                              row: scratch.tokenRow, logits: logits)
+        return
+    }
     if layerCount == 1 {
         let matrix = network.weights[0]
         matrix.plus.withUnsafeBufferPointer { plus in
@@ -126,7 +154,11 @@ func forwardTile(_ network: TernaryNetwork, tile: UnsafePointer<Int16>,
                 }
                 network.thresholds[l].withUnsafeBufferPointer { theta in
                     let outWords = (matrix.rowCount + 63) / 64
-                    if l == 0 {
+                    if l == 0, let tokens {
+                        tokenFirstLayerKernel(windows: tokens.windows, context: tokens.context, examples: examples,
+                                              columns: tokens.columns, rows: matrix.rowCount, thresholds: theta.baseAddress!,
+                                              out: output, outWords: outWords, row: scratch.tokenRow)
+                    } else if l == 0 {
                         firstLayerKernel(tile: tile, plus: plus, minus: minus, rows: matrix.rowCount,
                                          wordsPerRow: matrix.wordsPerRow, thresholds: theta.baseAddress!,
                                          out: output, outWords: outWords, scratch: scratch)

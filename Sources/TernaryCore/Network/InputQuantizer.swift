@@ -22,6 +22,9 @@ public struct InputQuantizer: Hashable, Sendable, Codable {
     public var high: Float
     /// Bits per quantised input, 1 ... 8.
     public var bits: Int
+    /// The input kind: nil for quantised byte features, else one-hot token inputs (DESIGN
+    /// section 11; then `bits` is 1, `low` 0 and `high` 1, so an input's value `q / Q` is 0 or 1).
+    public var tokens: TokenInput? = nil
 
     public init(low: Float, high: Float, bits: Int = 8) {
         precondition(bits >= 1 && bits <= 8, "input bits must be 1 ... 8, not \(bits)")
@@ -65,6 +68,12 @@ public struct InputQuantizer: Hashable, Sendable, Codable {
         let ranges = zip(lows, highs).map { $0 > $1 ? Range(low: 0, high: 0) : Range(low: $0, high: $1) }
         self.init(low: ranges.map(\.low).min() ?? 0, high: ranges.map(\.high).max() ?? 0, bits: bits)
         featureRanges = ranges
+    }
+
+    /// The input description of a one-hot token network (`bits` 1, range 0 ... 1).
+    public init(tokens: TokenInput) {
+        self.init(low: 0, high: 1, bits: 1)
+        self.tokens = tokens
     }
 
     /// Whether each feature has its own range.

@@ -19,11 +19,18 @@ import Foundation
 /// Version 2 (per-feature input scaling) inserts, after the layer sizes, one byte 1 and then
 /// `n0` pairs of Float32 (lo, hi), one per feature. A global model is still written as version
 /// 1, so files of earlier builds and of this one read the same; both versions load.
+///
+/// Version 3 (a token-input model or a fitted temperature, DESIGN section 11) inserts, after the
+/// layer sizes, one flags byte (bit 0: per-feature ranges follow, as in version 2; bit 1: token
+/// inputs follow; bit 2: a temperature follows), then the ranges if any, then for tokens the
+/// context (UInt32), the vocabulary size V (UInt32) and each symbol as a length byte and its
+/// UTF-8 bytes (`n0` must equal context x V), then the temperature as Float64 bits. Models
+/// without either are still written as version 1 or 2.
 extension TernaryNetwork {
     /// The first four bytes of every model file.
     public static let modelFileMagic: [UInt8] = Array("TERN".utf8)
     /// The newest format version this build writes and reads (it writes 1 for global scaling).
-    public static let modelFileVersion: UInt16 = 2
+    public static let modelFileVersion: UInt16 = 3
     static let maxLayerCount = 64
     static let maxLayerSize = 1 << 24
 
@@ -31,17 +38,30 @@ extension TernaryNetwork {
     public func modelFileBytes() -> [UInt8] {
         var out = ByteWriter()
         out.bytes += TernaryNetwork.modelFileMagic
-        out.append(UInt16(quantizer.isPerFeature ? 2 : 1))
+        let extended = tokens != nil || temperature != nil
+        out.append(UInt16(extended ? 3 : quantizer.isPerFeature ? 2 : 1))
         out.append(activation.rawValue)
         out.append(UInt8(quantizer.bits))
         out.append(quantizer.low.bitPattern)
         out.append(quantizer.high.bitPattern)
         out.append(UInt32(layerSizes.count))
         for size in layerSizes { out.append(UInt32(size)) }
-        if quantizer.isPerFeature {
+        if extended {
+            out.append(UInt8((quantizer.isPerFeature ? 1 : 0) | (tokens != nil ? 2 : 0) | (temperature != nil ? 4 : 0)))
+        } else if quantizer.isPerFeature {
             out.append(UInt8(1))
-            for range in quantizer.featureRanges { out.append(range.low.bitPattern); out.append(range.high.bitPattern) }
         }
+        for range in quantizer.featureRanges { out.append(range.low.bitPattern); out.append(range.high.bitPattern) }
+        if let tokens {
+            out.append(UInt32(tokens.context))
+            out.append(UInt32(tokens.vocabulary))
+            for symbol in tokens.symbols {
+                let utf8 = Array(symbol.utf8)
+                out.append(UInt8(utf8.count))
+                out.bytes += utf8
+            }
+        }
+        if let temperature { out.append(temperature.bitPattern) }
         for layer in thresholds { for t in layer { out.append(UInt32(bitPattern: t)) } }
         for matrix in weights { out.bytes += Base3.encode(matrix.trits) }
         out.append(CRC32.checksum(out.bytes))
@@ -60,8 +80,8 @@ extension TernaryNetwork {
         }
         reader.offset = 4
         let version: UInt16 = reader.read()
-        guard version == 1 || version == 2 else {
-            throw fail("format version \(version) is not supported; this build reads versions 1 and 2 (re-export the model with this build)")
+        guard version >= 1 && version <= 3 else {
+            throw fail("format version \(version) is not supported; this build reads versions 1 to 3 (re-export the model with this build)")
         }
         let activationCode: UInt8 = reader.read()
         let bits = Int(reader.read() as UInt8)
@@ -83,12 +103,20 @@ extension TernaryNetwork {
             sizes.append(size)
         }
         var ranges: [InputQuantizer.Range] = []
-        if version == 2 {
-            guard bytes.count >= reader.offset + 1 + 8 * sizes[0] + 4 else {
+        var flags: UInt8 = 0
+        if version >= 2 {
+            guard bytes.count >= reader.offset + 1 + 4 else { throw fail("file is truncated after the layer sizes (\(bytes.count) bytes)") }
+            flags = reader.read()
+            if version == 2 {
+                guard flags == 1 else { throw fail("input scaling code \(flags) is not 1 (per feature); the file is damaged") }
+            } else {
+                guard flags & ~7 == 0, flags != 0 else { throw fail("version 3 flags \(flags) are not a nonzero combination of 1, 2 and 4; the file is damaged") }
+            }
+        }
+        if flags & 1 != 0 {
+            guard bytes.count >= reader.offset + 8 * sizes[0] + 4 else {
                 throw fail("file is truncated inside the per-feature input ranges (\(bytes.count) bytes)")
             }
-            let scaling: UInt8 = reader.read()
-            guard scaling == 1 else { throw fail("input scaling code \(scaling) is not 1 (per feature); the file is damaged") }
             for feature in 0..<sizes[0] {
                 let low = Float(bitPattern: reader.read()), high = Float(bitPattern: reader.read())
                 guard low.isFinite && high.isFinite && low <= high else {
@@ -96,6 +124,34 @@ extension TernaryNetwork {
                 }
                 ranges.append(InputQuantizer.Range(low: low, high: high))
             }
+        }
+        var tokens: TokenInput?
+        if flags & 2 != 0 {
+            guard bytes.count >= reader.offset + 8 + 4 else { throw fail("file is truncated inside the token input header (\(bytes.count) bytes)") }
+            let context = Int(reader.read() as UInt32), vocabulary = Int(reader.read() as UInt32)
+            guard context >= 1, vocabulary >= 1, vocabulary <= TokenInput.maxVocabulary, context * vocabulary == sizes[0] else {
+                throw fail("token inputs of context \(context) and vocabulary \(vocabulary) do not make the \(sizes[0]) inputs of the first layer; the file is damaged")
+            }
+            var symbols: [String] = []
+            for index in 0..<vocabulary {
+                guard bytes.count >= reader.offset + 1 + 4 else { throw fail("file is truncated inside symbol \(index) of the vocabulary") }
+                let length = Int(reader.read() as UInt8)
+                guard bytes.count >= reader.offset + length + 4,
+                      let symbol = String(validating: bytes[reader.offset..<(reader.offset + length)], as: UTF8.self), symbol.unicodeScalars.count == 1 else {
+                    throw fail("symbol \(index) of the vocabulary is truncated or not one UTF-8 character; the file is damaged")
+                }
+                reader.offset += length
+                symbols.append(symbol)
+            }
+            guard Set(symbols.map { $0.unicodeScalars.first!.value }).count == symbols.count else { throw fail("the vocabulary lists a symbol twice; the file is damaged") }
+            tokens = TokenInput(context: context, symbols: symbols)
+        }
+        var temperature: Double?
+        if flags & 4 != 0 {
+            guard bytes.count >= reader.offset + 8 + 4 else { throw fail("file is truncated inside the temperature") }
+            let value = Double(bitPattern: reader.read())
+            guard value.isFinite && value > 0 else { throw fail("temperature \(value) is not positive and finite; the file is damaged") }
+            temperature = value
         }
         let thresholdCount = sizes.dropFirst().dropLast().reduce(0, +)
         let weightBytes = zip(sizes.dropFirst(), sizes).reduce(0) { $0 + Base3.byteCount(forTrits: $1.0 * $1.1) }
@@ -121,7 +177,9 @@ extension TernaryNetwork {
         }
         var quantizer = InputQuantizer(low: low, high: high, bits: bits)
         quantizer.featureRanges = ranges
+        quantizer.tokens = tokens
         self.init(layerSizes: sizes, activation: activation, quantizer: quantizer)
+        self.temperature = temperature
         for l in thresholds.indices {
             for i in thresholds[l].indices { thresholds[l][i] = Int32(bitPattern: reader.read()) }
         }

@@ -32,13 +32,32 @@ extension TernaryNetwork {
                 add("layers.\(l).threshold", dtype: "I32", shape: [thresholds[l].count], bytes: bytes)
             }
         }
-        let semantics = "q = clamp(round_half_away((x - input_low) / (input_high - input_low) * (2^input_bits - 1)), 0, 2^input_bits - 1) in float64 (0 when high == low); s = W0 q; h = s >= threshold ? +1 : -1; later layers s = W h; logits = W_last h (int32); prediction = first argmax"
+        let tokenSemantics = "input = one-hot of a window of input_context symbols (input p*V + t is 1 when symbol p is t, V = the length of input_vocabulary, a JSON array; unseen characters map to its last symbol); s = W0 input (the sum of input_context weight columns); h = s >= threshold ? +1 : -1; later layers s = W h; logits = W_last h (int32); p(next) = softmax(logits / temperature); prediction = first argmax"
+        let semantics = tokens != nil ? tokenSemantics : "q = clamp(round_half_away((x - input_low) / (input_high - input_low) * (2^input_bits - 1)), 0, 2^input_bits - 1) in float64 (0 when high == low); s = W0 q; h = s >= threshold ? +1 : -1; later layers s = W h; logits = W_last h (int32); prediction = first argmax"
         let metadata = ["format": "ternevo", "activation": activation.name, "input_bits": "\(quantizer.bits)",
                         "input_scaling": quantizer.scalingName,
                         "input_low": "\(quantizer.low)", "input_high": "\(quantizer.high)",
                         "layer_sizes": layerSizes.map(String.init).joined(separator: ","), "semantics": semantics]
-        let metadataText = ["format", "activation", "input_bits", "input_scaling", "input_low", "input_high", "layer_sizes", "semantics"]
+        var metadataText = ["format", "activation", "input_bits", "input_scaling", "input_low", "input_high", "layer_sizes", "semantics"]
             .map { "\"\($0)\":\"\(metadata[$0]!)\"" }.joined(separator: ",")
+        if let tokens {
+            // Metadata values are strings: the vocabulary is a JSON array inside one, escaped.
+            func escaped(_ text: String) -> String {
+                var out = ""
+                for scalar in text.unicodeScalars {
+                    switch scalar {
+                    case "\"": out += "\\\""
+                    case "\\": out += "\\\\"
+                    case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+                    default: out.unicodeScalars.append(scalar)
+                    }
+                }
+                return out
+            }
+            let vocabulary = "[" + tokens.symbols.map { "\"" + escaped($0) + "\"" }.joined(separator: ",") + "]"
+            metadataText += ",\"input_kind\":\"tokens\",\"input_context\":\"\(tokens.context)\",\"input_vocabulary\":\"\(escaped(vocabulary))\""
+        }
+        if let temperature { metadataText += ",\"temperature\":\"\(temperature)\"" }
         var header = Array("{\"__metadata__\":{\(metadataText)},\(entries.joined(separator: ","))}".utf8)
         while header.count % 8 != 0 { header.append(0x20) }
         var out: [UInt8] = []

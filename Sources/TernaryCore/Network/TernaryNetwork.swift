@@ -27,6 +27,13 @@ public struct TernaryNetwork: Hashable, Sendable {
     public var weights: [TernaryMatrix]
     /// Thresholds of the hidden layers: `thresholds[l].count == layerSizes[l + 1]`.
     public var thresholds: [[Int32]]
+    /// The softmax temperature `T` the model's probabilities use, `p = softmax(z / T)`, fitted
+    /// on the training split after training (DESIGN section 11); nil when none was fitted.
+    /// Not part of the integer network: predictions never depend on it.
+    public var temperature: Double? = nil
+
+    /// The token input description, nil for byte features.
+    public var tokens: TokenInput? { quantizer.tokens }
 
     /// A network of zero weights and zero thresholds.
     public init(layerSizes: [Int], activation: Activation = .sign,

@@ -298,6 +298,68 @@ struct Benchmarks {
                                              "data": source]))
             }
         }
+        return rows + textDeltaRows()
+    }
+
+    /// A first-layer move of the text shape (DESIGN section 11: context 8, 64 symbols, 512
+    /// one-hot inputs, hidden 256, 64 classes) on B = 20,000 windows of the shipped KJV slice,
+    /// scored with token inputs (the column index: only the windows holding the moved column)
+    /// and with the same windows as dense one-hot bytes (every example), taking turns in every
+    /// round; also output-layer and threshold moves on tokens. All threads.
+    func textDeltaRows() -> [BenchRow] {
+        let threads = threadCounts.max()!
+        let count = epochExamples ?? 20_000
+        var rng = Xoshiro256(seed: 12)
+        let corpus = try? TextCorpus.load(path: "experiments/data/kjv-pentateuch.txt", context: 8, testFraction: 0.1, validationFraction: 0.05)
+        let V = corpus?.tokens.vocabulary ?? 63
+        let stream = corpus.map { Array($0.train.stream.prefix(count + 8)) } ?? (0..<(count + 8)).map { _ in UInt16(rng.uniformBelow(V)) }
+        let tokens = QuantizedDataset(windows: TokenWindows(stream: stream, context: 8, vocabulary: V))
+        let all = tokens.all
+        var features = [UInt8]()
+        features.reserveCapacity(tokens.count * tokens.featureCount)
+        for b in 0..<tokens.count { features += all.features(of: b) }
+        let dense = QuantizedDataset(features: features, featureCount: tokens.featureCount, labels: tokens.labels, classCount: V)
+        let shape = [8 * V, 256, V]
+        let name = shape.map(String.init).joined(separator: "-")
+        progress("incremental scoring on text \(name), B = \(tokens.count)")
+        var genome = TernaryNetwork(layerSizes: shape, zeroFraction: 1.0 / 3, using: &rng)
+        var calibrated = [genome]
+        calibrateThresholds(&calibrated, on: all, evaluator: PopulationEvaluator(layerSizes: shape, threads: threads))
+        genome = calibrated[0]
+        genome.quantizer = InputQuantizer(tokens: TokenInput(context: 8, symbols: (0..<V).map { "\(UnicodeScalar(UInt8(32 + $0 % 90)))\($0 >= 90 ? "\($0)" : "")" }))
+        let tokenScorer = IncrementalScorer(layerSizes: shape, threads: threads)
+        tokenScorer.rebuild(genome, on: tokens)
+        let denseScorer = IncrementalScorer(layerSizes: shape, threads: threads)
+        denseScorer.rebuild(genome, on: dense)
+        func moves(_ kind: String) -> MoveList {
+            var candidates = MoveList()
+            for _ in 0..<256 {
+                if kind == "threshold" {
+                    let neuron = rng.uniformBelow(256)
+                    candidates.appendCandidate([.threshold(layer: 0, neuron: neuron, value: genome.thresholds[0][neuron] + (rng.uniformBelow(2) == 0 ? 1 : -1))])
+                    continue
+                }
+                let layer = kind == "first-layer" ? 0 : 1
+                let row = rng.uniformBelow(shape[layer + 1]), column = rng.uniformBelow(shape[layer])
+                let current = Int(genome.weights[layer][row, column])
+                candidates.appendCandidate([.trit(layer: layer, row: row, column: column, value: Int8((current + 2 + rng.uniformBelow(2)) % 3 - 1))])
+            }
+            return candidates
+        }
+        var rows = [BenchRow]()
+        let first = moves("first-layer")
+        let timings = medianSeconds([{ blackHole(tokenScorer.scores(of: first)) }, { blackHole(denseScorer.scores(of: first)) }])
+        let tokenRate = Double(first.count) / timings[0], denseRate = Double(first.count) / timings[1]
+        rows.append(BenchRow(shape: name, kind: "delta-text", threads: threads,
+                             extra: ["move": "first-layer", "batch": tokens.count, "inputs": "tokens", "candidates_per_s": tokenRate,
+                                     "dense_candidates_per_s": denseRate, "ratio": tokenRate / denseRate,
+                                     "data": corpus == nil ? "random symbols" : "KJV slice train windows"]))
+        for kind in ["output", "threshold"] {
+            let candidates = moves(kind)
+            let seconds = medianSeconds([{ blackHole(tokenScorer.scores(of: candidates)) }])[0]
+            rows.append(BenchRow(shape: name, kind: "delta-text", threads: threads,
+                                 extra: ["move": kind, "batch": tokens.count, "inputs": "tokens", "candidates_per_s": Double(candidates.count) / seconds]))
+        }
         return rows
     }
 

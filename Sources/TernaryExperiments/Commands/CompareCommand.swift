@@ -6,7 +6,7 @@ import TernaryCore
 enum CompareCommand {
     static let spec = CommandSpec(
         name: "compare", abstract: "Compare the arms of run folders: accuracies, times to 85/90/95%, evaluations, energy.",
-        usage: "ternevo compare RUN_DIR... [--markdown] [--out FILE.svg] [--y COL] [--log-x | --linear-x]",
+        usage: "ternevo compare RUN_DIR... [--markdown] [--out FILE.svg] [--y COL] [--log-x | --linear-x] [--bpc LEVELS]",
         details: """
         Reads summary.csv of every RUN_DIR and prints one row per run and arm, over its seeds:
         the median test accuracy of the model chosen on validation (test_acc_at_best_val) with
@@ -22,15 +22,36 @@ enum CompareCommand {
           --y COL        the chart's y column (default test_acc)
           --log-x, --linear-x   the chart's time axis, as for 'ternevo plot' (default:
                          logarithmic when the times span more than three decades)
+
+        Text runs (a 'text' dataset) are compared on bits per character instead: the median
+        test bpc of the model chosen on validation, and the median time to each level of
+          --bpc LEVELS   comma-separated bits per character (default 3.35,3.0,2.7), read off
+                         each seed's test_bpc curve, with its multiple of STE's time
+        (the chart's default y column is then test_bpc).
         """) { arguments, console in
             var reader = ArgumentReader(arguments, command: "compare")
             let markdown = reader.flag("--markdown")
             let outPath = try reader.string("--out")
-            let yColumn = try reader.string("--y") ?? "test_acc"
+            var yColumn = try reader.string("--y") ?? "test_acc"
+            let bpcText = try reader.string("--bpc")
+            var levels = [3.35, 3.0, 2.7]
+            if let bpcText {
+                let parsed = bpcText.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+                guard !parsed.isEmpty, parsed.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                    throw CommandError.usage("--bpc '\(bpcText)' is not a comma-separated list of positive numbers, e.g. --bpc 3.35,3.0,2.7")
+                }
+                levels = parsed.map { $0! }
+            }
             let logX = reader.flag("--log-x"), linearX = reader.flag("--linear-x")
             guard !(logX && linearX) else { throw CommandError.usage("give --log-x or --linear-x, not both") }
             let folders = try reader.positionals(expected: "one or more run folders", count: 1...64)
-            console.out(try table(folders, markdown: markdown))
+            // Text runs compare on bits per character, and the chart then draws test_bpc.
+            if try isText(folders.map { folder in
+                do { return try readSummary(folder + "/summary.csv") } catch { throw CommandError.data("\(error)") }
+            }), yColumn == "test_acc" {
+                yColumn = "test_bpc"
+            }
+            console.out(try table(folders, markdown: markdown, levels: levels))
             guard let outPath else { return }
             var series: [LineChart.Series] = []
             for folder in folders {
@@ -50,7 +71,16 @@ enum CompareCommand {
         }
 
     /// The table over run folders, per run and arm (what `compare` prints, and `run` at its end).
-    static func table(_ folders: [String], markdown: Bool) throws -> String {
+    static func table(_ folders: [String], markdown: Bool, levels: [Double] = [3.35, 3.0, 2.7]) throws -> String {
+        var summaries: [[[String: String]]] = []
+        for folder in folders {
+            do { summaries.append(try readSummary(folder + "/summary.csv")) } catch { throw CommandError.data("\(error)") }
+        }
+        if isText(summaries) {
+            do { return try textTable(folders: folders, summaries: summaries, levels: levels, markdown: markdown) } catch {
+                throw CommandError.data("\(error)")
+            }
+        }
         var rows: [[String]] = []
         for folder in folders {
             let summary: [[String: String]]

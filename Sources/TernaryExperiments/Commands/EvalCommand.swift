@@ -12,6 +12,8 @@ enum EvalCommand {
         same name with labels-idx1 for images-idx3. The inputs are quantised with the quantiser
         stored in the model (as in training) and scored by the multiplication-free evaluator on
         all cores. Rows of the confusion matrix are true classes, columns predictions.
+        For a text model, FILE is UTF-8 text: bits per character at the model's temperature
+        and next-character accuracy over every window of it.
 
           --predictions FILE   also write 'index,label,predicted' per example (for checks
                                such as scripts/load_tern.py)
@@ -24,6 +26,22 @@ enum EvalCommand {
             let modelPath = try reader.positionals(expected: "one model file", count: 1...1)[0]
             let network: TernaryNetwork
             do { network = try TernaryNetwork(contentsOfFile: modelPath) } catch { throw CommandError.data("\(error)") }
+            if let tokens = network.tokens {
+                // A text model: bits per character and next-character accuracy on the whole file.
+                guard let contents = FileManager.default.contents(atPath: dataPath), let text = String(data: contents, encoding: .utf8) else {
+                    throw CommandError.data("\(dataPath): cannot be read as UTF-8 text (the model \(modelPath) is a text model)")
+                }
+                let stream = tokens.encode(text)
+                let data = QuantizedDataset(windows: TokenWindows(stream: stream, context: tokens.context, vocabulary: tokens.vocabulary))
+                guard data.count > 0 else { throw CommandError.data("\(dataPath): has \(stream.count) characters; the model needs more than its context of \(tokens.context)") }
+                let temperature = network.temperature ?? 1
+                let score = TextEvaluation.score(network, on: data, temperature: temperature,
+                                                 evaluator: PopulationEvaluator(layerSizes: network.layerSizes))
+                console.out(String(format: "%.4f bits per character, next-character accuracy %.2f%% (%d windows) of %@ on %@ at temperature %.4g%@",
+                                   score.bits, 100 * score.accuracy, data.count, modelPath, dataPath, temperature,
+                                   network.temperature == nil ? " (none stored; 1 used)" : ""))
+                return
+            }
             let data: LabeledData
             do { data = try DatasetFile.load(dataPath) } catch { throw CommandError.data("\(error)") }
             guard data.featureCount == network.inputCount else {

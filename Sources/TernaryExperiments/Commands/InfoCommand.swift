@@ -26,14 +26,18 @@ enum InfoCommand {
             "model:       \(path)",
             "format:      TernEvo model version \(TernaryNetwork.modelFileVersion), \(grouped(fileBytes)) bytes",
             "layers:      \(network.layerSizes.map(String.init).joined(separator: "-")) (\(network.activation.name) activation)",
-            q.isPerFeature
+ q.tokens.map { "input:       one-hot tokens: context \($0.context) x vocabulary \($0.vocabulary) = \(network.inputCount) inputs (vocabulary \(($0.symbols.map { $0.debugDescription.dropFirst().dropLast() }).joined(separator: " ")))" }
+                ?? (q.isPerFeature
                 ? "input:       \(network.inputCount) features quantised to \(q.bits) bits, each with its own range (lo \(q.low) ... hi \(q.high) overall, Q = \(q.levels))"
-                : "input:       \(network.inputCount) features quantised to \(q.bits) bits (lo \(q.low), hi \(q.high), Q = \(q.levels))",
+                : "input:       \(network.inputCount) features quantised to \(q.bits) bits (lo \(q.low), hi \(q.high), Q = \(q.levels))"),
             "weights:     \(grouped(network.weightCount)), zeros \(percent(network.zeroWeightCount, network.weightCount))",
             String(format: "on disk:     %.3f bits per weight (base-3, 5 trits per byte, plus header and thresholds)",
                    8 * Double(fileBytes) / Double(max(1, network.weightCount))),
             String(format: "in memory:   %@ bytes (two bit planes, rows padded to 64)", grouped(network.byteCount)),
         ]
+        if let temperature = network.temperature {
+            lines.append(String(format: "temperature: %.6g (p = softmax(logits / T), fitted on the training split)", temperature))
+        }
         for (l, matrix) in network.weights.enumerated() {
             var line = "layer \(l + 1):     \(matrix.rowCount) x \(matrix.columnCount): +1 \(percent(matrix.plusCount, matrix.count)), 0 \(percent(matrix.zeroCount, matrix.count)), -1 \(percent(matrix.minusCount, matrix.count))"
             if l < network.thresholds.count, let low = network.thresholds[l].min(), let high = network.thresholds[l].max() {

@@ -76,7 +76,9 @@ enum RunCommand {
         let (total, estimates) = runner.memoryEstimate(context, splits: splits)
         let sizes = splits.layerSizes
         let weights = zip(sizes.dropFirst(), sizes).reduce(0) { $0 + $1.0 * $1.1 }
-        var lines = ["experiment \(config.name): \(splits.train.count) train, \(splits.validation.count) validation, \(splits.test.count) test examples, \(config.bits)-bit inputs, \(splits.quantizer.scalingName) scaling",
+        let inputs = splits.quantizer.tokens.map { "text: context \($0.context), vocabulary \($0.vocabulary) (one-hot token inputs)" }
+            ?? "\(config.bits)-bit inputs, \(splits.quantizer.scalingName) scaling"
+        var lines = ["experiment \(config.name): \(splits.train.count) train, \(splits.validation.count) validation, \(splits.test.count) test examples, \(inputs)",
                      "network \(sizes.map(String.init).joined(separator: "-")): \(grouped(weights)) weights, \(config.hidden.reduce(0, +)) thresholds",
                      "seeds \(config.seeds.map(String.init).joined(separator: ", ")); run folder \(folder)"]
         for arm in config.arms {

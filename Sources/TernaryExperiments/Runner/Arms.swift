@@ -25,11 +25,15 @@ struct ArmContext {
             + 4 * layerSizes.dropFirst().dropLast().reduce(0, +)
     }
 
+    /// Bytes one example's inputs take in a batch: `n0` Int16 columns, or for token inputs
+    /// (DESIGN section 11) its `context` Int32 column indices.
+    var inputBytes: Int { quantizer.tokens.map { 4 * $0.context } ?? 2 * layerSizes[0] }
+
     /// Bytes of the population evaluator scoring `genomes` genomes on `examples` examples:
     /// the tiled batch, the logits, per-thread scratch.
     func evaluatorBytes(genomes: Int, examples: Int) -> Int {
         let tiles = (examples + 127) / 128
-        return tiles * 128 * layerSizes[0] * 2 + genomes * examples * layerSizes.last! * 4 + 4 * 200_000
+        return tiles * 128 * inputBytes + genomes * examples * layerSizes.last! * 4 + 4 * 200_000
     }
 
     /// Bytes of the incremental scorer's cache on `examples` examples, per-worker scratch included.
@@ -37,7 +41,7 @@ struct ArmContext {
         let padded = (examples + 63) / 64 * 64
         let hidden = layerSizes.dropFirst().dropLast().reduce(0, +)
         let columns = zip(layerSizes.dropFirst().dropFirst(), layerSizes.dropFirst()).reduce(0) { $0 + $1.0 * $1.1 }
-        return padded * (layerSizes[0] + 4 * hidden + hidden / 8 + 4 * layerSizes.last! + 16) + columns
+        return padded * (inputBytes + 4 * hidden + hidden / 8 + 4 * layerSizes.last! + 16) + columns
             + 4 * padded * hidden / 8 + genomeBytes * 4
     }
 }
@@ -145,7 +149,9 @@ struct IncrementalBatch: Sendable {
     func estimatedBytes(_ context: ArmContext, moves: Int, candidates: Int) -> Int {
         let examples = min(batch ?? context.train.count, context.train.count)
         let widest = context.layerSizes.dropFirst().max()!
-        return context.scorerBytes(examples: examples) + context.train.count * widest * 4 + moves * 40 + candidates * 32
+        // The readout start's sums: every train example, or a sample of 16,384 windows for text.
+        let readout = context.quantizer.tokens == nil ? context.train.count : min(16_384, context.train.count)
+        return context.scorerBytes(examples: examples) + readout * widest * 4 + moves * 40 + candidates * 32
             + 8 * context.genomeBytes
     }
 
@@ -231,6 +237,8 @@ struct BackpropSettings<Kind: BackpropKind>: ArmSettings {
     var learningRate: Double, batch: Int, schedule: LearningRateSchedule, weightDecay: Double, window: STEWindow
     /// The epoch count of a cosine schedule (its length).
     var epochs: Int
+    /// `epoch_examples`: examples per epoch (nil: the whole train split).
+    var epochExamples: Int? = nil
 
     static func read(_ reader: inout ConfigReader) throws(DataError) -> BackpropSettings {
         BackpropSettings(learningRate: try reader.number("lr", in: 1e-9...10, default: 3e-3)!,
@@ -240,7 +248,8 @@ struct BackpropSettings<Kind: BackpropKind>: ArmSettings {
                          window: Kind.arm == .ste
                              ? STEWindow(rawValue: try reader.string("window", allowed: ["scaled", "fixed"], default: "scaled")!)!
                              : .scaled,
-                         epochs: 100)
+                         epochs: 100,
+                         epochExamples: try reader.integer("epoch_examples", in: 1...1_000_000_000))
     }
 
     mutating func adopt(stepBudget: Int?) { epochs = stepBudget ?? 100 }
@@ -258,7 +267,7 @@ struct BackpropSettings<Kind: BackpropKind>: ArmSettings {
         let trainer = BackpropTrainer(
             configuration: BackpropConfiguration(layerSizes: context.layerSizes, arm: Kind.arm, learningRate: learningRate,
                                                  weightDecay: weightDecay, batchSize: batch, schedule: schedule, window: window,
-                                                 epochs: epochs, seed: seed, threads: context.threads),
+                                                 epochs: epochs, seed: seed, threads: context.threads, epochExamples: epochExamples),
             train: context.train, levels: context.quantizer.levels)
         return BackpropSession(trainer: trainer, quantizer: context.quantizer)
     }

@@ -24,7 +24,7 @@ import TernaryEvolution
 /// settings are an ablation. Every arm needs `seconds` or its kind's step budget
 /// (`generations`, `steps` or `epochs`); with both, whichever ends first. Arms run in file order.
 public struct ExperimentConfig {
-    public enum DataSource: Equatable { case csv(String), idx(String), synthetic(SyntheticTask) }
+    public enum DataSource: Equatable { case csv(String), idx(String), synthetic(SyntheticTask), text(String) }
 
     /// One named arm: its kind's settings, budget and logging schedule.
     struct Arm {
@@ -58,6 +58,8 @@ public struct ExperimentConfig {
     /// nil: `auto`, decided on the train split by `InputQuantizer.fitsPerFeature`.
     public var perFeatureScaling: Bool?
     public var hidden: [Int]
+    /// Symbols per window of a text dataset (`dataset.context`); 0 otherwise.
+    public var context = 0
     public var zeroFraction: Double
     public var seeds: [UInt64]
     var arms: [Arm]
@@ -86,6 +88,11 @@ public struct ExperimentConfig {
         }
 
         var dataset = try root.child("dataset")!
+        if dataset.has("text") {
+            var config = try loadText(file: file, name: name, root: &root, dataset: &dataset)
+            config.object = reader.object
+            return config
+        }
         let data = try source(&dataset, keys: ("csv", "idx"), synthetic: true)!
         let testData = try source(&dataset, keys: ("test_csv", "test_idx"), synthetic: false)
         let testFraction = try dataset.number("test_fraction", in: 0...0.9, default: testData == nil ? 0.2 : 0)!
@@ -99,11 +106,23 @@ public struct ExperimentConfig {
         try dataset.finish()
 
         var model = try root.child("model")!
+        let (hidden, zeroFraction) = try readModel(&model)
+        let (seeds, arms) = try readArms(&root, file: file)
+        return ExperimentConfig(name: name, data: data, testData: testData, testFraction: testFraction,
+                                validationFraction: validationFraction, splitSeed: splitSeed, bits: bits,
+                                perFeatureScaling: scaling == "auto" ? nil : scaling == "per_feature", hidden: hidden,
+                                zeroFraction: zeroFraction, seeds: seeds, arms: arms, file: file, object: reader.object)
+    }
+
+    static func readModel(_ model: inout ConfigReader) throws(DataError) -> (hidden: [Int], zeroFraction: Double) {
         let hidden = try model.integers("hidden", in: 1...(1 << 16), required: true)!
         let zeroFraction = try model.number("zero_fraction", in: 0...1, default: 1.0 / 3)!
         _ = try model.string("activation", allowed: ["sign"], default: "sign")
         try model.finish()
+        return (hidden, zeroFraction)
+    }
 
+    static func readArms(_ root: inout ConfigReader, file: String) throws(DataError) -> (seeds: [UInt64], arms: [Arm]) {
         let seeds = (try root.integers("seeds", in: 0...Int(Int32.max)) ?? [1]).map(UInt64.init)
         if let repeated = seeds.first(where: { seed in seeds.filter { $0 == seed }.count > 1 }) {
             throw root.fail("seeds", "seed \(repeated) is listed twice; each seed runs once")
@@ -146,10 +165,7 @@ public struct ExperimentConfig {
         guard !arms.isEmpty else { throw armsReader.fail("", "give at least one arm, e.g. \"ga\": {\"strategy\": \"ga\", \"seconds\": 30}") }
         try armsReader.finish()
         try root.finish()
-        return ExperimentConfig(name: name, data: data, testData: testData, testFraction: testFraction,
-                                validationFraction: validationFraction, splitSeed: splitSeed, bits: bits,
-                                perFeatureScaling: scaling == "auto" ? nil : scaling == "per_feature", hidden: hidden,
-                                zeroFraction: zeroFraction, seeds: seeds, arms: arms, file: file, object: reader.object)
+        return (seeds, arms)
     }
 
     /// The arms with every swept arm replaced by one arm per point of its grid, named
@@ -234,7 +250,7 @@ public struct ExperimentConfig {
     }
 
     /// The dataset keys that hold file paths.
-    static let pathKeys = ["csv", "idx", "test_csv", "test_idx"]
+    static let pathKeys = ["csv", "idx", "test_csv", "test_idx", "text"]
 
     /// A data path of a config, resolved: a relative path is read from the config file's own
     /// folder, so a config (and a run folder's copy) means the same from any working
@@ -299,6 +315,7 @@ public struct ExperimentConfig {
                 return try CSVLoader.load(path: path)
             case let .idx(path): return try DatasetFile.load(path)
             case let .synthetic(task): return task.generate(seed: seed)
+            case let .text(path): throw DataError(path: path, problem: "is a text dataset; it is read by TextCorpus, not as labelled examples")
             }
         } catch {
             throw DataError(path: file, problem: "key '\(key)': \(error)")

@@ -7,19 +7,29 @@ struct CurveRow {
     var trainLoss: Double?, trainAccuracy: Double?, validationAccuracy: Double?, testAccuracy: Double?
     var bestFitness: Double?, meanFitness: Double?
     var intOps: Double, floatOps: Double
+    /// Columns added after the first thirteen (older runs lack them): the validation and test
+    /// cross-entropy in nats (text: at the model's temperature), and for text runs bits per
+    /// character on a fixed train sample, validation and test, and the temperature used.
+    var validationLoss: Double? = nil, testLoss: Double? = nil
+    var trainBits: Double? = nil, validationBits: Double? = nil, testBits: Double? = nil, temperature: Double? = nil
 
-    static let header = "method,seed,step,wall_s,evals,train_loss,train_acc,val_acc,test_acc,best_fitness,mean_fitness,int_ops,float_ops"
-    static let columnCount = 13
+    static let header = "method,seed,step,wall_s,evals,train_loss,train_acc,val_acc,test_acc,best_fitness,mean_fitness,int_ops,float_ops,val_loss,test_loss,train_bpc,val_bpc,test_bpc,temperature"
+    static let columnCount = 19
+    /// Columns of rows written before the loss columns were added.
+    static let olderColumnCount = 13
 
-    /// A row read back from its CSV line; nil if malformed.
+    /// A row read back from its CSV line (either layout); nil if malformed.
     init?(csv line: Substring) {
         let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        guard f.count == CurveRow.columnCount, let seed = UInt64(f[1]), let step = Int(f[2]), let wall = Double(f[3]),
+        guard f.count == CurveRow.columnCount || f.count == CurveRow.olderColumnCount, let seed = UInt64(f[1]), let step = Int(f[2]), let wall = Double(f[3]),
               let evals = Int(f[4]), let intOps = Double(f[11]), let floatOps = Double(f[12]) else { return nil }
         func d(_ text: String) -> Double? { text.isEmpty ? nil : Double(text) }
         self.init(method: f[0], seed: seed, step: step, wallSeconds: wall, evals: evals, trainLoss: d(f[5]),
                   trainAccuracy: d(f[6]), validationAccuracy: d(f[7]), testAccuracy: d(f[8]), bestFitness: d(f[9]),
                   meanFitness: d(f[10]), intOps: intOps, floatOps: floatOps)
+        if f.count == CurveRow.columnCount {
+            (validationLoss, testLoss, trainBits, validationBits, testBits, temperature) = (d(f[13]), d(f[14]), d(f[15]), d(f[16]), d(f[17]), d(f[18]))
+        }
     }
 
     init(method: String, seed: UInt64, step: Int, wallSeconds: Double, evals: Int, trainLoss: Double?, trainAccuracy: Double?,
@@ -32,7 +42,7 @@ struct CurveRow {
 
     var csv: String {
         func f(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "" }
-        return "\(method),\(seed),\(step),\(String(format: "%.4f", wallSeconds)),\(evals),\(f(trainLoss)),\(f(trainAccuracy)),\(f(validationAccuracy)),\(f(testAccuracy)),\(f(bestFitness)),\(f(meanFitness)),\(String(format: "%.0f", intOps)),\(String(format: "%.0f", floatOps))"
+        return "\(method),\(seed),\(step),\(String(format: "%.4f", wallSeconds)),\(evals),\(f(trainLoss)),\(f(trainAccuracy)),\(f(validationAccuracy)),\(f(testAccuracy)),\(f(bestFitness)),\(f(meanFitness)),\(String(format: "%.0f", intOps)),\(String(format: "%.0f", floatOps)),\(f(validationLoss)),\(f(testLoss)),\(f(trainBits)),\(f(validationBits)),\(f(testBits)),\(f(temperature))"
     }
 }
 
@@ -187,6 +197,8 @@ final class ExperimentRunner {
     /// The processes of a distributed run (DESIGN section 10); nil alone. Every rank runs the
     /// same arms in step; evolution arms split their candidates; rank 0 alone writes.
     let communicator: Communicator?
+    /// The evaluator of a text run's logged points (`textEvaluator`).
+    var textEvaluatorCache: PopulationEvaluator?
     /// Whether this process writes files and progress (rank 0, or alone).
     var writes: Bool { (communicator?.rank ?? 0) == 0 }
 
@@ -202,7 +214,7 @@ final class ExperimentRunner {
         self.restartDamaged = restartDamaged
     }
 
-    static let summaryHeader = "method,seed,steps,wall_s,evals,final_train_acc,final_val_acc,final_test_acc,best_val_acc,test_acc_at_best_val,time_to_85_s,time_to_90_s,time_to_95_s,int_ops,float_ops,energy_j"
+    static let summaryHeader = "method,seed,steps,wall_s,evals,final_train_acc,final_val_acc,final_test_acc,best_val_acc,test_acc_at_best_val,time_to_85_s,time_to_90_s,time_to_95_s,int_ops,float_ops,energy_j,best_val_bpc,test_bpc_at_best_val,time_to_3.0_bpc_s,time_to_2.7_bpc_s"
 
     /// The (arm, seed) pairs in run order: seeds outer, arms in file order inner.
     var order: [(arm: ExperimentConfig.Arm, seed: UInt64)] {
@@ -222,6 +234,8 @@ final class ExperimentRunner {
         var train: QuantizedDataset, validation: QuantizedDataset, test: QuantizedDataset
         var quantizer: InputQuantizer
         var layerSizes: [Int]
+        /// The text of a text experiment (DESIGN section 11), nil otherwise.
+        var corpus: TextCorpus? = nil
 
         /// Sizes and a hash of every example (bytes and label) of every split, and the input
         /// scaling: equal fingerprints mean the same data, split the same way.
@@ -230,7 +244,10 @@ final class ExperimentRunner {
                 var labels = [UInt8]()
                 labels.reserveCapacity(data.count * 2)
                 for label in data.labels { labels += [UInt8(truncatingIfNeeded: label), UInt8(truncatingIfNeeded: label >> 8)] }
-                let value = ChecksummedFile.hash(data.features) ^ (ChecksummedFile.hash(labels) &* 31)
+                var value = ChecksummedFile.hash(data.features) ^ (ChecksummedFile.hash(labels) &* 31)
+                if let stream = data.windows?.stream {
+                    value ^= ChecksummedFile.hash(stream.flatMap { [UInt8(truncatingIfNeeded: $0), UInt8($0 >> 8)] }) &* 131
+                }
                 return "\(data.count) (\(String(value, radix: 16)))"
             }
             return "train \(hash(train)), validation \(hash(validation)), test \(hash(test)), layers \(layerSizes.map(String.init).joined(separator: "-")), inputs \(quantizer.scalingName) \(quantizer.levels) levels"
@@ -238,6 +255,7 @@ final class ExperimentRunner {
     }
 
     func loadSplits() throws(DataError) -> Splits {
+        if case .text = config.data { return try textSplits() }
         let (trainRaw, validationRaw, testRaw) = try config.loadSplits()
         let perFeature = config.perFeatureScaling
             ?? InputQuantizer.fitsPerFeature(trainRaw.features, featureCount: trainRaw.featureCount)
@@ -273,6 +291,7 @@ final class ExperimentRunner {
         if !resuming {
             try writeFile(config.runFolderCopy(folder: folder), to: folder + "/config.json")
         }
+        if let corpus = splits.corpus { try writeReferences(corpus) }
         for (arm, seed) in order {
             // Rank 0's interrupt decides for every rank.
             guard try !agreed(interrupt.isSet) else { break }
@@ -288,7 +307,8 @@ final class ExperimentRunner {
     /// largest arm (arms run one at a time). Per arm, bytes and the config key that drives them.
     func memoryEstimate(_ context: ArmContext, splits: Splits) -> (total: Int, arms: [(arm: ExperimentConfig.Arm, bytes: Int, key: String)]) {
         let examples = splits.train.count + splits.validation.count + splits.test.count
-        let data = examples * splits.layerSizes[0] * 7 + examples * splits.layerSizes[0] * 2
+        // Text: one symbol (2 bytes) and one label (8 bytes) per window, plus the raw text.
+        let data = splits.corpus != nil ? examples * 14 : examples * splits.layerSizes[0] * 7 + examples * splits.layerSizes[0] * 2
         let arms = config.arms.map { arm -> (arm: ExperimentConfig.Arm, bytes: Int, key: String) in
             let (bytes, key) = arm.settings.estimatedBytes(context)
             return (arm, bytes, key)
@@ -435,6 +455,7 @@ final class ExperimentRunner {
             return record.rows.count - 1 - best >= patience
         }
         func logPoint(_ report: StepReport?) throws {
+            if splits.corpus != nil { return try logTextPoint(report) }
             let train = session.score(on: splits.train)
             let validation = splits.validation.count > 0 ? session.score(on: splits.validation) : nil
             let test = splits.test.count > 0 ? session.score(on: splits.test) : nil
@@ -445,6 +466,8 @@ final class ExperimentRunner {
                 validationAccuracy: validation?.accuracy, testAccuracy: test?.accuracy,
                 bestFitness: report?.bestFitness, meanFitness: report?.meanFitness,
                 intOps: session.integerOperations, floatOps: session.floatOperations))
+            current.rows[current.rows.count - 1].validationLoss = validation?.loss
+            current.rows[current.rows.count - 1].testLoss = test?.loss
             let selection = validation?.accuracy ?? train.accuracy
             if selection > current.bestSelection {
                 current.bestSelection = selection
@@ -454,6 +477,24 @@ final class ExperimentRunner {
             }
             records[key] = current
             display.point(ExperimentRunner.pointText(arm, current.rows.last!))
+            try commit(active, force: false, modelWritten: &modelWritten)
+        }
+        /// A logged point of a text run: bits per character, selection on validation bits.
+        func logTextPoint(_ report: StepReport?) throws {
+            let (row, model) = textRow(session, splits: splits, method: arm.name, seed: seed, wallSeconds: records[key]!.searchSeconds,
+                                       report: report)
+            var current = records[key]!
+            current.rows.append(row)
+            let selection = -(row.validationBits ?? row.trainBits ?? .infinity)
+            if selection > current.bestSelection || current.rows.count == 1 {
+                current.bestSelection = selection
+                current.bestStep = session.step
+                current.bestModel = model
+                modelWritten = false
+            }
+            records[key] = current
+            progress(String(format: "%@ seed %d  step %d  %.1f s  train %.3f  val %.3f  test %.3f bpc", arm.name, seed, row.step, row.wallSeconds,
+                            row.trainBits ?? .nan, row.validationBits ?? .nan, row.testBits ?? .nan))
             try commit(active, force: false, modelWritten: &modelWritten)
         }
 
@@ -525,14 +566,16 @@ final class ExperimentRunner {
         try writeFile(Array(([ExperimentRunner.summaryHeader] + summaries).joined(separator: "\n").appending("\n").utf8), to: folder + "/summary.csv")
         var methods: [String] = []
         var points: [String: [UInt64: [(x: Double, y: Double)]]] = [:]
+        let text = config.context > 0
         for row in rows {
-            guard let y = row.testAccuracy else { continue }
+            guard let y = text ? row.testBits : row.testAccuracy else { continue }
             if points[row.method] == nil { methods.append(row.method); points[row.method] = [:] }
             points[row.method]![row.seed, default: []].append((row.wallSeconds, y))
         }
         let chart = LineChart(series: methods.map { method in
             LineChart.Series(method: method, seeds: points[method]!.keys.sorted().map { points[method]![$0]! })
-        }, xLabel: "wall_s (training seconds)", yLabel: "test_acc", title: "\(config.name): test accuracy against training time")
+        }, xLabel: "wall_s (training seconds)", yLabel: text ? "test_bpc" : "test_acc",
+           title: "\(config.name): \(text ? "test bits per character" : "test accuracy") against training time")
         try writeFile(Array(chart.svg().utf8), to: folder + "/curves.svg")
     }
 
@@ -553,7 +596,9 @@ final class ExperimentRunner {
         func reach(_ target: Double) -> Double? { mine.first { ($0.testAccuracy ?? 0) >= target }?.wallSeconds }
         let chosen = mine.first { $0.step == record.bestStep }
         let energy = last.intOps * EnergyModel.integerOperation + last.floatOps * EnergyModel.floatMultiplyAdd
-        return "\(method),\(seed),\(last.step),\(String(format: "%.4f", last.wallSeconds)),\(last.evals),\(f(last.trainAccuracy)),\(f(last.validationAccuracy)),\(f(last.testAccuracy)),\(f(chosen?.validationAccuracy)),\(f(chosen?.testAccuracy)),\(f(reach(0.85))),\(f(reach(0.9))),\(f(reach(0.95))),\(String(format: "%.0f", last.intOps)),\(String(format: "%.0f", last.floatOps)),\(String(format: "%.6g", energy))"
+        func reachBits(_ target: Double) -> Double? { mine.first { ($0.testBits ?? .infinity) <= target }?.wallSeconds }
+        let textColumns = ",\(f(chosen?.validationBits)),\(f(chosen?.testBits)),\(f(reachBits(3.0))),\(f(reachBits(2.7)))"
+        return "\(method),\(seed),\(last.step),\(String(format: "%.4f", last.wallSeconds)),\(last.evals),\(f(last.trainAccuracy)),\(f(last.validationAccuracy)),\(f(last.testAccuracy)),\(f(chosen?.validationAccuracy)),\(f(chosen?.testAccuracy)),\(f(reach(0.85))),\(f(reach(0.9))),\(f(reach(0.95))),\(String(format: "%.0f", last.intOps)),\(String(format: "%.0f", last.floatOps)),\(String(format: "%.6g", energy))" + textColumns
     }
 }
 

@@ -1,0 +1,90 @@
+// Applying moves to the cached genome (see DeltaCache.swift for the layout).
+
+extension DeltaCache {
+    /// Applies `moves` to the genome and updates every cached value (not in parallel).
+    func apply(_ moves: UnsafeBufferPointer<Move>, scratch s: DeltaScratch) {
+        normalize(moves, into: s)
+        guard s.tritCount > 0 || s.thresholdCount > 0 else { return }
+        let B = exampleCount, Bw = words, Bp = padded, C = classes
+        // Changes of the layer below: (example, neuron, new sign), kept in the scratch's lists.
+        var changes: [(example: Int, neuron: Int, sign: Int32)] = []
+        var trit = 0, threshold = 0
+        var touched = [Bool](repeating: false, count: B)
+        var touchedList: [Int] = []
+        for l in 0..<layerCount {
+            let n = sizes[l + 1]
+            let isOutput = l == layerCount - 1
+            for b in touchedList { touched[b] = false }
+            touchedList.removeAll(keepingCapacity: true)
+            // (a) Inputs that flipped: add 2 * sign * W (old weights), then flip the input bits.
+            for change in changes {
+                let column = columns[l - 1].base + change.neuron &* n
+                for k in 0..<n where column[k] != 0 {
+                    let v = (Int32(column[k]) &<< 1) &* change.sign
+                    if isOutput { logits.base[change.example &* C &+ k] &+= v } else { sums[l].base[k &* Bp &+ change.example] &+= v }
+                }
+                bits[l - 1].base[change.neuron &* Bw &+ change.example >> 6] ^= 1 << UInt64(change.example & 63)
+                if !touched[change.example] { touched[change.example] = true; touchedList.append(change.example) }
+            }
+            // (b) Trit moves with the new inputs.
+            var directs: [Int] = []
+            var everyExample = false
+            while trit < s.tritCount && Int(s.tritLayer[trit]) == l {
+                let k = Int(s.tritRow[trit]), j = Int(s.tritColumn[trit]), delta = s.tritDelta[trit]
+                if l == 0 && context > 0 {
+                    // Token inputs: only the examples whose window holds column j change.
+                    for i in Int(indexStart.base[j])..<Int(indexStart.base[j &+ 1]) {
+                        let b = Int(indexExamples.base[i])
+                        if isOutput { logits.base[b &* C &+ k] &+= delta } else { sums[l].base[k &* Bp &+ b] &+= delta }
+                    }
+                } else {
+                    for b in 0..<B {
+                        let v = l == 0 ? inputValue(j, b) : (bit(l - 1, j, b) ? 1 : -1)
+                        if isOutput { logits.base[b &* C &+ k] &+= v &* delta } else { sums[l].base[k &* Bp &+ b] &+= v &* delta }
+                    }
+                }
+                let value = Int8(Int32(network.weights[l][k, j]) + delta)
+                network.weights[l][k, j] = value
+                if l >= 1 { columns[l - 1].base[j &* n &+ k] = value }
+                if directs.last != k { directs.append(k) }
+                everyExample = true
+                trit += 1
+            }
+            // (c) Threshold moves.
+            while threshold < s.thresholdCount && Int(s.thresholdLayer[threshold]) == l {
+                let k = Int(s.thresholdNeuron[threshold])
+                network.thresholds[l][k] = s.thresholdValue[threshold]
+                thresholds[l].base[k] = s.thresholdValue[threshold]
+                if !directs.contains(k) { directs.append(k) }
+                threshold += 1
+            }
+            if isOutput {
+                // (d) New losses of the affected examples.
+                let affected = everyExample ? Array(0..<B) : touchedList
+                table.exponentials.withUnsafeBufferPointer { exponentials in
+                    for b in affected {
+                        let (u, right) = exampleLoss(logits.base + b &* C, classes: C, label: Int(labels.base[b]),
+                                                     tau: table.temperature, table: exponentials)
+                        totalUnits &+= u &- units.base[b]
+                        totalCorrect &+= (right ? 1 : 0) &- Int(correct.base[b])
+                        units.base[b] = u
+                        correct.base[b] = right ? 1 : 0
+                    }
+                }
+                break
+            }
+            // (d) New signs: direct neurons over the batch, touched examples over every neuron.
+            var next: [(example: Int, neuron: Int, sign: Int32)] = []
+            let isDirect = Set(directs)
+            func check(_ k: Int, _ b: Int) {
+                let fires = sums[l].base[k &* Bp &+ b] >= thresholds[l].base[k]
+                if fires != bit(l, k, b) { next.append((b, k, fires ? 1 : -1)) }
+            }
+            for k in directs { for b in 0..<B { check(k, b) } }
+            for b in touchedList { for k in 0..<n where !isDirect.contains(k) { check(k, b) } }
+            changes = next
+            // Stop early only when no flip is left for a later layer to take in.
+            if changes.isEmpty && trit == s.tritCount && threshold == s.thresholdCount { break }
+        }
+    }
+}

@@ -1,0 +1,256 @@
+// Read-only scoring of a candidate from the cache (see DeltaCache.swift for the layout and cost).
+
+extension DeltaCache {
+    /// The total loss units and correct count of the candidate `moves`, from the cache alone.
+    func score(_ moves: UnsafeBufferPointer<Move>, scratch s: DeltaScratch) -> (units: Int64, correct: Int) {
+        normalize(moves, into: s)
+        if s.tritCount == 0 && s.thresholdCount == 0 { return (totalUnits, totalCorrect) }
+        let B = exampleCount, Bw = words, Bp = padded, C = classes
+        var trit = 0, threshold = 0
+        var previousChanged = false
+        var deltaUnits: Int64 = 0, deltaCorrect = 0
+        for l in 0..<layerCount {
+            let tritStart = trit
+            while trit < s.tritCount && Int(s.tritLayer[trit]) == l { trit += 1 }
+            let thresholdStart = threshold
+            while threshold < s.thresholdCount && Int(s.thresholdLayer[threshold]) == l { threshold += 1 }
+            let tritEnd = trit, thresholdEnd = threshold
+            let n = sizes[l + 1]
+
+            if l == layerCount - 1 {
+                // Output layer: new logits and losses of the affected examples.
+                let everyExample = tritEnd > tritStart
+                guard everyExample || previousChanged else { break }
+                var cursor = 0
+                let z = s.logits.base
+                let changed = previousChanged ? s.changedMask[l - 1].base : nil
+                func visit(_ b: Int) {
+                    var count = 0
+                    if let changed, changed[b >> 6] >> UInt64(b & 63) & 1 == 1 {
+                        count = gatherChanges(layer: l - 1, example: b, cursor: &cursor, scratch: s)
+                    }
+                    s.operations &+= C &* (count &+ 2)
+                    let row = logits.base + b &* C
+                    for c in 0..<C { z[c] = row[c] }
+                    if count > 0 { addColumns(layer: l, count: count, into: z, width: C, scratch: s) }
+                    for t in tritStart..<tritEnd {
+                        let j = Int(s.tritColumn[t])
+                        let v = l == 0 ? inputValue(j, b) : newSign(layer: l - 1, neuron: j, example: b, changes: count, scratch: s)
+                        z[Int(s.tritRow[t])] &+= scaled(v, s.tritDelta[t])
+                    }
+                    let (u, right) = table.exponentials.withUnsafeBufferPointer {
+                        exampleLoss(z, classes: C, label: Int(labels.base[b]), tau: table.temperature, table: $0)
+                    }
+                    deltaUnits &+= u &- units.base[b]
+                    deltaCorrect &+= (right ? 1 : 0) &- Int(correct.base[b])
+                }
+                if everyExample {
+                    for b in 0..<B { visit(b) }
+                } else {
+                    forEachSetBit(changed!, words: Bw) { visit($0) }
+                }
+                break
+            }
+
+            // Hidden layer l.
+            s.reserveLayer(l, directs: (tritEnd - tritStart) + (thresholdEnd - thresholdStart), words: Bw)
+            let changedMask = s.changedMask[l].base
+            changedMask.initialize(repeating: 0, count: Bw)
+            let exclude = previousChanged ? UnsafePointer(s.changedMask[l - 1].base) : nil
+            // Direct neurons: merge the rows of trit moves and the neurons of threshold moves.
+            var directs = 0
+            var t = tritStart, h = thresholdStart
+            while t < tritEnd || h < thresholdEnd {
+                let k = min(t < tritEnd ? Int(s.tritRow[t]) : Int.max, h < thresholdEnd ? Int(s.thresholdNeuron[h]) : Int.max)
+                var rowEnd = t
+                while rowEnd < tritEnd && Int(s.tritRow[rowEnd]) == k { rowEnd += 1 }
+                var theta = thresholds[l].base[k]
+                if h < thresholdEnd && Int(s.thresholdNeuron[h]) == k {
+                    theta = s.thresholdValue[h]
+                    s.thetaMoved.base[k] = 1
+                    s.thetaNew.base[k] = theta
+                    h += 1
+                }
+                let mask = s.directMasks[l].base + directs &* Bw
+                if l == 0 && context > 0 && s.thetaMoved.base[k] == 0 {
+                    tokenFlips(neuron: k, trits: t..<rowEnd, theta: theta, scratch: s, out: mask)
+                } else {
+                    s.operations &+= Bp &* (rowEnd &- t &+ 1)
+                    batchFlips(layer: l, neuron: k, trits: t..<rowEnd, theta: theta, exclude: exclude, scratch: s, out: mask)
+                }
+                for w in 0..<Bw { changedMask[w] |= mask[w] }
+                s.directNeurons[l].base[directs] = Int32(k)
+                directs += 1
+                t = rowEnd
+            }
+            s.directCount[l] = directs
+            // Examples whose inputs changed: every neuron, from the cached sums.
+            s.denseCount[l] = 0
+            if previousChanged {
+                var cursor = 0
+                let delta = s.delta.base
+                forEachSetBit(s.changedMask[l - 1].base, words: Bw) { b in
+                    let count = gatherChanges(layer: l - 1, example: b, cursor: &cursor, scratch: s)
+                    s.operations &+= n &* (count &+ 1)
+                    delta.initialize(repeating: 0, count: n)
+                    addColumns(layer: l, count: count, into: delta, width: n, scratch: s)
+                    for t in tritStart..<tritEnd {
+                        let j = Int(s.tritColumn[t])
+                        delta[Int(s.tritRow[t])] &+= scaled(newSign(layer: l - 1, neuron: j, example: b, changes: count, scratch: s), s.tritDelta[t])
+                    }
+                    let sumColumn = sums[l].base + b
+                    for k in 0..<n where delta[k] != 0 || s.thetaMoved.base[k] != 0 {
+                        let theta = s.thetaMoved.base[k] != 0 ? s.thetaNew.base[k] : thresholds[l].base[k]
+                        let fires = sumColumn[k &* Bp] &+ delta[k] >= theta
+                        if fires != bit(l, k, b) {
+                            s.appendDense(layer: l, example: b, neuron: k, fires: fires)
+                            changedMask[b >> 6] |= 1 << UInt64(b & 63)
+                        }
+                    }
+                }
+            }
+            for h in thresholdStart..<thresholdEnd { s.thetaMoved.base[Int(s.thresholdNeuron[h])] = 0 }
+            previousChanged = false
+            for w in 0..<Bw where changedMask[w] != 0 { previousChanged = true; break }
+            if !previousChanged {
+                // Nothing below changes: later moves still count (an output or later-layer move).
+                var later = false
+                for u in trit..<s.tritCount where Int(s.tritLayer[u]) > l { later = true; break }
+                if !later && threshold == s.thresholdCount { break }
+            }
+        }
+        return (totalUnits &+ deltaUnits, totalCorrect &+ deltaCorrect)
+    }
+
+    /// `v * delta` for a trit delta in -2 ... 2, by shifts and adds.
+    @inline(__always)
+    func scaled(_ v: Int32, _ delta: Int32) -> Int32 {
+        let magnitude = delta < 0 ? 0 &- delta : delta
+        let shifted = magnitude == 2 ? v &<< 1 : v
+        return delta < 0 ? 0 &- shifted : shifted
+    }
+
+    /// The flip mask of hidden neuron `k` of layer `l` over the batch, with its trit moves
+    /// `trits` (ranges of the scratch's normalised moves) and threshold `theta`; examples in
+    /// `exclude` (recomputed densely) and padding are cleared. 16 examples per vector.
+    func batchFlips(layer l: Int, neuron k: Int, trits: Range<Int>, theta: Int32,
+                    exclude: UnsafePointer<UInt64>?, scratch s: DeltaScratch, out: UnsafeMutablePointer<UInt64>) {
+        let Bw = words, Bp = padded
+        let row = UnsafeRawPointer(sums[l].base + k &* Bp)
+        let old = bits[l].base + k &* Bw
+        let thetas = SIMD16<Int32>(repeating: theta)
+        let lanes = deltaLaneBits
+        let none = SIMD16<UInt32>()
+        for w in 0..<Bw {
+            var word: UInt64 = 0
+            for q in 0..<4 {
+                let base = w &* 64 &+ q &* 16
+                var sum = row.loadUnaligned(fromByteOffset: base &* 4, as: SIMD16<Int32>.self)
+                for t in trits {
+                    let j = Int(s.tritColumn[t]), delta = s.tritDelta[t]
+                    var v: SIMD16<Int32>
+                    if l == 0 && context > 0 {
+                        // Token inputs: 1 where the window has column j at its position.
+                        let column = SIMD16<Int32>(repeating: Int32(j))
+                        let held = UnsafeRawPointer(windows.base + ((j / vocabulary) &* Bp &+ base)).loadUnaligned(as: SIMD16<Int32>.self)
+                        v = SIMD16<Int32>().replacing(with: 1, where: held .== column)
+                    } else if l == 0 {
+                        v = SIMD16<Int32>(truncatingIfNeeded: UnsafeRawPointer(inputs.base + (j &* Bp &+ base))
+                            .loadUnaligned(as: SIMD16<UInt8>.self))
+                    } else {
+                        let h = UInt32(truncatingIfNeeded: bits[l - 1].base[j &* Bw &+ w] >> UInt64(q &* 16))
+                        v = SIMD16<Int32>(repeating: -1).replacing(with: 1, where: (SIMD16<UInt32>(repeating: h) & lanes) .!= none)
+                    }
+                    if delta == 2 || delta == -2 { v &<<= 1 }
+                    sum = delta > 0 ? sum &+ v : sum &- v
+                }
+                word |= UInt64(none.replacing(with: lanes, where: sum .>= thetas).wrappedSum()) << UInt64(q &* 16)
+            }
+            var flips = word ^ old[w]
+            if w == Bw &- 1 { flips &= lastWordMask }
+            if let exclude { flips &= ~exclude[w] }
+            out[w] = flips
+        }
+    }
+
+    /// The flip mask of first-layer neuron `k` of a token network whose threshold does not move,
+    /// with its trit moves `trits`: only the examples in the index of a moved column are
+    /// visited (their sum changes by the deltas of the moved columns their window holds); every
+    /// other example keeps its sum and its sign. Cost: the examples of those columns, plus
+    /// O(B / 64) words to clear the mask.
+    func tokenFlips(neuron k: Int, trits: Range<Int>, theta: Int32, scratch s: DeltaScratch, out: UnsafeMutablePointer<UInt64>) {
+        let Bw = words, Bp = padded
+        out.initialize(repeating: 0, count: Bw)
+        var listed = 0
+        for t in trits {
+            let j = Int(s.tritColumn[t])
+            listed &+= Int(indexStart.base[j &+ 1] &- indexStart.base[j])
+        }
+        s.reserveExamples(Bp, listed: listed)
+        let acc = s.exampleDelta.base, touched = s.touched.base
+        var count = 0
+        for t in trits {
+            let j = Int(s.tritColumn[t]), delta = s.tritDelta[t]
+            for i in Int(indexStart.base[j])..<Int(indexStart.base[j &+ 1]) {
+                let b = Int(indexExamples.base[i])
+                // An example may be listed twice when deltas cancel; its second visit finds
+                // its sum unchanged and leaves the mask as the first set it.
+                if acc[b] == 0 { touched[count] = Int32(b); count &+= 1 }
+                acc[b] &+= delta
+            }
+        }
+        let sums = self.sums[0].base + k &* Bp, old = bits[0].base + k &* Bw
+        for i in 0..<count {
+            let b = Int(touched[i])
+            let fires = sums[b] &+ acc[b] >= theta
+            acc[b] = 0
+            if fires != (old[b >> 6] >> UInt64(b & 63) & 1 == 1) { out[b >> 6] |= 1 << UInt64(b & 63) }
+        }
+        s.operations &+= listed &* 2 &+ count &+ Bw
+    }
+
+    /// Collects the changed neurons of hidden layer `layer` for `example` into the scratch's
+    /// change list (neuron, new sign); `cursor` walks the dense entries in example order.
+    @inline(__always)
+    func gatherChanges(layer p: Int, example b: Int, cursor: inout Int, scratch s: DeltaScratch) -> Int {
+        var count = 0
+        let word = b >> 6, shift = UInt64(b & 63)
+        let masks = s.directMasks[p].base, neurons = s.directNeurons[p].base
+        for d in 0..<s.directCount[p] where masks[d &* words &+ word] >> shift & 1 == 1 {
+            let j = Int(neurons[d])
+            s.changeNeuron.base[count] = Int32(j)
+            s.changeSign.base[count] = bit(p, j, b) ? -1 : 1
+            count += 1
+        }
+        let examples = s.denseExample[p].base
+        while cursor < s.denseCount[p] && Int(examples[cursor]) == b {
+            s.changeNeuron.base[count] = s.denseNeuron[p].base[cursor]
+            s.changeSign.base[count] = s.denseFires[p].base[cursor] != 0 ? 1 : -1
+            count += 1
+            cursor += 1
+        }
+        return count
+    }
+
+    /// The new sign (+-1) of neuron `j` of hidden layer `p` for `example`, given its gathered changes.
+    @inline(__always)
+    func newSign(layer p: Int, neuron j: Int, example b: Int, changes count: Int, scratch s: DeltaScratch) -> Int32 {
+        for i in 0..<count where Int(s.changeNeuron.base[i]) == j { return s.changeSign.base[i] }
+        return bit(p, j, b) ? 1 : -1
+    }
+
+    /// `into[k] += 2 * sign * W_l[k][j]` for every gathered change (j, sign): the sums of weight
+    /// layer `l` after its inputs flip (from -sign to sign).
+    @inline(__always)
+    func addColumns(layer l: Int, count: Int, into target: UnsafeMutablePointer<Int32>, width n: Int, scratch s: DeltaScratch) {
+        let columns = self.columns[l - 1].base
+        for i in 0..<count {
+            let column = columns + Int(s.changeNeuron.base[i]) &* n
+            if s.changeSign.base[i] > 0 {
+                for k in 0..<n { target[k] &+= Int32(column[k]) &<< 1 }
+            } else {
+                for k in 0..<n { target[k] &-= Int32(column[k]) &<< 1 }
+            }
+        }
+    }
+}

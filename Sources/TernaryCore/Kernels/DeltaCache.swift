@@ -1,0 +1,244 @@
+// Incremental (delta) evaluation: the cache of one genome on one fixed batch, and the kernels
+// that score a candidate (the genome plus a few moves) from it, or apply the moves to it.
+// Reached only through `IncrementalScorer`. One file per job: this one (the cache and its full
+// rebuild), DeltaCache+Moves (normalisation), DeltaCache+Score, DeltaCache+Apply, DeltaScratch.
+//
+// Shapes: L weight layers, sizes n[0] ... n[L] (n[0] inputs, n[L] = C classes); B examples,
+// padded to Bp = 64 Bw (Bw words of example bits). Weight layer l maps n[l] to n[l + 1]; hidden
+// layer l is its output, for l < L - 1.
+//
+//   inputs        UInt8  [n0][Bp]        input j of example b at j * Bp + b (transposed)
+//                                        (byte inputs only; token inputs instead keep:)
+//   windows       Int32  [K][Bp]         token inputs: the column p V + t_p of example b at
+//                                        p * Bp + b (-1 for padding examples)
+//   indexStart    Int32  [n0 + 1]        token inputs: the examples whose window has column j
+//   indexExamples Int32  [B K]           are indexExamples[indexStart[j] ..< indexStart[j + 1]],
+//                                        in increasing order (DESIGN section 11)
+//   sums[l]       Int32  [n(l+1)][Bp]    hidden pre-activations, neuron-major (l < L - 1)
+//   bits[l]       UInt64 [n(l+1)][Bw]    hidden signs, bit b % 64 of word b / 64 set when +1
+//   columns[l-1]  Int8   [n(l)][n(l+1)]  weight layer l >= 1 transposed: column j contiguous
+//   logits        Int32  [B][C]
+//   units         Int64  [B]             fixed-point loss of each example (see `LossTable`)
+//   correct       UInt8  [B]
+//
+// How a candidate is scored (read-only, per-worker scratch): moves are normalised (the last
+// move at a position wins, no-ops dropped, sorted by layer and row). Layer by layer:
+//   * a hidden neuron with a move (a "direct" neuron) is recomputed over the whole batch from
+//     its cached sums, 16 examples per vector: O(B) adds per trit move, giving a word mask of
+//     the examples whose sign flips;
+//   * an example whose inputs to this layer changed (a flip in the layer below) is recomputed
+//     for every neuron of the layer from the cached sums plus the changed columns: O(n) per
+//     changed input;
+//   * at the output, every example with a changed input (or every example, when an output
+//     weight moved) gets new logits and a new fixed-point loss; the candidate's total is the
+//     cached total plus the differences, integers all the way, so it equals a full evaluation.
+// A first-layer trit move therefore costs O(B) plus O(C) (and one `log`) per example whose
+// hidden sign flips. With token inputs, a first-layer trit move of column j visits only the
+// examples of index j (about B / V of them) plus O(B / 64) words of masks.
+
+// Stored properties of `DeltaCache` and `DeltaScratch` (DeltaScratch.swift) are read and written inside the scoring loops;
+// `@exclusivity(unchecked)` drops Swift's dynamic exclusivity checks on them (18% of a local-search
+// profile). Safe: a cache is only written by `rebuild` and `apply`, never while candidates are
+// scored, and each scratch is used by one worker at a time.
+
+/// The cached evaluation of one genome on one batch (layout above).
+final class DeltaCache {
+    let sizes: [Int]
+    let layerCount: Int
+    let classes: Int
+    let table: LossTable
+    @exclusivity(unchecked) var network: TernaryNetwork
+    @exclusivity(unchecked) private(set) var exampleCount = 0
+    @exclusivity(unchecked) private(set) var words = 0
+    var padded: Int { words * 64 }
+
+    @exclusivity(unchecked) var inputs = DeltaBuffer<UInt8>(count: 1, value: 0)
+    /// Token inputs: symbols per window (0 for byte inputs) and the vocabulary size.
+    @exclusivity(unchecked) private(set) var context = 0
+    @exclusivity(unchecked) private(set) var vocabulary = 0
+    @exclusivity(unchecked) var windows = DeltaBuffer<Int32>(count: 1, value: -1)
+    @exclusivity(unchecked) var indexStart = DeltaBuffer<Int32>(count: 1, value: 0)
+    @exclusivity(unchecked) var indexExamples = DeltaBuffer<Int32>(count: 1, value: 0)
+    @exclusivity(unchecked) var sums: [DeltaBuffer<Int32>]
+    @exclusivity(unchecked) var bits: [DeltaBuffer<UInt64>]
+    @exclusivity(unchecked) var columns: [DeltaBuffer<Int8>]
+    @exclusivity(unchecked) var thresholds: [DeltaBuffer<Int32>]
+    @exclusivity(unchecked) var logits = DeltaBuffer<Int32>(count: 1, value: 0)
+    @exclusivity(unchecked) var units = DeltaBuffer<Int64>(count: 1, value: 0)
+    @exclusivity(unchecked) var correct = DeltaBuffer<UInt8>(count: 1, value: 0)
+    @exclusivity(unchecked) var labels = DeltaBuffer<Int32>(count: 1, value: 0)
+    @exclusivity(unchecked) var totalUnits: Int64 = 0
+    @exclusivity(unchecked) var totalCorrect = 0
+
+    init(layerSizes: [Int], table: LossTable) {
+        sizes = layerSizes
+        layerCount = layerSizes.count - 1
+        classes = layerSizes[layerCount]
+        self.table = table
+        network = TernaryNetwork(layerSizes: layerSizes)
+        sums = (0..<(layerCount - 1)).map { _ in DeltaBuffer(count: 1, value: 0) }
+        bits = (0..<(layerCount - 1)).map { _ in DeltaBuffer(count: 1, value: 0) }
+        columns = (1..<max(1, layerCount)).map { DeltaBuffer(count: layerSizes[$0] * layerSizes[$0 + 1], value: 0) }
+        thresholds = (0..<(layerCount - 1)).map { DeltaBuffer(count: layerSizes[$0 + 1], value: 0) }
+    }
+
+    deinit {
+        for buffer in sums { buffer.free() }
+        for buffer in bits { buffer.free() }
+        for buffer in columns { buffer.free() }
+        for buffer in thresholds { buffer.free() }
+        inputs.free(); logits.free(); units.free(); correct.free(); labels.free()
+        windows.free(); indexStart.free(); indexExamples.free()
+    }
+
+    /// Input `j` of example `b`: its byte, or for token inputs 1 when the window has column `j`.
+    @inline(__always)
+    func inputValue(_ j: Int, _ b: Int) -> Int32 {
+        if context == 0 { return Int32(inputs.base[j &* padded &+ b]) }
+        return windows.base[(j / vocabulary) &* padded &+ b] == Int32(j) ? 1 : 0
+    }
+
+    /// The mask of real examples in the last word (padding examples never count).
+    var lastWordMask: UInt64 {
+        let tail = exampleCount - (words - 1) * 64
+        return tail >= 64 ? ~0 : (1 << UInt64(tail)) - 1
+    }
+
+    func bit(_ layer: Int, _ neuron: Int, _ example: Int) -> Bool {
+        bits[layer].base[neuron &* words &+ example >> 6] >> UInt64(example & 63) & 1 == 1
+    }
+
+    // MARK: rebuild
+
+    /// A full evaluation of `network` on the examples (`features` row-major, `n0` bytes each; or
+    /// with `context > 0`, token inputs: `tokenColumns` row-major, `context` columns each):
+    /// every cached value from scratch, neurons in parallel on `workers` threads.
+    func rebuild(_ network: TernaryNetwork, features: UnsafeBufferPointer<UInt8>, tokenColumns: UnsafeBufferPointer<Int32>? = nil,
+                 context newContext: Int = 0, labels exampleLabels: [Int], workers: Int) {
+        self.network = network
+        let B = exampleLabels.count
+        if B != exampleCount || words == 0 || newContext != context {
+            context = newContext
+            vocabulary = newContext > 0 ? sizes[0] / newContext : 0
+            exampleCount = B
+            words = max(1, (B + 63) / 64)
+            let Bp = padded
+            inputs.free(); inputs = DeltaBuffer(count: context > 0 ? 1 : sizes[0] * Bp, value: 0)
+            windows.free(); windows = DeltaBuffer(count: context * Bp, value: -1)
+            indexStart.free(); indexStart = DeltaBuffer(count: context > 0 ? sizes[0] + 1 : 1, value: 0)
+            indexExamples.free(); indexExamples = DeltaBuffer(count: B * context, value: 0)
+            for l in 0..<(layerCount - 1) {
+                sums[l].free(); sums[l] = DeltaBuffer(count: sizes[l + 1] * Bp, value: 0)
+                bits[l].free(); bits[l] = DeltaBuffer(count: sizes[l + 1] * words, value: 0)
+            }
+            logits.free(); logits = DeltaBuffer(count: B * classes, value: 0)
+            units.free(); units = DeltaBuffer(count: B, value: 0)
+            correct.free(); correct = DeltaBuffer(count: B, value: 0)
+            labels.free(); labels = DeltaBuffer(count: B, value: 0)
+        }
+        let Bp = padded, n0 = sizes[0]
+        for b in 0..<B { labels.base[b] = Int32(exampleLabels[b]) }
+        if context > 0 {
+            // Windows position-major, and the index by counting sort (examples stay in order).
+            let K = context
+            let columns = tokenColumns!
+            precondition(columns.count == B * K, "token columns must hold \(K) per example")
+            indexStart.base.initialize(repeating: 0, count: n0 + 1)
+            for b in 0..<B {
+                for p in 0..<K {
+                    let j = columns[b &* K &+ p]
+                    precondition(Int(j) / vocabulary == p, "column \(j) of example \(b) is not in block \(p)")
+                    windows.base[p &* Bp &+ b] = j
+                    indexStart.base[Int(j) &+ 1] &+= 1
+                }
+            }
+            for j in 0..<n0 { indexStart.base[j &+ 1] &+= indexStart.base[j] }
+            let fill = UnsafeMutablePointer<Int32>.allocate(capacity: n0)
+            defer { fill.deallocate() }
+            fill.update(from: indexStart.base, count: n0)
+            for b in 0..<B {
+                for p in 0..<K {
+                    let j = Int(windows.base[p &* Bp &+ b])
+                    indexExamples.base[Int(fill[j])] = Int32(b)
+                    fill[j] &+= 1
+                }
+            }
+        } else {
+            for b in 0..<B { for j in 0..<n0 { inputs.base[j &* Bp &+ b] = features[b &* n0 &+ j] } }
+        }
+        for l in 0..<layerCount {
+            let n = sizes[l + 1], fanIn = sizes[l]
+            if l < layerCount - 1 {
+                for k in 0..<n { thresholds[l].base[k] = network.thresholds[l][k] }
+            }
+            if l >= 1 {
+                let column = columns[l - 1].base
+                for j in 0..<fanIn { for k in 0..<n { column[j &* n &+ k] = network.weights[l][k, j] } }
+            }
+            let matrix = network.weights[l]
+            let isOutput = l == layerCount - 1
+            let target = UncheckedSendable(isOutput ? nil : sums[l].base)
+            let outputs = UncheckedSendable(logits.base)
+            let rowBits = UncheckedSendable(isOutput ? nil : bits[l].base)
+            let theta = UncheckedSendable(isOutput ? nil : thresholds[l].base)
+            Parallel.run(items: n, workers: workers, local: { k, _ in
+                // One neuron over the batch: a row of Bp Int32 sums, then its sign bits.
+                let row = UnsafeMutablePointer<Int32>.allocate(capacity: Bp)
+                defer { row.deallocate() }
+                row.initialize(repeating: 0, count: Bp)
+                if l == 0 && self.context > 0 {
+                    // Token inputs: the neuron's dense row, then K gathers per example.
+                    let weights = UnsafeMutablePointer<Int32>.allocate(capacity: fanIn)
+                    defer { weights.deallocate() }
+                    for j in 0..<fanIn { weights[j] = Int32(matrix[k, j]) }
+                    for p in 0..<self.context {
+                        let column = self.windows.base + p &* Bp
+                        for b in 0..<B { row[b] &+= weights[Int(column[b])] }
+                    }
+                }
+                for j in 0..<fanIn where !(l == 0 && self.context > 0) {
+                    let w = matrix[k, j]
+                    if w == 0 { continue }
+                    if l == 0 {
+                        let column = self.inputs.base + j &* Bp
+                        if w > 0 { for b in 0..<Bp { row[b] &+= Int32(column[b]) } } else { for b in 0..<Bp { row[b] &-= Int32(column[b]) } }
+                    } else {
+                        let signs = self.bits[l - 1].base + j &* self.words
+                        for word in 0..<self.words {
+                            let h = signs[word], out = row + word &* 64
+                            // +-1 per example: 2 * bit - 1, negated for a -1 weight.
+                            if w > 0 {
+                                for i in 0..<64 { out[i] &+= Int32(truncatingIfNeeded: (h >> UInt64(i)) & 1) &* 2 &- 1 }
+                            } else {
+                                for i in 0..<64 { out[i] &-= Int32(truncatingIfNeeded: (h >> UInt64(i)) & 1) &* 2 &- 1 }
+                            }
+                        }
+                    }
+                }
+                if isOutput {
+                    for b in 0..<B { outputs.value[b &* n &+ k] = row[b] }
+                } else {
+                    target.value!.advanced(by: k &* Bp).update(from: row, count: Bp)
+                    let t = theta.value![k]
+                    for w in 0..<self.words {
+                        var word: UInt64 = 0
+                        for i in 0..<64 where row[w &* 64 &+ i] >= t { word |= 1 << UInt64(i) }
+                        rowBits.value![k &* self.words &+ w] = word
+                    }
+                }
+            })
+        }
+        totalUnits = 0
+        totalCorrect = 0
+        table.exponentials.withUnsafeBufferPointer { exponentials in
+            for b in 0..<B {
+                let (u, right) = exampleLoss(logits.base + b &* classes, classes: classes, label: Int(labels.base[b]),
+                                             tau: table.temperature, table: exponentials)
+                units.base[b] = u
+                correct.base[b] = right ? 1 : 0
+                totalUnits &+= u
+                totalCorrect &+= right ? 1 : 0
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import TernaryBackprop
+import TernaryCore
+
+extension ExperimentRunner {
+    /// The splits of a text experiment: each a block of windows over one symbol array.
+    func textSplits() throws(DataError) -> Splits {
+        let corpus = try config.loadText()
+        let quantizer = InputQuantizer(tokens: corpus.tokens)
+        let V = corpus.tokens.vocabulary
+        return Splits(train: QuantizedDataset(windows: corpus.train), validation: QuantizedDataset(windows: corpus.validation),
+                      test: QuantizedDataset(windows: corpus.test), quantizer: quantizer,
+                      layerSizes: [corpus.tokens.inputCount] + config.hidden + [V], corpus: corpus)
+    }
+
+    /// A logged point of a text run and the model it stands for (with its temperature).
+    ///
+    /// Ternary search arms: the incumbent's temperature is fitted on a fixed sample of the
+    /// training windows (`TextEvaluation.fitTemperature`), then bits per character on that
+    /// sample, validation and test at that temperature. STE: the exported network at STE's own
+    /// learned scale (`outputTemperature`), which is the STE forward pass exactly. Float: its
+    /// own forward pass (no ternary model).
+    func textRow(_ session: SearchSession, splits: Splits, method: String, seed: UInt64, wallSeconds: Double,
+                 report: StepReport?) -> (CurveRow, TernaryNetwork?) {
+        var row = CurveRow(method: method, seed: seed, step: session.step, wallSeconds: wallSeconds, evals: session.evaluations,
+                           trainLoss: report?.trainLoss, trainAccuracy: nil, validationAccuracy: nil, testAccuracy: nil,
+                           bestFitness: report?.bestFitness, meanFitness: report?.meanFitness,
+                           intOps: session.integerOperations, floatOps: session.floatOperations)
+        let backprop = session as? BackpropSession
+        guard var model = session.incumbent() else {
+            // The float arm: its own forward pass.
+            let trainer = backprop!.trainer
+            if splits.validation.count > 0 {
+                let score = trainer.score(splits.validation)
+                (row.validationLoss, row.validationBits, row.validationAccuracy) = (score.loss, score.loss / log(2), score.accuracy)
+            }
+            if splits.test.count > 0 {
+                let score = trainer.score(splits.test)
+                (row.testLoss, row.testBits, row.testAccuracy) = (score.loss, score.loss / log(2), score.accuracy)
+            }
+            return (row, nil)
+        }
+        let evaluator = textEvaluator(model.layerSizes)
+        let temperature = backprop?.trainer.outputTemperature
+            ?? TextEvaluation.fitTemperature(model, train: splits.train, evaluator: evaluator)
+        model.temperature = temperature
+        row.temperature = temperature
+        let sample = ExperimentRunner.trainSample(splits.train)
+        let train = TextEvaluation.score(model, on: splits.train, indices: sample, temperature: temperature, evaluator: evaluator)
+        (row.trainBits, row.trainAccuracy) = (train.bits, train.accuracy)
+        if row.trainLoss == nil { row.trainLoss = train.bits * log(2) }
+        if splits.validation.count > 0 {
+            let score = TextEvaluation.score(model, on: splits.validation, temperature: temperature, evaluator: evaluator)
+            (row.validationBits, row.validationLoss, row.validationAccuracy) = (score.bits, score.bits * log(2), score.accuracy)
+        }
+        if splits.test.count > 0 {
+            let score = TextEvaluation.score(model, on: splits.test, temperature: temperature, evaluator: evaluator)
+            (row.testBits, row.testLoss, row.testAccuracy) = (score.bits, score.bits * log(2), score.accuracy)
+        }
+        return (row, model)
+    }
+
+    /// The fixed sample of training windows the temperature is fitted on and the train column
+    /// reports: up to 8,192 evenly spaced windows (`TextEvaluation.sample`).
+    static func trainSample(_ train: QuantizedDataset) -> [Int] { TextEvaluation.sample(train.count) }
+
+    /// Computes, prints and stores (`references.csv`) the reference lines of the test split.
+    func writeReferences(_ corpus: TextCorpus) throws {
+        guard writes else { return }
+        let references = TextReferences(corpus: corpus)
+        if !quiet {
+            console.err("\(config.name): \(corpus.trainCharacters) train, \(corpus.validationCharacters) validation, \(corpus.testCharacters) test characters; vocabulary \(corpus.tokens.vocabulary) (unseen symbol included); reference lines on the test split:\n" + references.summary)
+        }
+        try writeFile(Array(references.csv.utf8), to: folder + "/references.csv")
+    }
+
+    /// One evaluator per run for the text metrics (the logged points' thread count).
+    func textEvaluator(_ sizes: [Int]) -> PopulationEvaluator {
+        if let cached = textEvaluatorCache, cached.layerSizes == sizes { return cached }
+        let evaluator = PopulationEvaluator(layerSizes: sizes, threads: threads)
+        textEvaluatorCache = evaluator
+        return evaluator
+    }
+}
