@@ -130,16 +130,7 @@ struct HostileInputTests {
 
     /// Runs the binary under `ulimit -v`; returns its exit status (128 + signal when killed) and stderr.
     func runLimited(_ binary: String, _ arguments: [String], kilobytes: Int) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "ulimit -v \(kilobytes); exec \"$@\"", "bash", binary] + arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus, message)
+        try launch("/bin/bash", ["-c", "ulimit -v \(kilobytes); exec \"$@\"", "bash", binary] + arguments)
     }
 
     @Test("the memory estimate of every arm kind bounds its measured peak, for the settings that allocate (release binary)",

@@ -15,6 +15,24 @@ let needsBinary = ConditionTrait.enabled(if: ternevoBinaryPath != nil, "no terne
 
 func ternevoBinary() throws -> String { try #require(ternevoBinaryPath) }
 
+/// Runs `executable` to its end (standard output discarded); returns its exit status (128 +
+/// the signal when a signal ended it) and what it wrote to standard error.
+func launch(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+            directory: String? = nil) throws -> (status: Int32, errors: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    let errors = Pipe()
+    process.standardError = errors
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus, message)
+}
+
 /// Starts the binary; returns the process (output discarded).
 func spawn(_ binary: String, _ arguments: [String]) throws -> Process {
     let process = Process()

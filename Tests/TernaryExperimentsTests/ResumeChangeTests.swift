@@ -103,17 +103,7 @@ struct ResumeChangeTests {
         try csv.write(toFile: root + "/configs/data/small.csv", atomically: true, encoding: .utf8)
         try #"{"dataset": {"csv": "data/small.csv"}, "model": {"hidden": [4]}, "arms": {"local": {"strategy": "local", "steps": 5}}}"#
             .write(toFile: root + "/configs/small.json", atomically: true, encoding: .utf8)
-        func run(_ arguments: [String], in folder: String) throws -> Int32 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = arguments
-            process.currentDirectoryURL = URL(fileURLWithPath: folder)
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
+        func run(_ arguments: [String], in folder: String) throws -> Int32 { try launch(binary, arguments, directory: folder).status }
         // Started from the root with a relative config path, resumed from two other folders.
         #expect(try run(["run", "configs/small.json", "--out", "runs/one", "--quiet"], in: root) == 0)
         let copy = try String(contentsOfFile: root + "/runs/one/config.json", encoding: .utf8)
