@@ -122,6 +122,21 @@ struct StrategyTests {
         #expect(run.evaluations == 30 * 64)
     }
 
+    @Test("es on a fixed batch never loses fitness: an update is taken only when one of its prefixes improves")
+    func esMonotone() {
+        let data = clusterData(count: 300, seed: 8)
+        let run = session(esStrategy, sizes: [20, 33, 3], data: data)
+        var previous = -Double.infinity
+        for _ in 0..<150 {
+            steps(run, 1)
+            let fitness = -run.score(on: data).loss
+            #expect(fitness >= previous)
+            previous = fitness
+        }
+        #expect(run.state.moved > 10)
+        #expect(run.score(on: data).accuracy > 0.8)
+    }
+
     @Test("local search on a fixed batch never loses fitness, and its cache is never rebuilt")
     func localMonotone() {
         let data = clusterData(count: 300, seed: 8)

@@ -8,9 +8,11 @@ import TernaryCore
 /// probability `thresholdProbability`, a hidden threshold by e times a step). Member `2i` moves
 /// every position one step along e (clipped to {-1, 0, +1}), its antithetic twin `2i + 1` one
 /// step against it; both are scored from the same cache. The pair votes `sign(f+ - f-)` times e
-/// on each position it touched. After all pairs, a position moves one step in the direction of
-/// its vote when `|vote| >= voteThreshold`, at most `maxMoves` positions (pairs with the
-/// largest fitness difference first). Votes start from zero every generation.
+/// on each position it touched. After all pairs, the update moves each position one step in the
+/// direction of its vote when `|vote| >= voteThreshold`, at most `maxMoves` positions (pairs with
+/// the largest fitness difference first). Votes start from zero every generation. The update's
+/// prefixes (all, half, a quarter, ..., one move) are scored from the cache, and the best that
+/// beats the current point on the step's batch is taken (a backtracking step size), or none.
 ///
 /// All arithmetic on the update is integer and every draw is seeded per (generation, pair), so
 /// the update is the same on any number of threads; only the 2P fitness values decide it.
@@ -51,7 +53,7 @@ public struct SignVoteES: SearchStrategy {
     }
 
     public var settingsDescription: String {
-        "es pairs=\(pairs) trits=\(perturbedTrits) thresholds=\(thresholdProbability)/\(thresholdStep) votes=\(voteThreshold) max=\(maxMoves.map(String.init) ?? "all") zeros=\(initialZeroFraction) readout=\(readout)"
+        "es(prefix search) pairs=\(pairs) trits=\(perturbedTrits) thresholds=\(thresholdProbability)/\(thresholdStep) votes=\(voteThreshold) max=\(maxMoves.map(String.init) ?? "all") zeros=\(initialZeroFraction) readout=\(readout)"
     }
 
     public func initialState(problem: SearchProblem, seed: UInt64) -> State {
@@ -128,10 +130,31 @@ public struct SignVoteES: SearchStrategy {
                 if let maxMoves, moves.count >= maxMoves { break outer }
             }
         }
-        for move in moves { move.apply(to: &state.current) }
+        // The voted update is a direction, not a guaranteed step: score its prefixes (all the
+        // moves, the first half, quarter, ... one; pairs with the largest difference come first)
+        // from the cache, with the current point as candidate 0, and take the best prefix that
+        // beats the current point on the step's batch, or none. Without this, a generation moved
+        // every position any pair voted for, a random walk that swamped small networks (parity,
+        // wine) and let the final model fall far below the best one.
+        var lengths: [Int] = []
+        var length = moves.count
+        while length >= 1 {
+            lengths.append(length)
+            length /= 2
+        }
+        guard !lengths.isEmpty else { return }
+        var list = MoveList()
+        list.endCandidate()
+        for length in lengths {
+            list.appendCandidate(Array(moves.prefix(length)))
+        }
+        let scores = problem.fitness(of: .moves(list), incumbent: state.current, step: state.generation - 1, seed: seed).fitness
+        guard let best = rankBestFirst(Array(scores.dropFirst())).first, isBetter(scores[best + 1], than: scores[0]) else { return }
+        let step = Array(moves.prefix(lengths[best]))
+        for move in step { move.apply(to: &state.current) }
         state.current.checkInvariants()
-        state.moved += moves.count
-        problem.incumbentMoved(moves)
+        state.moved += step.count
+        problem.incumbentMoved(step)
     }
 
     public func incumbent(_ state: State) -> TernaryNetwork { state.current }
