@@ -134,12 +134,12 @@ struct HostileInputTests {
     }
 
     @Test("the memory estimate of every arm kind bounds its measured peak, for the settings that allocate (release binary)",
-          .enabled(if: HostileInputTests.freshReleaseBinary != nil,
+          .enabled(if: freshReleaseBinary != nil,
                    "needs a release binary newer than the sources: run 'swift build -c release' first, as .ci/run does"))
     func estimatesBoundPeaks() throws {
         // Each config makes one setting dominate: population, candidates x moves, pairs x
         // trits, a batch far above the train split with a wide hidden layer.
-        let binary = try #require(HostileInputTests.freshReleaseBinary)
+        let binary = try #require(freshReleaseBinary)
         let digits = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("experiments/data/digits.csv").path
         let arms: [(String, Int, String)] = [
@@ -170,17 +170,6 @@ struct HostileInputTests {
             #expect(figures.peak - base <= figures.estimate * 1.1 + 4,
                     "\(kind): measured peak \(figures.peak) MB over a base of \(base) MB; estimate \(figures.estimate) MB")
         }
-    }
-
-    /// The release binary, when it is newer than every source file (as `.ci/run` builds it).
-    static var freshReleaseBinary: String? {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let binary = root.appendingPathComponent(".build/release/ternevo").path
-        func modified(_ path: String) -> Date { ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date) ?? .distantPast }
-        let built = modified(binary)
-        let sources = FileManager.default.enumerator(atPath: root.appendingPathComponent("Sources").path)?.compactMap { $0 as? String } ?? []
-        let newest = sources.map { modified(root.appendingPathComponent("Sources/" + $0).path) }.max() ?? .distantPast
-        return FileManager.default.isExecutableFile(atPath: binary) && built >= newest ? binary : nil
     }
 
     /// The peak resident memory of a run of the binary, in MB, read from /proc while it runs

@@ -15,6 +15,18 @@ let needsBinary = ConditionTrait.enabled(if: ternevoBinaryPath != nil, "no terne
 
 func ternevoBinary() throws -> String { try #require(ternevoBinaryPath) }
 
+/// The release binary, when it is newer than every source file (as `.ci/run` builds it): for
+/// tests whose runs would take minutes in a debug build.
+let freshReleaseBinary: String? = {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let binary = root.appendingPathComponent(".build/release/ternevo").path
+    func modified(_ path: String) -> Date { ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date) ?? .distantPast }
+    let built = modified(binary)
+    let sources = FileManager.default.enumerator(atPath: root.appendingPathComponent("Sources").path)?.compactMap { $0 as? String } ?? []
+    let newest = sources.map { modified(root.appendingPathComponent("Sources/" + $0).path) }.max() ?? .distantPast
+    return FileManager.default.isExecutableFile(atPath: binary) && built >= newest ? binary : nil
+}()
+
 /// Runs `executable` to its end (standard output discarded); returns its exit status (128 +
 /// the signal when a signal ended it) and what it wrote to standard error.
 func launch(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
@@ -75,9 +87,21 @@ struct KillTests {
               "float": {"strategy": "float", "epochs": 20}}}
     """#
 
-    /// Runs the defaults config uninterrupted; returns its config path, the snapshot and the duration.
-    func uninterrupted(_ binary: String, _ config: String, _ straight: String) throws -> (expected: [String: String], seconds: Double) {
-        try KillTests.defaultsConfig.write(toFile: config, atomically: true, encoding: .utf8)
+    /// The text task's arms with their defaults, on the first 20,000 characters of the shipped
+    /// slice (written beside the config as `kill.txt`).
+    static let textConfig = #"""
+    {"dataset": {"text": "kill.txt", "context": 4}, "model": {"hidden": [16]}, "seeds": [1],
+     "arms": {"ga": {"strategy": "ga", "generations": 12},
+              "local": {"strategy": "local", "steps": 300},
+              "es": {"strategy": "es", "generations": 100},
+              "ste": {"strategy": "ste", "epochs": 3},
+              "float": {"strategy": "float", "epochs": 3}}}
+    """#
+
+    /// Runs a config uninterrupted; returns the snapshot and the duration.
+    func uninterrupted(_ binary: String, _ config: String, _ straight: String, text: String = KillTests.defaultsConfig) throws
+        -> (expected: [String: String], seconds: Double) {
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
         let start = Date()
         let full = try spawn(binary, ["run", config, "--out", straight, "--quiet", "--threads", "2"])
         full.waitUntilExit()
@@ -91,12 +115,33 @@ struct KillTests {
         let config = temporaryPath("kill.json"), straight = temporaryPath("straight")
         defer { for path in [config, straight] { try? FileManager.default.removeItem(atPath: path) } }
         let (expected, duration) = try uninterrupted(binary, config, straight)
+        try kill(binary, config, expected: expected, duration: duration, trials: 4)
+        try terminateAndResume(binary, config, expected: expected, duration: duration)
+    }
 
+    @Test("the text task's arms, with their defaults, killed with SIGKILL and resumed, give the files of an uninterrupted run (release binary)",
+          .enabled(if: freshReleaseBinary != nil, "needs a release binary newer than the sources (a debug build takes minutes here): run 'swift build -c release' first, as .ci/run does"))
+    func killText() throws {
+        let binary = try #require(freshReleaseBinary)
+        let folder = temporaryPath("kill-text")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let slice = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("experiments/data/kjv-pentateuch.txt").path
+        let text = try String(contentsOfFile: slice, encoding: .utf8)
+        try String(text.prefix(20_000)).write(toFile: folder + "/kill.txt", atomically: true, encoding: .utf8)
+        let config = folder + "/kill.json"
+        let (expected, duration) = try uninterrupted(binary, config, folder + "/straight", text: KillTests.textConfig)
+        try kill(binary, config, expected: expected, duration: duration, trials: 2)
+    }
+
+    /// Kills runs of `config` at moments spread over `duration`, and each first resume once
+    /// more, then resumes to the end and compares every file with `expected`.
+    func kill(_ binary: String, _ config: String, expected: [String: String], duration: Double, trials: Int) throws {
         // Kill points spread over the run; after each kill, a resume that is itself killed once,
         // then a resume left to finish.
         var rng = Xoshiro256(seed: 7)
         var totalKills = 0
-        let trials = 4
         for trial in 0..<trials {
             let folder = temporaryPath("killed")
             defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -106,7 +151,7 @@ struct KillTests {
                 let process = try spawn(binary, arguments)
                 Thread.sleep(forTimeInterval: delay)
                 if process.isRunning {
-                    kill(process.processIdentifier, SIGKILL)
+                    Foundation.kill(process.processIdentifier, SIGKILL)
                     kills += 1
                 }
                 process.waitUntilExit()
@@ -126,7 +171,6 @@ struct KillTests {
         }
         // Every first kill lands inside the run's duration; allow for a slow start.
         #expect(totalKills >= trials - 1, "only \(totalKills) kills landed in \(trials) trials")
-        try terminateAndResume(binary, config, expected: expected, duration: duration)
     }
 
     /// SIGTERM and SIGHUP stop a run like Ctrl-C: records written, status 128 + signal, and
@@ -147,7 +191,7 @@ struct KillTests {
                 Issue.record("the run ended before the signal could be sent")
                 continue
             }
-            kill(process.processIdentifier, signal)
+            Foundation.kill(process.processIdentifier, signal)
             process.waitUntilExit()
             #expect(process.terminationReason == .exit && process.terminationStatus == status,
                     "signal \(signal): ended by \(process.terminationReason == .exit ? "exit status" : "signal") \(process.terminationStatus)")
@@ -168,7 +212,7 @@ struct KillTests {
         try #"{"dataset": {"synthetic": "parity:6"}, "model": {"hidden": [8]}, "arms": {"local": {"strategy": "local", "seconds": 60}}}"#
             .write(toFile: config, atomically: true, encoding: .utf8)
         let holder = try spawn(binary, ["run", config, "--out", folder, "--quiet", "--threads", "1"])
-        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
+        defer { if holder.isRunning { Foundation.kill(holder.processIdentifier, SIGKILL) } }
         let deadline = Date().addingTimeInterval(30)
         while !FileManager.default.fileExists(atPath: folder + "/config.json") && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
         #expect(holder.isRunning)
@@ -177,7 +221,7 @@ struct KillTests {
             #expect(status == 73, "\(arguments[0]): \(output.err)")
             #expect(output.err.contains("another ternevo process is writing this run folder (pid \(holder.processIdentifier), 'ternevo run'"), "\(output.err)")
         }
-        kill(holder.processIdentifier, SIGKILL)
+        Foundation.kill(holder.processIdentifier, SIGKILL)
         holder.waitUntilExit()
         // The kernel dropped the lock with the process; a shorter time budget ends the arm at once.
         let text = try String(contentsOfFile: folder + "/config.json", encoding: .utf8)
