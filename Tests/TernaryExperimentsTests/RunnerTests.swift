@@ -154,8 +154,9 @@ struct RunnerTests {
         let (status, output) = Captured.run(["run", config, "--out", folder, "--quiet"])
         #expect(status == 0, "\(output.err)")
         let curves = try String(contentsOfFile: folder + "/curves.csv", encoding: .utf8).split(separator: "\n")
-        #expect(curves[0] == "method,seed,step,wall_s,evals,train_loss,train_acc,val_acc,test_acc,best_fitness,mean_fitness,int_ops,float_ops")
-        #expect(curves.dropFirst().allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == 13 })
+        // The first thirteen columns keep their names and order; the loss and text columns follow.
+        #expect(curves[0] == "method,seed,step,wall_s,evals,train_loss,train_acc,val_acc,test_acc,best_fitness,mean_fitness,int_ops,float_ops,val_loss,test_loss,train_bpc,val_bpc,test_bpc,temperature")
+        #expect(curves.dropFirst().allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == 19 })
         // ga: 4 evaluation points per seed; local 3, es 3; ste and float: 3 epochs per seed.
         #expect(curves.filter { $0.hasPrefix("ga,1,") }.count == 4)
         #expect(curves.filter { $0.hasPrefix("local,2,") }.count == 3)
@@ -163,7 +164,7 @@ struct RunnerTests {
         #expect(curves.filter { $0.hasPrefix("ste,2,") }.count == 3)
         #expect(curves.filter { $0.hasPrefix("float,1,") }.count == 3)
         let summary = try String(contentsOfFile: folder + "/summary.csv", encoding: .utf8).split(separator: "\n")
-        #expect(summary[0] == "method,seed,steps,wall_s,evals,final_train_acc,final_val_acc,final_test_acc,best_val_acc,test_acc_at_best_val,time_to_85_s,time_to_90_s,time_to_95_s,int_ops,float_ops,energy_j")
+        #expect(summary[0] == "method,seed,steps,wall_s,evals,final_train_acc,final_val_acc,final_test_acc,best_val_acc,test_acc_at_best_val,time_to_85_s,time_to_90_s,time_to_95_s,int_ops,float_ops,energy_j,best_val_bpc,test_bpc_at_best_val,time_to_3.0_bpc_s,time_to_2.7_bpc_s")
         #expect(summary.count == 1 + 5 * 2)
         // Summary rows come in run order: seeds outer, arms in file order.
         #expect(summary.dropFirst().map { $0.split(separator: ",").prefix(2).joined(separator: ",") }

@@ -331,6 +331,14 @@ struct Benchmarks {
         tokenScorer.rebuild(genome, on: tokens)
         let denseScorer = IncrementalScorer(layerSizes: shape, threads: threads)
         denseScorer.rebuild(genome, on: dense)
+        // A dense-input network of the same shape and batch: random bytes (80% zeros, as
+        // MNIST-like images), thresholds calibrated on them.
+        let bytes = QuantizedDataset(features: (0..<(tokens.count * shape[0])).map { _ in rng.uniformDouble() < 0.8 ? 0 : UInt8(1 + rng.uniformBelow(255)) },
+                                     featureCount: shape[0], labels: tokens.labels, classCount: V)
+        var byteGenome = [TernaryNetwork(layerSizes: shape, zeroFraction: 1.0 / 3, using: &rng)]
+        calibrateThresholds(&byteGenome, on: bytes.all, evaluator: PopulationEvaluator(layerSizes: shape, threads: threads))
+        let byteScorer = IncrementalScorer(layerSizes: shape, threads: threads)
+        byteScorer.rebuild(byteGenome[0], on: bytes)
         func moves(_ kind: String) -> MoveList {
             var candidates = MoveList()
             for _ in 0..<256 {
@@ -348,11 +356,20 @@ struct Benchmarks {
         }
         var rows = [BenchRow]()
         let first = moves("first-layer")
-        let timings = medianSeconds([{ blackHole(tokenScorer.scores(of: first)) }, { blackHole(denseScorer.scores(of: first)) }])
+        var byteMoves = MoveList()
+        for _ in 0..<256 {
+            let row = rng.uniformBelow(shape[1]), column = rng.uniformBelow(shape[0])
+            let current = Int(byteGenome[0].weights[0][row, column])
+            byteMoves.appendCandidate([.trit(layer: 0, row: row, column: column, value: Int8((current + 2 + rng.uniformBelow(2)) % 3 - 1))])
+        }
+        let timings = medianSeconds([{ blackHole(tokenScorer.scores(of: first)) }, { blackHole(denseScorer.scores(of: first)) },
+                                     { blackHole(byteScorer.scores(of: byteMoves)) }])
         let tokenRate = Double(first.count) / timings[0], denseRate = Double(first.count) / timings[1]
+        let byteRate = Double(byteMoves.count) / timings[2]
         rows.append(BenchRow(shape: name, kind: "delta-text", threads: threads,
                              extra: ["move": "first-layer", "batch": tokens.count, "inputs": "tokens", "candidates_per_s": tokenRate,
                                      "dense_candidates_per_s": denseRate, "ratio": tokenRate / denseRate,
+                                     "byte_candidates_per_s": byteRate, "byte_ratio": tokenRate / byteRate,
                                      "data": corpus == nil ? "random symbols" : "KJV slice train windows"]))
         for kind in ["output", "threshold"] {
             let candidates = moves(kind)

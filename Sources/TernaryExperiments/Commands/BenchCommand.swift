@@ -18,7 +18,11 @@ enum BenchCommand {
         genomes of 784-256-10. Rows of kind "delta" time incremental scoring: candidates (one
         random move each: a first-layer, hidden or output trit, or a threshold) scored per second
         from one genome's cache, beside full evaluations per second on the same batch (digits'
-        train split for 64-128-10, B = 4000 for 784-256-10) and their ratio.
+        train split for 64-128-10, B = 4000 for 784-256-10) and their ratio. Rows of kind
+        "delta-text" time the text shape (512-256-64, context 8, B = 20,000 windows of the
+        shipped KJV slice): a first-layer move with token inputs against the same windows as
+        dense one-hot bytes and against a dense-input network of the same shape and batch
+        (random bytes, 80% zeros), taking turns; and output-layer and threshold moves.
         Figures are medians of N runs
         (default 5). Build in release: swift run -c release ternevo bench.
 
@@ -140,6 +144,22 @@ enum BenchCommand {
                              + cell(grouped(Int(row.extra["candidates_per_s"] as? Double ?? 0)), 15)
                              + cell(grouped(Int(row.extra["full_evals_per_s"] as? Double ?? 0)), 14)
                              + cell(String(format: "%.0fx", row.extra["ratio"] as? Double ?? 0), 10))
+            }
+        }
+        let text = rows.filter { $0.kind == "delta-text" }
+        if !text.isEmpty {
+            lines.append("")
+            lines.append("incremental scoring on the text shape (one-hot token inputs, DESIGN 11; \(text[0].threads) threads, median):")
+            for row in text {
+                var line = "  " + cell(row.shape ?? "", 14, right: false) + cell(row.extra["move"] as? String ?? "", 13, right: false)
+                    + cell("B \(row.extra["batch"] as? Int ?? 0)", 9) + cell(grouped(Int(row.extra["candidates_per_s"] as? Double ?? 0)), 12) + " candidates/s"
+                if let dense = row.extra["dense_candidates_per_s"] as? Double, let ratio = row.extra["ratio"] as? Double {
+                    line += String(format: "; same windows as dense bytes %@/s: %.1fx cheaper", grouped(Int(dense)), ratio)
+                }
+                if let bytes = row.extra["byte_candidates_per_s"] as? Double, let ratio = row.extra["byte_ratio"] as? Double {
+                    line += String(format: "; random dense bytes (80%% zeros) %@/s: %.0fx cheaper", grouped(Int(bytes)), ratio)
+                }
+                lines.append(line)
             }
         }
         if let ga = rows.first(where: { $0.kind == "ga" }) {
