@@ -97,17 +97,23 @@ extension ConfigReader {
 /// `model`, and the keys every arm takes. `ExperimentConfig.read` reads through these values.
 enum ConfigKeys {
     static let name = ChoiceKey("name", nil, note: "the config's file name", "names the run folder `results/runs/<name>/` (a plain file name)")
+    static let seedRange = 0...Int(Int32.max)
+    static let defaultSeeds = [1]
     static let topLevel: [KeyDescription] = [
         name.description,
         KeyDescription(name: "dataset", type: "object", values: "the dataset keys", defaultValue: "required", meaning: "the data and its splits"),
         KeyDescription(name: "model", type: "object", values: "the model keys", defaultValue: "required", meaning: "the network"),
-        KeyDescription(name: "seeds", type: "integers", values: "0 ... \(Int32.max), each once", defaultValue: "[1]", meaning: "the run seeds; every arm runs once per seed"),
+        KeyDescription(name: "seeds", type: "integers", values: "\(seedRange.lowerBound) ... \(seedRange.upperBound), each once",
+                       defaultValue: "\(defaultSeeds)", meaning: "the run seeds; every arm runs once per seed"),
         KeyDescription(name: "arms", type: "object", values: "arm name: arm object", defaultValue: "required", meaning: "the arms, run in file order; a name is a plain file name"),
         KeyDescription(name: "sweep", type: "object", values: "`{\"arms.ARM.KEY\": [values]}`", defaultValue: "none", meaning: "expands a grid into arms named `ARM[KEY=value]...`"),
     ]
 
     // dataset
-    static let testFraction = NumberKey("test_fraction", 0...0.9, note: "0.2 (0 with a test file)", "share of each class cut as the test split")
+    /// `test_fraction` without a test file (with one, the default is 0).
+    static let defaultTestFraction = 0.2
+    static let testFraction = NumberKey("test_fraction", 0...0.9, note: "\(formatNumber(defaultTestFraction)) (0 with a test file)",
+                                        "share of each class cut as the test split")
     static let validationFraction = NumberKey("validation_fraction", 0...0.9, default: 0.1, "share of the rest cut for validation (0: none)")
     static let splitSeed = IntegerKey("split_seed", 0...Int(Int32.max), default: 1, "seed of the stratified splits")
     static let bits = IntegerKey("bits", 1...8, default: 8, "input bits (Q = 2^bits - 1)")
@@ -124,15 +130,21 @@ enum ConfigKeys {
     // model
     static let zeroFraction = NumberKey("zero_fraction", 0...1, default: 1.0 / 3, "fraction of zero trits in a fresh genome")
     static let activation = ChoiceKey("activation", ["sign"], default: "sign", "hidden activation")
+    static let hiddenRange = 1...(1 << 16)
     static let model: [KeyDescription] = [
-        KeyDescription(name: "hidden", type: "integers", values: "1 ... 65536 each", defaultValue: "required", meaning: "hidden layer sizes, e.g. [128] or [256, 64]"),
+        KeyDescription(name: "hidden", type: "integers", values: "\(hiddenRange.lowerBound) ... \(hiddenRange.upperBound) each", defaultValue: "required",
+                       meaning: "hidden layer sizes, e.g. [128] or [256, 64]"),
         zeroFraction.description, activation.description,
     ]
 
     // every arm
     static let seconds = NumberKey("seconds", 0.001...1e9, note: "none (give seconds and/or the step budget)", "training-time budget in seconds")
     static let stepBudgetRange = 1...1_000_000_000
-    static let evalEvery = IntegerKey("eval_every", 1...1_000_000, note: "10 for ga; else 1 to step 100, then every 10th, ...", "steps between logged points")
+    static var evalEvery: IntegerKey {
+        let fixed = ArmKinds.all.compactMap { kind in kind.defaultEvalEvery.map { "\($0) for \(kind.kind)" } }
+        return IntegerKey("eval_every", 1...1_000_000, note: (fixed + ["else every step to 100, then every 10th to 1000, ..."]).joined(separator: "; "),
+                          "steps between logged points")
+    }
     static let patience = IntegerKey("patience", 1...1_000_000_000, note: "none (the whole budget)", "stop after this many logged points without a better validation accuracy")
     static func everyArm(countKeys: [String]) -> [KeyDescription] {
         var rows = [KeyDescription(name: "strategy", type: "string", values: ArmKinds.names.joined(separator: ", "),

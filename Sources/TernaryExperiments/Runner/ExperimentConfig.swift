@@ -88,7 +88,7 @@ public struct ExperimentConfig {
         var dataset = try root.child("dataset")!
         let data = try source(&dataset, keys: ("csv", "idx"), synthetic: true)!
         let testData = try source(&dataset, keys: ("test_csv", "test_idx"), synthetic: false)
-        let testFraction = try dataset.number(ConfigKeys.testFraction.name, in: ConfigKeys.testFraction.range, default: testData == nil ? 0.2 : 0)!
+        let testFraction = try dataset.number(ConfigKeys.testFraction.name, in: ConfigKeys.testFraction.range, default: testData == nil ? ConfigKeys.defaultTestFraction : 0)!
         if testData != nil && testFraction > 0 {
             throw dataset.fail("test_fraction", "give either a test file or a test fraction, not both")
         }
@@ -99,12 +99,12 @@ public struct ExperimentConfig {
         try dataset.finish()
 
         var model = try root.child("model")!
-        let hidden = try model.integers("hidden", in: 1...(1 << 16), required: true)!
+        let hidden = try model.integers("hidden", in: ConfigKeys.hiddenRange, required: true)!
         let zeroFraction = try model.read(ConfigKeys.zeroFraction)!
         _ = try model.read(ConfigKeys.activation)
         try model.finish()
 
-        let seeds = (try root.integers("seeds", in: 0...Int(Int32.max)) ?? [1]).map(UInt64.init)
+        let seeds = (try root.integers("seeds", in: ConfigKeys.seedRange) ?? ConfigKeys.defaultSeeds).map(UInt64.init)
         if let repeated = seeds.first(where: { seed in seeds.filter { $0 == seed }.count > 1 }) {
             throw root.fail("seeds", "seed \(repeated) is listed twice; each seed runs once")
         }
