@@ -91,7 +91,8 @@ public enum TernEvoCommandLine {
         var lines = ["ternevo: evolve ternary (1.58-bit) neural networks and compare with backprop",
                      "", "usage: ternevo COMMAND [OPTIONS]", "", "commands:"]
         for command in commands { lines.append("  \(command.name.padding(toLength: 8, withPad: " ", startingAt: 0))\(command.abstract)") }
-        lines += ["", "'ternevo help COMMAND' explains one command; 'ternevo --version' prints the version."]
+        lines += ["", "'ternevo help COMMAND' explains one command; 'ternevo help run --keys' lists every config key;",
+                  "'ternevo --version' prints the version."]
         return lines.joined(separator: "\n")
     }
 
