@@ -45,5 +45,23 @@ for source_dir in Sources/*/; do
         fi
     done < <(grep -rno '<doc:[^>]*>' --include='*.swift' "$source_dir" 2>/dev/null || true)
 done
+# Across modules an article is named by its path (one archive per module, so docc cannot link
+# there): every such path mentioned in the sources, the catalogues, the READMEs and the scripts
+# must exist.
+while IFS= read -r hit; do
+    [ -n "$hit" ] || continue
+    path="${hit#*:}"
+    if [ ! -f "$path" ]; then
+        echo "docs: ${hit%%:*} names $path, which does not exist" >&2
+        status=1
+    fi
+done < <(grep -rHoE 'Sources/[A-Za-z]+/[A-Za-z]+\.docc/[A-Za-z]+\.md' Sources README.md results/README.md scripts .ci Package.swift 2>/dev/null | sort -u || true)
+# The front page names articles by file name under their catalogue's folder.
+for name in $(grep -oE '`[A-Za-z]+\.md`' README.md | tr -d '`' | sort -u); do
+    if ! ls Sources/*/*.docc/"$name" >/dev/null 2>&1 && [ ! -f "$name" ]; then
+        echo "docs: README.md names the article $name, which no catalogue holds" >&2
+        status=1
+    fi
+done
 [ $status -eq 0 ] && echo "docs: every catalogue built without warnings ($out)"
 exit $status
