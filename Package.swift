@@ -14,7 +14,7 @@ if !portable {
 }
 #endif
 
-// TERNEVO_MPI=1 adds the MPI back end (DESIGN section 10): a system-library target for Open
+// TERNEVO_MPI=1 adds the MPI back end (Sources/TernaryExperiments/TernaryExperiments.docc/ScaleOut.md): a system-library target for Open
 // MPI's C API (found with pkg-config 'ompi-c'; Debian: apt-get install openmpi-bin
 // libopenmpi-dev) and the Swift communicator over it. The default build needs nothing but Swift.
 let mpi = ProcessInfo.processInfo.environment["TERNEVO_MPI"] == "1"

@@ -3,7 +3,7 @@
 
 Same data, split and recipe as `ternevo train DATA.csv`: the stratified split is reproduced
 bit for bit (the same xoshiro256** streams), inputs are quantised on the train split and fed
-as q / Q, and the network is the one of DESIGN section 5:
+as q / Q, and the network is the one of Sources/TernaryBackprop/TernaryBackprop.docc/STEBaseline.md:
 
 - STE arm: per layer gamma = mean|W|, Wq = clamp(round(W / gamma), -1, 1), z = gamma (Wq . a) + b
   (hidden layers have a bias, the output layer none), hidden h = sign(z) with the hardtanh

@@ -3,7 +3,7 @@ import TernaryCore
 
 /// Which network the backprop baseline trains.
 public enum BackpropArm: String, Hashable, Sendable, CaseIterable {
-    /// The ternary network of DESIGN section 2, trained through straight-through estimators.
+    /// The ternary network of TernaryCore (`Sources/TernaryCore/TernaryCore.docc/Semantics.md`), trained through straight-through estimators.
     case ste
     /// The same shapes in full precision with tanh hidden units: the float reference.
     case float
@@ -77,7 +77,7 @@ public struct BackpropConfiguration: Hashable, Sendable {
 
 /// Minibatch Adam training of the STE ternary network or its float twin.
 ///
-/// STE arm (DESIGN section 5), per layer `l` with latent float weights `W`:
+/// STE arm (<doc:STEBaseline>), per layer `l` with latent float weights `W`:
 /// `gamma = mean |W|`, `Wq = clamp(round(W / gamma), -1, 1)`, `z = gamma (Wq . a) + b` (inputs
 /// `a = q / Q` for the first layer, +-1 after), hidden `h = sign(z)` (+1 at zero), output
 /// logits `s * gamma (Wq . h)` with a learned scale `s = exp(logScale)` and no output bias, so
@@ -346,7 +346,7 @@ public final class BackpropTrainer {
         return (predictions, data.count == 0 ? 0 : loss / Double(data.count))
     }
 
-    /// The integer network of DESIGN section 2 that computes the STE forward pass exactly:
+    /// The integer network of TernaryCore (`Sources/TernaryCore/TernaryCore.docc/Semantics.md`) that computes the STE forward pass exactly:
     /// trits `Wq`, thresholds `ceil(-Q b / gamma)` (first layer) and `ceil(-b / gamma)` (later),
     /// clamped to Int32. Nil for the float arm.
     public func exportTernary(quantizer: InputQuantizer) -> TernaryNetwork? {

@@ -16,7 +16,7 @@ struct AdamState {
 
     /// Moments below this are set to zero. Weights that never receive a gradient (inputs that
     /// are always zero, such as the blank border pixels of digits) would otherwise decay into
-    /// subnormal floats, which x86 processes up to 100x slower (DESIGN section 5).
+    /// subnormal floats, which x86 processes up to 100x slower (<doc:STEBaseline>).
     static let flushBelow: Float = 1e-30
 
     /// One Adam step (decoupled weight decay, as AdamW) with bias correction.

@@ -1,7 +1,7 @@
 import Foundation
 import TernaryCore
 
-/// The network of DESIGN section 2 written for obviousness: plain Int arithmetic with
+/// The network of TernaryCore's article Semantics (`Sources/TernaryCore/TernaryCore.docc/Semantics.md`) written for obviousness: plain Int arithmetic with
 /// multiplications, weights read one by one. The fast evaluator must equal it exactly.
 public enum ReferenceNetwork {
     /// Logits `[C]` of one example (quantised features `[n0]`).

@@ -4,7 +4,7 @@ import TernaryExperiments
 import TernaryMPI
 #endif
 
-// Under mpirun, the processes of the job form one run (DESIGN section 10).
+// Under mpirun, the processes of the job form one run (see `Sources/TernaryExperiments/TernaryExperiments.docc/ScaleOut.md`).
 #if TERNEVO_MPI
 if let size = Distributed.launcherSize, size > 1 {
     guard let communicator = MPICommunicator() else {
@@ -33,7 +33,7 @@ if let size = Distributed.launcherSize, size > 1 {
 }
 #else
 if let size = Distributed.launcherSize, size > 1 {
-    FileHandle.standardError.write(Data("ternevo: started as one of \(size) MPI processes, but this build has no MPI; every process would run the whole experiment alone. Build with 'TERNEVO_MPI=1 swift build -c release' (README, Scale-out), or run without mpirun\n".utf8))
+    FileHandle.standardError.write(Data("ternevo: started as one of \(size) MPI processes, but this build has no MPI; every process would run the whole experiment alone. Build with 'TERNEVO_MPI=1 swift build -c release' (see Sources/TernaryExperiments/TernaryExperiments.docc/ScaleOut.md), or run without mpirun\n".utf8))
     exit(64)
 }
 #endif

@@ -1,5 +1,5 @@
 /// Scores candidates that differ from one genome by a few moves, from that genome's cached
-/// evaluation on a fixed batch (DESIGN section 9), instead of a full forward pass each.
+/// evaluation on a fixed batch (<doc:IncrementalEvaluation>), instead of a full forward pass each.
 ///
 /// The cache holds, on the batch: the sums and signs of every hidden neuron for every example,
 /// the logits, each example's fixed-point loss and correctness, and the totals.

@@ -1,4 +1,4 @@
-/// One change of a genome (DESIGN section 9): set a trit or set a hidden threshold.
+/// One change of a genome (<doc:IncrementalEvaluation>): set a trit or set a hidden threshold.
 ///
 /// `layer` counts weight layers from 0 (the first layer maps inputs to the first hidden layer);
 /// a threshold move names hidden layer `layer + 1`'s thresholds, that is `thresholds[layer]`.

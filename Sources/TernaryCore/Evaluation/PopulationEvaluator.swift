@@ -33,7 +33,7 @@ public final class PopulationEvaluator {
     }
 
     /// The score of every network on `batch`. `temperature` is the softmax scale `tau` of the
-    /// cross-entropy (default `1 / sqrt(n_{L-1})`, DESIGN section 3).
+    /// cross-entropy (default `1 / sqrt(n_{L-1})`, <doc:Semantics>).
     public func scores(of networks: [TernaryNetwork], on batch: ExampleBatch,
                        temperature: Double? = nil) -> [Score] {
         if lossTable?.temperature != (temperature ?? LossTable.defaultTemperature(layerSizes: layerSizes)) {

@@ -1,4 +1,4 @@
-/// Examples quantised to bytes (DESIGN section 2) with integer labels: what trainers sample
+/// Examples quantised to bytes (<doc:Semantics>) with integer labels: what trainers sample
 /// batches from.
 public struct QuantizedDataset: Sendable {
     /// Row-major quantised features, `count * featureCount` bytes.

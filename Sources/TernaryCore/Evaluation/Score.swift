@@ -4,7 +4,7 @@ public struct Score: Hashable, Sendable {
     public var correct: Int
     /// Examples scored.
     public var count: Int
-    /// Mean cross-entropy of `softmax(temperature * logits)` against the labels (DESIGN section 3).
+    /// Mean cross-entropy of `softmax(temperature * logits)` against the labels (<doc:Semantics>).
     public var loss: Double
 
     public init(correct: Int, count: Int, loss: Double) {

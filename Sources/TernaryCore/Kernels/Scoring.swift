@@ -3,8 +3,7 @@ import Foundation
 /// The softmax cross-entropy of integer logits as fixed-point integers, shared by the full
 /// evaluator and the incremental scorer so that both give the same fitness to the bit.
 ///
-/// An example's loss is `tau (max z - z_label) + log(sum_c exp(-tau (max z - z_c)))` (DESIGN
-/// section 3), computed in Double from the example's logits alone and rounded to a multiple of
+/// An example's loss is `tau (max z - z_label) + log(sum_c exp(-tau (max z - z_c)))` (<doc:Semantics>), computed in Double from the example's logits alone and rounded to a multiple of
 /// `2^-24` nats (`LossTable.unitsPerNat`). Sums of these Int64 units do not depend on the order
 /// in which examples are added, which is what lets an incremental update of a few examples
 /// equal a full evaluation exactly. The rounding changes a mean loss by at most 3e-8 nats.
@@ -29,7 +28,7 @@ public struct LossTable: Sendable {
         exponentials = (0..<count).map { Foundation.exp(-temperature * Double($0)) }
     }
 
-    /// The default scale of DESIGN section 3 for `layerSizes`: `1 / sqrt(n_{L-1})`.
+    /// The default scale of <doc:Semantics> for `layerSizes`: `1 / sqrt(n_{L-1})`.
     public static func defaultTemperature(layerSizes: [Int]) -> Double {
         1 / Double(layerSizes[layerSizes.count - 2]).squareRoot()
     }

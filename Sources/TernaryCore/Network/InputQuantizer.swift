@@ -1,5 +1,5 @@
 /// Maps raw feature values to unsigned bytes: `q = round(Q * (v - lo) / (hi - lo))`, clamped to
-/// `0...Q`, with `Q = 2^bits - 1` (DESIGN section 2). Stored with every model.
+/// `0...Q`, with `Q = 2^bits - 1` (<doc:Semantics>). Stored with every model.
 ///
 /// Scaling: one `lo`, `hi` for all features (`global`, right for pixels), or one pair per
 /// feature (`per_feature`, right for tabular data whose columns have different units; a

@@ -9,7 +9,7 @@ public enum Activation: UInt8, Hashable, Sendable, Codable, CaseIterable {
     }
 }
 
-/// A ternary network with the exact integer semantics of DESIGN section 2.
+/// A ternary network with the exact integer semantics of <doc:Semantics>.
 ///
 /// Layer sizes `[n0, n1, ..., nL]`: `weights[l]` is an `n(l+1) x n(l)` ternary matrix;
 /// `thresholds[l]` holds the Int32 thresholds of hidden layer `l + 1` (there are `L - 1` of them;

@@ -230,7 +230,7 @@ struct Benchmarks {
         return rows
     }
 
-    /// Incremental scoring against full evaluation (DESIGN section 9): candidates scored per
+    /// Incremental scoring against full evaluation (TernaryCore's article `Sources/TernaryCore/TernaryCore.docc/IncrementalEvaluation.md`): candidates scored per
     /// second from one genome's cache, each candidate one random move of a kind (`first-layer`,
     /// `hidden`, `output` trits or a `threshold`), and full evaluations per second of genomes of
     /// the same shape on the same batch; both with all threads, taking turns in every round.

@@ -91,7 +91,8 @@ public enum TernEvoCommandLine {
         var lines = ["ternevo: evolve ternary (1.58-bit) neural networks and compare with backprop",
                      "", "usage: ternevo COMMAND [OPTIONS]", "", "commands:"]
         for command in commands { lines.append("  \(command.name.padding(toLength: 8, withPad: " ", startingAt: 0))\(command.abstract)") }
-        lines += ["", "'ternevo help COMMAND' explains one command; 'ternevo --version' prints the version."]
+        lines += ["", "'ternevo help COMMAND' explains one command; 'ternevo help run --keys' lists every config key;",
+                  "'ternevo --version' prints the version."]
         return lines.joined(separator: "\n")
     }
 
@@ -100,8 +101,20 @@ public enum TernEvoCommandLine {
     }
 
     static let helpSpec = CommandSpec(
-        name: "help", abstract: "Explain the commands or one command.", usage: "ternevo help [COMMAND]",
-        details: "Without COMMAND, lists the commands.") { arguments, console in
+        name: "help", abstract: "Explain the commands or one command.", usage: "ternevo help [COMMAND] | ternevo help run --keys [--markdown]",
+        details: """
+        Without COMMAND, lists the commands. 'ternevo help run --keys' prints every config key
+        (top level, dataset, model, every arm, each strategy's own) with its type, the values it
+        takes, its default and its meaning, from the tables the config reader reads through;
+        --markdown prints them as the tables of the config reference article.
+        """) { arguments, console in
+            if arguments.first == "run", arguments.contains("--keys") {
+                var reader = ArgumentReader(Array(arguments.dropFirst()), command: "help")
+                _ = reader.flag("--keys")
+                let markdown = reader.flag("--markdown")
+                _ = try reader.positionals(expected: "nothing after 'help run --keys'", count: 0...0)
+                return console.out(ConfigKeys.reference(markdown: markdown))
+            }
             guard let name = arguments.first else { return console.out(overview) }
             guard arguments.count == 1 else { throw CommandError.usage("help takes at most one command name") }
             guard let command = commands.first(where: { $0.name == name }) else {

@@ -16,7 +16,7 @@ enum CompareCommand {
         and each time as a multiple of the 'ste' arm's time to the same accuracy in the same
         run (an arm named ste; '-' when either never reached it).
 
-          --markdown     a Markdown table (as the README shows)
+          --markdown     a Markdown table (as the documentation shows)
           --out FILE     also draw the curves.csv of every RUN_DIR in one SVG chart, one line
                          per run and arm (named run/arm), as 'ternevo plot' draws one run
           --y COL        the chart's y column (default test_acc)

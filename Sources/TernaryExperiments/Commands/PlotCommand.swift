@@ -8,8 +8,8 @@ enum PlotCommand {
         usage: "ternevo plot CURVES.csv [--x COL] [--y COL] [--log-x | --linear-x] [--out FILE.svg]",
         details: """
         CURVES.csv has a header and the columns 'method' and 'seed' plus the chosen x and y
-        columns (the curves.csv of a run has all of DESIGN section 6: step, wall_s, evals,
-        train_loss, train_acc, test_acc, best_fitness, mean_fitness, int_ops, float_ops). Empty
+        columns (the curves.csv of a run has them all: step, wall_s, evals, train_loss,
+        train_acc, val_acc, test_acc, best_fitness, mean_fitness, int_ops, float_ops). Empty
         cells are skipped. Each seed's curve is read as a step function (a value holds until the
         next point), so the mean at time t is the mean of what every seed had reached by t.
 
@@ -40,7 +40,7 @@ enum PlotCommand {
         }
 }
 
-/// Reads curves CSV files (DESIGN section 6) into charts.
+/// Reads curves CSV files (<doc:RunFolder>) into charts.
 enum CurvesFile {
     static func chart(path: String, x: String, y: String) throws(DataError) -> LineChart {
         let bytes = try DataFileReader.read(path)

@@ -8,7 +8,7 @@ enum RunCommand {
         usage: "ternevo run CONFIG.json [--out DIR] [--threads N] [--quiet | --verbose] [--dry-run] [--max-memory SIZE]",
         details: """
         Writes into the run folder (default results/runs/<name>/, ignored by git; the results
-        the README quotes are committed elsewhere under results/): config.json (the config it ran),
+        the documentation quotes are committed elsewhere under results/): config.json (the config it ran),
         curves.csv (one row per logged point: method, seed, step, wall_s, evals, train_loss,
         train_acc, val_acc, test_acc, best_fitness, mean_fitness, int_ops, float_ops),
         summary.csv (per arm and seed: final accuracies, the validation-chosen point and its
@@ -24,6 +24,7 @@ enum RunCommand {
         file written, and it exits with status 130, 143 or 129 (128 + the signal).
         In a build with MPI (TERNEVO_MPI=1), 'mpirun -n N ternevo run CONFIG' runs one
         experiment across N processes with the results of one process; rank 0 writes.
+        'ternevo help run --keys' lists every config key with its type, range and default.
 
           --out DIR      the run folder
           --threads N    worker threads (default: all cores; results do not depend on it)
@@ -176,7 +177,8 @@ enum OneArmCommand {
           --test-fraction F         share of each class held out for testing (default 0.2)
           --validation-fraction F   share of the rest held out for model selection (default 0.1)
           --bits N                  input bits, 1...8 (default 8)
-          --scaling KIND            global (one input range, default) or per_feature
+          --scaling KIND            auto (default: chosen on the train split), global (one
+                                    input range) or per_feature
           --zeros F                 fraction of zero weights at start (default 0.33)
           --eval-every N            steps between logged points
           --patience N              stop after N logged points without a better validation
@@ -190,7 +192,7 @@ enum OneArmCommand {
           --dry-run                 load the data and print the plan with its memory estimate
           --KEY VALUE               any setting of the arm's kind, as in a config file
                                     (--population 512, --candidates 64, --lr 0.01, ...);
-                                    'ternevo help run' and the README list them
+                                    'ternevo help run --keys' lists them with their defaults
         Resume an interrupted run with 'ternevo resume DIR'.
         """
 

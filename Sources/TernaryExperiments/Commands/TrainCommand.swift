@@ -11,7 +11,8 @@ enum TrainCommand {
         accuracy is that of the exported integer network scored by the multiplication-free
         evaluator; for the float arm, of the float network. Settings: --lr (0.003), --batch
         (64), --schedule constant|cosine, --weight-decay (0), --window scaled|fixed (the STE
-        window of the hidden sign; see the README).
+        window of the hidden sign; see
+        Sources/TernaryBackprop/TernaryBackprop.docc/STEBaseline.md).
 
           --arm KIND                ste (default) or float
         \(OneArmCommand.commonOptions)

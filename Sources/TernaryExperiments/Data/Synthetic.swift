@@ -1,7 +1,7 @@
 import Foundation
 import TernaryCore
 
-/// Built-in synthetic tasks, generated from a seed (DESIGN section 8).
+/// Built-in synthetic tasks, generated from a seed (<doc:ConfigReference>).
 public enum SyntheticTask: Hashable, Sendable {
     /// The four points of XOR on inputs {0, 1}.
     case xor

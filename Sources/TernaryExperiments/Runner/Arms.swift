@@ -57,6 +57,9 @@ protocol ArmSettings: Sendable {
     /// Steps between logged points when `eval_every` is not given (nil: every step up to 100,
     /// then every 10th up to 1,000, and so on).
     static var defaultEvalEvery: Int? { get }
+    /// The kind's own keys with their types, ranges, defaults and meanings: what `read` reads
+    /// (through the same key values) and `ternevo help run --keys` prints.
+    static var keys: [KeyDescription] { get }
     /// Reads the kind's keys (the budget and `eval_every` are read by the caller).
     static func read(_ reader: inout ConfigReader) throws(DataError) -> Self
     func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession
@@ -81,9 +84,12 @@ enum ArmKinds {
 struct FitnessSettings: Sendable {
     var fitness: FitnessKind
     var temperature: Double?
+    static let fitnessKey = ChoiceKey("fitness", ["xent", "accuracy"], default: "xent", "minus the mean cross-entropy, or the accuracy, on the batch")
+    static let temperatureKey = NumberKey("temperature", 1e-6...1e6, note: "1 / sqrt(n_{L-1})", "softmax temperature tau of the cross-entropy")
+    static let keys = [fitnessKey.description, temperatureKey.description]
     static func read(_ reader: inout ConfigReader) throws(DataError) -> FitnessSettings {
-        FitnessSettings(fitness: FitnessKind(rawValue: try reader.string("fitness", allowed: ["xent", "accuracy"], default: "xent")!)!,
-                        temperature: try reader.number("temperature", in: 1e-6...1e6))
+        FitnessSettings(fitness: FitnessKind(rawValue: try reader.read(fitnessKey)!)!,
+                        temperature: try reader.read(temperatureKey))
     }
 }
 
@@ -94,16 +100,30 @@ struct GASettings: ArmSettings {
     var crossover: String, mutation: Double?, thresholdRate: Double, thresholdStep: Int?
     var fitness: FitnessSettings
 
+    enum Key {
+        static let population = IntegerKey("population", 2...1_000_000, default: 256, "genomes per generation")
+        static let batch = IntegerKey("batch", 1...100_000_000, default: 256, "examples of the fresh minibatch each generation")
+        static let elite = IntegerKey("elite", 0...1_000_000, default: 2, "best genomes copied unchanged (fewer than population)")
+        static let tournament = IntegerKey("tournament", 1...1_000_000, default: 3, "tournament size of selection")
+        static let crossover = ChoiceKey("crossover", ["uniform", "neuron", "two-point", "none"], default: "uniform", "crossover of the bit planes (probability 0.5; none: off)")
+        static let mutation = NumberKey("mutation", 0...1, note: "5 / weights", "rate at which a weight is mutated")
+        static let thresholdRate = NumberKey("threshold_rate", 0...1, default: 0.02, "rate at which a hidden threshold is stepped")
+        static let thresholdStep = IntegerKey("threshold_step", 1...1_000_000_000, note: "Q sqrt(n0) / 20", "largest threshold step")
+    }
+    static let keys = [Key.population, Key.batch, Key.elite, Key.tournament].map(\.description)
+        + [Key.crossover.description, Key.mutation.description, Key.thresholdRate.description, Key.thresholdStep.description]
+        + FitnessSettings.keys
+
     static func read(_ reader: inout ConfigReader) throws(DataError) -> GASettings {
         let settings = GASettings(
-            population: try reader.integer("population", in: 2...1_000_000, default: 256)!,
-            batch: try reader.integer("batch", in: 1...100_000_000, default: 256)!,
-            elite: try reader.integer("elite", in: 0...1_000_000, default: 2)!,
-            tournament: try reader.integer("tournament", in: 1...1_000_000, default: 3)!,
-            crossover: try reader.string("crossover", allowed: ["uniform", "neuron", "two-point", "none"], default: "uniform")!,
-            mutation: try reader.number("mutation", in: 0...1),
-            thresholdRate: try reader.number("threshold_rate", in: 0...1, default: 0.02)!,
-            thresholdStep: try reader.integer("threshold_step", in: 1...1_000_000_000),
+            population: try reader.read(Key.population)!,
+            batch: try reader.read(Key.batch)!,
+            elite: try reader.read(Key.elite)!,
+            tournament: try reader.read(Key.tournament)!,
+            crossover: try reader.read(Key.crossover)!,
+            mutation: try reader.read(Key.mutation),
+            thresholdRate: try reader.read(Key.thresholdRate)!,
+            thresholdStep: try reader.read(Key.thresholdStep),
             fitness: try FitnessSettings.read(&reader))
         guard settings.elite < settings.population else { throw reader.fail("elite", "must be smaller than population \(settings.population)") }
         return settings
@@ -139,9 +159,12 @@ struct GASettings: ArmSettings {
 struct IncrementalBatch: Sendable {
     var batch: Int?
     var rotateEvery: Int
+    static let batchKey = IntegerKey("batch", 1...100_000_000, note: "the whole train split", "examples of the fitness batch")
+    static let rotateEveryKey = IntegerKey("rotate_every", 1...1_000_000_000, default: 100, "steps between redraws of a batch smaller than the train split")
+    static let keys = [batchKey.description, rotateEveryKey.description]
     static func read(_ reader: inout ConfigReader) throws(DataError) -> IncrementalBatch {
-        IncrementalBatch(batch: try reader.integer("batch", in: 1...100_000_000),
-                         rotateEvery: try reader.integer("rotate_every", in: 1...1_000_000_000, default: 100)!)
+        IncrementalBatch(batch: try reader.read(batchKey),
+                         rotateEvery: try reader.read(rotateEveryKey)!)
     }
     /// The cache on the fitness batch, the readout start's sums over the train split, and the
     /// candidates: their moves (20 bytes each, twice while the list grows), list ends and
@@ -168,14 +191,27 @@ struct LocalSettings: ArmSettings {
     var candidates: Int, movesPerCandidate: Int, thresholdProbability: Double, thresholdStep: Int?, acceptNeutral: Bool, greedy: Bool, readout: Bool
     var batch: IncrementalBatch, fitness: FitnessSettings
 
+    enum Key {
+        static let candidates = IntegerKey("candidates", 1...1_000_000, default: 32, "move sets scored per step")
+        static let moves = IntegerKey("moves", 1...1_000, default: 1, "trits of one neuron changed per candidate")
+        static let thresholdProbability = NumberKey("threshold_probability", 0...1, default: 0.1, "chance that a candidate steps a hidden threshold instead")
+        static let thresholdStep = IntegerKey("threshold_step", 1...1_000_000_000, note: "Q sqrt(n0) / 20", "largest threshold step")
+        static let neutral = BooleanKey("neutral", default: false, "also accept a candidate that ties the current point")
+        static let greedy = BooleanKey("greedy", default: true, "after the best, apply the other improving candidates while they still improve")
+        static let readout = BooleanKey("readout", default: true, "start from the correlation readout of the output layer")
+    }
+    static let keys = [Key.candidates.description, Key.moves.description, Key.thresholdProbability.description,
+                       Key.thresholdStep.description, Key.neutral.description, Key.greedy.description, Key.readout.description]
+        + IncrementalBatch.keys + FitnessSettings.keys
+
     static func read(_ reader: inout ConfigReader) throws(DataError) -> LocalSettings {
-        LocalSettings(candidates: try reader.integer("candidates", in: 1...1_000_000, default: 32)!,
-                      movesPerCandidate: try reader.integer("moves", in: 1...1_000, default: 1)!,
-                      thresholdProbability: try reader.number("threshold_probability", in: 0...1, default: 0.1)!,
-                      thresholdStep: try reader.integer("threshold_step", in: 1...1_000_000_000),
-                      acceptNeutral: try reader.boolean("neutral", default: false),
-                      greedy: try reader.boolean("greedy", default: true),
-                      readout: try reader.boolean("readout", default: true),
+        LocalSettings(candidates: try reader.read(Key.candidates)!,
+                      movesPerCandidate: try reader.read(Key.moves)!,
+                      thresholdProbability: try reader.read(Key.thresholdProbability)!,
+                      thresholdStep: try reader.read(Key.thresholdStep),
+                      acceptNeutral: try reader.read(Key.neutral),
+                      greedy: try reader.read(Key.greedy),
+                      readout: try reader.read(Key.readout),
                       batch: try IncrementalBatch.read(&reader), fitness: try FitnessSettings.read(&reader))
     }
 
@@ -201,14 +237,27 @@ struct ESSettings: ArmSettings {
     var readout: Bool
     var batch: IncrementalBatch, fitness: FitnessSettings
 
+    enum Key {
+        static let pairs = IntegerKey("pairs", 1...1_000_000, default: 32, "antithetic pairs per generation")
+        static let trits = IntegerKey("trits", 1...100_000, default: 4, "positions each pair perturbs")
+        static let thresholdProbability = NumberKey("threshold_probability", 0...1, default: 0.05, "chance that a perturbed position is a hidden threshold")
+        static let thresholdStep = IntegerKey("threshold_step", 1...1_000_000_000, note: "Q sqrt(n0) / 20", "largest threshold step")
+        static let voteThreshold = IntegerKey("vote_threshold", 1...1_000_000, default: 1, "|vote| a position needs to move")
+        static let maxMoves = IntegerKey("max_moves", 1...100_000_000, note: "no limit", "most positions moved per generation")
+        static let readout = BooleanKey("readout", default: true, "start from the correlation readout of the output layer")
+    }
+    static let keys = [Key.pairs.description, Key.trits.description, Key.thresholdProbability.description, Key.thresholdStep.description,
+                       Key.voteThreshold.description, Key.maxMoves.description, Key.readout.description]
+        + IncrementalBatch.keys + FitnessSettings.keys
+
     static func read(_ reader: inout ConfigReader) throws(DataError) -> ESSettings {
-        ESSettings(pairs: try reader.integer("pairs", in: 1...1_000_000, default: 32)!,
-                   perturbedTrits: try reader.integer("trits", in: 1...100_000, default: 4)!,
-                   thresholdProbability: try reader.number("threshold_probability", in: 0...1, default: 0.05)!,
-                   thresholdStep: try reader.integer("threshold_step", in: 1...1_000_000_000),
-                   voteThreshold: try reader.integer("vote_threshold", in: 1...1_000_000, default: 1)!,
-                   maxMoves: try reader.integer("max_moves", in: 1...100_000_000),
-                   readout: try reader.boolean("readout", default: true),
+        ESSettings(pairs: try reader.read(Key.pairs)!,
+                   perturbedTrits: try reader.read(Key.trits)!,
+                   thresholdProbability: try reader.read(Key.thresholdProbability)!,
+                   thresholdStep: try reader.read(Key.thresholdStep),
+                   voteThreshold: try reader.read(Key.voteThreshold)!,
+                   maxMoves: try reader.read(Key.maxMoves),
+                   readout: try reader.read(Key.readout),
                    batch: try IncrementalBatch.read(&reader), fitness: try FitnessSettings.read(&reader))
     }
 
@@ -240,13 +289,23 @@ struct BackpropSettings<Kind: BackpropKind>: ArmSettings {
     /// `epoch_examples`: examples per epoch (nil: the whole train split).
     var epochExamples: Int? = nil
 
+    static var lrKey: NumberKey { NumberKey("lr", 1e-9...10, default: 3e-3, "Adam's learning rate") }
+    static var batchKey: IntegerKey { IntegerKey("batch", 1...1_000_000, default: 64, "examples per minibatch") }
+    static var scheduleKey: ChoiceKey { ChoiceKey("schedule", ["constant", "cosine"], default: "constant", "learning rate schedule (cosine: over the epoch budget)") }
+    static var weightDecayKey: NumberKey { NumberKey("weight_decay", 0...10, default: 0, "decoupled (AdamW) weight decay") }
+    static var windowKey: ChoiceKey { ChoiceKey("window", ["scaled", "fixed"], default: "scaled", "STE window in trit units (scaled) or the published fixed one") }
+    static var keys: [KeyDescription] {
+        [lrKey.description, batchKey.description, scheduleKey.description, weightDecayKey.description]
+            + (Kind.arm == .ste ? [windowKey.description] : [])
+    }
+
     static func read(_ reader: inout ConfigReader) throws(DataError) -> BackpropSettings {
-        BackpropSettings(learningRate: try reader.number("lr", in: 1e-9...10, default: 3e-3)!,
-                         batch: try reader.integer("batch", in: 1...1_000_000, default: 64)!,
-                         schedule: LearningRateSchedule(rawValue: try reader.string("schedule", allowed: ["constant", "cosine"], default: "constant")!)!,
-                         weightDecay: try reader.number("weight_decay", in: 0...10, default: 0)!,
+        BackpropSettings(learningRate: try reader.read(lrKey)!,
+                         batch: try reader.read(batchKey)!,
+                         schedule: LearningRateSchedule(rawValue: try reader.read(scheduleKey)!)!,
+                         weightDecay: try reader.read(weightDecayKey)!,
                          window: Kind.arm == .ste
-                             ? STEWindow(rawValue: try reader.string("window", allowed: ["scaled", "fixed"], default: "scaled")!)!
+                             ? STEWindow(rawValue: try reader.read(windowKey)!)!
                              : .scaled,
                          epochs: 100,
                          epochExamples: try reader.integer("epoch_examples", in: 1...1_000_000_000))

@@ -17,7 +17,7 @@ struct ConfigReader {
 
     /// The top-level object of a JSON config file.
     static func open(_ file: String) throws(DataError) -> ConfigReader {
-        // Under MPI, rank 0 reads the config and sends it to the others (DESIGN section 10).
+        // Under MPI, rank 0 reads the config and sends it to the others (`Sources/TernaryExperiments/TernaryExperiments.docc/ScaleOut.md`).
         guard let data = try Distributed.contents(atPath: file).map({ Data($0) }) else {
             throw DataError(path: file, problem: "cannot be read (missing, a folder, or no permission)")
         }

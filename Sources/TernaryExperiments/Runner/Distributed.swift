@@ -46,7 +46,7 @@ extension Distributed {
     /// The median seconds of one step's collectives as a run makes them: an all-gather of
     /// `values` doubles per rank (a generation's fitness share and its operation count) and the
     /// stop broadcast, over `rounds` rounds after 20 warm-up rounds. Rank 0's figure is printed
-    /// by `mpirun -n N ternevo mpi-bench` (MPI builds) for the scaling model in the README.
+    /// by `mpirun -n N ternevo mpi-bench` (MPI builds) for the scaling model of <doc:ScaleOut>.
     public static func stepLatency(_ communicator: Communicator, values: Int, rounds: Int) throws -> Double {
         let counts = Array(repeating: values, count: communicator.size)
         let mine = (0..<values).map { Double($0 + communicator.rank) }

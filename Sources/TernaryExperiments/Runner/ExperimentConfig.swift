@@ -82,7 +82,7 @@ public struct ExperimentConfig {
     static func read(_ reader: ConfigReader) throws(DataError) -> ExperimentConfig {
         var root = reader
         let file = root.file
-        let name = try root.string("name", default: ((file as NSString).lastPathComponent as NSString).deletingPathExtension)!
+        let name = try root.string(ConfigKeys.name.name, default: ((file as NSString).lastPathComponent as NSString).deletingPathExtension)!
         guard isPlainName(name) else {
             throw root.fail("name", "'\(shortened(name))' is not a plain file name (letters, digits, '.', '-', '_'; it names the run folder results/runs/<name>)")
         }
@@ -95,14 +95,14 @@ public struct ExperimentConfig {
         }
         let data = try source(&dataset, keys: ("csv", "idx"), synthetic: true)!
         let testData = try source(&dataset, keys: ("test_csv", "test_idx"), synthetic: false)
-        let testFraction = try dataset.number("test_fraction", in: 0...0.9, default: testData == nil ? 0.2 : 0)!
+        let testFraction = try dataset.number(ConfigKeys.testFraction.name, in: ConfigKeys.testFraction.range, default: testData == nil ? ConfigKeys.defaultTestFraction : 0)!
         if testData != nil && testFraction > 0 {
             throw dataset.fail("test_fraction", "give either a test file or a test fraction, not both")
         }
-        let validationFraction = try dataset.number("validation_fraction", in: 0...0.9, default: 0.1)!
-        let splitSeed = UInt64(try dataset.integer("split_seed", in: 0...Int(Int32.max), default: 1)!)
-        let bits = try dataset.integer("bits", in: 1...8, default: 8)!
-        let scaling = try dataset.string("scaling", allowed: ["auto", "global", "per_feature"], default: "auto")!
+        let validationFraction = try dataset.read(ConfigKeys.validationFraction)!
+        let splitSeed = UInt64(try dataset.read(ConfigKeys.splitSeed)!)
+        let bits = try dataset.read(ConfigKeys.bits)!
+        let scaling = try dataset.read(ConfigKeys.scaling)!
         try dataset.finish()
 
         var model = try root.child("model")!
@@ -115,15 +115,15 @@ public struct ExperimentConfig {
     }
 
     static func readModel(_ model: inout ConfigReader) throws(DataError) -> (hidden: [Int], zeroFraction: Double) {
-        let hidden = try model.integers("hidden", in: 1...(1 << 16), required: true)!
-        let zeroFraction = try model.number("zero_fraction", in: 0...1, default: 1.0 / 3)!
-        _ = try model.string("activation", allowed: ["sign"], default: "sign")
+        let hidden = try model.integers("hidden", in: ConfigKeys.hiddenRange, required: true)!
+        let zeroFraction = try model.read(ConfigKeys.zeroFraction)!
+        _ = try model.read(ConfigKeys.activation)
         try model.finish()
         return (hidden, zeroFraction)
     }
 
     static func readArms(_ root: inout ConfigReader, file: String) throws(DataError) -> (seeds: [UInt64], arms: [Arm]) {
-        let seeds = (try root.integers("seeds", in: 0...Int(Int32.max)) ?? [1]).map(UInt64.init)
+        let seeds = (try root.integers("seeds", in: ConfigKeys.seedRange) ?? ConfigKeys.defaultSeeds).map(UInt64.init)
         if let repeated = seeds.first(where: { seed in seeds.filter { $0 == seed }.count > 1 }) {
             throw root.fail("seeds", "seed \(repeated) is listed twice; each seed runs once")
         }
@@ -151,11 +151,11 @@ public struct ExperimentConfig {
             }
             let kindName = try reader.string("strategy", allowed: ArmKinds.names)!
             let kind = ArmKinds.all.first { $0.kind == kindName }!
-            let seconds = try reader.number("seconds", in: 0.001...1e9)
-            let steps = try reader.integer(kind.countKey, in: 1...1_000_000_000)
+            let seconds = try reader.read(ConfigKeys.seconds)
+            let steps = try reader.integer(kind.countKey, in: ConfigKeys.stepBudgetRange)
             guard seconds != nil || steps != nil else { throw reader.fail("seconds", "missing: give seconds and/or \(kind.countKey)") }
-            let evalEvery = try reader.integer("eval_every", in: 1...1_000_000) ?? kind.defaultEvalEvery
-            let patience = try reader.integer("patience", in: 1...1_000_000_000)
+            let evalEvery = try reader.read(ConfigKeys.evalEvery) ?? kind.defaultEvalEvery
+            let patience = try reader.read(ConfigKeys.patience)
             var settings = try kind.read(&reader)
             settings.adopt(stepBudget: steps)
             try reader.finish()

@@ -1,7 +1,7 @@
 import Foundation
 import TernaryCore
 
-/// One logged point of a run: a row of `curves.csv` (DESIGN section 6).
+/// One logged point of a run: a row of `curves.csv` (<doc:RunFolder>).
 struct CurveRow {
     var method: String, seed: UInt64, step: Int, wallSeconds: Double, evals: Int
     var trainLoss: Double?, trainAccuracy: Double?, validationAccuracy: Double?, testAccuracy: Double?
@@ -194,7 +194,7 @@ final class ExperimentRunner {
     var folderLock: FolderLock?
     /// The memory a run may plan for (nil: what the system has available).
     var memoryLimit: Int?
-    /// The processes of a distributed run (DESIGN section 10); nil alone. Every rank runs the
+    /// The processes of a distributed run (<doc:ScaleOut>); nil alone. Every rank runs the
     /// same arms in step; evolution arms split their candidates; rank 0 alone writes.
     let communicator: Communicator?
     /// The evaluator of a text run's logged points (`textEvaluator`).
