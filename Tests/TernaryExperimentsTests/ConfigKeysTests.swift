@@ -67,7 +67,10 @@ struct ConfigKeysTests {
         // The reader marks only the data source given as read; the others are described too.
         let dataset = try Self.knownKeys(config: Self.config(dataset: ", \"zz_unknown\": 1"))
         #expect(dataset.isSubset(of: Set(sections["dataset"]!)))
-        #expect(Set(sections["dataset"]!).subtracting(dataset) == ["csv", "idx", "test_csv", "test_idx"])
+        #expect(Set(sections["dataset"]!).subtracting(dataset) == ["csv", "idx", "test_csv", "test_idx", "text", "context"])
+        // A text dataset reads its own keys.
+        let text = try Self.knownKeys(config: Self.config(dataset: ", \"zz_unknown\": 1").replacingOccurrences(of: "\"synthetic\": \"xor\"", with: "\"text\": \"x.txt\""))
+        #expect(text.isSubset(of: Set(sections["dataset"]!)) && text.contains("context"), "\(text)")
         let budgets = ["ga": "generations", "local": "steps", "es": "generations", "ste": "epochs", "float": "epochs"]
         let everyArm = Set(sections["every arm (arms.NAME)"]!)
         for (kind, budget) in budgets {

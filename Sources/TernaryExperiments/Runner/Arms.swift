@@ -294,9 +294,12 @@ struct BackpropSettings<Kind: BackpropKind>: ArmSettings {
     static var scheduleKey: ChoiceKey { ChoiceKey("schedule", ["constant", "cosine"], default: "constant", "learning rate schedule (cosine: over the epoch budget)") }
     static var weightDecayKey: NumberKey { NumberKey("weight_decay", 0...10, default: 0, "decoupled (AdamW) weight decay") }
     static var windowKey: ChoiceKey { ChoiceKey("window", ["scaled", "fixed"], default: "scaled", "STE window in trit units (scaled) or the published fixed one") }
+    static var epochExamplesKey: IntegerKey {
+        IntegerKey("epoch_examples", 1...1_000_000_000, note: "the train split", "examples per epoch (a large text split logs at a finer grain)")
+    }
     static var keys: [KeyDescription] {
         [lrKey.description, batchKey.description, scheduleKey.description, weightDecayKey.description]
-            + (Kind.arm == .ste ? [windowKey.description] : [])
+            + (Kind.arm == .ste ? [windowKey.description] : []) + [epochExamplesKey.description]
     }
 
     static func read(_ reader: inout ConfigReader) throws(DataError) -> BackpropSettings {
@@ -308,7 +311,7 @@ struct BackpropSettings<Kind: BackpropKind>: ArmSettings {
                              ? STEWindow(rawValue: try reader.read(windowKey)!)!
                              : .scaled,
                          epochs: 100,
-                         epochExamples: try reader.integer("epoch_examples", in: 1...1_000_000_000))
+                         epochExamples: try reader.read(epochExamplesKey))
     }
 
     mutating func adopt(stepBudget: Int?) { epochs = stepBudget ?? 100 }

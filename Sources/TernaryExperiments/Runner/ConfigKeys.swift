@@ -125,6 +125,9 @@ enum ConfigKeys {
         KeyDescription(name: "test_csv", type: "string", values: "path", defaultValue: "none", meaning: "a fixed test split (CSV) instead of a cut"),
         KeyDescription(name: "test_idx", type: "string", values: "path", defaultValue: "none", meaning: "a fixed test split (IDX) instead of a cut"),
         testFraction.description, validationFraction.description, splitSeed.description, bits.description, scaling.description,
+        KeyDescription(name: "text", type: "string", values: "path", defaultValue: "none",
+                       meaning: "a UTF-8 text file instead of the sources above: a next-character task (then test_fraction defaults to 0.1, validation_fraction to 0.05, the splits are contiguous blocks, and split_seed, bits, scaling, test_csv and test_idx are refused)"),
+        KeyDescription(name: "context", type: "integer", values: "1 ... 1024", defaultValue: "8", meaning: "text only: characters per window (one-hot inputs context x vocabulary)"),
     ]
 
     // model
