@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TernaryCore
 @testable import TernaryExperiments
 
 /// A config changed between a stop and a resume never continues silently: the resume equals a
@@ -112,5 +113,55 @@ struct ResumeChangeTests {
         #expect(try run(["resume", root + "/runs/one", "--quiet"], in: "/") == 0)
         #expect(try run(["resume", "one", "--quiet"], in: root + "/runs") == 0)
         #expect(FileManager.default.fileExists(atPath: root + "/runs/one/summary.csv"))
+    }
+}
+
+/// An arm whose session fails at its third step, as a diverging trainer does (a NaN loss).
+struct FailingSettings: ArmSettings {
+    static let kind = "float", countKey = "epochs"
+    static let defaultEvalEvery: Int? = nil
+    static var keys: [KeyDescription] { [] }
+    var inner: BackpropSettings<FloatKind>
+    static func read(_ reader: inout ConfigReader) throws(DataError) -> FailingSettings { FailingSettings(inner: try .read(&reader)) }
+    func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession { FailingSession(inner.makeSession(context, seed: seed)) }
+    func estimatedBytes(_ context: ArmContext) -> (bytes: Int, key: String) { inner.estimatedBytes(context) }
+}
+
+final class FailingSession: SearchSession {
+    let inner: SearchSession
+    init(_ inner: SearchSession) { self.inner = inner }
+    var step: Int { inner.step }
+    var evaluations: Int { inner.evaluations }
+    var integerOperations: Double { inner.integerOperations }
+    var floatOperations: Double { inner.floatOperations }
+    var settingsDescription: String { inner.settingsDescription }
+    func advance() throws(SessionError) -> StepReport {
+        guard inner.step < 2 else { throw SessionError("the training loss became nan in epoch 3; lower the learning rate (key 'lr')") }
+        return try inner.advance()
+    }
+    func incumbent() -> TernaryNetwork? { inner.incumbent() }
+    func score(on data: QuantizedDataset) -> Score { inner.score(on: data) }
+    func encodeState(into writer: inout BinaryWriter) { inner.encodeState(into: &writer) }
+    func restoreState(from reader: inout BinaryReader) throws(FileFormatError) { try inner.restoreState(from: &reader) }
+}
+
+@Suite("a failing arm")
+struct FailingArmTests {
+    @Test("a NaN loss names the config, the arm's key and its record, and the run exits 65 after the other arms")
+    func nanNamesTheRecord() throws {
+        let file = temporaryPath("nan.json"), folder = temporaryPath("nan")
+        defer { for path in [file, folder] { try? FileManager.default.removeItem(atPath: path) } }
+        try #"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"f": {"strategy": "float", "epochs": 5}, "g": {"strategy": "ga", "generations": 2, "population": 8}}}"#
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        var config = try ExperimentConfig.load(file)
+        config.arms[0].settings = FailingSettings(inner: config.arms[0].settings as! BackpropSettings<FloatKind>)
+        let runner = ExperimentRunner(config: config, folder: folder, threads: 1, console: Console(out: { _ in }, err: { _ in }), quiet: true)
+        var failure: RunFailure?
+        do { _ = try runner.run() } catch let error as RunFailure { failure = error }
+        let message = try #require(failure?.message)
+        #expect(failure?.exitCode == 65)
+        #expect(message.hasPrefix("\(file): arm f (key 'arms.f') seed 1 stopped at step 3: the training loss became nan"), "\(message)")
+        #expect(message.contains("its record \(folder)/f-seed1.ckpt keeps the arm up to its last logged point (step 2)"), "\(message)")
+        #expect(runner.summaries.count == 1, "the other arm ran on")
     }
 }
