@@ -122,17 +122,23 @@ struct StrategyTests {
         #expect(run.evaluations == 30 * 64)
     }
 
-    @Test("es on a fixed batch never loses fitness: an update is taken only when one of its prefixes improves")
-    func esMonotone() {
-        let data = clusterData(count: 300, seed: 8)
-        let run = session(esStrategy, sizes: [20, 33, 3], data: data)
+    /// Steps `run` `count` times on the whole of `data` as its fixed batch, requiring the
+    /// fitness on it never to fall.
+    func neverLosesFitness<S>(_ run: SearchRun<S>, on data: QuantizedDataset, steps count: Int) {
         var previous = -Double.infinity
-        for _ in 0..<150 {
+        for _ in 0..<count {
             steps(run, 1)
             let fitness = -run.score(on: data).loss
             #expect(fitness >= previous)
             previous = fitness
         }
+    }
+
+    @Test("es on a fixed batch never loses fitness: an update is taken only when one of its prefixes improves")
+    func esMonotone() {
+        let data = clusterData(count: 300, seed: 8)
+        let run = session(esStrategy, sizes: [20, 33, 3], data: data)
+        neverLosesFitness(run, on: data, steps: 150)
         #expect(run.state.moved > 10)
         #expect(run.score(on: data).accuracy > 0.8)
     }
@@ -141,13 +147,7 @@ struct StrategyTests {
     func localMonotone() {
         let data = clusterData(count: 300, seed: 8)
         let run = session(localStrategy, sizes: [20, 33, 3], data: data)
-        var previous = -Double.infinity
-        for _ in 0..<200 {
-            steps(run, 1)
-            let fitness = -run.score(on: data).loss
-            #expect(fitness >= previous)
-            previous = fitness
-        }
+        neverLosesFitness(run, on: data, steps: 200)
         #expect(run.problem.rebuilds == 1)
         #expect(run.state.accepted > 10)
         #expect(run.score(on: data).accuracy > 0.8)
