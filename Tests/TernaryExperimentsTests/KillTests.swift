@@ -45,6 +45,16 @@ func launch(_ executable: String, _ arguments: [String], environment: [String: S
     return (process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus, message)
 }
 
+/// The lines of a run folder's `curves.csv` with the wall-clock column (`wall_s`) blanked: what
+/// must not depend on threads, interruptions or the machine.
+func curvesWithoutTime(_ folder: String) throws -> [String] {
+    try String(contentsOfFile: folder + "/curves.csv", encoding: .utf8).split(separator: "\n").map { line in
+        var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        if fields.count > 3 { fields[3] = "" }
+        return fields.joined(separator: ",")
+    }
+}
+
 /// Starts the binary; returns the process (output discarded).
 func spawn(_ binary: String, _ arguments: [String]) throws -> Process {
     let process = Process()

@@ -8,15 +8,6 @@ struct ResumeTests {
         try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
     }
 
-    /// Curves rows without the wall_s column (timing is not deterministic).
-    func rowsWithoutTime(_ path: String) throws -> [String] {
-        try lines(path).map { line in
-            var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            if fields.count == 19 { fields[3] = "" }
-            return fields.joined(separator: ",")
-        }
-    }
-
     /// Summary rows without wall_s and the times to 85/90/95% (timing is not deterministic).
     func summaryWithoutTime(_ folder: String) throws -> [String] {
         try lines(folder + "/summary.csv").map { line in
@@ -46,7 +37,7 @@ struct ResumeTests {
 
         let (status, output) = Captured.run(["resume", cut, "--quiet"])
         #expect(status == 0, "\(output.err)")
-        #expect(try rowsWithoutTime(cut + "/curves.csv") == rowsWithoutTime(straight + "/curves.csv"))
+        #expect(try curvesWithoutTime(cut) == curvesWithoutTime(straight))
         #expect(try summaryWithoutTime(cut) == summaryWithoutTime(straight))
         #expect(try String(contentsOfFile: cut + "/summary.csv", encoding: .utf8).contains("\nste,2,2,"))
         #expect(output.out.contains("chart: \(cut)/curves.svg"))
@@ -78,8 +69,8 @@ struct ResumeTests {
 
         let (status, output) = Captured.run(["resume", cut, "--quiet"])
         #expect(status == 0, "\(output.err)")
-        let rows = try rowsWithoutTime(cut + "/curves.csv")
-        #expect(rows == (try rowsWithoutTime(straight + "/curves.csv")))
+        let rows = try curvesWithoutTime(cut)
+        #expect(rows == (try curvesWithoutTime(straight)))
         #expect(rows.filter { $0.hasPrefix("ste,") }.count == 100 + 15)
         #expect(try summaryWithoutTime(cut) == summaryWithoutTime(straight))
     }
