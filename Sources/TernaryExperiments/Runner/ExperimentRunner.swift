@@ -190,6 +190,8 @@ final class ExperimentRunner {
     lazy var display = ProgressDisplay(console: console, detail: quiet || !writes ? .quiet : verbose ? .points : .arms)
     /// Messages of arms that failed (the run goes on with the others, then exits non-zero).
     var failures: [String] = []
+    /// `Splits.fingerprint` of the run's data, computed once by `run()`.
+    var dataFingerprint = ""
     /// This process's hold on the run folder: one writer per folder.
     var folderLock: FolderLock?
     /// The memory a run may plan for (nil: what the system has available).
@@ -274,6 +276,8 @@ final class ExperimentRunner {
     /// Runs everything; returns false if interrupted (files are complete either way).
     func run() throws -> Bool {
         let splits = try loadSplits()
+        // Hashing every example once per run, not once per arm and seed.
+        dataFingerprint = splits.fingerprint
         let context = ArmContext(layerSizes: splits.layerSizes, quantizer: splits.quantizer, train: splits.train,
                                  zeroFraction: config.zeroFraction, threads: threads)
         try checkMemory(context, splits: splits)
@@ -359,11 +363,11 @@ final class ExperimentRunner {
     /// example of every split, so another split seed, fraction or file is seen), and the
     /// session's settings. The budget is kept beside it (a longer budget continues an
     /// unfinished arm exactly as a fresh run would).
-    func recordKey(_ arm: ExperimentConfig.Arm, _ session: SearchSession, splits: Splits) -> String {
+    func recordKey(_ arm: ExperimentConfig.Arm, _ session: SearchSession) -> String {
         """
         arm: \(arm.name) (\(arm.kind))
         logging: every=\(arm.evalEvery.map(String.init) ?? "auto") patience=\(arm.patience.map(String.init) ?? "none")
-        data: \(splits.fingerprint)
+        data: \(dataFingerprint)
         settings: \(session.settingsDescription)
         """
     }
@@ -381,7 +385,7 @@ final class ExperimentRunner {
         let session = arm.settings.makeSession(context, seed: seed)
         if let communicator { (session as? DistributableSession)?.distribute(over: communicator) }
         let setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - built) / 1e9
-        let recordKey = recordKey(arm, session, splits: splits)
+        let recordKey = recordKey(arm, session)
         let path = recordPath(arm.name, seed)
         func freshRecord() -> ArmRecord {
             var record = ArmRecord()
