@@ -39,7 +39,11 @@ let package = Package(
         .library(name: "TernaryEvolution", targets: ["TernaryEvolution"]),
     ],
     targets: [
-        .target(name: "TernaryCore", swiftSettings: kernelFlags),
+        // The forward kernels, one C source compiled for AVX-512, AVX2 and the baseline and chosen
+        // at run time (Sources/CTernaryKernels/Kernels.c). Optimised in debug builds too: the
+        // tests run them on every path.
+        .target(name: "CTernaryKernels", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "TernaryCore", dependencies: ["CTernaryKernels"], swiftSettings: kernelFlags),
         .target(name: "TernaryEvolution", dependencies: ["TernaryCore"]),
         .target(name: "TernaryBackprop", dependencies: ["TernaryCore"], swiftSettings: kernelFlags),
         .target(name: "TernaryExperiments", dependencies: ["TernaryCore", "TernaryEvolution", "TernaryBackprop"],

@@ -5,35 +5,67 @@ import TestSupport
 
 @Suite("PopulationEvaluator")
 struct EvaluatorTests {
-    /// Checks every logit of every network against the reference; returns the largest error.
+    /// Checks every logit of every network against the reference, on every instruction set this
+    /// host can run (or only `only`); returns the largest error.
     func compare(_ sizes: [Int], population: Int, batchSize: Int, zeroFraction: Double,
-                 maxValue: Int = 255, threads: Int = 2, seed: UInt64) -> Int {
+                 maxValue: Int = 255, threads: Int = 2, seed: UInt64, only: InstructionSet? = nil) -> Int {
         let (networks, batch) = randomProblem(sizes, population: population, examples: batchSize,
                                               zeroFraction: zeroFraction, maxValue: maxValue, seed: seed)
-        let logits = PopulationEvaluator(layerSizes: sizes, threads: threads).logits(of: networks, on: batch)
+        let expected = networks.map { network in
+            (0..<batchSize).map { ReferenceNetwork.logits(network, features: batch.features(of: $0)) }
+        }
         var largest = 0
-        for (p, network) in networks.enumerated() {
-            for b in 0..<batchSize {
-                let expected = ReferenceNetwork.logits(network, features: batch.features(of: b))
-                let got = (0..<sizes.last!).map { Int(logits[p][b * sizes.last! + $0]) }
-                for (e, g) in zip(expected, got) { largest = max(largest, abs(e - g)) }
+        for isa in only.map({ [$0] }) ?? InstructionSet.supported {
+            let logits = PopulationEvaluator(layerSizes: sizes, threads: threads, instructionSet: isa)
+                .logits(of: networks, on: batch)
+            let classes = sizes.last!
+            for p in networks.indices {
+                for b in 0..<batchSize {
+                    for c in 0..<classes { largest = max(largest, abs(expected[p][b][c] - Int(logits[p][b * classes + c]))) }
+                }
             }
         }
         return largest
     }
 
-    @Test("logits equal the reference on random shapes and batches", arguments: 0..<24)
-    func randomShapes(trial: Int) {
-        var rng = Xoshiro256(seed: 1000 + UInt64(trial))
-        let depth = 1 + rng.uniformBelow(3)
-        let pick = { (rng: inout Xoshiro256) in boundarySizes[rng.uniformBelow(boundarySizes.count)] + (rng.uniformBelow(4) == 0 ? 64 * rng.uniformBelow(4) : 0) }
-        var sizes = [pick(&rng)]
-        for _ in 0..<depth { sizes.append(pick(&rng)) }
-        sizes.append(2 + rng.uniformBelow(11))
-        let batch = [1, 2, 63, 64, 65, 129, 200, 300][rng.uniformBelow(8)]
-        let zeros = [0.0, 0.33, 0.9][rng.uniformBelow(3)]
-        let error = compare(sizes, population: 3, batchSize: batch, zeroFraction: zeros, seed: UInt64(trial))
-        #expect(error == 0, "sizes \(sizes), batch \(batch), zero fraction \(zeros): largest logit error \(error)")
+    /// One path on shapes whose widths straddle the 64-bit words and 512-bit vectors, and on
+    /// batches around the 8-, 16- and 32-example groups of the popcount kernels.
+    func checkPath(_ isa: InstructionSet) {
+        for (index, sizes) in [[1, 1, 1], [63, 65, 2], [64, 512, 10], [129, 513, 127, 3], [5, 7]].enumerated() {
+            for batch in [1, 31, 65, 129] {
+                let error = compare(sizes, population: 1, batchSize: batch, zeroFraction: 0.33, seed: UInt64(70 + index), only: isa)
+                #expect(error == 0, "\(isa): sizes \(sizes), batch \(batch): largest logit error \(error)")
+            }
+        }
+    }
+
+    // One test per instruction set, so a host that lacks one reports that path as skipped.
+    @Test("the portable kernels equal the reference")
+    func portablePath() { checkPath(.portable) }
+
+    @Test("the AVX2 kernels equal the reference", .enabled(if: InstructionSet.avx2.isSupported, "this CPU or build lacks AVX2"))
+    func avx2Path() { checkPath(.avx2) }
+
+    @Test("the AVX-512 kernels equal the reference",
+          .enabled(if: InstructionSet.avx512.isSupported, "this CPU or build lacks AVX-512 with VPOPCNTDQ"))
+    func avx512Path() { checkPath(.avx512) }
+
+    @Test("TERNEVO_ISA chooses a set, and names that are unknown or unsupported are refused")
+    func chooseFromEnvironment() throws {
+        #expect(try InstructionSet.choose(environment: [:]).get() == InstructionSet.best)
+        #expect(try InstructionSet.choose(environment: ["TERNEVO_ISA": "portable"]).get() == .portable)
+        #expect(try InstructionSet.choose(environment: ["TERNEVO_ISA": "AVX2"]).get() == .avx2 || !InstructionSet.avx2.isSupported)
+        guard case .failure(let error) = InstructionSet.choose(environment: ["TERNEVO_ISA": "sse9"]) else {
+            Issue.record("an unknown name was accepted")
+            return
+        }
+        #expect(error.message.contains("TERNEVO_ISA=sse9"))
+        for isa in InstructionSet.allCases where !isa.isSupported {
+            guard case .failure = InstructionSet.choose(environment: ["TERNEVO_ISA": isa.rawValue]) else {
+                Issue.record("\(isa) was accepted on a host that lacks it")
+                continue
+            }
+        }
     }
 
     @Test("logits equal the reference at batch sizes around the 128-example tile, and on an empty batch",
@@ -60,8 +92,10 @@ struct EvaluatorTests {
         network.weights[0] = TernaryMatrix(rowCount: 3, columnCount: 784, trits: [Int8](repeating: 1, count: 3 * 784))
         network.thresholds[0] = [199_920, 199_921, -199_920]
         let batch = ExampleBatch(features: [UInt8](repeating: 255, count: 784), featureCount: 784, labels: [0])
-        let logits = PopulationEvaluator(layerSizes: [784, 3, 2], threads: 1).logits(of: [network], on: batch)[0]
-        #expect(logits.map(Int.init) == ReferenceNetwork.logits(network, features: batch.features(of: 0)))
+        for isa in InstructionSet.supported {
+            let logits = PopulationEvaluator(layerSizes: [784, 3, 2], threads: 1, instructionSet: isa).logits(of: [network], on: batch)[0]
+            #expect(logits.map(Int.init) == ReferenceNetwork.logits(network, features: batch.features(of: 0)), "\(isa)")
+        }
     }
 
     @Test("no hidden layer: logits are the first-layer sums")

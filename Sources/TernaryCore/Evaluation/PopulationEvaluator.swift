@@ -15,14 +15,22 @@ public final class PopulationEvaluator {
     private var logitBuffer: [Int32] = []
     private var lossTable: LossTable?
 
-    /// An evaluator for networks with `layerSizes`, using `threads` workers (default: all cores).
-    public init(layerSizes: [Int], threads: Int? = nil) {
+    /// The instruction set its kernels run on.
+    public let instructionSet: InstructionSet
+
+    /// An evaluator for networks with `layerSizes`, using `threads` workers (default: all cores)
+    /// and the kernels of `instructionSet` (default: the process's choice,
+    /// `InstructionSet.active`; it must be supported by this CPU).
+    public init(layerSizes: [Int], threads: Int? = nil, instructionSet: InstructionSet = .active) {
+        precondition(instructionSet.isSupported, "this CPU cannot run the \(instructionSet) kernels")
         precondition(layerSizes.count >= 2 && layerSizes.allSatisfy { $0 >= 1 }, "invalid layer sizes")
         self.layerSizes = layerSizes
         self.threads = max(1, threads ?? Parallel.coreCount)
         let maxHidden = layerSizes.dropFirst().dropLast().max() ?? 1
-        let maxInputWords = (layerSizes.dropLast().max()! + 63) / 64
-        scratch = (0..<self.threads).map { _ in ForwardScratch(maxHidden: maxHidden, maxInputWords: maxInputWords, widest: layerSizes.dropFirst().max()!) }
+        self.instructionSet = instructionSet
+        scratch = (0..<self.threads).map { _ in
+            ForwardScratch(maxHidden: maxHidden, widest: layerSizes.dropFirst().max()!, instructionSet: instructionSet)
+        }
     }
 
     /// Logits of every network on every example: `result[p][b * C + c]`.
@@ -48,7 +56,7 @@ public final class PopulationEvaluator {
     public func layerSums(of networks: [TernaryNetwork], on batch: ExampleBatch, layer: Int) -> [[Int32]] {
         if layer == layerSizes.count - 2 { return logits(of: networks, on: batch) }
         let cut = networks.map { $0.prefix(throughLayer: layer) }
-        return PopulationEvaluator(layerSizes: Array(layerSizes[0...(layer + 1)]), threads: threads)
+        return PopulationEvaluator(layerSizes: Array(layerSizes[0...(layer + 1)]), threads: threads, instructionSet: instructionSet)
             .logits(of: cut, on: batch)
     }
 

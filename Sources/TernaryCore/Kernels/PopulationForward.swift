@@ -1,54 +1,3 @@
-/// Scratch memory of one worker: two ping-pong activation tiles, a row of counts, a block of
-/// 64 row masks per half tile for the bit transpose, and one row's `plus | minus`. Allocated
-/// once per evaluator and reused for every tile, so the hot loop allocates nothing.
-final class ForwardScratch {
-    let activationWords: Int
-    let activationsA: UnsafeMutablePointer<UInt64>
-    let activationsB: UnsafeMutablePointer<UInt64>
-    let sums: UnsafeMutablePointer<Int32>
-    let masks: UnsafeMutablePointer<UInt64>
-    let rowMask: UnsafeMutablePointer<UInt64>
-    /// `[bits 2k | bits 2k + 1 | bits k]` per lane k: the lane bits of the threshold masks.
-    let laneBits: UnsafeMutablePointer<SIMD16<UInt32>>
-    /// First-layer partial sums of a block of rows, `[rowBlock][tileWidth]` Int32, 64-byte aligned.
-    let partialSums: UnsafeMutablePointer<Int32>
-    /// One example's first-layer sums of a token network, `[widest]` Int32.
-    let tokenRow: UnsafeMutablePointer<Int32>
-
-    /// Scratch for networks whose widest hidden layer has `maxHidden` neurons and whose widest
-    /// layer input is `maxInputWords` words.
-    init(maxHidden: Int, maxInputWords: Int, widest: Int = 1) {
-        tokenRow = .allocate(capacity: max(1, widest, maxHidden))
-        activationWords = max(1, (maxHidden + 63) / 64)
-        activationsA = .allocate(capacity: tileWidth * activationWords)
-        activationsB = .allocate(capacity: tileWidth * activationWords)
-        sums = UnsafeMutableRawPointer.allocate(byteCount: tileWidth * 4, alignment: 64)
-            .bindMemory(to: Int32.self, capacity: tileWidth)
-        masks = .allocate(capacity: 128)
-        rowMask = .allocate(capacity: max(1, maxInputWords))
-        partialSums = UnsafeMutableRawPointer.allocate(byteCount: rowBlock * tileWidth * 4, alignment: 64)
-            .bindMemory(to: Int32.self, capacity: rowBlock * tileWidth)
-        laneBits = .allocate(capacity: 3)
-        laneBits.initialize(repeating: SIMD16<UInt32>(), count: 3)
-        for k in 0..<16 {
-            laneBits[0][k] = 1 << (2 * k)
-            laneBits[1][k] = 1 << (2 * k + 1)
-            laneBits[2][k] = 1 << k
-        }
-    }
-
-    deinit {
-        activationsA.deallocate()
-        activationsB.deallocate()
-        sums.deallocate()
-        masks.deallocate()
-        rowMask.deallocate()
-        laneBits.deallocate()
-        partialSums.deallocate()
-        tokenRow.deallocate()
-    }
-}
-
 /// Runs every network of `networks` on every tile of `batch` and writes Int32 logits into
 /// `logits` as `[P][B][C]` (genome-major, then example, then class). With `scoring` (the loss
 /// table, see `scoreLogits`), also returns each genome's score.
@@ -131,10 +80,9 @@ func forwardTile(_ network: TernaryNetwork, tile: UnsafePointer<Int16>,
         let matrix = network.weights[0]
         matrix.plus.withUnsafeBufferPointer { plus in
             matrix.minus.withUnsafeBufferPointer { minus in
-                firstLayerKernel(tile: tile, plus: plus.baseAddress!, minus: minus.baseAddress!,
-                                 rows: matrix.rowCount, wordsPerRow: matrix.wordsPerRow,
-                                 thresholds: scratch.sums, out: scratch.activationsA, outWords: 0,
-                                 scratch: scratch, sums: logits, examples: examples)
+                scratch.firstLayer(tile: tile, plus: plus.baseAddress!, minus: minus.baseAddress!,
+                                   rows: matrix.rowCount, wordsPerRow: matrix.wordsPerRow, thresholds: nil,
+                                   out: scratch.activationsA, sums: logits, examples: examples)
             }
         }
         return
@@ -147,9 +95,8 @@ func forwardTile(_ network: TernaryNetwork, tile: UnsafePointer<Int16>,
             matrix.minus.withUnsafeBufferPointer { minusBuffer in
                 let plus = plusBuffer.baseAddress!, minus = minusBuffer.baseAddress!
                 if l == layerCount - 1 {
-                    outputLayerKernel(activations: input, examples: examples, plus: plus, minus: minus,
-                                      rows: matrix.rowCount, wordsPerRow: matrix.wordsPerRow, logits: logits,
-                                      scratch: scratch)
+                    scratch.outputLayer(activations: input, examples: examples, plus: plus, minus: minus,
+                                        rows: matrix.rowCount, wordsPerRow: matrix.wordsPerRow, logits: logits)
                     return
                 }
                 network.thresholds[l].withUnsafeBufferPointer { theta in
@@ -159,13 +106,11 @@ func forwardTile(_ network: TernaryNetwork, tile: UnsafePointer<Int16>,
                                               columns: tokens.columns, rows: matrix.rowCount, thresholds: theta.baseAddress!,
                                               out: output, outWords: outWords, row: scratch.tokenRow)
                     } else if l == 0 {
-                        firstLayerKernel(tile: tile, plus: plus, minus: minus, rows: matrix.rowCount,
-                                         wordsPerRow: matrix.wordsPerRow, thresholds: theta.baseAddress!,
-                                         out: output, outWords: outWords, scratch: scratch)
+                        scratch.firstLayer(tile: tile, plus: plus, minus: minus, rows: matrix.rowCount,
+                                           wordsPerRow: matrix.wordsPerRow, thresholds: theta.baseAddress!, out: output)
                     } else {
-                        hiddenLayerKernel(activations: input, plus: plus, minus: minus, rows: matrix.rowCount,
-                                          wordsPerRow: matrix.wordsPerRow, thresholds: theta.baseAddress!,
-                                          out: output, outWords: outWords, scratch: scratch)
+                        scratch.hiddenLayer(activations: input, plus: plus, minus: minus, rows: matrix.rowCount,
+                                            wordsPerRow: matrix.wordsPerRow, thresholds: theta.baseAddress!, out: output)
                     }
                 }
             }

@@ -55,8 +55,9 @@ func tokenSum(window: UnsafePointer<Int32>, context K: Int, columns: UnsafePoint
 }
 
 /// First layer of a token network on a tile: for each of the `T` examples (windows `[T][K]`),
-/// the O sums, then either bit-packed activations `out [128][outWords]` (bit `o % 64` of word
-/// `o / 64` set when `s >= theta_o`; examples past `T` get zero words), or, with `logits`,
+/// the O sums, then either bit-packed activations `out [outWords][128]` (bit `o % 64` of word
+/// `o / 64` of example `b` at `(o / 64) * 128 + b`, set when `s >= theta_o`; examples past `T`
+/// get zero words), or, with `logits`,
 /// the sums themselves as `[T][O]` (a network without hidden layers). `row` holds O Int32.
 func tokenFirstLayerKernel(windows: UnsafePointer<Int32>, context K: Int, examples T: Int,
                            columns: UnsafePointer<Int8>, rows O: Int, thresholds: UnsafePointer<Int32>?,
@@ -68,15 +69,14 @@ func tokenFirstLayerKernel(windows: UnsafePointer<Int32>, context K: Int, exampl
             continue
         }
         tokenSum(window: windows + b &* K, context: K, columns: columns, rows: O, into: row)
-        let words = out + b &* outWords
         for w in 0..<outWords {
             var word: UInt64 = 0
             let end = min(O, (w &+ 1) &<< 6)
             for o in (w &<< 6)..<end where row[o] >= thresholds![o] { word |= 1 << UInt64(o & 63) }
-            words[w] = word
+            out[w &* tileWidth &+ b] = word
         }
     }
     if logits == nil && T < tileWidth {
-        (out + T &* outWords).update(repeating: 0, count: (tileWidth &- T) &* outWords)
+        for w in 0..<outWords { (out + (w &* tileWidth &+ T)).update(repeating: 0, count: tileWidth &- T) }
     }
 }

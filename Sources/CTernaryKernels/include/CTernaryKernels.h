@@ -1,0 +1,64 @@
+// The forward-pass kernels of TernEvo, one source compiled for several instruction sets
+// (KernelBody.h, included once per set by Kernels.c) and chosen once per process at run time.
+// Swift reaches them only through TernaryCore's `Kernels` wrapper (ForwardKernels.swift).
+//
+// Layouts (T = 128 examples per tile, W words of 64 inputs per row):
+//   tile         int16  [I][128]      input i of example b at i * 128 + b (first layer)
+//   plus, minus  uint64 [O][W]        bit planes of a ternary matrix (+1 and -1 weights)
+//   activations  uint64 [W][128]      word w of example b at w * 128 + b, bit set = +1
+//   logits/sums  int32  [examples][O]
+#ifndef CTERNARYKERNELS_H
+#define CTERNARYKERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Bytes of scratch memory one worker passes to the forward kernels (64-byte aligned).
+#define TERN_FORWARD_SCRATCH_BYTES 16384
+
+/// Instruction sets a kernel table can be compiled for.
+typedef enum {
+    TERN_ISA_PORTABLE = 0,  ///< the target's baseline (x86-64: SSE2; arm64: NEON)
+    TERN_ISA_AVX2 = 1,      ///< x86-64-v3: AVX2, FMA, BMI2, POPCNT
+    TERN_ISA_AVX512 = 2,    ///< x86-64-v4 with VPOPCNTDQ: AVX-512 F, BW, DQ, VL
+} tern_isa;
+
+typedef struct tern_kernel_table {
+    const char *name;
+    /// First layer of one tile: bytes (as int16) times trits by adds. Writes bit-packed
+    /// activations `out [ceil(O / 64)][128]` (`s >= theta`), or, when `sums` is not NULL, the
+    /// int32 sums of the first `examples` examples as `sums [examples][O]`.
+    void (*first_layer)(const int16_t *tile, const uint64_t *plus, const uint64_t *minus, long rows, long words,
+                        const int32_t *thresholds, uint64_t *out, int32_t *sums, long examples, void *scratch);
+    /// A later hidden layer on activations `act [W][128]`: `s = nonzero - 2 popcount(m & (p ^ h))`.
+    void (*hidden_layer)(const uint64_t *act, const uint64_t *plus, const uint64_t *minus, long rows, long words,
+                         const int32_t *thresholds, uint64_t *out, void *scratch);
+    /// The output layer: int32 logits `[examples][O]` of the first `examples` of the tile.
+    void (*output_layer)(const uint64_t *act, long examples, const uint64_t *plus, const uint64_t *minus,
+                         long rows, long words, int32_t *logits, void *scratch);
+    /// Register-only loops on one core: synaptic operations per second of xor-and-popcount
+    /// (one bit = one operation) and of int16 adds (one lane = one operation).
+    double (*popcount_peak)(long iterations);
+    double (*add_peak)(long iterations);
+    /// Float32 multiply-adds per second of an FMA loop with 16-lane vectors, on one core.
+    double (*fma_peak)(long iterations);
+} tern_kernel_table;
+
+/// The kernel table for `isa`, or NULL when this build lacks it (an arm64 build has only the
+/// portable table). Does not check the CPU: see `tern_cpu_supports`.
+const tern_kernel_table *tern_kernels(tern_isa isa);
+
+/// 1 when the CPU (and the operating system, for the AVX register state) can run `isa`.
+int tern_cpu_supports(tern_isa isa);
+
+/// The CPU's brand string (empty where unknown), at most `capacity - 1` bytes.
+void tern_cpu_name(char *buffer, long capacity);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
