@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import TernaryExperiments
+import TernaryCore
 
 /// What a run prints: progress on stderr (by arm, in place on a terminal, per point with
 /// --verbose) and, on stdout, the comparison table and the chart's path.
@@ -138,7 +139,8 @@ struct VersionTests {
         for arguments in [["--version"], ["version"]] {
             let (status, output) = Captured.run(arguments)
             #expect(status == 0)
-            #expect(output.out == "ternevo \(VersionCommand.version) (debug build, \(output.out.contains("arm64") ? "arm64" : "x86_64"))"
+            let architecture = output.out.contains("arm64") ? "arm64" : "x86_64"
+            #expect(output.out == "ternevo \(VersionCommand.version) (debug build, \(architecture), \(InstructionSet.active.rawValue) kernels)"
                     || output.out.hasPrefix("ternevo \(VersionCommand.version) (release build"), "\(output.out)")
             #expect(!output.out.contains("\n"))
         }

@@ -68,18 +68,29 @@ struct Benchmarks {
         return samples.map { $0.sorted()[$0.count / 2] }
     }
 
-    /// Register-loop peaks with `threads` threads running at once.
-    func peaks(threads: Int) -> (popcount: Double, fma: Double) {
+    /// Register-loop peaks with `threads` threads running at once: the popcount and int16-add
+    /// loops of the chosen instruction set's kernels, the float32 FMA loop at the width of our
+    /// float kernels (8 lanes, AVX2), and at the chosen set's widest vectors (16 lanes).
+    func peaks(threads: Int) -> (popcount: Double, add: Double, fma: Double, fmaWide: Double) {
         let iterations = peakIterations
+        let isa = InstructionSet.active
         func best(_ loop: @escaping @Sendable (Int) -> Double) -> Double {
             (0..<max(1, repeats / 2)).map { _ in
                 Parallel.map(count: threads, workers: threads) { _, _ in loop(iterations) }.reduce(0, +)
             }.max()!
         }
-        return (best(MachinePeak.popcountOpsPerSecond), best(MachinePeak.fmaOpsPerSecond))
+        return (best { isa.popcountPeak(iterations: $0) }, best { isa.addPeak(iterations: $0) },
+                best(MachinePeak.fmaOpsPerSecond), best { isa.fmaPeak(iterations: $0) })
     }
 
-    func ternaryRows(peaks: [Int: (popcount: Double, fma: Double)]) -> [BenchRow] {
+    /// The host: CPU model, the instruction set the kernels run on and those it could run.
+    static var hostRow: BenchRow {
+        BenchRow(kind: "host", threads: Parallel.coreCount,
+                 extra: ["cpu": InstructionSet.cpuName, "isa": InstructionSet.active.rawValue,
+                         "isa_supported": InstructionSet.supported.map(\.rawValue)])
+    }
+
+    func ternaryRows(peaks: [Int: (popcount: Double, add: Double, fma: Double, fmaWide: Double)]) -> [BenchRow] {
         var rows = [BenchRow]()
         for shape in shapes {
             var rng = Xoshiro256(seed: 2024)
@@ -163,7 +174,7 @@ struct Benchmarks {
     /// The same population-batched forward in float32 through the backprop module's SIMD
     /// kernels (matrix product, bias, ReLU), at most 64 genomes (hidden-heavy float genomes
     /// take 5 MB each); `peak_fraction` is of the FMA loop's peak.
-    func floatRows(peaks: [Int: (popcount: Double, fma: Double)]) -> [BenchRow] {
+    func floatRows(peaks: [Int: (popcount: Double, add: Double, fma: Double, fmaWide: Double)]) -> [BenchRow] {
         var rows = [BenchRow]()
         let count = min(population, 64)
         for shape in shapes {
@@ -404,10 +415,11 @@ struct Benchmarks {
     }
 
     func run() -> [BenchRow] {
-        var peakByThreads = [Int: (popcount: Double, fma: Double)]()
+        var peakByThreads = [Int: (popcount: Double, add: Double, fma: Double, fmaWide: Double)]()
         var rows = [BenchRow]()
-        if onlyShapes { return ternaryRows(peaks: [:]) + floatRows(peaks: [:]) }
-        if onlyDelta { return deltaRows() }
+        rows.append(Benchmarks.hostRow)
+        if onlyShapes { return rows + ternaryRows(peaks: [:]) + floatRows(peaks: [:]) }
+        if onlyDelta { return rows + deltaRows() }
         // Memory first, while the allocator holds nothing freed that it could hand back.
         progress("memory of \(memoryPopulation) genomes")
         let memory = memoryRow()
@@ -416,7 +428,9 @@ struct Benchmarks {
             let peak = peaks(threads: threads)
             peakByThreads[threads] = peak
             rows.append(BenchRow(kind: "peak-popcount", threads: threads, synapticOpsPerSecond: peak.popcount))
+            rows.append(BenchRow(kind: "peak-add", threads: threads, synapticOpsPerSecond: peak.add))
             rows.append(BenchRow(kind: "peak-fma", threads: threads, synapticOpsPerSecond: peak.fma))
+            rows.append(BenchRow(kind: "peak-fma-wide", threads: threads, synapticOpsPerSecond: peak.fmaWide))
         }
         rows += ternaryRows(peaks: peakByThreads)
         rows += floatRows(peaks: peakByThreads)

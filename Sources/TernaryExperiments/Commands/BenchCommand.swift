@@ -7,12 +7,15 @@ enum BenchCommand {
         name: "bench", abstract: "Measure the evaluator, the float kernels, training epochs and this machine's peak.",
         usage: "ternevo bench [--json] [--repeats N] [--shape SIZES] [--delta] [--quick]",
         details: """
+        First names the host: its CPU, the instruction set the kernels run on (the best the CPU
+        has: avx512, avx2 or portable; TERNEVO_ISA=NAME runs another, to compare paths) and
+        those it could run. Then the register-only peaks of that set's xor-and-popcount and
+        int16-add loops and of a float32 FMA loop, every thread at once.
         Times population-batched forward passes (P = 256 genomes, each scored with its fitness on
         the same B = 256 examples) for the shapes 64-128-10, 784-256-10 and 256-1024-1024-10, with
         1 thread and with all cores; reports genome evaluations per second, synaptic operations
         per second (weights x examples, zeros included) and the fraction of a register-only
-        xor-and-popcount loop (the peak). Also reports a float32 FMA loop's multiply-adds per
-        second, the same forward in float32 through our SIMD kernels (rows of kind "float"),
+        xor-and-popcount loop (the peak). Also reports the same forward in float32 through our SIMD kernels (rows of kind "float"),
         the seconds per epoch of the STE and float backprop baselines, the genetic algorithm's genome evaluations per second on 64-128-10 as a fraction of
         the evaluator's (the cost of its operators and bookkeeping), and the memory of 1000
         genomes of 784-256-10. Rows of kind "delta" time incremental scoring: candidates (one
@@ -73,11 +76,19 @@ enum BenchCommand {
             return right ? pad + text : text + pad
         }
         var lines: [String] = []
+        if let host = rows.first(where: { $0.kind == "host" }) {
+            let cpu = host.extra["cpu"] as? String ?? ""
+            let supported = (host.extra["isa_supported"] as? [String] ?? []).joined(separator: ", ")
+            lines.append("host: \(cpu.isEmpty ? "unknown CPU" : cpu), \(host.threads) core(s); kernels: \(host.extra["isa"] ?? "?") "
+                         + "(this CPU runs \(supported); TERNEVO_ISA=NAME chooses)")
+            lines.append("")
+        }
         let peaks = rows.filter { $0.kind.hasPrefix("peak") }
         if !peaks.isEmpty {
             lines.append("machine peak (register-only loops, every thread at once):")
             for row in peaks {
-                let what = row.kind == "peak-popcount" ? "xor-and-popcount synaptic ops/s" : "float32 FMA multiply-adds/s"
+                let what = ["peak-popcount": "xor-and-popcount synaptic ops/s", "peak-add": "int16 add synaptic ops/s",
+                            "peak-fma-wide": "float32 FMA, 16 lanes, mul-adds/s"][row.kind] ?? "float32 FMA, 8 lanes, mul-adds/s"
                 lines.append("  " + cell(what, 33, right: false) + cell("\(row.threads) thread(s)", 12)
                              + cell(String(format: "%.3e", row.synapticOpsPerSecond ?? 0), 12))
             }

@@ -1,4 +1,5 @@
 import Foundation
+import TernaryCore
 
 /// A command-line failure: one sentence for stderr and the exit status.
 public struct CommandError: Error, CustomStringConvertible {
@@ -75,6 +76,9 @@ public enum TernEvoCommandLine {
             if rest.contains("--help") || rest.contains("-h") {
                 console.out(help(for: command))
                 return 0
+            }
+            if case .failure(let error) = InstructionSet.choose(environment: ProcessInfo.processInfo.environment) {
+                throw CommandError.usage(error.message)
             }
             try command.run(rest, console)
             return 0

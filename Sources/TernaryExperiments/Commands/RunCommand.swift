@@ -81,7 +81,8 @@ enum RunCommand {
             ?? "\(config.bits)-bit inputs, \(splits.quantizer.scalingName) scaling"
         var lines = ["experiment \(config.name): \(splits.train.count) train, \(splits.validation.count) validation, \(splits.test.count) test examples, \(inputs)",
                      "network \(sizes.map(String.init).joined(separator: "-")): \(grouped(weights)) weights, \(config.hidden.reduce(0, +)) thresholds",
-                     "seeds \(config.seeds.map(String.init).joined(separator: ", ")); run folder \(folder)"]
+                     "seeds \(config.seeds.map(String.init).joined(separator: ", ")); run folder \(folder)",
+                     "kernels: \(InstructionSet.active) on \(InstructionSet.cpuName.isEmpty ? "this CPU" : InstructionSet.cpuName) (TERNEVO_ISA=NAME chooses among \(InstructionSet.supported.map(\.rawValue).joined(separator: ", ")))"]
         for arm in config.arms {
             let budget = [arm.seconds.map { String(format: "%g s", $0) }, arm.steps.map { "\($0) steps" }].compactMap { $0 }.joined(separator: " or ")
             let bytes = estimates.first { $0.arm.name == arm.name }?.bytes ?? 0

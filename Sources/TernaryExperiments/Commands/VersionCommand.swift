@@ -1,4 +1,5 @@
 import Foundation
+import TernaryCore
 
 /// `ternevo version` (also `ternevo --version`): the tool's version and how it was built.
 enum VersionCommand {
@@ -20,13 +21,13 @@ enum VersionCommand {
         #else
         let architecture = "other architecture"
         #endif
-        return "ternevo \(version) (\(configuration) build, \(architecture))"
+        return "ternevo \(version) (\(configuration) build, \(architecture), \(InstructionSet.active) kernels)"
     }
 
     static let spec = CommandSpec(
         name: "version", abstract: "Print the version of ternevo and how it was built (also 'ternevo --version').",
         usage: "ternevo version",
-        details: "Prints one line: the version, the build configuration (debug or release) and the CPU architecture.") { arguments, console in
+        details: "Prints one line: the version, the build configuration (debug or release), the CPU architecture and the instruction set the kernels run on (TERNEVO_ISA=portable, avx2 or avx512 chooses; default: the best this CPU has).") { arguments, console in
             _ = try ArgumentReader(arguments, command: "version").positionals(expected: "no arguments", count: 0...0)
             console.out(text)
         }
