@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "CTernaryKernels", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "TernaryCore", dependencies: ["CTernaryKernels"], swiftSettings: kernelFlags),
         .target(name: "TernaryEvolution", dependencies: ["TernaryCore"]),
-        .target(name: "TernaryBackprop", dependencies: ["TernaryCore"], swiftSettings: kernelFlags),
+        .target(name: "TernaryBackprop", dependencies: ["TernaryCore", "CTernaryKernels"], swiftSettings: kernelFlags),
         .target(name: "TernaryExperiments", dependencies: ["TernaryCore", "TernaryEvolution", "TernaryBackprop"],
                 swiftSettings: kernelFlags),
         .executableTarget(name: "ternevo", dependencies: executableDependencies, swiftSettings: executableSettings),

@@ -20,6 +20,9 @@ typedef int32_t v16i32 __attribute__((vector_size(64)));
 typedef uint64_t v8u64 __attribute__((vector_size(64)));
 typedef int64_t v8i64 __attribute__((vector_size(64)));
 typedef float v16f32 __attribute__((vector_size(64)));
+typedef float v8f32 __attribute__((vector_size(32)));
+typedef float v4f32 __attribute__((vector_size(16)));
+typedef float v2f32 __attribute__((vector_size(8)));
 typedef _Bool b16 __attribute__((ext_vector_type(16)));
 typedef _Bool b8 __attribute__((ext_vector_type(8)));
 
@@ -32,7 +35,9 @@ typedef _Bool b8 __attribute__((ext_vector_type(8)));
     TERN_INLINE v32i16 load_v32i16##suffix(const int16_t *p) { v32i16 v; __builtin_memcpy(&v, p, 64); return v; } \
     TERN_INLINE v16i32 load_v16i32##suffix(const int32_t *p) { v16i32 v; __builtin_memcpy(&v, p, 64); return v; } \
     TERN_INLINE v8u64 load_v8u64##suffix(const uint64_t *p) { v8u64 v; __builtin_memcpy(&v, p, 64); return v; }   \
-    TERN_INLINE void store_v16i32##suffix(int32_t *p, v16i32 v) { __builtin_memcpy(p, &v, 64); }
+    TERN_INLINE void store_v16i32##suffix(int32_t *p, v16i32 v) { __builtin_memcpy(p, &v, 64); }  \
+    TERN_INLINE v16f32 load_v16f32##suffix(const float *p) { v16f32 v; __builtin_memcpy(&v, p, 64); return v; }   \
+    TERN_INLINE void store_v16f32##suffix(float *p, v16f32 v) { __builtin_memcpy(p, &v, 64); }
 
 static double tern_seconds(void) {
     struct timespec t;
@@ -52,6 +57,9 @@ TERN_LOADS(_avx512)
 #define load_v16i32 load_v16i32_avx512
 #define load_v8u64 load_v8u64_avx512
 #define store_v16i32 store_v16i32_avx512
+#define load_v16f32 load_v16f32_avx512
+#define store_v16f32 store_v16f32_avx512
+#define TERN_FLOAT_ROWS 2
 #define TERN_SUFFIX(name) name##_avx512
 #define TERN_PASS 128
 #define TERN_NAME "avx512"
@@ -63,6 +71,9 @@ TERN_LOADS(_avx512)
 #undef load_v16i32
 #undef load_v8u64
 #undef store_v16i32
+#undef load_v16f32
+#undef store_v16f32
+#undef TERN_FLOAT_ROWS
 #pragma clang attribute pop
 
 #pragma clang attribute push(__attribute__((target("avx2,fma,bmi,bmi2,popcnt,lzcnt"))), apply_to = function)
@@ -71,6 +82,9 @@ TERN_LOADS(_avx2)
 #define load_v16i32 load_v16i32_avx2
 #define load_v8u64 load_v8u64_avx2
 #define store_v16i32 store_v16i32_avx2
+#define load_v16f32 load_v16f32_avx2
+#define store_v16f32 store_v16f32_avx2
+#define TERN_FLOAT_ROWS 1
 #define TERN_SUFFIX(name) name##_avx2
 #define TERN_PASS 32
 #define TERN_NAME "avx2"
@@ -82,6 +96,9 @@ TERN_LOADS(_avx2)
 #undef load_v16i32
 #undef load_v8u64
 #undef store_v16i32
+#undef load_v16f32
+#undef store_v16f32
+#undef TERN_FLOAT_ROWS
 #pragma clang attribute pop
 
 #endif
@@ -91,6 +108,9 @@ TERN_LOADS(_portable)
 #define load_v16i32 load_v16i32_portable
 #define load_v8u64 load_v8u64_portable
 #define store_v16i32 store_v16i32_portable
+#define load_v16f32 load_v16f32_portable
+#define store_v16f32 store_v16f32_portable
+#define TERN_FLOAT_ROWS 1
 #define TERN_SUFFIX(name) name##_portable
 #define TERN_PASS 16
 #define TERN_NAME "portable"

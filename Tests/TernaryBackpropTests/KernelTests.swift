@@ -35,7 +35,7 @@ struct BackpropKernelTests {
         return shapes
     }()
 
-    @Test("forward, backward-to-inputs and weight-gradient products, 1 and 2 threads", arguments: shapes.indices)
+    @Test("forward, backward-to-inputs and weight-gradient products: close to a double-precision sum, same bits for 1 and 2 threads and every supported instruction set", arguments: shapes.indices)
     func products(_ shape: Int) {
         let (B, I, O) = BackpropKernelTests.shapes[shape]
         var rng = Xoshiro256(seed: 100, stream: [UInt64(shape)])
@@ -55,20 +55,26 @@ struct BackpropKernelTests {
                 }
             }
         }
-        var results: [[[Float]]] = []
-        for threads in [1, 2] {
-            var y = [Float](repeating: .nan, count: B * O), dx = [Float](repeating: .nan, count: B * I)
-            var dw = [Float](repeating: .nan, count: O * I)
-            FloatKernels.forward(x, w, into: &y, B: B, I: I, O: O, threads: threads)
-            FloatKernels.backwardInput(d, w, into: &dx, B: B, I: I, O: O, threads: threads)
-            FloatKernels.backwardWeights(d, x, into: &dw, B: B, I: I, O: O, threads: threads)
-            expectClose(y, forward, magnitudes: forwardSize, "forward \(B)x\(I)x\(O)")
-            expectClose(dx, input, magnitudes: inputSize, "backward input \(B)x\(I)x\(O)")
-            expectClose(dw, weights, magnitudes: weightsSize, "weight gradients \(B)x\(I)x\(O)")
-            results.append([y, dx, dw])
+        var results: [[[Float]]] = [], runs: [String] = []
+        for isa in InstructionSet.supported {
+            for threads in [1, 2] {
+                var y = [Float](repeating: .nan, count: B * O), dx = [Float](repeating: .nan, count: B * I)
+                var dw = [Float](repeating: .nan, count: O * I)
+                FloatKernels.forward(x, w, into: &y, B: B, I: I, O: O, threads: threads, instructionSet: isa)
+                FloatKernels.backwardInput(d, w, into: &dx, B: B, I: I, O: O, threads: threads, instructionSet: isa)
+                FloatKernels.backwardWeights(d, x, into: &dw, B: B, I: I, O: O, threads: threads, instructionSet: isa)
+                expectClose(y, forward, magnitudes: forwardSize, "forward \(B)x\(I)x\(O) \(isa)")
+                expectClose(dx, input, magnitudes: inputSize, "backward input \(B)x\(I)x\(O) \(isa)")
+                expectClose(dw, weights, magnitudes: weightsSize, "weight gradients \(B)x\(I)x\(O) \(isa)")
+                results.append([y, dx, dw])
+                runs.append("\(isa), \(threads) threads")
+            }
         }
-        let identical = results[0] == results[1]
-        #expect(identical, "1 and 2 threads differ")
+        // Same bits for every instruction set and thread count (NaN sentinels would show unwritten outputs).
+        for (run, result) in zip(runs, results).dropFirst() {
+            let identical = result.elementsEqual(results[0]) { $0.map(\.bitPattern) == $1.map(\.bitPattern) }
+            #expect(identical, "\(run) differs from \(runs[0])")
+        }
     }
 
     @Test("Adam kernel equals the scalar formula bit for bit, tails, flushing and the 2-thread split included")

@@ -1,4 +1,5 @@
-// The forward-pass kernels of TernEvo, one source compiled for several instruction sets
+// The kernels of TernEvo (the ternary forward pass and the float products of the backprop
+// baselines), one source compiled for several instruction sets
 // (KernelBody.h, included once per set by Kernels.c) and chosen once per process at run time.
 // Swift reaches them only through TernaryCore's `Kernels` wrapper (ForwardKernels.swift).
 //
@@ -45,6 +46,15 @@ typedef struct tern_kernel_table {
     double (*add_peak)(long iterations);
     /// Float32 multiply-adds per second of an FMA loop with 16-lane vectors, on one core.
     double (*fma_peak)(long iterations);
+    /// Float32 products of the backprop baselines, row-major, with fused multiply-adds in one
+    /// fixed order on every set (the same bits everywhere):
+    /// `y [B][O] = x [B][I] w^T` for the rows `first ..< end` of `w [O][I]`;
+    void (*float_forward)(const float *x, const float *w, float *y, long B, long I, long O, long first, long end);
+    /// `dw [O][I] = d^T x` for `d [B][O]`, `x [B][I]`, columns `first ..< first + width` (width <= 32);
+    void (*float_weight_gradients)(const float *d, const float *x, float *dw, long B, long I, long O, long first,
+                                   long width);
+    /// `dx [B][I] = d w` for `d [B][O]`, `w [O][I]`, examples `first ..< end`.
+    void (*float_input_gradients)(const float *d, const float *w, float *dx, long I, long O, long first, long end);
 } tern_kernel_table;
 
 /// The kernel table for `isa`, or NULL when this build lacks it (an arm64 build has only the

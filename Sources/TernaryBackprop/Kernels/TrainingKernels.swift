@@ -5,6 +5,8 @@ import TernaryCore
 // a minibatch and the activation epilogues. Kept here so the per-element loops run on
 // pointers (no per-element array or uniqueness checks) and vectorise.
 
+typealias Lanes = SIMD8<Float>
+
 enum TrainingKernels {
     /// `|x|` per lane (clears the sign bits).
     @inline(__always)

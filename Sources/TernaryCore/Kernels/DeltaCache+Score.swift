@@ -24,31 +24,30 @@ extension DeltaCache {
                 var cursor = 0
                 let z = s.logits.base
                 let changed = previousChanged ? s.changedMask[l - 1].base : nil
-                // The loss table's pointer is taken once for all examples, not once per example.
-                table.exponentials.withUnsafeBufferPointer { exponentials in
-                    func visit(_ b: Int) {
-                        var count = 0
-                        if let changed, changed[b >> 6] >> UInt64(b & 63) & 1 == 1 {
-                            count = gatherChanges(layer: l - 1, example: b, cursor: &cursor, scratch: s)
-                        }
-                        s.operations &+= C &* (count &+ 2)
-                        let row = logits.base + b &* C
-                        for c in 0..<C { z[c] = row[c] }
-                        if count > 0 { addColumns(layer: l, count: count, into: z, width: C, scratch: s) }
-                        for t in tritStart..<tritEnd {
-                            let j = Int(s.tritColumn[t])
-                            let v = l == 0 ? inputValue(j, b) : newSign(layer: l - 1, neuron: j, example: b, changes: count, scratch: s)
-                            z[Int(s.tritRow[t])] &+= scaled(v, s.tritDelta[t])
-                        }
-                        let (u, right) = exampleLoss(z, classes: C, label: Int(labels.base[b]), tau: table.temperature, table: exponentials)
-                        deltaUnits &+= u &- units.base[b]
-                        deltaCorrect &+= (right ? 1 : 0) &- Int(correct.base[b])
+                func visit(_ b: Int) {
+                    var count = 0
+                    if let changed, changed[b >> 6] >> UInt64(b & 63) & 1 == 1 {
+                        count = gatherChanges(layer: l - 1, example: b, cursor: &cursor, scratch: s)
                     }
-                    if everyExample {
-                        for b in 0..<B { visit(b) }
-                    } else {
-                        forEachSetBit(changed!, words: Bw) { visit($0) }
+                    s.operations &+= C &* (count &+ 2)
+                    let row = logits.base + b &* C
+                    for c in 0..<C { z[c] = row[c] }
+                    if count > 0 { addColumns(layer: l, count: count, into: z, width: C, scratch: s) }
+                    for t in tritStart..<tritEnd {
+                        let j = Int(s.tritColumn[t])
+                        let v = l == 0 ? inputValue(j, b) : newSign(layer: l - 1, neuron: j, example: b, changes: count, scratch: s)
+                        z[Int(s.tritRow[t])] &+= scaled(v, s.tritDelta[t])
                     }
+                    let (u, right) = table.exponentials.withUnsafeBufferPointer {
+                        exampleLoss(z, classes: C, label: Int(labels.base[b]), tau: table.temperature, table: $0)
+                    }
+                    deltaUnits &+= u &- units.base[b]
+                    deltaCorrect &+= (right ? 1 : 0) &- Int(correct.base[b])
+                }
+                if everyExample {
+                    for b in 0..<B { visit(b) }
+                } else {
+                    forEachSetBit(changed!, words: Bw) { visit($0) }
                 }
                 break
             }

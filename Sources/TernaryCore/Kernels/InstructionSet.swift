@@ -56,7 +56,7 @@ public enum InstructionSet: String, CaseIterable, Sendable, CustomStringConverti
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    var table: UnsafePointer<tern_kernel_table> {
+    package var table: UnsafePointer<tern_kernel_table> {
         guard let table = tern_kernels(code) else { preconditionFailure("this build has no \(self) kernels") }
         return table
     }

@@ -44,6 +44,8 @@ struct Benchmarks {
     var onlyShapes = false
     /// Measure only the incremental-scoring rows.
     var onlyDelta = false
+    /// Measure only the backprop epoch rows.
+    var onlyEpochs = false
     var progress: (String) -> Void = { _ in }
 
     /// Median of `repeats` timings of each body, in seconds per call. The bodies take turns
@@ -420,6 +422,7 @@ struct Benchmarks {
         rows.append(Benchmarks.hostRow)
         if onlyShapes { return rows + ternaryRows(peaks: [:]) + floatRows(peaks: [:]) }
         if onlyDelta { return rows + deltaRows() }
+        if onlyEpochs { return rows + epochRows() }
         // Memory first, while the allocator holds nothing freed that it could hand back.
         progress("memory of \(memoryPopulation) genomes")
         let memory = memoryRow()

@@ -5,7 +5,7 @@ import TernaryCore
 enum BenchCommand {
     static let spec = CommandSpec(
         name: "bench", abstract: "Measure the evaluator, the float kernels, training epochs and this machine's peak.",
-        usage: "ternevo bench [--json] [--repeats N] [--shape SIZES] [--delta] [--quick]",
+        usage: "ternevo bench [--json] [--repeats N] [--shape SIZES] [--delta] [--epochs] [--quick]",
         details: """
         First names the host: its CPU, the instruction set the kernels run on (the best the CPU
         has: avx512, avx2 or portable; TERNEVO_ISA=NAME runs another, to compare paths) and
@@ -34,6 +34,7 @@ enum BenchCommand {
           --repeats N   runs per figure, 1...100 (default 5)
           --shape SIZES measure only this shape, e.g. 64-128-10 (skips the peak and memory rows)
           --delta       measure only the incremental-scoring rows
+          --epochs      measure only the STE and float epoch rows
           --quick       a small smoke run (P = 2, B = 8, 64-example epochs, one repeat):
                         checks, not figures
         Compare with numpy: python3 scripts/bench_float_reference.py [--json]
@@ -42,6 +43,7 @@ enum BenchCommand {
             let json = reader.flag("--json")
             let quick = reader.flag("--quick")
             let delta = reader.flag("--delta")
+            let epochs = reader.flag("--epochs")
             let repeats = try reader.integer("--repeats", in: 1...100)
             let shape = try reader.layerSizes("--shape")
             _ = try reader.positionals(expected: "no positional arguments", count: 0...0)
@@ -53,6 +55,7 @@ enum BenchCommand {
             }
             if let repeats { bench.repeats = repeats }
             bench.onlyDelta = delta
+            bench.onlyEpochs = epochs
             if let shape {
                 bench.shapes = [shape]
                 bench.onlyShapes = true
