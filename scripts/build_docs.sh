@@ -12,6 +12,11 @@ out="${1:-.build/docs}"
 modules_dir=".build/release/Modules"
 [ -d "$modules_dir" ] || modules_dir=".build/release"
 triple="$(swift -print-target-info | sed -n 's/.*"unversionedTriple": *"\([^"]*\)".*/\1/p' | head -n 1)"
+# The C targets' module maps (SwiftPM writes one per C target beside its objects).
+c_modules=()
+for map in .build/release/*.build/module.modulemap; do
+    [ -f "$map" ] && c_modules+=(-I "$(dirname "$map")")
+done
 rm -rf "$out"
 mkdir -p "$out/symbol-graphs"
 status=0
@@ -19,7 +24,7 @@ for catalogue in Sources/*/*.docc; do
     module="$(basename "$catalogue" .docc)"
     graphs="$out/symbol-graphs/$module"
     mkdir -p "$graphs"
-    swift-symbolgraph-extract -module-name "$module" -I "$modules_dir" -target "$triple" \
+    swift-symbolgraph-extract -module-name "$module" -I "$modules_dir" "${c_modules[@]}" -target "$triple" \
         -minimum-access-level internal -skip-inherited-docs -output-dir "$graphs"
     if ! docc convert "$catalogue" --additional-symbol-graph-dir "$graphs" \
         --fallback-display-name "$module" --fallback-bundle-identifier "org.ternevo.$module" \

@@ -108,7 +108,7 @@ public final class BackpropTrainer {
     /// A trainer with freshly initialised weights (uniform in +-1/sqrt(fanIn), as PyTorch's
     /// Linear; the absmean quantiser is scale-free, so this suits both arms). `levels` is the
     /// input quantiser's `Q`.
-    /// Token inputs (DESIGN section 11) are taken as one-hot inputs `q / Q` with `Q = 1`: the
+    /// Token inputs (the TernaryCore article Semantics) are taken as one-hot inputs `q / Q` with `Q = 1`: the
     /// first layer is an embedding sum forward and a scatter-add backward (`TokenTrainingKernels`).
     public init(configuration: BackpropConfiguration, train: QuantizedDataset, levels: Int) {
         precondition(train.featureCount == configuration.layerSizes[0], "train features do not match the input layer")

@@ -3,7 +3,7 @@ import Testing
 import TernaryBackprop
 import TernaryCore
 
-/// STE and float on one-hot token inputs (DESIGN section 11) against the dense path on the
+/// STE and float on one-hot token inputs (the TernaryCore article Semantics) against the dense path on the
 /// same inputs materialised as one-hot bytes.
 @Suite("Token inputs in backprop")
 struct TokenTrainingTests {

@@ -3,7 +3,7 @@ import Testing
 import TernaryCore
 import TestSupport
 
-/// Token networks (DESIGN section 11) against the obviously correct path: the same windows
+/// Token networks (the TernaryCore article Semantics) against the obviously correct path: the same windows
 /// materialised as one-hot bytes and scored by the dense evaluator or the reference network.
 @Suite("Token inputs")
 struct TokenInputTests {

@@ -3,7 +3,7 @@ import Testing
 import TernaryCore
 @testable import TernaryExperiments
 
-/// Text experiments (DESIGN section 11) through the config, the runner and the commands.
+/// Text experiments (the TernaryExperiments article TextLanguageModelling) through the config, the runner and the commands.
 @Suite("Text experiments")
 struct TextTests {
     /// A small repetitive text with a rare character near the end (unseen in training).

@@ -1,4 +1,4 @@
-// One-hot token inputs in the backprop arms (DESIGN section 11): the first layer as an
+// One-hot token inputs in the backprop arms (the TernaryCore article Semantics): the first layer as an
 // embedding sum. Forward, `y[b][o] = sum_p W[o][c_bp]` over the window's K input columns
 // `c_bp`; backward, `dW[o][c_bp] += d[b][o]`: the product with a one-hot input, without
 // visiting its zeros.

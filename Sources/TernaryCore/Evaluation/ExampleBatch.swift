@@ -12,7 +12,7 @@ public struct ExampleBatch: Sendable {
     /// The class of each example, each in `0 ..< classCount` of the networks scored on it.
     public let labels: [Int]
     let columns: AlignedColumns
-    /// One-hot token inputs (DESIGN section 11): symbols per window (0 for byte features).
+    /// One-hot token inputs (<doc:Semantics>): symbols per window (0 for byte features).
     public let context: Int
     /// For token inputs, the input columns `p V + t_p` of each example, row-major `[B][context]`
     /// (and `columns` is empty); empty for byte features.

@@ -9,7 +9,7 @@ public struct QuantizedDataset: Sendable {
     public let labels: [Int]
     /// Number of classes.
     public let classCount: Int
-    /// For one-hot token inputs (DESIGN section 11): the windows, and `features` is empty.
+    /// For one-hot token inputs (<doc:Semantics>): the windows, and `features` is empty.
     public let windows: TokenWindows?
 
     public init(features: [UInt8], featureCount: Int, labels: [Int], classCount: Int) {

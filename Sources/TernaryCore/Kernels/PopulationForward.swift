@@ -63,7 +63,7 @@ func forwardPopulation(_ networks: [TernaryNetwork], batch: ExampleBatch, scratc
 }
 
 /// One network on one tile of 128 examples: logits of the first `examples` go to `logits [examples][C]`.
-/// With `tokens` (a token network, DESIGN section 11: the tile's windows `[T][K]`, K, and the
+/// With `tokens` (a token network, <doc:Semantics>: the tile's windows `[T][K]`, K, and the
 /// first layer's Int8 columns from `transposedColumns`), the first layer is a gather-add and
 /// `tile` is not read.
 func forwardTile(_ network: TernaryNetwork, tile: UnsafePointer<Int16>,

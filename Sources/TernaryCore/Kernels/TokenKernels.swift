@@ -1,4 +1,4 @@
-// Kernels of one-hot token inputs (DESIGN section 11): the first layer of a token network as a
+// Kernels of one-hot token inputs (the Semantics article): the first layer of a token network as a
 // gather-add of weight columns, never a product over the zeros of the one-hot code.
 //
 // Shapes: O first-layer outputs (rows), I = K V inputs (K symbols per window, V symbols),

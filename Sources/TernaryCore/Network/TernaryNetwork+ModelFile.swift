@@ -20,7 +20,7 @@ import Foundation
 /// `n0` pairs of Float32 (lo, hi), one per feature. A global model is still written as version
 /// 1, so files of earlier builds and of this one read the same; both versions load.
 ///
-/// Version 3 (a token-input model or a fitted temperature, DESIGN section 11) inserts, after the
+/// Version 3 (a token-input model or a fitted temperature, <doc:Semantics>) inserts, after the
 /// layer sizes, one flags byte (bit 0: per-feature ranges follow, as in version 2; bit 1: token
 /// inputs follow; bit 2: a temperature follows), then the ranges if any, then for tokens the
 /// context (UInt32), the vocabulary size V (UInt32) and each symbol as a length byte and its

@@ -28,7 +28,7 @@ public struct TernaryNetwork: Hashable, Sendable {
     /// Thresholds of the hidden layers: `thresholds[l].count == layerSizes[l + 1]`.
     public var thresholds: [[Int32]]
     /// The softmax temperature `T` the model's probabilities use, `p = softmax(z / T)`, fitted
-    /// on the training split after training (DESIGN section 11); nil when none was fitted.
+    /// on the training split after training (<doc:Semantics>); nil when none was fitted.
     /// Not part of the integer network: predictions never depend on it.
     public var temperature: Double? = nil
 

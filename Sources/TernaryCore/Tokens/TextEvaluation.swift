@@ -1,6 +1,6 @@
 import Foundation
 
-/// Bits per character of an integer network (DESIGN section 11): the mean of `-log2 p(next)`
+/// Bits per character of an integer network (<doc:Semantics>): the mean of `-log2 p(next)`
 /// with `p = softmax(z / T)` over the network's Int32 logits `z`, and next-symbol accuracy
 /// (argmax, ties to the lowest index). Computed in Double, in chunks of examples so the logits
 /// of a large split are never held at once; the sum runs in example order, so the result does

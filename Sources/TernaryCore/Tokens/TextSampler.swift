@@ -1,6 +1,6 @@
 import Foundation
 
-/// Generates text from a token model (DESIGN section 11): each next symbol is drawn from
+/// Generates text from a token model (<doc:Semantics>): each next symbol is drawn from
 /// `softmax(z / (T_model x t))` of the network's integer logits on the last `context` symbols,
 /// with a seeded generator, so the same model, prompt, settings and seed give the same text.
 public struct TextSampler {

@@ -1,4 +1,4 @@
-/// One-hot token inputs (DESIGN section 11): a network whose `n0 = context x V` inputs are the
+/// One-hot token inputs (<doc:Semantics>): a network whose `n0 = context x V` inputs are the
 /// one-hot codes of `context` symbols from a vocabulary of `V`, never materialised.
 ///
 /// Input column `p * V + t` is 1 when the window's symbol at position `p` is `t`, so a

@@ -314,7 +314,7 @@ struct Benchmarks {
         return rows + textDeltaRows()
     }
 
-    /// A first-layer move of the text shape (DESIGN section 11: context 8, 64 symbols, 512
+    /// A first-layer move of the text shape (<doc:TextLanguageModelling>: context 8, 64 symbols, 512
     /// one-hot inputs, hidden 256, 64 classes) on B = 20,000 windows of the shipped KJV slice,
     /// scored with token inputs (the column index: only the windows holding the moved column)
     /// and with the same windows as dense one-hot bytes (every example), taking turns in every

@@ -6,7 +6,7 @@ extension CompareCommand {
         !summaries.isEmpty && summaries.allSatisfy { rows in !rows.isEmpty && rows.allSatisfy { !($0["test_bpc_at_best_val"] ?? "").isEmpty } }
     }
 
-    /// The comparison of text runs (DESIGN section 11): per run and arm, over its seeds, the
+    /// The comparison of text runs (<doc:TextLanguageModelling>): per run and arm, over its seeds, the
     /// median test bits per character of the model chosen on validation (with the range), the
     /// final test bpc, the median training time to each of `levels` on the test curve (first
     /// logged point at or below it; with how many seeds reached it) and its multiple of the

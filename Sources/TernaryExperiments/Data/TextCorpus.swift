@@ -1,7 +1,7 @@
 import Foundation
 import TernaryCore
 
-/// A plain UTF-8 text as a next-character task (DESIGN section 11).
+/// A plain UTF-8 text as a next-character task (<doc:TextLanguageModelling>).
 ///
 /// Symbols are Unicode scalars (for the KJV, exactly its characters). The text is cut into
 /// three contiguous blocks: train, validation (the `validationFraction` before the test block)

@@ -1,7 +1,7 @@
 import Foundation
 import TernaryCore
 
-/// Reference lines of a text experiment on its test split (DESIGN section 11): n-gram models
+/// Reference lines of a text experiment on its test split (<doc:TextLanguageModelling>): n-gram models
 /// counted on the training block and general-purpose compressors.
 ///
 /// An order-n model predicts each test window's next symbol from its n - 1 previous symbols,

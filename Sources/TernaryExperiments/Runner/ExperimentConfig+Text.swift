@@ -5,7 +5,7 @@ extension ExperimentConfig {
     /// Keys of image and table data that mean nothing for text, refused by name.
     static let nonTextKeys = ["bits", "scaling", "split_seed", "csv", "idx", "synthetic", "test_csv", "test_idx"]
 
-    /// A text experiment (DESIGN section 11): `"dataset": {"text": FILE, "context": 8,
+    /// A text experiment (<doc:TextLanguageModelling>): `"dataset": {"text": FILE, "context": 8,
     /// "test_fraction": 0.1, "validation_fraction": 0.05}`; the splits are contiguous blocks.
     static func loadText(file: String, name: String, root: inout ConfigReader, dataset: inout ConfigReader) throws(DataError) -> ExperimentConfig {
         let path = resolve(try dataset.string("text")!, configFile: file)

@@ -236,7 +236,7 @@ final class ExperimentRunner {
         var train: QuantizedDataset, validation: QuantizedDataset, test: QuantizedDataset
         var quantizer: InputQuantizer
         var layerSizes: [Int]
-        /// The text of a text experiment (DESIGN section 11), nil otherwise.
+        /// The text of a text experiment (<doc:TextLanguageModelling>), nil otherwise.
         var corpus: TextCorpus? = nil
 
         /// Sizes and a hash of every example (bytes and label) of every split, and the input
