@@ -35,6 +35,11 @@ static inline int ternevo_mpi_allgather_u64(uint64_t value, uint64_t *receive) {
     return MPI_Allgather(&value, 1, MPI_UINT64_T, receive, 1, MPI_UINT64_T, MPI_COMM_WORLD);
 }
 
+// Element-wise sums of `count` 64-bit integers over the ranks (the totals of a data-parallel step).
+static inline int ternevo_mpi_allreduce_sum_i64(const int64_t *send, int64_t *receive, int count) {
+    return MPI_Allreduce(send, receive, count, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+}
+
 // Rank 0's word on every rank.
 static inline int ternevo_mpi_broadcast_u64(uint64_t *value) {
     return MPI_Bcast(value, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);

@@ -20,8 +20,9 @@ public final class SearchProblem {
     public let threads: Int
     public let evaluator: PopulationEvaluator
     private var scorer: IncrementalScorer?
-    /// The processes of a distributed run (nil: this process alone). With it, each step's
-    /// candidates are split over the ranks by `stepFitness`.
+    /// The processes of a distributed run (nil: this process alone). With it, move candidates
+    /// are scored on each rank's block of the batch and their totals summed; genome candidates
+    /// are split over the ranks (`stepFitness`).
     public var communicator: Communicator?
     private var scorerRotation = -1
     private var cachedBatch: (rotation: Int, batch: ExampleBatch)?
@@ -81,7 +82,10 @@ public final class SearchProblem {
         fitness(of: candidates, range: 0..<candidates.count, incumbent: incumbent, step: step, seed: seed)
     }
 
-    /// The fitness of candidates `range` only, and the operations that took.
+    /// The fitness of candidates `range` only, and the operations that took. Distributed, move
+    /// candidates are scored data-parallel: this rank's cache holds only its block of the batch
+    /// (`WorkSplit` over the examples), and the candidates' Int64 loss units and correct counts
+    /// are summed over the ranks, so every rank gets the fitness one process would.
     func fitness(of candidates: Candidates, range: Range<Int>, incumbent: TernaryNetwork, step: Int, seed: UInt64)
         -> (fitness: [Double], operations: Double) {
         switch candidates {
@@ -92,20 +96,50 @@ public final class SearchProblem {
             return (scores.map(fitnessKind.fitness), perExample * Double(batch.count * range.count))
         case let .moves(list):
             let scorer = synchronizedScorer(incumbent, step: step, seed: seed)
-            let scores = scorer.scores(of: list, range: range)
-            return (scores.map(fitnessKind.fitness), Double(scorer.lastOperations))
+            guard let communicator, communicator.size > 1 else {
+                return (scorer.scores(of: list, range: range).map(fitnessKind.fitness), Double(scorer.lastOperations))
+            }
+            // One sum over the ranks: each candidate's units and correct count, then the operations.
+            let mine = scorer.totals(of: list, range: range)
+            let local = mine.map(\.units) + mine.map { Int64($0.correct) } + [Int64(scorer.lastOperations)]
+            let totals: [Int64]
+            do throws(CommunicationError) { totals = try communicator.allReduceSum(local) } catch {
+                communicationError = communicationError ?? error
+                return ([Double](repeating: .nan, count: range.count), 0)
+            }
+            let count = fitnessBatchCount
+            let fitness = (0..<range.count).map {
+                fitnessKind.fitness(of: Score(correct: Int(totals[range.count + $0]), count: count, lossUnits: totals[$0]))
+            }
+            return (fitness, Double(totals[2 * range.count]))
         }
     }
 
-    /// The fitness of a step's candidates. Alone, `fitness(of:...)`. Distributed, this rank
-    /// scores its block of the candidates (`WorkSplit`) and the blocks are all-gathered with
-    /// each rank's operation count: 8 bytes per candidate and 8 per rank cross the wire, and
-    /// every rank returns the same values as one process would (scores do not depend on which
-    /// other candidates share a call).
+    /// The first collective that failed inside `fitness(of:...)` (a strategy's own re-scores
+    /// cannot throw); `takeCommunicationError` hands it to the session once per step.
+    private var communicationError: CommunicationError?
+
+    /// The failure of a collective since the last call, if any (and forgets it).
+    public func takeCommunicationError() -> CommunicationError? {
+        defer { communicationError = nil }
+        return communicationError
+    }
+
+    /// The fitness of a step's candidates. Alone, `fitness(of:...)`. Distributed, move
+    /// candidates are scored data-parallel (see `fitness(of:range:...)`: 16 bytes per
+    /// candidate cross the wire, and nothing that grows with the batch is repeated on every
+    /// rank); genome candidates are split over the ranks (`WorkSplit`) and the blocks are
+    /// all-gathered with each rank's operation count. Either way every rank returns the same
+    /// values as one process would.
     public func stepFitness(of candidates: Candidates, incumbent: TernaryNetwork, step: Int, seed: UInt64)
         throws(CommunicationError) -> (fitness: [Double], operations: Double) {
         guard let communicator, communicator.size > 1 else {
             return fitness(of: candidates, incumbent: incumbent, step: step, seed: seed)
+        }
+        if case .moves = candidates {
+            let result = fitness(of: candidates, incumbent: incumbent, step: step, seed: seed)
+            if let error = takeCommunicationError() { throw error }
+            return result
         }
         let range = WorkSplit.range(count: candidates.count, rank: communicator.rank, size: communicator.size)
         let (mine, operations) = fitness(of: candidates, range: range, incumbent: incumbent, step: step, seed: seed)
@@ -129,17 +163,34 @@ public final class SearchProblem {
         scorer.apply(moves)
     }
 
-    /// The incremental scorer holding `incumbent` on the batch of `step`.
+    /// The incremental scorer holding `incumbent` on the batch of `step` (distributed: on this
+    /// rank's block of it).
     func synchronizedScorer(_ incumbent: TernaryNetwork, step: Int, seed: UInt64) -> IncrementalScorer {
         let scorer = self.scorer ?? IncrementalScorer(layerSizes: architecture.layerSizes, temperature: temperature, threads: threads)
         self.scorer = scorer
         let rotation = rotation(step: step)
-        if rotation != scorerRotation || scorer.exampleCount == 0 || scorer.genome != incumbent {
-            scorer.rebuild(incumbent, on: train, indices: batchIndices(step: step, seed: seed))
+        if rotation != scorerRotation || !scorerHolds || scorer.genome != incumbent {
+            var indices = batchIndices(step: step, seed: seed)
+            if let communicator, communicator.size > 1 {
+                let block = ownedBlock
+                indices = indices.map { Array($0[block]) } ?? Array(block)
+            }
+            scorer.rebuild(incumbent, on: train, indices: indices)
             scorerRotation = rotation
+            scorerHolds = true
             rebuilds += 1
         }
         return scorer
+    }
+
+    /// Whether the scorer has been built at all (a rank's block may hold no examples).
+    private var scorerHolds = false
+
+    /// The positions in the fitness batch whose examples this rank's cache holds: all of them
+    /// alone, a contiguous block of them in a distributed run.
+    var ownedBlock: Range<Int> {
+        guard let communicator, communicator.size > 1 else { return 0..<fitnessBatchCount }
+        return WorkSplit.range(count: fitnessBatchCount, rank: communicator.rank, size: communicator.size)
     }
 
     /// `genome`'s score on `data` by a full evaluation.

@@ -33,6 +33,9 @@ public final class SearchRun<Strategy: SearchStrategy>: DistributableSession {
             throw SessionError("the processes of the run lost contact: \(error)")
         }
         strategy.tell(&state, fitness: fitness, problem: problem, seed: seed)
+        if let error = problem.takeCommunicationError() {
+            throw SessionError("the processes of the run lost contact: \(error)")
+        }
         step += 1
         evaluations += candidates.count
         integerOperations += operations

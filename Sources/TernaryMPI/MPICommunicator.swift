@@ -38,6 +38,16 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         return received
     }
 
+    public func allReduceSum(_ values: [Int64]) throws(CommunicationError) -> [Int64] {
+        guard values.count <= Int(Int32.max) else { throw CommunicationError("\(values.count) values are too many for one sum") }
+        var sums = [Int64](repeating: 0, count: values.count)
+        let status = values.withUnsafeBufferPointer { send in
+            sums.withUnsafeMutableBufferPointer { ternevo_mpi_allreduce_sum_i64(send.baseAddress, $0.baseAddress, Int32(values.count)) }
+        }
+        guard status == 0 else { throw CommunicationError("MPI_Allreduce failed with code \(status)") }
+        return sums
+    }
+
     public func broadcast(_ value: UInt64) throws(CommunicationError) -> UInt64 {
         var word = value
         let status = ternevo_mpi_broadcast_u64(&word)

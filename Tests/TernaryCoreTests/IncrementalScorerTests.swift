@@ -54,7 +54,9 @@ struct IncrementalScorerTests {
         let count = [1, 63, 64, 65, 127, 200][rng.uniformBelow(6)]
         let data = dataset(sizes, count: count, using: &rng)
         let network = randomNetwork(sizes, zeroFraction: 0.3, using: &rng)
-        let scorer = IncrementalScorer(layerSizes: sizes, threads: 2)
+        // 1 to 4 shards (more shards than examples for the 1-example batch), both splits.
+        let scorer = IncrementalScorer(layerSizes: sizes, threads: 2, shards: 1 + trial % 4,
+                                       split: trial % 8 < 4 ? .shards : .candidates)
         scorer.rebuild(network, on: data)
         var candidates = MoveList()
         var expected: [Score] = []
@@ -72,15 +74,15 @@ struct IncrementalScorerTests {
         #expect(scorer.score == fullScore(network, data), "scoring must not change the cache")
     }
 
-    @Test("long random sequences of scored and applied moves stay exact (1 and 2 threads)",
-          arguments: [([784, 37, 10], 1), ([100, 129, 65, 7], 2), ([64, 65, 64, 63, 5], 2), ([65, 10], 1)])
-    func longSequences(sizes: [Int], threads: Int) {
+    @Test("long random sequences of scored and applied moves stay exact (1 and 2 threads, 1 to 3 shards)",
+          arguments: [([784, 37, 10], 1, 1), ([100, 129, 65, 7], 2, 3), ([64, 65, 64, 63, 5], 2, 2), ([65, 10], 1, 3)])
+    func longSequences(sizes: [Int], threads: Int, shards: Int) {
         var rng = Xoshiro256(seed: UInt64(sizes.reduce(0, +)))
         let data = dataset(sizes, count: 150, maxValue: 16, using: &rng)
         var network = randomNetwork(sizes, zeroFraction: 0.3, using: &rng)
         // Thresholds on the scale of 0..16 inputs so first-layer signs flip.
         for k in 0..<sizes[1] where sizes.count > 2 { network.thresholds[0][k] /= 16 }
-        let scorer = IncrementalScorer(layerSizes: sizes, threads: threads)
+        let scorer = IncrementalScorer(layerSizes: sizes, threads: threads, shards: shards)
         scorer.rebuild(network, on: data)
         let steps = 2_500
         for step in 0..<steps {
@@ -100,7 +102,7 @@ struct IncrementalScorerTests {
         }
     }
 
-    @Test("1 and 2 threads give identical scores")
+    @Test("any thread count, shard count and split gives identical scores, rebuilds and applied caches")
     func threadCounts() {
         var rng = Xoshiro256(seed: 9)
         let sizes = [129, 65, 10]
@@ -108,10 +110,23 @@ struct IncrementalScorerTests {
         let network = randomNetwork(sizes, zeroFraction: 0.3, using: &rng)
         var candidates = MoveList()
         for _ in 0..<64 { candidates.appendCandidate([randomMove(network, using: &rng)]) }
-        let one = IncrementalScorer(layerSizes: sizes, threads: 1), two = IncrementalScorer(layerSizes: sizes, threads: 2)
-        one.rebuild(network, on: data)
-        two.rebuild(network, on: data)
-        #expect(one.scores(of: candidates) == two.scores(of: candidates))
+        let settings: [(threads: Int, shards: Int, split: IncrementalScorer.ScoringSplit)] =
+            [(1, 1, .candidates), (2, 1, .candidates), (2, 2, .shards), (2, 3, .shards), (2, 7, .candidates), (1, 4, .shards)]
+        var reference: [Score]? = nil, applied: Score? = nil
+        for setting in settings {
+            let scorer = IncrementalScorer(layerSizes: sizes, threads: setting.threads, shards: setting.shards, split: setting.split)
+            scorer.rebuild(network, on: data, indices: Array(stride(from: 299, to: 0, by: -2)))
+            let scores = scorer.scores(of: candidates)
+            scorer.apply(candidates[5])
+            if let reference, let applied {
+                #expect(scores == reference, "\(setting) differs from one thread and one shard")
+                #expect(scorer.score == applied, "\(setting): the applied cache differs")
+            } else {
+                reference = scores
+                applied = scorer.score
+            }
+            #expect(scorer.score == scores[5])
+        }
     }
 
     @Test("the last move at a position wins, and a no-op move changes nothing")
@@ -137,7 +152,7 @@ struct IncrementalScorerTests {
         let data = dataset(sizes, count: 90, using: &rng)
         let network = randomNetwork(sizes, zeroFraction: 0.3, using: &rng)
         let picked = [5, 88, 3, 40, 41, 0]
-        let scorer = IncrementalScorer(layerSizes: sizes, threads: 1)
+        let scorer = IncrementalScorer(layerSizes: sizes, threads: 1, shards: 4)
         scorer.rebuild(network, on: data, indices: picked)
         let batch = data.batch(picked)
         #expect(scorer.score == PopulationEvaluator(layerSizes: sizes, threads: 1).scores(of: [network], on: batch)[0])

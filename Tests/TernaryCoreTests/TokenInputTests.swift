@@ -65,16 +65,16 @@ struct TokenInputTests {
                 + ReferenceNetwork.logits(networks[0], features: oneHot.all.features(of: 199)))
     }
 
-    @Test("incremental scores equal full evaluations on long random move sequences (1 and 2 threads)",
-          arguments: [(8, 13, [65], 1), (3, 40, [63, 5], 2), (5, 7, [1], 2), (2, 30, [Int](), 1), (4, 17, [129], 2)])
-    func incrementalEqualsFull(context: Int, vocabulary: Int, hidden: [Int], threads: Int) {
+    @Test("incremental scores equal full evaluations on long random move sequences (1 and 2 threads, 1 to 5 shards)",
+          arguments: [(8, 13, [65], 1, 1), (3, 40, [63, 5], 2, 3), (5, 7, [1], 2, 2), (2, 30, [Int](), 1, 5), (4, 17, [129], 2, 1)])
+    func incrementalEqualsFull(context: Int, vocabulary: Int, hidden: [Int], threads: Int, shards: Int) {
         var rng = Xoshiro256(seed: UInt64(7 * context + vocabulary))
         let windows = TokenWindows(stream: stream(count: 190 + context, vocabulary: vocabulary, using: &rng), context: context, vocabulary: vocabulary)
         let data = QuantizedDataset(windows: windows)
         let sizes = [context * vocabulary] + hidden + [vocabulary]
         var network = network(sizes, context: context, using: &rng)
         let oneHot = dense(data)
-        let scorer = IncrementalScorer(layerSizes: sizes, threads: threads)
+        let scorer = IncrementalScorer(layerSizes: sizes, threads: threads, shards: shards)
         scorer.rebuild(network, on: data)
         #expect(scorer.score == full(network, oneHot))
         for step in 0..<600 {
@@ -113,7 +113,7 @@ struct TokenInputTests {
         let sizes = [54, 70, 9]
         let network = network(sizes, context: 6, using: &rng)
         let picked = [5, 288, 3, 40, 41, 0, 100]
-        let scorer = IncrementalScorer(layerSizes: sizes, threads: 1)
+        let scorer = IncrementalScorer(layerSizes: sizes, threads: 1, shards: 3)
         scorer.rebuild(network, on: data, indices: picked)
         #expect(scorer.score == PopulationEvaluator(layerSizes: sizes, threads: 1).scores(of: [network], on: data.batch(picked))[0])
     }

@@ -75,7 +75,8 @@ extension DeltaCache {
                 if l == 0 && context > 0 && s.thetaMoved.base[k] == 0 {
                     tokenFlips(neuron: k, trits: t..<rowEnd, theta: theta, scratch: s, out: mask)
                 } else {
-                    s.operations &+= Bp &* (rowEnd &- t &+ 1)
+                    // Operations are counted per real example (not padded), so shard counts add up.
+                    s.operations &+= B &* (rowEnd &- t &+ 1)
                     batchFlips(layer: l, neuron: k, trits: t..<rowEnd, theta: theta, exclude: exclude, scratch: s, out: mask)
                 }
                 for w in 0..<Bw { changedMask[w] |= mask[w] }
@@ -206,7 +207,7 @@ extension DeltaCache {
             acc[b] = 0
             if fires != (old[b >> 6] >> UInt64(b & 63) & 1 == 1) { out[b >> 6] |= 1 << UInt64(b & 63) }
         }
-        s.operations &+= listed &* 2 &+ count &+ Bw
+        s.operations &+= listed &* 2 &+ count  // per example, so shard counts add up
     }
 
     /// Collects the changed neurons of hidden layer `layer` for `example` into the scratch's

@@ -15,6 +15,10 @@ public protocol Communicator: AnyObject, Sendable {
     func allGather(_ values: [Double], counts: [Int]) throws(CommunicationError) -> [Double]
     /// Every rank passes one word; every rank gets all of them in rank order.
     func allGather(_ value: UInt64) throws(CommunicationError) -> [UInt64]
+    /// Every rank passes the same number of values; every rank gets their element-wise sums
+    /// (wrapping Int64 adds, so exact and the same in any order): the totals of a data-parallel
+    /// step, whose examples are split over the ranks.
+    func allReduceSum(_ values: [Int64]) throws(CommunicationError) -> [Int64]
     /// Rank 0's `value` on every rank (the others' arguments are ignored).
     func broadcast(_ value: UInt64) throws(CommunicationError) -> UInt64
     /// Rank 0's `bytes` on every rank (a config or a record that rank 0 read from its disk).
@@ -76,6 +80,16 @@ public final class ThreadCommunicator: Communicator, @unchecked Sendable {
 
     public func allGather(_ value: UInt64) throws(CommunicationError) -> [UInt64] {
         try hub.exchange(rank: rank, [value]).map { $0[0] }
+    }
+
+    public func allReduceSum(_ values: [Int64]) throws(CommunicationError) -> [Int64] {
+        let all = try hub.exchange(rank: rank, values.map { UInt64(bitPattern: $0) })
+        guard all.allSatisfy({ $0.count == values.count }) else {
+            throw CommunicationError("the ranks passed different numbers of values to a sum (\(all.map(\.count)))")
+        }
+        var sums = [Int64](repeating: 0, count: values.count)
+        for words in all { for (k, word) in words.enumerated() { sums[k] &+= Int64(bitPattern: word) } }
+        return sums
     }
 
     public func broadcast(_ value: UInt64) throws(CommunicationError) -> UInt64 {

@@ -151,19 +151,25 @@ enum BenchCommand {
             lines.append("")
             lines.append("incremental scoring: one-move candidates from a cached genome against full evaluations on the same batch (\(delta[0].threads) threads, median):")
             lines.append("  " + cell("shape", 14, right: false) + cell("move", 13, right: false) + cell("batch", 7)
-                         + cell("candidates/s", 15) + cell("full evals/s", 14) + cell("ratio", 10))
+                         + cell("candidates/s", 15) + cell("full evals/s", 14) + cell("ratio", 10) + cell("1 shard, by candidate", 23))
             for row in delta {
                 lines.append("  " + cell(row.shape ?? "", 14, right: false) + cell(row.extra["move"] as? String ?? "", 13, right: false)
                              + cell("\(row.extra["batch"] as? Int ?? 0)", 7)
                              + cell(grouped(Int(row.extra["candidates_per_s"] as? Double ?? 0)), 15)
                              + cell(grouped(Int(row.extra["full_evals_per_s"] as? Double ?? 0)), 14)
-                             + cell(String(format: "%.0fx", row.extra["ratio"] as? Double ?? 0), 10))
+                             + cell(String(format: "%.0fx", row.extra["ratio"] as? Double ?? 0), 10)
+                             + cell(grouped(Int(row.extra["one_shard_candidates_per_s"] as? Double ?? 0)), 23))
+            }
+            for row in rows where row.kind == "delta-rebuild" {
+                lines.append(String(format: "  rebuild of the cache, %@ (B %d): %.2f ms with %d shards, %.2f ms with one", row.shape ?? "",
+                                    row.extra["batch"] as? Int ?? 0, 1000 * (row.extra["seconds"] as? Double ?? 0),
+                                    row.extra["shards"] as? Int ?? 0, 1000 * (row.extra["one_shard_seconds"] as? Double ?? 0)))
             }
         }
         let text = rows.filter { $0.kind == "delta-text" }
         if !text.isEmpty {
             lines.append("")
-            lines.append("incremental scoring on the text shape (one-hot token inputs, DESIGN 11; \(text[0].threads) threads, median):")
+            lines.append("incremental scoring on the text shape (one-hot token inputs; \(text[0].threads) threads, median):")
             for row in text {
                 var line = "  " + cell(row.shape ?? "", 14, right: false) + cell(row.extra["move"] as? String ?? "", 13, right: false)
                     + cell("B \(row.extra["batch"] as? Int ?? 0)", 9) + cell(grouped(Int(row.extra["candidates_per_s"] as? Double ?? 0)), 12) + " candidates/s"
