@@ -72,8 +72,9 @@ enum RunCommand {
         let splits: ExperimentRunner.Splits
         let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: .standard, quiet: true)
         do { splits = try runner.loadSplits() } catch { throw CommandError.data("\(error)") }
+        let ranks = Distributed.communicator?.size ?? 1
         let context = ArmContext(layerSizes: splits.layerSizes, quantizer: splits.quantizer, train: splits.train,
-                                 zeroFraction: config.zeroFraction, threads: threads)
+                                 zeroFraction: config.zeroFraction, threads: threads, ranks: ranks)
         let (total, estimates) = runner.memoryEstimate(context, splits: splits)
         let sizes = splits.layerSizes
         let weights = zip(sizes.dropFirst(), sizes).reduce(0) { $0 + $1.0 * $1.1 }
@@ -89,7 +90,8 @@ enum RunCommand {
             lines.append("  \(arm.name) (\(arm.kind)): \(budget); about \(gigabytes(bytes)); \(arm.settings)")
         }
         let limit = MemoryLimits.tightest
-        lines.append("\(config.arms.count) arm(s) x \(config.seeds.count) seed(s); memory estimate \(gigabytes(total)) (\(gigabytes(limit.bytes)) \(limit.source))")
+        let share = ranks > 1 ? " per process (\(ranks) processes; local and es cache only their block of each batch)" : ""
+        lines.append("\(config.arms.count) arm(s) x \(config.seeds.count) seed(s); memory estimate \(gigabytes(total))\(share) (\(gigabytes(limit.bytes)) \(limit.source))")
         return lines.joined(separator: "\n")
     }
 

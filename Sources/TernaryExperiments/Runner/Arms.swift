@@ -10,6 +10,9 @@ struct ArmContext {
     var train: QuantizedDataset
     var zeroFraction: Double
     var threads: Int?
+    /// Processes of the run: the estimates are one process's share (data-parallel arms cache
+    /// only their block of the batch).
+    var ranks = 1
 
     /// The default first-layer threshold step: about 5% of a typical first-layer sum
     /// (`Q sqrt(n0) / 20`: first-layer thresholds live on the scale of those sums).
@@ -41,9 +44,14 @@ struct ArmContext {
         let padded = (examples + 63) / 64 * 64
         let hidden = layerSizes.dropFirst().dropLast().reduce(0, +)
         let columns = zip(layerSizes.dropFirst().dropFirst(), layerSizes.dropFirst()).reduce(0) { $0 + $1.0 * $1.1 }
-        return padded * (inputBytes + 4 * hidden + hidden / 8 + 4 * layerSizes.last! + 16) + columns
+        // One shard per thread, each with its own copy of the genome and the transposed layers.
+        let shards = max(1, threads ?? Parallel.coreCount)
+        return padded * (inputBytes + 4 * hidden + hidden / 8 + 4 * layerSizes.last! + 16) + shards * (columns + genomeBytes)
             + 4 * padded * hidden / 8 + genomeBytes * 4
     }
+
+    /// Examples of a fitness batch of `examples` that one process caches: its block of them.
+    func examplesPerRank(_ examples: Int) -> Int { (examples + ranks - 1) / max(1, ranks) }
 }
 
 /// The settings of one kind of arm, read from its config object: the kind's own keys live
@@ -170,7 +178,7 @@ struct IncrementalBatch: Sendable {
     /// candidates: their moves (20 bytes each, twice while the list grows), list ends and
     /// fitness values.
     func estimatedBytes(_ context: ArmContext, moves: Int, candidates: Int) -> Int {
-        let examples = min(batch ?? context.train.count, context.train.count)
+        let examples = context.examplesPerRank(min(batch ?? context.train.count, context.train.count))
         let widest = context.layerSizes.dropFirst().max()!
         // The readout start's sums: every train example, or a sample of 16,384 windows for text.
         let readout = context.quantizer.tokens == nil ? context.train.count : min(16_384, context.train.count)

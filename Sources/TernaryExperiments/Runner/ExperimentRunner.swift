@@ -279,7 +279,7 @@ final class ExperimentRunner {
         // Hashing every example once per run, not once per arm and seed.
         dataFingerprint = splits.fingerprint
         let context = ArmContext(layerSizes: splits.layerSizes, quantizer: splits.quantizer, train: splits.train,
-                                 zeroFraction: config.zeroFraction, threads: threads)
+                                 zeroFraction: config.zeroFraction, threads: threads, ranks: communicator?.size ?? 1)
         try checkMemory(context, splits: splits)
         do {
             if writes { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
