@@ -56,24 +56,7 @@ public final class IncrementalScorer {
         precondition(genome.layerSizes == layerSizes, "genome \(genome.layerSizes) does not match scorer \(layerSizes)")
         precondition(data.featureCount == layerSizes[0], "data has \(data.featureCount) features; the network takes \(layerSizes[0])")
         precondition(data.classCount <= layerSizes.last!, "the data has more classes than the network has outputs")
-        if let windows = data.windows {
-            let columns = windows.columns(indices ?? Array(0..<data.count))
-            columns.withUnsafeBufferPointer { tokens in
-                [UInt8]().withUnsafeBufferPointer {
-                    cache.rebuild(genome, features: $0, tokenColumns: tokens, context: windows.context,
-                                  labels: indices.map { $0.map { data.labels[$0] } } ?? data.labels, workers: threads)
-                }
-            }
-        } else if let indices {
-            var features = [UInt8]()
-            features.reserveCapacity(indices.count * data.featureCount)
-            for i in indices { features += data.features[(i * data.featureCount)..<((i + 1) * data.featureCount)] }
-            features.withUnsafeBufferPointer {
-                cache.rebuild(genome, features: $0, labels: indices.map { data.labels[$0] }, workers: threads)
-            }
-        } else {
-            data.features.withUnsafeBufferPointer { cache.rebuild(genome, features: $0, labels: data.labels, workers: threads) }
-        }
+        cache.rebuild(genome, on: data, indices: indices, workers: threads)
     }
 
     /// The score of the cached genome with `moves` applied (in order; the last move at a
