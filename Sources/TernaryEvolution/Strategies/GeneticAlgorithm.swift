@@ -8,10 +8,10 @@ import TernaryCore
 /// 1/16 of its weights differ it is scored from that parent's cache on the batch; the parents
 /// that breed such children get caches (`SearchProblem.prepareBreeders`, as many as the
 /// problem's budget holds, elites first, then in the order of the children; a cache that must
-/// be rebuilt, a full evaluation, only for a parent of two or more such children). An elite is its
-/// parent without moves: free. A uniform-crossover child, one too far from both parents, or one
-/// whose parent has no cache is scored by a full evaluation. The scores are the same either
-/// way, bit for bit, so the run does not depend on the budget; only the counters do.
+/// be rebuilt, a full evaluation, only for an elite or a parent of two or more such children).
+/// An elite is its parent without moves: free. A uniform-crossover child, one too far from both
+/// parents, or one whose parent has no cache is scored by a full evaluation. The scores are the
+/// same either way, bit for bit, so the run does not depend on the budget; only the counters do.
 public struct GeneticAlgorithm: SearchStrategy {
     /// Genomes per generation.
     public var populationSize: Int
@@ -114,11 +114,13 @@ public struct GeneticAlgorithm: SearchStrategy {
             child.source = distance.min()! == Int.max ? -1 : (distance[1] < distance[0] ? second : first)
         }
         // Breeders: the sources, elites first, as many as the problem's budget holds. A cache
-        // that must be rebuilt (a full evaluation) pays only when it scores two or more children.
+        // that must be rebuilt (a full evaluation) pays when it scores two or more children, or
+        // an elite (which likely breeds again, from a cache then derived, not rebuilt).
         let flags = state.scoredFromCache.count == parents.count ? state.scoredFromCache : [Bool](repeating: false, count: parents.count)
         let sameBatch = generation > 0 && problem.rotation(step: generation) == problem.rotation(step: generation - 1)
         var uses = [Int](repeating: 0, count: parents.count)
         for child in children where child.source >= 0 { uses[child.source] += 1 }
+        for elite in ranking.prefix(eliteCount) { uses[elite] += 1 }
         var slotOf = [Int](repeating: -1, count: parents.count), breeders: [Int] = []
         let capacity = problem.breederCapacity
         for child in children where child.source >= 0 && slotOf[child.source] < 0 && breeders.count < capacity
