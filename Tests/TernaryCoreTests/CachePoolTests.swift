@@ -41,3 +41,33 @@ struct CachePoolTests {
         }
     }
 }
+
+extension CachePoolTests {
+    @Test("token inputs: a derived slot (its windows and index copied) scores as a full evaluation")
+    func tokens() {
+        let tokens = TokenInputTests()
+        var rng = Xoshiro256(seed: 5)
+        let (context, vocabulary) = (3, 11)
+        let windows = TokenWindows(stream: tokens.stream(count: 120, vocabulary: vocabulary, using: &rng), context: context, vocabulary: vocabulary)
+        let data = QuantizedDataset(windows: windows)
+        let sizes = [context * vocabulary, 20, vocabulary]
+        let indices = Array(stride(from: 0, to: data.count, by: 3))
+        let evaluator = PopulationEvaluator(layerSizes: sizes, threads: 1)
+        let pool = CachePool(layerSizes: sizes, threads: 2)
+        var genome = tokens.network(sizes, context: context, using: &rng)
+        pool.replace(with: [.rebuild(genome), .rebuild(tokens.network(sizes, context: context, using: &rng))], on: data, indices: indices)
+        for _ in 0..<5 {
+            let parent = genome
+            let moves = (0..<4).map { _ in tokens.randomMove(genome, using: &rng) }
+            for move in moves { move.apply(to: &genome) }
+            var list = MoveList()
+            list.appendCandidate(moves)
+            let score = pool.scores(of: list, slots: [0], items: [0])[0]
+            #expect(score == evaluator.scores(of: [genome], on: data.batch(indices))[0])
+            // Both new slots derive from slot 0: the child, and the parent copied as it is.
+            pool.replace(with: [.derive(slot: 0, moves: list[0]), .derive(slot: 0, moves: [])], on: data, indices: indices)
+            #expect(pool.score(0) == score && pool.genome(0) == genome)
+            #expect(pool.genome(1) == parent && pool.score(1) == evaluator.scores(of: [parent], on: data.batch(indices))[0])
+        }
+    }
+}
