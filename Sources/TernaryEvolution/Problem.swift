@@ -6,9 +6,19 @@ import TernaryCore
 ///
 /// Fitness batches: `batchSize` examples (nil, or at least the split: the whole train split)
 /// drawn without replacement from a stream per rotation, a new draw every `rotateEvery` steps
-/// (1: a fresh minibatch every step, as the GA does). Genome candidates are scored by the full
-/// evaluator; move candidates incrementally, from a cache of the incumbent on the current
-/// batch, rebuilt only when the batch rotates or the incumbent is not the cached genome.
+/// (1: a fresh minibatch every step). Genome candidates are scored by the full evaluator; move
+/// candidates incrementally, from a cache of the incumbent on the current batch, rebuilt only
+/// when the batch rotates or the incumbent is not the cached genome; offspring from the caches
+/// of their breeders (`prepareBreeders`), held within `cacheBudget` bytes.
+///
+/// Counters (what `SearchRun` reports as `evals` and `int_ops`): every full evaluation of a
+/// genome on the batch is one evaluation and `integerOperations(genome)` per example, counted
+/// per genome; an incremental score is one evaluation and the scorer's own operation count; a
+/// candidate equal to a genome whose score is held (candidate 0 of a move list, an elite or a
+/// child without moves scored from its breeder's cache) is free. A cache rebuild is a full
+/// evaluation, counted where an uninterrupted run needs one (the first step, a new batch, a
+/// breeder that was scored by a full evaluation), so a resumed run counts as an uninterrupted
+/// one. Copying a cache and applying the moves a candidate was already priced by is not counted.
 public final class SearchProblem {
     public let architecture: Architecture
     public let train: QuantizedDataset
@@ -17,6 +27,9 @@ public final class SearchProblem {
     public let temperature: Double?
     public let batchSize: Int?
     public let rotateEvery: Int
+    /// Most bytes the breeders' caches may hold (both generations while they are replaced);
+    /// 0: offspring are scored by full evaluations.
+    public let cacheBudget: Int
     public let threads: Int
     public let evaluator: PopulationEvaluator
     private var scorer: IncrementalScorer?
@@ -28,18 +41,30 @@ public final class SearchProblem {
     private var cachedBatch: (rotation: Int, batch: ExampleBatch)?
     /// Full rebuilds of the incremental cache so far (logging and tests).
     public private(set) var rebuilds = 0
+    /// The breeders' caches, the rotation of their batch, and the last offspring scored from
+    /// them (with the step), from which the next breeders' caches are derived.
+    private var pool: CachePool?
+    private var poolRotation = -1
+    private var lastOffspring: (step: Int, offspring: Offspring)?
+    /// Work outside `stepFitness` not yet taken by `takeCost()`, and the last step whose
+    /// incumbent cache rebuild was counted.
+    private var pending = (evaluations: 0, operations: 0.0)
+    private var countedRebuildStep = -1
 
     public init(architecture: Architecture, train: QuantizedDataset, fitness: FitnessKind = .xent,
-                temperature: Double? = nil, batchSize: Int? = nil, rotateEvery: Int = 1, threads: Int? = nil) {
+                temperature: Double? = nil, batchSize: Int? = nil, rotateEvery: Int = 1, cacheBudget: Int = 1 << 30,
+                threads: Int? = nil) {
         precondition(train.featureCount == architecture.layerSizes[0], "train features do not match the input layer")
         precondition(train.classCount <= architecture.layerSizes.last!, "more classes than outputs")
         precondition(batchSize.map { $0 >= 1 } ?? true && rotateEvery >= 1, "batch size and rotation must be positive")
+        precondition(cacheBudget >= 0, "the cache budget cannot be negative")
         self.architecture = architecture
         self.train = train
         self.fitnessKind = fitness
         self.temperature = temperature
         self.batchSize = batchSize
         self.rotateEvery = rotateEvery
+        self.cacheBudget = cacheBudget
         evaluator = PopulationEvaluator(layerSizes: architecture.layerSizes, threads: threads)
         self.threads = evaluator.threads
     }
@@ -76,10 +101,21 @@ public final class SearchProblem {
         return batch
     }
 
-    /// The fitness of each candidate at `step`, and the integer operations spent on it.
-    /// Move candidates are relative to `incumbent`.
-    public func fitness(of candidates: Candidates, incumbent: TernaryNetwork, step: Int, seed: UInt64) -> (fitness: [Double], operations: Double) {
-        fitness(of: candidates, range: 0..<candidates.count, incumbent: incumbent, step: step, seed: seed)
+    /// The fitness of each candidate at `step`, for a strategy's own scoring (outside the
+    /// step's candidates, e.g. re-scores in `tell`): its evaluations and operations are added to
+    /// what `takeCost()` returns. Move candidates are relative to `incumbent`.
+    public func fitness(of candidates: Candidates, incumbent: TernaryNetwork, step: Int, seed: UInt64) -> [Double] {
+        let (fitness, operations) = fitness(of: candidates, range: 0..<candidates.count, incumbent: incumbent, step: step, seed: seed)
+        pending.evaluations += candidates.paidCount
+        pending.operations += operations
+        return fitness
+    }
+
+    /// The work done outside `stepFitness` since the last call (strategies' own scoring, cache
+    /// rebuilds), and starts counting again.
+    public func takeCost() -> (evaluations: Int, operations: Double) {
+        defer { pending = (0, 0) }
+        return pending
     }
 
     /// The fitness of candidates `range` only, and the operations that took. Distributed, move
@@ -92,8 +128,7 @@ public final class SearchProblem {
         case let .genomes(genomes):
             let batch = batch(step: step, seed: seed)
             let scores = evaluator.scores(of: Array(genomes[range]), on: batch, temperature: temperature)
-            let perExample = genomes.first.map(SearchProblem.integerOperations) ?? 0
-            return (scores.map(fitnessKind.fitness), perExample * Double(batch.count * range.count))
+            return (scores.map(fitnessKind.fitness), fullOperations(genomes[range], examples: batch.count))
         case let .moves(list):
             let scorer = synchronizedScorer(incumbent, step: step, seed: seed)
             guard let communicator, communicator.size > 1 else {
@@ -112,7 +147,34 @@ public final class SearchProblem {
                 fitnessKind.fitness(of: Score(correct: Int(totals[range.count + $0]), count: count, lossUnits: totals[$0]))
             }
             return (fitness, Double(totals[2 * range.count]))
+        case let .offspring(offspring):
+            lastOffspring = (step, offspring)
+            let cached = range.filter { offspring.slots[$0] >= 0 }, full = range.filter { offspring.slots[$0] < 0 }
+            var fitness = [Double](repeating: .nan, count: range.count), operations = 0.0
+            if let pool, !cached.isEmpty {
+                precondition(poolRotation == rotation(step: step), "offspring of step \(step) scored from caches of another batch")
+                for (index, score) in zip(cached, pool.scores(of: offspring.moves, slots: offspring.slots, items: cached)) {
+                    fitness[index - range.lowerBound] = fitnessKind.fitness(of: score)
+                }
+                operations += Double(pool.lastOperations)
+            } else {
+                precondition(cached.isEmpty, "offspring name breeder caches that were never prepared")
+            }
+            if !full.isEmpty {
+                let batch = batch(step: step, seed: seed)
+                let genomes = full.map { offspring.genomes[$0] }
+                for (index, score) in zip(full, evaluator.scores(of: genomes, on: batch, temperature: temperature)) {
+                    fitness[index - range.lowerBound] = fitnessKind.fitness(of: score)
+                }
+                operations += fullOperations(genomes, examples: batch.count)
+            }
+            return (fitness, operations)
         }
+    }
+
+    /// Operations of full evaluations of `genomes` on `examples` examples, genome by genome.
+    func fullOperations(_ genomes: some Sequence<TernaryNetwork>, examples: Int) -> Double {
+        genomes.reduce(0) { $0 + SearchProblem.integerOperations($1) } * Double(examples)
     }
 
     /// The first collective that failed inside `fitness(of:...)` (a strategy's own re-scores
@@ -125,21 +187,23 @@ public final class SearchProblem {
         return communicationError
     }
 
-    /// The fitness of a step's candidates. Alone, `fitness(of:...)`. Distributed, move
-    /// candidates are scored data-parallel (see `fitness(of:range:...)`: 16 bytes per
-    /// candidate cross the wire, and nothing that grows with the batch is repeated on every
-    /// rank); genome candidates are split over the ranks (`WorkSplit`) and the blocks are
+    /// The fitness of a step's candidates, the evaluations they cost (`Candidates.paidCount`)
+    /// and the operations. Alone, `fitness(of:range:...)` of them all. Distributed, move
+    /// candidates are scored data-parallel (see `fitness(of:range:...)`: 16 bytes per candidate
+    /// cross the wire, and nothing that grows with the batch is repeated on every rank); genome
+    /// and offspring candidates are split over the ranks (`WorkSplit`) and the blocks are
     /// all-gathered with each rank's operation count. Either way every rank returns the same
     /// values as one process would.
     public func stepFitness(of candidates: Candidates, incumbent: TernaryNetwork, step: Int, seed: UInt64)
-        throws(CommunicationError) -> (fitness: [Double], operations: Double) {
+        throws(CommunicationError) -> (fitness: [Double], evaluations: Int, operations: Double) {
         guard let communicator, communicator.size > 1 else {
-            return fitness(of: candidates, incumbent: incumbent, step: step, seed: seed)
+            let (fitness, operations) = fitness(of: candidates, range: 0..<candidates.count, incumbent: incumbent, step: step, seed: seed)
+            return (fitness, candidates.paidCount, operations)
         }
         if case .moves = candidates {
-            let result = fitness(of: candidates, incumbent: incumbent, step: step, seed: seed)
+            let (fitness, operations) = fitness(of: candidates, range: 0..<candidates.count, incumbent: incumbent, step: step, seed: seed)
             if let error = takeCommunicationError() { throw error }
-            return result
+            return (fitness, candidates.paidCount, operations)
         }
         let range = WorkSplit.range(count: candidates.count, rank: communicator.rank, size: communicator.size)
         let (mine, operations) = fitness(of: candidates, range: range, incumbent: incumbent, step: step, seed: seed)
@@ -154,7 +218,50 @@ public final class SearchProblem {
             total += gathered[offset + count - 1]
             offset += count
         }
-        return (fitness, total)
+        return (fitness, candidates.paidCount, total)
+    }
+
+    /// Breeders whose caches the budget holds at once (old and new generation together).
+    public var breederCapacity: Int {
+        let perCache = CachePool.byteCount(layerSizes: architecture.layerSizes, examples: fitnessBatchCount,
+                                           context: train.windows?.context ?? 0)
+        return cacheBudget / max(1, 2 * perCache)
+    }
+
+    /// Prepares the caches of `breeders` (indices into `population`, the generation last
+    /// scored; at most `breederCapacity`) on the batch of `step`: breeder `i` becomes slot `i`
+    /// for the offspring of `step`. A breeder scored at the previous step from a cache on the
+    /// same batch is derived from that cache and its moves; any other is rebuilt.
+    /// `scoredFromCache[b]` records whether genome `b` was scored from a cache (the strategy
+    /// keeps it in its checkpointed state): the rebuilds are counted from it, so a resumed run,
+    /// whose caches start empty, counts what an uninterrupted run does.
+    public func prepareBreeders(_ breeders: [Int], of population: [TernaryNetwork], scoredFromCache: [Bool], step: Int, seed: UInt64) {
+        precondition(breeders.count <= breederCapacity, "\(breeders.count) breeders exceed the capacity \(breederCapacity)")
+        precondition(scoredFromCache.count == population.count, "one flag per genome")
+        let rotation = rotation(step: step)
+        let sameBatch = step > 0 && rotation == self.rotation(step: step - 1)
+        let last = lastOffspring.flatMap { last in
+            last.step == step - 1 && sameBatch && poolRotation == rotation && last.offspring.genomes.count == population.count
+                ? last.offspring : nil
+        }
+        var sources: [CachePool.Source] = []
+        for b in breeders {
+            if let last, last.slots[b] >= 0 {
+                sources.append(.derive(slot: last.slots[b], moves: last.moves[b]))
+            } else {
+                sources.append(.rebuild(population[b]))
+            }
+            if !(sameBatch && scoredFromCache[b]) {
+                pending.evaluations += 1
+                pending.operations += fullOperations([population[b]], examples: fitnessBatchCount)
+            }
+        }
+        let pool = self.pool ?? CachePool(layerSizes: architecture.layerSizes, temperature: temperature, threads: threads)
+        self.pool = pool
+        pool.replace(with: sources, on: train, indices: batchIndices(step: step, seed: seed))
+        poolRotation = rotation
+        lastOffspring = nil
+        assert(breeders.indices.allSatisfy { pool.genome($0) == population[breeders[$0]] }, "a derived cache is not its breeder")
     }
 
     /// Tells the problem that the incumbent changed by `moves` (so its cache follows).
@@ -169,6 +276,12 @@ public final class SearchProblem {
         let scorer = self.scorer ?? IncrementalScorer(layerSizes: architecture.layerSizes, temperature: temperature, threads: threads)
         self.scorer = scorer
         let rotation = rotation(step: step)
+        if step != countedRebuildStep && (step == 0 || rotation != self.rotation(step: step - 1)) {
+            // A cache an uninterrupted run rebuilds here (its first step, a new batch).
+            pending.evaluations += 1
+            pending.operations += fullOperations([incumbent], examples: fitnessBatchCount)
+            countedRebuildStep = step
+        }
         if rotation != scorerRotation || !scorerHolds || scorer.genome != incumbent {
             var indices = batchIndices(step: step, seed: seed)
             if let communicator, communicator.size > 1 {

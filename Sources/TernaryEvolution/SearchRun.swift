@@ -9,6 +9,7 @@ public final class SearchRun<Strategy: SearchStrategy>: DistributableSession {
     /// The strategy's state after the last step.
     public private(set) var state: Strategy.State
     public private(set) var step = 0
+    /// Evaluations and integer operations so far, as `SearchProblem` counts them.
     public private(set) var evaluations = 0
     public private(set) var integerOperations = 0.0
     public var floatOperations: Double { 0 }
@@ -28,8 +29,8 @@ public final class SearchRun<Strategy: SearchStrategy>: DistributableSession {
     public func advance() throws(SessionError) -> StepReport {
         let parent = strategy.incumbent(state)
         let candidates = strategy.ask(&state, problem: problem, seed: seed)
-        let fitness: [Double], operations: Double
-        do { (fitness, operations) = try problem.stepFitness(of: candidates, incumbent: parent, step: step, seed: seed) } catch {
+        let fitness: [Double], evaluations: Int, operations: Double
+        do { (fitness, evaluations, operations) = try problem.stepFitness(of: candidates, incumbent: parent, step: step, seed: seed) } catch {
             throw SessionError("the processes of the run lost contact: \(error)")
         }
         strategy.tell(&state, fitness: fitness, problem: problem, seed: seed)
@@ -37,8 +38,10 @@ public final class SearchRun<Strategy: SearchStrategy>: DistributableSession {
             throw SessionError("the processes of the run lost contact: \(error)")
         }
         step += 1
-        evaluations += candidates.count
-        integerOperations += operations
+        // The step's candidates, then the work the strategy and the problem did around them.
+        let extra = problem.takeCost()
+        self.evaluations += evaluations + extra.evaluations
+        integerOperations += operations + extra.operations
         let finite = fitness.filter { !$0.isNaN }
         let best = rankBestFirst(fitness).first.map { fitness[$0] }
         return StepReport(bestFitness: best, meanFitness: finite.isEmpty ? nil : finite.reduce(0, +) / Double(finite.count))

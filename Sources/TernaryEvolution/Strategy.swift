@@ -7,13 +7,44 @@ public enum Candidates: Sendable {
     /// Candidates that differ from the strategy's incumbent by a few moves: scored
     /// incrementally from the incumbent's cached evaluation on the fitness batch.
     case moves(MoveList)
+    /// A population's offspring, each scored from a breeder's cache when it has one
+    /// (`SearchProblem.prepareBreeders`), else by a full evaluation.
+    case offspring(Offspring)
 
     /// Number of candidates.
     public var count: Int {
         switch self {
         case let .genomes(genomes): genomes.count
         case let .moves(list): list.count
+        case let .offspring(offspring): offspring.genomes.count
         }
+    }
+
+    /// Candidates that cost an evaluation: all but those equal to a genome whose score on the
+    /// batch is already held (candidate 0 of a move list, an offspring that is its breeder).
+    public var paidCount: Int {
+        switch self {
+        case let .genomes(genomes): genomes.count
+        case let .moves(list): (0..<list.count).count { !list[$0].isEmpty }
+        case let .offspring(offspring): (0..<offspring.genomes.count).count { offspring.slots[$0] < 0 || !offspring.moves[$0].isEmpty }
+        }
+    }
+}
+
+/// Offspring of a population: child `i` is `genomes[i]`. When `slots[i] >= 0` it equals the
+/// genome of breeder slot `slots[i]` (the problem's cache pool, set by
+/// `SearchProblem.prepareBreeders`) with `moves[i]` applied, and is scored from that cache;
+/// when `slots[i] < 0` it is scored by a full evaluation (`moves[i]` is then empty).
+public struct Offspring: Sendable {
+    public var genomes: [TernaryNetwork]
+    public var slots: [Int]
+    public var moves: MoveList
+
+    public init(genomes: [TernaryNetwork], slots: [Int], moves: MoveList) {
+        precondition(slots.count == genomes.count && moves.count == genomes.count, "one slot and one move list per child")
+        self.genomes = genomes
+        self.slots = slots
+        self.moves = moves
     }
 }
 

@@ -119,7 +119,8 @@ struct StrategyTests {
         let reports = steps(run, 30)
         #expect(reports.last!.meanFitness! > reports.first!.meanFitness!)
         #expect(run.score(on: data).accuracy > 0.8, "train accuracy \(run.score(on: data).accuracy)")
-        #expect(run.evaluations == 30 * 64)
+        // Elites are free, cache rebuilds count (OffspringTests checks the exact count).
+        #expect(run.evaluations > 29 * 60, "\(run.evaluations) evaluations")
     }
 
     /// Steps `run` `count` times on the whole of `data` as its fixed batch, requiring the

@@ -56,7 +56,7 @@ struct HostileInputTests {
         let binary = try ternevoBinary()
         let csv = temporaryPath("header.csv")
         defer { try? FileManager.default.removeItem(atPath: csv) }
-        let handle = try #require({ FileManager.default.createFile(atPath: csv, contents: nil); return FileHandle(forWritingAtPath: csv) }())
+        let handle = try #require({ _ = FileManager.default.createFile(atPath: csv, contents: nil); return FileHandle(forWritingAtPath: csv) }())
         let block = Data(String(repeating: "a123456,", count: 1 << 17).utf8)   // 1 MiB of column names
         for _ in 0..<100 { handle.write(block) }
         handle.write(Data("label\n1,0\n".utf8))

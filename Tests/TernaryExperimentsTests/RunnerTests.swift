@@ -35,6 +35,7 @@ struct ConfigTests {
         #expect(arm.evalEvery == 10 && arm.patience == nil && arm.seconds == nil && arm.steps == 5)
         let ga = try #require(arm.settings as? GASettings)
         #expect(ga.population == 256 && ga.batch == 256 && ga.elite == 2 && ga.tournament == 3 && ga.crossover == "uniform")
+        #expect(ga.rotateEvery == 10 && ga.cacheMegabytes == 1024)
         #expect(ga.mutation == nil && ga.thresholdRate == 0.02 && ga.fitness.fitness == .xent && ga.fitness.temperature == nil)
     }
 
@@ -52,6 +53,8 @@ struct ConfigTests {
         (#"{"dataset": {"csv": "a.csv", "idx": "b"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1}}}"#, "give exactly one of csv, idx, synthetic"),
         (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1, "crossover": "zip"}}}"#, "key 'arms.ga.crossover': 'zip' is not one of uniform, neuron, two-point, none"),
         (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1, "popsize": 3}}}"#, "unknown key 'arms.ga.popsize'"),
+        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1, "cache_mb": -1}}}"#, "key 'arms.ga.cache_mb'"),
+        (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1, "rotate_every": 0}}}"#, "key 'arms.ga.rotate_every'"),
         (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {}}"#, "give at least one arm"),
         (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"ga": {"seconds": 1}}}"#, #"key 'arms.ga.strategy': missing: arms now name their kind, as in "ga": {"strategy": "ga", ...}"#),
         (#"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"fast": {"strategy": "hill", "seconds": 1}}}"#, "key 'arms.fast.strategy': 'hill' is not one of ga, local, es, ste, float"),

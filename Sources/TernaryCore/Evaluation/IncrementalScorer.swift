@@ -106,7 +106,7 @@ public final class IncrementalScorer {
         Parallel.run(items: blocks.count, workers: threads, local: { s, _ in
             let block = blocks[s]
             let picked = indices.map { Array($0[block]) } ?? Array(block)
-            self.shards[s].rebuild(genome, from: data, indices: picked, workers: inner)
+            self.shards[s].rebuild(genome, on: data, indices: picked, workers: inner)
         })
     }
 
@@ -197,26 +197,5 @@ public final class IncrementalScorer {
             })
         }
         shards[0].network.checkInvariants()
-    }
-}
-
-extension DeltaCache {
-    /// A full evaluation of `genome` on the examples at `indices` of `data`, gathered here.
-    func rebuild(_ genome: TernaryNetwork, from data: QuantizedDataset, indices: [Int], workers: Int) {
-        let labels = indices.map { data.labels[$0] }
-        if let windows = data.windows {
-            let columns = windows.columns(indices)
-            columns.withUnsafeBufferPointer { tokens in
-                [UInt8]().withUnsafeBufferPointer {
-                    rebuild(genome, features: $0, tokenColumns: tokens, context: windows.context, labels: labels, workers: workers)
-                }
-            }
-            return
-        }
-        let n0 = data.featureCount
-        var features = [UInt8]()
-        features.reserveCapacity(indices.count * n0)
-        for i in indices { features += data.features[(i * n0)..<((i + 1) * n0)] }
-        features.withUnsafeBufferPointer { rebuild(genome, features: $0, labels: labels, workers: workers) }
     }
 }

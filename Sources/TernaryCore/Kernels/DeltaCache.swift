@@ -110,6 +110,32 @@ final class DeltaCache {
 
     // MARK: rebuild
 
+    /// Allocates every buffer for `B` examples (token inputs: `newContext` symbols per window).
+    private func reshape(examples B: Int, context newContext: Int) {
+        context = newContext
+        vocabulary = newContext > 0 ? sizes[0] / newContext : 0
+        exampleCount = B
+        words = max(1, (B + 63) / 64)
+        let Bp = padded
+        inputs.free(); inputs = DeltaBuffer(count: context > 0 ? 1 : sizes[0] * Bp, value: 0)
+        windows.free(); windows = DeltaBuffer(count: context * Bp, value: -1)
+        indexStart.free(); indexStart = DeltaBuffer(count: context > 0 ? sizes[0] + 1 : 1, value: 0)
+        indexExamples.free(); indexExamples = DeltaBuffer(count: B * context, value: 0)
+        for l in 0..<(layerCount - 1) {
+            sums[l].free(); sums[l] = DeltaBuffer(count: sizes[l + 1] * Bp, value: 0)
+            bits[l].free(); bits[l] = DeltaBuffer(count: sizes[l + 1] * words, value: 0)
+        }
+        logits.free(); logits = DeltaBuffer(count: B * classes, value: 0)
+        units.free(); units = DeltaBuffer(count: B, value: 0)
+        correct.free(); correct = DeltaBuffer(count: B, value: 0)
+        labels.free(); labels = DeltaBuffer(count: B, value: 0)
+    }
+
+    /// Takes the batch shape of `source` (buffers reallocated; contents to be copied).
+    func adoptShape(of source: DeltaCache) {
+        reshape(examples: source.exampleCount, context: source.context)
+    }
+
     /// A full evaluation of `network` on the examples (`features` row-major, `n0` bytes each; or
     /// with `context > 0`, token inputs: `tokenColumns` row-major, `context` columns each):
     /// every cached value from scratch, neurons in parallel on `workers` threads.
@@ -117,25 +143,7 @@ final class DeltaCache {
                  context newContext: Int = 0, labels exampleLabels: [Int], workers: Int) {
         self.network = network
         let B = exampleLabels.count
-        if B != exampleCount || words == 0 || newContext != context {
-            context = newContext
-            vocabulary = newContext > 0 ? sizes[0] / newContext : 0
-            exampleCount = B
-            words = max(1, (B + 63) / 64)
-            let Bp = padded
-            inputs.free(); inputs = DeltaBuffer(count: context > 0 ? 1 : sizes[0] * Bp, value: 0)
-            windows.free(); windows = DeltaBuffer(count: context * Bp, value: -1)
-            indexStart.free(); indexStart = DeltaBuffer(count: context > 0 ? sizes[0] + 1 : 1, value: 0)
-            indexExamples.free(); indexExamples = DeltaBuffer(count: B * context, value: 0)
-            for l in 0..<(layerCount - 1) {
-                sums[l].free(); sums[l] = DeltaBuffer(count: sizes[l + 1] * Bp, value: 0)
-                bits[l].free(); bits[l] = DeltaBuffer(count: sizes[l + 1] * words, value: 0)
-            }
-            logits.free(); logits = DeltaBuffer(count: B * classes, value: 0)
-            units.free(); units = DeltaBuffer(count: B, value: 0)
-            correct.free(); correct = DeltaBuffer(count: B, value: 0)
-            labels.free(); labels = DeltaBuffer(count: B, value: 0)
-        }
+        if B != exampleCount || words == 0 || newContext != context { reshape(examples: B, context: newContext) }
         let Bp = padded, n0 = sizes[0]
         for b in 0..<B { labels.base[b] = Int32(exampleLabels[b]) }
         if context > 0 {

@@ -2,11 +2,21 @@ import TernaryCore
 
 /// A generational genetic algorithm on ternary genomes: elitism, then selection, crossover
 /// and mutation on the bit planes for the rest of the population.
+///
+/// Offspring are scored incrementally where they can be (<doc:Strategies>): a child is
+/// expressed as moves from the parent it differs from least (`Difference`), and when at most
+/// 1/16 of its weights differ it is scored from that parent's cache on the batch; the parents
+/// that breed such children get caches (`SearchProblem.prepareBreeders`, as many as the
+/// problem's budget holds, elites first, then in the order of the children; a cache that must
+/// be rebuilt, a full evaluation, only for an elite or a parent of two or more such children).
+/// An elite is its parent without moves: free. A uniform-crossover child, one too far from both
+/// parents, or one whose parent has no cache is scored by a full evaluation. The scores are the
+/// same either way, bit for bit, so the run does not depend on the budget; only the counters do.
 public struct GeneticAlgorithm: SearchStrategy {
     /// Genomes per generation.
     public var populationSize: Int
-    /// The best `eliteCount` genomes are copied unchanged into the next generation (and
-    /// scored again on its batch).
+    /// The best `eliteCount` genomes are copied unchanged into the next generation (scored
+    /// again when the batch changes, from their caches).
     public var eliteCount: Int
     public var selection: Selection
     public var crossover: Crossover
@@ -40,14 +50,18 @@ public struct GeneticAlgorithm: SearchStrategy {
         public internal(set) var fitness: [Double]
         /// Generations told so far.
         public internal(set) var generation: Int
+        /// Whether each genome was scored from a breeder's cache (counts its cache as derived,
+        /// not rebuilt, when it breeds on the same batch; see `SearchProblem.prepareBreeders`).
+        public internal(set) var scoredFromCache: [Bool]
         /// Offspring storage reused every generation (double buffer): no genome is allocated
         /// after the first generation.
         var spare: [TernaryNetwork]
 
-        public init(genomes: [TernaryNetwork], fitness: [Double], generation: Int) {
+        public init(genomes: [TernaryNetwork], fitness: [Double], generation: Int, scoredFromCache: [Bool] = []) {
             self.genomes = genomes
             self.fitness = fitness
             self.generation = generation
+            self.scoredFromCache = scoredFromCache
             spare = genomes.map { TernaryNetwork(layerSizes: $0.layerSizes, activation: $0.activation, quantizer: $0.quantizer) }
         }
     }
@@ -57,30 +71,76 @@ public struct GeneticAlgorithm: SearchStrategy {
               fitness: [], generation: 0)
     }
 
+    /// An offspring being built: its genome and the parent it is scored from (-1: a full
+    /// evaluation).
+    struct Child: Sendable {
+        var genome: TernaryNetwork
+        var source = -1
+    }
+
     public func ask(_ state: inout State, problem: SearchProblem, seed: UInt64) -> Candidates {
-        guard !state.fitness.isEmpty else { return .genomes(state.genomes) }
+        guard !state.fitness.isEmpty else {
+            state.scoredFromCache = [Bool](repeating: false, count: state.genomes.count)
+            return .genomes(state.genomes)
+        }
         let threads = problem.threads
         let ranking = rankBestFirst(state.fitness)
         let parents = state.genomes, fitness = state.fitness, generation = state.generation
-        Parallel.updateEach(&state.spare, workers: threads) { individual, child, _ in
+        // A child scored from a cache differs from its parent in at most 1/16 of the weights.
+        let limit = parents[0].weights.reduce(0) { $0 + $1.count } / 16
+        let crossover = crossover
+        var children = state.spare.map { Child(genome: $0) }
+        state.spare = []
+        Parallel.updateEach(&children, workers: threads) { individual, child, _ in
             if individual < eliteCount {
-                copyGenome(parents[ranking[individual]], into: &child)
+                copyGenome(parents[ranking[individual]], into: &child.genome)
+                child.source = ranking[individual]
                 return
             }
             var rng = Xoshiro256(seed: seed, stream: StreamPath.offspring(generation, individual))
             let first = selection.pick(fitness: fitness, ranking: ranking, using: &rng)
+            var second = first
             if rng.uniformDouble() < crossoverProbability {
-                let second = selection.pick(fitness: fitness, ranking: ranking, using: &rng)
-                crossover.apply(parents[first], parents[second], into: &child, using: &rng)
+                second = selection.pick(fitness: fitness, ranking: ranking, using: &rng)
+                crossover.apply(parents[first], parents[second], into: &child.genome, using: &rng)
             } else {
-                copyGenome(parents[first], into: &child)
+                copyGenome(parents[first], into: &child.genome)
             }
-            mutation.apply(to: &child, using: &rng)
-            child.checkInvariants()
+            mutation.apply(to: &child.genome, using: &rng)
+            child.genome.checkInvariants()
+            // The closer parent (the first on a tie); a uniform-crossover child is evaluated in full.
+            guard first == second || crossover != .uniform else { child.source = -1; return }
+            let distance = [first, second].map { Difference.weightCount(parents[$0], child.genome, limit: limit) ?? Int.max }
+            child.source = distance.min()! == Int.max ? -1 : (distance[1] < distance[0] ? second : first)
         }
-        swap(&state.genomes, &state.spare)
+        // Breeders: the sources, elites first, as many as the problem's budget holds. A cache
+        // that must be rebuilt (a full evaluation) pays when it scores two or more children, or
+        // an elite (which likely breeds again, from a cache then derived, not rebuilt).
+        let flags = state.scoredFromCache.count == parents.count ? state.scoredFromCache : [Bool](repeating: false, count: parents.count)
+        let sameBatch = generation > 0 && problem.rotation(step: generation) == problem.rotation(step: generation - 1)
+        var uses = [Int](repeating: 0, count: parents.count)
+        for child in children where child.source >= 0 { uses[child.source] += 1 }
+        for elite in ranking.prefix(eliteCount) { uses[elite] += 1 }
+        var slotOf = [Int](repeating: -1, count: parents.count), breeders: [Int] = []
+        let capacity = problem.breederCapacity
+        for child in children where child.source >= 0 && slotOf[child.source] < 0 && breeders.count < capacity
+            && ((sameBatch && flags[child.source]) || uses[child.source] >= 2) {
+            slotOf[child.source] = breeders.count
+            breeders.append(child.source)
+        }
+        let slots = children.map { $0.source >= 0 ? slotOf[$0.source] : -1 }
+        problem.prepareBreeders(breeders, of: parents, scoredFromCache: flags, step: generation, seed: seed)
+        let built = children
+        let moveLists = Parallel.map(count: built.count, workers: threads) { index, _ in
+            slots[index] < 0 ? [] : Difference.moves(from: parents[built[index].source], to: built[index].genome)
+        }
+        var moves = MoveList()
+        for list in moveLists { moves.appendCandidate(list) }
+        state.spare = state.genomes
+        state.genomes = children.map(\.genome)
         state.fitness = []
-        return .genomes(state.genomes)
+        state.scoredFromCache = slots.map { $0 >= 0 }
+        return .offspring(Offspring(genomes: state.genomes, slots: slots, moves: moves))
     }
 
     public func tell(_ state: inout State, fitness: [Double], problem: SearchProblem, seed: UInt64) {
@@ -109,6 +169,8 @@ public struct GeneticAlgorithm: SearchStrategy {
         for genome in state.genomes { writer.write(genome) }
         writer.writeCount(state.fitness.count)
         for value in state.fitness { writer.write(value) }
+        writer.writeCount(state.scoredFromCache.count)
+        for flag in state.scoredFromCache { writer.write(flag) }
     }
 
     public func decode(from reader: inout BinaryReader, problem: SearchProblem) throws(FileFormatError) -> State {
@@ -123,7 +185,11 @@ public struct GeneticAlgorithm: SearchStrategy {
         guard fitnessCount == 0 || fitnessCount == count else { throw reader.fail("holds \(fitnessCount) fitness values for \(count) genomes") }
         var fitness = [Double]()
         for _ in 0..<fitnessCount { fitness.append(try reader.read(Double.self)) }
-        return State(genomes: genomes, fitness: fitness, generation: generation)
+        let flagCount = try reader.readCount(limit: count)
+        guard flagCount == 0 || flagCount == count else { throw reader.fail("holds \(flagCount) cache flags for \(count) genomes") }
+        var flags = [Bool]()
+        for _ in 0..<flagCount { flags.append(try reader.read(Bool.self)) }
+        return State(genomes: genomes, fitness: fitness, generation: generation, scoredFromCache: flags)
     }
 }
 

@@ -14,8 +14,8 @@ import TernaryCore
 /// With `greedy` set, a step does not stop at its best candidate: the other candidates that
 /// beat the current point are re-scored, best first, from the cache after the moves already
 /// taken, and each that still improves on the new current point is applied too (one extra
-/// candidate scored per re-check). Early in a run, when many moves improve, this takes several
-/// per step for the price of one step.
+/// candidate scored per re-check, counted like the step's own). Early in a run, when many
+/// moves improve, this takes several per step for the price of one step.
 ///
 /// The initialiser's defaults are the plain (1 + lambda) search; the `local` arm of an
 /// experiment config turns `greedy` and `readout` on by default (measured on MNIST-5k).
@@ -102,7 +102,7 @@ public struct LocalSearch: SearchStrategy {
             let moves = Array(state.proposals[index])
             let value = rank == 0 ? fitness[index]
                 : problem.fitness(of: .moves({ var list = MoveList(); list.appendCandidate(moves); return list }()),
-                                  incumbent: state.current, step: step, seed: seed).fitness[0]
+                                  incumbent: state.current, step: step, seed: seed)[0]
             guard isBetter(value, than: current) || (rank == 0 && acceptNeutral && value == current) else { continue }
             for move in moves { move.apply(to: &state.current) }
             state.current.checkInvariants()

@@ -148,7 +148,7 @@ public struct SignVoteES: SearchStrategy {
         for length in lengths {
             list.appendCandidate(Array(moves.prefix(length)))
         }
-        let scores = problem.fitness(of: .moves(list), incumbent: state.current, step: state.generation - 1, seed: seed).fitness
+        let scores = problem.fitness(of: .moves(list), incumbent: state.current, step: state.generation - 1, seed: seed)
         guard let best = rankBestFirst(Array(scores.dropFirst())).first, isBetter(scores[best + 1], than: scores[0]) else { return }
         let step = Array(moves.prefix(lengths[best]))
         for move in step { move.apply(to: &state.current) }

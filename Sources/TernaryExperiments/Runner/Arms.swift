@@ -104,13 +104,15 @@ struct FitnessSettings: Sendable {
 struct GASettings: ArmSettings {
     static let kind = "ga", countKey = "generations"
     static let defaultEvalEvery: Int? = 10
-    var population: Int, batch: Int, elite: Int, tournament: Int
+    var population: Int, batch: Int, rotateEvery: Int, cacheMegabytes: Int, elite: Int, tournament: Int
     var crossover: String, mutation: Double?, thresholdRate: Double, thresholdStep: Int?
     var fitness: FitnessSettings
 
     enum Key {
         static let population = IntegerKey("population", 2...1_000_000, default: 256, "genomes per generation")
-        static let batch = IntegerKey("batch", 1...100_000_000, default: 256, "examples of the fresh minibatch each generation")
+        static let batch = IntegerKey("batch", 1...100_000_000, default: 256, "examples of the fitness batch")
+        static let rotateEvery = IntegerKey("rotate_every", 1...1_000_000_000, default: 10, "generations between redraws of the batch (the breeders' caches live on one batch)")
+        static let cacheMegabytes = IntegerKey("cache_mb", 0...1_000_000, default: 1024, "MiB for the breeders' incremental caches (0: every child evaluated in full)")
         static let elite = IntegerKey("elite", 0...1_000_000, default: 2, "best genomes copied unchanged (fewer than population)")
         static let tournament = IntegerKey("tournament", 1...1_000_000, default: 3, "tournament size of selection")
         static let crossover = ChoiceKey("crossover", ["uniform", "neuron", "two-point", "none"], default: "uniform", "crossover of the bit planes (probability 0.5; none: off)")
@@ -118,7 +120,7 @@ struct GASettings: ArmSettings {
         static let thresholdRate = NumberKey("threshold_rate", 0...1, default: 0.02, "rate at which a hidden threshold is stepped")
         static let thresholdStep = IntegerKey("threshold_step", 1...1_000_000_000, note: "Q sqrt(n0) / 20", "largest threshold step")
     }
-    static let keys = [Key.population, Key.batch, Key.elite, Key.tournament].map(\.description)
+    static let keys = [Key.population, Key.batch, Key.rotateEvery, Key.cacheMegabytes, Key.elite, Key.tournament].map(\.description)
         + [Key.crossover.description, Key.mutation.description, Key.thresholdRate.description, Key.thresholdStep.description]
         + FitnessSettings.keys
 
@@ -126,6 +128,8 @@ struct GASettings: ArmSettings {
         let settings = GASettings(
             population: try reader.read(Key.population)!,
             batch: try reader.read(Key.batch)!,
+            rotateEvery: try reader.read(Key.rotateEvery)!,
+            cacheMegabytes: try reader.read(Key.cacheMegabytes)!,
             elite: try reader.read(Key.elite)!,
             tournament: try reader.read(Key.tournament)!,
             crossover: try reader.read(Key.crossover)!,
@@ -138,14 +142,21 @@ struct GASettings: ArmSettings {
     }
 
     /// Three population buffers (parents, offspring, the sorted copy), the calibration sums (a block of genomes' layer sums on a
-    /// sample of at least 256 examples, and their transient copy), and the evaluator on a batch.
+    /// sample of at least 256 examples, and their transient copy), the evaluator on a batch, and the breeders' caches: two
+    /// generations of at most one per genome, within `cache_mb`.
     func estimatedBytes(_ context: ArmContext) -> (bytes: Int, key: String) {
+        let examples = min(batch, context.train.count)
         let sample = min(context.train.count, max(batch, 256))
         let widest = context.layerSizes.dropFirst().max()!
+        let caches = min(cacheBytes, 2 * population * CachePool.byteCount(layerSizes: context.layerSizes, examples: examples,
+                                                                         context: context.quantizer.tokens?.context ?? 0))
         let bytes = 3 * population * context.genomeBytes + 2 * min(population, calibrationBlock) * sample * widest * 4
-            + context.evaluatorBytes(genomes: population, examples: min(batch, context.train.count))
-        return (bytes, "population")
+            + context.evaluatorBytes(genomes: population, examples: examples) + caches
+        return (bytes, caches > bytes / 2 ? "cache_mb" : "population")
     }
+
+    /// The breeders' cache budget in bytes.
+    var cacheBytes: Int { cacheMegabytes << 20 }
 
     /// Defaults: about five mutated weights per offspring (rate 5 / weights).
     func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession {
@@ -157,7 +168,7 @@ struct GASettings: ArmSettings {
             initialZeroFraction: context.zeroFraction)
         let problem = SearchProblem(architecture: Architecture(layerSizes: context.layerSizes, quantizer: context.quantizer),
                                     train: context.train, fitness: fitness.fitness, temperature: fitness.temperature,
-                                    batchSize: batch, rotateEvery: 1, threads: context.threads)
+                                    batchSize: batch, rotateEvery: rotateEvery, cacheBudget: cacheBytes, threads: context.threads)
         return SearchRun(strategy: strategy, problem: problem, seed: seed)
     }
 }
