@@ -59,7 +59,9 @@ TERN_LOADS(_avx512)
 #define store_v16i32 store_v16i32_avx512
 #define load_v16f32 load_v16f32_avx512
 #define store_v16f32 store_v16f32_avx512
-#define TERN_FLOAT_ROWS 2
+#define TERN_FLOAT_ROWS 4
+#define TERN_FLOAT_EXAMPLES 4
+#define TERN_GRADIENT_ROWS 4
 #define TERN_SUFFIX(name) name##_avx512
 #define TERN_PASS 128
 #define TERN_NAME "avx512"
@@ -74,6 +76,8 @@ TERN_LOADS(_avx512)
 #undef load_v16f32
 #undef store_v16f32
 #undef TERN_FLOAT_ROWS
+#undef TERN_FLOAT_EXAMPLES
+#undef TERN_GRADIENT_ROWS
 #pragma clang attribute pop
 
 #pragma clang attribute push(__attribute__((target("avx2,fma,bmi,bmi2,popcnt,lzcnt"))), apply_to = function)
@@ -84,7 +88,9 @@ TERN_LOADS(_avx2)
 #define store_v16i32 store_v16i32_avx2
 #define load_v16f32 load_v16f32_avx2
 #define store_v16f32 store_v16f32_avx2
-#define TERN_FLOAT_ROWS 1
+#define TERN_FLOAT_ROWS 2
+#define TERN_FLOAT_EXAMPLES 4
+#define TERN_GRADIENT_ROWS 2
 #define TERN_SUFFIX(name) name##_avx2
 #define TERN_PASS 32
 #define TERN_NAME "avx2"
@@ -99,6 +105,8 @@ TERN_LOADS(_avx2)
 #undef load_v16f32
 #undef store_v16f32
 #undef TERN_FLOAT_ROWS
+#undef TERN_FLOAT_EXAMPLES
+#undef TERN_GRADIENT_ROWS
 #pragma clang attribute pop
 
 #endif
@@ -110,7 +118,9 @@ TERN_LOADS(_portable)
 #define store_v16i32 store_v16i32_portable
 #define load_v16f32 load_v16f32_portable
 #define store_v16f32 store_v16f32_portable
-#define TERN_FLOAT_ROWS 1
+#define TERN_FLOAT_ROWS 2
+#define TERN_FLOAT_EXAMPLES 2
+#define TERN_GRADIENT_ROWS 2
 #define TERN_SUFFIX(name) name##_portable
 #define TERN_PASS 16
 #define TERN_NAME "portable"

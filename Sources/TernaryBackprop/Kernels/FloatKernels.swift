@@ -2,9 +2,8 @@ import CTernaryKernels
 import TernaryCore
 
 // Float products of the backprop baselines. The loops are C (CTernaryKernels' KernelBody.h,
-// compiled once per instruction set, like the ternary forward kernels): 16-lane fused
-// multiply-adds in one fixed order, so every set, blocking and thread count gives the same
-// bits. This file splits the work over threads and keeps pointers away from the trainer.
+// compiled once per instruction set, like the ternary forward kernels): fused multiply-adds
+// in one fixed order, so every set, blocking and thread count gives the same bits. This file splits the work over threads and keeps pointers away from the trainer.
 // Row-major throughout. Names under the shape comments: B examples, I inputs, O outputs.
 
 /// Calls `body(k)` for every `k` in `0 ..< count`, split into chunks over up to `threads`

@@ -21,7 +21,9 @@ enum BenchCommand {
         genomes of 784-256-10. Rows of kind "delta" time incremental scoring: candidates (one
         random move each: a first-layer, hidden or output trit, or a threshold) scored per second
         from one genome's cache, beside full evaluations per second on the same batch (digits'
-        train split for 64-128-10, B = 4000 for 784-256-10) and their ratio. Rows of kind
+        train split for 64-128-10, B = 4000 for 784-256-10) and their ratio, and the same candidates
+        from a cache in one shard per thread (the layout of a data-parallel run), with the
+        rebuild time of each layout (kind "delta-rebuild"). Rows of kind
         "delta-text" time the text shape (512-256-64, context 8, B = 20,000 windows of the
         shipped KJV slice): a first-layer move with token inputs against the same windows as
         dense one-hot bytes and against a dense-input network of the same shape and batch
@@ -151,19 +153,19 @@ enum BenchCommand {
             lines.append("")
             lines.append("incremental scoring: one-move candidates from a cached genome against full evaluations on the same batch (\(delta[0].threads) threads, median):")
             lines.append("  " + cell("shape", 14, right: false) + cell("move", 13, right: false) + cell("batch", 7)
-                         + cell("candidates/s", 15) + cell("full evals/s", 14) + cell("ratio", 10) + cell("1 shard, by candidate", 23))
+                         + cell("candidates/s", 15) + cell("full evals/s", 14) + cell("ratio", 10) + cell("a shard per thread", 20))
             for row in delta {
                 lines.append("  " + cell(row.shape ?? "", 14, right: false) + cell(row.extra["move"] as? String ?? "", 13, right: false)
                              + cell("\(row.extra["batch"] as? Int ?? 0)", 7)
                              + cell(grouped(Int(row.extra["candidates_per_s"] as? Double ?? 0)), 15)
                              + cell(grouped(Int(row.extra["full_evals_per_s"] as? Double ?? 0)), 14)
                              + cell(String(format: "%.0fx", row.extra["ratio"] as? Double ?? 0), 10)
-                             + cell(grouped(Int(row.extra["one_shard_candidates_per_s"] as? Double ?? 0)), 23))
+                             + cell(grouped(Int(row.extra["sharded_candidates_per_s"] as? Double ?? 0)), 20))
             }
             for row in rows where row.kind == "delta-rebuild" {
-                lines.append(String(format: "  rebuild of the cache, %@ (B %d): %.2f ms with %d shards, %.2f ms with one", row.shape ?? "",
+                lines.append(String(format: "  rebuild of the cache, %@ (B %d): %.2f ms in one shard, %.2f ms in %d", row.shape ?? "",
                                     row.extra["batch"] as? Int ?? 0, 1000 * (row.extra["seconds"] as? Double ?? 0),
-                                    row.extra["shards"] as? Int ?? 0, 1000 * (row.extra["one_shard_seconds"] as? Double ?? 0)))
+                                    1000 * (row.extra["sharded_seconds"] as? Double ?? 0), row.extra["shards"] as? Int ?? 0))
             }
         }
         let text = rows.filter { $0.kind == "delta-text" }
