@@ -6,9 +6,13 @@ import TestSupport
 /// Offspring scored from their breeders' caches (`Candidates.offspring`) against full evaluations.
 @Suite("Incremental offspring")
 struct OffspringTests {
+    /// A GA whose crossover children are scored from caches when within 1/16 of the weights
+    /// of a parent (the tests' networks are small, so the default 1/256 would admit few).
     func ga(_ crossover: Crossover, population: Int = 24) -> GeneticAlgorithm {
-        GeneticAlgorithm(populationSize: population, eliteCount: 2, selection: .tournament(size: 3), crossover: crossover,
-                         crossoverProbability: 0.6, mutation: Mutation(weightRate: 0.01, thresholdRate: 0.05, thresholdStep: 30))
+        var strategy = GeneticAlgorithm(populationSize: population, eliteCount: 2, selection: .tournament(size: 3), crossover: crossover,
+                                        crossoverProbability: 0.6, mutation: Mutation(weightRate: 0.01, thresholdRate: 0.05, thresholdStep: 30))
+        strategy.cachedChildFraction = 1.0 / 16
+        return strategy
     }
 
     func problem(_ data: QuantizedDataset, sizes: [Int], batch: Int?, rotateEvery: Int, budget: Int = 1 << 30, threads: Int) -> SearchProblem {

@@ -7,8 +7,8 @@ import Testing
 struct OffspringRunTests {
     static let config = #"""
     {"dataset": {"synthetic": "parity:6", "test_fraction": 0, "validation_fraction": 0}, "model": {"hidden": [16]}, "seeds": [1],
-     "arms": {"neuron": {"strategy": "ga", "generations": 24, "population": 16, "batch": 40, "rotate_every": 4, "crossover": "neuron", "eval_every": 4},
-              "two": {"strategy": "ga", "generations": 24, "population": 16, "batch": 40, "rotate_every": 4, "crossover": "two-point", "eval_every": 4}}}
+     "arms": {"neuron": {"strategy": "ga", "generations": 24, "population": 16, "batch": 40, "rotate_every": 4, "cache_mb": 64, "crossover": "neuron", "eval_every": 4},
+              "two": {"strategy": "ga", "generations": 24, "population": 16, "batch": 40, "rotate_every": 4, "cache_mb": 64, "crossover": "two-point", "eval_every": 4}}}
     """#
 
     func run(_ file: String, into folder: String, threads: Int, interruptAfter reads: Int? = nil) throws {

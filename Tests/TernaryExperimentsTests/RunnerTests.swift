@@ -35,7 +35,7 @@ struct ConfigTests {
         #expect(arm.evalEvery == 10 && arm.patience == nil && arm.seconds == nil && arm.steps == 5)
         let ga = try #require(arm.settings as? GASettings)
         #expect(ga.population == 256 && ga.batch == 256 && ga.elite == 2 && ga.tournament == 3 && ga.crossover == "uniform")
-        #expect(ga.rotateEvery == 10 && ga.cacheMegabytes == 1024)
+        #expect(ga.rotateEvery == 1 && ga.cacheMegabytes == 0)
         #expect(ga.mutation == nil && ga.thresholdRate == 0.02 && ga.fitness.fitness == .xent && ga.fitness.temperature == nil)
     }
 

@@ -111,8 +111,8 @@ struct GASettings: ArmSettings {
     enum Key {
         static let population = IntegerKey("population", 2...1_000_000, default: 256, "genomes per generation")
         static let batch = IntegerKey("batch", 1...100_000_000, default: 256, "examples of the fitness batch")
-        static let rotateEvery = IntegerKey("rotate_every", 1...1_000_000_000, default: 10, "generations between redraws of the batch (the breeders' caches live on one batch)")
-        static let cacheMegabytes = IntegerKey("cache_mb", 0...1_000_000, default: 1024, "MiB for the breeders' incremental caches (0: every child evaluated in full)")
+        static let rotateEvery = IntegerKey("rotate_every", 1...1_000_000_000, default: 1, "generations between redraws of the batch (the breeders' caches live on one batch)")
+        static let cacheMegabytes = IntegerKey("cache_mb", 0...1_000_000, default: 0, "MiB for the breeders' incremental caches (0, the default: every child evaluated in full; caches measured slower on digits)")
         static let elite = IntegerKey("elite", 0...1_000_000, default: 2, "best genomes copied unchanged (fewer than population)")
         static let tournament = IntegerKey("tournament", 1...1_000_000, default: 3, "tournament size of selection")
         static let crossover = ChoiceKey("crossover", ["uniform", "neuron", "two-point", "none"], default: "uniform", "crossover of the bit planes (probability 0.5; none: off)")
