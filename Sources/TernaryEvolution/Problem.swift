@@ -9,7 +9,7 @@ import TernaryCore
 /// (1: a fresh minibatch every step). Genome candidates are scored by the full evaluator; move
 /// candidates incrementally, from a cache of the incumbent on the current batch, rebuilt only
 /// when the batch rotates or the incumbent is not the cached genome; offspring from the caches
-/// of their breeders (`prepareBreeders`), held within `cacheBudget` bytes.
+/// of their breeders (`prepareBreeders`), held within `cacheBudget` bytes (default 0: none).
 ///
 /// Counters (what `SearchRun` reports as `evals` and `int_ops`): every full evaluation of a
 /// genome on the batch is one evaluation and `integerOperations(genome)` per example, counted
@@ -52,7 +52,7 @@ public final class SearchProblem {
     private var countedRebuildStep = -1
 
     public init(architecture: Architecture, train: QuantizedDataset, fitness: FitnessKind = .xent,
-                temperature: Double? = nil, batchSize: Int? = nil, rotateEvery: Int = 1, cacheBudget: Int = 1 << 30,
+                temperature: Double? = nil, batchSize: Int? = nil, rotateEvery: Int = 1, cacheBudget: Int = 0,
                 threads: Int? = nil) {
         precondition(train.featureCount == architecture.layerSizes[0], "train features do not match the input layer")
         precondition(train.classCount <= architecture.layerSizes.last!, "more classes than outputs")
