@@ -3,13 +3,17 @@
 # process with 2 threads and as 2 MPI processes with 1 thread each, on this machine: rounds
 # alternate, and the median of each is reported with the efficiency (2 x 1 over 1 x 2).
 #
-#   scripts/mpi_scaling.sh [ROUNDS]      (default 3; needs Open MPI and experiments/data/mnist5k)
+#   scripts/mpi_scaling.sh [ROUNDS] [CONFIG]   (default 3 and experiments/mpi-scaling.json, which
+#                                               needs experiments/data/mnist5k; needs Open MPI)
+#   experiments/mpi-scaling-text.json: the shipped KJV slice, local and es on batches of 20,000
+#   windows (the data-parallel arms). TERNEVO_BINARY=PATH times another MPI build instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 rounds=${1:-3}
-TERNEVO_MPI=1 swift build -c release --build-path .build/mpi >/dev/null
-binary=.build/mpi/release/ternevo
+config=${2:-experiments/mpi-scaling.json}
+binary=${TERNEVO_BINARY:-.build/mpi/release/ternevo}
+[ -n "${TERNEVO_BINARY:-}" ] || TERNEVO_MPI=1 swift build -c release --build-path .build/mpi >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -17,9 +21,9 @@ mpi=(mpirun --oversubscribe --bind-to none --mca btl self,vader,tcp --mca btl_tc
 # Generations per second of each arm of a run folder: steps over training seconds (rank 0's).
 rate() { awk -F, 'NR > 1 { printf "%s %.3f\n", $1, $3 / $4 }' "$1/summary.csv"; }
 for round in $(seq "$rounds"); do
-    "$binary" run experiments/mpi-scaling.json --out "$work/one" --threads 2 --quiet >/dev/null
+    "$binary" run "$config" --out "$work/one" --threads 2 --quiet >/dev/null
     rate "$work/one" | sed 's/^/1x2 /' >> "$work/rates"
-    "${mpi[@]}" -n 2 "$binary" run experiments/mpi-scaling.json --out "$work/two" --threads 1 --quiet >/dev/null
+    "${mpi[@]}" -n 2 "$binary" run "$config" --out "$work/two" --threads 1 --quiet >/dev/null
     rate "$work/two" | sed 's/^/2x1 /' >> "$work/rates"
 done
 python3 - "$work/rates" <<'PY' 2>/dev/null || cat "$work/rates"

@@ -273,7 +273,11 @@ public final class SearchProblem {
     /// The incremental scorer holding `incumbent` on the batch of `step` (distributed: on this
     /// rank's block of it).
     func synchronizedScorer(_ incumbent: TernaryNetwork, step: Int, seed: UInt64) -> IncrementalScorer {
-        let scorer = self.scorer ?? IncrementalScorer(layerSizes: architecture.layerSizes, temperature: temperature, threads: threads)
+        // A shard per thread once every shard holds 4,096 examples or more: rebuilds and applied
+        // moves then run on all cores (local search 1.2x faster per step on 20,000 text windows,
+        // 2 threads); on smaller batches one shard is faster (digits: 0.8x sharded).
+        let scorer = self.scorer ?? IncrementalScorer(layerSizes: architecture.layerSizes, temperature: temperature, threads: threads,
+                                                      shards: ownedBlock.count >= 4096 * threads ? threads : 1)
         self.scorer = scorer
         let rotation = rotation(step: step)
         if step != countedRebuildStep && (step == 0 || rotation != self.rotation(step: step - 1)) {
