@@ -150,4 +150,22 @@ struct VersionTests {
         #expect(status == 64 && output.err == "ternevo: --version takes no arguments")
         #expect(Captured.run(["version", "extra"]).status == 64)
     }
+
+    @Test("TERNEVO_ISA picks the kernels the binary names; an unknown set or one the CPU lacks is a usage error naming it", needsBinary)
+    func instructionSetVariable() throws {
+        let binary = try ternevoBinary()
+        for isa in InstructionSet.supported {
+            let (status, errors) = try launch(binary, ["--version"], environment: ["TERNEVO_ISA": isa.rawValue])
+            #expect(status == 0 && errors.isEmpty, "\(isa): \(errors)")
+        }
+        for command in [["--version"], ["bench", "--quick"], ["help"]] {
+            let (status, errors) = try launch(binary, command, environment: ["TERNEVO_ISA": "avx9"])
+            #expect(status == 64 && errors == "ternevo: TERNEVO_ISA=avx9 is not an instruction set; use one of portable, avx2, avx512 (this host: \(InstructionSet.supported.map(\.rawValue).joined(separator: ", ")))\n",
+                    "\(command): \(errors)")
+        }
+        if let missing = InstructionSet.allCases.first(where: { !$0.isSupported }) {
+            let (status, errors) = try launch(binary, ["--version"], environment: ["TERNEVO_ISA": missing.rawValue])
+            #expect(status == 64 && errors.contains("this CPU cannot run \(missing.rawValue)"))
+        }
+    }
 }

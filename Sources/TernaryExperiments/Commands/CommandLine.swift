@@ -64,6 +64,10 @@ public enum TernEvoCommandLine {
                 console.out(overview)
                 return 0
             }
+            // An unusable TERNEVO_ISA stops every command that would run a kernel or name them.
+            if case .failure(let error) = InstructionSet.choose(environment: ProcessInfo.processInfo.environment) {
+                throw CommandError.usage(error.message)
+            }
             if name == "--version" {
                 guard arguments.count == 1 else { throw CommandError.usage("--version takes no arguments") }
                 console.out(VersionCommand.text)
@@ -76,9 +80,6 @@ public enum TernEvoCommandLine {
             if rest.contains("--help") || rest.contains("-h") {
                 console.out(help(for: command))
                 return 0
-            }
-            if case .failure(let error) = InstructionSet.choose(environment: ProcessInfo.processInfo.environment) {
-                throw CommandError.usage(error.message)
             }
             try command.run(rest, console)
             return 0
