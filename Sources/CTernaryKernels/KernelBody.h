@@ -1,7 +1,8 @@
-// The forward kernels, written once with clang's generic vector types and compiled once per
-// instruction set: Kernels.c includes this file with TERN_SUFFIX(name) (the per-set name) and
-// TERN_PASS (examples whose popcount accumulators are held in registers at once) defined,
-// inside a `#pragma clang attribute` region that sets the target. The vector types are 512
+// The kernels, written once with clang's generic vector types and compiled once per
+// instruction set: Kernels.c includes this file with TERN_SUFFIX(name) (the per-set name),
+// TERN_NAME, TERN_PASS (examples whose popcount accumulators are held in registers at once) and
+// the float kernels' blocking (TERN_FLOAT_ROWS, TERN_FLOAT_EXAMPLES, TERN_GRADIENT_ROWS) defined,
+// inside a `#pragma clang attribute` region that sets the target; this file undefines them. The vector types are 512
 // bits wide everywhere; the compiler splits them into two AVX2 or four SSE/NEON registers, so
 // every path does the same integer operations in the same order and gives the same bits.
 //
@@ -12,6 +13,20 @@
 #define FN(name) TERN_SUFFIX(name)
 #define GROUPS (TERN_PASS / 8)
 #define FIRST_WORDS 1
+
+// Unaligned loads and stores (a memcpy of a constant size compiles to one vector move).
+TERN_INLINE v32i16 FN(load_v32i16)(const int16_t *p) { v32i16 v; __builtin_memcpy(&v, p, 64); return v; }
+TERN_INLINE v16i32 FN(load_v16i32)(const int32_t *p) { v16i32 v; __builtin_memcpy(&v, p, 64); return v; }
+TERN_INLINE v8u64 FN(load_v8u64)(const uint64_t *p) { v8u64 v; __builtin_memcpy(&v, p, 64); return v; }
+TERN_INLINE void FN(store_v16i32)(int32_t *p, v16i32 v) { __builtin_memcpy(p, &v, 64); }
+TERN_INLINE v16f32 FN(load_v16f32)(const float *p) { v16f32 v; __builtin_memcpy(&v, p, 64); return v; }
+TERN_INLINE void FN(store_v16f32)(float *p, v16f32 v) { __builtin_memcpy(p, &v, 64); }
+#define load_v32i16 FN(load_v32i16)
+#define load_v16i32 FN(load_v16i32)
+#define load_v8u64 FN(load_v8u64)
+#define store_v16i32 FN(store_v16i32)
+#define load_v16f32 FN(load_v16f32)
+#define store_v16f32 FN(store_v16f32)
 
 /// The columns `w * 64 + j` of a tile whose bit `j` is set in `bits`, added to (`sign` 1) or
 /// subtracted from (-1) 128 int16 lanes; zero weights cost nothing. Two words of bytes fit
@@ -406,5 +421,18 @@ static const tern_kernel_table FN(table) = {
     .float_input_gradients = FN(float_input_gradients),
 };
 
+#undef load_v32i16
+#undef load_v16i32
+#undef load_v8u64
+#undef store_v16i32
+#undef load_v16f32
+#undef store_v16f32
 #undef FN
 #undef GROUPS
+#undef FIRST_WORDS
+#undef TERN_SUFFIX
+#undef TERN_NAME
+#undef TERN_PASS
+#undef TERN_FLOAT_ROWS
+#undef TERN_FLOAT_EXAMPLES
+#undef TERN_GRADIENT_ROWS

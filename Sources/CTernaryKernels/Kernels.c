@@ -30,15 +30,6 @@ typedef _Bool b8 __attribute__((ext_vector_type(8)));
 // 512-bit vectors passed by value between always-inlined helpers never reach a call boundary.
 #pragma clang diagnostic ignored "-Wpsabi"
 
-// Unaligned loads and stores (memcpy of a constant size compiles to one vector move).
-#define TERN_LOADS(suffix)                                                                          \
-    TERN_INLINE v32i16 load_v32i16##suffix(const int16_t *p) { v32i16 v; __builtin_memcpy(&v, p, 64); return v; } \
-    TERN_INLINE v16i32 load_v16i32##suffix(const int32_t *p) { v16i32 v; __builtin_memcpy(&v, p, 64); return v; } \
-    TERN_INLINE v8u64 load_v8u64##suffix(const uint64_t *p) { v8u64 v; __builtin_memcpy(&v, p, 64); return v; }   \
-    TERN_INLINE void store_v16i32##suffix(int32_t *p, v16i32 v) { __builtin_memcpy(p, &v, 64); }  \
-    TERN_INLINE v16f32 load_v16f32##suffix(const float *p) { v16f32 v; __builtin_memcpy(&v, p, 64); return v; }   \
-    TERN_INLINE void store_v16f32##suffix(float *p, v16f32 v) { __builtin_memcpy(p, &v, 64); }
-
 static double tern_seconds(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -51,79 +42,36 @@ static void tern_keep(uint64_t value) { tern_sink = value; }
 
 #if defined(__x86_64__)
 
+// Each set: its target features, then KernelBody.h with its parameters (the name suffix, the
+// examples per popcount pass, the float kernels' blocking); KernelBody.h undefines them.
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx512vpopcntdq,avx2,fma,bmi,bmi2,popcnt,lzcnt"))), apply_to = function)
-TERN_LOADS(_avx512)
-#define load_v32i16 load_v32i16_avx512
-#define load_v16i32 load_v16i32_avx512
-#define load_v8u64 load_v8u64_avx512
-#define store_v16i32 store_v16i32_avx512
-#define load_v16f32 load_v16f32_avx512
-#define store_v16f32 store_v16f32_avx512
+#define TERN_SUFFIX(name) name##_avx512
+#define TERN_NAME "avx512"
+#define TERN_PASS 128
 #define TERN_FLOAT_ROWS 4
 #define TERN_FLOAT_EXAMPLES 4
 #define TERN_GRADIENT_ROWS 4
-#define TERN_SUFFIX(name) name##_avx512
-#define TERN_PASS 128
-#define TERN_NAME "avx512"
 #include "KernelBody.h"
-#undef TERN_SUFFIX
-#undef TERN_PASS
-#undef TERN_NAME
-#undef load_v32i16
-#undef load_v16i32
-#undef load_v8u64
-#undef store_v16i32
-#undef load_v16f32
-#undef store_v16f32
-#undef TERN_FLOAT_ROWS
-#undef TERN_FLOAT_EXAMPLES
-#undef TERN_GRADIENT_ROWS
 #pragma clang attribute pop
 
 #pragma clang attribute push(__attribute__((target("avx2,fma,bmi,bmi2,popcnt,lzcnt"))), apply_to = function)
-TERN_LOADS(_avx2)
-#define load_v32i16 load_v32i16_avx2
-#define load_v16i32 load_v16i32_avx2
-#define load_v8u64 load_v8u64_avx2
-#define store_v16i32 store_v16i32_avx2
-#define load_v16f32 load_v16f32_avx2
-#define store_v16f32 store_v16f32_avx2
+#define TERN_SUFFIX(name) name##_avx2
+#define TERN_NAME "avx2"
+#define TERN_PASS 32
 #define TERN_FLOAT_ROWS 2
 #define TERN_FLOAT_EXAMPLES 4
 #define TERN_GRADIENT_ROWS 2
-#define TERN_SUFFIX(name) name##_avx2
-#define TERN_PASS 32
-#define TERN_NAME "avx2"
 #include "KernelBody.h"
-#undef TERN_SUFFIX
-#undef TERN_PASS
-#undef TERN_NAME
-#undef load_v32i16
-#undef load_v16i32
-#undef load_v8u64
-#undef store_v16i32
-#undef load_v16f32
-#undef store_v16f32
-#undef TERN_FLOAT_ROWS
-#undef TERN_FLOAT_EXAMPLES
-#undef TERN_GRADIENT_ROWS
 #pragma clang attribute pop
 
 #endif
 
-TERN_LOADS(_portable)
-#define load_v32i16 load_v32i16_portable
-#define load_v16i32 load_v16i32_portable
-#define load_v8u64 load_v8u64_portable
-#define store_v16i32 store_v16i32_portable
-#define load_v16f32 load_v16f32_portable
-#define store_v16f32 store_v16f32_portable
+#define TERN_SUFFIX(name) name##_portable
+#define TERN_NAME "portable"
+#define TERN_PASS 16
 #define TERN_FLOAT_ROWS 2
 #define TERN_FLOAT_EXAMPLES 2
 #define TERN_GRADIENT_ROWS 2
-#define TERN_SUFFIX(name) name##_portable
-#define TERN_PASS 16
-#define TERN_NAME "portable"
 #include "KernelBody.h"
 
 const tern_kernel_table *tern_kernels(tern_isa isa) {
