@@ -347,7 +347,7 @@ public final class SearchProblem {
         guard sizes.count > 2 else { return genome }
         let last = sizes.count - 2, width = sizes[last], classes = sizes[last + 1]
         let hiddenLayer = last - 1
-        // Token inputs (text, DESIGN section 11): up to 16,384 evenly spaced windows, not the
+        // Token inputs (text; the TernaryCore article Semantics): up to 16,384 evenly spaced windows, not the
         // whole split (millions of windows times width times classes).
         let examples = train.windows == nil || train.count <= 16_384
             ? Array(0..<train.count) : (0..<16_384).map { $0 * train.count / 16_384 }

@@ -13,7 +13,7 @@
 //                                        p * Bp + b (-1 for padding examples)
 //   indexStart    Int32  [n0 + 1]        token inputs: the examples whose window has column j
 //   indexExamples Int32  [B K]           are indexExamples[indexStart[j] ..< indexStart[j + 1]],
-//                                        in increasing order (DESIGN section 11)
+//                                        in increasing order (see the Semantics article)
 //   sums[l]       Int32  [n(l+1)][Bp]    hidden pre-activations, neuron-major (l < L - 1)
 //   bits[l]       UInt64 [n(l+1)][Bw]    hidden signs, bit b % 64 of word b / 64 set when +1
 //   columns[l-1]  Int8   [n(l)][n(l+1)]  weight layer l >= 1 transposed: column j contiguous

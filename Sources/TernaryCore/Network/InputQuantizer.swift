@@ -22,8 +22,8 @@ public struct InputQuantizer: Hashable, Sendable, Codable {
     public var high: Float
     /// Bits per quantised input, 1 ... 8.
     public var bits: Int
-    /// The input kind: nil for quantised byte features, else one-hot token inputs (DESIGN
-    /// section 11; then `bits` is 1, `low` 0 and `high` 1, so an input's value `q / Q` is 0 or 1).
+    /// The input kind: nil for quantised byte features, else one-hot token inputs
+    /// (<doc:Semantics>; then `bits` is 1, `low` 0 and `high` 1, so an input's value `q / Q` is 0 or 1).
     public var tokens: TokenInput? = nil
 
     public init(low: Float, high: Float, bits: Int = 8) {

@@ -29,7 +29,7 @@ struct ArmContext {
     }
 
     /// Bytes one example's inputs take in a batch: `n0` Int16 columns, or for token inputs
-    /// (DESIGN section 11) its `context` Int32 column indices.
+    /// (<doc:TextLanguageModelling>) its `context` Int32 column indices.
     var inputBytes: Int { quantizer.tokens.map { 4 * $0.context } ?? 2 * layerSizes[0] }
 
     /// Bytes of the population evaluator scoring `genomes` genomes on `examples` examples:
