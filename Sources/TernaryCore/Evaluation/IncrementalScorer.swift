@@ -106,8 +106,9 @@ public final class IncrementalScorer {
         activeShards = blocks.count
         let inner = max(1, threads / blocks.count)
         Parallel.run(items: blocks.count, workers: threads, local: { s, _ in
+            // One shard takes the indices as given (nil: the whole data, read in place, not copied).
             let block = blocks[s]
-            let picked = indices.map { Array($0[block]) } ?? Array(block)
+            let picked = blocks.count == 1 ? indices : indices.map { Array($0[block]) } ?? Array(block)
             self.shards[s].rebuild(genome, on: data, indices: picked, workers: inner)
         })
     }
