@@ -40,7 +40,7 @@ struct DistributedTests {
         }
     }
 
-    @Test("the stand-in communicator gathers every rank's values in rank order, round after round")
+    @Test("the stand-in communicator gathers every rank's values in rank order and sums them, round after round")
     func gather() throws {
         for size in 1...7 {
             let group = ThreadCommunicator.group(size: size)
@@ -55,6 +55,10 @@ struct DistributedTests {
                     // Rank 0's bytes, of every length around a word's 8.
                     let bytes = (0..<(round % 19)).map { UInt8(truncatingIfNeeded: $0 * 37 + round) }
                     #expect(try group[rank].broadcast(rank == 0 ? bytes : [7]) == bytes)
+                    // Element-wise sums, wrapping like Int64 arithmetic (the totals of a data-parallel step).
+                    let values = (0..<(round % 5)).map { Int64(rank * 1_000 + $0) &* (round == 7 ? Int64.max / 3 : 1) }
+                    let sums = (0..<(round % 5)).map { k in (0..<size).reduce(Int64(0)) { $0 &+ (Int64($1 * 1_000 + k) &* (round == 7 ? Int64.max / 3 : 1)) } }
+                    #expect(try group[rank].allReduceSum(values) == sums)
                 }
                 return all
             }
@@ -77,34 +81,54 @@ struct DistributedTests {
         #expect((try? results[0].get()) == nil && (try? results[1].get()) == nil)
     }
 
+    /// Runs `strategy` alone (on `threads` threads) and on 2, 3 and 7 ranks of one thread each,
+    /// and expects every rank's reports, state and operation count to equal the lone run's.
+    func compareWithRanks<S: SearchStrategy>(_ strategy: S, data: QuantizedDataset, batch: Int?, sizes: [Int], steps count: Int = 12,
+                                             threads: Int = 1) {
+        let alone = session(strategy, sizes: sizes, data: data, batch: batch, rotateEvery: 5, threads: threads, seed: 4)
+        let reports = steps(alone, count)
+        let expected = stateBytes(alone)
+        for size in [2, 3, 7] {
+            let group = ThreadCommunicator.group(size: size)
+            let results = onRanks(size) { rank -> ([StepReport], [UInt8], Double) in
+                let run = session(strategy, sizes: sizes, data: data, batch: batch, rotateEvery: 5, threads: 1, seed: 4)
+                run.distribute(over: group[rank])
+                let mine = try (0..<count).map { _ in try run.advance() }
+                return (mine, stateBytes(run), run.integerOperations)
+            }
+            for (rank, result) in results.enumerated() {
+                guard let (mine, state, operations) = try? result.get() else {
+                    Issue.record("rank \(rank) of \(size) failed: \(result)")
+                    continue
+                }
+                #expect(mine == reports, "\(strategy.settingsDescription): rank \(rank) of \(size)")
+                #expect(state == expected, "\(strategy.settingsDescription): rank \(rank) of \(size)")
+                #expect(operations == alone.integerOperations)
+            }
+        }
+    }
+
     @Test("N ranks give the states and reports of one process (ga, local, es; 1 to 7 ranks, populations not divisible by N)")
     func sameAsOneProcess() {
         let data = clusterData(count: 300, seed: 5)
-        func compare<S: SearchStrategy>(_ strategy: S, batch: Int?, sizes: [Int] = [20, 37, 3], steps count: Int = 12) {
-            let alone = session(strategy, sizes: sizes, data: data, batch: batch, rotateEvery: 5, threads: 1, seed: 4)
-            let reports = steps(alone, count)
-            let expected = stateBytes(alone)
-            for size in [2, 3, 7] {
-                let group = ThreadCommunicator.group(size: size)
-                let results = onRanks(size) { rank -> ([StepReport], [UInt8], Double) in
-                    let run = session(strategy, sizes: sizes, data: data, batch: batch, rotateEvery: 5, threads: 1, seed: 4)
-                    run.distribute(over: group[rank])
-                    let mine = try (0..<count).map { _ in try run.advance() }
-                    return (mine, stateBytes(run), run.integerOperations)
-                }
-                for (rank, result) in results.enumerated() {
-                    guard let (mine, state, operations) = try? result.get() else {
-                        Issue.record("rank \(rank) of \(size) failed: \(result)")
-                        continue
-                    }
-                    #expect(mine == reports, "\(strategy.settingsDescription): rank \(rank) of \(size)")
-                    #expect(state == expected, "\(strategy.settingsDescription): rank \(rank) of \(size)")
-                    #expect(operations == alone.integerOperations)
-                }
-            }
-        }
-        compare(smallGA(population: 29), batch: 100)
-        compare(LocalSearch(candidates: 13, movesPerCandidate: 2, thresholdProbability: 0.2, thresholdStep: 40), batch: 120)
-        compare(SignVoteES(pairs: 5, perturbedTrits: 3, thresholdProbability: 0.1, thresholdStep: 40), batch: nil)
+        compareWithRanks(smallGA(population: 29), data: data, batch: 100, sizes: [20, 37, 3])
+        compareWithRanks(LocalSearch(candidates: 13, movesPerCandidate: 2, thresholdProbability: 0.2, thresholdStep: 40), data: data,
+                         batch: 121, sizes: [20, 37, 3])
+        compareWithRanks(SignVoteES(pairs: 5, perturbedTrits: 3, thresholdProbability: 0.1, thresholdStep: 40), data: data,
+                         batch: nil, sizes: [20, 37, 3])
+    }
+
+    @Test("data-parallel local and es on text windows: ranks hold blocks of a batch they do not divide; alone, 2 threads shard it")
+    func textSameAsOneProcess() {
+        var rng = Xoshiro256(seed: 8)
+        let (context, vocabulary) = (3, 11)
+        let stream = (0..<8_400).map { _ in UInt16(rng.uniformBelow(2) == 0 ? rng.uniformBelow(3) : rng.uniformBelow(vocabulary)) }
+        let data = QuantizedDataset(windows: TokenWindows(stream: stream, context: context, vocabulary: vocabulary))
+        let sizes = [context * vocabulary, 16, vocabulary]
+        // 8,201 examples: a shard per thread for the lone 2-thread run (4,096 or more per shard).
+        compareWithRanks(LocalSearch(candidates: 7, movesPerCandidate: 1, thresholdProbability: 0.2, thresholdStep: 2), data: data,
+                         batch: 8_201, sizes: sizes, steps: 6, threads: 2)
+        compareWithRanks(SignVoteES(pairs: 3, perturbedTrits: 2, thresholdProbability: 0.1, thresholdStep: 2), data: data,
+                         batch: 8_201, sizes: sizes, steps: 6, threads: 2)
     }
 }
