@@ -286,7 +286,7 @@ public final class SearchProblem {
             pending.operations += fullOperations([incumbent], examples: fitnessBatchCount)
             countedRebuildStep = step
         }
-        if rotation != scorerRotation || !scorerHolds || scorer.genome != incumbent {
+        if rotation != scorerRotation || scorer.genome != incumbent {
             var indices = batchIndices(step: step, seed: seed)
             if let communicator, communicator.size > 1 {
                 let block = ownedBlock
@@ -294,14 +294,10 @@ public final class SearchProblem {
             }
             scorer.rebuild(incumbent, on: train, indices: indices)
             scorerRotation = rotation
-            scorerHolds = true
             rebuilds += 1
         }
         return scorer
     }
-
-    /// Whether the scorer has been built at all (a rank's block may hold no examples).
-    private var scorerHolds = false
 
     /// The positions in the fitness batch whose examples this rank's cache holds: all of them
     /// alone, a contiguous block of them in a distributed run.

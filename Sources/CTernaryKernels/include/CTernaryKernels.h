@@ -1,7 +1,8 @@
 // The kernels of TernEvo (the ternary forward pass and the float products of the backprop
 // baselines), one source compiled for several instruction sets
 // (KernelBody.h, included once per set by Kernels.c) and chosen once per process at run time.
-// Swift reaches them only through TernaryCore's `Kernels` wrapper (ForwardKernels.swift).
+// Swift reaches them only through two wrappers: TernaryCore's ForwardScratch
+// (ForwardKernels.swift) and TernaryBackprop's FloatKernels (FloatKernels.swift).
 //
 // Layouts (T = 128 examples per tile, W words of 64 inputs per row):
 //   tile         int16  [I][128]      input i of example b at i * 128 + b (first layer)

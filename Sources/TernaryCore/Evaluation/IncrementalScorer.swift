@@ -132,24 +132,7 @@ public final class IncrementalScorer {
     /// The scores of candidates `range` of `candidates` only.
     public func scores(of candidates: MoveList, range: Range<Int>) -> [Score] {
         let count = exampleCount
-        guard activeShards == 1 else {
-            return totals(of: candidates, range: range).map { Score(correct: $0.correct, count: count, lossUnits: $0.units) }
-        }
-        // One shard (the default in one process): straight to scores, candidates over the threads.
-        precondition(range.lowerBound >= 0 && range.upperBound <= candidates.count)
-        let cache = shards[0]
-        for worker in scratch { worker.operations = 0 }
-        defer { lastOperations = scratch.reduce(0) { $0 + $1.operations } }
-        return candidates.moves.withUnsafeBufferPointer { moves in
-            candidates.ends.withUnsafeBufferPointer { ends in
-                Parallel.map(count: range.count, workers: threads, local: { offset, worker in
-                    let index = range.lowerBound + offset
-                    let slice = UnsafeBufferPointer(rebasing: moves[(index == 0 ? 0 : ends[index - 1])..<ends[index]])
-                    let (units, correct) = cache.score(slice, scratch: scratch[worker])
-                    return Score(correct: correct, count: count, lossUnits: units)
-                })
-            }
-        }
+        return totals(of: candidates, range: range).map { Score(correct: $0.correct, count: count, lossUnits: $0.units) }
     }
 
     /// The integer totals behind `scores(of:range:)`: each candidate's fixed-point loss units

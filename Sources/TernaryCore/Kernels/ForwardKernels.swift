@@ -2,7 +2,8 @@ import CTernaryKernels
 
 // The multiplication-free forward pass lives in the C target CTernaryKernels (one source,
 // compiled for AVX-512, AVX2 and the portable baseline; see its Kernels.c for why C). This file
-// chooses the copy once per process and is the only Swift code that calls it.
+// calls the forward kernels of the copy `InstructionSet` chose; the float products are called
+// from TernaryBackprop's FloatKernels.swift.
 
 /// Examples per tile: 128, so each weight's bit-loop step is paid once for 128 examples.
 let tileWidth = 128
