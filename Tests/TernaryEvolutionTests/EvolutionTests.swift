@@ -14,19 +14,19 @@ func parityData(bits: Int) -> QuantizedDataset {
     return QuantizedDataset(features: features, featureCount: bits, labels: labels, classCount: 2)
 }
 
-/// A small random classification task: two noisy clusters per class in 20 byte features.
-func clusterData(count: Int, seed: UInt64) -> QuantizedDataset {
+/// A small random classification task: two noisy clusters per class in `width` byte features.
+func clusterData(count: Int, seed: UInt64, width: Int = 20) -> QuantizedDataset {
     var rng = Xoshiro256(seed: seed)
     var features = [UInt8](), labels = [Int]()
     for _ in 0..<count {
         let label = rng.uniformBelow(3)
-        for f in 0..<20 {
-            let centre = (f + label * 7) % 20 < 7 ? 200 : 40
+        for f in 0..<width {
+            let centre = (f + label * 7) % width < 7 * width / 20 ? 200 : 40
             features.append(UInt8(max(0, min(255, centre + rng.uniformBelow(81) - 40))))
         }
         labels.append(label)
     }
-    return QuantizedDataset(features: features, featureCount: 20, labels: labels, classCount: 3)
+    return QuantizedDataset(features: features, featureCount: width, labels: labels, classCount: 3)
 }
 
 func smallGA(population: Int = 64) -> GeneticAlgorithm {

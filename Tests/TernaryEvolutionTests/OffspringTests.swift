@@ -62,6 +62,38 @@ struct OffspringTests {
         }
     }
 
+    @Test("the defaults' scheme (the best 4 breed, mutated copies only): the recorded moves are the genomes' differences, and every score equals a full evaluation, 1 and 2 threads",
+          arguments: [1, 2])
+    func truncationMutationOnly(threads: Int) {
+        for (sizes, batch) in [([20, 24, 3], Optional(70)), ([20, 13, 9, 3], nil), ([65, 30, 4], 100)] {
+            let data = clusterData(count: 150, seed: 23, width: sizes[0])
+            let problem = problem(data, sizes: sizes, batch: batch, rotateEvery: 3, threads: threads)
+            var strategy = GeneticAlgorithm(populationSize: 16, eliteCount: 4, selection: .truncation(count: 4), crossover: .neuron,
+                                            crossoverProbability: 0, mutation: Mutation(weightRate: 0.004, thresholdRate: 0.05, thresholdStep: 30),
+                                            readout: true)
+            strategy.cachedChildFraction = 1.0 / 16
+            var state = strategy.initialState(problem: problem, seed: 5)
+            var cached = 0
+            for generation in 0..<8 {
+                let parents = state.genomes
+                let candidates = strategy.ask(&state, problem: problem, seed: 5)
+                let (fitness, _, _) = try! problem.stepFitness(of: candidates, incumbent: state.genomes[0], step: generation, seed: 5)
+                let full = problem.evaluator.scores(of: state.genomes, on: problem.batch(step: generation, seed: 5))
+                #expect(fitness == full.map(FitnessKind.xent.fitness), "generation \(generation)")
+                if case let .offspring(offspring) = candidates {
+                    for index in offspring.slots.indices where offspring.slots[index] >= 0 {
+                        cached += 1
+                        // Some parent's difference to the child is exactly the recorded list.
+                        let recorded = Set(offspring.moves[index].map { "\($0)" })
+                        #expect(parents.contains { Set(Difference.moves(from: $0, to: offspring.genomes[index]).map { "\($0)" }) == recorded })
+                    }
+                }
+                strategy.tell(&state, fitness: fitness, problem: problem, seed: 5)
+            }
+            #expect(cached > 7 * 12, "\(cached) children scored from caches in 7 generations of 16")
+        }
+    }
+
     @Test("the cache budget changes the counters only: no budget, a budget of 3 breeders and a large one give the same run")
     func budgetChangesNothing() {
         let data = clusterData(count: 200, seed: 5)

@@ -100,7 +100,7 @@ struct OperatorTests {
         let ranking = rankBestFirst(fitness)
         #expect(ranking == [2, 0, 3, 1, 4])
         for _ in 0..<200 {
-            #expect([2, 0].contains(Selection.truncation(fraction: 0.4).pick(fitness: fitness, ranking: ranking, using: &rng)))
+            #expect([2, 0].contains(Selection.truncation(count: 2).pick(fitness: fitness, ranking: ranking, using: &rng)))
         }
         // A tournament of 60 over [NaN, NaN, 0.3] misses index 2 with probability (2/3)^60 < 1e-10.
         let mostlyNaN = [Double.nan, .nan, 0.3]

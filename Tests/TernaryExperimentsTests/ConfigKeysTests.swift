@@ -49,7 +49,7 @@ struct ConfigKeysTests {
         let (status, output) = Captured.run(["help", "run", "--keys"])
         #expect(status == 0)
         for expected in ["top level:", "dataset:", "model:", "every arm (arms.NAME):", "strategy ga:", "strategy local:",
-                         "strategy es:", "strategy ste:", "strategy float:", "population", "integer", "2 ... 1000000; default 256",
+                         "strategy es:", "strategy ste:", "strategy float:", "population", "integer", "2 ... 1000000; default 32",
                          "scaling", "default auto", "window"] {
             #expect(output.out.contains(expected), "missing \(expected)")
         }

@@ -32,11 +32,11 @@ struct ConfigTests {
         #expect(config.perFeatureScaling == nil, "scaling defaults to auto")
         #expect(config.zeroFraction == 1.0 / 3 && config.seeds == [1] && config.testData == nil)
         let arm = try #require(config.arms.first)
-        #expect(arm.evalEvery == 10 && arm.patience == nil && arm.seconds == nil && arm.steps == 5)
+        #expect(arm.evalEvery == nil && arm.patience == nil && arm.seconds == nil && arm.steps == 5)
         let ga = try #require(arm.settings as? GASettings)
-        #expect(ga.population == 256 && ga.batch == 256 && ga.elite == 2 && ga.tournament == 3 && ga.crossover == "uniform")
-        #expect(ga.rotateEvery == 1 && ga.cacheMegabytes == 0)
-        #expect(ga.mutation == nil && ga.thresholdRate == 0.02 && ga.fitness.fitness == .xent && ga.fitness.temperature == nil)
+        #expect(ga.population == 32 && ga.batch == 1000 && ga.elite == 4 && ga.parents == 4 && ga.tournament == 3 && ga.crossover == "none")
+        #expect(ga.rotateEvery == 200 && ga.cacheMegabytes == 256 && ga.readout)
+        #expect(ga.mutation == nil && ga.thresholdRate == 0.004 && ga.fitness.fitness == .xent && ga.fitness.temperature == nil)
     }
 
     @Test("each kind of error names its key", arguments: [
@@ -190,7 +190,7 @@ struct RunnerTests {
         #expect(status == 0)
         #expect(output.out.contains("network 2-4-2: 16 weights, 4 thresholds"))
         #expect(output.out.contains("ga (ga): 3 s; about "))
-        #expect(output.out.contains("GASettings(population: 256"))
+        #expect(output.out.contains("GASettings(population: 32"))
         #expect(output.out.contains("memory estimate"))
         #expect(!FileManager.default.fileExists(atPath: folder))
     }

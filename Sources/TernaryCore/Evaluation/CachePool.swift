@@ -4,11 +4,13 @@
 ///
 /// Slots `0 ..< count` each hold one genome's cache. `replace(with:on:indices:)` sets the next
 /// generation's slots, each either rebuilt by a full evaluation or derived from a current slot
-/// by copying it and applying moves (a memory copy plus the moves' work); `scores(of:...)`
+/// by applying moves (in place for the slot's last derivation, after a memory copy for the
+/// others); `scores(of:...)`
 /// prices candidates, each a slot plus moves, on all cores, exactly as `IncrementalScorer` does.
 ///
 /// Memory: while `replace` runs, the old and the new slots are both held:
-/// `2 * count * byteCount(...)` bytes at most, plus per-worker scratch.
+/// `2 * count * byteCount(...)` bytes at most (less when slots are derived in place), plus
+/// per-worker scratch.
 public final class CachePool {
     /// Layer sizes of the genomes this pool takes.
     public let layerSizes: [Int]
@@ -50,21 +52,39 @@ public final class CachePool {
     /// `derive`. Derivations run in parallel, one slot per worker; rebuilds one after another,
     /// each on all workers.
     public func replace(with sources: [Source], on data: QuantizedDataset, indices: [Int]?) {
-        while spare.count < sources.count { spare.append(DeltaCache(layerSizes: layerSizes, table: table)) }
-        let current = caches, next = spare
-        Parallel.run(items: sources.count, workers: threads, local: { item, worker in
-            guard case let .derive(slot, moves) = sources[item] else { return }
+        // The last derivation from a slot takes that slot's cache and applies its moves in
+        // place (no copy); the others copy it first. A slot's cache moves only after every copy
+        // of it is done.
+        var lastUse = [Int](repeating: -1, count: count)
+        for (item, source) in sources.enumerated() {
+            guard case let .derive(slot, _) = source else { continue }
             precondition(slot >= 0 && slot < count, "slot \(slot) outside 0..<\(count)")
-            next[item].copy(from: current[slot])
-            next[item].apply(moves, scratch: scratch[worker])
-            next[item].network.checkInvariants()
+            lastUse[slot] = item
+        }
+        var next = [DeltaCache?](repeating: nil, count: sources.count)
+        var free = spare
+        for (slot, item) in lastUse.enumerated() where item >= 0 { next[item] = caches[slot] }
+        for slot in caches.indices where slot >= count || lastUse[slot] < 0 { free.append(caches[slot]) }
+        for item in sources.indices where next[item] == nil {
+            next[item] = free.popLast() ?? DeltaCache(layerSizes: layerSizes, table: table)
+        }
+        let current = caches, targets = next.map { $0! }
+        Parallel.run(items: sources.count, workers: threads, local: { item, _ in
+            guard case let .derive(slot, _) = sources[item], lastUse[slot] != item else { return }
+            targets[item].copy(from: current[slot])
+        })
+        Parallel.run(items: sources.count, workers: threads, local: { item, worker in
+            guard case let .derive(_, moves) = sources[item] else { return }
+            targets[item].apply(moves, scratch: scratch[worker])
+            targets[item].network.checkInvariants()
         })
         for (item, source) in sources.enumerated() {
             guard case let .rebuild(genome) = source else { continue }
             precondition(genome.layerSizes == layerSizes, "genome \(genome.layerSizes) does not match pool \(layerSizes)")
-            next[item].rebuild(genome, on: data, indices: indices, workers: threads)
+            targets[item].rebuild(genome, on: data, indices: indices, workers: threads)
         }
-        swap(&caches, &spare)
+        caches = targets
+        spare = free
         count = sources.count
     }
 

@@ -4,8 +4,9 @@ import TernaryCore
 public enum Selection: Hashable, Sendable {
     /// The fittest of `size` individuals drawn uniformly (with replacement).
     case tournament(size: Int)
-    /// An individual drawn uniformly from the top `fraction` (at least one).
-    case truncation(fraction: Double)
+    /// An individual drawn uniformly from the best `count` (truncation selection: only they
+    /// breed, so only they need caches; at most the population).
+    case truncation(count: Int)
 
     /// A parent index. `ranking` lists indices best first (needed by truncation only).
     func pick(fitness: [Double], ranking: [Int], using generator: inout some RandomNumberGenerator) -> Int {
@@ -17,9 +18,8 @@ public enum Selection: Hashable, Sendable {
                 if isBetter(fitness[challenger], than: fitness[best]) { best = challenger }
             }
             return best
-        case let .truncation(fraction):
-            let top = max(1, min(ranking.count, Int((fraction * Double(ranking.count)).rounded(.up))))
-            return ranking[generator.uniformBelow(top)]
+        case let .truncation(count):
+            return ranking[generator.uniformBelow(max(1, min(ranking.count, count)))]
         }
     }
 }

@@ -30,11 +30,14 @@ public struct GeneticAlgorithm: SearchStrategy {
     public var mutation: Mutation
     /// Fraction of zero weights in the initial genomes.
     public var initialZeroFraction: Double
+    /// Start every genome from its data-set output layer (`SearchProblem.readoutInitialized`)
+    /// instead of random output trits, as `local` and `es` do.
+    public var readout: Bool
 
     public init(populationSize: Int = 256, eliteCount: Int = 2, selection: Selection = .tournament(size: 3),
                 crossover: Crossover = .uniform, crossoverProbability: Double = 0.5,
                 mutation: Mutation = Mutation(weightRate: 0.002, thresholdRate: 0.02, thresholdStep: 2),
-                initialZeroFraction: Double = 1.0 / 3) {
+                initialZeroFraction: Double = 1.0 / 3, readout: Bool = false) {
         precondition(populationSize >= 2, "a population needs at least 2 genomes")
         precondition(eliteCount >= 0 && eliteCount < populationSize, "eliteCount must lie in 0..<populationSize")
         precondition(crossoverProbability >= 0 && crossoverProbability <= 1, "crossoverProbability must lie in [0, 1]")
@@ -45,6 +48,7 @@ public struct GeneticAlgorithm: SearchStrategy {
         self.crossoverProbability = crossoverProbability
         self.mutation = mutation
         self.initialZeroFraction = initialZeroFraction
+        self.readout = readout
     }
 
     /// The GA's state: the scored parents, the offspring being built, the generation.
@@ -72,8 +76,12 @@ public struct GeneticAlgorithm: SearchStrategy {
     }
 
     public func initialState(problem: SearchProblem, seed: UInt64) -> State {
-        State(genomes: problem.initialGenomes(count: populationSize, zeroFraction: initialZeroFraction, seed: seed),
-              fitness: [], generation: 0)
+        var genomes = problem.initialGenomes(count: populationSize, zeroFraction: initialZeroFraction, seed: seed)
+        if readout {
+            // One genome at a time, each readout on all cores.
+            genomes = genomes.map { problem.readoutInitialized($0, zeroFraction: initialZeroFraction) }
+        }
+        return State(genomes: genomes, fitness: [], generation: 0)
     }
 
     /// An offspring being built: its genome and the parent it is scored from (-1: a full
@@ -81,6 +89,8 @@ public struct GeneticAlgorithm: SearchStrategy {
     struct Child: Sendable {
         var genome: TernaryNetwork
         var source = -1
+        /// The moves from the source, when known without a scan (an elite, a mutated copy).
+        var moves: [Move]?
     }
 
     public func ask(_ state: inout State, problem: SearchProblem, seed: UInt64) -> Candidates {
@@ -99,19 +109,30 @@ public struct GeneticAlgorithm: SearchStrategy {
             if individual < eliteCount {
                 copyGenome(parents[ranking[individual]], into: &child.genome)
                 child.source = ranking[individual]
+                child.moves = []
                 return
             }
             var rng = Xoshiro256(seed: seed, stream: StreamPath.offspring(generation, individual))
             let first = selection.pick(fitness: fitness, ranking: ranking, using: &rng)
             var second = first
+            child.moves = nil
             if rng.uniformDouble() < crossoverProbability {
                 second = selection.pick(fitness: fitness, ranking: ranking, using: &rng)
                 crossover.apply(parents[first], parents[second], into: &child.genome, using: &rng)
+                mutation.apply(to: &child.genome, using: &rng)
             } else {
+                // A mutated copy: its moves from the parent are the mutation's (no scan).
                 copyGenome(parents[first], into: &child.genome)
+                var moves: [Move] = []
+                mutation.apply(to: &child.genome, using: &rng, recording: &moves)
+                child.moves = moves
             }
-            mutation.apply(to: &child.genome, using: &rng)
             child.genome.checkInvariants()
+            if let moves = child.moves {
+                let weights = moves.count { $0.kind == .trit }
+                child.source = weights <= limit ? first : -1
+                return
+            }
             // The closer parent (the first on a tie); a uniform-crossover child is evaluated in full.
             guard first == second || crossover != .uniform else { child.source = -1; return }
             let distance = [first, second].map { Difference.weightCount(parents[$0], child.genome, limit: limit) ?? Int.max }
@@ -136,7 +157,7 @@ public struct GeneticAlgorithm: SearchStrategy {
         problem.prepareBreeders(breeders, of: parents, scoredFromCache: flags, step: generation, seed: seed)
         let built = children
         let moveLists = Parallel.map(count: built.count, workers: threads) { index, _ in
-            slots[index] < 0 ? [] : Difference.moves(from: parents[built[index].source], to: built[index].genome)
+            slots[index] < 0 ? [] : built[index].moves ?? Difference.moves(from: parents[built[index].source], to: built[index].genome)
         }
         var moves = MoveList()
         for list in moveLists { moves.appendCandidate(list) }
@@ -162,9 +183,9 @@ public struct GeneticAlgorithm: SearchStrategy {
         let selected: String
         switch selection {
         case let .tournament(size): selected = "tournament(\(size))"
-        case let .truncation(fraction): selected = "truncation(\(fraction))"
+        case let .truncation(count): selected = "truncation(\(count))"
         }
-        return "ga population=\(populationSize) elite=\(eliteCount) selection=\(selected) crossover=\(crossover.rawValue) p=\(crossoverProbability) mutation=\(mutation.weightRate)/\(mutation.thresholdRate)/\(mutation.thresholdStep) zeros=\(initialZeroFraction)"
+        return "ga population=\(populationSize) elite=\(eliteCount) selection=\(selected) crossover=\(crossover.rawValue) p=\(crossoverProbability) mutation=\(mutation.weightRate)/\(mutation.thresholdRate)/\(mutation.thresholdStep) zeros=\(initialZeroFraction)\(readout ? " readout" : "")"
     }
 
     public func encode(_ state: State, into writer: inout BinaryWriter) {
