@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Generations per second of the MNIST-5k es and GA arms (experiments/mpi-scaling.json) as one
-# process with 2 threads and as 2 MPI processes with 1 thread each, on this machine: rounds
-# alternate, and the median of each is reported with the efficiency (2 x 1 over 1 x 2).
+# Steps per second of the MNIST-5k local, es and GA arms (experiments/mpi-scaling.json) as one
+# process with 1 thread, one with 2 threads and 2 MPI processes with 1 thread each, on this
+# machine: rounds alternate, and the median of each is reported with the efficiency (2 x 1 over
+# 1 x 2). The 1 x 1 figure is the cluster model's T1 (ScaleOut article).
 #
 #   scripts/mpi_scaling.sh [ROUNDS] [CONFIG]   (default 3 and experiments/mpi-scaling.json, which
 #                                               needs experiments/data/mnist5k; needs Open MPI)
@@ -21,6 +22,8 @@ mpi=(mpirun --oversubscribe --bind-to none --mca btl self,vader,tcp --mca btl_tc
 # Generations per second of each arm of a run folder: steps over training seconds (rank 0's).
 rate() { awk -F, 'NR > 1 { printf "%s %.3f\n", $1, $3 / $4 }' "$1/summary.csv"; }
 for round in $(seq "$rounds"); do
+    "$binary" run "$config" --out "$work/single" --threads 1 --quiet >/dev/null
+    rate "$work/single" | sed 's/^/1x1 /' >> "$work/rates"
     "$binary" run "$config" --out "$work/one" --threads 2 --quiet >/dev/null
     rate "$work/one" | sed 's/^/1x2 /' >> "$work/rates"
     "${mpi[@]}" -n 2 "$binary" run "$config" --out "$work/two" --threads 1 --quiet >/dev/null
@@ -33,7 +36,9 @@ for line in open(sys.argv[1]):
     layout, arm, value = line.split()
     rates.setdefault((layout, arm), []).append(float(value))
 for arm in sorted({a for _, a in rates}):
+    single = statistics.median(rates[("1x1", arm)])
     one, two = statistics.median(rates[("1x2", arm)]), statistics.median(rates[("2x1", arm)])
-    print(f"{arm}: 1 process x 2 threads {one:.1f} generations/s, 2 processes x 1 thread {two:.1f} generations/s, "
-          f"efficiency {100 * two / one:.0f}% (medians of {len(rates[('1x2', arm)])} alternating rounds)")
+    print(f"{arm}: 1 process x 1 thread {single:.1f} steps/s, 1 process x 2 threads {one:.1f} steps/s, "
+          f"2 processes x 1 thread {two:.1f} steps/s, efficiency {100 * two / one:.0f}% "
+          f"(medians of {len(rates[('1x2', arm)])} alternating rounds)")
 PY

@@ -101,6 +101,44 @@ public final class SearchProblem {
         return batch
     }
 
+    /// The indices into the train split of the examples this rank scores at `step`: the
+    /// fitness batch alone (nil: the whole split), its `ownedBlock` in a distributed run.
+    func ownedIndices(step: Int, seed: UInt64) -> [Int]? {
+        let indices = batchIndices(step: step, seed: seed)
+        guard let communicator, communicator.size > 1 else { return indices }
+        let block = ownedBlock
+        return indices.map { Array($0[block]) } ?? Array(block)
+    }
+
+    /// The examples this rank scores at `step`, laid out for the full evaluator (the batch
+    /// alone; its block in a distributed run).
+    func ownedBatch(step: Int, seed: UInt64) -> ExampleBatch {
+        guard let communicator, communicator.size > 1 else { return batch(step: step, seed: seed) }
+        let rotation = rotation(step: step)
+        if let cachedBlock, cachedBlock.rotation == rotation { return cachedBlock.batch }
+        let batch = train.batch(ownedIndices(step: step, seed: seed)!)
+        cachedBlock = (rotation, batch)
+        return batch
+    }
+    private var cachedBlock: (rotation: Int, batch: ExampleBatch)?
+
+    /// Fitness values from this rank's scores: alone, the scores themselves; distributed,
+    /// their Int64 loss units and correct counts (and the operations) summed over the ranks in
+    /// one all-reduce, so every rank gets what one process would. A failed collective is kept
+    /// for `takeCommunicationError` and gives NaN.
+    private func reduced(_ scores: [Score], operations: Double) -> (fitness: [Double], operations: Double) {
+        guard let communicator, communicator.size > 1 else { return (scores.map(fitnessKind.fitness), operations) }
+        let local = scores.map { $0.lossUnits! } + scores.map { Int64($0.correct) } + [Int64(operations.rounded())]
+        let totals: [Int64]
+        do throws(CommunicationError) { totals = try communicator.allReduceSum(local) } catch {
+            communicationError = communicationError ?? error
+            return ([Double](repeating: .nan, count: scores.count), 0)
+        }
+        let count = fitnessBatchCount, n = scores.count
+        let fitness = (0..<n).map { fitnessKind.fitness(of: Score(correct: Int(totals[n + $0]), count: count, lossUnits: totals[$0])) }
+        return (fitness, Double(totals[2 * n]))
+    }
+
     /// The fitness of each candidate at `step`, for a strategy's own scoring (outside the
     /// step's candidates, e.g. re-scores in `tell`): its evaluations and operations are added to
     /// what `takeCost()` returns. Move candidates are relative to `incumbent`.
@@ -118,57 +156,48 @@ public final class SearchProblem {
         return pending
     }
 
-    /// The fitness of candidates `range` only, and the operations that took. Distributed, move
-    /// candidates are scored data-parallel: this rank's cache holds only its block of the batch
-    /// (`WorkSplit` over the examples), and the candidates' Int64 loss units and correct counts
-    /// are summed over the ranks, so every rank gets the fitness one process would.
+    /// The fitness of candidates `range` only, and the operations that took. Distributed, every
+    /// kind of candidate is scored data-parallel: this rank scores them on its block of the batch
+    /// only (`ownedBlock`: its incremental cache, its breeders' caches and its full evaluations
+    /// hold just those examples), and `reduced` sums the integer totals over the ranks.
     func fitness(of candidates: Candidates, range: Range<Int>, incumbent: TernaryNetwork, step: Int, seed: UInt64)
         -> (fitness: [Double], operations: Double) {
         switch candidates {
         case let .genomes(genomes):
-            let batch = batch(step: step, seed: seed)
+            let batch = ownedBatch(step: step, seed: seed)
             let scores = evaluator.scores(of: Array(genomes[range]), on: batch, temperature: temperature)
-            return (scores.map(fitnessKind.fitness), fullOperations(genomes[range], examples: batch.count))
+            return reduced(scores, operations: fullOperations(genomes[range], examples: batch.count))
         case let .moves(list):
             let scorer = synchronizedScorer(incumbent, step: step, seed: seed)
             guard let communicator, communicator.size > 1 else {
                 return (scorer.scores(of: list, range: range).map(fitnessKind.fitness), Double(scorer.lastOperations))
             }
-            // One sum over the ranks: each candidate's units and correct count, then the operations.
-            let mine = scorer.totals(of: list, range: range)
-            let local = mine.map(\.units) + mine.map { Int64($0.correct) } + [Int64(scorer.lastOperations)]
-            let totals: [Int64]
-            do throws(CommunicationError) { totals = try communicator.allReduceSum(local) } catch {
-                communicationError = communicationError ?? error
-                return ([Double](repeating: .nan, count: range.count), 0)
+            let scores = scorer.totals(of: list, range: range).map {
+                Score(correct: $0.correct, count: scorer.exampleCount, lossUnits: $0.units)
             }
-            let count = fitnessBatchCount
-            let fitness = (0..<range.count).map {
-                fitnessKind.fitness(of: Score(correct: Int(totals[range.count + $0]), count: count, lossUnits: totals[$0]))
-            }
-            return (fitness, Double(totals[2 * range.count]))
+            return reduced(scores, operations: Double(scorer.lastOperations))
         case let .offspring(offspring):
             lastOffspring = (step, offspring)
             let cached = range.filter { offspring.slots[$0] >= 0 }, full = range.filter { offspring.slots[$0] < 0 }
-            var fitness = [Double](repeating: .nan, count: range.count), operations = 0.0
+            var scores = [Score](repeating: Score(correct: 0, count: 0, lossUnits: 0), count: range.count), operations = 0.0
             if let pool, !cached.isEmpty {
                 precondition(poolRotation == rotation(step: step), "offspring of step \(step) scored from caches of another batch")
                 for (index, score) in zip(cached, pool.scores(of: offspring.moves, slots: offspring.slots, items: cached)) {
-                    fitness[index - range.lowerBound] = fitnessKind.fitness(of: score)
+                    scores[index - range.lowerBound] = score
                 }
                 operations += Double(pool.lastOperations)
             } else {
                 precondition(cached.isEmpty, "offspring name breeder caches that were never prepared")
             }
             if !full.isEmpty {
-                let batch = batch(step: step, seed: seed)
+                let batch = ownedBatch(step: step, seed: seed)
                 let genomes = full.map { offspring.genomes[$0] }
                 for (index, score) in zip(full, evaluator.scores(of: genomes, on: batch, temperature: temperature)) {
-                    fitness[index - range.lowerBound] = fitnessKind.fitness(of: score)
+                    scores[index - range.lowerBound] = score
                 }
                 operations += fullOperations(genomes, examples: batch.count)
             }
-            return (fitness, operations)
+            return reduced(scores, operations: operations)
         }
     }
 
@@ -188,37 +217,15 @@ public final class SearchProblem {
     }
 
     /// The fitness of a step's candidates, the evaluations they cost (`Candidates.paidCount`)
-    /// and the operations. Alone, `fitness(of:range:...)` of them all. Distributed, move
-    /// candidates are scored data-parallel (see `fitness(of:range:...)`: 16 bytes per candidate
-    /// cross the wire, and nothing that grows with the batch is repeated on every rank); genome
-    /// and offspring candidates are split over the ranks (`WorkSplit`) and the blocks are
-    /// all-gathered with each rank's operation count. Either way every rank returns the same
-    /// values as one process would.
+    /// and the operations: `fitness(of:range:...)` of them all. Distributed, every rank scores
+    /// every candidate on its block of the batch and one all-reduce sums the totals (16 bytes
+    /// per candidate cross the wire; nothing that grows with the batch is repeated on every
+    /// rank), so every rank returns the values one process would.
     public func stepFitness(of candidates: Candidates, incumbent: TernaryNetwork, step: Int, seed: UInt64)
         throws(CommunicationError) -> (fitness: [Double], evaluations: Int, operations: Double) {
-        guard let communicator, communicator.size > 1 else {
-            let (fitness, operations) = fitness(of: candidates, range: 0..<candidates.count, incumbent: incumbent, step: step, seed: seed)
-            return (fitness, candidates.paidCount, operations)
-        }
-        if case .moves = candidates {
-            let (fitness, operations) = fitness(of: candidates, range: 0..<candidates.count, incumbent: incumbent, step: step, seed: seed)
-            if let error = takeCommunicationError() { throw error }
-            return (fitness, candidates.paidCount, operations)
-        }
-        let range = WorkSplit.range(count: candidates.count, rank: communicator.rank, size: communicator.size)
-        let (mine, operations) = fitness(of: candidates, range: range, incumbent: incumbent, step: step, seed: seed)
-        // Each rank's block, then its operation count.
-        let counts = WorkSplit.counts(count: candidates.count, size: communicator.size).map { $0 + 1 }
-        let gathered = try communicator.allGather(mine + [operations], counts: counts)
-        var fitness: [Double] = [], total = 0.0
-        fitness.reserveCapacity(candidates.count)
-        var offset = 0
-        for count in counts {
-            fitness += gathered[offset..<(offset + count - 1)]
-            total += gathered[offset + count - 1]
-            offset += count
-        }
-        return (fitness, candidates.paidCount, total)
+        let (fitness, operations) = fitness(of: candidates, range: 0..<candidates.count, incumbent: incumbent, step: step, seed: seed)
+        if let error = takeCommunicationError() { throw error }
+        return (fitness, candidates.paidCount, operations)
     }
 
     /// Breeders whose caches the budget holds at once (old and new generation together).
@@ -258,7 +265,7 @@ public final class SearchProblem {
         }
         let pool = self.pool ?? CachePool(layerSizes: architecture.layerSizes, temperature: temperature, threads: threads)
         self.pool = pool
-        pool.replace(with: sources, on: train, indices: batchIndices(step: step, seed: seed))
+        pool.replace(with: sources, on: train, indices: ownedIndices(step: step, seed: seed))
         poolRotation = rotation
         lastOffspring = nil
         assert(breeders.indices.allSatisfy { pool.genome($0) == population[breeders[$0]] }, "a derived cache is not its breeder")
@@ -287,12 +294,7 @@ public final class SearchProblem {
             countedRebuildStep = step
         }
         if rotation != scorerRotation || scorer.genome != incumbent {
-            var indices = batchIndices(step: step, seed: seed)
-            if let communicator, communicator.size > 1 {
-                let block = ownedBlock
-                indices = indices.map { Array($0[block]) } ?? Array(block)
-            }
-            scorer.rebuild(incumbent, on: train, indices: indices)
+            scorer.rebuild(incumbent, on: train, indices: ownedIndices(step: step, seed: seed))
             scorerRotation = rotation
             rebuilds += 1
         }
@@ -306,9 +308,24 @@ public final class SearchProblem {
         return WorkSplit.range(count: fitnessBatchCount, rank: communicator.rank, size: communicator.size)
     }
 
-    /// `genome`'s score on `data` by a full evaluation.
+    /// `genome`'s score on `data` by a full evaluation. Distributed, each rank evaluates its
+    /// contiguous block of `data` and the loss units and correct counts are summed over the
+    /// ranks (every rank must call it for the same data in the same order); a failed
+    /// collective gives a NaN loss and is kept for `takeCommunicationError`.
     public func score(_ genome: TernaryNetwork, on data: QuantizedDataset) -> Score {
-        evaluator.scores(of: [genome], on: data.all, temperature: temperature)[0]
+        guard let communicator, communicator.size > 1 else {
+            return evaluator.scores(of: [genome], on: data.all, temperature: temperature)[0]
+        }
+        let block = WorkSplit.range(count: data.count, rank: communicator.rank, size: communicator.size)
+        let mine = block.isEmpty ? Score(correct: 0, count: 0, lossUnits: 0)
+            : evaluator.scores(of: [genome], on: data.batch(Array(block)), temperature: temperature)[0]
+        do throws(CommunicationError) {
+            let totals = try communicator.allReduceSum([mine.lossUnits!, Int64(mine.correct)])
+            return Score(correct: Int(totals[1]), count: data.count, lossUnits: totals[0])
+        } catch {
+            communicationError = communicationError ?? error
+            return Score(correct: 0, count: data.count, loss: .nan)
+        }
     }
 
     /// Random genomes `0 ..< count` of the run (stream per individual), thresholds calibrated

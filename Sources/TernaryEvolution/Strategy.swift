@@ -93,11 +93,6 @@ public struct Architecture: Hashable, Sendable {
         self.quantizer = quantizer
     }
 
-    /// Number of weights of a genome.
-    public var weightCount: Int { zip(layerSizes.dropFirst(), layerSizes).reduce(0) { $0 + $1.0 * $1.1 } }
-    /// Number of hidden neurons (each has a threshold).
-    public var hiddenCount: Int { layerSizes.dropFirst().dropLast().reduce(0, +) }
-
     /// A random genome: trits with `zeroFraction` zeros, thresholds zero.
     func randomGenome(zeroFraction: Double, using generator: inout some RandomNumberGenerator) -> TernaryNetwork {
         TernaryNetwork(layerSizes: layerSizes, zeroFraction: zeroFraction, activation: activation,

@@ -14,11 +14,11 @@ if let size = Distributed.launcherSize, size > 1 {
     Distributed.communicator = communicator
     let arguments = Array(CommandLine.arguments.dropFirst())
     if arguments.first == "mpi-bench" {
-        // The latency of one step's collectives, for the scaling model: values per rank 1 to 4096.
+        // The latency of one step's collectives, for the scaling model: 1 to 4096 Int64 totals.
         for values in [1, 16, 256, 4096] {
             let seconds = (try? Distributed.stepLatency(communicator, values: values, rounds: 2000)) ?? .nan
             if communicator.rank == 0 {
-                print(String(format: "mpi-bench: %d processes, %d doubles per rank: %.1f us per step (all-gather + stop broadcast, median of 2000)",
+                print(String(format: "mpi-bench: %d processes, %d Int64 totals: %.1f us per step (all-reduce sum + stop broadcast, median of 2000)",
                              communicator.size, values, seconds * 1e6))
             }
         }

@@ -84,14 +84,14 @@ struct DistributedTests {
     /// Runs `strategy` alone (on `threads` threads) and on 2, 3 and 7 ranks of one thread each,
     /// and expects every rank's reports, state and operation count to equal the lone run's.
     func compareWithRanks<S: SearchStrategy>(_ strategy: S, data: QuantizedDataset, batch: Int?, sizes: [Int], steps count: Int = 12,
-                                             threads: Int = 1) {
-        let alone = session(strategy, sizes: sizes, data: data, batch: batch, rotateEvery: 5, threads: threads, seed: 4)
+                                             threads: Int = 1, cacheBudget: Int = 0) {
+        let alone = session(strategy, sizes: sizes, data: data, batch: batch, rotateEvery: 5, threads: threads, seed: 4, cacheBudget: cacheBudget)
         let reports = steps(alone, count)
         let expected = stateBytes(alone)
         for size in [2, 3, 7] {
             let group = ThreadCommunicator.group(size: size)
             let results = onRanks(size) { rank -> ([StepReport], [UInt8], Double) in
-                let run = session(strategy, sizes: sizes, data: data, batch: batch, rotateEvery: 5, threads: 1, seed: 4)
+                let run = session(strategy, sizes: sizes, data: data, batch: batch, rotateEvery: 5, threads: 1, seed: 4, cacheBudget: cacheBudget)
                 run.distribute(over: group[rank])
                 let mine = try (0..<count).map { _ in try run.advance() }
                 return (mine, stateBytes(run), run.integerOperations)
@@ -108,10 +108,16 @@ struct DistributedTests {
         }
     }
 
-    @Test("N ranks give the states and reports of one process (ga, local, es; 1 to 7 ranks, populations not divisible by N)")
+    @Test("N ranks give the states and reports of one process (ga in full and from caches, local, es; 1 to 7 ranks, batches not divisible by N)")
     func sameAsOneProcess() {
         let data = clusterData(count: 300, seed: 5)
         compareWithRanks(smallGA(population: 29), data: data, batch: 100, sizes: [20, 37, 3])
+        // The defaults' scheme: children scored from breeders' caches that hold each rank's block.
+        var cached = GeneticAlgorithm(populationSize: 13, eliteCount: 3, selection: .truncation(count: 3), crossover: .neuron,
+                                      crossoverProbability: 0.3, mutation: Mutation(weightRate: 0.004, thresholdRate: 0.05, thresholdStep: 30),
+                                      readout: true)
+        cached.cachedChildFraction = 1.0 / 16
+        compareWithRanks(cached, data: data, batch: 101, sizes: [20, 37, 3], cacheBudget: 1 << 26)
         compareWithRanks(LocalSearch(candidates: 13, movesPerCandidate: 2, thresholdProbability: 0.2, thresholdStep: 40), data: data,
                          batch: 121, sizes: [20, 37, 3])
         compareWithRanks(SignVoteES(pairs: 5, perturbedTrits: 3, thresholdProbability: 0.1, thresholdStep: 40), data: data,

@@ -34,11 +34,12 @@ func smallGA(population: Int = 64) -> GeneticAlgorithm {
                      crossoverProbability: 0.5, mutation: Mutation(weightRate: 0.03, thresholdRate: 0.1, thresholdStep: 40))
 }
 
-/// A session of `strategy` on `data` with fitness batches of `batch` examples (nil: all).
+/// A session of `strategy` on `data` with fitness batches of `batch` examples (nil: all) and
+/// `cacheBudget` bytes for a GA's breeders' caches.
 func session<S: SearchStrategy>(_ strategy: S, sizes: [Int], data: QuantizedDataset, batch: Int? = nil,
-                                rotateEvery: Int = 1, threads: Int = 2, seed: UInt64 = 1) -> SearchRun<S> {
+                                rotateEvery: Int = 1, threads: Int = 2, seed: UInt64 = 1, cacheBudget: Int = 0) -> SearchRun<S> {
     let problem = SearchProblem(architecture: Architecture(layerSizes: sizes), train: data, batchSize: batch,
-                                rotateEvery: rotateEvery, threads: threads)
+                                rotateEvery: rotateEvery, cacheBudget: cacheBudget, threads: threads)
     return SearchRun(strategy: strategy, problem: problem, seed: seed)
 }
 

@@ -53,6 +53,28 @@ struct ResumeChangeTests {
         #expect(output.err.contains("settings changed from 'local candidates=32"), "\(output.err)")
     }
 
+    @Test("a key that only the arm's settings value holds (the GA's cache budget) is refused naming the keys; a record written before that line resumes")
+    func keysLine() throws {
+        let ga = base.replacingOccurrences(of: #""local": {"strategy": "local", "steps": 30, "eval_every": 5}"#,
+                                           with: #""ga": {"strategy": "ga", "generations": 30, "eval_every": 5, "population": 6, "elite": 2, "parents": 2}"#)
+        let folder = try run(ga, reads: 10)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try edit(folder) { $0.replacingOccurrences(of: "\"population\": 6,", with: "\"population\": 6, \"cache_mb\": 1,") }
+        let (status, output) = Captured.run(["resume", folder, "--quiet"])
+        #expect(status == 65)
+        #expect(output.err.contains("ga-seed1.ckpt: was written for a different configuration: keys changed from 'cacheMegabytes: 256' to 'cacheMegabytes: 1'"), "\(output.err)")
+        // The record as an older build wrote it (no keys line) resumes under the same config.
+        try edit(folder) { $0.replacingOccurrences(of: "\"population\": 6, \"cache_mb\": 1,", with: "\"population\": 6,") }
+        let path = folder + "/ga-seed1.ckpt"
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var (reader, _, _) = try ChecksummedFile.open(bytes, path: path, magic: ArmRecord.magic, versions: 1...ArmRecord.version, what: "arm record")
+        let key = try reader.readString()
+        var older = try ArmRecord.decode(bytes, path: path, key: key, legacyHash: 0)
+        older.key = String(key[..<key.range(of: "\nkeys: ")!.lowerBound])
+        try Data(older.encode()).write(to: URL(fileURLWithPath: path))
+        #expect(Captured.run(["resume", folder, "--quiet"]).status == 0)
+    }
+
     @Test("a finished arm's budget is neither extended nor cut silently")
     func finishedBudget() throws {
         let folder = try run(base)

@@ -6,6 +6,11 @@ public struct Score: Hashable, Sendable {
     public var count: Int
     /// Mean cross-entropy of `softmax(temperature * logits)` against the labels (<doc:Semantics>).
     public var loss: Double
+    /// The fixed-point loss total (`LossTable.unitsPerNat` per nat, summed over the examples)
+    /// when the score came from the ternary evaluators, so scores of disjoint blocks of
+    /// examples add up exactly (data-parallel runs); nil for a score made from a Double loss.
+    /// Not part of equality: two scores of one count with equal units have equal losses.
+    public var lossUnits: Int64?
 
     public init(correct: Int, count: Int, loss: Double) {
         self.correct = correct
@@ -20,6 +25,17 @@ public struct Score: Hashable, Sendable {
     public init(correct: Int, count: Int, lossUnits: Int64) {
         self.init(correct: correct, count: count,
                   loss: count == 0 ? 0 : Double(lossUnits) / LossTable.unitsPerNat / Double(count))
+        self.lossUnits = lossUnits
+    }
+
+    public static func == (a: Score, b: Score) -> Bool {
+        a.correct == b.correct && a.count == b.count && a.loss == b.loss
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(correct)
+        hasher.combine(count)
+        hasher.combine(loss)
     }
 
     /// `correct / count`.

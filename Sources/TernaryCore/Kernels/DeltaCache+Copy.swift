@@ -65,8 +65,8 @@ extension DeltaCache {
     static func byteCount(layerSizes: [Int], examples: Int, context: Int = 0) -> Int {
         let words = max(1, (examples + 63) / 64), padded = words * 64
         let hidden = layerSizes.dropFirst().dropLast().reduce(0, +)
-        let later = zip(layerSizes.dropFirst().dropFirst(), layerSizes.dropFirst()).reduce(0) { $0 + $1.0 * $1.1 }
-        let genome = zip(layerSizes.dropFirst(), layerSizes).reduce(0) { $0 + $1.0 * 16 * (($1.1 + 63) / 64) } + 4 * hidden
+        let later = TernaryNetwork.weightCount(layerSizes: Array(layerSizes.dropFirst()))
+        let genome = TernaryNetwork.byteCount(layerSizes: layerSizes)
         let inputs = context > 0 ? 4 * context * padded + 4 * (layerSizes[0] + 1) + 4 * examples * context : layerSizes[0] * padded
         return inputs + 4 * hidden * padded + 8 * hidden * words + later + 4 * hidden
             + examples * (4 * layerSizes.last! + 8 + 1 + 4) + genome

@@ -73,6 +73,18 @@ public struct TernaryNetwork: Hashable, Sendable {
         weights.reduce(0) { $0 + $1.byteCount } + thresholds.reduce(0) { $0 + 4 * $1.count }
     }
 
+    /// Number of weights of a network of `layerSizes`: the sum of `n_{l+1} n_l` over layers.
+    public static func weightCount(layerSizes: [Int]) -> Int {
+        zip(layerSizes.dropFirst(), layerSizes).reduce(0) { $0 + $1.0 * $1.1 }
+    }
+
+    /// Bytes a network of `layerSizes` holds in memory (`byteCount` without building one): two
+    /// bit planes per row, each padded to whole 64-bit words, and 4 bytes per hidden threshold.
+    public static func byteCount(layerSizes: [Int]) -> Int {
+        zip(layerSizes.dropFirst(), layerSizes).reduce(0) { $0 + $1.0 * 16 * (($1.1 + 63) / 64) }
+            + 4 * layerSizes.dropFirst().dropLast().reduce(0, +)
+    }
+
     /// The network cut after weight layer `layer`: its logits are this network's sums of layer
     /// `layer` (before thresholding). `layer` in `0 ..< weights.count`.
     public func prefix(throughLayer layer: Int) -> TernaryNetwork {

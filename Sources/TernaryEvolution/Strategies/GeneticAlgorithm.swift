@@ -101,7 +101,7 @@ public struct GeneticAlgorithm: SearchStrategy {
         let threads = problem.threads
         let ranking = rankBestFirst(state.fitness)
         let parents = state.genomes, fitness = state.fitness, generation = state.generation
-        let limit = Int(Double(parents[0].weights.reduce(0) { $0 + $1.count }) * cachedChildFraction)
+        let limit = Int(Double(parents[0].weightCount) * cachedChildFraction)
         let crossover = crossover
         var children = state.spare.map { Child(genome: $0) }
         state.spare = []

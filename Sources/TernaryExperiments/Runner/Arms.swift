@@ -19,14 +19,10 @@ struct ArmContext {
     var defaultThresholdStep: Int {
         max(1, Int((Double(quantizer.levels) * Double(layerSizes[0]).squareRoot() * 0.05).rounded()))
     }
-    var weightCount: Int { zip(layerSizes.dropFirst(), layerSizes).reduce(0) { $0 + $1.0 * $1.1 } }
+    var weightCount: Int { TernaryNetwork.weightCount(layerSizes: layerSizes) }
 
-    /// Bytes of one genome in memory: two bit planes per row (padded to 64 columns) and the
-    /// thresholds.
-    var genomeBytes: Int {
-        zip(layerSizes.dropFirst(), layerSizes).reduce(0) { $0 + $1.0 * 16 * (($1.1 + 63) / 64) }
-            + 4 * layerSizes.dropFirst().dropLast().reduce(0, +)
-    }
+    /// Bytes of one genome in memory.
+    var genomeBytes: Int { TernaryNetwork.byteCount(layerSizes: layerSizes) }
 
     /// Bytes one example's inputs take in a batch: `n0` Int16 columns, or for token inputs
     /// (<doc:TextLanguageModelling>) its `context` Int32 column indices.
@@ -152,7 +148,8 @@ struct GASettings: ArmSettings {
     /// sample of at least 256 examples, and their transient copy), the evaluator on a batch, and the breeders' caches: two
     /// generations of at most one per genome, within `cache_mb`.
     func estimatedBytes(_ context: ArmContext) -> (bytes: Int, key: String) {
-        let examples = min(batch, context.train.count)
+        // Distributed, each rank evaluates and caches only its block of the batch.
+        let examples = context.examplesPerRank(min(batch, context.train.count))
         let sample = min(context.train.count, max(batch, 256))
         let widest = context.layerSizes.dropFirst().max()!
         let caches = min(cacheBytes, 2 * population * CachePool.byteCount(layerSizes: context.layerSizes, examples: examples,

@@ -43,17 +43,16 @@ public enum Distributed {
 }
 
 extension Distributed {
-    /// The median seconds of one step's collectives as a run makes them: an all-gather of
-    /// `values` doubles per rank (a generation's fitness share and its operation count) and the
-    /// stop broadcast, over `rounds` rounds after 20 warm-up rounds. Rank 0's figure is printed
+    /// The median seconds of one step's collectives as a run makes them: an all-reduce sum of
+    /// `values` Int64 totals (two per candidate and the operation count) and the stop
+    /// broadcast, over `rounds` rounds after 20 warm-up rounds. Rank 0's figure is printed
     /// by `mpirun -n N ternevo mpi-bench` (MPI builds) for the scaling model of <doc:ScaleOut>.
     public static func stepLatency(_ communicator: Communicator, values: Int, rounds: Int) throws -> Double {
-        let counts = Array(repeating: values, count: communicator.size)
-        let mine = (0..<values).map { Double($0 + communicator.rank) }
+        let mine = (0..<values).map { Int64($0 + communicator.rank) }
         var times: [Double] = []
         for round in 0..<(rounds + 20) {
             let start = DispatchTime.now().uptimeNanoseconds
-            _ = try communicator.allGather(mine, counts: counts)
+            _ = try communicator.allReduceSum(mine)
             _ = try communicator.broadcast(0)
             if round >= 20 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
         }

@@ -117,7 +117,11 @@ struct ArmRecord {
         } else {
             record.key = try reader.readString()
             guard ChecksummedFile.hash(record.key) == hash else { throw reader.fail("its header does not match its contents; the file is damaged") }
-            if record.key != key { throw reader.fail("was written for a different configuration: \(ArmRecord.change(from: record.key, to: key)); put config.json back as it was") }
+            // A key written before the `keys:` line: the same configuration if all else agrees.
+            let keysLine = key.range(of: "\nkeys: ")
+            if record.key != key && !(keysLine != nil && !record.key.contains("\nkeys: ") && record.key == String(key[..<keysLine!.lowerBound])) {
+                throw reader.fail("was written for a different configuration: \(ArmRecord.change(from: record.key, to: key)); put config.json back as it was")
+            }
             let steps = try reader.read(Int64.self)
             let seconds = try reader.read(Double.self)
             guard steps >= -1, seconds == -1 || (seconds.isFinite && seconds > 0) else { throw reader.fail("its budget is out of range; the file is damaged") }
@@ -149,7 +153,11 @@ struct ArmRecord {
         for (a, b) in zip(before, after) where a != b {
             let part = b.prefix { $0 != ":" }
             let explained = part == "data" ? "the data or its split (dataset keys: the file, split_seed, the fractions, bits, scaling)" : String(part)
-            return "\(explained) changed from '\(shortened(a.dropFirst(part.count + 2).description, limit: 120))' to '\(shortened(b.dropFirst(part.count + 2).description, limit: 120))'"
+            var (old, new) = (a.dropFirst(part.count + 2).description, b.dropFirst(part.count + 2).description)
+            // A list of settings: the first that differs.
+            let (oldFields, newFields) = (old.components(separatedBy: ", "), new.components(separatedBy: ", "))
+            if oldFields.count == newFields.count, let field = zip(oldFields, newFields).first(where: { $0 != $1 }) { (old, new) = field }
+            return "\(explained) changed from '\(shortened(old, limit: 120))' to '\(shortened(new, limit: 120))'"
         }
         return "its key changed"
     }
@@ -330,9 +338,12 @@ final class ExperimentRunner {
     }
 
     /// Rank 0's `decision` on every rank (the decision itself, alone).
-    func agreed(_ decision: Bool) throws -> Bool {
-        guard let communicator else { return decision }
-        do { return try communicator.broadcast(decision ? 1 : 0) != 0 } catch {
+    func agreed(_ decision: Bool) throws -> Bool { try agreed(code: decision ? 1 : 0) != 0 }
+
+    /// Rank 0's `code` on every rank (the code itself, alone).
+    func agreed(code: UInt64) throws -> UInt64 {
+        guard let communicator else { return code }
+        do { return try communicator.broadcast(code) } catch {
             throw RunFailure(message: "rank \(communicator.rank): the processes of the run lost contact (\(error))", exitCode: 70)
         }
     }
@@ -360,15 +371,18 @@ final class ExperimentRunner {
 
     /// What an arm's trajectory depends on, one `part: value` line per part: the arm, its
     /// logging and early stopping, the data as split and quantised (a fingerprint of every
-    /// example of every split, so another split seed, fraction or file is seen), and the
-    /// session's settings. The budget is kept beside it (a longer budget continues an
-    /// unfinished arm exactly as a fresh run would).
+    /// example of every split, so another split seed, fraction or file is seen), the session's
+    /// settings, and every key of the arm's kind as read (the settings value itself, printed by
+    /// reflection, so a key added to a kind is part of the key without anyone listing it). The
+    /// budget is kept beside it (a longer budget continues an unfinished arm exactly as a fresh
+    /// run would).
     func recordKey(_ arm: ExperimentConfig.Arm, _ session: SearchSession) -> String {
         """
         arm: \(arm.name) (\(arm.kind))
         logging: every=\(arm.evalEvery.map(String.init) ?? "auto") patience=\(arm.patience.map(String.init) ?? "none")
         data: \(dataFingerprint)
         settings: \(session.settingsDescription)
+        keys: \(String(describing: arm.settings))
         """
     }
 
@@ -458,11 +472,16 @@ final class ExperimentRunner {
                   let best = record.rows.lastIndex(where: { $0.step == record.bestStep }) else { return false }
             return record.rows.count - 1 - best >= patience
         }
+        // Distributed evolution arms score logged points data-parallel: every rank scores its
+        // block of each split and the counts are summed, so every rank takes part in each point
+        // (rank 0 alone writes it). Backprop arms and text points are scored by rank 0 alone.
+        let parallelPoints = communicator != nil && session is DistributableSession && splits.corpus == nil
         func logPoint(_ report: StepReport?) throws {
             if splits.corpus != nil { return try logTextPoint(report) }
             let train = session.score(on: splits.train)
             let validation = splits.validation.count > 0 ? session.score(on: splits.validation) : nil
             let test = splits.test.count > 0 ? session.score(on: splits.test) : nil
+            guard writes else { return }
             var current = records[key]!
             current.rows.append(CurveRow(
                 method: arm.name, seed: seed, step: session.step, wallSeconds: current.searchSeconds, evals: session.evaluations,
@@ -504,8 +523,14 @@ final class ExperimentRunner {
 
         var lastLogged = session.step == 0 ? -1 : session.step
         var failure: SessionError?
-        // Rank 0's clock, interrupt and patience decide for every rank.
-        while try !agreed(interrupt.isSet || exhausted()) {
+        // Rank 0's clock, interrupt and patience decide for every rank: one broadcast per step
+        // of its interrupt (bit 0) and its end of budget or patience (bit 1).
+        func stopping() throws -> (interrupted: Bool, exhausted: Bool) {
+            let code = try agreed(code: (interrupt.isSet ? 1 : 0) | (exhausted() ? 2 : 0))
+            return (code & 1 != 0, code & 2 != 0)
+        }
+        var stop = try stopping()
+        while !stop.interrupted && !stop.exhausted {
             let start = DispatchTime.now().uptimeNanoseconds
             let report: StepReport
             do { report = try session.advance() } catch {
@@ -513,20 +538,29 @@ final class ExperimentRunner {
                 break
             }
             records[key]!.searchSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            stop = try stopping()
             // Every logged point (a function of the step, so the same on every rank).
             if arm.logs(step: session.step) { try checkSameState(session, arm: arm.name, seed: seed) }
-            if writes && (arm.logs(step: session.step) || exhausted()) {
-                try logPoint(report)
-                lastLogged = session.step
+            if arm.logs(step: session.step) || stop.exhausted {
+                if writes || parallelPoints {
+                    try logPoint(report)
+                    lastLogged = session.step
+                }
+                // The point just logged may spend the patience: then this step ends the arm.
+                if !stop.exhausted && arm.patience != nil { stop.exhausted = try agreed(patienceSpent()) }
             }
         }
-        guard writes else { return }
+        guard writes else {
+            // The last point of an arm that ran out, as rank 0 logs it below.
+            if parallelPoints && failure == nil && !stop.interrupted && lastLogged != session.step { try logPoint(nil) }
+            return
+        }
         if patienceSpent() { progress("\(arm.name) seed \(seed): stopped early, no better selection accuracy in \(arm.patience!) logged points") }
         if let failure {
             failures.append("\(config.file): arm \(arm.name) (key 'arms.\(arm.name)') seed \(seed) stopped at step \(session.step + 1): \(failure.problem); its record \(path) keeps the arm up to its last logged point (step \(records[key]!.rows.last?.step ?? 0)), and the other arms run on")
             display.clear()
             console.err("ternevo: \(failures.last!)")
-        } else if !interrupt.isSet {
+        } else if !stop.interrupted {
             if lastLogged != session.step { try logPoint(nil) }
             records[key]!.summary = summaryLine(arm.name, seed, records[key]!)
         }
