@@ -128,15 +128,23 @@ public final class SearchProblem {
     /// for `takeCommunicationError` and gives NaN.
     private func reduced(_ scores: [Score], operations: Double) -> (fitness: [Double], operations: Double) {
         guard let communicator, communicator.size > 1 else { return (scores.map(fitnessKind.fitness), operations) }
-        let local = scores.map { $0.lossUnits! } + scores.map { Int64($0.correct) } + [Int64(operations.rounded())]
-        let totals: [Int64]
-        do throws(CommunicationError) { totals = try communicator.allReduceSum(local) } catch {
+        let (totals, summed) = summedOverRanks(scores, count: fitnessBatchCount, communicator: communicator, extra: Int64(operations.rounded()))
+        return (totals.map(fitnessKind.fitness), Double(summed))
+    }
+
+    /// `scores` of this rank's examples summed over the ranks (loss units and correct counts,
+    /// each as a score of `count` examples), with one more integer summed alongside. A failed
+    /// collective is kept for `takeCommunicationError` and gives NaN losses.
+    private func summedOverRanks(_ scores: [Score], count: Int, communicator: Communicator, extra: Int64 = 0) -> (scores: [Score], extra: Int64) {
+        let n = scores.count
+        let local = scores.map { $0.lossUnits! } + scores.map { Int64($0.correct) } + [extra]
+        do throws(CommunicationError) {
+            let totals = try communicator.allReduceSum(local)
+            return ((0..<n).map { Score(correct: Int(totals[n + $0]), count: count, lossUnits: totals[$0]) }, totals[2 * n])
+        } catch {
             communicationError = communicationError ?? error
-            return ([Double](repeating: .nan, count: scores.count), 0)
+            return ([Score](repeating: Score(correct: 0, count: count, loss: .nan), count: n), 0)
         }
-        let count = fitnessBatchCount, n = scores.count
-        let fitness = (0..<n).map { fitnessKind.fitness(of: Score(correct: Int(totals[n + $0]), count: count, lossUnits: totals[$0])) }
-        return (fitness, Double(totals[2 * n]))
     }
 
     /// The fitness of each candidate at `step`, for a strategy's own scoring (outside the
@@ -319,13 +327,7 @@ public final class SearchProblem {
         let block = WorkSplit.range(count: data.count, rank: communicator.rank, size: communicator.size)
         let mine = block.isEmpty ? Score(correct: 0, count: 0, lossUnits: 0)
             : evaluator.scores(of: [genome], on: data.batch(Array(block)), temperature: temperature)[0]
-        do throws(CommunicationError) {
-            let totals = try communicator.allReduceSum([mine.lossUnits!, Int64(mine.correct)])
-            return Score(correct: Int(totals[1]), count: data.count, lossUnits: totals[0])
-        } catch {
-            communicationError = communicationError ?? error
-            return Score(correct: 0, count: data.count, loss: .nan)
-        }
+        return summedOverRanks([mine], count: data.count, communicator: communicator).scores[0]
     }
 
     /// Random genomes `0 ..< count` of the run (stream per individual), thresholds calibrated

@@ -115,7 +115,6 @@ public struct GeneticAlgorithm: SearchStrategy {
             var rng = Xoshiro256(seed: seed, stream: StreamPath.offspring(generation, individual))
             let first = selection.pick(fitness: fitness, ranking: ranking, using: &rng)
             var second = first
-            child.moves = nil
             if rng.uniformDouble() < crossoverProbability {
                 second = selection.pick(fitness: fitness, ranking: ranking, using: &rng)
                 crossover.apply(parents[first], parents[second], into: &child.genome, using: &rng)
