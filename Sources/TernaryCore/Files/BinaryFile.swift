@@ -1,7 +1,7 @@
 import Foundation
 
 /// A binary file that cannot be used: which file and what is wrong with it. The one error type
-/// of every checksummed file TernEvo reads (checkpoints and run records).
+/// of every binary file TernEvo reads (models, checkpoints and run records).
 public struct FileFormatError: Error, Equatable, CustomStringConvertible {
     public var path: String
     public var problem: String
@@ -12,7 +12,8 @@ public struct FileFormatError: Error, Equatable, CustomStringConvertible {
     public var description: String { "\(path): \(problem)" }
 }
 
-/// Little-endian writer of binary fields.
+/// Little-endian writer of binary fields: the one encoder of every binary file TernEvo writes
+/// (models, safetensors, checkpoints and run records).
 public struct BinaryWriter {
     public internal(set) var bytes: [UInt8] = []
     public init() {}
@@ -170,8 +171,8 @@ public enum ChecksummedFile {
         guard bytes.count >= 18, Array(bytes[0..<4]) == Array(magic.utf8) else {
             throw fail("not a TernEvo \(what) (the file does not start with \"\(magic)\")")
         }
-        let stored = UInt32(bytes[bytes.count - 4]) | UInt32(bytes[bytes.count - 3]) << 8
-            | UInt32(bytes[bytes.count - 2]) << 16 | UInt32(bytes[bytes.count - 1]) << 24
+        var tail = BinaryReader(bytes: bytes, path: path, offset: bytes.count - 4)
+        let stored = try tail.read(UInt32.self)
         guard stored == CRC32.checksum(bytes[0..<(bytes.count - 4)]) else {
             throw fail("checksum mismatch: the \(what) is truncated or damaged")
         }
@@ -182,18 +183,6 @@ public enum ChecksummedFile {
         }
         let hash = try reader.read(UInt64.self)
         return (reader, found, hash)
-    }
-
-    /// Reads and decodes a file (see `decode`).
-    public static func read(path: String, magic: String, version: UInt16, configurationHash: UInt64?,
-                            what: String) throws(FileFormatError) -> BinaryReader {
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue,
-              let data = FileManager.default.contents(atPath: path) else {
-            throw FileFormatError(path: path, problem: "cannot be read (missing, a folder, or no permission)")
-        }
-        return try decode([UInt8](data), path: path, magic: magic, version: version,
-                          configurationHash: configurationHash, what: what)
     }
 
     /// A stable 64-bit FNV-1a hash of `text` (the configuration hash of a file).

@@ -36,42 +36,43 @@ extension TernaryNetwork {
 
     /// The bytes of this network's model file.
     public func modelFileBytes() -> [UInt8] {
-        var out = ByteWriter()
+        var out = BinaryWriter()
         out.bytes += TernaryNetwork.modelFileMagic
         let extended = tokens != nil || temperature != nil
-        out.append(UInt16(extended ? 3 : quantizer.isPerFeature ? 2 : 1))
-        out.append(activation.rawValue)
-        out.append(UInt8(quantizer.bits))
-        out.append(quantizer.low.bitPattern)
-        out.append(quantizer.high.bitPattern)
-        out.append(UInt32(layerSizes.count))
-        for size in layerSizes { out.append(UInt32(size)) }
+        out.write(UInt16(extended ? 3 : quantizer.isPerFeature ? 2 : 1))
+        out.write(activation.rawValue)
+        out.write(UInt8(quantizer.bits))
+        out.write(quantizer.low.bitPattern)
+        out.write(quantizer.high.bitPattern)
+        out.write(UInt32(layerSizes.count))
+        for size in layerSizes { out.write(UInt32(size)) }
         if extended {
-            out.append(UInt8((quantizer.isPerFeature ? 1 : 0) | (tokens != nil ? 2 : 0) | (temperature != nil ? 4 : 0)))
+            out.write(UInt8((quantizer.isPerFeature ? 1 : 0) | (tokens != nil ? 2 : 0) | (temperature != nil ? 4 : 0)))
         } else if quantizer.isPerFeature {
-            out.append(UInt8(1))
+            out.write(UInt8(1))
         }
-        for range in quantizer.featureRanges { out.append(range.low.bitPattern); out.append(range.high.bitPattern) }
+        for range in quantizer.featureRanges { out.write(range.low.bitPattern); out.write(range.high.bitPattern) }
         if let tokens {
-            out.append(UInt32(tokens.context))
-            out.append(UInt32(tokens.vocabulary))
+            out.write(UInt32(tokens.context))
+            out.write(UInt32(tokens.vocabulary))
             for symbol in tokens.symbols {
                 let utf8 = Array(symbol.utf8)
-                out.append(UInt8(utf8.count))
+                out.write(UInt8(utf8.count))
                 out.bytes += utf8
             }
         }
-        if let temperature { out.append(temperature.bitPattern) }
-        for layer in thresholds { for t in layer { out.append(UInt32(bitPattern: t)) } }
+        if let temperature { out.write(temperature.bitPattern) }
+        for layer in thresholds { for t in layer { out.write(UInt32(bitPattern: t)) } }
         for matrix in weights { out.bytes += Base3.encode(matrix.trits) }
-        out.append(CRC32.checksum(out.bytes))
+        out.write(CRC32.checksum(out.bytes))
         return out.bytes
     }
 
     /// Decodes a model file; `source` names it in errors.
     public init(modelFileBytes bytes: [UInt8], source: String = "model") throws(ModelFileError) {
-        func fail(_ problem: String) -> ModelFileError { ModelFileError(path: source, problem: problem) }
-        var reader = ByteReader(bytes: bytes)
+        // Reads stop at the checksum; running out of bytes is "truncated at byte N".
+        var reader = BinaryReader(bytes: bytes, path: source, end: max(0, bytes.count - 4))
+        func fail(_ problem: String) -> ModelFileError { reader.fail(problem) }
         guard bytes.count >= 24 else {
             throw fail("file is truncated: \(bytes.count) bytes, shorter than the 24-byte header")
         }
@@ -79,15 +80,15 @@ extension TernaryNetwork {
             throw fail("not a TernEvo model: magic bytes \(bytes[0..<4].map { String(format: "%02x", $0) }.joined()), expected 5445524e (\"TERN\")")
         }
         reader.offset = 4
-        let version: UInt16 = reader.read()
+        let version = try reader.read(UInt16.self)
         guard version >= 1 && version <= 3 else {
             throw fail("format version \(version) is not supported; this build reads versions 1 to 3 (re-export the model with this build)")
         }
-        let activationCode: UInt8 = reader.read()
-        let bits = Int(reader.read() as UInt8)
-        let low = Float(bitPattern: reader.read())
-        let high = Float(bitPattern: reader.read())
-        let sizeCount = Int(reader.read() as UInt32)
+        let activationCode = try reader.read(UInt8.self)
+        let bits = Int(try reader.read(UInt8.self))
+        let low = try reader.read(Float.self)
+        let high = try reader.read(Float.self)
+        let sizeCount = Int(try reader.read(UInt32.self))
         guard sizeCount >= 2 && sizeCount <= TernaryNetwork.maxLayerCount else {
             throw fail("layer count \(sizeCount) is outside 2 ... \(TernaryNetwork.maxLayerCount); the file is damaged")
         }
@@ -96,7 +97,7 @@ extension TernaryNetwork {
         }
         var sizes = [Int]()
         for _ in 0..<sizeCount {
-            let size = Int(reader.read() as UInt32)
+            let size = Int(try reader.read(UInt32.self))
             guard size >= 1 && size <= TernaryNetwork.maxLayerSize else {
                 throw fail("layer size \(size) is outside 1 ... \(TernaryNetwork.maxLayerSize); the file is damaged")
             }
@@ -106,7 +107,7 @@ extension TernaryNetwork {
         var flags: UInt8 = 0
         if version >= 2 {
             guard bytes.count >= reader.offset + 1 + 4 else { throw fail("file is truncated after the layer sizes (\(bytes.count) bytes)") }
-            flags = reader.read()
+            flags = try reader.read(UInt8.self)
             if version == 2 {
                 guard flags == 1 else { throw fail("input scaling code \(flags) is not 1 (per feature); the file is damaged") }
             } else {
@@ -118,7 +119,7 @@ extension TernaryNetwork {
                 throw fail("file is truncated inside the per-feature input ranges (\(bytes.count) bytes)")
             }
             for feature in 0..<sizes[0] {
-                let low = Float(bitPattern: reader.read()), high = Float(bitPattern: reader.read())
+                let low = try reader.read(Float.self), high = try reader.read(Float.self)
                 guard low.isFinite && high.isFinite && low <= high else {
                     throw fail("input range of feature \(feature), lo \(low), hi \(high), is not finite with lo <= hi")
                 }
@@ -128,14 +129,14 @@ extension TernaryNetwork {
         var tokens: TokenInput?
         if flags & 2 != 0 {
             guard bytes.count >= reader.offset + 8 + 4 else { throw fail("file is truncated inside the token input header (\(bytes.count) bytes)") }
-            let context = Int(reader.read() as UInt32), vocabulary = Int(reader.read() as UInt32)
+            let context = Int(try reader.read(UInt32.self)), vocabulary = Int(try reader.read(UInt32.self))
             guard context >= 1, vocabulary >= 1, vocabulary <= TokenInput.maxVocabulary, context * vocabulary == sizes[0] else {
                 throw fail("token inputs of context \(context) and vocabulary \(vocabulary) do not make the \(sizes[0]) inputs of the first layer; the file is damaged")
             }
             var symbols: [String] = []
             for index in 0..<vocabulary {
                 guard bytes.count >= reader.offset + 1 + 4 else { throw fail("file is truncated inside symbol \(index) of the vocabulary") }
-                let length = Int(reader.read() as UInt8)
+                let length = Int(try reader.read(UInt8.self))
                 guard bytes.count >= reader.offset + length + 4,
                       let symbol = String(validating: bytes[reader.offset..<(reader.offset + length)], as: UTF8.self), symbol.unicodeScalars.count == 1 else {
                     throw fail("symbol \(index) of the vocabulary is truncated or not one UTF-8 character; the file is damaged")
@@ -149,7 +150,7 @@ extension TernaryNetwork {
         var temperature: Double?
         if flags & 4 != 0 {
             guard bytes.count >= reader.offset + 8 + 4 else { throw fail("file is truncated inside the temperature") }
-            let value = Double(bitPattern: reader.read())
+            let value = try reader.read(Double.self)
             guard value.isFinite && value > 0 else { throw fail("temperature \(value) is not positive and finite; the file is damaged") }
             temperature = value
         }
@@ -162,8 +163,8 @@ extension TernaryNetwork {
         guard bytes.count == expected else {
             throw fail("\(bytes.count - expected) unexpected bytes after the model; the file is damaged")
         }
-        let stored = UInt32(bytes[expected - 4]) | UInt32(bytes[expected - 3]) << 8
-            | UInt32(bytes[expected - 2]) << 16 | UInt32(bytes[expected - 1]) << 24
+        var tail = BinaryReader(bytes: bytes, path: source, offset: expected - 4)
+        let stored = try tail.read(UInt32.self)
         let computed = CRC32.checksum(bytes[0..<(expected - 4)])
         guard stored == computed else {
             throw fail(String(format: "checksum mismatch (stored %08x, computed %08x): the file is damaged", stored, computed))
@@ -181,7 +182,7 @@ extension TernaryNetwork {
         self.init(layerSizes: sizes, activation: activation, quantizer: quantizer)
         self.temperature = temperature
         for l in thresholds.indices {
-            for i in thresholds[l].indices { thresholds[l][i] = Int32(bitPattern: reader.read()) }
+            for i in thresholds[l].indices { thresholds[l][i] = Int32(bitPattern: try reader.read(UInt32.self)) }
         }
         for l in weights.indices {
             let count = Base3.byteCount(forTrits: weights[l].count)
@@ -209,36 +210,14 @@ extension TernaryNetwork {
     }
 }
 
-/// A model file that could not be read: which file and what is wrong with it.
-public struct ModelFileError: Error, Equatable, CustomStringConvertible {
-    public var path: String
-    public var problem: String
-    public var description: String { "\(path): \(problem)" }
-}
+/// A model file that could not be read: which file and what is wrong with it (the error of
+/// every binary file TernEvo reads).
+public typealias ModelFileError = FileFormatError
 
 /// Writes files so that a reader sees either the old file or the complete new one.
 public enum AtomicFile {
     /// Writes `bytes` to a temporary file beside `path` and renames it over `path`.
     public static func write(_ bytes: [UInt8], to path: String) throws {
         try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-    }
-}
-
-struct ByteWriter {
-    var bytes: [UInt8] = []
-    mutating func append<T: FixedWidthInteger>(_ value: T) {
-        for k in 0..<MemoryLayout<T>.size { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * k))) }
-    }
-}
-
-struct ByteReader {
-    let bytes: [UInt8]
-    var offset = 0
-    /// Reads a little-endian integer; callers check lengths first.
-    mutating func read<T: FixedWidthInteger>() -> T {
-        var value: T = 0
-        for k in 0..<MemoryLayout<T>.size { value |= T(truncatingIfNeeded: bytes[offset + k]) << (8 * k) }
-        offset += MemoryLayout<T>.size
-        return value
     }
 }

@@ -18,7 +18,9 @@ extension TernaryNetwork {
         }
         if quantizer.isPerFeature {
             func floats(_ values: [Float]) -> [UInt8] {
-                values.flatMap { value in (0..<4).map { UInt8(truncatingIfNeeded: value.bitPattern >> (8 * UInt32($0))) } }
+                var writer = BinaryWriter()
+                for value in values { writer.write(value) }
+                return writer.bytes
             }
             add("input.low", dtype: "F32", shape: [inputCount], bytes: floats(quantizer.featureRanges.map(\.low)))
             add("input.high", dtype: "F32", shape: [inputCount], bytes: floats(quantizer.featureRanges.map(\.high)))
@@ -27,9 +29,9 @@ extension TernaryNetwork {
             add("layers.\(l).weight", dtype: "I8", shape: [matrix.rowCount, matrix.columnCount],
                 bytes: matrix.trits.map { UInt8(bitPattern: $0) })
             if l < thresholds.count {
-                var bytes: [UInt8] = []
-                for t in thresholds[l] { for k in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: UInt32(bitPattern: t) >> (8 * UInt32(k)))) } }
-                add("layers.\(l).threshold", dtype: "I32", shape: [thresholds[l].count], bytes: bytes)
+                var writer = BinaryWriter()
+                for t in thresholds[l] { writer.write(t) }
+                add("layers.\(l).threshold", dtype: "I32", shape: [thresholds[l].count], bytes: writer.bytes)
             }
         }
         let tokenSemantics = "input = one-hot of a window of input_context symbols (input p*V + t is 1 when symbol p is t, V = the length of input_vocabulary, a JSON array; unseen characters map to its last symbol); s = W0 input (the sum of input_context weight columns); h = s >= threshold ? +1 : -1; later layers s = W h; logits = W_last h (int32); p(next) = softmax(logits / temperature); prediction = first argmax"
@@ -60,8 +62,8 @@ extension TernaryNetwork {
         if let temperature { metadataText += ",\"temperature\":\"\(temperature)\"" }
         var header = Array("{\"__metadata__\":{\(metadataText)},\(entries.joined(separator: ","))}".utf8)
         while header.count % 8 != 0 { header.append(0x20) }
-        var out: [UInt8] = []
-        for k in 0..<8 { out.append(UInt8(truncatingIfNeeded: UInt64(header.count) >> (8 * UInt64(k)))) }
-        return out + header + payload
+        var out = BinaryWriter()
+        out.write(UInt64(header.count))
+        return out.bytes + header + payload
     }
 }
