@@ -33,9 +33,9 @@ public final class SearchProblem {
     public let threads: Int
     public let evaluator: PopulationEvaluator
     private var scorer: IncrementalScorer?
-    /// The processes of a distributed run (nil: this process alone). With it, move candidates
-    /// are scored on each rank's block of the batch and their totals summed; genome candidates
-    /// are split over the ranks (`stepFitness`).
+    /// The processes of a distributed run (nil: this process alone). With it, every candidate
+    /// (a move list or a genome) is scored on each rank's block of the batch and the Int64
+    /// totals are summed over the ranks (`stepFitness`).
     public var communicator: Communicator?
     private var scorerRotation = -1
     private var cachedBatch: (rotation: Int, batch: ExampleBatch)?

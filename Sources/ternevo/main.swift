@@ -11,7 +11,6 @@ if let size = Distributed.launcherSize, size > 1 {
         FileHandle.standardError.write(Data("ternevo: MPI could not be initialised\n".utf8))
         exit(70)
     }
-    Distributed.communicator = communicator
     let arguments = Array(CommandLine.arguments.dropFirst())
     if arguments.first == "mpi-bench" {
         // The latency of one step's collectives, for the scaling model: 1 to 4096 Int64 totals.
@@ -25,7 +24,7 @@ if let size = Distributed.launcherSize, size > 1 {
         communicator.finalize()
         exit(0)
     }
-    let status = TernEvoCommandLine.main(arguments)
+    let status = TernEvoCommandLine.main(arguments, communicator: communicator)
     // A failing rank ends the whole job: the others may be waiting in a collective.
     if status != 0 && ![129, 130, 143].contains(status) { communicator.abort(code: status) }
     communicator.finalize()

@@ -210,7 +210,7 @@ struct ScalingTests {
         for (scaling, smallRange) in [("per_feature", 255), ("global", 0)] {
             try #"{"dataset": {"csv": "\#(csv)", "scaling": "\#(scaling)"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1}}}"#
                 .write(toFile: config, atomically: true, encoding: .utf8)
-            let runner = ExperimentRunner(config: try ExperimentConfig.load(config), folder: "unused", threads: 1, console: .standard, quiet: true)
+            let runner = ExperimentRunner(config: try ExperimentConfig.load(config), folder: "unused", threads: 1, console: .standard, quiet: true, communicator: nil)
             let train = try runner.loadSplits().train
             let small = stride(from: 0, to: train.features.count, by: 2).map { Int(train.features[$0]) }
             #expect(small.max()! - small.min()! == smallRange, "\(scaling)")

@@ -91,4 +91,42 @@ struct DistributedRunTests {
         #expect(outcomes.allSatisfy { $0 != "ok" }, "\(outcomes)")
         #expect(outcomes.contains { $0.contains("differs from rank 0's") && $0.contains("diverged") }, "\(outcomes)")
     }
+
+    @Test("the command line hands its communicator to the config reader, the plan and the runner")
+    func commandLine() throws {
+        let file = temporaryPath("cli.json"), alone = temporaryPath("cli-alone"), ranks = temporaryPath("cli-ranks")
+        defer { for path in [file, alone, ranks] { try? FileManager.default.removeItem(atPath: path) } }
+        try #"""
+        {"dataset": {"synthetic": "parity:4", "test_fraction": 0.25, "validation_fraction": 0.25}, "model": {"hidden": [8]}, "seeds": [1],
+         "arms": {"local": {"strategy": "local", "steps": 20, "eval_every": 5}, "ga": {"strategy": "ga", "generations": 6, "population": 6, "elite": 2, "parents": 2}}}
+        """#.write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(Captured.run(["run", file, "--out", alone, "--quiet"]).status == 0)
+        /// Runs `ternevo ARGUMENTS` as two ranks on threads; rank 1 is given a config path that
+        /// does not exist, so it can only have the config rank 0 read and sent.
+        func twoRanks(_ arguments: [String]) -> [(status: Int32, out: String)] {
+            let group = ThreadCommunicator.group(size: 2)
+            let lock = NSLock(), done = DispatchGroup()
+            nonisolated(unsafe) var results = [(status: Int32, out: String)](repeating: (0, ""), count: 2)
+            for rank in 0..<2 {
+                done.enter()
+                Thread.detachNewThread {
+                    let mine = rank == 0 ? arguments : arguments.map { $0 == file ? "/nonexistent/cli.json" : $0 }
+                    let captured = Captured()
+                    let console = Console(out: { text in captured.lines.withLock { $0.out.append(text) } }, err: { _ in })
+                    let status = TernEvoCommandLine.main(mine, console: console, communicator: group[rank])
+                    if status != 0 { group[rank].abandon() }
+                    lock.withLock { results[rank] = (status, captured.out) }
+                    done.leave()
+                }
+            }
+            done.wait()
+            return lock.withLock { results }
+        }
+        let plan = twoRanks(["run", file, "--out", ranks, "--dry-run"])
+        #expect(plan.map(\.status) == [0, 0])
+        #expect(plan[0].out.contains("per process (2 processes"), "\(plan[0].out)")
+        #expect(twoRanks(["run", file, "--out", ranks, "--quiet"]).map(\.status) == [0, 0])
+        #expect(try curvesWithoutTime(ranks) == curvesWithoutTime(alone))
+        for arm in ["local", "ga"] { #expect(contents(ranks + "/\(arm)-seed1.tern") == contents(alone + "/\(arm)-seed1.tern"), "\(arm)") }
+    }
 }

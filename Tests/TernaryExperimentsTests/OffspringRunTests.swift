@@ -13,7 +13,7 @@ struct OffspringRunTests {
 
     func run(_ file: String, into folder: String, threads: Int, interruptAfter reads: Int? = nil) throws {
         let runner = ExperimentRunner(config: try ExperimentConfig.load(file), folder: folder, threads: threads,
-                                      console: Console(out: { _ in }, err: { _ in }), quiet: true)
+                                      console: Console(out: { _ in }, err: { _ in }), quiet: true, communicator: nil)
         if let reads { runner.interrupt = InterruptFlag(trippingAfter: reads) }
         #expect(try runner.run() == (reads == nil))
     }

@@ -96,7 +96,7 @@ struct ProgressTests {
         try withRun { config, folder in
             let lines = Mutex<[String]>([])
             let console = Console(out: { _ in }, err: { text in lines.withLock { $0.append(text) } })
-            let runner = ExperimentRunner(config: try ExperimentConfig.load(config), folder: folder, threads: 1, console: console, quiet: false)
+            let runner = ExperimentRunner(config: try ExperimentConfig.load(config), folder: folder, threads: 1, console: console, quiet: false, communicator: nil)
             runner.interrupt = InterruptFlag(trippingAfter: 10)
             #expect(try runner.run() == false)
             let err = lines.withLock { $0 }

@@ -18,7 +18,7 @@ struct ResumeChangeTests {
         defer { try? FileManager.default.removeItem(atPath: file) }
         try config.write(toFile: file, atomically: true, encoding: .utf8)
         let runner = ExperimentRunner(config: try ExperimentConfig.load(file), folder: folder, threads: 1,
-                                      console: Console(out: { _ in }, err: { _ in }), quiet: true)
+                                      console: Console(out: { _ in }, err: { _ in }), quiet: true, communicator: nil)
         if reads > 0 { runner.interrupt = InterruptFlag(trippingAfter: reads) }
         #expect(try runner.run() == (reads == 0))
         return folder
@@ -170,7 +170,7 @@ struct FailingArmTests {
             .write(toFile: file, atomically: true, encoding: .utf8)
         var config = try ExperimentConfig.load(file)
         config.arms[0].settings = FailingSettings(inner: config.arms[0].settings as! BackpropSettings<FloatKind>)
-        let runner = ExperimentRunner(config: config, folder: folder, threads: 1, console: Console(out: { _ in }, err: { _ in }), quiet: true)
+        let runner = ExperimentRunner(config: config, folder: folder, threads: 1, console: Console(out: { _ in }, err: { _ in }), quiet: true, communicator: nil)
         var failure: RunFailure?
         do { _ = try runner.run() } catch let error as RunFailure { failure = error }
         let message = try #require(failure?.message)

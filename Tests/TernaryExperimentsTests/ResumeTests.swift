@@ -59,7 +59,7 @@ struct ResumeTests {
         """#.write(toFile: file, atomically: true, encoding: .utf8)
         #expect(Captured.run(["run", file, "--out", straight, "--quiet"]).status == 0)
         let config = try ExperimentConfig.load(file)
-        let runner = ExperimentRunner(config: config, folder: cut, threads: 1, console: Console(out: { _ in }, err: { _ in }), quiet: true)
+        let runner = ExperimentRunner(config: config, folder: cut, threads: 1, console: Console(out: { _ in }, err: { _ in }), quiet: true, communicator: nil)
         runner.interrupt = InterruptFlag(trippingAfter: reads)
         #expect(try runner.run() == false)
         // Reads of the flag: 33 for the GA arm (one per step, one at its start and end), 43 for local.

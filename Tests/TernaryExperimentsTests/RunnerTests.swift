@@ -89,7 +89,7 @@ struct ConfigTests {
             default: true
             }
             if dataPresent {
-                let plan = try RunCommand.plan(config, folder: temporaryPath("never"), threads: 1)
+                let plan = try RunCommand.plan(config, folder: temporaryPath("never"), threads: 1, communicator: nil)
                 #expect(plan.contains("memory estimate"), "\(name)")
                 planned += 1
             }
@@ -208,7 +208,7 @@ struct SweepTests {
         let config = try ExperimentConfig.load(path)
         #expect(config.armNames == ["ste", "ga[mutation=0.001][population=128]", "ga[mutation=0.001][population=512]",
                                     "ga[mutation=0.003][population=128]", "ga[mutation=0.003][population=512]"])
-        let plan = try RunCommand.plan(config, folder: "x", threads: 1)
+        let plan = try RunCommand.plan(config, folder: "x", threads: 1, communicator: nil)
         #expect(plan.contains("ga[mutation=0.003][population=512] (ga)"))
     }
 

@@ -137,7 +137,7 @@ struct TextTests {
         """#.write(toFile: file, atomically: true, encoding: .utf8)
         #expect(Captured.run(["run", file, "--out", straight, "--quiet"]).status == 0)
         let runner = ExperimentRunner(config: try ExperimentConfig.load(file), folder: cut, threads: 1,
-                                      console: Console(out: { _ in }, err: { _ in }), quiet: true)
+                                      console: Console(out: { _ in }, err: { _ in }), quiet: true, communicator: nil)
         runner.interrupt = InterruptFlag(trippingAfter: 17)
         #expect(try runner.run() == false)
         #expect(Captured.run(["resume", cut, "--quiet"]).status == 0)

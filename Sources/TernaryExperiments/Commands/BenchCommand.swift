@@ -40,7 +40,7 @@ enum BenchCommand {
           --quick       a small smoke run (P = 2, B = 8, 64-example epochs, one repeat):
                         checks, not figures
         Compare with numpy: python3 scripts/bench_float_reference.py [--json]
-        """) { arguments, console in
+        """) { arguments, console, _ in
             var reader = ArgumentReader(arguments, command: "bench")
             let json = reader.flag("--json")
             let quick = reader.flag("--quick")

@@ -40,13 +40,14 @@ public struct Console: Sendable {
     }
 }
 
-/// One subcommand: a name, a one-line abstract, usage, and a run function.
+/// One subcommand: a name, a one-line abstract, usage, and a run function, which gets the
+/// arguments after its name, where to write, and the processes of a distributed run (nil alone).
 struct CommandSpec: Sendable {
     let name: String
     let abstract: String
     let usage: String
     let details: String
-    let run: @Sendable (_ arguments: [String], _ console: Console) throws -> Void
+    let run: @Sendable (_ arguments: [String], _ console: Console, _ communicator: Communicator?) throws -> Void
 }
 
 /// The `ternevo` command line: parses argv, runs a command, maps errors to exit codes.
@@ -54,7 +55,9 @@ public enum TernEvoCommandLine {
     static let commands: [CommandSpec] = [RunCommand.spec, ResumeCommand.spec, CompareCommand.spec, EvolveCommand.spec, TrainCommand.spec, EvalCommand.spec, SampleCommand.spec, ExportCommand.spec, PlotCommand.spec, InfoCommand.spec, BenchCommand.spec, VersionCommand.spec, helpSpec]
 
     /// Runs `ternevo` with `arguments` (without the program name) and returns the exit status.
-    public static func main(_ arguments: [String], console: Console = .standard) -> Int32 {
+    /// `communicator` joins the processes of an `mpirun` job into one run (<doc:ScaleOut>); the
+    /// executable passes it, and every command that reads configs or runs arms hands it on.
+    public static func main(_ arguments: [String], console: Console = .standard, communicator: Communicator? = nil) -> Int32 {
         do {
             guard let name = arguments.first else {
                 console.out(overview)
@@ -81,7 +84,7 @@ public enum TernEvoCommandLine {
                 console.out(help(for: command))
                 return 0
             }
-            try command.run(rest, console)
+            try command.run(rest, console, communicator)
             return 0
         } catch let error as CommandError {
             console.err("ternevo: \(error.message)")
@@ -112,7 +115,7 @@ public enum TernEvoCommandLine {
         (top level, dataset, model, every arm, each strategy's own) with its type, the values it
         takes, its default and its meaning, from the tables the config reader reads through;
         --markdown prints them as the tables of the config reference article.
-        """) { arguments, console in
+        """) { arguments, console, _ in
             if arguments.first == "run", arguments.contains("--keys") {
                 var reader = ArgumentReader(Array(arguments.dropFirst()), command: "help")
                 _ = reader.flag("--keys")

@@ -28,7 +28,7 @@ enum CompareCommand {
           --bpc LEVELS   comma-separated bits per character (default 3.35,3.0,2.7), read off
                          each seed's test_bpc curve, with its multiple of STE's time
         (the chart's default y column is then test_bpc).
-        """) { arguments, console in
+        """) { arguments, console, _ in
             var reader = ArgumentReader(arguments, command: "compare")
             let markdown = reader.flag("--markdown")
             let outPath = try reader.string("--out")

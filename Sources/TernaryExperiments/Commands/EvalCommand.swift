@@ -17,7 +17,7 @@ enum EvalCommand {
 
           --predictions FILE   also write 'index,label,predicted' per example (for checks
                                such as scripts/load_tern.py)
-        """) { arguments, console in
+        """) { arguments, console, _ in
             var reader = ArgumentReader(arguments, command: "eval")
             let predictionsPath = try reader.string("--predictions")
             guard let dataPath = try reader.string("--data") else {

@@ -16,14 +16,14 @@ enum EvolveCommand {
 
           --strategy KIND           ga (default), local or es
         \(OneArmCommand.commonOptions)
-        """) { arguments, console in
+        """) { arguments, console, communicator in
             var reader = ArgumentReader(arguments, command: "evolve")
             let kind = try reader.string("--strategy") ?? "ga"
             guard ["ga", "local", "es"].contains(kind) else {
                 throw CommandError.usage("--strategy '\(shortened(kind))' is not one of ga, local, es")
             }
             try OneArmCommand.run(command: "evolve", kind: kind, defaultBudget: ("seconds", "60"),
-                                  arguments: reader.rest, console: console)
+                                  arguments: reader.rest, console: console, communicator: communicator)
         }
 }
 

@@ -13,7 +13,7 @@ enum ExportCommand {
         (int32); the metadata holds the activation, the input quantiser and the forward pass in
         one line. scripts/load_tern.py loads it with numpy, runs the integer forward pass and
         checks its predictions against 'ternevo eval --predictions'.
-        """) { arguments, console in
+        """) { arguments, console, _ in
             var reader = ArgumentReader(arguments, command: "export")
             guard let out = try reader.string("--out") else {
                 throw CommandError.usage("export needs --out FILE.safetensors; see 'ternevo help export'")

@@ -5,7 +5,7 @@ import TernaryCore
 enum InfoCommand {
     static let spec = CommandSpec(
         name: "info", abstract: "Print what a saved model (.tern) holds.", usage: "ternevo info MODEL",
-        details: "Shows the layer sizes, activation, input quantiser, weight counts per layer with the\nfraction of zeros, threshold ranges, and the bits per weight on disk.") { arguments, console in
+        details: "Shows the layer sizes, activation, input quantiser, weight counts per layer with the\nfraction of zeros, threshold ranges, and the bits per weight on disk.") { arguments, console, _ in
             let path = try ArgumentReader(arguments, command: "info").positionals(expected: "one model file", count: 1...1)[0]
             let network: TernaryNetwork
             do {

@@ -21,7 +21,7 @@ enum PlotCommand {
                          x <= 0 are then left out)
           --linear-x     a linear x axis always
           --out FILE     where to write the SVG (default: CURVES with .svg; written atomically)
-        """) { arguments, console in
+        """) { arguments, console, _ in
             var reader = ArgumentReader(arguments, command: "plot")
             let xColumn = try reader.string("--x") ?? "wall_s"
             let yColumn = try reader.string("--y") ?? "test_acc"

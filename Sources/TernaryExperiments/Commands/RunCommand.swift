@@ -34,7 +34,7 @@ enum RunCommand {
                          memory estimate
           --max-memory SIZE  refuse a run whose estimated memory exceeds SIZE (bytes, or
                          with K, M or G: 512M, 8G); default: the memory available now
-        """) { arguments, console in
+        """) { arguments, console, communicator in
             var reader = ArgumentReader(arguments, command: "run")
             let maxMemory = try reader.memorySize("--max-memory")
             let out = try reader.string("--out")
@@ -44,13 +44,14 @@ enum RunCommand {
             let dryRun = reader.flag("--dry-run")
             let path = try reader.positionals(expected: "one config file", count: 1...1)[0]
             let config: ExperimentConfig
-            do { config = try ExperimentConfig.load(path) } catch { throw CommandError.data("\(error)") }
+            do { config = try ExperimentConfig.load(path, communicator: communicator) } catch { throw CommandError.data("\(error)") }
             let folder = out ?? defaultFolder(config.name)
             if dryRun {
-                console.out(try plan(config, folder: folder, threads: threads))
+                console.out(try plan(config, folder: folder, threads: threads, communicator: communicator))
                 return
             }
-            let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet)
+            let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet,
+                                          communicator: communicator)
             runner.memoryLimit = maxMemory
             runner.verbose = verbose
             try execute(runner, console: console)
@@ -68,11 +69,12 @@ enum RunCommand {
     }
 
     /// The plan of `--dry-run`: data, splits, network, arms.
-    static func plan(_ config: ExperimentConfig, folder: String, threads: Int?) throws -> String {
+    static func plan(_ config: ExperimentConfig, folder: String, threads: Int?, communicator: Communicator?) throws -> String {
         let splits: ExperimentRunner.Splits
-        let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: .standard, quiet: true)
+        let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: .standard, quiet: true,
+                                      communicator: communicator)
         do { splits = try runner.loadSplits() } catch { throw CommandError.data("\(error)") }
-        let ranks = Distributed.communicator?.size ?? 1
+        let ranks = runner.communicator?.size ?? 1
         let context = ArmContext(layerSizes: splits.layerSizes, quantizer: splits.quantizer, train: splits.train,
                                  zeroFraction: config.zeroFraction, threads: threads, ranks: ranks)
         let (total, estimates) = runner.memoryEstimate(context, splits: splits)
@@ -126,7 +128,7 @@ enum ResumeCommand {
         rewritten from the records. A damaged record stops the resume with a message naming
         it; --restart-damaged starts such an arm over instead. Progress and the closing table
         are as for 'ternevo run' (--quiet, --verbose).
-        """) { arguments, console in
+        """) { arguments, console, communicator in
             var reader = ArgumentReader(arguments, command: "resume")
             let threads = try reader.integer("--threads", in: 1...1024)
             let quiet = reader.flag("--quiet")
@@ -138,9 +140,9 @@ enum ResumeCommand {
                 throw CommandError.data("\(folder): holds no config.json; is it a run folder of 'ternevo run'?")
             }
             let config: ExperimentConfig
-            do { config = try ExperimentConfig.load(folder + "/config.json") } catch { throw CommandError.data("\(error)") }
+            do { config = try ExperimentConfig.load(folder + "/config.json", communicator: communicator) } catch { throw CommandError.data("\(error)") }
             let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet,
-                                          resuming: true, restartDamaged: restartDamaged)
+                                          resuming: true, restartDamaged: restartDamaged, communicator: communicator)
             runner.memoryLimit = maxMemory
             runner.verbose = verbose
             try RunCommand.execute(runner, console: console)
@@ -199,7 +201,8 @@ enum OneArmCommand {
         Resume an interrupted run with 'ternevo resume DIR'.
         """
 
-    static func run(command: String, kind: String, defaultBudget: (String, String), arguments: [String], console: Console) throws {
+    static func run(command: String, kind: String, defaultBudget: (String, String), arguments: [String], console: Console,
+                    communicator: Communicator?) throws {
         var reader = ArgumentReader(arguments, command: command)
         let hidden = try reader.hiddenSizes("--hidden") ?? [128]
         let seconds = try reader.number("--seconds", in: 0.001...1e9)
@@ -284,13 +287,14 @@ enum OneArmCommand {
             try checkWritable(model, option: "--model")
         }
         if dryRun {
-            do { console.out(try RunCommand.plan(config, folder: folder, threads: threads)) } catch let error as CommandError {
+            do { console.out(try RunCommand.plan(config, folder: folder, threads: threads, communicator: communicator)) } catch let error as CommandError {
                 throw CommandError(message: explained(error.message), exitCode: error.exitCode)
             }
             return
         }
         do {
-            let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet)
+            let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet,
+                                          communicator: communicator)
             runner.memoryLimit = maxMemory
             runner.verbose = verbose
             try RunCommand.execute(runner, console: console)

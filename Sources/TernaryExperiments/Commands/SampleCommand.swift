@@ -13,7 +13,7 @@ enum SampleCommand {
         model's own distribution; 0: always the most likely character). The same model,
         prompt, settings and --seed (default 1) print the same text. A prompt shorter than the
         model's context is padded on the left with newlines (the start of a line).
-        """) { arguments, console in
+        """) { arguments, console, _ in
             var reader = ArgumentReader(arguments, command: "sample")
             let prompt = try reader.string("--prompt") ?? ""
             let length = try reader.integer("--length", in: 0...1_000_000) ?? 200

@@ -16,10 +16,10 @@ enum TrainCommand {
 
           --arm KIND                ste (default) or float
         \(OneArmCommand.commonOptions)
-        """) { arguments, console in
+        """) { arguments, console, communicator in
             var reader = ArgumentReader(arguments, command: "train")
             let kind = try reader.string("--arm") ?? "ste"
             guard ["ste", "float"].contains(kind) else { throw CommandError.usage("--arm '\(shortened(kind))' is not one of ste, float") }
-            try OneArmCommand.run(command: "train", kind: kind, defaultBudget: ("epochs", "50"), arguments: reader.rest, console: console)
+            try OneArmCommand.run(command: "train", kind: kind, defaultBudget: ("epochs", "50"), arguments: reader.rest, console: console, communicator: communicator)
         }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TernaryCore
 
 /// A strict reader of one JSON object of a config file: every key read is checked for type and
 /// range, and `finish()` rejects keys nobody read. Errors name the file and the key path
@@ -15,10 +16,10 @@ struct ConfigReader {
         self.object = object
     }
 
-    /// The top-level object of a JSON config file.
-    static func open(_ file: String) throws(DataError) -> ConfigReader {
+    /// The top-level object of a JSON config file (under a communicator, as rank 0 reads it).
+    static func open(_ file: String, communicator: Communicator?) throws(DataError) -> ConfigReader {
         // Under MPI, rank 0 reads the config and sends it to the others (`Sources/TernaryExperiments/TernaryExperiments.docc/ScaleOut.md`).
-        guard let data = try Distributed.contents(atPath: file).map({ Data($0) }) else {
+        guard let data = try Distributed.contents(atPath: file, communicator: communicator).map({ Data($0) }) else {
             throw DataError(path: file, problem: "cannot be read (missing, a folder, or no permission)")
         }
         let parsed: Any

@@ -1,16 +1,15 @@
 import Foundation
 import TernaryCore
 
-/// The process group of a distributed run, set once by the `ternevo` executable before a
-/// command runs (an MPI build under `mpirun`); nil in a single process.
+/// What a distributed run needs beyond its communicator (which the executable creates under
+/// `mpirun` and passes to `TernEvoCommandLine.main`, and the commands hand to the config reader
+/// and the runner): files as rank 0 reads them, the launcher's job size, the step latency.
 public enum Distributed {
-    nonisolated(unsafe) public static var communicator: Communicator?
-
     /// The contents of `path` as rank 0 reads them, on every rank (nil when rank 0 cannot read
     /// it), so configs and records need not be on every machine's disk; alone, a plain read.
     /// Under a communicator every rank must call it for the same files in the same order.
     /// A path that exists but cannot be read (a folder, no permission) is an error, not nil.
-    static func contents(atPath path: String, communicator: Communicator? = Distributed.communicator) throws(DataError) -> [UInt8]? {
+    static func contents(atPath path: String, communicator: Communicator?) throws(DataError) -> [UInt8]? {
         // One flag byte (0 missing, 1 read, 2 unreadable), then the contents.
         func local() -> [UInt8] {
             var isFolder: ObjCBool = false

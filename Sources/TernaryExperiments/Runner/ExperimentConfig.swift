@@ -72,9 +72,10 @@ public struct ExperimentConfig {
     /// The config's JSON as read (what the run folder's `config.json` is written from).
     var object = JSONObject()
 
-    /// Reads and validates a config file; every error names the key path.
-    public static func load(_ file: String) throws(DataError) -> ExperimentConfig {
-        try read(ConfigReader.open(file))
+    /// Reads and validates a config file; every error names the key path. Under a
+    /// communicator rank 0 reads the file and sends it to the others (nil: this process reads it).
+    public static func load(_ file: String, communicator: Communicator? = nil) throws(DataError) -> ExperimentConfig {
+        try read(ConfigReader.open(file, communicator: communicator))
     }
 
     /// Validates a config object (from a file, or built by a one-arm command); every error

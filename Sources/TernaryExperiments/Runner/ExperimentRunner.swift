@@ -213,7 +213,7 @@ final class ExperimentRunner {
     var writes: Bool { (communicator?.rank ?? 0) == 0 }
 
     init(config: ExperimentConfig, folder: String, threads: Int?, console: Console, quiet: Bool,
-         resuming: Bool = false, restartDamaged: Bool = false, communicator: Communicator? = Distributed.communicator) {
+         resuming: Bool = false, restartDamaged: Bool = false, communicator: Communicator?) {
         self.config = config
         self.communicator = communicator.flatMap { $0.size > 1 ? $0 : nil }
         self.folder = folder
