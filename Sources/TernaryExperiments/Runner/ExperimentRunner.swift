@@ -1,168 +1,6 @@
 import Foundation
 import TernaryCore
 
-/// One logged point of a run: a row of `curves.csv` (<doc:RunFolder>).
-struct CurveRow {
-    var method: String, seed: UInt64, step: Int, wallSeconds: Double, evals: Int
-    var trainLoss: Double?, trainAccuracy: Double?, validationAccuracy: Double?, testAccuracy: Double?
-    var bestFitness: Double?, meanFitness: Double?
-    var intOps: Double, floatOps: Double
-    /// Columns added after the first thirteen (older runs lack them): the validation and test
-    /// cross-entropy in nats (text: at the model's temperature), and for text runs bits per
-    /// character on a fixed train sample, validation and test, and the temperature used.
-    var validationLoss: Double? = nil, testLoss: Double? = nil
-    var trainBits: Double? = nil, validationBits: Double? = nil, testBits: Double? = nil, temperature: Double? = nil
-
-    static let header = "method,seed,step,wall_s,evals,train_loss,train_acc,val_acc,test_acc,best_fitness,mean_fitness,int_ops,float_ops,val_loss,test_loss,train_bpc,val_bpc,test_bpc,temperature"
-    static let columnCount = 19
-    /// Columns of rows written before the loss columns were added.
-    static let olderColumnCount = 13
-
-    /// A row read back from its CSV line (either layout); nil if malformed.
-    init?(csv line: Substring) {
-        let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        guard f.count == CurveRow.columnCount || f.count == CurveRow.olderColumnCount, let seed = UInt64(f[1]), let step = Int(f[2]), let wall = Double(f[3]),
-              let evals = Int(f[4]), let intOps = Double(f[11]), let floatOps = Double(f[12]) else { return nil }
-        func d(_ text: String) -> Double? { text.isEmpty ? nil : Double(text) }
-        self.init(method: f[0], seed: seed, step: step, wallSeconds: wall, evals: evals, trainLoss: d(f[5]),
-                  trainAccuracy: d(f[6]), validationAccuracy: d(f[7]), testAccuracy: d(f[8]), bestFitness: d(f[9]),
-                  meanFitness: d(f[10]), intOps: intOps, floatOps: floatOps)
-        if f.count == CurveRow.columnCount {
-            (validationLoss, testLoss, trainBits, validationBits, testBits, temperature) = (d(f[13]), d(f[14]), d(f[15]), d(f[16]), d(f[17]), d(f[18]))
-        }
-    }
-
-    init(method: String, seed: UInt64, step: Int, wallSeconds: Double, evals: Int, trainLoss: Double?, trainAccuracy: Double?,
-         validationAccuracy: Double?, testAccuracy: Double?, bestFitness: Double?, meanFitness: Double?, intOps: Double, floatOps: Double) {
-        self.method = method; self.seed = seed; self.step = step; self.wallSeconds = wallSeconds; self.evals = evals
-        self.trainLoss = trainLoss; self.trainAccuracy = trainAccuracy; self.validationAccuracy = validationAccuracy
-        self.testAccuracy = testAccuracy; self.bestFitness = bestFitness; self.meanFitness = meanFitness
-        self.intOps = intOps; self.floatOps = floatOps
-    }
-
-    var csv: String {
-        func f(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "" }
-        return "\(method),\(seed),\(step),\(String(format: "%.4f", wallSeconds)),\(evals),\(f(trainLoss)),\(f(trainAccuracy)),\(f(validationAccuracy)),\(f(testAccuracy)),\(f(bestFitness)),\(f(meanFitness)),\(String(format: "%.0f", intOps)),\(String(format: "%.0f", floatOps)),\(f(validationLoss)),\(f(testLoss)),\(f(trainBits)),\(f(validationBits)),\(f(testBits)),\(f(temperature))"
-    }
-}
-
-/// Energy per operation assumed by the estimate (Horowitz, ISSCC 2014, 45 nm): a 32-bit
-/// integer add 0.1 pJ (also charged per xor, and or popcount word); a float32 multiply-add
-/// 3.7 + 0.9 = 4.6 pJ. Memory traffic is not counted.
-enum EnergyModel {
-    static let integerOperation = 0.1e-12
-    static let floatMultiplyAdd = 4.6e-12
-}
-
-/// Everything the run folder knows of one (arm, seed), kept in one checksummed record file
-/// (`<arm>-seed<N>.ckpt`): the key of what the arm's trajectory depends on, its budget, the
-/// session's state, the rows logged so far, the search seconds, the model chosen on
-/// validation, and, once the arm ends, its summary row. The record is the truth; `curves.csv`
-/// and `summary.csv` are rewritten from the records.
-///
-/// Version 2 stores the key as text (one `part: value` line per part: the arm, its logging,
-/// the data and its split, the settings), so a resume under a changed config names what
-/// changed; version 1 records (a hash alone) still load.
-struct ArmRecord {
-    /// What the arm's trajectory depends on (`ExperimentRunner.recordKey`); its hash is the
-    /// file's configuration hash.
-    var key = ""
-    /// The budget the arm ran under (nil: none given), checked when a finished arm is resumed.
-    var steps: Int?
-    var seconds: Double?
-    var rows: [CurveRow] = []
-    var searchSeconds = 0.0
-    var summary: String?
-    /// The model chosen on validation (train accuracy when there is no validation split): its
-    /// accuracy there, its step, and the genome (nil for the float arm).
-    var bestSelection = -1.0
-    var bestStep = 0
-    var bestModel: TernaryNetwork?
-    var sessionState: [UInt8] = []
-    /// The format version the record was read from (records are always written in the newest).
-    var version = ArmRecord.version
-
-    static let magic = "TARC", version: UInt16 = 2
-
-    func encode() -> [UInt8] {
-        var writer = BinaryWriter()
-        writer.write(key)
-        writer.write(Int64(steps ?? -1))
-        writer.write(seconds ?? -1)
-        writer.writeCount(rows.count)
-        for row in rows { writer.write(row.csv) }
-        writer.write(searchSeconds)
-        writer.write(summary != nil)
-        writer.write(summary ?? "")
-        writer.write(bestSelection)
-        writer.writeCount(bestStep)
-        writer.write(bestModel != nil)
-        if let bestModel { writer.write(bestModel) }
-        writer.write(bytes: sessionState)
-        return ChecksummedFile.encode(magic: ArmRecord.magic, version: ArmRecord.version, configurationHash: ChecksummedFile.hash(key),
-                                      payload: writer.bytes)
-    }
-
-    /// Reads a record written under `key` (`legacyHash`: what a version 1 record stores for the
-    /// same config). A record of another key is refused with the part that changed.
-    static func decode(_ bytes: [UInt8], path: String, key: String, legacyHash: UInt64) throws(FileFormatError) -> ArmRecord {
-        var (reader, found, hash) = try ChecksummedFile.open(bytes, path: path, magic: magic, versions: 1...version, what: "arm record")
-        var record = ArmRecord()
-        record.version = found
-        if found == 1 {
-            guard hash == legacyHash else {
-                throw reader.fail("was written by a different configuration (an older record, which cannot say what changed); resume with the configuration that started the run")
-            }
-            record.key = key
-        } else {
-            record.key = try reader.readString()
-            guard ChecksummedFile.hash(record.key) == hash else { throw reader.fail("its header does not match its contents; the file is damaged") }
-            // A key written before the `keys:` line: the same configuration if all else agrees.
-            let keysLine = key.range(of: "\nkeys: ")
-            if record.key != key && !(keysLine != nil && !record.key.contains("\nkeys: ") && record.key == String(key[..<keysLine!.lowerBound])) {
-                throw reader.fail("was written for a different configuration: \(ArmRecord.change(from: record.key, to: key)); put config.json back as it was")
-            }
-            let steps = try reader.read(Int64.self)
-            let seconds = try reader.read(Double.self)
-            guard steps >= -1, seconds == -1 || (seconds.isFinite && seconds > 0) else { throw reader.fail("its budget is out of range; the file is damaged") }
-            record.steps = steps < 0 ? nil : Int(steps)
-            record.seconds = seconds < 0 ? nil : seconds
-        }
-        let count = try reader.readCount(limit: reader.end - reader.offset)
-        for index in 0..<count {
-            let line = try reader.readString()
-            guard let row = CurveRow(csv: Substring(line)) else { throw reader.fail("row \(index + 1) is not a curves row") }
-            record.rows.append(row)
-        }
-        record.searchSeconds = try reader.readFinite()
-        let finished = try reader.read(Bool.self)
-        let summary = try reader.readString()
-        record.summary = finished ? summary : nil
-        record.bestSelection = try reader.readFinite()
-        record.bestStep = try reader.readCount(limit: Int(Int32.max))
-        if try reader.read(Bool.self) { record.bestModel = try reader.readNetwork() }
-        record.sessionState = try reader.readBytes()
-        guard reader.isAtEnd else { throw reader.fail("\(reader.end - reader.offset) unexpected bytes before the checksum") }
-        return record
-    }
-
-    /// The first part of a key that differs between two keys, as `part: old -> new`.
-    static func change(from old: String, to new: String) -> String {
-        let before = old.split(separator: "\n", omittingEmptySubsequences: false)
-        let after = new.split(separator: "\n", omittingEmptySubsequences: false)
-        for (a, b) in zip(before, after) where a != b {
-            let part = b.prefix { $0 != ":" }
-            let explained = part == "data" ? "the data or its split (dataset keys: the file, split_seed, the fractions, bits, scaling)" : String(part)
-            var (old, new) = (a.dropFirst(part.count + 2).description, b.dropFirst(part.count + 2).description)
-            // A list of settings: the first that differs.
-            let (oldFields, newFields) = (old.components(separatedBy: ", "), new.components(separatedBy: ", "))
-            if oldFields.count == newFields.count, let field = zip(oldFields, newFields).first(where: { $0 != $1 }) { (old, new) = field }
-            return "\(explained) changed from '\(shortened(old, limit: 120))' to '\(shortened(new, limit: 120))'"
-        }
-        return "its key changed"
-    }
-}
-
 /// A run that cannot go on: an arm failed (a NaN loss) or a file could not be written.
 struct RunFailure: Error, CustomStringConvertible {
     var message: String
@@ -190,7 +28,7 @@ final class ExperimentRunner {
     let restartDamaged: Bool
     /// Records by "arm,seed", of the arms started so far.
     var records: [String: ArmRecord] = [:]
-    var lastWrite = 0.0, lastWriteCost = 0.0
+    var throttle = WriteThrottle()
     var interrupt = InterruptFlag.install()
     /// A line per logged point on a pipe too (`--verbose`); set before `run`.
     var verbose = false
@@ -224,8 +62,6 @@ final class ExperimentRunner {
         self.restartDamaged = restartDamaged
     }
 
-    static let summaryHeader = "method,seed,steps,wall_s,evals,final_train_acc,final_val_acc,final_test_acc,best_val_acc,test_acc_at_best_val,time_to_85_s,time_to_90_s,time_to_95_s,int_ops,float_ops,energy_j,best_val_bpc,test_bpc_at_best_val,time_to_3.0_bpc_s,time_to_2.7_bpc_s"
-
     /// The (arm, seed) pairs in run order: seeds outer, arms in file order inner.
     var order: [(arm: ExperimentConfig.Arm, seed: UInt64)] {
         config.seeds.flatMap { seed in config.arms.map { ($0, seed) } }
@@ -237,7 +73,7 @@ final class ExperimentRunner {
 
     /// All rows and summary lines of the records, in run order.
     var rows: [CurveRow] { order.flatMap { records[ExperimentRunner.key($0.arm.name, $0.seed)]?.rows ?? [] } }
-    var summaries: [String] { order.compactMap { records[ExperimentRunner.key($0.arm.name, $0.seed)]?.summary } }
+    var summaries: [SummaryRow] { order.compactMap { records[ExperimentRunner.key($0.arm.name, $0.seed)]?.summary } }
 
     /// The splits, quantised on the train split.
     struct Splits {
@@ -562,7 +398,7 @@ final class ExperimentRunner {
             console.err("ternevo: \(failures.last!)")
         } else if !stop.interrupted {
             if lastLogged != session.step { try logPoint(nil) }
-            records[key]!.summary = summaryLine(arm.name, seed, records[key]!)
+            records[key]!.summary = SummaryRow(method: arm.name, seed: seed, rows: records[key]!.rows, bestStep: records[key]!.bestStep)
         }
         // Interrupted or failed: no summary row, so `ternevo resume` continues from the record.
         try commit(active, force: true, modelWritten: &modelWritten)
@@ -580,15 +416,11 @@ final class ExperimentRunner {
     }
 
     /// Writes the active arm's record, then its model, then the CSV and SVG files (each by a
-    /// rename). Unless forced, at most once a second and never more than a tenth of the time:
-    /// a rewrite grows with the rows, so a long run does not spend its wall time on files.
+    /// rename), when `throttle` says a rewrite is due (always when forced).
     func commit(_ active: ActiveArm?, force: Bool, modelWritten: inout Bool) throws {
         let now = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
-        guard force || now - lastWrite >= max(1, 10 * lastWriteCost) else { return }
-        defer {
-            lastWrite = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
-            lastWriteCost = lastWrite - now
-        }
+        guard throttle.isDue(at: now, force: force) else { return }
+        defer { throttle.wrote(from: now, to: Double(DispatchTime.now().uptimeNanoseconds) / 1e9) }
         if let active, var record = records[active.key] {
             var writer = BinaryWriter()
             active.session.encodeState(into: &writer)
@@ -600,21 +432,10 @@ final class ExperimentRunner {
                 modelWritten = true
             }
         }
-        try writeFile(Array(([CurveRow.header] + rows.map(\.csv)).joined(separator: "\n").appending("\n").utf8), to: folder + "/curves.csv")
-        try writeFile(Array(([ExperimentRunner.summaryHeader] + summaries).joined(separator: "\n").appending("\n").utf8), to: folder + "/summary.csv")
-        var methods: [String] = []
-        var points: [String: [UInt64: [(x: Double, y: Double)]]] = [:]
-        let text = config.context > 0
-        for row in rows {
-            guard let y = text ? row.testBits : row.testAccuracy else { continue }
-            if points[row.method] == nil { methods.append(row.method); points[row.method] = [:] }
-            points[row.method]![row.seed, default: []].append((row.wallSeconds, y))
-        }
-        let chart = LineChart(series: methods.map { method in
-            LineChart.Series(method: method, seeds: points[method]!.keys.sorted().map { points[method]![$0]! })
-        }, xLabel: "wall_s (training seconds)", yLabel: text ? "test_bpc" : "test_acc",
-           title: "\(config.name): \(text ? "test bits per character" : "test accuracy") against training time")
-        try writeFile(Array(chart.svg().utf8), to: folder + "/curves.svg")
+        let rows = rows
+        try writeFile(RunFiles.curves(rows), to: folder + "/curves.csv")
+        try writeFile(RunFiles.summary(summaries), to: folder + "/summary.csv")
+        try writeFile(RunFiles.chart(rows, name: config.name, text: config.context > 0), to: folder + "/curves.svg")
     }
 
     /// Writes a file by a rename; a failure is a one-line error naming the path (exit 74).
@@ -623,20 +444,6 @@ final class ExperimentRunner {
         do { try AtomicFile.write(bytes, to: path) } catch {
             throw RunFailure(message: "\(path): cannot be written (\(reason(error)))", exitCode: 74)
         }
-    }
-
-    /// The summary row of a finished arm. Selection uses validation (train when there is no
-    /// validation split); the times to 85/90/95% are read off the test curve (reporting only).
-    func summaryLine(_ method: String, _ seed: UInt64, _ record: ArmRecord) -> String {
-        let mine = record.rows
-        let last = mine.last!
-        func f(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "" }
-        func reach(_ target: Double) -> Double? { mine.first { ($0.testAccuracy ?? 0) >= target }?.wallSeconds }
-        let chosen = mine.first { $0.step == record.bestStep }
-        let energy = last.intOps * EnergyModel.integerOperation + last.floatOps * EnergyModel.floatMultiplyAdd
-        func reachBits(_ target: Double) -> Double? { mine.first { ($0.testBits ?? .infinity) <= target }?.wallSeconds }
-        let textColumns = ",\(f(chosen?.validationBits)),\(f(chosen?.testBits)),\(f(reachBits(3.0))),\(f(reachBits(2.7)))"
-        return "\(method),\(seed),\(last.step),\(String(format: "%.4f", last.wallSeconds)),\(last.evals),\(f(last.trainAccuracy)),\(f(last.validationAccuracy)),\(f(last.testAccuracy)),\(f(chosen?.validationAccuracy)),\(f(chosen?.testAccuracy)),\(f(reach(0.85))),\(f(reach(0.9))),\(f(reach(0.95))),\(String(format: "%.0f", last.intOps)),\(String(format: "%.0f", last.floatOps)),\(String(format: "%.6g", energy))" + textColumns
     }
 }
 
