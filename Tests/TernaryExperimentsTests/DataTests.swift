@@ -88,12 +88,18 @@ struct EvolveCommandTests {
         let folder = temporaryPath("never")
         let (status, output) = Captured.run(["evolve", "x.csv", "--crossover", "zip", "--out", folder])
         #expect(status == 64)
-        #expect(output.err == "ternevo: --crossover: key 'arms.ga.crossover': 'zip' is not one of uniform, neuron, two-point, none")
+        #expect(output.err == "ternevo: --crossover: 'zip' is not one of uniform, neuron, two-point, none")
+        // The reader names options, not the keys the options became.
+        let unknown = Captured.run(["evolve", "x.csv", "--populaton", "4", "--out", folder]).output.err
+        #expect(unknown.hasPrefix("ternevo: unknown option '--populaton' (known here: --batch, --cache-mb,"), "\(unknown)")
+        let large = Captured.run(["evolve", "synthetic:parity:4", "--population", "100000", "--hidden", "5000", "--max-memory", "10M", "--out", folder])
+        #expect(large.status == 65)
+        #expect(large.output.err.hasPrefix("ternevo: --population: the run would need about"), "\(large.output.err)")
         #expect(Captured.run(["evolve", "x.csv", "--population", "4", "--elite", "4", "--out", folder]).status == 64)
         #expect(Captured.run(["evolve", "x.csv", "--strategy", "hill"]).output.err == "ternevo: --strategy 'hill' is not one of ga, local, es")
         let (missing, missingOutput) = Captured.run(["evolve", "/no/such.csv", "--out", folder])
         #expect(missing == 65)
-        #expect(missingOutput.err == "ternevo: key 'dataset': /no/such.csv: does not exist", "\(missingOutput.err)")
+        #expect(missingOutput.err == "ternevo: /no/such.csv: does not exist", "\(missingOutput.err)")
         #expect(!FileManager.default.fileExists(atPath: folder), "a failed start leaves no run folder")
     }
 }
@@ -132,6 +138,14 @@ struct IDXLoaderTests {
         #expect(try DatasetFile.load(images).labels == [1, 0])
         #expect(try DatasetFile.load("synthetic:parity:3").labels == [0, 1, 1, 0, 1, 0, 0, 1])
         #expect(throws: DataError.self) { try DatasetFile.load("synthetic:parity:99") }
+        // evolve and train turn their data argument into a config key by the same rules: an
+        // IDX images file whatever its name, a folder, a task, else CSV.
+        let renamed = (images as NSString).deletingLastPathComponent + "/digits-images"
+        try FileManager.default.copyItem(atPath: images, toPath: renamed)
+        #expect(DatasetFile.configKey(renamed).key == "idx")
+        #expect(DatasetFile.configKey((images as NSString).deletingLastPathComponent).key == "idx")
+        #expect(DatasetFile.configKey("synthetic:parity:3") == ("synthetic", "parity:3"))
+        #expect(DatasetFile.configKey("/no/such.csv").key == "csv")
         // The commands' loader (evolve, train) takes the same forms.
         let prepared = try PreparedData.load((images as NSString).deletingLastPathComponent, testFraction: 0.5, seed: 1, bits: 8)
         #expect(prepared.train.count + prepared.test.count == 2 && prepared.train.featureCount == 6)

@@ -237,15 +237,9 @@ enum OneArmCommand {
         func object(_ members: [(String, Any)]) -> JSONObject {
             JSONObject(keys: members.map(\.0), values: Dictionary(members, uniquingKeysWith: { $1 }))
         }
-        var isFolder: ObjCBool = false
-        var dataset: [(String, Any)]
-        if data.hasPrefix("synthetic:") {
-            dataset = [("synthetic", String(data.dropFirst("synthetic:".count)))]
-        } else if (FileManager.default.fileExists(atPath: data, isDirectory: &isFolder) && isFolder.boolValue) || data.contains("idx3") {
-            dataset = [("idx", data)]
-        } else {
-            dataset = [("csv", data)]
-        }
+        // The data argument takes the forms 'eval --data' takes, by the same rules.
+        let form = DatasetFile.configKey(data)
+        var dataset: [(String, Any)] = [(form.key, form.value)]
         dataset.append(("split_seed", NSNumber(value: seed)))
         if let testFraction { dataset.append(("test_fraction", NSNumber(value: testFraction))) }
         if let validationFraction { dataset.append(("validation_fraction", NSNumber(value: validationFraction))) }
@@ -267,19 +261,11 @@ enum OneArmCommand {
                            ("seeds", [NSNumber(value: seed)]), ("arms", object([(kind, object(arm))]))])
         let folder = out ?? "results/runs/\(command)-\(kind)"
 
-        /// Errors name the flag behind a key, not the config the options became.
-        func explained(_ message: String) -> String {
-            var message = message.replacingOccurrences(of: commandLine + ": ", with: "")
-                .replacingOccurrences(of: "key 'dataset.scaling'", with: "--scaling")
-            if let range = message.range(of: "key 'arms.\(kind).") {
-                let key = message[range.upperBound...].prefix { $0 != "'" }
-                message = "--\(key.replacingOccurrences(of: "_", with: "-")): " + message
-            }
-            return message
-        }
+        // Errors of the options name the option (the reader labels keys as options); an error
+        // in a file the options name (the data) names that file.
         let config: ExperimentConfig
-        do { config = try ExperimentConfig.read(ConfigReader(file: commandLine, path: "", object: root)) } catch {
-            throw CommandError.usage(explained("\(error)"))
+        do { config = try ExperimentConfig.read(ConfigReader(file: commandLine, path: "", object: root, fromOptions: true)) } catch {
+            throw CommandError.usage(error.path == commandLine ? error.problem : "\(error)")
         }
         // Where the model goes is checked before training, not after it.
         if let model {
@@ -287,20 +273,14 @@ enum OneArmCommand {
             try checkWritable(model, option: "--model")
         }
         if dryRun {
-            do { console.out(try RunCommand.plan(config, folder: folder, threads: threads, communicator: communicator)) } catch let error as CommandError {
-                throw CommandError(message: explained(error.message), exitCode: error.exitCode)
-            }
+            console.out(try RunCommand.plan(config, folder: folder, threads: threads, communicator: communicator))
             return
         }
-        do {
-            let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet,
-                                          communicator: communicator)
-            runner.memoryLimit = maxMemory
-            runner.verbose = verbose
-            try RunCommand.execute(runner, console: console)
-        } catch let error as CommandError {
-            throw CommandError(message: explained(error.message), exitCode: error.exitCode)
-        }
+        let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet,
+                                      communicator: communicator)
+        runner.memoryLimit = maxMemory
+        runner.verbose = verbose
+        try RunCommand.execute(runner, console: console)
         if let model {
             let chosen = folder + "/\(kind)-seed\(seed).tern"
             guard let bytes = FileManager.default.contents(atPath: chosen) else {

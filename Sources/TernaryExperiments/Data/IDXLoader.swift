@@ -63,6 +63,17 @@ public enum IDXLoader {
 /// its labels file has the same name with `images` replaced by `labels` and `idx3` by `idx1`),
 /// `synthetic:TASK` (a built-in task, generated with `seed`), or else a CSV file.
 public enum DatasetFile {
+    /// The config key a dataset argument of a one-arm command becomes, by the same rules as
+    /// `load`: `synthetic` (the task), `idx` (a folder or an IDX images file) or `csv`.
+    static func configKey(_ path: String) -> (key: String, value: String) {
+        if path.hasPrefix("synthetic:") { return ("synthetic", String(path.dropFirst("synthetic:".count))) }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue || IDXLoader.isImages(path) {
+            return ("idx", path)
+        }
+        return ("csv", path)
+    }
+
     public static func load(_ path: String, seed: UInt64 = 1) throws(DataError) -> LabeledData {
         if path.hasPrefix("synthetic:") {
             guard let task = SyntheticTask(name: String(path.dropFirst("synthetic:".count))) else {

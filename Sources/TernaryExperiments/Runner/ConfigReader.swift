@@ -8,12 +8,16 @@ struct ConfigReader {
     let file: String
     let path: String
     let object: JSONObject
+    /// The config was built from a one-arm command's options: messages name a key as the option
+    /// that set it (`--population`), not as a key path of a file.
+    let fromOptions: Bool
     private var used: Set<String> = []
 
-    init(file: String, path: String, object: JSONObject) {
+    init(file: String, path: String, object: JSONObject, fromOptions: Bool = false) {
         self.file = file
         self.path = path
         self.object = object
+        self.fromOptions = fromOptions
     }
 
     /// The top-level object of a JSON config file (under a communicator, as rank 0 reads it).
@@ -31,14 +35,24 @@ struct ConfigReader {
     }
 
     func key(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
-    func fail(_ name: String, _ problem: String) -> DataError { DataError(path: file, problem: "key '\(key(name))': \(problem)") }
+    /// How messages name key `name` of this object: `key 'arms.ga.population'`, or `--population`.
+    func label(_ name: String) -> String { ConfigReader.label(key(name), fromOptions: fromOptions) }
+    func fail(_ name: String, _ problem: String) -> DataError { DataError(path: file, problem: "\(label(name)): \(problem)") }
+
+    /// How messages name the key at `keyPath`: as a key of a file, or as the option of a one-arm
+    /// command that set it (its last part, `_` written `-`).
+    static func label(_ keyPath: String, fromOptions: Bool) -> String {
+        guard fromOptions else { return "key '\(keyPath)'" }
+        let name = keyPath.split(separator: ".").last.map(String.init) ?? keyPath
+        return "--" + name.replacingOccurrences(of: "_", with: "-")
+    }
 
     func has(_ name: String) -> Bool { object[name] != nil && !(object[name] is NSNull) }
 
     mutating func value(_ name: String, required: Bool) throws(DataError) -> Any? {
         used.insert(name)
         guard let value = object[name], !(value is NSNull) else {
-            if required { throw DataError(path: file, problem: "missing key '\(key(name))'") }
+            if required { throw DataError(path: file, problem: "missing \(label(name))") }
             return nil
         }
         return value
@@ -92,13 +106,14 @@ struct ConfigReader {
     mutating func child(_ name: String, required: Bool = true) throws(DataError) -> ConfigReader? {
         guard let raw = try value(name, required: required) else { return nil }
         guard let object = raw as? JSONObject else { throw fail(name, "expected an object, found \(describe(raw))") }
-        return ConfigReader(file: file, path: key(name), object: object)
+        return ConfigReader(file: file, path: key(name), object: object, fromOptions: fromOptions)
     }
 
     /// Rejects keys that were never read.
     func finish() throws(DataError) {
         if let unknown = object.keys.first(where: { !used.contains($0) }) {
-            throw DataError(path: file, problem: "unknown key '\(key(unknown))' (known here: \(used.sorted().joined(separator: ", ")))")
+            let known = used.sorted().map { fromOptions ? label($0) : $0 }.joined(separator: ", ")
+            throw DataError(path: file, problem: "unknown \(fromOptions ? "option '\(label(unknown))'" : "key '\(key(unknown))'") (known here: \(known))")
         }
     }
 

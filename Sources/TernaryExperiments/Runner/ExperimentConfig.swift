@@ -65,6 +65,14 @@ public struct ExperimentConfig {
     var arms: [Arm]
     /// The file, for messages and the copy in the run folder.
     public var file: String
+    /// Built from a one-arm command's options (messages name options, not keys).
+    var fromOptions = false
+
+    /// Where a message places the key at `keyPath`: `FILE: key 'arms.ga.population'`, or the
+    /// option `--population` of a one-arm command.
+    func place(_ keyPath: String) -> String {
+        fromOptions ? ConfigReader.label(keyPath, fromOptions: true) : "\(file): " + ConfigReader.label(keyPath, fromOptions: false)
+    }
 
     /// Names of the arms in run order.
     public var armNames: [String] { arms.map(\.name) }
@@ -112,7 +120,8 @@ public struct ExperimentConfig {
         return ExperimentConfig(name: name, data: data, testData: testData, testFraction: testFraction,
                                 validationFraction: validationFraction, splitSeed: splitSeed, bits: bits,
                                 perFeatureScaling: scaling == "auto" ? nil : scaling == "per_feature", hidden: hidden,
-                                zeroFraction: zeroFraction, seeds: seeds, arms: arms, file: file, object: reader.object)
+                                zeroFraction: zeroFraction, seeds: seeds, arms: arms, file: file, fromOptions: reader.fromOptions,
+                                object: reader.object)
     }
 
     static func readModel(_ model: inout ConfigReader) throws(DataError) -> (hidden: [Int], zeroFraction: Double) {
@@ -137,7 +146,8 @@ public struct ExperimentConfig {
                 throw armsReader.fail(armName, "an arm name must be a plain file name (letters, digits, '.', '-', '_'): it names the arm's files and a CSV field")
             }
             let before = Set(armsReader.keys)
-            armsReader = ConfigReader(file: file, path: "arms", object: try expand(armsReader.object, sweep: sweep, file: file))
+            armsReader = ConfigReader(file: file, path: "arms", object: try expand(armsReader.object, sweep: sweep, file: file),
+                                      fromOptions: root.fromOptions)
             swept = Set(armsReader.keys).subtracting(before)
         }
         var arms: [Arm] = []
@@ -305,8 +315,8 @@ public struct ExperimentConfig {
     }
 
     /// The examples of a data source, with the config file and key named in errors.
-    static func load(_ source: DataSource, seed: UInt64, key: String, file: String) throws(DataError) -> LabeledData {
-        do {
+    /// The examples of `source`; an error names the data file.
+    static func load(_ source: DataSource, seed: UInt64) throws(DataError) -> LabeledData {
             switch source {
             case let .csv(path):
                 var isFolder: ObjCBool = false
@@ -318,22 +328,26 @@ public struct ExperimentConfig {
             case let .synthetic(task): return task.generate(seed: seed)
             case let .text(path): throw DataError(path: path, problem: "is a text dataset; it is read by TextCorpus, not as labelled examples")
             }
-        } catch {
-            throw DataError(path: file, problem: "key '\(key)': \(error)")
-        }
+    }
+
+    /// A data error placed at the config key that names the data (a one-arm command's data is
+    /// its argument, which the error already names).
+    func dataError(_ key: String, _ error: DataError) -> DataError {
+        fromOptions ? error : DataError(path: file, problem: "key '\(key)': \(error)")
     }
 
     /// Train, validation and test splits: the test split is the test file or a stratified cut,
     /// validation a stratified cut of what remains (seeded by `split_seed`).
     public func loadSplits() throws(DataError) -> (train: LabeledData, validation: LabeledData, test: LabeledData) {
-        let all = try ExperimentConfig.load(data, seed: splitSeed, key: "dataset", file: file)
+        let all: LabeledData
         do {
+            all = try ExperimentConfig.load(data, seed: splitSeed)
             try all.checkTrainable()
             try all.checkClassNumbers()
-        } catch { throw DataError(path: file, problem: "key 'dataset': \(error)") }
+        } catch { throw dataError("dataset", error) }
         var (rest, test) = all.split(testFraction: testFraction, seed: splitSeed)
         if let testData {
-            test = try ExperimentConfig.load(testData, seed: splitSeed, key: "dataset.test", file: file)
+            do { test = try ExperimentConfig.load(testData, seed: splitSeed) } catch { throw dataError("dataset.test", error) }
             guard test.featureCount == all.featureCount else {
                 throw DataError(path: file, problem: "key 'dataset.test': the test file has \(test.featureCount) features; the data has \(all.featureCount)")
             }
@@ -342,7 +356,7 @@ public struct ExperimentConfig {
             }
         }
         let (train, validation) = rest.split(testFraction: validationFraction, seed: splitSeed &+ 0x7A11D)
-        do { try train.checkTrainable() } catch { throw DataError(path: file, problem: "key 'dataset': \(error)") }
+        do { try train.checkTrainable() } catch { throw dataError("dataset", error) }
         return (train, validation, test)
     }
 }

@@ -170,7 +170,7 @@ final class ExperimentRunner {
         let (limit, source) = memoryLimit.map { ($0, "allowed by --max-memory") } ?? MemoryLimits.tightest
         let (total, arms) = memoryEstimate(context, splits: splits)
         guard total > limit, let largest = arms.max(by: { $0.bytes < $1.bytes }) else { return }
-        throw RunFailure(message: "\(config.file): key 'arms.\(largest.arm.name).\(largest.key)': the run would need about \(gigabytes(total)) of memory (arm \(largest.arm.name): \(gigabytes(largest.bytes))), more than the \(gigabytes(limit)) \(source); make it smaller\(memoryLimit == nil ? "" : ", or raise --max-memory")", exitCode: 65)
+        throw RunFailure(message: "\(config.place("arms.\(largest.arm.name).\(largest.key)")): the run would need about \(gigabytes(total)) of memory (arm \(largest.arm.name): \(gigabytes(largest.bytes))), more than the \(gigabytes(limit)) \(source); make it smaller\(memoryLimit == nil ? "" : ", or raise --max-memory")", exitCode: 65)
     }
 
     /// Rank 0's `decision` on every rank (the decision itself, alone).
