@@ -66,7 +66,7 @@ struct LaunchTests {
         #expect(!InputQuantizer.fitsPerFeature([5, 5, 5, 5], featureCount: 2))
     }
 
-    @Test("a build without MPI started as one of several MPI processes refuses, instead of running the experiment N times", needsBinary)
+    @Test("a build without MPI started as one of several MPI processes refuses, instead of running the experiment N times")
     func mpiWithoutMPI() throws {
         let (status, message) = try launch(try ternevoBinary(), ["help"], environment: ["OMPI_COMM_WORLD_SIZE": "2"])
         #expect(status == 64)

@@ -51,7 +51,7 @@ struct HostileInputTests {
         #expect(data.labels == [0, 1] && data.features == [1, 2])
     }
 
-    @Test("a CSV file with a 100 MB header line is refused within a small memory limit, not trapped on", needsBinary)
+    @Test("a CSV file with a 100 MB header line is refused within a small memory limit, not trapped on")
     func hugeHeader() throws {
         let binary = try ternevoBinary()
         let csv = temporaryPath("header.csv")
@@ -118,7 +118,7 @@ struct HostileInputTests {
         #expect(!FileManager.default.fileExists(atPath: folder))
     }
 
-    @Test("under an address-space limit (ulimit -v) a run that would not fit is refused, not trapped on", needsBinary)
+    @Test("under an address-space limit (ulimit -v) a run that would not fit is refused, not trapped on")
     func addressSpaceLimit() throws {
         let binary = try ternevoBinary()
         let config = try write(#"{"dataset": {"synthetic": "parity:8"}, "model": {"hidden": [1024]}, "arms": {"big": {"strategy": "ga", "generations": 2, "population": 20000}}}"#, "limited.json")

@@ -3,17 +3,18 @@ import Testing
 import TernaryCore
 @testable import TernaryExperiments
 
-/// The `ternevo` binary: beside the test bundle, or the debug or release build (`.ci/run`
-/// builds the release binary before it runs the tests). Tests that launch it are skipped, with
-/// this reason, when there is none.
+/// The `ternevo` binary: beside the test bundle, or the debug or release build (`swift test`
+/// builds it with the tests). A test that launches it fails when there is none: a kill or
+/// launch test that quietly skipped would prove nothing.
 let ternevoBinaryPath: String? = {
     let candidates = [Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("ternevo").path,
                       ".build/debug/ternevo", ".build/release/ternevo"]
     return candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) })
 }()
-let needsBinary = ConditionTrait.enabled(if: ternevoBinaryPath != nil, "no ternevo binary beside the tests; run 'swift build' first")
 
-func ternevoBinary() throws -> String { try #require(ternevoBinaryPath) }
+func ternevoBinary() throws -> String {
+    try #require(ternevoBinaryPath, "no ternevo binary beside the tests or in .build; run 'swift build' first")
+}
 
 /// The release binary, when it is newer than every source file (as `.ci/run` builds it): for
 /// tests whose runs would take minutes in a debug build.
@@ -120,7 +121,7 @@ struct KillTests {
         return (try snapshot(straight), Date().timeIntervalSince(start))
     }
 
-    @Test("a real process killed with SIGKILL at any moment, any number of times, also during resume, or stopped by SIGTERM or SIGHUP, resumes to the files of an uninterrupted run (every arm kind with its defaults)", needsBinary)
+    @Test("a real process killed with SIGKILL at any moment, any number of times, also during resume, or stopped by SIGTERM or SIGHUP, resumes to the files of an uninterrupted run (every arm kind with its defaults)")
     func killAndResume() throws {
         let binary = try ternevoBinary()
         let config = temporaryPath("kill.json"), straight = temporaryPath("straight")
@@ -215,7 +216,7 @@ struct KillTests {
         }
     }
 
-    @Test("a second run or resume on a folder being written is refused naming the holder; after a kill -9 the folder resumes", needsBinary)
+    @Test("a second run or resume on a folder being written is refused naming the holder; after a kill -9 the folder resumes")
     func oneWriter() throws {
         let binary = try ternevoBinary()
         let config = temporaryPath("lock.json"), folder = temporaryPath("locked")

@@ -151,7 +151,7 @@ struct VersionTests {
         #expect(Captured.run(["version", "extra"]).status == 64)
     }
 
-    @Test("TERNEVO_ISA picks the kernels the binary names; an unknown set or one the CPU lacks is a usage error naming it", needsBinary)
+    @Test("TERNEVO_ISA picks the kernels the binary names; an unknown set or one the CPU lacks is a usage error naming it")
     func instructionSetVariable() throws {
         let binary = try ternevoBinary()
         for isa in InstructionSet.supported {

@@ -108,7 +108,7 @@ struct ResumeChangeTests {
         #expect(refused.output.err.contains("past the config's budget of 5"), "\(refused.output.err)")
     }
 
-    @Test("data paths are read from the config's folder, and a run folder resumes from any working directory", needsBinary)
+    @Test("data paths are read from the config's folder, and a run folder resumes from any working directory")
     func workingDirectory() throws {
         let binary = try ternevoBinary()
         let root = temporaryPath("paths")
