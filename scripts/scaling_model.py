@@ -2,24 +2,28 @@
 """The cluster model of the ScaleOut article, from steps per second measured by
 scripts/mpi_scaling.sh (1 process x 1 thread and 2 processes x 1 thread).
 
-    python3 scripts/scaling_model.py ARM=R11,R21,K [ARM=...] [--l2 3e-6] [--a 21e-6,2e-6]
+    python3 scripts/scaling_model.py ARM=R11,R21,K [ARM=...] [--l2 3e-6] [--a 21e-6,2e-6] [--grow F]
 
 R11 and R21 are the steps per second of the arm as 1 x 1 and 2 x 1; K the collectives per
 step. Per step T(P) = S + C/P + K a log2(P): T(1) = S + C and T(2) = S + C/2 + L2 give C and S.
 Prints S, C, the share of S in a one-process step, the predicted speed-up over 1 x 1 at 8, 64
 and 512 processes with a fixed batch (strong scaling), the efficiency with a batch that grows
 with P (weak scaling), and where communication starts to dominate (C/P < K a log2 P).
+With --grow F, the same for a batch F times larger: C grows F-fold, S does not (the split part
+is linear in the batch's examples: check it with two measured batch sizes).
 """
 import math
 import sys
 
 
 def main(argv):
-    l2, latencies, arms = 3e-6, [21e-6, 2e-6], []
+    l2, latencies, arms, grow = 3e-6, [21e-6, 2e-6], [], None
     i = 0
     while i < len(argv):
         if argv[i] == "--l2":
             l2 = float(argv[i + 1]); i += 2
+        elif argv[i] == "--grow":
+            grow = float(argv[i + 1]); i += 2
         elif argv[i] == "--a":
             latencies = [float(x) for x in argv[i + 1].split(",")]; i += 2
         else:
@@ -34,13 +38,24 @@ def main(argv):
         c = 2 * (t1 - (t2 - l2))
         s = t1 - c
         print(f"{name}: T(1) {t1 * 1e6:.0f} us, T(2) {t2 * 1e6:.0f} us, C {c * 1e6:.0f} us, S {s * 1e6:.0f} us ({s / t1:.0%} of T(1))")
-        for a in latencies:
-            strong = [t1 / (s + c / p + k * a * math.log2(p)) for p in (8, 64, 512)]
-            weak = [t1 / (t1 + k * a * math.log2(p)) for p in (8, 64, 512)]
-            dominates = next((p for p in (2 ** j for j in range(1, 16)) if c / p < k * a * math.log2(p)), None)
-            print(f"  a = {a * 1e6:g} us: strong " + ", ".join(f"{x:.2f}x" for x in strong)
-                  + "; weak " + ", ".join(f"{x:.0%}" for x in weak) + f"; communication dominates from P = {dominates}")
+        report(s, c, k, latencies)
+        if grow:
+            c *= grow
+            t1 = s + c
+            print(f"{name}, batch x {grow:g}: T(1) {t1 * 1e3:.1f} ms, C {c * 1e3:.1f} ms, S {s * 1e6:.0f} us ({s / t1:.2%} of T(1))")
+            report(s, c, k, latencies)
     return 0
+
+
+def report(s, c, k, latencies):
+    """Strong and weak scaling at 8, 64 and 512 processes for each latency per doubling."""
+    t1 = s + c
+    for a in latencies:
+        strong = [t1 / (s + c / p + k * a * math.log2(p)) for p in (8, 64, 512)]
+        weak = [t1 / (t1 + k * a * math.log2(p)) for p in (8, 64, 512)]
+        dominates = next((p for p in (2 ** j for j in range(1, 16)) if c / p < k * a * math.log2(p)), None)
+        print(f"  a = {a * 1e6:g} us: strong " + ", ".join(f"{x:.2f}x" for x in strong)
+              + "; weak " + ", ".join(f"{x:.0%}" for x in weak) + f"; communication dominates from P = {dominates}")
 
 
 if __name__ == "__main__":

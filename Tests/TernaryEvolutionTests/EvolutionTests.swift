@@ -166,6 +166,23 @@ struct StrategyTests {
         #expect(run.problem.rebuilds == 1)
     }
 
+    @Test("the upper median by selection equals the sorted array's middle element, for any size and spread of values")
+    func upperMedianBySelection() {
+        var rng = Xoshiro256(seed: 31)
+        for trial in 0..<2000 {
+            let count = trial < 20 ? trial + 1 : 1 + rng.uniformBelow(trial < 1980 ? 300 : 20_000)
+            // Spreads: all equal, the text range (-8 ... 8), below and above the counting limit, the full Int32 range.
+            let spread = [0, 17, 4095, 4097, 1 << 20][trial % 5]
+            var values = (0..<count).map { _ -> Int32 in
+                trial % 5 == 4 ? Int32(truncatingIfNeeded: rng.next()) : Int32(rng.uniformBelow(spread + 1)) - Int32(spread / 2)
+            }
+            let expected = values.sorted()[count / 2]
+            #expect(upperMedian(&values) == expected, "trial \(trial): \(count) values of spread \(spread)")
+        }
+        var extremes: [Int32] = [.max, .min, .max, .min, 0]
+        #expect(upperMedian(&extremes) == 0)
+    }
+
     @Test("initial thresholds make each hidden neuron fire for about half of the sample")
     func calibration() {
         let data = clusterData(count: 256, seed: 6)

@@ -236,14 +236,52 @@ public func calibrateThresholds(_ genomes: inout [TernaryNetwork], on sample: Ex
                 var column = [Int32](repeating: 0, count: sample.count)
                 for neuron in 0..<width {
                     for b in 0..<sample.count { column[b] = sums[index][b * width + neuron] }
-                    column.sort()
                     // Fire (s >= theta) for the upper half: theta = the upper median.
-                    genome.thresholds[layer][neuron] = column[sample.count / 2]
+                    genome.thresholds[layer][neuron] = upperMedian(&column)
                 }
             }
         }
         genomes.replaceSubrange(range, with: block)
     }
+}
+
+/// The value at index `count / 2` of `values` sorted (the upper median), found by selection
+/// in expected linear time instead of a sort (a sort of every neuron's sums took 40% of a
+/// 60-generation GA run on 20,000 text windows): a counting pass when the values span fewer
+/// than 4,096 integers (text sums lie in -context ... context), else a quickselect. The value
+/// is the same whatever the pivots, so thresholds do not depend on the method. `values` is
+/// reordered; it must not be empty.
+func upperMedian(_ values: inout [Int32]) -> Int32 {
+    let k = values.count / 2
+    let low = values.min()!, high = values.max()!
+    if Int(high) - Int(low) < 4096 {
+        var counts = [Int](repeating: 0, count: Int(high) - Int(low) + 1)
+        for value in values { counts[Int(value) - Int(low)] += 1 }
+        var seen = 0
+        for (offset, count) in counts.enumerated() {
+            seen += count
+            if seen > k { return Int32(Int(low) + offset) }
+        }
+    }
+    var left = 0, right = values.count - 1
+    while left < right {
+        // Hoare partition around the median of three: afterwards values[left ... j] <= pivot,
+        // values[i ... right] >= pivot, and anything between equals it.
+        let (a, b, c) = (values[left], values[(left + right) / 2], values[right])
+        let pivot = max(min(a, b), min(max(a, b), c))
+        var i = left, j = right
+        while i <= j {
+            while values[i] < pivot { i += 1 }
+            while values[j] > pivot { j -= 1 }
+            if i <= j {
+                values.swapAt(i, j)
+                i += 1
+                j -= 1
+            }
+        }
+        if k <= j { right = j } else if k >= i { left = i } else { return values[k] }
+    }
+    return values[k]
 }
 
 /// Genomes whose calibration sums are held at once.

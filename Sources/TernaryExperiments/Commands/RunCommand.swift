@@ -89,12 +89,25 @@ enum RunCommand {
         for arm in config.arms {
             let budget = [arm.seconds.map { String(format: "%g s", $0) }, arm.steps.map { "\($0) steps" }].compactMap { $0 }.joined(separator: " or ")
             let bytes = estimates.first { $0.arm.name == arm.name }?.bytes ?? 0
-            lines.append("  \(arm.name) (\(arm.kind)): \(budget); about \(gigabytes(bytes)); \(arm.settings)")
+            lines.append("  \(arm.name) (\(arm.kind)): \(budget); about \(gigabytes(bytes)); \(readable(arm.settings))")
         }
         let limit = MemoryLimits.tightest
         let share = ranks > 1 ? " per process (\(ranks) processes; local and es cache only their block of each batch)" : ""
         lines.append("\(config.arms.count) arm(s) x \(config.seeds.count) seed(s); memory estimate \(gigabytes(total))\(share) (\(gigabytes(limit.bytes)) \(limit.source))")
         return lines.joined(separator: "\n")
+    }
+
+    /// An arm's settings as the plan prints them: the settings value without module prefixes
+    /// and optional wrappers (`batch: 20000`, `temperature: nil`).
+    static func readable(_ settings: Any) -> String {
+        var text = String(describing: settings)
+        for module in ["TernaryExperiments.", "TernaryCore.", "TernaryEvolution.", "TernaryBackprop."] {
+            text = text.replacingOccurrences(of: module, with: "")
+        }
+        while let range = text.range(of: #"Optional\(([^()]*)\)"#, options: .regularExpression) {
+            text.replaceSubrange(range, with: text[range].dropFirst("Optional(".count).dropLast())
+        }
+        return text
     }
 
     /// Runs or resumes, prints the summary, maps failures to exit codes.
