@@ -125,6 +125,7 @@ struct DistributedRunTests {
         let plan = twoRanks(["run", file, "--out", ranks, "--dry-run"])
         #expect(plan.map(\.status) == [0, 0])
         #expect(plan[0].out.contains("per process (2 processes"), "\(plan[0].out)")
+        #expect(plan[1].out.isEmpty, "rank 1 prints no plan: \(plan[1].out)")
         #expect(twoRanks(["run", file, "--out", ranks, "--quiet"]).map(\.status) == [0, 0])
         #expect(try curvesWithoutTime(ranks) == curvesWithoutTime(alone))
         for arm in ["local", "ga"] { #expect(contents(ranks + "/\(arm)-seed1.tern") == contents(alone + "/\(arm)-seed1.tern"), "\(arm)") }

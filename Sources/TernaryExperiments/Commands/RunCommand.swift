@@ -47,7 +47,8 @@ enum RunCommand {
             do { config = try ExperimentConfig.load(path, communicator: communicator) } catch { throw CommandError.data("\(error)") }
             let folder = out ?? defaultFolder(config.name)
             if dryRun {
-                console.out(try plan(config, folder: folder, threads: threads, communicator: communicator))
+                let text = try plan(config, folder: folder, threads: threads, communicator: communicator)
+                if (communicator?.rank ?? 0) == 0 { console.out(text) }
                 return
             }
             let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet,
@@ -92,7 +93,7 @@ enum RunCommand {
             lines.append("  \(arm.name) (\(arm.kind)): \(budget); about \(gigabytes(bytes)); \(readable(arm.settings))")
         }
         let limit = MemoryLimits.tightest
-        let share = ranks > 1 ? " per process (\(ranks) processes; local and es cache only their block of each batch)" : ""
+        let share = ranks > 1 ? " per process (\(ranks) processes; the evolution arms cache only their block of each batch)" : ""
         lines.append("\(config.arms.count) arm(s) x \(config.seeds.count) seed(s); memory estimate \(gigabytes(total))\(share) (\(gigabytes(limit.bytes)) \(limit.source))")
         return lines.joined(separator: "\n")
     }
@@ -286,7 +287,8 @@ enum OneArmCommand {
             try checkWritable(model, option: "--model")
         }
         if dryRun {
-            console.out(try RunCommand.plan(config, folder: folder, threads: threads, communicator: communicator))
+            let text = try RunCommand.plan(config, folder: folder, threads: threads, communicator: communicator)
+            if (communicator?.rank ?? 0) == 0 { console.out(text) }
             return
         }
         let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet,
