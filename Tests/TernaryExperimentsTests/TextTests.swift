@@ -93,6 +93,15 @@ struct TextTests {
         #expect(references.hasPrefix("reference,bpc,note\nunigram,"))
         #expect(references.contains("\ntrigram,") && references.contains("\ngzip -9,"))
 
+        // The line an ended text arm prints gives bits per character, not accuracies.
+        let recordPath = folder + "/local-seed1.ckpt"
+        let recordBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: recordPath)))
+        var (reader, _, _) = try ChecksummedFile.open(recordBytes, path: recordPath, magic: ArmRecord.magic, versions: 1...ArmRecord.version, what: "arm record")
+        let record = try ArmRecord.decode(recordBytes, path: recordPath, key: try reader.readString(), legacyHash: 0)
+        let arm = try ExperimentConfig.load(file).arms.first { $0.name == "local" }!
+        let ended = ExperimentRunner.endedText(arm, seed: 1, record: record, interrupted: false, step: 30)
+        #expect(ended.contains(" bpc") && ended.contains("chosen on validation") && !ended.contains("%"), "\(ended)")
+
         // The ternary models carry their vocabulary and temperature; sample is deterministic per seed.
         let model = try TernaryNetwork(contentsOfFile: folder + "/local-seed1.tern")
         #expect(model.tokens?.context == 3 && model.temperature != nil)

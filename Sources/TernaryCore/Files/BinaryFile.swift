@@ -1,7 +1,7 @@
 import Foundation
 
 /// A binary file that cannot be used: which file and what is wrong with it. The one error type
-/// of every binary file TernEvo reads (models, checkpoints and run records).
+/// of every binary file TernEvo reads (models and arm records).
 public struct FileFormatError: Error, Equatable, CustomStringConvertible {
     public var path: String
     public var problem: String
@@ -13,7 +13,7 @@ public struct FileFormatError: Error, Equatable, CustomStringConvertible {
 }
 
 /// Little-endian writer of binary fields: the one encoder of every binary file TernEvo writes
-/// (models, safetensors, checkpoints and run records).
+/// (models, safetensors and arm records).
 public struct BinaryWriter {
     public internal(set) var bytes: [UInt8] = []
     public init() {}
@@ -128,7 +128,7 @@ public struct BinaryReader {
     }
 }
 
-/// The one layout of TernEvo's checksummed binary files (checkpoints, run records):
+/// The layout of TernEvo's arm records (`.ckpt`) and other checksummed state files:
 ///
 /// ```
 /// offset  size  field

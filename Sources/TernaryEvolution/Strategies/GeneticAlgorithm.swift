@@ -248,7 +248,8 @@ public func calibrateThresholds(_ genomes: inout [TernaryNetwork], on sample: Ex
 /// The value at index `count / 2` of `values` sorted (the upper median), found by selection
 /// in expected linear time instead of a sort (a sort of every neuron's sums took 40% of a
 /// 60-generation GA run on 20,000 text windows): a counting pass when the values span fewer
-/// than 4,096 integers (text sums lie in -context ... context), else a quickselect. The value
+/// than 4,096 integers (a text model's first-layer sums lie in -context ... context), else a
+/// quickselect. The value
 /// is the same whatever the pivots, so thresholds do not depend on the method. `values` is
 /// reordered; it must not be empty.
 func upperMedian(_ values: inout [Int32]) -> Int32 {

@@ -46,11 +46,7 @@ enum RunCommand {
             let config: ExperimentConfig
             do { config = try ExperimentConfig.load(path, communicator: communicator) } catch { throw CommandError.data("\(error)") }
             let folder = out ?? defaultFolder(config.name)
-            if dryRun {
-                let text = try plan(config, folder: folder, threads: threads, communicator: communicator)
-                if (communicator?.rank ?? 0) == 0 { console.out(text) }
-                return
-            }
+            if dryRun { return try printPlan(config, folder: folder, threads: threads, communicator: communicator, console: console) }
             let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet,
                                           communicator: communicator)
             runner.memoryLimit = maxMemory
@@ -67,6 +63,12 @@ enum RunCommand {
         let verbose = reader.flag("--verbose")
         guard !(verbose && quiet) else { throw CommandError.usage("give --quiet or --verbose, not both") }
         return verbose
+    }
+
+    /// Prints the plan of `--dry-run` (under `mpirun`, rank 0 alone; every rank loads the data).
+    static func printPlan(_ config: ExperimentConfig, folder: String, threads: Int?, communicator: Communicator?, console: Console) throws {
+        let text = try plan(config, folder: folder, threads: threads, communicator: communicator)
+        if (communicator?.rank ?? 0) == 0 { console.out(text) }
     }
 
     /// The plan of `--dry-run`: data, splits, network, arms.
@@ -150,7 +152,8 @@ enum ResumeCommand {
             let restartDamaged = reader.flag("--restart-damaged")
             let maxMemory = try reader.memorySize("--max-memory")
             let folder = try reader.positionals(expected: "one run folder", count: 1...1)[0]
-            guard FileManager.default.fileExists(atPath: folder + "/config.json") else {
+            // Rank 0 reads the config for every rank (the others need no copy of the folder).
+            guard (communicator?.rank ?? 0) != 0 || FileManager.default.fileExists(atPath: folder + "/config.json") else {
                 throw CommandError.data("\(folder): holds no config.json; is it a run folder of 'ternevo run'?")
             }
             let config: ExperimentConfig
@@ -286,11 +289,7 @@ enum OneArmCommand {
             guard kind != "float" else { throw CommandError.usage("--model: the float arm has no ternary model to save; use --arm ste, or drop --model") }
             try checkWritable(model, option: "--model")
         }
-        if dryRun {
-            let text = try RunCommand.plan(config, folder: folder, threads: threads, communicator: communicator)
-            if (communicator?.rank ?? 0) == 0 { console.out(text) }
-            return
-        }
+        if dryRun { return try RunCommand.printPlan(config, folder: folder, threads: threads, communicator: communicator, console: console) }
         let runner = ExperimentRunner(config: config, folder: folder, threads: threads, console: console, quiet: quiet,
                                       communicator: communicator)
         runner.memoryLimit = maxMemory

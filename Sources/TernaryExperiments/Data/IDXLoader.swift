@@ -26,9 +26,11 @@ public enum IDXLoader {
 
     static func read(_ path: String) throws(DataError) -> [UInt8] { try DataFileReader.read(path) }
 
-    /// Whether the file starts with the IDX magic of unsigned-byte images (0x00000803).
+    /// Whether the file is a regular file starting with the IDX magic of unsigned-byte images
+    /// (0x00000803); a pipe or device is not opened (it could block).
     static func isImages(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        guard (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType == .typeRegular,
+              let handle = FileHandle(forReadingAtPath: path) else { return false }
         defer { try? handle.close() }
         return (try? handle.read(upToCount: 4)).map { [UInt8]($0) == [0, 0, 8, 3] } ?? false
     }
@@ -64,7 +66,8 @@ public enum IDXLoader {
 /// `synthetic:TASK` (a built-in task, generated with `seed`), or else a CSV file.
 public enum DatasetFile {
     /// The config key a dataset argument of a one-arm command becomes, by the same rules as
-    /// `load`: `synthetic` (the task), `idx` (a folder or an IDX images file) or `csv`.
+    /// `load` (keep the two in step): `synthetic` (the task), `idx` (a folder or an IDX images
+    /// file) or `csv`.
     static func configKey(_ path: String) -> (key: String, value: String) {
         if path.hasPrefix("synthetic:") { return ("synthetic", String(path.dropFirst("synthetic:".count))) }
         var isFolder: ObjCBool = false

@@ -43,9 +43,16 @@ struct ConfigReader {
     /// command that set it (its last part, `_` written `-`).
     static func label(_ keyPath: String, fromOptions: Bool) -> String {
         guard fromOptions else { return "key '\(keyPath)'" }
+        if let option = optionOfKey[keyPath] { return option }
         let name = keyPath.split(separator: ".").last.map(String.init) ?? keyPath
         return "--" + name.replacingOccurrences(of: "_", with: "-")
     }
+
+    /// The keys a one-arm command sets under another name than `--key`; an arm's own keys are
+    /// its options of the same name.
+    static let optionOfKey = ["dataset.synthetic": "the data argument", "dataset.csv": "the data argument",
+                              "dataset.idx": "the data argument", "dataset.split_seed": "--seed", "seeds": "--seed",
+                              "model.zero_fraction": "--zeros"]
 
     func has(_ name: String) -> Bool { object[name] != nil && !(object[name] is NSNull) }
 
@@ -112,7 +119,8 @@ struct ConfigReader {
     /// Rejects keys that were never read.
     func finish() throws(DataError) {
         if let unknown = object.keys.first(where: { !used.contains($0) }) {
-            let known = used.sorted().map { fromOptions ? label($0) : $0 }.joined(separator: ", ")
+            // (`strategy` is set by --strategy or --arm, checked before the options become keys.)
+            let known = used.sorted().filter { !fromOptions || $0 != "strategy" }.map { fromOptions ? label($0) : $0 }.joined(separator: ", ")
             throw DataError(path: file, problem: "unknown \(fromOptions ? "option '\(label(unknown))'" : "key '\(key(unknown))'") (known here: \(known))")
         }
     }

@@ -87,7 +87,7 @@ public struct ExperimentConfig {
     }
 
     /// Validates a config object (from a file, or built by a one-arm command); every error
-    /// names `root.file` and the key path.
+    /// names `root.file` and the key path, or for a one-arm command the option.
     static func read(_ reader: ConfigReader) throws(DataError) -> ExperimentConfig {
         var root = reader
         let file = root.file
@@ -314,20 +314,19 @@ public struct ExperimentConfig {
             && name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) }
     }
 
-    /// The examples of a data source, with the config file and key named in errors.
     /// The examples of `source`; an error names the data file.
     static func load(_ source: DataSource, seed: UInt64) throws(DataError) -> LabeledData {
-            switch source {
-            case let .csv(path):
-                var isFolder: ObjCBool = false
-                if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
-                    throw DataError(path: path, problem: "is a folder; 'csv' names a CSV file (use 'idx' for a folder with an IDX pair)")
-                }
-                return try CSVLoader.load(path: path)
-            case let .idx(path): return try DatasetFile.load(path)
-            case let .synthetic(task): return task.generate(seed: seed)
-            case let .text(path): throw DataError(path: path, problem: "is a text dataset; it is read by TextCorpus, not as labelled examples")
+        switch source {
+        case let .csv(path):
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+                throw DataError(path: path, problem: "is a folder; 'csv' names a CSV file (use 'idx' for a folder with an IDX pair)")
             }
+            return try CSVLoader.load(path: path)
+        case let .idx(path): return try DatasetFile.load(path)
+        case let .synthetic(task): return task.generate(seed: seed)
+        case let .text(path): throw DataError(path: path, problem: "is a text dataset; it is read by TextCorpus, not as labelled examples")
+        }
     }
 
     /// A data error placed at the config key that names the data (a one-arm command's data is

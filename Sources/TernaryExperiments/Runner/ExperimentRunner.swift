@@ -393,7 +393,7 @@ final class ExperimentRunner {
         }
         if patienceSpent() { progress("\(arm.name) seed \(seed): stopped early, no better selection accuracy in \(arm.patience!) logged points") }
         if let failure {
-            failures.append("\(config.file): arm \(arm.name) (key 'arms.\(arm.name)') seed \(seed) stopped at step \(session.step + 1): \(failure.problem); its record \(path) keeps the arm up to its last logged point (step \(records[key]!.rows.last?.step ?? 0)), and the other arms run on")
+            failures.append("\(config.fromOptions ? "" : "\(config.file): ")arm \(arm.name)\(config.fromOptions ? "" : " (key 'arms.\(arm.name)')") seed \(seed) stopped at step \(session.step + 1): \(failure.problem); its record \(path) keeps the arm up to its last logged point (step \(records[key]!.rows.last?.step ?? 0)), and the other arms run on")
             display.clear()
             console.err("ternevo: \(failures.last!)")
         } else if !stop.interrupted {

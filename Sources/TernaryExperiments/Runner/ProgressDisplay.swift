@@ -91,13 +91,20 @@ extension ExperimentRunner {
         if interrupted {
             return "\(arm.name) seed \(seed): interrupted at step \(grouped(step)) (last logged point: step \(grouped(last.step)), \(String(format: "%.1f", last.wallSeconds)) s)"
         }
-        let final = [("train", last.trainAccuracy), ("val", last.validationAccuracy), ("test", last.testAccuracy)]
-            .compactMap { name, value in percent(value).map { "\(name) \($0)" } }.joined(separator: ", ")
-        var text = "\(arm.name) seed \(seed): done, \(grouped(last.step)) \(stepUnit(arm)) in \(String(format: "%.1f", last.wallSeconds)) s; final \(final)"
-        if let chosen = record.rows.first(where: { $0.step == record.bestStep }) {
-            let on = chosen.validationAccuracy == nil ? "train" : "validation"
-            text += "; chosen on \(on) at \(CompareCommand.seconds(chosen.wallSeconds))" + (percent(chosen.testAccuracy).map { ": test \($0)" } ?? "")
+        // A text run is judged by bits per character (lower is better), a classifier by accuracy.
+        let text = last.testBits != nil || last.validationBits != nil
+        func figure(_ accuracy: Double?, _ bits: Double?) -> String? {
+            text ? bits.map { String(format: "%.3f bpc", $0) } : percent(accuracy)
         }
-        return text
+        let final = [("train", last.trainAccuracy, last.trainBits), ("val", last.validationAccuracy, last.validationBits),
+                     ("test", last.testAccuracy, last.testBits)]
+            .compactMap { name, accuracy, bits in figure(accuracy, bits).map { "\(name) \($0)" } }.joined(separator: ", ")
+        var line = "\(arm.name) seed \(seed): done, \(grouped(last.step)) \(stepUnit(arm)) in \(String(format: "%.1f", last.wallSeconds)) s; final \(final)"
+        if let chosen = record.rows.first(where: { $0.step == record.bestStep }) {
+            let on = (text ? chosen.validationBits : chosen.validationAccuracy) == nil ? "train" : "validation"
+            line += "; chosen on \(on) at \(CompareCommand.seconds(chosen.wallSeconds))"
+                + (figure(chosen.testAccuracy, chosen.testBits).map { ": test \($0)" } ?? "")
+        }
+        return line
     }
 }
