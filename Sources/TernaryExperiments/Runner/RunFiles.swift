@@ -53,23 +53,17 @@ struct CurveRow: Equatable {
 
     /// The row as typed binary fields (records of version 3).
     func encode(into writer: inout BinaryWriter) {
-        writer.write(method)
-        writer.write(seed)
-        writer.writeCount(step)
-        writer.write(wallSeconds)
-        writer.writeCount(evals)
-        writer.write(intOps)
-        writer.write(floatOps)
+        RowHead(method: method, seed: seed, steps: step, wallSeconds: wallSeconds, evals: evals, intOps: intOps, floatOps: floatOps)
+            .encode(into: &writer)
         writeOptionals(optionals, into: &writer)
     }
 
     init(from reader: inout BinaryReader) throws(FileFormatError) {
-        let method = try reader.readString(), seed = try reader.read(UInt64.self)
-        let step = try reader.readCount(limit: Int.max), wall = try reader.read(Double.self), evals = try reader.readCount(limit: Int.max)
-        let intOps = try reader.read(Double.self), floatOps = try reader.read(Double.self)
+        let head = try RowHead(from: &reader)
         let o = try readOptionals(count: 12, from: &reader)
-        self.init(method: method, seed: seed, step: step, wallSeconds: wall, evals: evals, trainLoss: o[0], trainAccuracy: o[1],
-                  validationAccuracy: o[2], testAccuracy: o[3], bestFitness: o[4], meanFitness: o[5], intOps: intOps, floatOps: floatOps)
+        self.init(method: head.method, seed: head.seed, step: head.steps, wallSeconds: head.wallSeconds, evals: head.evals,
+                  trainLoss: o[0], trainAccuracy: o[1], validationAccuracy: o[2], testAccuracy: o[3], bestFitness: o[4],
+                  meanFitness: o[5], intOps: head.intOps, floatOps: head.floatOps)
         (validationLoss, testLoss, trainBits, validationBits, testBits, temperature) = (o[6], o[7], o[8], o[9], o[10], o[11])
     }
 }
@@ -132,6 +126,34 @@ struct SummaryRow: Equatable {
     }
 
     func encode(into writer: inout BinaryWriter) {
+        RowHead(method: method, seed: seed, steps: steps, wallSeconds: wallSeconds, evals: evals, intOps: intOps, floatOps: floatOps)
+            .encode(into: &writer)
+        writer.write(energy)
+        writeOptionals(optionals, into: &writer)
+    }
+
+    init(from reader: inout BinaryReader) throws(FileFormatError) {
+        let head = try RowHead(from: &reader)
+        (method, seed, steps, wallSeconds, evals) = (head.method, head.seed, head.steps, head.wallSeconds, head.evals)
+        (intOps, floatOps) = (head.intOps, head.floatOps)
+        energy = try reader.read(Double.self)
+        let o = try readOptionals(count: 12, from: &reader)
+        (finalTrainAccuracy, finalValidationAccuracy, finalTestAccuracy, bestValidationAccuracy, testAccuracyAtBest) = (o[0], o[1], o[2], o[3], o[4])
+        (timeTo85, timeTo90, timeTo95) = (o[5], o[6], o[7])
+        (bestValidationBits, testBitsAtBest, timeTo3Bits, timeTo27Bits) = (o[8], o[9], o[10], o[11])
+    }
+}
+
+/// The fields a curves row and a summary row both start with, as a record stores them.
+private struct RowHead {
+    var method: String, seed: UInt64, steps: Int, wallSeconds: Double, evals: Int, intOps: Double, floatOps: Double
+
+    init(method: String, seed: UInt64, steps: Int, wallSeconds: Double, evals: Int, intOps: Double, floatOps: Double) {
+        (self.method, self.seed, self.steps, self.wallSeconds, self.evals) = (method, seed, steps, wallSeconds, evals)
+        (self.intOps, self.floatOps) = (intOps, floatOps)
+    }
+
+    func encode(into writer: inout BinaryWriter) {
         writer.write(method)
         writer.write(seed)
         writer.writeCount(steps)
@@ -139,18 +161,16 @@ struct SummaryRow: Equatable {
         writer.writeCount(evals)
         writer.write(intOps)
         writer.write(floatOps)
-        writer.write(energy)
-        writeOptionals(optionals, into: &writer)
     }
 
     init(from reader: inout BinaryReader) throws(FileFormatError) {
-        method = try reader.readString(); seed = try reader.read(UInt64.self)
-        steps = try reader.readCount(limit: Int.max); wallSeconds = try reader.read(Double.self); evals = try reader.readCount(limit: Int.max)
-        intOps = try reader.read(Double.self); floatOps = try reader.read(Double.self); energy = try reader.read(Double.self)
-        let o = try readOptionals(count: 12, from: &reader)
-        (finalTrainAccuracy, finalValidationAccuracy, finalTestAccuracy, bestValidationAccuracy, testAccuracyAtBest) = (o[0], o[1], o[2], o[3], o[4])
-        (timeTo85, timeTo90, timeTo95) = (o[5], o[6], o[7])
-        (bestValidationBits, testBitsAtBest, timeTo3Bits, timeTo27Bits) = (o[8], o[9], o[10], o[11])
+        method = try reader.readString()
+        seed = try reader.read(UInt64.self)
+        steps = try reader.readCount(limit: Int.max)
+        wallSeconds = try reader.read(Double.self)
+        evals = try reader.readCount(limit: Int.max)
+        intOps = try reader.read(Double.self)
+        floatOps = try reader.read(Double.self)
     }
 }
 
