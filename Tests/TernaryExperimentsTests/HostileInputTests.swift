@@ -144,7 +144,7 @@ struct HostileInputTests {
             .deletingLastPathComponent().appendingPathComponent("experiments/data/digits.csv").path
         let arms: [(String, Int, String)] = [
             ("ga", 512, #"{"strategy": "ga", "generations": 1, "population": 300, "batch": 64}"#),
-            ("local", 128, #"{"strategy": "local", "steps": 1, "candidates": 10000, "moves": 100}"#),
+            ("local", 128, #"{"strategy": "local", "steps": 1, "candidates": 10000, "moves": 200}"#),
             ("es", 128, #"{"strategy": "es", "generations": 1, "pairs": 2500, "trits": 200}"#),
             ("ste", 2048, #"{"strategy": "ste", "epochs": 1, "batch": 1000000}"#),
             ("float", 2048, #"{"strategy": "float", "epochs": 1, "batch": 1000000}"#),
