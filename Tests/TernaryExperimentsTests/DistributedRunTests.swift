@@ -5,31 +5,38 @@ import TernaryCore
 
 @Suite("Distributed runs through the runner (ranks as threads)")
 struct DistributedRunTests {
-    /// Runs `config` as `size` ranks on threads, each with its own runner (rank 0 writes `folder`).
-    /// Rank r runs `configs[r]` (or `configs[0]`); returns true per rank that finished, or
-    /// its error.
-    func runRanks(_ configs: [ExperimentConfig], size: Int, folder: String, resuming: Bool = false) -> [String] {
+    /// Runs `body(rank, communicator)` for `size` ranks, each on its own thread, and returns
+    /// their results in rank order; a rank that fails (`failed`) abandons the group so the others
+    /// do not wait for it in a collective.
+    func onRanks<Result>(_ size: Int, failed: @escaping @Sendable (Result) -> Bool,
+                         _ body: @escaping @Sendable (Int, ThreadCommunicator) -> Result) -> [Result] {
         let group = ThreadCommunicator.group(size: size)
-        let configBox = UncheckedSendable(configs)
         let lock = NSLock(), done = DispatchGroup()
-        nonisolated(unsafe) var outcomes = [String](repeating: "", count: size)
+        nonisolated(unsafe) var results = [Result?](repeating: nil, count: size)
         for rank in 0..<size {
             done.enter()
             Thread.detachNewThread {
-                let config = rank < configBox.value.count ? configBox.value[rank] : configBox.value[0]
-                let runner = ExperimentRunner(config: config, folder: folder, threads: 1, console: .standard, quiet: true,
-                                              resuming: resuming, communicator: group[rank])
-                var outcome: String
-                do { outcome = try runner.run() ? "ok" : "interrupted" } catch {
-                    group[rank].abandon()
-                    outcome = "\(error)"
-                }
-                lock.withLock { outcomes[rank] = outcome }
+                let result = body(rank, group[rank])
+                if failed(result) { group[rank].abandon() }
+                lock.withLock { results[rank] = result }
                 done.leave()
             }
         }
         done.wait()
-        return lock.withLock { outcomes }
+        return lock.withLock { results.map { $0! } }
+    }
+
+    /// Runs `config` as `size` ranks on threads, each with its own runner (rank 0 writes `folder`).
+    /// Rank r runs `configs[r]` (or `configs[0]`); returns "ok" per rank that finished, or
+    /// its error.
+    func runRanks(_ configs: [ExperimentConfig], size: Int, folder: String, resuming: Bool = false) -> [String] {
+        let configBox = UncheckedSendable(configs)
+        return onRanks(size, failed: { $0 != "ok" && $0 != "interrupted" }) { rank, communicator in
+            let config = rank < configBox.value.count ? configBox.value[rank] : configBox.value[0]
+            let runner = ExperimentRunner(config: config, folder: folder, threads: 1, console: .standard, quiet: true,
+                                          resuming: resuming, communicator: communicator)
+            do { return try runner.run() ? "ok" : "interrupted" } catch { return "\(error)" }
+        }
     }
 
     func runRanks(_ config: ExperimentConfig, size: Int, folder: String, resuming: Bool = false) -> [Bool] {
@@ -104,23 +111,12 @@ struct DistributedRunTests {
         /// Runs `ternevo ARGUMENTS` as two ranks on threads; rank 1 is given a config path that
         /// does not exist, so it can only have the config rank 0 read and sent.
         func twoRanks(_ arguments: [String]) -> [(status: Int32, out: String)] {
-            let group = ThreadCommunicator.group(size: 2)
-            let lock = NSLock(), done = DispatchGroup()
-            nonisolated(unsafe) var results = [(status: Int32, out: String)](repeating: (0, ""), count: 2)
-            for rank in 0..<2 {
-                done.enter()
-                Thread.detachNewThread {
-                    let mine = rank == 0 ? arguments : arguments.map { $0 == file ? "/nonexistent/cli.json" : $0 }
-                    let captured = Captured()
-                    let console = Console(out: { text in captured.lines.withLock { $0.out.append(text) } }, err: { _ in })
-                    let status = TernEvoCommandLine.main(mine, console: console, communicator: group[rank])
-                    if status != 0 { group[rank].abandon() }
-                    lock.withLock { results[rank] = (status, captured.out) }
-                    done.leave()
-                }
+            onRanks(2, failed: { $0.status != 0 }) { rank, communicator in
+                let mine = rank == 0 ? arguments : arguments.map { $0 == file ? "/nonexistent/cli.json" : $0 }
+                let captured = Captured()
+                let console = Console(out: { text in captured.lines.withLock { $0.out.append(text) } }, err: { _ in })
+                return (TernEvoCommandLine.main(mine, console: console, communicator: communicator), captured.out)
             }
-            done.wait()
-            return lock.withLock { results }
         }
         let plan = twoRanks(["run", file, "--out", ranks, "--dry-run"])
         #expect(plan.map(\.status) == [0, 0])
