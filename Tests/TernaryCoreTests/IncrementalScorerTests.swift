@@ -102,6 +102,49 @@ struct IncrementalScorerTests {
         }
     }
 
+    @Test("output-layer moves priced from the kept normalisers stay exact, ties for the top included (1 and 2 threads)",
+          arguments: [1, 2])
+    func outputMoves(threads: Int) {
+        var rng = Xoshiro256(seed: 70 + UInt64(threads))
+        // Three hidden signs: logits lie in -3 ... 3, so moved logits often reach, pass or
+        // leave the top, and ties for it are common (every branch of the O(1) path and its
+        // O(C) fallback).
+        let sizes = [40, 3, 6]
+        let data = dataset(sizes, count: 130, using: &rng)
+        var network = randomNetwork(sizes, zeroFraction: 0.3, using: &rng)
+        let scorer = IncrementalScorer(layerSizes: sizes, threads: threads, shards: 2)
+        scorer.rebuild(network, on: data)
+        var operations = 0, candidatesScored = 0
+        for step in 0..<1_500 {
+            var candidates = MoveList()
+            for _ in 0..<4 {
+                candidates.appendCandidate((0..<(1 + rng.uniformBelow(3))).map { _ in
+                    Move.trit(layer: 1, row: rng.uniformBelow(6), column: rng.uniformBelow(3), value: Int8(rng.uniformBelow(3)) - 1)
+                })
+            }
+            let scores = scorer.scores(of: candidates)
+            operations += scorer.lastOperations
+            candidatesScored += candidates.count
+            if step % 10 == 0 {
+                for index in 0..<candidates.count {
+                    var changed = network
+                    for move in candidates[index] { move.apply(to: &changed) }
+                    let full = fullScore(changed, data)
+                    #expect(scores[index] == full, "step \(step), moves \(Array(candidates[index]))")
+                    if scores[index] != full { return }
+                }
+            }
+            let chosen = rng.uniformBelow(4)
+            scorer.apply(candidates[chosen])
+            for move in candidates[chosen] { move.apply(to: &network) }
+            #expect(scorer.score == scores[chosen], "step \(step): applied score differs from the scored one")
+        }
+        #expect(scorer.score == fullScore(network, data))
+        // The O(C) path counts C (count + 2) = 12 operations per example; most examples must
+        // have taken the O(1) path (about 3 each).
+        #expect(operations < candidatesScored * 130 * 8, "\(operations) operations: the O(1) output path was rarely taken")
+    }
+
     @Test("any thread count, shard count and split gives identical scores, rebuilds and applied caches")
     func threadCounts() {
         var rng = Xoshiro256(seed: 9)

@@ -60,17 +60,7 @@ extension DeltaCache {
             }
             if isOutput {
                 // (d) New losses of the affected examples.
-                let affected = everyExample ? Array(0..<B) : touchedList
-                table.exponentials.withUnsafeBufferPointer { exponentials in
-                    for b in affected {
-                        let (u, right) = exampleLoss(logits.base + b &* C, classes: C, label: Int(labels.base[b]),
-                                                     tau: table.temperature, table: exponentials)
-                        totalUnits &+= u &- units.base[b]
-                        totalCorrect &+= (right ? 1 : 0) &- Int(correct.base[b])
-                        units.base[b] = u
-                        correct.base[b] = right ? 1 : 0
-                    }
-                }
+                if everyExample { for b in 0..<B { storeLoss(of: b) } } else { for b in touchedList { storeLoss(of: b) } }
                 break
             }
             // (d) New signs: direct neurons over the batch, touched examples over every neuron.

@@ -25,24 +25,10 @@ extension DeltaCache {
                 let z = s.logits.base
                 let changed = previousChanged ? s.changedMask[l - 1].base : nil
                 func visit(_ b: Int) {
-                    var count = 0
-                    if let changed, changed[b >> 6] >> UInt64(b & 63) & 1 == 1 {
-                        count = gatherChanges(layer: l - 1, example: b, cursor: &cursor, scratch: s)
-                    }
-                    s.operations &+= C &* (count &+ 2)
-                    let row = logits.base + b &* C
-                    for c in 0..<C { z[c] = row[c] }
-                    if count > 0 { addColumns(layer: l, count: count, into: z, width: C, scratch: s) }
-                    for t in tritStart..<tritEnd {
-                        let j = Int(s.tritColumn[t])
-                        let v = l == 0 ? inputValue(j, b) : newSign(layer: l - 1, neuron: j, example: b, changes: count, scratch: s)
-                        z[Int(s.tritRow[t])] &+= scaled(v, s.tritDelta[t])
-                    }
-                    let (u, right) = table.exponentials.withUnsafeBufferPointer {
-                        exampleLoss(z, classes: C, label: Int(labels.base[b]), tau: table.temperature, table: $0)
-                    }
-                    deltaUnits &+= u &- units.base[b]
-                    deltaCorrect &+= (right ? 1 : 0) &- Int(correct.base[b])
+                    let loss = outputLoss(example: b, layer: l, trits: tritStart..<tritEnd, changed: changed,
+                                          cursor: &cursor, logits: z, scratch: s)
+                    deltaUnits &+= loss.units &- units.base[b]
+                    deltaCorrect &+= (loss.correct ? 1 : 0) &- Int(correct.base[b])
                 }
                 if everyExample {
                     for b in 0..<B { visit(b) }
@@ -121,6 +107,63 @@ extension DeltaCache {
             }
         }
         return (totalUnits &+ deltaUnits, totalCorrect &+ deltaCorrect)
+    }
+
+    /// The loss of example `b` of the candidate at the output layer `l`, whose trit moves are
+    /// `trits`: from its kept normaliser when its inputs did not change (`outputMoves`), else
+    /// from new logits built in `z` (O(C) per changed input).
+    func outputLoss(example b: Int, layer l: Int, trits: Range<Int>, changed: UnsafeMutablePointer<UInt64>?,
+                    cursor: inout Int, logits z: UnsafeMutablePointer<Int32>, scratch s: DeltaScratch) -> ExampleLoss {
+        let C = classes
+        var count = 0
+        if let changed, changed[b >> 6] >> UInt64(b & 63) & 1 == 1 {
+            count = gatherChanges(layer: l - 1, example: b, cursor: &cursor, scratch: s)
+        }
+        if count == 0, let loss = outputMoves(example: b, layer: l, trits: trits, scratch: s) {
+            s.operations &+= trits.count &+ 2
+            return loss
+        }
+        s.operations &+= C &* (count &+ 2)
+        let row = logits.base + b &* C
+        for c in 0..<C { z[c] = row[c] }
+        if count > 0 { addColumns(layer: l, count: count, into: z, width: C, scratch: s) }
+        for t in trits {
+            let j = Int(s.tritColumn[t])
+            let v = l == 0 ? inputValue(j, b) : newSign(layer: l - 1, neuron: j, example: b, changes: count, scratch: s)
+            z[Int(s.tritRow[t])] &+= scaled(v, s.tritDelta[t])
+        }
+        return table.exampleLoss(z, classes: C, label: Int(labels.base[b]), table: terms)
+    }
+
+    /// The loss of example `b` after the output-layer trit moves `trits` (sorted by row) when its
+    /// inputs to the output layer did not change, from its cached top, best class and normaliser:
+    /// O(1) per moved row. Nil when a moved logit rises above the top or the top class falls (the
+    /// top may change: the caller recomputes the example in O(C)).
+    @inline(__always)
+    func outputMoves(example b: Int, layer l: Int, trits: Range<Int>, scratch s: DeltaScratch) -> ExampleLoss? {
+        let row = logits.base + b &* classes
+        let label = Int(labels.base[b])
+        var top = tops.base[b], best = bests.base[b], sum = normalisers.base[b]
+        var labelLogit = row[label]
+        var t = trits.lowerBound
+        while t < trits.upperBound {
+            let r = Int(s.tritRow[t])
+            var d: Int32 = 0
+            while t < trits.upperBound && Int(s.tritRow[t]) == r {
+                let j = Int(s.tritColumn[t])
+                let v = l == 0 ? inputValue(j, b) : (bit(l - 1, j, b) ? 1 : -1)
+                d &+= scaled(v, s.tritDelta[t])
+                t += 1
+            }
+            if d == 0 { continue }
+            let old = row[r], new = old &+ d
+            if new > top || (r == Int(best) && d < 0) { return nil }
+            if new == top && r < Int(best) { best = Int32(r) }
+            sum = sum &- table.term(top &- old, terms) &+ table.term(top &- new, terms)
+            if r == label { labelLogit = new }
+        }
+        return ExampleLoss(units: table.units(top: top, labelLogit: labelLogit, normaliser: sum),
+                           correct: Int(best) == label, top: top, best: best, normaliser: sum)
     }
 
     /// `v * delta` for a trit delta in -2 ... 2, by shifts and adds.

@@ -20,6 +20,8 @@
 //   logits        Int32  [B][C]
 //   units         Int64  [B]             fixed-point loss of each example (see `LossTable`)
 //   correct       UInt8  [B]
+//   tops, bests   Int32  [B]             each example's top logit and the lowest class holding it
+//   normalisers   UInt64 [B]             each example's fixed-point softmax normaliser
 //
 // How a candidate is scored (read-only, per-worker scratch): moves are normalised (the last
 // move at a position wins, no-ops dropped, sorted by layer and row). Layer by layer:
@@ -32,6 +34,9 @@
 //   * at the output, every example with a changed input (or every example, when an output
 //     weight moved) gets new logits and a new fixed-point loss; the candidate's total is the
 //     cached total plus the differences, integers all the way, so it equals a full evaluation.
+//     An example whose hidden signs did not change sees only the moved output rows: while no
+//     moved logit rises above the top and the top class does not fall, its normaliser changes
+//     by one table term per moved row, O(1) instead of O(C) (otherwise the O(C) path).
 // A first-layer trit move therefore costs O(B) plus O(C) (and one `log`) per example whose
 // hidden sign flips. With token inputs, a first-layer trit move of column j visits only the
 // examples of index j (about B / V of them) plus O(B / 64) words of masks.
@@ -66,6 +71,11 @@ final class DeltaCache {
     @exclusivity(unchecked) var logits = DeltaBuffer<Int32>(count: 1, value: 0)
     @exclusivity(unchecked) var units = DeltaBuffer<Int64>(count: 1, value: 0)
     @exclusivity(unchecked) var correct = DeltaBuffer<UInt8>(count: 1, value: 0)
+    @exclusivity(unchecked) var tops = DeltaBuffer<Int32>(count: 1, value: 0)
+    @exclusivity(unchecked) var bests = DeltaBuffer<Int32>(count: 1, value: 0)
+    @exclusivity(unchecked) var normalisers = DeltaBuffer<UInt64>(count: 1, value: 0)
+    /// The loss table's terms, held here so the scoring loops read them without a closure.
+    let terms: UnsafeBufferPointer<UInt64>
     @exclusivity(unchecked) var labels = DeltaBuffer<Int32>(count: 1, value: 0)
     @exclusivity(unchecked) var totalUnits: Int64 = 0
     @exclusivity(unchecked) var totalCorrect = 0
@@ -75,6 +85,9 @@ final class DeltaCache {
         layerCount = layerSizes.count - 1
         classes = layerSizes[layerCount]
         self.table = table
+        let copied = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: table.exponentials.count)
+        _ = copied.initialize(from: table.exponentials)
+        terms = UnsafeBufferPointer(copied)
         network = TernaryNetwork(layerSizes: layerSizes)
         sums = (0..<(layerCount - 1)).map { _ in DeltaBuffer(count: 1, value: 0) }
         bits = (0..<(layerCount - 1)).map { _ in DeltaBuffer(count: 1, value: 0) }
@@ -88,6 +101,8 @@ final class DeltaCache {
         for buffer in columns { buffer.free() }
         for buffer in thresholds { buffer.free() }
         inputs.free(); logits.free(); units.free(); correct.free(); labels.free()
+        tops.free(); bests.free(); normalisers.free()
+        terms.deallocate()
         windows.free(); indexStart.free(); indexExamples.free()
     }
 
@@ -128,6 +143,9 @@ final class DeltaCache {
         logits.free(); logits = DeltaBuffer(count: B * classes, value: 0)
         units.free(); units = DeltaBuffer(count: B, value: 0)
         correct.free(); correct = DeltaBuffer(count: B, value: 0)
+        tops.free(); tops = DeltaBuffer(count: B, value: 0)
+        bests.free(); bests = DeltaBuffer(count: B, value: 0)
+        normalisers.free(); normalisers = DeltaBuffer(count: B, value: 0)
         labels.free(); labels = DeltaBuffer(count: B, value: 0)
     }
 
@@ -236,17 +254,24 @@ final class DeltaCache {
                 }
             })
         }
+        // storeLoss adds differences to the totals: start both from zero.
         totalUnits = 0
         totalCorrect = 0
-        table.exponentials.withUnsafeBufferPointer { exponentials in
-            for b in 0..<B {
-                let (u, right) = exampleLoss(logits.base + b &* classes, classes: classes, label: Int(labels.base[b]),
-                                             tau: table.temperature, table: exponentials)
-                units.base[b] = u
-                correct.base[b] = right ? 1 : 0
-                totalUnits &+= u
-                totalCorrect &+= right ? 1 : 0
-            }
-        }
+        units.base.initialize(repeating: 0, count: B)
+        correct.base.initialize(repeating: 0, count: B)
+        for b in 0..<B { storeLoss(of: b) }
+    }
+
+    /// Recomputes example `b`'s loss from its cached logits (O(C)), stores it and its parts, and
+    /// updates the totals.
+    func storeLoss(of b: Int) {
+        let loss = table.exampleLoss(logits.base + b &* classes, classes: classes, label: Int(labels.base[b]), table: terms)
+        totalUnits &+= loss.units &- units.base[b]
+        totalCorrect &+= (loss.correct ? 1 : 0) &- Int(correct.base[b])
+        units.base[b] = loss.units
+        correct.base[b] = loss.correct ? 1 : 0
+        tops.base[b] = loss.top
+        bests.base[b] = loss.best
+        normalisers.base[b] = loss.normaliser
     }
 }

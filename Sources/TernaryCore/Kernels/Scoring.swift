@@ -3,13 +3,18 @@ import Foundation
 /// The softmax cross-entropy of integer logits as fixed-point integers, shared by the full
 /// evaluator and the incremental scorer so that both give the same fitness to the bit.
 ///
-/// An example's loss is `tau (max z - z_label) + log(sum_c exp(-tau (max z - z_c)))` (<doc:Semantics>), computed in Double from the example's logits alone and rounded to a multiple of
-/// `2^-24` nats (`LossTable.unitsPerNat`). Sums of these Int64 units do not depend on the order
-/// in which examples are added, which is what lets an incremental update of a few examples
-/// equal a full evaluation exactly. The rounding changes a mean loss by at most 3e-8 nats.
-/// Logit gaps are small integers, so `exp(-tau k)` comes from a table; past the table (where
-/// `tau k > 746`) the term is 0 in Double anyway, so lookups past it read 0 and never overrun
-/// (a network without hidden layers has gaps up to `2 * 255 * n0`).
+/// An example's loss is `tau (top - z_label) + log(S)`, `top = max z`, with the normaliser
+/// `S = sum_c exp(-tau (top - z_c))` (<doc:Semantics>) held as an integer: each term is a table
+/// entry rounded to a multiple of `2^-shift`, so `S` is the same whatever order its terms are
+/// added or removed in. That is what lets the incremental scorer keep `S` per example and price
+/// an output-layer move at O(1) per example instead of O(C) (a logit that moves below the top
+/// changes one term). The loss is a function of `(top, z_label, S)` alone, computed in Double and
+/// rounded to a multiple of `2^-24` nats (`LossTable.unitsPerNat`); sums of these Int64 units do
+/// not depend on the order in which examples are added, so an incremental update of a few
+/// examples equals a full evaluation exactly. The two roundings change a mean loss by at most
+/// 3e-8 nats. Logit gaps are small integers, so `exp(-tau k)` comes from a table; past the table
+/// (where the term rounds to 0) lookups read 0 and never overrun (a network without hidden
+/// layers has gaps up to `2 * 255 * n0`).
 public struct LossTable: Sendable {
     /// Fixed-point units per nat: `2^24`. A per-example loss is clamped below `2^24` nats, so a
     /// sum over up to `2^15` examples cannot overflow; past that the wrapping sum still does not
@@ -17,15 +22,30 @@ public struct LossTable: Sendable {
     public static let unitsPerNat = 16_777_216.0
     /// The softmax scale `tau`.
     public let temperature: Double
-    let exponentials: [Double]
+    /// `exp(-tau g)` for gaps `g = 0, 1, ...` in units of `2^-shift`, up to the first gap whose
+    /// term rounds to 0 (or the largest gap a network can produce).
+    let exponentials: [UInt64]
+    /// Binary digits after the point of the normaliser: `S < C 2^shift <= 2^63` never overflows.
+    let shift: Int
+    /// `shift * log 2`, subtracted from `log(S)`.
+    let shiftNats: Double
 
-    /// The table for `temperature` on logits whose gaps reach at most `largestGap`.
-    public init(temperature: Double, largestGap: Int) {
+    /// The table for `temperature` on logits of `classes` classes whose gaps reach at most
+    /// `largestGap`.
+    public init(temperature: Double, largestGap: Int, classes: Int) {
         precondition(temperature > 0 && temperature.isFinite, "the temperature must be positive and finite")
+        precondition(classes >= 1, "a loss needs at least one class")
         self.temperature = temperature
-        let vanishing = Int((746 / temperature).rounded(.up))
-        let count = max(1, min(largestGap, vanishing) + 1)
-        exponentials = (0..<count).map { Foundation.exp(-temperature * Double($0)) }
+        shift = min(52, 63 - (Int.bitWidth - (classes - 1).leadingZeroBitCount))
+        shiftNats = Double(shift) * 0.6931471805599453
+        let one = Double(UInt64(1) << UInt64(shift))
+        var table: [UInt64] = []
+        for gap in 0...max(0, largestGap) {
+            let term = (Foundation.exp(-temperature * Double(gap)) * one).rounded()
+            if term < 1 && gap > 0 { break }
+            table.append(UInt64(term))
+        }
+        exponentials = table
     }
 
     /// The default scale of <doc:Semantics> for `layerSizes`: `1 / sqrt(n_{L-1})`.
@@ -43,7 +63,7 @@ public struct LossTable: Sendable {
     /// The table for networks of `layerSizes`, with `temperature` or the default.
     public init(layerSizes: [Int], temperature: Double?) {
         self.init(temperature: temperature ?? LossTable.defaultTemperature(layerSizes: layerSizes),
-                  largestGap: LossTable.largestGap(layerSizes: layerSizes))
+                  largestGap: LossTable.largestGap(layerSizes: layerSizes), classes: layerSizes.last!)
     }
 }
 
@@ -80,25 +100,45 @@ func naturalLog(_ x: Double) -> Double {
 /// `naturalLog`, for tests.
 public func deterministicLog(_ x: Double) -> Double { naturalLog(x) }
 
-/// Loss units and correctness of one example from its `C` logits (ties to the lowest index).
-@inline(__always)
-func exampleLoss(_ z: UnsafePointer<Int32>, classes C: Int, label: Int, tau: Double,
-                 table: UnsafeBufferPointer<Double>) -> (units: Int64, correct: Bool) {
-    var best = 0
-    var top = z[0]
-    for c in 1..<max(1, C) where z[c] > top {
-        top = z[c]
-        best = c
+/// The loss of one example, and the parts the incremental scorer keeps to update it: the top
+/// logit, the lowest class holding it and the fixed-point normaliser (see `LossTable`).
+struct ExampleLoss {
+    var units: Int64
+    var correct: Bool
+    var top: Int32
+    var best: Int32
+    var normaliser: UInt64
+}
+
+extension LossTable {
+    /// `exp(-tau gap)` in units of `2^-shift`; 0 past the table.
+    @inline(__always)
+    func term(_ gap: Int32, _ table: UnsafeBufferPointer<UInt64>) -> UInt64 {
+        let g = Int(gap)
+        return g < table.count ? table[g] : 0
     }
-    var total = 0.0
-    let size = table.count
-    for c in 0..<C {
-        let gap = Int(top &- z[c])
-        if gap < size { total += table[gap] }
+
+    /// Loss units from the parts `(top, z_label, S)`: the one function both evaluators use.
+    @inline(__always)
+    func units(top: Int32, labelLogit: Int32, normaliser: UInt64) -> Int64 {
+        let nats = temperature * Double(top &- labelLogit) + (naturalLog(Double(normaliser)) - shiftNats)
+        return Int64((min(nats, 16_777_215) * LossTable.unitsPerNat).rounded())
     }
-    let nats = tau * Double(top &- z[label]) + naturalLog(total)
-    let units = Int64((min(nats, 16_777_215) * LossTable.unitsPerNat).rounded())
-    return (units, best == label)
+
+    /// The loss of one example from its `C` logits (ties to the lowest index).
+    @inline(__always)
+    func exampleLoss(_ z: UnsafePointer<Int32>, classes C: Int, label: Int, table: UnsafeBufferPointer<UInt64>) -> ExampleLoss {
+        var best = 0
+        var top = z[0]
+        for c in 1..<max(1, C) where z[c] > top {
+            top = z[c]
+            best = c
+        }
+        var sum: UInt64 = 0
+        for c in 0..<C { sum &+= term(top &- z[c], table) }
+        return ExampleLoss(units: units(top: top, labelLogit: z[label], normaliser: sum), correct: best == label,
+                           top: top, best: Int32(best), normaliser: sum)
+    }
 }
 
 /// Accuracy and loss of one genome's logits `[B][C]`: the per-example fixed-point losses of
@@ -114,9 +154,9 @@ func scoreLogits(_ logits: UnsafePointer<Int32>, batch: ExampleBatch, classes C:
             for b in 0..<B {
                 let label = labels[b]
                 precondition(label < C, "label \(label) of example \(b) is not below the class count \(C)")
-                let (loss, right) = exampleLoss(row, classes: C, label: label, tau: table.temperature, table: exponentials)
-                units &+= loss
-                if right { correct &+= 1 }
+                let loss = table.exampleLoss(row, classes: C, label: label, table: exponentials)
+                units &+= loss.units
+                if loss.correct { correct &+= 1 }
                 row += C
             }
             return Score(correct: correct, count: B, lossUnits: units)
