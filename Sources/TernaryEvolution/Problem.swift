@@ -353,7 +353,8 @@ public final class SearchProblem {
 
     /// `genome` with its output layer set from data, without gradients: output trit (c, j) is the
     /// sign of the correlation, over the train split, between hidden unit j (+-1) and the
-    /// indicator of class c (+1 for c, -1/(C-1) otherwise), and the weakest `zeroFraction` of
+    /// indicator of class c (+1 for c, -1/(C-1) otherwise; computed exactly in integers, in
+    /// O(examples x width)), and the weakest `zeroFraction` of
     /// each class's correlations are set to 0. The readout of a random-features model; local
     /// search and es start from it instead of from chance. Genomes without hidden layers are
     /// returned unchanged. Text runs use a fixed sample of the windows.
@@ -367,15 +368,21 @@ public final class SearchProblem {
         let examples = train.windows == nil || train.count <= 16_384
             ? Array(0..<train.count) : (0..<16_384).map { $0 * train.count / 16_384 }
         let sums = evaluator.layerSums(of: [genome], on: train.windows == nil ? train.all : train.batch(examples), layer: hiddenLayer)[0]
-        var correlation = [Double](repeating: 0, count: classes * width)
-        let other = -1 / Double(max(1, classes - 1))
+        // The correlation of hidden unit j with class c, scaled by C - 1 to stay in integers:
+        // sum over examples of h_j (C - 1 when the label is c, -1 otherwise) = C S_cj - T_j, with
+        // S_cj the sum of h_j over examples of class c and T_j over all. O(B width), exact.
+        var perClass = [Int](repeating: 0, count: classes * width)
+        let thresholds = genome.thresholds[hiddenLayer]
         for (b, example) in examples.enumerated() {
-            let label = train.labels[example]
+            let offset = train.labels[example] * width, row = b * width
             for j in 0..<width {
-                let h: Double = sums[b * width + j] >= genome.thresholds[hiddenLayer][j] ? 1 : -1
-                for c in 0..<classes { correlation[c * width + j] += h * (c == label ? 1 : other) }
+                perClass[offset + j] += sums[row + j] >= thresholds[j] ? 1 : -1
             }
         }
+        var total = [Int](repeating: 0, count: width)
+        for c in 0..<classes { for j in 0..<width { total[j] += perClass[c * width + j] } }
+        var correlation = [Int](repeating: 0, count: classes * width)
+        for c in 0..<classes { for j in 0..<width { correlation[c * width + j] = classes * perClass[c * width + j] - total[j] } }
         var result = genome
         for c in 0..<classes {
             let row = correlation[(c * width)..<((c + 1) * width)]
