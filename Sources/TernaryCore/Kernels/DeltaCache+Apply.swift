@@ -26,6 +26,16 @@ extension DeltaCache {
                 bits[l - 1].base[change.neuron &* Bw &+ change.example >> 6] ^= 1 << UInt64(change.example & 63)
                 if !touched[change.example] { touched[change.example] = true; touchedList.append(change.example) }
             }
+            // The output losses of examples whose inputs did not change, from their kept
+            // normalisers and the old logits (O(1) per moved row; nil: recompute in O(C)).
+            var kept: [ExampleLoss?] = []
+            if isOutput {
+                var end = trit
+                while end < s.tritCount && Int(s.tritLayer[end]) == l { end += 1 }
+                if end > trit {
+                    kept = (0..<B).map { touched[$0] ? nil : outputMoves(example: $0, layer: l, trits: trit..<end, scratch: s) }
+                }
+            }
             // (b) Trit moves with the new inputs.
             var directs: [Int] = []
             var everyExample = false
@@ -60,7 +70,13 @@ extension DeltaCache {
             }
             if isOutput {
                 // (d) New losses of the affected examples.
-                if everyExample { for b in 0..<B { storeLoss(of: b) } } else { for b in touchedList { storeLoss(of: b) } }
+                if everyExample {
+                    for b in 0..<B {
+                        if let loss = kept[b] { store(loss, of: b) } else { storeLoss(of: b) }
+                    }
+                } else {
+                    for b in touchedList { storeLoss(of: b) }
+                }
                 break
             }
             // (d) New signs: direct neurons over the batch, touched examples over every neuron.

@@ -265,7 +265,11 @@ final class DeltaCache {
     /// Recomputes example `b`'s loss from its cached logits (O(C)), stores it and its parts, and
     /// updates the totals.
     func storeLoss(of b: Int) {
-        let loss = table.exampleLoss(logits.base + b &* classes, classes: classes, label: Int(labels.base[b]), table: terms)
+        store(table.exampleLoss(logits.base + b &* classes, classes: classes, label: Int(labels.base[b]), table: terms), of: b)
+    }
+
+    /// Stores example `b`'s loss and its parts, and updates the totals.
+    func store(_ loss: ExampleLoss, of b: Int) {
         totalUnits &+= loss.units &- units.base[b]
         totalCorrect &+= (loss.correct ? 1 : 0) &- Int(correct.base[b])
         units.base[b] = loss.units
