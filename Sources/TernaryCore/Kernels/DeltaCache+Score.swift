@@ -5,7 +5,7 @@ extension DeltaCache {
     func score(_ moves: UnsafeBufferPointer<Move>, scratch s: DeltaScratch) -> (units: Int64, correct: Int) {
         normalize(moves, into: s)
         if s.tritCount == 0 && s.thresholdCount == 0 { return (totalUnits, totalCorrect) }
-        let B = exampleCount, Bw = words, Bp = padded, C = classes
+        let B = exampleCount, Bw = words, Bp = padded
         var trit = 0, threshold = 0
         var previousChanged = false
         var deltaUnits: Int64 = 0, deltaCorrect = 0

@@ -192,6 +192,7 @@ final class DeltaCache {
         } else {
             for b in 0..<B { for j in 0..<n0 { inputs.base[j &* Bp &+ b] = features[b &* n0 &+ j] } }
         }
+        if context > 0 && layerCount > 1 { tokenSums(network.weights[0], workers: workers) }
         for l in 0..<layerCount {
             let n = sizes[l + 1], fanIn = sizes[l]
             if l < layerCount - 1 {
@@ -203,6 +204,10 @@ final class DeltaCache {
             }
             let matrix = network.weights[l]
             let isOutput = l == layerCount - 1
+            if l >= 1 {
+                signSums(layer: l, workers: workers)
+                if isOutput { break }
+            }
             let target = UncheckedSendable(isOutput ? nil : sums[l].base)
             let outputs = UncheckedSendable(logits.base)
             let rowBits = UncheckedSendable(isOutput ? nil : bits[l].base)
@@ -212,8 +217,11 @@ final class DeltaCache {
                 let row = UnsafeMutablePointer<Int32>.allocate(capacity: Bp)
                 defer { row.deallocate() }
                 row.initialize(repeating: 0, count: Bp)
-                if l == 0 && self.context > 0 {
-                    // Token inputs: the neuron's dense row, then K gathers per example.
+                if (l == 0 && self.context > 0 && !isOutput) || l >= 1 {
+                    // In place already (tokenSums, signSums).
+                    row.update(from: target.value!.advanced(by: k &* Bp), count: Bp)
+                } else if l == 0 && self.context > 0 {
+                    // Token inputs straight to the logits: the class's dense row, K lookups per example.
                     let weights = UnsafeMutablePointer<Int32>.allocate(capacity: fanIn)
                     defer { weights.deallocate() }
                     for j in 0..<fanIn { weights[j] = Int32(matrix[k, j]) }
@@ -222,24 +230,11 @@ final class DeltaCache {
                         for b in 0..<B { row[b] &+= weights[Int(column[b])] }
                     }
                 }
-                for j in 0..<fanIn where !(l == 0 && self.context > 0) {
+                for j in 0..<fanIn where l == 0 && self.context == 0 {
                     let w = matrix[k, j]
                     if w == 0 { continue }
-                    if l == 0 {
-                        let column = self.inputs.base + j &* Bp
-                        if w > 0 { for b in 0..<Bp { row[b] &+= Int32(column[b]) } } else { for b in 0..<Bp { row[b] &-= Int32(column[b]) } }
-                    } else {
-                        let signs = self.bits[l - 1].base + j &* self.words
-                        for word in 0..<self.words {
-                            let h = signs[word], out = row + word &* 64
-                            // +-1 per example: 2 * bit - 1, negated for a -1 weight.
-                            if w > 0 {
-                                for i in 0..<64 { out[i] &+= Int32(truncatingIfNeeded: (h >> UInt64(i)) & 1) &* 2 &- 1 }
-                            } else {
-                                for i in 0..<64 { out[i] &-= Int32(truncatingIfNeeded: (h >> UInt64(i)) & 1) &* 2 &- 1 }
-                            }
-                        }
-                    }
+                    let column = self.inputs.base + j &* Bp
+                    if w > 0 { for b in 0..<Bp { row[b] &+= Int32(column[b]) } } else { for b in 0..<Bp { row[b] &-= Int32(column[b]) } }
                 }
                 if isOutput {
                     for b in 0..<B { outputs.value[b &* n &+ k] = row[b] }
@@ -260,6 +255,105 @@ final class DeltaCache {
         units.base.initialize(repeating: 0, count: B)
         correct.base.initialize(repeating: 0, count: B)
         for b in 0..<B { storeLoss(of: b) }
+    }
+
+    /// The first-layer sums of a token network, `sums[0]`, example by example: each window adds
+    /// `context` columns of the transposed first layer (n contiguous weights each, 16 lanes at a
+    /// time) into the example's n sums, and 16 examples at a time are written out neuron-major.
+    /// O(B K n / 16) vector adds, against B K n scattered lookups one neuron at a time.
+    private func tokenSums(_ matrix: TernaryMatrix, workers: Int) {
+        let n = sizes[1], n0 = sizes[0], K = context, B = exampleCount, Bp = padded
+        let transposed = UnsafeMutablePointer<Int8>.allocate(capacity: n0 &* n)
+        defer { transposed.deallocate() }
+        for k in 0..<n { for j in 0..<n0 { transposed[j &* n &+ k] = matrix[k, j] } }
+        let weights = UncheckedSendable(UnsafePointer(transposed))
+        let target = UncheckedSendable(sums[0].base)
+        let tiles = Bp / 16
+        Parallel.run(items: tiles, workers: workers, local: { tile, _ in
+            let lanes = (n &+ 15) & ~15
+            let accumulator = UnsafeMutablePointer<Int32>.allocate(capacity: 16 &* lanes)
+            defer { accumulator.deallocate() }
+            accumulator.initialize(repeating: 0, count: 16 &* lanes)
+            for e in 0..<16 {
+                let b = tile &* 16 &+ e
+                guard b < B else { break }
+                let sums = accumulator + e &* lanes
+                for p in 0..<K {
+                    let column = weights.value + Int(self.windows.base[p &* Bp &+ b]) &* n
+                    var k = 0
+                    while k &+ 16 <= n {
+                        let w = SIMD16<Int32>(truncatingIfNeeded: UnsafeRawPointer(column + k).loadUnaligned(as: SIMD16<Int8>.self))
+                        let at = UnsafeMutableRawPointer(sums + k)
+                        at.storeBytes(of: at.loadUnaligned(as: SIMD16<Int32>.self) &+ w, as: SIMD16<Int32>.self)
+                        k &+= 16
+                    }
+                    while k < n { sums[k] &+= Int32(column[k]); k &+= 1 }
+                }
+            }
+            for k in 0..<n {
+                let out = target.value + (k &* Bp &+ tile &* 16)
+                for e in 0..<16 { out[e] = accumulator[e &* lanes &+ k] }
+            }
+        })
+    }
+
+    /// The sums of weight layer `l >= 1` from the signs of hidden layer `l - 1`, 64 examples (one
+    /// word of signs) at a time: each starts at `-sum_j W[k][j]` and adds `2 W[:, j]` (a
+    /// contiguous column, 16 lanes at a time) for every input j that is +1. Written to the
+    /// logits (example-major, real examples) or to `sums[l]` (neuron-major, padding included).
+    /// O(B n_l n_(l+1) / 32) vector adds, against B n_l n_(l+1) scalar ones neuron by neuron.
+    private func signSums(layer l: Int, workers: Int) {
+        let n = sizes[l + 1], fanIn = sizes[l], B = exampleCount, Bw = words, Bp = padded
+        let isOutput = l == layerCount - 1
+        let lanes = (n &+ 15) & ~15
+        // Doubled columns padded to whole vectors, and each neuron's weight sum.
+        let doubled = UnsafeMutablePointer<Int8>.allocate(capacity: fanIn &* lanes)
+        defer { doubled.deallocate() }
+        doubled.initialize(repeating: 0, count: fanIn &* lanes)
+        let start = UnsafeMutablePointer<Int32>.allocate(capacity: lanes)
+        defer { start.deallocate() }
+        start.initialize(repeating: 0, count: lanes)
+        let column = columns[l - 1].base
+        for j in 0..<fanIn {
+            for k in 0..<n {
+                let w = column[j &* n &+ k]
+                doubled[j &* lanes &+ k] = w &* 2
+                start[k] &-= Int32(w)
+            }
+        }
+        let weights = UncheckedSendable(UnsafePointer(doubled)), origin = UncheckedSendable(UnsafePointer(start))
+        let signs = UncheckedSendable(UnsafePointer(bits[l - 1].base))
+        let target = UncheckedSendable(isOutput ? logits.base : sums[l].base)
+        Parallel.run(items: Bw, workers: workers, local: { w, _ in
+            let accumulator = UnsafeMutablePointer<Int32>.allocate(capacity: 64 &* lanes)
+            defer { accumulator.deallocate() }
+            for e in 0..<64 { (accumulator + e &* lanes).update(from: origin.value, count: lanes) }
+            for j in 0..<fanIn {
+                var word = signs.value[j &* Bw &+ w]
+                let add = weights.value + j &* lanes
+                while word != 0 {
+                    let sums = accumulator + word.trailingZeroBitCount &* lanes
+                    word &= word &- 1
+                    var k = 0
+                    while k < lanes {
+                        let v = SIMD16<Int32>(truncatingIfNeeded: UnsafeRawPointer(add + k).loadUnaligned(as: SIMD16<Int8>.self))
+                        let at = UnsafeMutableRawPointer(sums + k)
+                        at.storeBytes(of: at.loadUnaligned(as: SIMD16<Int32>.self) &+ v, as: SIMD16<Int32>.self)
+                        k &+= 16
+                    }
+                }
+            }
+            if isOutput {
+                for e in 0..<min(64, B &- w &* 64) {
+                    (target.value + (w &* 64 &+ e) &* n).update(from: accumulator + e &* lanes, count: n)
+                }
+            } else {
+                for k in 0..<n {
+                    let out = target.value + (k &* Bp &+ w &* 64)
+                    for e in 0..<64 { out[e] = accumulator[e &* lanes &+ k] }
+                }
+            }
+        })
     }
 
     /// Recomputes example `b`'s loss from its cached logits (O(C)), stores it and its parts, and
