@@ -274,21 +274,13 @@ final class DeltaCache {
             let accumulator = UnsafeMutablePointer<Int32>.allocate(capacity: 16 &* lanes)
             defer { accumulator.deallocate() }
             accumulator.initialize(repeating: 0, count: 16 &* lanes)
+            let window = UnsafeMutablePointer<Int32>.allocate(capacity: K)
+            defer { window.deallocate() }
             for e in 0..<16 {
                 let b = tile &* 16 &+ e
                 guard b < B else { break }
-                let sums = accumulator + e &* lanes
-                for p in 0..<K {
-                    let column = weights.value + Int(self.windows.base[p &* Bp &+ b]) &* n
-                    var k = 0
-                    while k &+ 16 <= n {
-                        let w = SIMD16<Int32>(truncatingIfNeeded: UnsafeRawPointer(column + k).loadUnaligned(as: SIMD16<Int8>.self))
-                        let at = UnsafeMutableRawPointer(sums + k)
-                        at.storeBytes(of: at.loadUnaligned(as: SIMD16<Int32>.self) &+ w, as: SIMD16<Int32>.self)
-                        k &+= 16
-                    }
-                    while k < n { sums[k] &+= Int32(column[k]); k &+= 1 }
-                }
+                for p in 0..<K { window[p] = self.windows.base[p &* Bp &+ b] }
+                tokenSum(window: window, context: K, columns: weights.value, rows: n, into: accumulator + e &* lanes)
             }
             for k in 0..<n {
                 let out = target.value + (k &* Bp &+ tile &* 16)
