@@ -268,14 +268,19 @@ final class DeltaCache {
         for k in 0..<n { for j in 0..<n0 { transposed[j &* n &+ k] = matrix[k, j] } }
         let weights = UncheckedSendable(UnsafePointer(transposed))
         let target = UncheckedSendable(sums[0].base)
-        let tiles = Bp / 16
-        Parallel.run(items: tiles, workers: workers, local: { tile, _ in
-            let lanes = (n &+ 15) & ~15
-            let accumulator = UnsafeMutablePointer<Int32>.allocate(capacity: 16 &* lanes)
-            defer { accumulator.deallocate() }
-            accumulator.initialize(repeating: 0, count: 16 &* lanes)
-            let window = UnsafeMutablePointer<Int32>.allocate(capacity: K)
-            defer { window.deallocate() }
+        let tiles = Bp / 16, lanes = (n &+ 15) & ~15
+        // One accumulator and window per worker, not per tile.
+        let threads = max(1, min(workers, tiles))
+        let accumulators = UnsafeMutablePointer<Int32>.allocate(capacity: threads &* 16 &* lanes)
+        let windowBuffers = UnsafeMutablePointer<Int32>.allocate(capacity: threads &* K)
+        defer { accumulators.deallocate(); windowBuffers.deallocate() }
+        accumulators.initialize(repeating: 0, count: threads &* 16 &* lanes)
+        windowBuffers.initialize(repeating: 0, count: threads &* K)
+        let scratch = UncheckedSendable((accumulators, windowBuffers))
+        Parallel.run(items: tiles, workers: threads, local: { tile, worker in
+            let accumulator = scratch.value.0 + worker &* 16 &* lanes
+            let window = scratch.value.1 + worker &* K
+            accumulator.update(repeating: 0, count: 16 &* lanes)
             for e in 0..<16 {
                 let b = tile &* 16 &+ e
                 guard b < B else { break }
@@ -316,9 +321,14 @@ final class DeltaCache {
         let weights = UncheckedSendable(UnsafePointer(doubled)), origin = UncheckedSendable(UnsafePointer(start))
         let signs = UncheckedSendable(UnsafePointer(bits[l - 1].base))
         let target = UncheckedSendable(isOutput ? logits.base : sums[l].base)
-        Parallel.run(items: Bw, workers: workers, local: { w, _ in
-            let accumulator = UnsafeMutablePointer<Int32>.allocate(capacity: 64 &* lanes)
-            defer { accumulator.deallocate() }
+        // One accumulator per worker, not per word.
+        let threads = max(1, min(workers, Bw))
+        let accumulators = UnsafeMutablePointer<Int32>.allocate(capacity: threads &* 64 &* lanes)
+        defer { accumulators.deallocate() }
+        accumulators.initialize(repeating: 0, count: threads &* 64 &* lanes)
+        let scratch = UncheckedSendable(accumulators)
+        Parallel.run(items: Bw, workers: threads, local: { w, worker in
+            let accumulator = scratch.value + worker &* 64 &* lanes
             for e in 0..<64 { (accumulator + e &* lanes).update(from: origin.value, count: lanes) }
             for j in 0..<fanIn {
                 var word = signs.value[j &* Bw &+ w]
