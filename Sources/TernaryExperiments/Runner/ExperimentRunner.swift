@@ -352,8 +352,10 @@ final class ExperimentRunner {
                 modelWritten = false
             }
             records[key] = current
-            progress(String(format: "%@ seed %d  step %d  %.1f s  train %.3f  val %.3f  test %.3f bpc", arm.name, seed, row.step, row.wallSeconds,
-                            row.trainBits ?? .nan, row.validationBits ?? .nan, row.testBits ?? .nan))
+            // The float arm keeps no training sample: its line names only the splits it has.
+            let figures = [("train", row.trainBits), ("val", row.validationBits), ("test", row.testBits)]
+                .compactMap { name, bits in bits.map { String(format: "%@ %.3f", name, $0) } }.joined(separator: "  ")
+            progress(String(format: "%@ seed %d  step %d  %.1f s  %@ bpc", arm.name, seed, row.step, row.wallSeconds, figures))
             try commit(active, force: false, modelWritten: &modelWritten)
         }
 
