@@ -19,6 +19,7 @@ typedef int16_t v16i16 __attribute__((vector_size(32)));
 typedef int32_t v16i32 __attribute__((vector_size(64)));
 typedef uint64_t v8u64 __attribute__((vector_size(64)));
 typedef int64_t v8i64 __attribute__((vector_size(64)));
+typedef double v8f64 __attribute__((vector_size(64)));
 typedef float v16f32 __attribute__((vector_size(64)));
 typedef float v8f32 __attribute__((vector_size(32)));
 typedef float v4f32 __attribute__((vector_size(16)));
@@ -29,6 +30,9 @@ typedef _Bool b8 __attribute__((ext_vector_type(8)));
 #define TERN_INLINE static inline __attribute__((always_inline))
 // 512-bit vectors passed by value between always-inlined helpers never reach a call boundary.
 #pragma clang diagnostic ignored "-Wpsabi"
+// The loss kernels must give the bits of TernaryCore's Swift formulas, which never fuse a
+// multiply and an add: no contraction into FMA anywhere in this file.
+#pragma clang fp contract(off)
 
 static double tern_seconds(void) {
     struct timespec t;

@@ -102,9 +102,9 @@ struct IncrementalScorerTests {
         }
     }
 
-    @Test("output-layer moves priced from the kept normalisers stay exact, ties for the top included (1 and 2 threads)",
-          arguments: [1, 2])
-    func outputMoves(threads: Int) {
+    @Test("output-layer moves priced from the kept normalisers stay exact, ties for the top included (1 and 2 threads, every instruction set)",
+          arguments: [1, 2], InstructionSet.supported)
+    func outputMoves(threads: Int, isa: InstructionSet) {
         var rng = Xoshiro256(seed: 70 + UInt64(threads))
         // Three hidden signs: logits lie in -3 ... 3, so moved logits often reach, pass or
         // leave the top, and ties for it are common (every branch of the O(1) path and its
@@ -112,7 +112,7 @@ struct IncrementalScorerTests {
         let sizes = [40, 3, 6]
         let data = dataset(sizes, count: 130, using: &rng)
         var network = randomNetwork(sizes, zeroFraction: 0.3, using: &rng)
-        let scorer = IncrementalScorer(layerSizes: sizes, threads: threads, shards: 2)
+        let scorer = IncrementalScorer(layerSizes: sizes, threads: threads, shards: 2, instructionSet: isa)
         scorer.rebuild(network, on: data)
         var operations = 0, candidatesScored = 0
         for step in 0..<1_500 {
@@ -216,5 +216,40 @@ struct LossTests {
         }
         #expect(deterministicLog(1) == 0)
         #expect(worst < 1e-15, "largest relative error \(worst)")
+    }
+
+    @Test("the loss kernels give the Swift formula's bits on every instruction set", arguments: InstructionSet.supported)
+    func kernels(isa: InstructionSet) {
+        var rng = Xoshiro256(seed: 5)
+        for trial in 0..<60 {
+            // Class counts around the 16-lane vectors, temperatures from sharp to flat, logits
+            // with gaps inside and past the table.
+            let classes = [1, 2, 15, 16, 17, 31, 33, 63, 64, 65, 100][trial % 11]
+            let table = LossTable(temperature: [1.0 / 32, 1.0 / 16, 0.3, 2.0][trial % 4], largestGap: 2_048, classes: classes)
+            let spread = [3, 40, 2_000][trial % 3]
+            for _ in 0..<50 {
+                let logits = (0..<classes).map { _ in Int32(rng.uniformBelow(2 * spread + 1) - spread) }
+                let label = rng.uniformBelow(classes)
+                let top = logits.max()!
+                let best = logits.firstIndex(of: top)!
+                let sum = logits.reduce(UInt64(0)) { sum, z in
+                    let gap = Int(top - z)
+                    return sum + (gap < table.exponentials.count ? table.exponentials[gap] : 0)
+                }
+                let loss = table.exampleLoss(logits: logits, label: label, instructionSet: isa)
+                #expect(loss.top == top && Int(loss.best) == best && loss.normaliser == sum && loss.correct == (best == label),
+                        "\(isa), \(classes) classes: \(loss) for top \(top), best \(best), normaliser \(sum)")
+                #expect(loss.units == table.units(top: top, labelLogit: logits[label], normaliser: sum))
+            }
+            // Units of 8k + 3 examples: normalisers over the range a sum of C terms takes, and beyond.
+            let count = 8 * (trial % 5) + 3
+            let gaps = (0..<count).map { k in Int32(k % 7 == 0 ? rng.uniformBelow(1 << 30) : rng.uniformBelow(4_096)) }
+            let one = table.exponentials[0]
+            let normalisers = (0..<count).map { k in
+                k % 3 == 0 ? one + rng.next() % (UInt64(classes) * one) : 1 + rng.next() >> UInt64(1 + rng.uniformBelow(62))
+            }
+            let expected = (0..<count).map { table.units(top: gaps[$0], labelLogit: 0, normaliser: normalisers[$0]) }
+            #expect(table.kernelUnits(gaps: gaps, normalisers: normalisers, instructionSet: isa) == expected, "\(isa), trial \(trial)")
+        }
     }
 }

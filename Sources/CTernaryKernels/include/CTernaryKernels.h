@@ -28,6 +28,45 @@ typedef enum {
     TERN_ISA_AVX512 = 2,    ///< x86-64-v4 with VPOPCNTDQ: AVX-512 F, BW, DQ, VL
 } tern_isa;
 
+/// Output-layer trit moves scored on the examples whose hidden signs did not change (the
+/// incremental scorer's O(1)-per-example path; see TernaryCore's DeltaCache+Score.swift).
+/// Example `b` (of `examples`, skipping those set in `skip`) keeps its top logit `tops[b]`; each
+/// moved row `r` changes its logit by `d_r = sum delta_t h_t(b)` over the moves `t` of that row
+/// (`h_t(b)` = +1 when bit `b` of `signs[t]` is set, else -1; moves sorted by row). While no moved
+/// logit rises above the top and the top class does not fall, its normaliser changes by one
+/// table term per moved row and its new loss is `units(top, z_label, S)` (the formula of
+/// TernaryCore's LossTable, with the same `log`, so the same bits); otherwise `b` is appended to
+/// `fallback` for the caller's O(C) path.
+typedef struct tern_output_moves {
+    const int32_t *logits;       ///< [examples][classes]
+    long classes, examples;
+    const int32_t *tops, *bests, *labels, *label_logits;
+    const uint64_t *normalisers;
+    const int64_t *units;
+    const uint8_t *correct;
+    const uint64_t *skip;        ///< examples left out (bit b of word b / 64), or NULL
+    long moves;
+    const int32_t *rows;         ///< per move: its output row
+    const int32_t *deltas;       ///< per move: its trit change, -2 ... 2
+    const uint64_t *const *signs;  ///< per move: the sign bits of its column's hidden neuron
+    const uint64_t *terms;       ///< exp(-tau g) in units of 2^-shift, g < term_count
+    long term_count;
+    double temperature, shift_nats;
+    /// When not NULL (applying the moves, not scoring them): each scored example's new best
+    /// class, normaliser, units, correct flag and label logit are stored here (the cache's own
+    /// arrays).
+    int32_t *store_bests;
+    uint64_t *store_normalisers;
+    int64_t *store_units;
+    uint8_t *store_correct;
+    int32_t *store_label_logits;
+    int32_t *fallback;           ///< out: examples for the O(C) path, room for `examples`
+    long fallback_count;         ///< out
+    long handled;                ///< out: examples scored here
+    int64_t units_delta;         ///< out: sum of new minus old units of the examples scored here
+    long correct_delta;          ///< out: likewise for the correct counts
+} tern_output_moves;
+
 typedef struct tern_kernel_table {
     const char *name;
     /// First layer of one tile: bytes (as int16) times trits by adds. Writes bit-packed
@@ -56,6 +95,16 @@ typedef struct tern_kernel_table {
                                    long width);
     /// `dx [B][I] = d w` for `d [B][O]`, `w [O][I]`, examples `first ..< end`.
     void (*float_input_gradients)(const float *d, const float *w, float *dx, long I, long O, long first, long end);
+    /// The parts of the softmax loss of `C >= 1` int32 logits `z`: returns the integer normaliser
+    /// `sum_c terms[top - z_c]` (0 for a gap at or past `count`) and writes `top = max z` and
+    /// `best`, the lowest class holding it. Integer sums, so every set gives the same result.
+    uint64_t (*logit_summary)(const int32_t *z, long C, const uint64_t *terms, long count, int32_t *top, int32_t *best);
+    /// See `tern_output_moves`: eight examples' losses at a time.
+    void (*output_moves)(tern_output_moves *job);
+    /// `units[i]` of `count` examples from their `gaps[i] = top - z_label` and normalisers: the
+    /// loss formula of `tern_output_moves`, for tests.
+    void (*loss_units)(const int32_t *gaps, const uint64_t *normalisers, long count, double temperature,
+                       double shift_nats, int64_t *units);
 } tern_kernel_table;
 
 /// The kernel table for `isa`, or NULL when this build lacks it (an arm64 build has only the

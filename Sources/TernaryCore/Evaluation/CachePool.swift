@@ -17,6 +17,8 @@ public final class CachePool {
     /// Worker threads.
     public let threads: Int
     private let table: LossTable
+    /// The instruction set of every cache's kernels.
+    private let instructionSet: InstructionSet
     private var caches: [DeltaCache] = []
     private var spare: [DeltaCache] = []
     private let scratch: [DeltaScratch]
@@ -26,7 +28,8 @@ public final class CachePool {
     public private(set) var lastOperations = 0
 
     /// A pool for networks of `layerSizes`; `temperature` as for `IncrementalScorer`.
-    public init(layerSizes: [Int], temperature: Double? = nil, threads: Int? = nil) {
+    public init(layerSizes: [Int], temperature: Double? = nil, threads: Int? = nil, instructionSet: InstructionSet = .active) {
+        self.instructionSet = instructionSet
         precondition(layerSizes.count >= 2 && layerSizes.allSatisfy { $0 >= 1 }, "invalid layer sizes")
         self.layerSizes = layerSizes
         self.threads = max(1, threads ?? Parallel.coreCount)
@@ -66,7 +69,7 @@ public final class CachePool {
         for (slot, item) in lastUse.enumerated() where item >= 0 { next[item] = caches[slot] }
         for slot in caches.indices where slot >= count || lastUse[slot] < 0 { free.append(caches[slot]) }
         for item in sources.indices where next[item] == nil {
-            next[item] = free.popLast() ?? DeltaCache(layerSizes: layerSizes, table: table)
+            next[item] = free.popLast() ?? DeltaCache(layerSizes: layerSizes, table: table, instructionSet: instructionSet)
         }
         let current = caches, targets = next.map { $0! }
         Parallel.run(items: sources.count, workers: threads, local: { item, _ in

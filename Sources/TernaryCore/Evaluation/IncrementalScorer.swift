@@ -56,8 +56,9 @@ public final class IncrementalScorer {
     /// process, one shard scored candidate by candidate measured 1-13% faster than a shard per
     /// thread scored shard by shard (`ternevo bench --delta`, 2 threads); shards pay where the
     /// examples are split over processes. `split` defaults to `.shards` with more than one shard.
+    /// `instructionSet` chooses the loss kernels (every set gives the same bits).
     public init(layerSizes: [Int], temperature: Double? = nil, threads: Int? = nil, shards: Int = 1,
-                split: ScoringSplit? = nil) {
+                split: ScoringSplit? = nil, instructionSet: InstructionSet = .active) {
         precondition(layerSizes.count >= 2 && layerSizes.allSatisfy { $0 >= 1 }, "invalid layer sizes")
         precondition(shards >= 1, "a scorer needs at least one shard")
         self.layerSizes = layerSizes
@@ -65,7 +66,7 @@ public final class IncrementalScorer {
         shardCount = shards
         self.split = split ?? (shardCount > 1 ? .shards : .candidates)
         let table = LossTable(layerSizes: layerSizes, temperature: temperature)
-        self.shards = (0..<shardCount).map { _ in DeltaCache(layerSizes: layerSizes, table: table) }
+        self.shards = (0..<shardCount).map { _ in DeltaCache(layerSizes: layerSizes, table: table, instructionSet: instructionSet) }
         scratch = (0..<self.threads).map { _ in DeltaScratch(layerSizes: layerSizes) }
     }
 

@@ -28,11 +28,22 @@ extension DeltaCache {
             }
             // The output losses of examples whose inputs did not change, from their kept
             // normalisers and the old logits (O(1) per moved row; nil: recompute in O(C)).
+            // After a hidden layer the kernel stores them at once; the rest are recomputed below.
             var kept: [ExampleLoss?] = []
+            var recompute: [Int] = []
             if isOutput {
                 var end = trit
                 while end < s.tritCount && Int(s.tritLayer[end]) == l { end += 1 }
-                if end > trit {
+                if end > trit && l > 0 {
+                    let skip = UnsafeMutablePointer<UInt64>.allocate(capacity: Bw)
+                    defer { skip.deallocate() }
+                    skip.initialize(repeating: 0, count: Bw)
+                    for b in touchedList { skip[b >> 6] |= 1 << UInt64(b & 63) }
+                    let done = outputMovesKernel(layer: l, trits: trit..<end, skip: skip, store: true, scratch: s)
+                    totalUnits &+= done.units
+                    totalCorrect &+= done.correct
+                    recompute = touchedList + (0..<done.fallbacks).map { Int(s.fallback.base[$0]) }
+                } else if end > trit {
                     kept = (0..<B).map { touched[$0] ? nil : outputMoves(example: $0, layer: l, trits: trit..<end, scratch: s) }
                 }
             }
@@ -70,7 +81,9 @@ extension DeltaCache {
             }
             if isOutput {
                 // (d) New losses of the affected examples.
-                if everyExample {
+                if everyExample && l > 0 {
+                    for b in recompute { storeLoss(of: b) }
+                } else if everyExample {
                     for b in 0..<B {
                         if let loss = kept[b] { store(loss, of: b) } else { storeLoss(of: b) }
                     }

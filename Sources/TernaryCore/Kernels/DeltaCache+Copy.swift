@@ -26,6 +26,7 @@ extension DeltaCache {
         copyBuffer(tops, source.tops)
         copyBuffer(bests, source.bests)
         copyBuffer(normalisers, source.normalisers)
+        copyBuffer(labelLogits, source.labelLogits)
         copyBuffer(labels, source.labels)
         totalUnits = source.totalUnits
         totalCorrect = source.totalCorrect
@@ -72,6 +73,6 @@ extension DeltaCache {
         let genome = TernaryNetwork.byteCount(layerSizes: layerSizes)
         let inputs = context > 0 ? 4 * context * padded + 4 * (layerSizes[0] + 1) + 4 * examples * context : layerSizes[0] * padded
         return inputs + 4 * hidden * padded + 8 * hidden * words + later + 4 * hidden
-            + examples * (4 * layerSizes.last! + 8 + 1 + 4 + 16) + genome
+            + examples * (4 * layerSizes.last! + 8 + 1 + 4 + 20) + genome
     }
 }

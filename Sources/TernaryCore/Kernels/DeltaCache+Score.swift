@@ -1,3 +1,5 @@
+import CTernaryKernels
+
 // Read-only scoring of a candidate from the cache (see DeltaCache.swift for the layout and cost).
 
 extension DeltaCache {
@@ -30,7 +32,16 @@ extension DeltaCache {
                     deltaUnits &+= loss.units &- units.base[b]
                     deltaCorrect &+= (loss.correct ? 1 : 0) &- Int(correct.base[b])
                 }
-                if everyExample {
+                if everyExample && l > 0 {
+                    // Examples whose hidden signs did not change: eight at a time in the kernel;
+                    // the changed ones (in order, for the cursor) and the kernel's fallbacks O(C).
+                    let kept = outputMovesKernel(layer: l, trits: tritStart..<tritEnd, skip: changed, store: false, scratch: s)
+                    s.operations &+= kept.handled &* (tritEnd &- tritStart &+ 2)
+                    deltaUnits &+= kept.units
+                    deltaCorrect &+= kept.correct
+                    if let changed { forEachSetBit(changed, words: Bw) { visit($0) } }
+                    for i in 0..<kept.fallbacks { visit(Int(s.fallback.base[i])) }
+                } else if everyExample {
                     for b in 0..<B { visit(b) }
                 } else {
                     forEachSetBit(changed!, words: Bw) { visit($0) }
@@ -132,7 +143,7 @@ extension DeltaCache {
             let v = l == 0 ? inputValue(j, b) : newSign(layer: l - 1, neuron: j, example: b, changes: count, scratch: s)
             z[Int(s.tritRow[t])] &+= scaled(v, s.tritDelta[t])
         }
-        return table.exampleLoss(z, classes: C, label: Int(labels.base[b]), table: terms)
+        return table.exampleLoss(z, classes: C, label: Int(labels.base[b]), table: terms, kernels: kernels)
     }
 
     /// The loss of example `b` after the output-layer trit moves `trits` (sorted by row) when its
@@ -144,7 +155,7 @@ extension DeltaCache {
         let row = logits.base + b &* classes
         let label = Int(labels.base[b])
         var top = tops.base[b], best = bests.base[b], sum = normalisers.base[b]
-        var labelLogit = row[label]
+        var labelLogit = labelLogits.base[b]
         var t = trits.lowerBound
         while t < trits.upperBound {
             let r = Int(s.tritRow[t])
@@ -163,7 +174,32 @@ extension DeltaCache {
             if r == label { labelLogit = new }
         }
         return ExampleLoss(units: table.units(top: top, labelLogit: labelLogit, normaliser: sum),
-                           correct: Int(best) == label, top: top, best: best, normaliser: sum)
+                           correct: Int(best) == label, top: top, best: best, normaliser: sum, labelLogit: labelLogit)
+    }
+
+    /// `outputMoves` for every example not in `skip`, eight at a time (the `output_moves` kernel,
+    /// the same bits): the change of their units and correct count, and how many it scored.
+    /// With `store`, their new losses and parts are written to the cache (the caller adds the
+    /// change to the totals). Examples the O(1) update cannot score are left in `s.fallback`
+    /// (`fallbacks` of them) for the caller's O(C) path.
+    func outputMovesKernel(layer l: Int, trits: Range<Int>, skip: UnsafeMutablePointer<UInt64>?, store: Bool,
+                           scratch s: DeltaScratch) -> (units: Int64, correct: Int, handled: Int, fallbacks: Int) {
+        s.moveSigns.reserve(trits.count, value: nil)
+        s.fallback.reserve(exampleCount, value: 0)
+        for t in trits { s.moveSigns.base[t &- trits.lowerBound] = UnsafePointer(bits[l - 1].base + Int(s.tritColumn[t]) &* words) }
+        var job = tern_output_moves(
+            logits: logits.base, classes: classes, examples: exampleCount, tops: tops.base, bests: bests.base,
+            labels: labels.base, label_logits: labelLogits.base, normalisers: normalisers.base, units: units.base,
+            correct: correct.base,
+            skip: skip.map { UnsafePointer($0) }, moves: trits.count, rows: s.tritRow.base + trits.lowerBound,
+            deltas: s.tritDelta.base + trits.lowerBound, signs: UnsafePointer(s.moveSigns.base),
+            terms: terms.baseAddress, term_count: terms.count, temperature: table.temperature, shift_nats: table.shiftNats,
+            store_bests: store ? bests.base : nil, store_normalisers: store ? normalisers.base : nil,
+            store_units: store ? units.base : nil, store_correct: store ? correct.base : nil,
+            store_label_logits: store ? labelLogits.base : nil,
+            fallback: s.fallback.base, fallback_count: 0, handled: 0, units_delta: 0, correct_delta: 0)
+        kernels.pointee.output_moves(&job)
+        return (job.units_delta, job.correct_delta, job.handled, job.fallback_count)
     }
 
     /// `v * delta` for a trit delta in -2 ... 2, by shifts and adds.

@@ -1,3 +1,5 @@
+import CTernaryKernels
+
 // Incremental (delta) evaluation: the cache of one genome on one fixed batch, and the kernels
 // that score a candidate (the genome plus a few moves) from it, or apply the moves to it.
 // Reached only through `IncrementalScorer`. One file per job: this one (the cache and its full
@@ -22,6 +24,8 @@
 //   correct       UInt8  [B]
 //   tops, bests   Int32  [B]             each example's top logit and the lowest class holding it
 //   normalisers   UInt64 [B]             each example's fixed-point softmax normaliser
+//   labelLogits   Int32  [B]             each example's logit of its label (a copy of one
+//                                        logit, so the output-layer path reads no logits row)
 //
 // How a candidate is scored (read-only, per-worker scratch): moves are normalised (the last
 // move at a position wins, no-ops dropped, sorted by layer and row). Layer by layer:
@@ -52,6 +56,9 @@ final class DeltaCache {
     let layerCount: Int
     let classes: Int
     let table: LossTable
+    /// The kernels of the instruction set chosen for this cache (the loss summaries and the
+    /// output-layer moves; every set gives the same bits).
+    let kernels: UnsafePointer<tern_kernel_table>
     @exclusivity(unchecked) var network: TernaryNetwork
     @exclusivity(unchecked) private(set) var exampleCount = 0
     @exclusivity(unchecked) private(set) var words = 0
@@ -74,13 +81,15 @@ final class DeltaCache {
     @exclusivity(unchecked) var tops = DeltaBuffer<Int32>(count: 1, value: 0)
     @exclusivity(unchecked) var bests = DeltaBuffer<Int32>(count: 1, value: 0)
     @exclusivity(unchecked) var normalisers = DeltaBuffer<UInt64>(count: 1, value: 0)
+    @exclusivity(unchecked) var labelLogits = DeltaBuffer<Int32>(count: 1, value: 0)
     /// The loss table's terms, held here so the scoring loops read them without a closure.
     let terms: UnsafeBufferPointer<UInt64>
     @exclusivity(unchecked) var labels = DeltaBuffer<Int32>(count: 1, value: 0)
     @exclusivity(unchecked) var totalUnits: Int64 = 0
     @exclusivity(unchecked) var totalCorrect = 0
 
-    init(layerSizes: [Int], table: LossTable) {
+    init(layerSizes: [Int], table: LossTable, instructionSet: InstructionSet) {
+        kernels = instructionSet.table
         sizes = layerSizes
         layerCount = layerSizes.count - 1
         classes = layerSizes[layerCount]
@@ -101,7 +110,7 @@ final class DeltaCache {
         for buffer in columns { buffer.free() }
         for buffer in thresholds { buffer.free() }
         inputs.free(); logits.free(); units.free(); correct.free(); labels.free()
-        tops.free(); bests.free(); normalisers.free()
+        tops.free(); bests.free(); normalisers.free(); labelLogits.free()
         terms.deallocate()
         windows.free(); indexStart.free(); indexExamples.free()
     }
@@ -146,6 +155,7 @@ final class DeltaCache {
         tops.free(); tops = DeltaBuffer(count: B, value: 0)
         bests.free(); bests = DeltaBuffer(count: B, value: 0)
         normalisers.free(); normalisers = DeltaBuffer(count: B, value: 0)
+        labelLogits.free(); labelLogits = DeltaBuffer(count: B, value: 0)
         labels.free(); labels = DeltaBuffer(count: B, value: 0)
     }
 
@@ -361,7 +371,8 @@ final class DeltaCache {
     /// Recomputes example `b`'s loss from its cached logits (O(C)), stores it and its parts, and
     /// updates the totals.
     func storeLoss(of b: Int) {
-        store(table.exampleLoss(logits.base + b &* classes, classes: classes, label: Int(labels.base[b]), table: terms), of: b)
+        store(table.exampleLoss(logits.base + b &* classes, classes: classes, label: Int(labels.base[b]), table: terms,
+                                kernels: kernels), of: b)
     }
 
     /// Stores example `b`'s loss and its parts, and updates the totals.
@@ -373,5 +384,6 @@ final class DeltaCache {
         tops.base[b] = loss.top
         bests.base[b] = loss.best
         normalisers.base[b] = loss.normaliser
+        labelLogits.base[b] = loss.labelLogit
     }
 }

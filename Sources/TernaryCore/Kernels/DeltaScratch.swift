@@ -94,6 +94,10 @@ final class DeltaScratch {
     /// examples visited.
     @exclusivity(unchecked) var exampleDelta = DeltaBuffer<Int32>(count: 1, value: 0)
     @exclusivity(unchecked) var touched = DeltaBuffer<Int32>(count: 1, value: 0)
+    /// Output-layer moves scored by the `output_moves` kernel: each move's column of hidden
+    /// signs, and the examples it leaves to the O(C) path.
+    @exclusivity(unchecked) var moveSigns = DeltaBuffer<UnsafePointer<UInt64>?>(count: 16, value: nil)
+    @exclusivity(unchecked) var fallback = DeltaBuffer<Int32>(count: 1, value: 0)
 
     init(layerSizes: [Int]) {
         let hidden = layerSizes.count - 2
@@ -121,7 +125,7 @@ final class DeltaScratch {
         for buffer in changedMask { buffer.free() }
         for buffer in denseFires { buffer.free() }
         thetaMoved.free(); thetaNew.free(); delta.free(); logits.free(); changeNeuron.free(); changeSign.free()
-        exampleDelta.free(); touched.free()
+        exampleDelta.free(); touched.free(); moveSigns.free(); fallback.free()
     }
 
     /// Room for a token neuron's per-example deltas (`padded` examples, zero) and `listed` visits.

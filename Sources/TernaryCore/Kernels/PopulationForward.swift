@@ -12,7 +12,7 @@ func forwardPopulation(_ networks: [TernaryNetwork], batch: ExampleBatch, scratc
                        logits: inout [Int32], scoring: LossTable? = nil) -> [Score] {
     guard let first = networks.first else { return [] }
     let score: ((UnsafePointer<Int32>) -> Score)? = scoring.map { table in
-        { scoreLogits($0, batch: batch, classes: first.classCount, table: table) }
+        { scoreLogits($0, batch: batch, classes: first.classCount, table: table, kernels: scratch[0].kernels) }
     }
     let classes = first.classCount
     let examples = batch.count

@@ -1,3 +1,4 @@
+import CTernaryKernels
 import Foundation
 
 /// The softmax cross-entropy of integer logits as fixed-point integers, shared by the full
@@ -24,7 +25,7 @@ public struct LossTable: Sendable {
     public let temperature: Double
     /// `exp(-tau g)` for gaps `g = 0, 1, ...` in units of `2^-shift`, up to the first gap whose
     /// term rounds to 0 (or the largest gap a network can produce).
-    let exponentials: [UInt64]
+    public let exponentials: [UInt64]
     /// Binary digits after the point of the normaliser: `S < C 2^shift <= 2^63` never overflows.
     let shift: Int
     /// `shift * log 2`, subtracted from `log(S)`.
@@ -108,6 +109,8 @@ struct ExampleLoss {
     var top: Int32
     var best: Int32
     var normaliser: UInt64
+    /// The logit of the example's label.
+    var labelLogit: Int32
 }
 
 extension LossTable {
@@ -118,32 +121,53 @@ extension LossTable {
         return g < table.count ? table[g] : 0
     }
 
-    /// Loss units from the parts `(top, z_label, S)`: the one function both evaluators use.
+    /// Loss units from the parts `(top, z_label, S)`: the one function both evaluators use (and,
+    /// eight examples at a time, the `loss_units` kernel).
     @inline(__always)
-    func units(top: Int32, labelLogit: Int32, normaliser: UInt64) -> Int64 {
+    public func units(top: Int32, labelLogit: Int32, normaliser: UInt64) -> Int64 {
         let nats = temperature * Double(top &- labelLogit) + (naturalLog(Double(normaliser)) - shiftNats)
         return Int64((min(nats, 16_777_215) * LossTable.unitsPerNat).rounded())
     }
 
-    /// The loss of one example from its `C` logits (ties to the lowest index).
+    /// The loss of one example from its `C` logits (ties to the lowest index); the top, the best
+    /// class and the normaliser come from the `logit_summary` kernel of `kernels`.
     @inline(__always)
-    func exampleLoss(_ z: UnsafePointer<Int32>, classes C: Int, label: Int, table: UnsafeBufferPointer<UInt64>) -> ExampleLoss {
-        var best = 0
-        var top = z[0]
-        for c in 1..<max(1, C) where z[c] > top {
-            top = z[c]
-            best = c
+    func exampleLoss(_ z: UnsafePointer<Int32>, classes C: Int, label: Int, table: UnsafeBufferPointer<UInt64>,
+                     kernels: UnsafePointer<tern_kernel_table>) -> ExampleLoss {
+        var top: Int32 = 0, best: Int32 = 0
+        let sum = kernels.pointee.logit_summary(z, C, table.baseAddress, table.count, &top, &best)
+        return ExampleLoss(units: units(top: top, labelLogit: z[label], normaliser: sum), correct: Int(best) == label,
+                           top: top, best: best, normaliser: sum, labelLogit: z[label])
+    }
+
+    /// The loss units of one example and its parts from its logits, through `instructionSet`'s
+    /// `logit_summary` kernel: for tests, against a reference.
+    public func exampleLoss(logits: [Int32], label: Int, instructionSet: InstructionSet)
+        -> (units: Int64, correct: Bool, top: Int32, best: Int32, normaliser: UInt64) {
+        precondition(!logits.isEmpty && logits.indices.contains(label), "label \(label) outside \(logits.count) logits")
+        let loss = logits.withUnsafeBufferPointer { z in
+            exponentials.withUnsafeBufferPointer { exponentials in
+                exampleLoss(z.baseAddress!, classes: z.count, label: label, table: exponentials, kernels: instructionSet.table)
+            }
         }
-        var sum: UInt64 = 0
-        for c in 0..<C { sum &+= term(top &- z[c], table) }
-        return ExampleLoss(units: units(top: top, labelLogit: z[label], normaliser: sum), correct: best == label,
-                           top: top, best: Int32(best), normaliser: sum)
+        return (loss.units, loss.correct, loss.top, loss.best, loss.normaliser)
+    }
+
+    /// `units(top:labelLogit:normaliser:)` of examples given `top - z_label` and `S`, eight at a
+    /// time through `instructionSet`'s `loss_units` kernel (the one the incremental scorer's
+    /// output-layer path uses): for tests, against the Swift function.
+    public func kernelUnits(gaps: [Int32], normalisers: [UInt64], instructionSet: InstructionSet) -> [Int64] {
+        precondition(gaps.count == normalisers.count, "one normaliser per gap")
+        var units = [Int64](repeating: 0, count: gaps.count)
+        instructionSet.table.pointee.loss_units(gaps, normalisers, gaps.count, temperature, shiftNats, &units)
+        return units
     }
 }
 
 /// Accuracy and loss of one genome's logits `[B][C]`: the per-example fixed-point losses of
 /// `exampleLoss`, summed as integers.
-func scoreLogits(_ logits: UnsafePointer<Int32>, batch: ExampleBatch, classes C: Int, table: LossTable) -> Score {
+func scoreLogits(_ logits: UnsafePointer<Int32>, batch: ExampleBatch, classes C: Int, table: LossTable,
+                 kernels: UnsafePointer<tern_kernel_table>) -> Score {
     let B = batch.count
     guard B > 0 else { return Score(correct: 0, count: 0, lossUnits: 0) }
     return table.exponentials.withUnsafeBufferPointer { exponentials in
@@ -154,7 +178,7 @@ func scoreLogits(_ logits: UnsafePointer<Int32>, batch: ExampleBatch, classes C:
             for b in 0..<B {
                 let label = labels[b]
                 precondition(label < C, "label \(label) of example \(b) is not below the class count \(C)")
-                let loss = table.exampleLoss(row, classes: C, label: label, table: exponentials)
+                let loss = table.exampleLoss(row, classes: C, label: label, table: exponentials, kernels: kernels)
                 units &+= loss.units
                 if loss.correct { correct &+= 1 }
                 row += C
