@@ -19,9 +19,12 @@ extension DeltaCache {
             // (a) Inputs that flipped: add 2 * sign * W (old weights), then flip the input bits.
             for change in changes {
                 let column = columns[l - 1].base + change.neuron &* n
-                for k in 0..<n where column[k] != 0 {
-                    let v = (Int32(column[k]) &<< 1) &* change.sign
-                    if isOutput { logits.base[change.example &* C &+ k] &+= v } else { sums[l].base[k &* Bp &+ change.example] &+= v }
+                // Zero weights add 0: no branch on the weight (random trits would mispredict).
+                if isOutput {
+                    let row = logits.base + change.example &* C
+                    for k in 0..<n { row[k] &+= (Int32(column[k]) &<< 1) &* change.sign }
+                } else {
+                    for k in 0..<n { sums[l].base[k &* Bp &+ change.example] &+= (Int32(column[k]) &<< 1) &* change.sign }
                 }
                 bits[l - 1].base[change.neuron &* Bw &+ change.example >> 6] ^= 1 << UInt64(change.example & 63)
                 if !touched[change.example] { touched[change.example] = true; touchedList.append(change.example) }

@@ -26,10 +26,19 @@ extension DeltaCache {
                 var cursor = 0
                 let z = s.logits.base
                 let changed = previousChanged ? s.changedMask[l - 1].base : nil
+                // The visited examples' new losses are computed together at the end (eight
+                // `log`s at a time, the `loss_units` kernel); here their parts are collected.
+                var pending = 0
+                s.pendingGaps.reserve(B, value: 0)
+                s.pendingNormalisers.reserve(B, value: 0)
+                s.pendingUnits.reserve(B, value: 0)
                 func visit(_ b: Int) {
                     let loss = outputLoss(example: b, layer: l, trits: tritStart..<tritEnd, changed: changed,
                                           cursor: &cursor, logits: z, scratch: s)
-                    deltaUnits &+= loss.units &- units.base[b]
+                    s.pendingGaps.base[pending] = loss.top &- loss.labelLogit
+                    s.pendingNormalisers.base[pending] = loss.normaliser
+                    pending &+= 1
+                    deltaUnits &-= units.base[b]
                     deltaCorrect &+= (loss.correct ? 1 : 0) &- Int(correct.base[b])
                 }
                 if everyExample && l > 0 {
@@ -45,6 +54,11 @@ extension DeltaCache {
                     for b in 0..<B { visit(b) }
                 } else {
                     forEachSetBit(changed!, words: Bw) { visit($0) }
+                }
+                if pending > 0 {
+                    kernels.pointee.loss_units(s.pendingGaps.base, s.pendingNormalisers.base, pending, table.temperature,
+                                               table.shiftNats, s.pendingUnits.base)
+                    for i in 0..<pending { deltaUnits &+= s.pendingUnits.base[i] }
                 }
                 break
             }
@@ -120,9 +134,10 @@ extension DeltaCache {
         return (totalUnits &+ deltaUnits, totalCorrect &+ deltaCorrect)
     }
 
-    /// The loss of example `b` of the candidate at the output layer `l`, whose trit moves are
-    /// `trits`: from its kept normaliser when its inputs did not change (`outputMoves`), else
-    /// from new logits built in `z` (O(C) per changed input).
+    /// The loss parts of example `b` of the candidate at the output layer `l`, whose trit moves
+    /// are `trits` (its units left 0: the caller computes them in bulk): from its kept normaliser
+    /// when its inputs did not change (`outputMoves`), else from new logits built in `z` (O(C)
+    /// per changed input).
     func outputLoss(example b: Int, layer l: Int, trits: Range<Int>, changed: UnsafeMutablePointer<UInt64>?,
                     cursor: inout Int, logits z: UnsafeMutablePointer<Int32>, scratch s: DeltaScratch) -> ExampleLoss {
         let C = classes
@@ -130,7 +145,7 @@ extension DeltaCache {
         if let changed, changed[b >> 6] >> UInt64(b & 63) & 1 == 1 {
             count = gatherChanges(layer: l - 1, example: b, cursor: &cursor, scratch: s)
         }
-        if count == 0, let loss = outputMoves(example: b, layer: l, trits: trits, scratch: s) {
+        if count == 0, let loss = outputMoves(example: b, layer: l, trits: trits, scratch: s, withUnits: false) {
             s.operations &+= trits.count &+ 2
             return loss
         }
@@ -143,7 +158,7 @@ extension DeltaCache {
             let v = l == 0 ? inputValue(j, b) : newSign(layer: l - 1, neuron: j, example: b, changes: count, scratch: s)
             z[Int(s.tritRow[t])] &+= scaled(v, s.tritDelta[t])
         }
-        return table.exampleLoss(z, classes: C, label: Int(labels.base[b]), table: terms, kernels: kernels)
+        return table.exampleLoss(z, classes: C, label: Int(labels.base[b]), table: terms, kernels: kernels, withUnits: false)
     }
 
     /// The loss of example `b` after the output-layer trit moves `trits` (sorted by row) when its
@@ -151,7 +166,7 @@ extension DeltaCache {
     /// O(1) per moved row. Nil when a moved logit rises above the top or the top class falls (the
     /// top may change: the caller recomputes the example in O(C)).
     @inline(__always)
-    func outputMoves(example b: Int, layer l: Int, trits: Range<Int>, scratch s: DeltaScratch) -> ExampleLoss? {
+    func outputMoves(example b: Int, layer l: Int, trits: Range<Int>, scratch s: DeltaScratch, withUnits: Bool = true) -> ExampleLoss? {
         let row = logits.base + b &* classes
         let label = Int(labels.base[b])
         var top = tops.base[b], best = bests.base[b], sum = normalisers.base[b]
@@ -173,7 +188,7 @@ extension DeltaCache {
             sum = sum &- table.term(top &- old, terms) &+ table.term(top &- new, terms)
             if r == label { labelLogit = new }
         }
-        return ExampleLoss(units: table.units(top: top, labelLogit: labelLogit, normaliser: sum),
+        return ExampleLoss(units: withUnits ? table.units(top: top, labelLogit: labelLogit, normaliser: sum) : 0,
                            correct: Int(best) == label, top: top, best: best, normaliser: sum, labelLogit: labelLogit)
     }
 

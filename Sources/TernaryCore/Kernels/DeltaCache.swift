@@ -40,7 +40,9 @@ import CTernaryKernels
 //     cached total plus the differences, integers all the way, so it equals a full evaluation.
 //     An example whose hidden signs did not change sees only the moved output rows: while no
 //     moved logit rises above the top and the top class does not fall, its normaliser changes
-//     by one table term per moved row, O(1) instead of O(C) (otherwise the O(C) path).
+//     by one table term per moved row, O(1) instead of O(C) (otherwise the O(C) path). That
+//     path runs eight examples at a time in the C kernel `output_moves` (CTernaryKernels), the
+//     O(C) one takes an example's top, best class and normaliser from `logit_summary`.
 // A first-layer trit move therefore costs O(B) plus O(C) (and one `log`) per example whose
 // hidden sign flips. With token inputs, a first-layer trit move of column j visits only the
 // examples of index j (about B / V of them) plus O(B / 64) words of masks.

@@ -98,6 +98,11 @@ final class DeltaScratch {
     /// signs, and the examples it leaves to the O(C) path.
     @exclusivity(unchecked) var moveSigns = DeltaBuffer<UnsafePointer<UInt64>?>(count: 16, value: nil)
     @exclusivity(unchecked) var fallback = DeltaBuffer<Int32>(count: 1, value: 0)
+    /// The output-layer examples a candidate recomputes: `top - z_label` and the normaliser of
+    /// each, and their units from the `loss_units` kernel.
+    @exclusivity(unchecked) var pendingGaps = DeltaBuffer<Int32>(count: 1, value: 0)
+    @exclusivity(unchecked) var pendingNormalisers = DeltaBuffer<UInt64>(count: 1, value: 1)
+    @exclusivity(unchecked) var pendingUnits = DeltaBuffer<Int64>(count: 1, value: 0)
 
     init(layerSizes: [Int]) {
         let hidden = layerSizes.count - 2
@@ -126,6 +131,7 @@ final class DeltaScratch {
         for buffer in denseFires { buffer.free() }
         thetaMoved.free(); thetaNew.free(); delta.free(); logits.free(); changeNeuron.free(); changeSign.free()
         exampleDelta.free(); touched.free(); moveSigns.free(); fallback.free()
+        pendingGaps.free(); pendingNormalisers.free(); pendingUnits.free()
     }
 
     /// Room for a token neuron's per-example deltas (`padded` examples, zero) and `listed` visits.

@@ -130,13 +130,14 @@ extension LossTable {
     }
 
     /// The loss of one example from its `C` logits (ties to the lowest index); the top, the best
-    /// class and the normaliser come from the `logit_summary` kernel of `kernels`.
+    /// class and the normaliser come from the `logit_summary` kernel of `kernels`. Without
+    /// `withUnits` the units are left 0 for the caller to compute in bulk (`loss_units`).
     @inline(__always)
     func exampleLoss(_ z: UnsafePointer<Int32>, classes C: Int, label: Int, table: UnsafeBufferPointer<UInt64>,
-                     kernels: UnsafePointer<tern_kernel_table>) -> ExampleLoss {
+                     kernels: UnsafePointer<tern_kernel_table>, withUnits: Bool = true) -> ExampleLoss {
         var top: Int32 = 0, best: Int32 = 0
         let sum = kernels.pointee.logit_summary(z, C, table.baseAddress, table.count, &top, &best)
-        return ExampleLoss(units: units(top: top, labelLogit: z[label], normaliser: sum), correct: Int(best) == label,
+        return ExampleLoss(units: withUnits ? units(top: top, labelLogit: z[label], normaliser: sum) : 0, correct: Int(best) == label,
                            top: top, best: best, normaliser: sum, labelLogit: z[label])
     }
 
