@@ -42,7 +42,8 @@ import CTernaryKernels
 //     moved logit rises above the top and the top class does not fall, its normaliser changes
 //     by one table term per moved row, O(1) instead of O(C) (otherwise the O(C) path). That
 //     path runs eight examples at a time in the C kernel `output_moves` (CTernaryKernels), the
-//     O(C) one takes an example's top, best class and normaliser from `logit_summary`.
+//     O(C) one takes an example's top, best class and normaliser from `logit_summary`, and the
+//     losses of all the examples a candidate recomputes come from `loss_units` at the end.
 // A first-layer trit move therefore costs O(B) plus O(C) (and one `log`) per example whose
 // hidden sign flips. With token inputs, a first-layer trit move of column j visits only the
 // examples of index j (about B / V of them) plus O(B / 64) words of masks.
