@@ -74,15 +74,23 @@ struct IncrementalScorerTests {
         #expect(scorer.score == fullScore(network, data), "scoring must not change the cache")
     }
 
-    @Test("long random sequences of scored and applied moves stay exact (1 and 2 threads, 1 to 3 shards)",
-          arguments: [([784, 37, 10], 1, 1), ([100, 129, 65, 7], 2, 3), ([64, 65, 64, 63, 5], 2, 2), ([65, 10], 1, 3)])
-    func longSequences(sizes: [Int], threads: Int, shards: Int) {
+    /// The shapes of `longSequences`, each on one of the instruction sets this host can run in
+    /// turn, so every set's loss kernels see long sequences without running every shape on each.
+    static let sequenceCases: [([Int], Int, Int, InstructionSet)] = {
+        let sets = InstructionSet.supported.reversed().map { $0 }
+        return [([784, 37, 10], 1, 1), ([100, 129, 65, 7], 2, 3), ([64, 65, 64, 63, 5], 2, 2), ([65, 10], 1, 3)]
+            .enumerated().map { ($1.0, $1.1, $1.2, sets[$0 % sets.count]) }
+    }()
+
+    @Test("long random sequences of scored and applied moves stay exact (1 and 2 threads, 1 to 3 shards, every instruction set)",
+          arguments: sequenceCases)
+    func longSequences(sizes: [Int], threads: Int, shards: Int, isa: InstructionSet) {
         var rng = Xoshiro256(seed: UInt64(sizes.reduce(0, +)))
         let data = dataset(sizes, count: 150, maxValue: 16, using: &rng)
         var network = randomNetwork(sizes, zeroFraction: 0.3, using: &rng)
         // Thresholds on the scale of 0..16 inputs so first-layer signs flip.
         for k in 0..<sizes[1] where sizes.count > 2 { network.thresholds[0][k] /= 16 }
-        let scorer = IncrementalScorer(layerSizes: sizes, threads: threads, shards: shards)
+        let scorer = IncrementalScorer(layerSizes: sizes, threads: threads, shards: shards, instructionSet: isa)
         scorer.rebuild(network, on: data)
         let steps = 2_500
         for step in 0..<steps {
