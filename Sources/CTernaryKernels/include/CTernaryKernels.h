@@ -1,8 +1,9 @@
-// The kernels of TernEvo (the ternary forward pass and the float products of the backprop
-// baselines), one source compiled for several instruction sets
-// (KernelBody.h, included once per set by Kernels.c) and chosen once per process at run time.
-// Swift reaches them only through two wrappers: TernaryCore's ForwardScratch
-// (ForwardKernels.swift) and TernaryBackprop's FloatKernels (FloatKernels.swift).
+// The kernels of TernEvo (the ternary forward pass, the float products of the backprop
+// baselines and the fixed-point loss loops of the incremental scorer), one source compiled for
+// several instruction sets (KernelBody.h, included once per set by Kernels.c) and chosen once
+// per process at run time. Swift reaches them only through TernaryCore's ForwardScratch
+// (ForwardKernels.swift), LossTable (Scoring.swift) and DeltaCache (DeltaCache+Score.swift),
+// and TernaryBackprop's FloatKernels (FloatKernels.swift).
 //
 // Layouts (T = 128 examples per tile, W words of 64 inputs per row):
 //   tile         int16  [I][128]      input i of example b at i * 128 + b (first layer)
@@ -102,7 +103,8 @@ typedef struct tern_kernel_table {
     /// See `tern_output_moves`: eight examples' losses at a time.
     void (*output_moves)(tern_output_moves *job);
     /// `units[i]` of `count` examples from their `gaps[i] = top - z_label` and normalisers: the
-    /// loss formula of `tern_output_moves`, for tests.
+    /// loss formula of `tern_output_moves`, eight examples at a time (the scorer's recomputed
+    /// examples, and tests).
     void (*loss_units)(const int32_t *gaps, const uint64_t *normalisers, long count, double temperature,
                        double shift_nats, int64_t *units);
 } tern_kernel_table;
