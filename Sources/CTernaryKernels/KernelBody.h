@@ -482,6 +482,40 @@ static void FN(loss_units)(const int32_t *gaps, const uint64_t *normalisers, lon
     }
 }
 
+/// See `tern_changed_outputs`: each listed example's logits with its flipped hidden inputs'
+/// weight columns added (16 classes a vector), then `logit_summary` of them.
+static void FN(changed_outputs)(tern_changed_outputs *job) {
+    const long C = job->classes, full = C & ~15L;
+    int32_t *z = job->row;
+    for (long i = 0; i < job->count; i++) {
+        const long b = job->examples[i];
+        const int32_t *row = job->logits + b * C;
+        const long first = job->starts[i], end = job->starts[i + 1];
+        for (long c = 0; c < full; c += 16) {
+            v16i32 v = load_v16i32(row + c);
+            for (long k = first; k < end; k++) {
+                v16i8 w;
+                __builtin_memcpy(&w, job->columns + (long)job->neurons[k] * C + c, 16);
+                v16i32 d = __builtin_convertvector(w, v16i32) << 1;
+                v = job->signs[k] > 0 ? v + d : v - d;
+            }
+            store_v16i32(z + c, v);
+        }
+        for (long c = full; c < C; c++) {
+            uint32_t v = (uint32_t)row[c];
+            for (long k = first; k < end; k++) {
+                uint32_t d = (uint32_t)(int32_t)job->columns[(long)job->neurons[k] * C + c] << 1;
+                v = job->signs[k] > 0 ? v + d : v - d;
+            }
+            z[c] = (int32_t)v;
+        }
+        int32_t top, best;
+        job->normalisers[i] = FN(logit_summary)(z, C, job->terms, job->term_count, &top, &best);
+        job->gaps[i] = (int32_t)((uint32_t)top - (uint32_t)z[job->labels[b]]);
+        job->bests[i] = best;
+    }
+}
+
 static void FN(output_moves)(tern_output_moves *job) {
     const long C = job->classes, B = job->examples, T = job->moves, count = job->term_count;
     const uint64_t *terms = job->terms;
@@ -562,6 +596,7 @@ static const tern_kernel_table FN(table) = {
     .logit_summary = FN(logit_summary),
     .output_moves = FN(output_moves),
     .loss_units = FN(loss_units),
+    .changed_outputs = FN(changed_outputs),
 };
 
 #undef load_v32i16

@@ -68,6 +68,27 @@ typedef struct tern_output_moves {
     long correct_delta;          ///< out: likewise for the correct counts
 } tern_output_moves;
 
+/// Examples whose hidden inputs to the output layer changed, under a candidate that moves no
+/// output weight (the incremental scorer's O(C) path): example `examples[i]` has logits
+/// `logits[b][..]` plus `2 s W[.][j]` for each of its changes `k` in `starts[i] ..< starts[i + 1]`
+/// (`j = neurons[k]`, new sign `s = signs[k]`, weight column `j` at `columns + j * classes`);
+/// writes `gaps[i] = top - z_label`, `normalisers[i]` and `bests[i]` as `logit_summary` would
+/// on those logits. Wrapping int32 adds, so every set gives the same results.
+typedef struct tern_changed_outputs {
+    const int32_t *logits;       ///< [examples][classes]
+    long classes;
+    const int8_t *columns;       ///< [inputs][classes]: the output weights by column
+    const int32_t *labels;
+    const uint64_t *terms;
+    long term_count;
+    long count;                  ///< examples listed
+    const int32_t *examples, *starts, *neurons, *signs;
+    int32_t *gaps;               ///< out, [count]
+    uint64_t *normalisers;       ///< out, [count]
+    int32_t *bests;              ///< out, [count]
+    int32_t *row;                ///< scratch of `classes` int32
+} tern_changed_outputs;
+
 typedef struct tern_kernel_table {
     const char *name;
     /// First layer of one tile: bytes (as int16) times trits by adds. Writes bit-packed
@@ -107,6 +128,8 @@ typedef struct tern_kernel_table {
     /// examples, and tests).
     void (*loss_units)(const int32_t *gaps, const uint64_t *normalisers, long count, double temperature,
                        double shift_nats, int64_t *units);
+    /// See `tern_changed_outputs`.
+    void (*changed_outputs)(tern_changed_outputs *job);
 } tern_kernel_table;
 
 /// The kernel table for `isa`, or NULL when this build lacks it (an arm64 build has only the

@@ -53,7 +53,13 @@ extension DeltaCache {
                 } else if everyExample {
                     for b in 0..<B { visit(b) }
                 } else {
-                    forEachSetBit(changed!, words: Bw) { visit($0) }
+                    // No output weight moves: the changed examples' columns are added in C.
+                    pending = changedOutputs(layer: l, changed: changed!, scratch: s)
+                    for i in 0..<pending {
+                        let b = Int(s.changedExamples.base[i])
+                        deltaUnits &-= units.base[b]
+                        deltaCorrect &+= (s.pendingBests.base[i] == labels.base[b] ? 1 : 0) &- Int(correct.base[b])
+                    }
                 }
                 if pending > 0 {
                     kernels.pointee.loss_units(s.pendingGaps.base, s.pendingNormalisers.base, pending, table.temperature,
@@ -159,6 +165,41 @@ extension DeltaCache {
             z[Int(s.tritRow[t])] &+= scaled(v, s.tritDelta[t])
         }
         return table.exampleLoss(z, classes: C, label: Int(labels.base[b]), table: terms, kernels: kernels, withUnits: false)
+    }
+
+    /// The loss parts of the examples set in `changed` at the output layer `l` under a candidate
+    /// that moves no output weight, through the `changed_outputs` kernel: `outputLoss` of each
+    /// (the same bits), with their changes gathered first. Writes the examples to
+    /// `s.changedExamples` and their gaps, normalisers and best classes to the pending lists;
+    /// returns how many.
+    func changedOutputs(layer l: Int, changed: UnsafeMutablePointer<UInt64>, scratch s: DeltaScratch) -> Int {
+        let C = classes
+        s.changedExamples.reserve(exampleCount, value: 0)
+        s.changedStarts.reserve(exampleCount &+ 1, value: 0)
+        s.pendingBests.reserve(exampleCount, value: 0)
+        s.changedRow.reserve(C, value: 0)
+        var listed = 0, changes = 0, cursor = 0
+        forEachSetBit(changed, words: words) { b in
+            let count = gatherChanges(layer: l - 1, example: b, cursor: &cursor, scratch: s)
+            s.operations &+= C &* (count &+ 2)
+            s.changedNeurons.grow(changes &+ count, keep: changes, value: 0)
+            s.changedSigns.grow(changes &+ count, keep: changes, value: 0)
+            (s.changedNeurons.base + changes).update(from: s.changeNeuron.base, count: count)
+            (s.changedSigns.base + changes).update(from: s.changeSign.base, count: count)
+            s.changedExamples.base[listed] = Int32(b)
+            s.changedStarts.base[listed] = Int32(changes)
+            listed &+= 1
+            changes &+= count
+        }
+        s.changedStarts.base[listed] = Int32(changes)
+        var job = tern_changed_outputs(
+            logits: logits.base, classes: C, columns: columns[l - 1].base, labels: labels.base,
+            terms: terms.baseAddress, term_count: terms.count, count: listed,
+            examples: s.changedExamples.base, starts: s.changedStarts.base, neurons: s.changedNeurons.base,
+            signs: s.changedSigns.base, gaps: s.pendingGaps.base, normalisers: s.pendingNormalisers.base,
+            bests: s.pendingBests.base, row: s.changedRow.base)
+        kernels.pointee.changed_outputs(&job)
+        return listed
     }
 
     /// The loss of example `b` after the output-layer trit moves `trits` (sorted by row) when its

@@ -103,6 +103,16 @@ final class DeltaScratch {
     @exclusivity(unchecked) var pendingGaps = DeltaBuffer<Int32>(count: 1, value: 0)
     @exclusivity(unchecked) var pendingNormalisers = DeltaBuffer<UInt64>(count: 1, value: 1)
     @exclusivity(unchecked) var pendingUnits = DeltaBuffer<Int64>(count: 1, value: 0)
+    /// Recomputed examples under a candidate that moves no output weight (the
+    /// `changed_outputs` kernel): the examples, where each one's changes start in the change
+    /// lists (one more entry than examples), the changed hidden neurons and their new signs,
+    /// each example's best class, and a row of logits.
+    @exclusivity(unchecked) var changedExamples = DeltaBuffer<Int32>(count: 1, value: 0)
+    @exclusivity(unchecked) var changedStarts = DeltaBuffer<Int32>(count: 2, value: 0)
+    @exclusivity(unchecked) var changedNeurons = DeltaBuffer<Int32>(count: 16, value: 0)
+    @exclusivity(unchecked) var changedSigns = DeltaBuffer<Int32>(count: 16, value: 0)
+    @exclusivity(unchecked) var pendingBests = DeltaBuffer<Int32>(count: 1, value: 0)
+    @exclusivity(unchecked) var changedRow = DeltaBuffer<Int32>(count: 1, value: 0)
 
     init(layerSizes: [Int]) {
         let hidden = layerSizes.count - 2
@@ -132,6 +142,8 @@ final class DeltaScratch {
         thetaMoved.free(); thetaNew.free(); delta.free(); logits.free(); changeNeuron.free(); changeSign.free()
         exampleDelta.free(); touched.free(); moveSigns.free(); fallback.free()
         pendingGaps.free(); pendingNormalisers.free(); pendingUnits.free()
+        changedExamples.free(); changedStarts.free(); changedNeurons.free(); changedSigns.free()
+        pendingBests.free(); changedRow.free()
     }
 
     /// Room for a token neuron's per-example deltas (`padded` examples, zero) and `listed` visits.
