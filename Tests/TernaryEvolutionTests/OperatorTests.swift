@@ -77,6 +77,40 @@ struct OperatorTests {
         #expect(zip(parents(5).0.thresholds.flatMap { $0 }, all.thresholds.flatMap { $0 }).allSatisfy { abs(Int($0) - Int($1)) == 1 })
     }
 
+    @Test("an output share puts that share of local search's trit moves in the output layer; without it draws stay uniform")
+    func outputShare() throws {
+        let positions = GenomePositions(layerSizes: sizes, thresholdStep: 3)
+        let outputStart = positions.weightEnds[positions.weightEnds.count - 2]
+        var plain = Xoshiro256(seed: 9), unset = Xoshiro256(seed: 9)
+        for _ in 0..<1000 {
+            #expect(positions.randomWeight(outputShare: nil, using: &unset) == plain.uniformBelow(positions.weightCount))
+        }
+        for share in [0.0, 0.3, 1.0] {
+            var rng = Xoshiro256(seed: 10)
+            let draws = (0..<4000).map { _ in positions.randomWeight(outputShare: share, using: &rng) }
+            #expect(draws.allSatisfy { $0 >= 0 && $0 < positions.weightCount })
+            // Output draws: Binomial(4000, share), sd at most 29; allow 5 sd.
+            let output = draws.filter { $0 >= outputStart }.count
+            #expect(abs(Double(output) - 4000 * share) < 145, "share \(share): \(output) of 4000 in the output layer")
+            // Within the hidden layers, in proportion to their sizes (layer 1 has 129 x 63 of 16,632).
+            let hidden = draws.filter { $0 < outputStart }
+            if share < 1 {
+                let second = Double(hidden.filter { $0 >= positions.weightEnds[0] }.count) / Double(hidden.count)
+                #expect(abs(second - 129.0 * 63 / 16_632) < 0.05, "layer 1's part of the hidden draws: \(second)")
+            }
+        }
+        // The strategy's proposals with share 1: every trit move in the output layer.
+        let shape = [20, 65, 63, 3]
+        var rng = Xoshiro256(seed: 11)
+        let strategy = LocalSearch(candidates: 64, movesPerCandidate: 3, thresholdProbability: 0.2, thresholdStep: 3, outputShare: 1)
+        var state = LocalSearch.State(current: randomNetwork(shape, zeroFraction: 0.3, using: &rng), step: 0, accepted: 0)
+        let problem = SearchProblem(architecture: Architecture(layerSizes: shape), train: clusterData(count: 32, seed: 1))
+        guard case .moves(let list) = strategy.ask(&state, problem: problem, seed: 3) else { Issue.record("not moves"); return }
+        let trits = list.moves.filter { $0.kind == .trit }
+        try #require(trits.count > 100)
+        #expect(trits.allSatisfy { Int($0.layer) == shape.count - 2 })
+    }
+
     @Test("geometric skips visit positions in order, each with the given probability")
     func geometricSkips() {
         var rng = Xoshiro256(seed: 8)

@@ -46,6 +46,16 @@ struct GenomePositions: Sendable {
         layer == 0 ? Int32(1 + rng.uniformBelow(thresholdStep)) : 2
     }
 
+    /// A weight index: uniform over all weights, or, with `outputShare`, in the output layer
+    /// with that probability and uniform over the other layers' weights otherwise (a network
+    /// without hidden layers has only output weights and ignores it).
+    func randomWeight(outputShare: Double?, using rng: inout some RandomNumberGenerator) -> Int {
+        guard let outputShare, weightEnds.count > 1 else { return rng.uniformBelow(weightCount) }
+        let hiddenWeights = weightEnds[weightEnds.count - 2]
+        return rng.uniformDouble() < outputShare
+            ? hiddenWeights + rng.uniformBelow(weightCount - hiddenWeights) : rng.uniformBelow(hiddenWeights)
+    }
+
     /// A move that sets weight `index` of `genome` to one of its two other values.
     func randomTritMove(_ index: Int, of genome: TernaryNetwork, using rng: inout some RandomNumberGenerator) -> Move {
         let (layer, row, column) = weight(index)

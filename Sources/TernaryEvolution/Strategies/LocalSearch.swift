@@ -17,6 +17,10 @@ import TernaryCore
 /// candidate scored per re-check, counted like the step's own). Early in a run, when many
 /// moves improve, this takes several per step for the price of one step.
 ///
+/// A trit move picks its weight uniformly over the genome, so each layer gets moves in
+/// proportion to its size; `outputShare` instead gives the output layer that share of them
+/// (the text model 504-1024-63 has 11% of its weights there).
+///
 /// The initialiser's defaults are the plain (1 + lambda) search; the `local` arm of an
 /// experiment config turns `greedy` and `readout` on by default (measured on MNIST-5k).
 public struct LocalSearch: SearchStrategy {
@@ -29,11 +33,15 @@ public struct LocalSearch: SearchStrategy {
     public var initialZeroFraction: Double
     /// Start from a data-set output layer (`SearchProblem.readoutInitialized`) instead of random trits.
     public var readout: Bool
+    /// The share of trit moves drawn in the output layer; nil: in proportion to its size.
+    public var outputShare: Double?
 
     public init(candidates: Int = 32, movesPerCandidate: Int = 1, thresholdProbability: Double = 0.1,
-                thresholdStep: Int = 8, acceptNeutral: Bool = false, greedy: Bool = false, initialZeroFraction: Double = 1.0 / 3, readout: Bool = false) {
+                thresholdStep: Int = 8, acceptNeutral: Bool = false, greedy: Bool = false, initialZeroFraction: Double = 1.0 / 3, readout: Bool = false,
+                outputShare: Double? = nil) {
         precondition(candidates >= 1 && movesPerCandidate >= 1, "candidates and moves per candidate must be positive")
         precondition(thresholdProbability >= 0 && thresholdProbability <= 1, "thresholdProbability must lie in [0, 1]")
+        precondition(outputShare.map { $0 >= 0 && $0 <= 1 } ?? true, "outputShare must lie in [0, 1]")
         self.candidates = candidates
         self.movesPerCandidate = movesPerCandidate
         self.thresholdProbability = thresholdProbability
@@ -42,6 +50,7 @@ public struct LocalSearch: SearchStrategy {
         self.greedy = greedy
         self.initialZeroFraction = initialZeroFraction
         self.readout = readout
+        self.outputShare = outputShare
     }
 
     public struct State: Sendable {
@@ -57,6 +66,7 @@ public struct LocalSearch: SearchStrategy {
 
     public var settingsDescription: String {
         "local candidates=\(candidates) moves=\(movesPerCandidate) thresholds=\(thresholdProbability)/\(thresholdStep) neutral=\(acceptNeutral) greedy=\(greedy) zeros=\(initialZeroFraction) readout=\(readout)"
+            + (outputShare.map { " output_share=\($0)" } ?? "")
     }
 
     public func initialState(problem: SearchProblem, seed: UInt64) -> State {
@@ -75,7 +85,7 @@ public struct LocalSearch: SearchStrategy {
                 let value = state.current.thresholds[layer][neuron] &+ (rng.uniformBelow(2) == 0 ? step : 0 &- step)
                 state.proposals.append(.threshold(layer: layer, neuron: neuron, value: value))
             } else {
-                let first = positions.randomTritMove(rng.uniformBelow(positions.weightCount), of: state.current, using: &rng)
+                let first = positions.randomTritMove(positions.randomWeight(outputShare: outputShare, using: &rng), of: state.current, using: &rng)
                 state.proposals.append(first)
                 let columns = state.current.layerSizes[Int(first.layer)]
                 for _ in 1..<movesPerCandidate {

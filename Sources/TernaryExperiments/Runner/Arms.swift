@@ -215,10 +215,12 @@ struct LocalSettings: ArmSettings {
     static let kind = "local", countKey = "steps"
     static let defaultEvalEvery: Int? = nil
     var candidates: Int, movesPerCandidate: Int, thresholdProbability: Double, thresholdStep: Int?, acceptNeutral: Bool, greedy: Bool, readout: Bool
+    var outputShare: Double?
     var batch: IncrementalBatch, fitness: FitnessSettings
 
     enum Key {
         static let candidates = IntegerKey("candidates", 1...1_000_000, default: 32, "move sets scored per step")
+        static let outputShare = NumberKey("output_share", 0...1, note: "the output layer's share of the weights", "chance that a trit move is in the output layer")
         static let moves = IntegerKey("moves", 1...1_000, default: 1, "trits of one neuron changed per candidate")
         static let thresholdProbability = NumberKey("threshold_probability", 0...1, default: 0.1, "chance that a candidate steps a hidden threshold instead")
         static let thresholdStep = IntegerKey("threshold_step", 1...1_000_000_000, note: "Q sqrt(n0) / 20", "largest threshold step")
@@ -227,7 +229,8 @@ struct LocalSettings: ArmSettings {
         static let readout = BooleanKey("readout", default: true, "start from the correlation readout of the output layer")
     }
     static let keys = [Key.candidates.description, Key.moves.description, Key.thresholdProbability.description,
-                       Key.thresholdStep.description, Key.neutral.description, Key.greedy.description, Key.readout.description]
+                       Key.thresholdStep.description, Key.neutral.description, Key.greedy.description, Key.readout.description,
+                       Key.outputShare.description]
         + IncrementalBatch.keys + FitnessSettings.keys
 
     static func read(_ reader: inout ConfigReader) throws(DataError) -> LocalSettings {
@@ -238,6 +241,7 @@ struct LocalSettings: ArmSettings {
                       acceptNeutral: try reader.read(Key.neutral),
                       greedy: try reader.read(Key.greedy),
                       readout: try reader.read(Key.readout),
+                      outputShare: try reader.read(Key.outputShare),
                       batch: try IncrementalBatch.read(&reader), fitness: try FitnessSettings.read(&reader))
     }
 
@@ -251,7 +255,8 @@ struct LocalSettings: ArmSettings {
         let strategy = LocalSearch(candidates: candidates, movesPerCandidate: movesPerCandidate,
                                    thresholdProbability: thresholdProbability,
                                    thresholdStep: thresholdStep ?? context.defaultThresholdStep, acceptNeutral: acceptNeutral,
-                                   greedy: greedy, initialZeroFraction: context.zeroFraction, readout: readout)
+                                   greedy: greedy, initialZeroFraction: context.zeroFraction, readout: readout,
+                                   outputShare: outputShare)
         return SearchRun(strategy: strategy, problem: batch.problem(context, fitness), seed: seed)
     }
 }
