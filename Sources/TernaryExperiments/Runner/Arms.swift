@@ -220,13 +220,13 @@ struct LocalSettings: ArmSettings {
 
     enum Key {
         static let candidates = IntegerKey("candidates", 1...1_000_000, default: 32, "move sets scored per step")
-        static let outputShare = NumberKey("output_share", 0...1, note: "the output layer's share of the weights", "chance that a trit move is in the output layer")
         static let moves = IntegerKey("moves", 1...1_000, default: 1, "trits of one neuron changed per candidate")
         static let thresholdProbability = NumberKey("threshold_probability", 0...1, default: 0.1, "chance that a candidate steps a hidden threshold instead")
         static let thresholdStep = IntegerKey("threshold_step", 1...1_000_000_000, note: "Q sqrt(n0) / 20", "largest threshold step")
         static let neutral = BooleanKey("neutral", default: false, "also accept a candidate that ties the current point")
         static let greedy = BooleanKey("greedy", default: true, "after the best, apply the other improving candidates while they still improve")
         static let readout = BooleanKey("readout", default: true, "start from the correlation readout of the output layer")
+        static let outputShare = NumberKey("output_share", 0...1, note: "the output layer's share of the weights", "chance that a trit move is in the output layer")
     }
     static let keys = [Key.candidates.description, Key.moves.description, Key.thresholdProbability.description,
                        Key.thresholdStep.description, Key.neutral.description, Key.greedy.description, Key.readout.description,
