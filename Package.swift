@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "TernaryExperiments", dependencies: ["TernaryCore", "TernaryEvolution", "TernaryBackprop"],
                 swiftSettings: kernelFlags),
         .executableTarget(name: "ternevo", dependencies: executableDependencies, swiftSettings: executableSettings),
-        .target(name: "TestSupport", dependencies: ["TernaryCore"]),
+        .target(name: "TestSupport", dependencies: ["TernaryCore", "TernaryExperiments"]),
         .testTarget(name: "TernaryCoreTests", dependencies: ["TernaryCore", "TestSupport"]),
         .testTarget(name: "TernaryEvolutionTests", dependencies: ["TernaryEvolution", "TernaryCore", "TestSupport"]),
         .testTarget(name: "TernaryBackpropTests", dependencies: ["TernaryBackprop", "TernaryCore", "TestSupport"]),

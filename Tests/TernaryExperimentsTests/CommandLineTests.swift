@@ -5,24 +5,6 @@ import TernaryCore
 import TernaryExperiments
 import TestSupport
 
-/// Runs `ternevo` in-process and keeps what it printed.
-final class Captured: Sendable {
-    let lines = Mutex<(out: [String], err: [String])>(([], []))
-    var out: String { lines.withLock { $0.out.joined(separator: "\n") } }
-    var err: String { lines.withLock { $0.err.joined(separator: "\n") } }
-
-    static func run(_ arguments: [String]) -> (status: Int32, output: Captured) {
-        let captured = Captured()
-        let console = Console(out: { text in captured.lines.withLock { $0.out.append(text) } },
-                              err: { text in captured.lines.withLock { $0.err.append(text) } })
-        return (TernEvoCommandLine.main(arguments, console: console), captured)
-    }
-}
-
-func temporaryPath(_ name: String) -> String {
-    FileManager.default.temporaryDirectory.appendingPathComponent("ternevo-\(UUID())-\(name)").path
-}
-
 @Suite("Command line")
 struct CommandLineTests {
     @Test("help lists the commands and explains one")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import TernaryExperiments
 
 /// The config reference: `ternevo help run --keys` prints the tables the reader reads through,

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import TernaryExperiments
 
 /// Run folders of a GA whose offspring are scored from its breeders' caches.

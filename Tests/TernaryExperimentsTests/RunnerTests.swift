@@ -3,6 +3,7 @@ import Foundation
 import FoundationXML
 #endif
 import Testing
+import TestSupport
 @testable import TernaryExperiments
 
 @Suite("Experiment configs")
