@@ -26,7 +26,7 @@ public final class BackpropSession: SearchSession {
     public var floatOperations: Double { 3 * synapses * Double(evaluations) }
     public var settingsDescription: String { trainer.settingsDescription }
 
-    public func advance() throws(SessionError) -> StepReport {
+    public func advance(until stop: StopSignal) throws(SessionError) -> StepReport? {
         let loss = trainer.trainEpoch()
         guard loss.isFinite else {
             throw SessionError("the training loss became \(loss) in epoch \(trainer.epoch); lower the learning rate (key 'lr')")

@@ -26,7 +26,7 @@ public final class SearchRun<Strategy: SearchStrategy>: DistributableSession {
     }
 
     /// One ask, score, tell. The report's fitness excludes NaN values.
-    public func advance() throws(SessionError) -> StepReport {
+    public func advance(until stop: StopSignal) throws(SessionError) -> StepReport? {
         let parent = strategy.incumbent(state)
         let candidates = strategy.ask(&state, problem: problem, seed: seed)
         let fitness: [Double], evaluations: Int, operations: Double

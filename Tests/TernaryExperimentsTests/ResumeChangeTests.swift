@@ -151,7 +151,7 @@ final class FailingSession: SearchSession {
     var integerOperations: Double { inner.integerOperations }
     var floatOperations: Double { inner.floatOperations }
     var settingsDescription: String { inner.settingsDescription }
-    func advance() throws(SessionError) -> StepReport {
+    func advance(until stop: StopSignal) throws(SessionError) -> StepReport? {
         guard inner.step < 2 else { throw SessionError("the training loss became nan in epoch 3; lower the learning rate (key 'lr')") }
         return try inner.advance()
     }

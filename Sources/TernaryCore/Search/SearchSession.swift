@@ -30,8 +30,12 @@ public protocol SearchSession: AnyObject {
     /// A text naming every setting that changes results (hashed into checkpoints).
     var settingsDescription: String { get }
 
-    /// Runs one step. Throws when the arm cannot go on (a NaN loss).
-    func advance() throws(SessionError) -> StepReport
+    /// Runs one step, asking `stop` between slices of its work (at least every half second of
+    /// work). Returns nil when `stop` was raised before the step completed: the session is then
+    /// at a point its state can be encoded and resumed from, with no step counted (the state
+    /// before the step, or a point inside it that the state records, such as a backprop epoch's
+    /// next minibatch). Throws when the arm cannot go on (a NaN loss).
+    func advance(until stop: StopSignal) throws(SessionError) -> StepReport?
     /// The ternary genome that stands for the arm now (GA: the step's best; local and es: the
     /// current point; STE: the export). Nil for an arm without a ternary form (float).
     func incumbent() -> TernaryNetwork?
@@ -41,6 +45,25 @@ public protocol SearchSession: AnyObject {
     func encodeState(into writer: inout BinaryWriter)
     /// Replaces the state with one written by `encodeState` of a session with the same settings.
     func restoreState(from reader: inout BinaryReader) throws(FileFormatError)
+}
+
+extension SearchSession {
+    /// Runs one whole step (nothing stops it).
+    public func advance() throws(SessionError) -> StepReport { try advance(until: .never)! }
+}
+
+/// Whether long work should stop now: asked between its slices. The runner raises it on an
+/// interrupt (Ctrl-C, SIGTERM) or when the arm's budget of seconds is spent.
+public struct StopSignal: Sendable {
+    private let check: @Sendable () -> Bool
+
+    public init(_ check: @escaping @Sendable () -> Bool) { self.check = check }
+
+    /// A signal that is never raised.
+    public static let never = StopSignal { false }
+
+    /// Whether the work should stop now.
+    public var isRaised: Bool { check() }
 }
 
 /// An arm that cannot continue: what happened.
