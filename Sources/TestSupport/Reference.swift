@@ -21,9 +21,23 @@ public enum ReferenceNetwork {
                 }
             }
             if l == last { return sums }
-            activations = sums.indices.map { sums[$0] >= Int(network.thresholds[l][$0]) ? 1 : -1 }
+            activations = sums.indices.map { activation(network, layer: l, neuron: $0, sum: sums[$0]) }
         }
         return activations
+    }
+
+    /// Hidden neuron `neuron` of hidden layer `layer` with pre-activation `sum`: `sign` gives +-1;
+    /// K-bit levels give `floor((sum - theta) / delta)` clamped to `0 ... 2^K - 1`, the floor
+    /// taken on real numbers.
+    public static func activation(_ network: TernaryNetwork, layer: Int, neuron: Int, sum: Int) -> Int {
+        let theta = Int(network.thresholds[layer][neuron])
+        switch network.activation {
+        case .sign:
+            return sum >= theta ? 1 : -1
+        case let .levels(bits):
+            let level = Int((Double(sum - theta) / Double(network.steps[layer])).rounded(.down))
+            return min(max(level, 0), (1 << bits) - 1)
+        }
     }
 
     /// Index of the largest logit, the lowest index on ties.
@@ -56,14 +70,20 @@ public func randomExamples(count: Int, features: Int, classes: Int, maxValue: In
     return (x, y)
 }
 
-/// A random network with random thresholds in a range where neurons both fire and do not.
-public func randomNetwork(_ sizes: [Int], zeroFraction: Double,
+/// A random network with random thresholds in a range where neurons both fire and do not; for
+/// K-bit levels, random steps such that the sums spread over every level, clamped ones included.
+public func randomNetwork(_ sizes: [Int], zeroFraction: Double, activation: Activation = .sign,
                           using generator: inout some RandomNumberGenerator) -> TernaryNetwork {
-    var network = TernaryNetwork(layerSizes: sizes, zeroFraction: zeroFraction, using: &generator)
+    var network = TernaryNetwork(layerSizes: sizes, zeroFraction: zeroFraction, activation: activation, using: &generator)
+    let levels = Int(activation.maxLevel)
     for l in network.thresholds.indices {
-        let scale = l == 0 ? 128 * max(1, Int(Double(sizes[0]).squareRoot())) : max(1, Int(Double(sizes[l]).squareRoot()))
+        let spread = l == 0 ? 128 : (levels + 1) / 2
+        let scale = spread * max(1, Int(Double(sizes[l]).squareRoot()))
         for i in network.thresholds[l].indices {
             network.thresholds[l][i] = Int32(generator.uniformBelow(2 * scale + 1) - scale)
+        }
+        if activation.isLevels {
+            network.steps[l] = Int32(1 + generator.uniformBelow(max(1, 2 * scale / levels)))
         }
     }
     return network
@@ -72,9 +92,10 @@ public func randomNetwork(_ sizes: [Int], zeroFraction: Double,
 /// `population` random networks of `sizes` and a batch of `examples` random examples, all from
 /// one seeded generator: the set-up of most evaluator tests.
 public func randomProblem(_ sizes: [Int], population: Int, examples: Int, zeroFraction: Double,
-                          maxValue: Int = 255, seed: UInt64) -> (networks: [TernaryNetwork], batch: ExampleBatch) {
+                          maxValue: Int = 255, activation: Activation = .sign,
+                          seed: UInt64) -> (networks: [TernaryNetwork], batch: ExampleBatch) {
     var rng = Xoshiro256(seed: seed)
-    let networks = (0..<population).map { _ in randomNetwork(sizes, zeroFraction: zeroFraction, using: &rng) }
+    let networks = (0..<population).map { _ in randomNetwork(sizes, zeroFraction: zeroFraction, activation: activation, using: &rng) }
     let data = randomExamples(count: examples, features: sizes[0], classes: sizes.last!, maxValue: maxValue, using: &rng)
     return (networks, ExampleBatch(features: data.features, featureCount: sizes[0], labels: data.labels))
 }

@@ -35,6 +35,52 @@ struct ModelFileTests {
         #expect(bytes.count == 20 + 4 * 4 + 4 * (129 + 64) + weightBytes + 4)
     }
 
+    /// A 4-bit-levels network with text-like extras (a temperature), written as version 4.
+    func levelsSample() -> TernaryNetwork {
+        var rng = Xoshiro256(seed: 22)
+        var network = randomNetwork([65, 129, 64, 10], zeroFraction: 0.3, activation: .levels(bits: 4), using: &rng)
+        network.quantizer = InputQuantizer(low: 0, high: 16, bits: 5)
+        return network
+    }
+
+    @Test("a multi-bit network is written as version 4 with its kind and steps, and reads back equal")
+    func levelsRoundTrip() throws {
+        for bits in Activation.levelBits {
+            var rng = Xoshiro256(seed: UInt64(bits))
+            var network = randomNetwork([13, 65, 3], zeroFraction: 0.3, activation: .levels(bits: bits), using: &rng)
+            network.temperature = bits == 8 ? 2.5 : nil
+            let bytes = network.modelFileBytes()
+            #expect(bytes[4] == 4 && bytes[5] == 0 && bytes[6] == UInt8(bits))
+            let read = try TernaryNetwork(modelFileBytes: bytes)
+            #expect(read == network && read.activation == .levels(bits: bits) && read.steps == network.steps)
+        }
+        // A sign network keeps the version it had (1 here): older builds read it.
+        #expect(sample().modelFileBytes()[4] == 1)
+    }
+
+    @Test("a version 4 file with a damaged step, kind or length is refused in one line")
+    func levelsDamaged() {
+        let bytes = levelsSample().modelFileBytes()
+        for length in 0..<bytes.count {
+            #expect(problem(Array(bytes[0..<length]))?.contains("truncated") == true, "\(length)")
+        }
+        var rng = Xoshiro256(seed: 5)
+        for position in 0..<bytes.count {
+            var damaged = bytes
+            damaged[position] ^= UInt8(1 + rng.uniformBelow(255))
+            #expect(problem(damaged) != nil, "flipping byte \(position) went unnoticed")
+        }
+        // A zero step, re-checksummed: named.
+        var network = levelsSample()
+        network.steps[1] = 0
+        #expect(problem(network.modelFileBytes())?.contains("step of hidden layer 2 is 0") == true)
+        // A levels kind in a version 3 header, re-checksummed: named.
+        var relabelled = sample().modelFileBytes()
+        relabelled[6] = 4
+        relabelled.replaceSubrange((relabelled.count - 4)..., with: withUnsafeBytes(of: CRC32.checksum(relabelled.dropLast(4)).littleEndian, Array.init))
+        #expect(problem(relabelled)?.contains("activation code 4") == true)
+    }
+
     @Test("every truncation gives a clear error, never a crash")
     func truncated() {
         let bytes = sample().modelFileBytes()
@@ -64,7 +110,7 @@ struct ModelFileTests {
         #expect(problem(wrongMagic)?.contains("not a TernEvo model") == true)
         var wrongVersion = bytes
         wrongVersion[4] = 9
-        #expect(problem(wrongVersion) == "m.tern: format version 9 is not supported; this build reads versions 1 to 3 (re-export the model with this build)")
+        #expect(problem(wrongVersion) == "m.tern: format version 9 is not supported; this build reads versions 1 to 4 (re-export the model with this build)")
         bytes.append(0)
         #expect(problem(bytes) == "m.tern: 1 unexpected bytes after the model; the file is damaged")
         #expect(throws: ModelFileError.self) { try TernaryNetwork(contentsOfFile: "/nonexistent/model.tern") }

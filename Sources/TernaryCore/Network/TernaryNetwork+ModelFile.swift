@@ -26,11 +26,16 @@ import Foundation
 /// context (UInt32), the vocabulary size V (UInt32) and each symbol as a length byte and its
 /// UTF-8 bytes (`n0` must equal context x V), then the temperature as Float64 bits. Models
 /// without either are still written as version 1 or 2.
+///
+/// Version 4 (a multi-bit activation, <doc:Semantics>) has the layout of version 3 (its flags
+/// byte may be 0 here) with the activation byte K (2 ... 8: K-bit levels) and, after the
+/// temperature, each hidden layer's step (Int32, at least 1). `sign` models are still written
+/// as version 1, 2 or 3, and every older file loads as `sign`.
 extension TernaryNetwork {
     /// The first four bytes of every model file.
     public static let modelFileMagic: [UInt8] = Array("TERN".utf8)
     /// The newest format version this build writes and reads (it writes 1 for global scaling).
-    public static let modelFileVersion: UInt16 = 3
+    public static let modelFileVersion: UInt16 = 4
     static let maxLayerCount = 64
     static let maxLayerSize = 1 << 24
 
@@ -38,9 +43,9 @@ extension TernaryNetwork {
     public func modelFileBytes() -> [UInt8] {
         var out = BinaryWriter()
         out.bytes += TernaryNetwork.modelFileMagic
-        let extended = tokens != nil || temperature != nil
-        out.write(UInt16(extended ? 3 : quantizer.isPerFeature ? 2 : 1))
-        out.write(activation.rawValue)
+        let extended = tokens != nil || temperature != nil || activation.isLevels
+        out.write(UInt16(activation.isLevels ? 4 : extended ? 3 : quantizer.isPerFeature ? 2 : 1))
+        out.write(activation.code)
         out.write(UInt8(quantizer.bits))
         out.write(quantizer.low.bitPattern)
         out.write(quantizer.high.bitPattern)
@@ -62,6 +67,7 @@ extension TernaryNetwork {
             }
         }
         if let temperature { out.write(temperature.bitPattern) }
+        if activation.isLevels { for step in steps { out.write(UInt32(bitPattern: step)) } }
         for layer in thresholds { for t in layer { out.write(UInt32(bitPattern: t)) } }
         for matrix in weights { out.bytes += Base3.encode(matrix.trits) }
         out.write(CRC32.checksum(out.bytes))
@@ -81,8 +87,8 @@ extension TernaryNetwork {
         }
         reader.offset = 4
         let version = try reader.read(UInt16.self)
-        guard version >= 1 && version <= 3 else {
-            throw fail("format version \(version) is not supported; this build reads versions 1 to 3 (re-export the model with this build)")
+        guard version >= 1 && version <= 4 else {
+            throw fail("format version \(version) is not supported; this build reads versions 1 to 4 (re-export the model with this build)")
         }
         let activationCode = try reader.read(UInt8.self)
         let bits = Int(try reader.read(UInt8.self))
@@ -110,8 +116,10 @@ extension TernaryNetwork {
             flags = try reader.read(UInt8.self)
             if version == 2 {
                 guard flags == 1 else { throw fail("input scaling code \(flags) is not 1 (per feature); the file is damaged") }
-            } else {
+            } else if version == 3 {
                 guard flags & ~7 == 0, flags != 0 else { throw fail("version 3 flags \(flags) are not a nonzero combination of 1, 2 and 4; the file is damaged") }
+            } else {
+                guard flags & ~7 == 0 else { throw fail("version 4 flags \(flags) are not a combination of 1, 2 and 4; the file is damaged") }
             }
         }
         if flags & 1 != 0 {
@@ -154,6 +162,12 @@ extension TernaryNetwork {
             guard value.isFinite && value > 0 else { throw fail("temperature \(value) is not positive and finite; the file is damaged") }
             temperature = value
         }
+        // Version 4: the hidden layers' steps (checked with the activation, after the checksum).
+        var steps = [Int32](repeating: 1, count: sizes.count - 2)
+        if version == 4 {
+            guard bytes.count >= reader.offset + 4 * steps.count + 4 else { throw fail("file is truncated inside the hidden layers' steps") }
+            for l in steps.indices { steps[l] = Int32(bitPattern: try reader.read(UInt32.self)) }
+        }
         let thresholdCount = sizes.dropFirst().dropLast().reduce(0, +)
         let weightBytes = zip(sizes.dropFirst(), sizes).reduce(0) { $0 + Base3.byteCount(forTrits: $1.0 * $1.1) }
         let expected = reader.offset + 4 * thresholdCount + weightBytes + 4
@@ -169,8 +183,11 @@ extension TernaryNetwork {
         guard stored == computed else {
             throw fail(String(format: "checksum mismatch (stored %08x, computed %08x): the file is damaged", stored, computed))
         }
-        guard let activation = Activation(rawValue: activationCode) else {
-            throw fail("unknown activation code \(activationCode); this build knows \(Activation.allCases.map { "\($0.rawValue) (\($0.name))" }.joined(separator: ", "))")
+        guard let activation = Activation(code: activationCode), (version == 4) == activation.isLevels else {
+            throw fail("activation code \(activationCode) is not one a version \(version) file holds; this build knows \(Activation.allKinds.map { "\($0.code) (\($0.name))" }.joined(separator: ", ")), the levels in version 4 only")
+        }
+        if let l = steps.firstIndex(where: { $0 < 1 }) {
+            throw fail("the step of hidden layer \(l + 1) is \(steps[l]), not at least 1; the file is damaged")
         }
         guard bits >= 1 && bits <= 8 else { throw fail("input bits \(bits) outside 1 ... 8") }
         guard low.isFinite && high.isFinite && low <= high else {
@@ -181,6 +198,7 @@ extension TernaryNetwork {
         quantizer.tokens = tokens
         self.init(layerSizes: sizes, activation: activation, quantizer: quantizer)
         self.temperature = temperature
+        self.steps = steps
         for l in thresholds.indices {
             for i in thresholds[l].indices { thresholds[l][i] = Int32(bitPattern: try reader.read(UInt32.self)) }
         }

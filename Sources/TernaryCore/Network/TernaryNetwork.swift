@@ -3,8 +3,10 @@
 /// Layer sizes `[n0, n1, ..., nL]`: `weights[l]` is an `n(l+1) x n(l)` ternary matrix;
 /// `thresholds[l]` holds the Int32 thresholds of hidden layer `l + 1` (there are `L - 1` of them;
 /// the output layer has none). Inputs are bytes from `quantizer`. First layer: `s = W1 x` by adds
-/// and subtracts; hidden: `h = s >= theta ? +1 : -1`; later layers on +-1 vectors by popcount;
-/// output: Int32 logits, prediction = argmax with ties to the lowest index.
+/// and subtracts; hidden: `activation` of `s`, `theta` and the layer's step (`sign`:
+/// `h = s >= theta ? +1 : -1`; K-bit levels: `h = clamp(floor((s - theta) / delta), 0, 2^K - 1)`);
+/// later layers `s = W h` by popcounts; output: Int32 logits, prediction = argmax with ties to
+/// the lowest index.
 ///
 /// A network is a value: copying one for a genome costs nothing until it is changed.
 public struct TernaryNetwork: Hashable, Sendable {
@@ -16,6 +18,9 @@ public struct TernaryNetwork: Hashable, Sendable {
     public var weights: [TernaryMatrix]
     /// Thresholds of the hidden layers: `thresholds[l].count == layerSizes[l + 1]`.
     public var thresholds: [[Int32]]
+    /// The step `delta >= 1` of each hidden layer (`steps.count == thresholds.count`): the width
+    /// of one level of a `levels` activation. `sign` ignores it (all 1).
+    public var steps: [Int32]
     /// The softmax temperature `T` the model's probabilities use, `p = softmax(z / T)`, fitted
     /// on the training split after training (<doc:Semantics>); nil when none was fitted.
     /// Not part of the integer network: predictions never depend on it.
@@ -36,6 +41,7 @@ public struct TernaryNetwork: Hashable, Sendable {
             TernaryMatrix(rowCount: $0, columnCount: $1)
         }
         thresholds = layerSizes.dropFirst().dropLast().map { [Int32](repeating: 0, count: $0) }
+        steps = [Int32](repeating: 1, count: layerSizes.count - 2)
     }
 
     /// A random network: weights with `zeroFraction` zeros, thresholds zero.
@@ -82,6 +88,7 @@ public struct TernaryNetwork: Hashable, Sendable {
                                  quantizer: quantizer)
         cut.weights = Array(weights[0...layer])
         cut.thresholds = Array(thresholds[0..<layer])
+        cut.steps = Array(steps[0..<layer])
         return cut
     }
 
@@ -95,6 +102,7 @@ public struct TernaryNetwork: Hashable, Sendable {
             matrix.checkInvariants()
         }
         for (l, t) in thresholds.enumerated() { precondition(t.count == layerSizes[l + 1]) }
+        precondition(steps.count == thresholds.count && steps.allSatisfy { $0 >= 1 }, "one step >= 1 per hidden layer")
         #endif
     }
 }
