@@ -1,18 +1,20 @@
-/// One change of a genome (<doc:IncrementalEvaluation>): set a trit or set a hidden threshold.
+/// One change of a genome (<doc:IncrementalEvaluation>): set a trit, a hidden threshold, or a
+/// hidden layer's step (multi-bit activations only).
 ///
 /// `layer` counts weight layers from 0 (the first layer maps inputs to the first hidden layer);
-/// a threshold move names hidden layer `layer + 1`'s thresholds, that is `thresholds[layer]`.
+/// a threshold move names hidden layer `layer + 1`'s thresholds, that is `thresholds[layer]`,
+/// and a step move its step, `steps[layer]`.
 /// A candidate is a parent plus a short list of moves, applied in order: when two moves of a
 /// candidate name the same position, the later one wins.
 public struct Move: Hashable, Sendable {
-    public enum Kind: UInt8, Hashable, Sendable { case trit, threshold }
+    public enum Kind: UInt8, Hashable, Sendable { case trit, threshold, step }
     public var kind: Kind
     public var layer: Int32
-    /// The row (output neuron) of a trit, or the neuron of a threshold.
+    /// The row (output neuron) of a trit, or the neuron of a threshold; 0 for a step.
     public var row: Int32
-    /// The column (input) of a trit; 0 for a threshold.
+    /// The column (input) of a trit; 0 for a threshold or a step.
     public var column: Int32
-    /// The new trit (-1, 0, +1) or the new threshold.
+    /// The new trit (-1, 0, +1), the new threshold, or the new step (at least 1).
     public var value: Int32
 
     /// Sets weight (`row`, `column`) of weight layer `layer` to `value` (-1, 0 or +1).
@@ -25,11 +27,17 @@ public struct Move: Hashable, Sendable {
         Move(kind: .threshold, layer: Int32(layer), row: Int32(neuron), column: 0, value: value)
     }
 
+    /// Sets the step of hidden layer `layer + 1`, `steps[layer]`, to `value` (at least 1).
+    public static func step(layer: Int, value: Int32) -> Move {
+        Move(kind: .step, layer: Int32(layer), row: 0, column: 0, value: value)
+    }
+
     /// Applies the move to `network` (the slow, obvious way: used by `apply` and by tests).
     public func apply(to network: inout TernaryNetwork) {
         switch kind {
         case .trit: network.weights[Int(layer)][Int(row), Int(column)] = Int8(value)
         case .threshold: network.thresholds[Int(layer)][Int(row)] = value
+        case .step: network.steps[Int(layer)] = value
         }
     }
 
@@ -44,6 +52,9 @@ public struct Move: Hashable, Sendable {
         case .threshold:
             precondition(l >= 0 && l < layerSizes.count - 2 && r >= 0 && r < layerSizes[l + 1],
                          "threshold move (\(l), \(r)) does not fit layers \(layerSizes)")
+        case .step:
+            precondition(l >= 0 && l < layerSizes.count - 2 && r == 0 && c == 0 && value >= 1,
+                         "step move (\(l)) = \(value) does not fit layers \(layerSizes)")
         }
     }
 }

@@ -38,6 +38,8 @@ extension DeltaCache {
                 s.thresholdNeuron[s.thresholdCount] = move.row
                 s.thresholdValue[s.thresholdCount] = move.value
                 s.thresholdCount += 1
+            case .step:
+                preconditionFailure("step moves belong to multi-bit networks, which this scorer does not hold yet")
             }
         }
         // Insertion sorts: candidates hold a few moves.
