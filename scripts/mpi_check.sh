@@ -2,8 +2,8 @@
 # Builds ternevo with MPI and checks that short experiments give the same files in 1, 2 and 3
 # processes (oversubscribed, loopback only) as in one plain process: curves.csv without its
 # wall-clock column, summary.csv without wall-clock columns, and every model byte for byte.
-# experiments/mpi-check.json (digits: local and es data-parallel, the GA split by genomes, STE
-# on every rank) and experiments/mpi-check-text.json (text: local and es, batches that 2 and 3
+# experiments/checks/mpi-check.json (digits: local and es data-parallel, the GA split by genomes, STE
+# on every rank) and experiments/checks/mpi-check-text.json (text: local and es, batches that 2 and 3
 # ranks do not divide).
 #
 #   scripts/mpi_check.sh            (needs Open MPI: apt-get install openmpi-bin libopenmpi-dev)
@@ -21,7 +21,7 @@ TERNEVO_MPI=1 swift build -c release --build-path .build/mpi >/dev/null
 binary=.build/mpi/release/ternevo
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-config=experiments/mpi-check.json
+config=experiments/checks/mpi-check.json
 
 # Open MPI refuses to run as root without these; loopback only, any number of slots.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -51,7 +51,7 @@ check() {
     done
 }
 check "$config" digits
-check experiments/mpi-check-text.json text
+check experiments/checks/mpi-check-text.json text
 # Resume on another number of processes: cut the 3-process run's last arm and finish it with 2.
 rm -f "$work"/digits-np3/*-seed2.ckpt
 "${mpi[@]}" -n 2 "$binary" resume "$work/digits-np3" --quiet --threads 1 >/dev/null

@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# Steps per second of the MNIST-5k local, es and GA arms (experiments/mpi-scaling.json) as one
+# Steps per second of the MNIST-5k local, es and GA arms (experiments/checks/mpi-scaling.json) as one
 # process with 1 thread, one with 2 threads and 2 MPI processes with 1 thread each, on this
 # machine: rounds alternate, and the median of each is reported with the efficiency (2 x 1 over
 # 1 x 2). The 1 x 1 figure is the cluster model's T1 (ScaleOut article).
 #
-#   scripts/mpi_scaling.sh [ROUNDS] [CONFIG]   (default 3 and experiments/mpi-scaling.json, which
+#   scripts/mpi_scaling.sh [ROUNDS] [CONFIG]   (default 3 and experiments/checks/mpi-scaling.json, which
 #                                               needs experiments/data/mnist5k; needs Open MPI)
-#   experiments/mpi-scaling-text.json: the shipped KJV slice, local and es on batches of 20,000
+#   experiments/checks/mpi-scaling-text.json: the shipped KJV slice, local and es on batches of 20,000
 #   windows (the data-parallel arms). TERNEVO_BINARY=PATH times another MPI build instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 rounds=${1:-3}
-config=${2:-experiments/mpi-scaling.json}
+config=${2:-experiments/checks/mpi-scaling.json}
 binary=${TERNEVO_BINARY:-.build/mpi/release/ternevo}
 [ -n "${TERNEVO_BINARY:-}" ] || TERNEVO_MPI=1 swift build -c release --build-path .build/mpi >/dev/null
 work=$(mktemp -d)
