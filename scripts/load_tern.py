@@ -85,7 +85,18 @@ def predict(tensors, metadata, x):
         s = a @ tensors[f"layers.{l}.weight"].astype(np.int64).T
         if l == layers - 1:
             return np.argmax(s, axis=1)  # the first maximum: ties to the lowest class
-        a = np.where(s >= tensors[f"layers.{l}.threshold"].astype(np.int64), 1, -1)
+        a = activation(s, tensors, metadata, l)
+
+
+def activation(s, tensors, metadata, l):
+    """Hidden layer l: sign (+1 / -1), or K-bit levels clamp(floor((s - theta) / step), 0, 2^K - 1)."""
+    theta = tensors[f"layers.{l}.threshold"].astype(np.int64)
+    kind = metadata.get("activation", "sign")
+    if kind == "sign":
+        return np.where(s >= theta, 1, -1)
+    top = (1 << int(kind.removeprefix("relu"))) - 1
+    step = int(tensors[f"layers.{l}.step"][0])
+    return np.clip(np.floor_divide(s - theta, step), 0, top)
 
 
 def main():

@@ -3,7 +3,8 @@
 /// a multiple of 8), then the raw little-endian tensors back to back.
 ///
 /// Tensors, per weight layer l (0-based): `layers.l.weight`, I8 `[n(l+1), n(l)]`, the trits
-/// (-1, 0, +1), row-major; for hidden layers `layers.l.threshold`, I32 `[n(l+1)]`. Metadata
+/// (-1, 0, +1), row-major; for hidden layers `layers.l.threshold`, I32 `[n(l+1)]`, and with a
+/// multi-bit activation (`activation` `relu2` ... `relu8`) `layers.l.step`, I32 `[1]`. Metadata
 /// (strings): `format` = `ternevo`, `activation`, `input_bits`, `input_low`, `input_high`
 /// (Float32, shortest round-trip text), `input_scaling` (`global` or `per_feature`; with
 /// per-feature scaling the ranges are the F32 tensors `input.low` and `input.high`),
@@ -32,10 +33,18 @@ extension TernaryNetwork {
                 var writer = BinaryWriter()
                 for t in thresholds[l] { writer.write(t) }
                 add("layers.\(l).threshold", dtype: "I32", shape: [thresholds[l].count], bytes: writer.bytes)
+                if activation.isLevels {
+                    var step = BinaryWriter()
+                    step.write(steps[l])
+                    add("layers.\(l).step", dtype: "I32", shape: [1], bytes: step.bytes)
+                }
             }
         }
-        let tokenSemantics = "input = one-hot of a window of input_context symbols (input p*V + t is 1 when symbol p is t, V = the length of input_vocabulary, a JSON array; unseen characters map to its last symbol); s = W0 input (the sum of input_context weight columns); h = s >= threshold ? +1 : -1; later layers s = W h; logits = W_last h (int32); p(next) = softmax(logits / temperature); prediction = first argmax"
-        let semantics = tokens != nil ? tokenSemantics : "q = clamp(round_half_away((x - input_low) / (input_high - input_low) * (2^input_bits - 1)), 0, 2^input_bits - 1) in float64 (0 when high == low); s = W0 q; h = s >= threshold ? +1 : -1; later layers s = W h; logits = W_last h (int32); prediction = first argmax"
+        let hidden = activation.isLevels
+            ? "h = clamp(floor((s - threshold) / step), 0, \(activation.maxLevel))"
+            : "h = s >= threshold ? +1 : -1"
+        let tokenSemantics = "input = one-hot of a window of input_context symbols (input p*V + t is 1 when symbol p is t, V = the length of input_vocabulary, a JSON array; unseen characters map to its last symbol); s = W0 input (the sum of input_context weight columns); \(hidden); later layers s = W h; logits = W_last h (int32); p(next) = softmax(logits / temperature); prediction = first argmax"
+        let semantics = tokens != nil ? tokenSemantics : "q = clamp(round_half_away((x - input_low) / (input_high - input_low) * (2^input_bits - 1)), 0, 2^input_bits - 1) in float64 (0 when high == low); s = W0 q; \(hidden); later layers s = W h; logits = W_last h (int32); prediction = first argmax"
         let metadata = ["format": "ternevo", "activation": activation.name, "input_bits": "\(quantizer.bits)",
                         "input_scaling": quantizer.scalingName,
                         "input_low": "\(quantizer.low)", "input_high": "\(quantizer.high)",
