@@ -78,7 +78,7 @@ enum RunCommand {
                                       communicator: communicator)
         do { splits = try runner.loadSplits() } catch { throw CommandError.data("\(error)") }
         let ranks = runner.communicator?.size ?? 1
-        let context = ArmContext(layerSizes: splits.layerSizes, quantizer: splits.quantizer, train: splits.train,
+        let context = ArmContext(layerSizes: splits.layerSizes, activation: config.activation, quantizer: splits.quantizer, train: splits.train,
                                  zeroFraction: config.zeroFraction, threads: threads, ranks: ranks)
         let (total, estimates) = runner.memoryEstimate(context, splits: splits)
         let sizes = splits.layerSizes

@@ -1,4 +1,5 @@
 import Foundation
+import TernaryCore
 
 /// One row of the config reference: a key, its type, the values it takes, its default and what
 /// it means. `ternevo help run --keys` prints these rows, and the article ConfigReference
@@ -132,7 +133,8 @@ enum ConfigKeys {
 
     // model
     static let zeroFraction = NumberKey("zero_fraction", 0...1, default: 1.0 / 3, "fraction of zero trits in a fresh genome")
-    static let activation = ChoiceKey("activation", ["sign"], default: "sign", "hidden activation")
+    static let activation = ChoiceKey("activation", Activation.allKinds.map(\.name), default: "sign",
+                                      "hidden activation: sign (+-1) or reluK, K-bit levels clamp(floor((s - theta) / step), 0, 2^K - 1)")
     static let hiddenRange = 1...(1 << 16)
     static let model: [KeyDescription] = [
         KeyDescription(name: "hidden", type: "integers", values: "\(hiddenRange.lowerBound) ... \(hiddenRange.upperBound) each", defaultValue: "required",

@@ -21,11 +21,12 @@ extension ExperimentConfig {
         }
         try dataset.finish()
         var model = try root.child("model")!
-        let (hidden, zeroFraction) = try readModel(&model)
+        let (hidden, zeroFraction, activation) = try readModel(&model)
         let (seeds, arms) = try readArms(&root, file: file)
         var config = ExperimentConfig(name: name, data: .text(path), testData: nil, testFraction: testFraction,
                                       validationFraction: validationFraction, splitSeed: 0, bits: 1, perFeatureScaling: nil,
-                                      hidden: hidden, zeroFraction: zeroFraction, seeds: seeds, arms: arms, file: file)
+                                      hidden: hidden, zeroFraction: zeroFraction, activation: activation, seeds: seeds, arms: arms,
+                                      file: file)
         config.context = context
         return config
     }

@@ -61,6 +61,8 @@ public struct ExperimentConfig {
     /// Symbols per window of a text dataset (`dataset.context`); 0 otherwise.
     public var context = 0
     public var zeroFraction: Double
+    /// The hidden activation of every network of the run (`model.activation`).
+    public var activation: Activation = .sign
     public var seeds: [UInt64]
     var arms: [Arm]
     /// The file, for messages and the copy in the run folder.
@@ -115,21 +117,23 @@ public struct ExperimentConfig {
         try dataset.finish()
 
         var model = try root.child("model")!
-        let (hidden, zeroFraction) = try readModel(&model)
+        let (hidden, zeroFraction, activation) = try readModel(&model)
         let (seeds, arms) = try readArms(&root, file: file)
         return ExperimentConfig(name: name, data: data, testData: testData, testFraction: testFraction,
                                 validationFraction: validationFraction, splitSeed: splitSeed, bits: bits,
                                 perFeatureScaling: scaling == "auto" ? nil : scaling == "per_feature", hidden: hidden,
-                                zeroFraction: zeroFraction, seeds: seeds, arms: arms, file: file, fromOptions: reader.fromOptions,
+                                zeroFraction: zeroFraction, activation: activation, seeds: seeds, arms: arms, file: file,
+                                fromOptions: reader.fromOptions,
                                 object: reader.object)
     }
 
-    static func readModel(_ model: inout ConfigReader) throws(DataError) -> (hidden: [Int], zeroFraction: Double) {
+    static func readModel(_ model: inout ConfigReader) throws(DataError)
+        -> (hidden: [Int], zeroFraction: Double, activation: Activation) {
         let hidden = try model.integers("hidden", in: ConfigKeys.hiddenRange, required: true)!
         let zeroFraction = try model.read(ConfigKeys.zeroFraction)!
-        _ = try model.read(ConfigKeys.activation)
+        let activation = Activation(name: try model.read(ConfigKeys.activation)!)!
         try model.finish()
-        return (hidden, zeroFraction)
+        return (hidden, zeroFraction, activation)
     }
 
     static func readArms(_ root: inout ConfigReader, file: String) throws(DataError) -> (seeds: [UInt64], arms: [Arm]) {

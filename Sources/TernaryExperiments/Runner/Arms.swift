@@ -6,6 +6,7 @@ import TernaryEvolution
 /// What every arm is built from: the problem's data and shapes, and how many threads to use.
 struct ArmContext {
     var layerSizes: [Int]
+    var activation: Activation = .sign
     var quantizer: InputQuantizer
     var train: QuantizedDataset
     var zeroFraction: Double
@@ -173,7 +174,7 @@ struct GASettings: ArmSettings {
             mutation: Mutation(weightRate: mutation ?? min(1, 1 / Double(context.weightCount)), thresholdRate: thresholdRate,
                                thresholdStep: thresholdStep ?? context.defaultThresholdStep),
             initialZeroFraction: context.zeroFraction, readout: readout)
-        let problem = SearchProblem(architecture: Architecture(layerSizes: context.layerSizes, quantizer: context.quantizer),
+        let problem = SearchProblem(architecture: Architecture(layerSizes: context.layerSizes, activation: context.activation, quantizer: context.quantizer),
                                     train: context.train, fitness: fitness.fitness, temperature: fitness.temperature,
                                     batchSize: batch, rotateEvery: rotateEvery, cacheBudget: cacheBytes, threads: context.threads)
         return SearchRun(strategy: strategy, problem: problem, seed: seed)
@@ -205,7 +206,7 @@ struct IncrementalBatch: Sendable {
     }
 
     func problem(_ context: ArmContext, _ fitness: FitnessSettings) -> SearchProblem {
-        SearchProblem(architecture: Architecture(layerSizes: context.layerSizes, quantizer: context.quantizer),
+        SearchProblem(architecture: Architecture(layerSizes: context.layerSizes, activation: context.activation, quantizer: context.quantizer),
                       train: context.train, fitness: fitness.fitness, temperature: fitness.temperature,
                       batchSize: batch, rotateEvery: rotateEvery, threads: context.threads)
     }

@@ -122,7 +122,7 @@ final class ExperimentRunner {
         let splits = try loadSplits()
         // Hashing every example once per run, not once per arm and seed.
         dataFingerprint = splits.fingerprint
-        let context = ArmContext(layerSizes: splits.layerSizes, quantizer: splits.quantizer, train: splits.train,
+        let context = ArmContext(layerSizes: splits.layerSizes, activation: config.activation, quantizer: splits.quantizer, train: splits.train,
                                  zeroFraction: config.zeroFraction, threads: threads, ranks: communicator?.size ?? 1)
         try checkMemory(context, splits: splits)
         do {
