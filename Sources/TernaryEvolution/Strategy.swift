@@ -99,20 +99,3 @@ public struct Architecture: Hashable, Sendable {
                        quantizer: quantizer, using: &generator)
     }
 }
-
-/// Stream paths: every random decision of a run draws from `Xoshiro256(seed:stream:)` with one
-/// of these paths, so no two uses share a stream.
-enum StreamPath {
-    /// Initial genome `individual`.
-    static func initial(_ individual: Int) -> [UInt64] { [0, UInt64(individual)] }
-    /// Offspring `individual` of generation `generation`.
-    static func offspring(_ generation: Int, _ individual: Int) -> [UInt64] { [1, UInt64(generation), UInt64(individual)] }
-    /// The fitness batch of rotation `rotation` (a generation, for a batch drawn every step).
-    static func batch(_ rotation: Int) -> [UInt64] { [2, UInt64(rotation)] }
-    /// The sample used to set initial thresholds.
-    static let calibration: [UInt64] = [3]
-    /// The moves of candidate `candidate` of local-search step `step`.
-    static func localMoves(_ step: Int, _ candidate: Int) -> [UInt64] { [5, UInt64(step), UInt64(candidate)] }
-    /// The perturbation of pair `pair` of evolution-strategy generation `generation`.
-    static func perturbation(_ generation: Int, _ pair: Int) -> [UInt64] { [6, UInt64(generation), UInt64(pair)] }
-}

@@ -23,7 +23,7 @@ public struct TextSampler {
         let pad = tokens.symbols.firstIndex(of: "\n") ?? tokens.symbols.firstIndex(of: " ") ?? 0
         var history = [UInt16](repeating: UInt16(pad), count: K) + tokens.encode(prompt).map { $0 }
         // Prompt characters outside the vocabulary are kept as written in the output.
-        var rng = Xoshiro256(seed: seed, stream: [0x5A, 0])
+        var rng = Xoshiro256(seed: seed, stream: StreamPath.sampling)
         let scale = network.temperature ?? 1
         var out = ""
         for _ in 0..<length {

@@ -80,7 +80,7 @@ public struct LabeledData: Sendable {
     /// seeded shuffle go to the test split. Both splits keep the original order.
     public func split(testFraction: Double, seed: UInt64) -> (train: LabeledData, test: LabeledData) {
         precondition(testFraction >= 0 && testFraction < 1, "the test fraction must lie in [0, 1)")
-        var rng = Xoshiro256(seed: seed, stream: [0x5EED])
+        var rng = Xoshiro256(seed: seed, stream: StreamPath.split)
         var isTest = [Bool](repeating: false, count: count)
         for label in 0..<classCount {
             var members = labels.indices.filter { labels[$0] == label }

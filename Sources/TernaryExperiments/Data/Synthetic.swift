@@ -40,7 +40,7 @@ public enum SyntheticTask: Hashable, Sendable {
             }
             return LabeledData(features: features, featureCount: n, labels: labels, classCount: 2, source: "parity:\(n)")
         case let .spirals(count):
-            var rng = Xoshiro256(seed: seed, stream: [0x5915])
+            var rng = Xoshiro256(seed: seed, stream: StreamPath.spirals)
             var features = [Float](), labels = [Int]()
             for k in 0..<count {
                 let label = k & 1
