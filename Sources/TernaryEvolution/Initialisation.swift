@@ -7,22 +7,60 @@ extension SearchProblem {
     /// Random genomes `0 ..< count` of the run (stream per individual), thresholds calibrated
     /// on a seeded sample of the train split.
     public func initialGenomes(count: Int, zeroFraction: Double, seed: UInt64) -> [TernaryNetwork] {
+        initialGenomes(count: count, zeroFraction: zeroFraction, readout: false, seed: seed, until: .never)!
+    }
+
+    /// Random genomes `0 ..< count` of the run, thresholds calibrated on a seeded sample of the
+    /// train split, each with its readout output layer when `readout` is set
+    /// (`readoutInitialized`); nil when `stop` was raised first.
+    ///
+    /// Built in blocks of `calibrationBlock` genomes, asking `stop` between blocks and reporting
+    /// the share done (`StopSignal.note`). A genome's start depends on its own stream and the
+    /// data alone, so the blocks change nothing but the memory and the time: the genomes equal
+    /// those made one at a time (tested). The calibration sample and the readout's examples are
+    /// laid out once per start, not once per genome (a population of 100,000 on digits started
+    /// in 16 s, most of it laying out the train split for every genome's readout).
+    public func initialGenomes(count: Int, zeroFraction: Double, readout: Bool, seed: UInt64,
+                               until stop: StopSignal) -> [TernaryNetwork]? {
         let architecture = self.architecture
-        var genomes = Parallel.map(count: count, workers: threads) { individual, _ in
-            var rng = Xoshiro256(seed: seed, stream: StreamPath.initial(individual))
-            return architecture.randomGenome(zeroFraction: zeroFraction, using: &rng)
-        }
         var rng = Xoshiro256(seed: seed, stream: StreamPath.calibration)
         let sample = train.batch(train.sampleIndices(min(train.count, max(batchSize ?? 0, 256)), using: &rng))
-        calibrateThresholds(&genomes, on: sample, evaluator: evaluator)
+        let readoutData = readout ? readoutExamples() : nil
+        let sums = LayerSums(evaluator)
+        var genomes: [TernaryNetwork] = []
+        genomes.reserveCapacity(count)
+        for start in stride(from: 0, to: count, by: calibrationBlock) {
+            if stop.isRaised { return nil }
+            stop.note(fraction: Double(start) / Double(count))
+            var block = Parallel.map(count: min(count, start + calibrationBlock) - start, workers: threads) { offset, _ in
+                var rng = Xoshiro256(seed: seed, stream: StreamPath.initial(start + offset))
+                return architecture.randomGenome(zeroFraction: zeroFraction, using: &rng)
+            }
+            calibrateThresholds(&block, on: sample, sums: sums)
+            if let readoutData { readoutBlock(&block, zeroFraction: zeroFraction, examples: readoutData, sums: sums) }
+            genomes += block
+        }
         return genomes
     }
 
     /// The single starting genome of a point strategy (`local`, `es`): genome 0 of the run,
     /// thresholds calibrated, with a readout output layer when `readout` is set.
     public func startingPoint(zeroFraction: Double, readout: Bool, seed: UInt64) -> TernaryNetwork {
-        let genome = initialGenomes(count: 1, zeroFraction: zeroFraction, seed: seed)[0]
-        return readout ? readoutInitialized(genome, zeroFraction: zeroFraction) : genome
+        startingPoint(zeroFraction: zeroFraction, readout: readout, seed: seed, until: .never)!
+    }
+
+    /// `startingPoint`, or nil when `stop` was raised first.
+    public func startingPoint(zeroFraction: Double, readout: Bool, seed: UInt64, until stop: StopSignal) -> TernaryNetwork? {
+        initialGenomes(count: 1, zeroFraction: zeroFraction, readout: readout, seed: seed, until: stop)?[0]
+    }
+
+    /// The examples a readout correlates over, laid out once: the whole train split, or for
+    /// token inputs (text; the TernaryCore article Semantics) up to 16,384 evenly spaced
+    /// windows, not the whole split (millions of windows times width times classes).
+    func readoutExamples() -> (indices: [Int], batch: ExampleBatch) {
+        guard train.windows != nil && train.count > 16_384 else { return (Array(0..<train.count), train.all) }
+        let indices = (0..<16_384).map { $0 * train.count / 16_384 }
+        return (indices, train.batch(indices))
     }
 
     /// `genome` with its output layer set from data, without gradients: output trit (c, j) is the
@@ -31,43 +69,65 @@ extension SearchProblem {
     /// O(examples x width)), and the weakest `zeroFraction` of
     /// each class's correlations are set to 0. The readout of a random-features model; local
     /// search and es start from it instead of from chance. Genomes without hidden layers are
-    /// returned unchanged. Text runs use a fixed sample of the windows.
+    /// returned unchanged. Text runs use a fixed sample of the windows (`readoutExamples`).
     public func readoutInitialized(_ genome: TernaryNetwork, zeroFraction: Double) -> TernaryNetwork {
-        let sizes = genome.layerSizes
-        guard sizes.count > 2 else { return genome }
-        let last = sizes.count - 2, width = sizes[last], classes = sizes[last + 1]
-        let hiddenLayer = last - 1
-        // Token inputs (text; the TernaryCore article Semantics): up to 16,384 evenly spaced windows, not the
-        // whole split (millions of windows times width times classes).
-        let examples = train.windows == nil || train.count <= 16_384
-            ? Array(0..<train.count) : (0..<16_384).map { $0 * train.count / 16_384 }
-        let sums = evaluator.layerSums(of: [genome], on: train.windows == nil ? train.all : train.batch(examples), layer: hiddenLayer)[0]
-        // The correlation of hidden unit j with class c, scaled by C - 1 to stay in integers:
-        // sum over examples of h_j (C - 1 when the label is c, -1 otherwise) = C S_cj - T_j, with
-        // S_cj the sum of h_j over examples of class c and T_j over all. O(B width), exact.
-        var perClass = [Int](repeating: 0, count: classes * width)
-        let thresholds = genome.thresholds[hiddenLayer]
-        for (b, example) in examples.enumerated() {
-            let offset = train.labels[example] * width, row = b * width
-            for j in 0..<width {
-                perClass[offset + j] += sums[row + j] >= thresholds[j] ? 1 : -1
-            }
-        }
-        var total = [Int](repeating: 0, count: width)
-        for c in 0..<classes { for j in 0..<width { total[j] += perClass[c * width + j] } }
-        var correlation = [Int](repeating: 0, count: classes * width)
-        for c in 0..<classes { for j in 0..<width { correlation[c * width + j] = classes * perClass[c * width + j] - total[j] } }
-        var result = genome
-        for c in 0..<classes {
-            let row = correlation[(c * width)..<((c + 1) * width)]
-            let cut = row.map(abs).sorted()[min(width - 1, Int(Double(width) * zeroFraction))]
-            for j in 0..<width {
-                let value = correlation[c * width + j]
-                result.weights[last][c, j] = abs(value) < cut || value == 0 ? 0 : (value > 0 ? 1 : -1)
-            }
-        }
-        return result
+        var block = [genome]
+        readoutBlock(&block, zeroFraction: zeroFraction, examples: readoutExamples(), sums: LayerSums(evaluator))
+        return block[0]
     }
+
+    /// `readoutInitialized` of every genome of `block` (all of one architecture): the hidden
+    /// sums of the whole block in one evaluator call, then each genome's correlations on its
+    /// own worker.
+    func readoutBlock(_ block: inout [TernaryNetwork], zeroFraction: Double, examples: (indices: [Int], batch: ExampleBatch),
+                      sums evaluators: LayerSums) {
+        guard let sizes = block.first?.layerSizes, sizes.count > 2 else { return }
+        let last = sizes.count - 2, width = sizes[last], classes = sizes[last + 1]
+        let sums = evaluators.sums(of: block, on: examples.batch, layer: last - 1)
+        let labels = examples.indices.map { train.labels[$0] }
+        Parallel.updateEach(&block, workers: threads) { index, genome, _ in
+            let trits = readoutTrits(sums: sums, from: index * labels.count * width, thresholds: genome.thresholds[last - 1],
+                                     labels: labels, width: width, classes: classes, zeroFraction: zeroFraction)
+            genome.weights[last] = TernaryMatrix(rowCount: classes, columnCount: width, trits: trits)
+        }
+    }
+}
+
+/// The readout output layer (row-major, `classes x width` trits) of a genome whose last hidden
+/// layer has sums `sums[start + b * width + j]` and `thresholds` on examples of `labels`.
+///
+/// The correlation of hidden unit j with class c, scaled by C - 1 to stay in integers: the sum
+/// over examples of h_j (C - 1 when the label is c, -1 otherwise) = C S_cj - T_j, with S_cj the
+/// sum of h_j over examples of class c and T_j over all. O(B width), exact. Trit (c, j) is its
+/// sign, 0 for the weakest `zeroFraction` of each class's correlations.
+func readoutTrits(sums: [Int32], from start: Int, thresholds: [Int32], labels: [Int], width: Int, classes: Int,
+                  zeroFraction: Double) -> [Int8] {
+    precondition(start >= 0 && start + labels.count * width <= sums.count && thresholds.count >= width, "sums of another shape")
+    // Hidden units that fire, counted per class (h = +1 counts 1, h = -1 counts -1: 2 fired - n_c).
+    var fired = [Int32](repeating: 0, count: classes * width), members = [Int](repeating: 0, count: classes)
+    var row = start
+    for label in labels {
+        let offset = label * width
+        members[label] &+= 1
+        for j in 0..<width { fired[offset + j] &+= sums[row + j] >= thresholds[j] ? 1 : 0 }
+        row += width
+    }
+    var perClass = [Int](repeating: 0, count: classes * width)
+    for c in 0..<classes { for j in 0..<width { perClass[c * width + j] = 2 * Int(fired[c * width + j]) - members[c] } }
+    var total = [Int](repeating: 0, count: width)
+    for c in 0..<classes { for j in 0..<width { total[j] += perClass[c * width + j] } }
+    var trits = [Int8](repeating: 0, count: classes * width)
+    var magnitudes = [Int](repeating: 0, count: width)
+    for c in 0..<classes {
+        for j in 0..<width { magnitudes[j] = abs(classes * perClass[c * width + j] - total[j]) }
+        magnitudes.sort()
+        let cut = magnitudes[min(width - 1, Int(Double(width) * zeroFraction))]
+        for j in 0..<width {
+            let value = classes * perClass[c * width + j] - total[j]
+            trits[c * width + j] = abs(value) < cut || value == 0 ? 0 : (value > 0 ? 1 : -1)
+        }
+    }
+    return trits
 }
 
 /// Sets every hidden threshold to the median of that neuron's sums on `sample`, so each
@@ -76,6 +136,10 @@ extension SearchProblem {
 /// depend on the thresholds before it.
 public func calibrateThresholds(_ genomes: inout [TernaryNetwork], on sample: ExampleBatch,
                                 evaluator: PopulationEvaluator) {
+    calibrateThresholds(&genomes, on: sample, sums: LayerSums(evaluator))
+}
+
+func calibrateThresholds(_ genomes: inout [TernaryNetwork], on sample: ExampleBatch, sums evaluators: LayerSums) {
     guard let first = genomes.first, sample.count > 0 else { return }
     // A block of genomes at a time: the sums of a block are what is held (a genome's
     // thresholds depend on it alone, so the blocks change nothing but the memory).
@@ -84,17 +148,38 @@ public func calibrateThresholds(_ genomes: inout [TernaryNetwork], on sample: Ex
         var block = Array(genomes[range])
         for layer in first.thresholds.indices {
             let width = first.layerSizes[layer + 1]
-            let sums = evaluator.layerSums(of: block, on: sample, layer: layer)
-            Parallel.updateEach(&block, workers: evaluator.threads) { index, genome, _ in
+            let sums = evaluators.sums(of: block, on: sample, layer: layer)
+            Parallel.updateEach(&block, workers: evaluators.threads) { index, genome, _ in
                 var column = [Int32](repeating: 0, count: sample.count)
+                let base = index * sample.count * width
                 for neuron in 0..<width {
-                    for b in 0..<sample.count { column[b] = sums[index][b * width + neuron] }
+                    for b in 0..<sample.count { column[b] = sums[base + b * width + neuron] }
                     // Fire (s >= theta) for the upper half: theta = the upper median.
                     genome.thresholds[layer][neuron] = upperMedian(&column)
                 }
             }
         }
         genomes.replaceSubrange(range, with: block)
+    }
+}
+
+/// The sums of each hidden layer for blocks of genomes, by evaluators of the networks' prefixes
+/// made once (an evaluator per block allocated its scratch and logits afresh: a third of a
+/// population's start went to page faults).
+struct LayerSums {
+    let prefixes: [PopulationEvaluator]
+    var threads: Int { prefixes.first?.threads ?? 1 }
+
+    init(_ evaluator: PopulationEvaluator) {
+        let sizes = evaluator.layerSizes
+        prefixes = (0..<max(0, sizes.count - 2)).map {
+            PopulationEvaluator(layerSizes: Array(sizes[0...($0 + 1)]), threads: evaluator.threads, instructionSet: evaluator.instructionSet)
+        }
+    }
+
+    /// The sums of hidden layer `layer` before thresholds: `result[(p * B + b) * n + j]`.
+    func sums(of block: [TernaryNetwork], on batch: ExampleBatch, layer: Int) -> [Int32] {
+        prefixes[layer].flatLogits(of: block.map { $0.prefix(throughLayer: layer) }, on: batch)
     }
 }
 

@@ -229,9 +229,25 @@ public final class SearchProblem {
     /// every candidate on its block of the batch and one all-reduce sums the totals (16 bytes
     /// per candidate cross the wire; nothing that grows with the batch is repeated on every
     /// rank), so every rank returns the values one process would.
-    public func stepFitness(of candidates: Candidates, incumbent: TernaryNetwork, step: Int, seed: UInt64)
-        throws(CommunicationError) -> (fitness: [Double], evaluations: Int, operations: Double) {
-        let (fitness, operations) = fitness(of: candidates, range: 0..<candidates.count, incumbent: incumbent, step: step, seed: seed)
+    ///
+    /// With a `stop` that can be raised, the candidates are scored in slices of about a million
+    /// candidate-examples (a tenth of a second or so), `stop` asked before each; nil when it was
+    /// raised before the last slice. Every candidate's score and operations are its own, so the
+    /// slices change nothing but when `stop` is heard (run distributed, pass `never`: the ranks
+    /// decide at step boundaries).
+    public func stepFitness(of candidates: Candidates, incumbent: TernaryNetwork, step: Int, seed: UInt64,
+                            until stop: StopSignal = .never)
+        throws(CommunicationError) -> (fitness: [Double], evaluations: Int, operations: Double)? {
+        let count = candidates.count
+        let slice = stop.canBeRaised ? max(1, (1 << 20) / max(1, fitnessBatchCount)) : max(1, count)
+        var fitness: [Double] = [], operations = 0.0
+        fitness.reserveCapacity(count)
+        for start in stride(from: 0, to: count, by: slice) {
+            if stop.isRaised { return nil }
+            let part = self.fitness(of: candidates, range: start..<min(count, start + slice), incumbent: incumbent, step: step, seed: seed)
+            fitness += part.fitness
+            operations += part.operations
+        }
         if let error = takeCommunicationError() { throw error }
         return (fitness, candidates.paidCount, operations)
     }

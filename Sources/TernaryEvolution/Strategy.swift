@@ -61,8 +61,10 @@ public protocol SearchStrategy: Sendable {
     /// A stable text naming every setting (hashed into checkpoints to refuse a mismatched resume).
     var settingsDescription: String { get }
 
-    /// The first state (initial genomes; thresholds may be calibrated through `problem`).
-    func initialState(problem: SearchProblem, seed: UInt64) -> State
+    /// The first state (initial genomes; thresholds may be calibrated through `problem`), or
+    /// nil when `stop` was raised before it was complete. A start that can be long (a large
+    /// population, a readout over the train split) asks `stop` between slices of its work.
+    func initialState(problem: SearchProblem, seed: UInt64, until stop: StopSignal) -> State?
 
     /// The candidates of the next step.
     func ask(_ state: inout State, problem: SearchProblem, seed: UInt64) -> Candidates
@@ -78,6 +80,13 @@ public protocol SearchStrategy: Sendable {
 
     func encode(_ state: State, into writer: inout BinaryWriter)
     func decode(from reader: inout BinaryReader, problem: SearchProblem) throws(FileFormatError) -> State
+}
+
+extension SearchStrategy {
+    /// The whole first state (nothing stops it).
+    public func initialState(problem: SearchProblem, seed: UInt64) -> State {
+        initialState(problem: problem, seed: seed, until: .never)!
+    }
 }
 
 /// Layer sizes, activation and input quantiser: what every genome of a run shares.

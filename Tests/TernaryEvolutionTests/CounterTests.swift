@@ -15,7 +15,7 @@ struct CounterTests {
         var rescored = 0
         for step in 0..<9 {
             let candidates = strategy.ask(&state, problem: problem, seed: 2)
-            let (fitness, evaluations, _) = try! problem.stepFitness(of: candidates, incumbent: state.current, step: step, seed: 2)
+            let (fitness, evaluations, _) = try! problem.stepFitness(of: candidates, incumbent: state.current, step: step, seed: 2)!
             #expect(evaluations == 12)
             strategy.tell(&state, fitness: fitness, problem: problem, seed: 2)
             let cost = problem.takeCost()
@@ -34,7 +34,7 @@ struct CounterTests {
         let problem = SearchProblem(architecture: Architecture(layerSizes: [20, 8, 3]), train: data, threads: 1)
         var rng = Xoshiro256(seed: 3)
         let sparse = randomNetwork([20, 8, 3], zeroFraction: 0.9, using: &rng), dense = randomNetwork([20, 8, 3], zeroFraction: 0, using: &rng)
-        let (_, evaluations, operations) = try! problem.stepFitness(of: .genomes([sparse, dense]), incumbent: sparse, step: 0, seed: 1)
+        let (_, evaluations, operations) = try! problem.stepFitness(of: .genomes([sparse, dense]), incumbent: sparse, step: 0, seed: 1)!
         #expect(evaluations == 2)
         #expect(operations == (SearchProblem.integerOperations(sparse) + SearchProblem.integerOperations(dense)) * 50)
         #expect(SearchProblem.integerOperations(sparse) < SearchProblem.integerOperations(dense))

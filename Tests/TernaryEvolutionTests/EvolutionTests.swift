@@ -245,7 +245,12 @@ struct CheckpointTests {
         let run = session(smallGA(population: 8), sizes: [20, 9, 3], data: data, batch: 64)
         steps(run, 2)
         let bytes = stateBytes(run)
-        for cut in stride(from: 0, to: bytes.count, by: max(1, bytes.count / 97)) {
+        // No bytes at all: the state of a session whose start was never built (stopped inside it).
+        var empty = BinaryReader(bytes: [], path: "state")
+        let unstarted = session(smallGA(population: 8), sizes: [20, 9, 3], data: data)
+        #expect(throws: Never.self) { try unstarted.restoreState(from: &empty) }
+        #expect(!unstarted.hasStarted && stateBytes(unstarted).isEmpty)
+        for cut in stride(from: 1, to: bytes.count, by: max(1, bytes.count / 97)) {
             var reader = BinaryReader(bytes: Array(bytes[0..<cut]), path: "state")
             #expect(throws: FileFormatError.self) { try session(smallGA(population: 8), sizes: [20, 9, 3], data: data).restoreState(from: &reader) }
         }

@@ -44,7 +44,7 @@ struct OffspringTests {
             var cached = 0, crossed = 0
             for generation in 0..<7 {
                 let candidates = strategy.ask(&state, problem: problem, seed: 9)
-                let (fitness, evaluations, _) = try! problem.stepFitness(of: candidates, incumbent: state.genomes[0], step: generation, seed: 9)
+                let (fitness, evaluations, _) = try! problem.stepFitness(of: candidates, incumbent: state.genomes[0], step: generation, seed: 9)!
                 let full = problem.evaluator.scores(of: state.genomes, on: problem.batch(step: generation, seed: 9))
                 #expect(fitness == full.map(FitnessKind.xent.fitness), "generation \(generation)")
                 #expect(evaluations == candidates.paidCount)
@@ -77,7 +77,7 @@ struct OffspringTests {
             for generation in 0..<8 {
                 let parents = state.genomes
                 let candidates = strategy.ask(&state, problem: problem, seed: 5)
-                let (fitness, _, _) = try! problem.stepFitness(of: candidates, incumbent: state.genomes[0], step: generation, seed: 5)
+                let (fitness, _, _) = try! problem.stepFitness(of: candidates, incumbent: state.genomes[0], step: generation, seed: 5)!
                 let full = problem.evaluator.scores(of: state.genomes, on: problem.batch(step: generation, seed: 5))
                 #expect(fitness == full.map(FitnessKind.xent.fitness), "generation \(generation)")
                 if case let .offspring(offspring) = candidates {
@@ -133,7 +133,7 @@ struct OffspringTests {
         for generation in 0..<6 {
             let before = state.scoredFromCache
             let candidates = strategy.ask(&state, problem: problem, seed: 4)
-            let (fitness, evaluations, operations) = try! problem.stepFitness(of: candidates, incumbent: state.genomes[0], step: generation, seed: 4)
+            let (fitness, evaluations, operations) = try! problem.stepFitness(of: candidates, incumbent: state.genomes[0], step: generation, seed: 4)!
             let side = problem.takeCost()
             let perGenome = problem.fullOperations(state.genomes.prefix(1), examples: data.count)
             switch candidates {

@@ -40,6 +40,13 @@ public final class PopulationEvaluator {
         return networks.indices.map { Array(logitBuffer[($0 * stride)..<(($0 + 1) * stride)]) }
     }
 
+    /// `logits(of:on:)` in one array, `result[(p * B + b) * C + c]`: no array per network (a
+    /// population's start asks for the sums of thousands of blocks).
+    public func flatLogits(of networks: [TernaryNetwork], on batch: ExampleBatch) -> [Int32] {
+        runForward(networks, batch)
+        return logitBuffer
+    }
+
     /// The score of every network on `batch`. `temperature` is the softmax scale `tau` of the
     /// cross-entropy (default `1 / sqrt(n_{L-1})`, <doc:Semantics>).
     public func scores(of networks: [TernaryNetwork], on batch: ExampleBatch,

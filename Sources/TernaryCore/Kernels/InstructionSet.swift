@@ -22,7 +22,13 @@ public enum InstructionSet: String, CaseIterable, Sendable, CustomStringConverti
     }
 
     /// Whether this build has kernels for the set and this CPU (and OS) can run them.
-    public var isSupported: Bool { tern_kernels(code) != nil && tern_cpu_supports(code) != 0 }
+    /// Asked of the CPU once per process (`cpuid` is slow under virtualisation, and every new
+    /// evaluator asks: a population's start built thousands of them).
+    public var isSupported: Bool { InstructionSet.runnable.contains(self) }
+
+    private static let runnable: Set<InstructionSet> = Set(allCases.filter {
+        tern_kernels($0.code) != nil && tern_cpu_supports($0.code) != 0
+    })
 
     /// The sets this host can run, fastest last.
     public static var supported: [InstructionSet] { allCases.filter(\.isSupported) }

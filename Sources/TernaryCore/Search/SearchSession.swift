@@ -45,6 +45,14 @@ public protocol SearchSession: AnyObject {
     func encodeState(into writer: inout BinaryWriter)
     /// Replaces the state with one written by `encodeState` of a session with the same settings.
     func restoreState(from reader: inout BinaryReader) throws(FileFormatError)
+    /// Whether the session's start (its first state: initial genomes, a readout) is built. A
+    /// session may build it inside its first `advance`, so that the start, too, answers to the
+    /// stop signal; before that, `incumbent()` would build it at once.
+    var hasStarted: Bool { get }
+}
+
+extension SearchSession {
+    public var hasStarted: Bool { true }
 }
 
 extension SearchSession {
@@ -56,14 +64,34 @@ extension SearchSession {
 /// interrupt (Ctrl-C, SIGTERM) or when the arm's budget of seconds is spent.
 public struct StopSignal: Sendable {
     private let check: @Sendable () -> Bool
+    private let progress: @Sendable (Double) -> Void
 
-    public init(_ check: @escaping @Sendable () -> Bool) { self.check = check }
+    /// A signal raised when `check` returns true; `progress` hears the share of a long phase
+    /// done so far (a start's, from 0 to 1), for a progress line.
+    public init(_ check: @escaping @Sendable () -> Bool, progress: @escaping @Sendable (Double) -> Void = { _ in }) {
+        self.check = check
+        self.progress = progress
+        canBeRaised = true
+    }
 
     /// A signal that is never raised.
-    public static let never = StopSignal { false }
+    public static let never = StopSignal(never: ())
+
+    private init(never: Void) {
+        check = { false }
+        progress = { _ in }
+        canBeRaised = false
+    }
+
+    /// False for `never`: work may then skip what only stopping needs (slices, a copy of the
+    /// state to go back to).
+    public let canBeRaised: Bool
 
     /// Whether the work should stop now.
     public var isRaised: Bool { check() }
+
+    /// Tells the listener that `fraction` (0 ... 1) of the current phase is done.
+    public func note(fraction: Double) { progress(fraction) }
 }
 
 /// An arm that cannot continue: what happened.

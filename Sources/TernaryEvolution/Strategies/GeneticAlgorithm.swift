@@ -75,13 +75,9 @@ public struct GeneticAlgorithm: SearchStrategy {
         }
     }
 
-    public func initialState(problem: SearchProblem, seed: UInt64) -> State {
-        var genomes = problem.initialGenomes(count: populationSize, zeroFraction: initialZeroFraction, seed: seed)
-        if readout {
-            // One genome at a time, each readout on all cores.
-            genomes = genomes.map { problem.readoutInitialized($0, zeroFraction: initialZeroFraction) }
-        }
-        return State(genomes: genomes, fitness: [], generation: 0)
+    public func initialState(problem: SearchProblem, seed: UInt64, until stop: StopSignal) -> State? {
+        problem.initialGenomes(count: populationSize, zeroFraction: initialZeroFraction, readout: readout, seed: seed, until: stop)
+            .map { State(genomes: $0, fitness: [], generation: 0) }
     }
 
     /// An offspring being built: its genome and the parent it is scored from (-1: a full

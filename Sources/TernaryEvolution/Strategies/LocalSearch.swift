@@ -69,8 +69,9 @@ public struct LocalSearch: SearchStrategy {
             + (outputShare.map { " output_share=\($0)" } ?? "")
     }
 
-    public func initialState(problem: SearchProblem, seed: UInt64) -> State {
-        State(current: problem.startingPoint(zeroFraction: initialZeroFraction, readout: readout, seed: seed), step: 0, accepted: 0)
+    public func initialState(problem: SearchProblem, seed: UInt64, until stop: StopSignal) -> State? {
+        problem.startingPoint(zeroFraction: initialZeroFraction, readout: readout, seed: seed, until: stop)
+            .map { State(current: $0, step: 0, accepted: 0) }
     }
 
     public func ask(_ state: inout State, problem: SearchProblem, seed: UInt64) -> Candidates {

@@ -56,8 +56,9 @@ public struct SignVoteES: SearchStrategy {
         "es(prefix search) pairs=\(pairs) trits=\(perturbedTrits) thresholds=\(thresholdProbability)/\(thresholdStep) votes=\(voteThreshold) max=\(maxMoves.map(String.init) ?? "all") zeros=\(initialZeroFraction) readout=\(readout)"
     }
 
-    public func initialState(problem: SearchProblem, seed: UInt64) -> State {
-        State(current: problem.startingPoint(zeroFraction: initialZeroFraction, readout: readout, seed: seed), generation: 0, moved: 0)
+    public func initialState(problem: SearchProblem, seed: UInt64, until stop: StopSignal) -> State? {
+        problem.startingPoint(zeroFraction: initialZeroFraction, readout: readout, seed: seed, until: stop)
+            .map { State(current: $0, generation: 0, moved: 0) }
     }
 
     /// The move of `position` by signed `step` from `genome` (clipped for trits).

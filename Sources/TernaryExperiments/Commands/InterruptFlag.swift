@@ -24,6 +24,11 @@ final class InterruptFlag: Sendable {
         return signalNumber.load(ordering: .relaxed) != 0
     }
 
+    /// Whether a signal set the flag, without counting as a read of `isSet` (what a step asks
+    /// between slices; a test flag set to trip at its n-th read then trips at the same step
+    /// boundary however finely the steps are sliced).
+    var isRaisedNow: Bool { signalNumber.load(ordering: .relaxed) != 0 }
+
     /// The signal that set the flag (0 when none did).
     var signal: Int32 { signalNumber.load(ordering: .relaxed) }
 

@@ -146,7 +146,7 @@ struct GASettings: ArmSettings {
     }
 
     /// Three population buffers (parents, offspring, the sorted copy), the calibration sums (a block of genomes' layer sums on a
-    /// sample of at least 256 examples, and their transient copy), the evaluator on a batch, and the breeders' caches: two
+    /// sample of at least 256 examples, and their transient copy), the readout start's sums of a block, the evaluator on a batch, and the breeders' caches: two
     /// generations of at most one per genome, within `cache_mb`.
     func estimatedBytes(_ context: ArmContext) -> (bytes: Int, key: String) {
         // Distributed, each rank evaluates and caches only its block of the batch.
@@ -155,7 +155,9 @@ struct GASettings: ArmSettings {
         let widest = context.layerSizes.dropFirst().max()!
         let caches = min(cacheBytes, 2 * population * CachePool.byteCount(layerSizes: context.layerSizes, examples: examples,
                                                                          context: context.quantizer.tokens?.context ?? 0))
-        let bytes = 3 * population * context.genomeBytes + 2 * min(population, calibrationBlock) * sample * widest * 4
+        // The readout start's sums of a block on the train split (text: 16,384 windows), and their copy.
+        let readoutSums = readout ? 2 * min(population, calibrationBlock) * min(context.train.count, context.quantizer.tokens == nil ? Int.max : 16_384) * widest * 4 : 0
+        let bytes = 3 * population * context.genomeBytes + 2 * min(population, calibrationBlock) * sample * widest * 4 + readoutSums
             + context.evaluatorBytes(genomes: population, examples: examples) + caches
         return (bytes, caches > bytes / 2 ? "cache_mb" : "population")
     }
