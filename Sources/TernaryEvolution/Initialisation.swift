@@ -86,7 +86,8 @@ extension SearchProblem {
         let sums = evaluators.sums(of: block, on: examples.batch, layer: last - 1)
         let labels = examples.indices.map { train.labels[$0] }
         Parallel.updateEach(&block, workers: threads) { index, genome, _ in
-            let trits = readoutTrits(sums: sums, from: index * labels.count * width, thresholds: genome.thresholds[last - 1],
+            let hidden = HiddenLayer(genome, layer: last - 1)
+            let trits = readoutTrits(sums: sums, from: index * labels.count * width, hidden: hidden,
                                      labels: labels, width: width, classes: classes, zeroFraction: zeroFraction)
             genome.weights[last] = TernaryMatrix(rowCount: classes, columnCount: width, trits: trits)
         }
@@ -94,26 +95,18 @@ extension SearchProblem {
 }
 
 /// The readout output layer (row-major, `classes x width` trits) of a genome whose last hidden
-/// layer has sums `sums[start + b * width + j]` and `thresholds` on examples of `labels`.
+/// layer (`hidden`) has sums `sums[start + b * width + j]` on examples of `labels`.
 ///
 /// The correlation of hidden unit j with class c, scaled by C - 1 to stay in integers: the sum
 /// over examples of h_j (C - 1 when the label is c, -1 otherwise) = C S_cj - T_j, with S_cj the
 /// sum of h_j over examples of class c and T_j over all. O(B width), exact. Trit (c, j) is its
 /// sign, 0 for the weakest `zeroFraction` of each class's correlations.
-func readoutTrits(sums: [Int32], from start: Int, thresholds: [Int32], labels: [Int], width: Int, classes: Int,
+func readoutTrits(sums: [Int32], from start: Int, hidden: HiddenLayer, labels: [Int], width: Int, classes: Int,
                   zeroFraction: Double) -> [Int8] {
-    precondition(start >= 0 && start + labels.count * width <= sums.count && thresholds.count >= width, "sums of another shape")
-    // Hidden units that fire, counted per class (h = +1 counts 1, h = -1 counts -1: 2 fired - n_c).
-    var fired = [Int32](repeating: 0, count: classes * width), members = [Int](repeating: 0, count: classes)
-    var row = start
-    for label in labels {
-        let offset = label * width
-        members[label] &+= 1
-        for j in 0..<width { fired[offset + j] &+= sums[row + j] >= thresholds[j] ? 1 : 0 }
-        row += width
-    }
-    var perClass = [Int](repeating: 0, count: classes * width)
-    for c in 0..<classes { for j in 0..<width { perClass[c * width + j] = 2 * Int(fired[c * width + j]) - members[c] } }
+    precondition(start >= 0 && start + labels.count * width <= sums.count && hidden.thresholds.count >= width, "sums of another shape")
+    let perClass = hidden.activation == .sign
+        ? signSumsPerClass(sums: sums, from: start, thresholds: hidden.thresholds, labels: labels, width: width, classes: classes)
+        : hidden.levelSumsPerClass(sums: sums, from: start, labels: labels, width: width, classes: classes)
     var total = [Int](repeating: 0, count: width)
     for c in 0..<classes { for j in 0..<width { total[j] += perClass[c * width + j] } }
     var trits = [Int8](repeating: 0, count: classes * width)
@@ -128,6 +121,22 @@ func readoutTrits(sums: [Int32], from start: Int, thresholds: [Int32], labels: [
         }
     }
     return trits
+}
+
+/// The sum of each hidden unit's `sign` activation (+-1) over the examples of each class,
+/// `[classes][width]`: units that fire counted per class (2 fired - n_c).
+func signSumsPerClass(sums: [Int32], from start: Int, thresholds: [Int32], labels: [Int], width: Int, classes: Int) -> [Int] {
+    var fired = [Int32](repeating: 0, count: classes * width), members = [Int](repeating: 0, count: classes)
+    var row = start
+    for label in labels {
+        let offset = label * width
+        members[label] &+= 1
+        for j in 0..<width { fired[offset + j] &+= sums[row + j] >= thresholds[j] ? 1 : 0 }
+        row += width
+    }
+    var perClass = [Int](repeating: 0, count: classes * width)
+    for c in 0..<classes { for j in 0..<width { perClass[c * width + j] = 2 * Int(fired[c * width + j]) - members[c] } }
+    return perClass
 }
 
 /// Sets every hidden threshold to the median of that neuron's sums on `sample`, so each
@@ -151,12 +160,15 @@ func calibrateThresholds(_ genomes: inout [TernaryNetwork], on sample: ExampleBa
             let sums = evaluators.sums(of: block, on: sample, layer: layer)
             Parallel.updateEach(&block, workers: evaluators.threads) { index, genome, _ in
                 var column = [Int32](repeating: 0, count: sample.count)
+                var spans = genome.activation.isLevels ? [Int64](repeating: 0, count: width) : []
                 let base = index * sample.count * width
                 for neuron in 0..<width {
                     for b in 0..<sample.count { column[b] = sums[base + b * width + neuron] }
                     // Fire (s >= theta) for the upper half: theta = the upper median.
                     genome.thresholds[layer][neuron] = upperMedian(&column)
+                    if !spans.isEmpty { spans[neuron] = levelSpan(&column, threshold: genome.thresholds[layer][neuron]) }
                 }
+                if !spans.isEmpty { placeLevels(&genome, layer: layer, spans: &spans) }
             }
         }
         genomes.replaceSubrange(range, with: block)
@@ -190,8 +202,11 @@ struct LayerSums {
 /// quickselect. The value
 /// is the same whatever the pivots, so thresholds do not depend on the method. `values` is
 /// reordered; it must not be empty.
-func upperMedian(_ values: inout [Int32]) -> Int32 {
-    let k = values.count / 2
+func upperMedian(_ values: inout [Int32]) -> Int32 { orderStatistic(&values, index: values.count / 2) }
+
+/// The value at index `k` of `values` sorted, by the selection of `upperMedian`.
+func orderStatistic(_ values: inout [Int32], index k: Int) -> Int32 {
+    precondition(k >= 0 && k < values.count, "index \(k) outside the \(values.count) values")
     let low = values.min()!, high = values.max()!
     if Int(high) - Int(low) < 4096 {
         var counts = [Int](repeating: 0, count: Int(high) - Int(low) + 1)

@@ -44,7 +44,8 @@ struct CounterTests {
 @Suite("Readout start")
 struct ReadoutTests {
     /// The readout layer written the obvious way: per example, per class, per hidden unit,
-    /// the product h (C - 1 for the label, -1 otherwise), then sign and the zero cut.
+    /// the product h (C - 1 for the label, -1 otherwise; h = +-1 or a level), then sign and the
+    /// zero cut.
     func reference(_ genome: TernaryNetwork, data: QuantizedDataset, zeroFraction: Double) -> TernaryNetwork {
         let sizes = genome.layerSizes, last = sizes.count - 2, width = sizes[last], classes = sizes.last!
         var result = genome
@@ -54,7 +55,7 @@ struct ReadoutTests {
                 let features = Array(data.features[(b * data.featureCount)..<((b + 1) * data.featureCount)])
                 let sums = ReferenceNetwork.sums(genome, features: features, layer: last - 1)
                 for j in 0..<width {
-                    let h = sums[j] >= Int(genome.thresholds[last - 1][j]) ? 1 : -1
+                    let h = ReferenceNetwork.activation(genome, layer: last - 1, neuron: j, sum: sums[j])
                     row[j] += h * (data.labels[b] == c ? classes - 1 : -1)
                 }
             }
@@ -64,18 +65,45 @@ struct ReadoutTests {
         return result
     }
 
-    @Test("the readout output layer equals the per-example reference (one and two hidden layers, widths around 64)",
-          arguments: [[20, 63, 3], [20, 65, 7], [13, 24, 129, 5]])
-    func readout(sizes: [Int]) {
+    @Test("the readout output layer equals the per-example reference (one and two hidden layers, widths around 64, sign and levels)",
+          arguments: [([20, 63, 3], Activation.sign), ([20, 65, 7], .sign), ([13, 24, 129, 5], .sign),
+                      ([20, 65, 7], .levels(bits: 4)), ([20, 63, 3], .levels(bits: 2))])
+    func readout(sizes: [Int], activation: Activation) {
         var rng = Xoshiro256(seed: 8)
         let examples = randomExamples(count: 90, features: sizes[0], classes: sizes.last!, maxValue: 4, using: &rng)
         let data = QuantizedDataset(features: examples.features, featureCount: sizes[0], labels: examples.labels, classCount: sizes.last!)
-        let problem = SearchProblem(architecture: Architecture(layerSizes: sizes), train: data, threads: 1)
-        var genome = randomNetwork(sizes, zeroFraction: 0.3, using: &rng)
-        // Thresholds near the middle of the sums, so hidden units take both signs.
+        let problem = SearchProblem(architecture: Architecture(layerSizes: sizes, activation: activation), train: data, threads: 1)
+        var genome = randomNetwork(sizes, zeroFraction: 0.3, activation: activation, using: &rng)
+        // Thresholds near the middle of the sums, so hidden units take both signs (several levels).
         for l in genome.thresholds.indices { for k in genome.thresholds[l].indices { genome.thresholds[l][k] = Int32(rng.uniformBelow(5)) - 2 } }
+        if activation.isLevels { genome.steps = genome.steps.map { _ in 1 } }
         let got = problem.readoutInitialized(genome, zeroFraction: 0.25)
         #expect(got == reference(genome, data: data, zeroFraction: 0.25))
         #expect(got.weights.last!.zeroCount < got.weights.last!.count, "the readout must set some weights")
+    }
+
+    @Test("a K-bit start puts each neuron's median sum at its threshold and spreads the sample over the levels")
+    func levelsCalibration() {
+        var rng = Xoshiro256(seed: 9)
+        let sizes = [30, 97, 4]
+        let examples = randomExamples(count: 600, features: sizes[0], classes: 4, using: &rng)
+        let data = QuantizedDataset(features: examples.features, featureCount: sizes[0], labels: examples.labels, classCount: 4)
+        for bits in [2, 4, 8] {
+            let problem = SearchProblem(architecture: Architecture(layerSizes: sizes, activation: .levels(bits: bits)), train: data, threads: 2)
+            let genome = problem.initialGenomes(count: 1, zeroFraction: 0.3, seed: 3)[0]
+            let top = (1 << bits) - 1
+            var counts = [Int](repeating: 0, count: top + 1)
+            for b in 0..<data.count {
+                let features = Array(data.features[(b * sizes[0])..<((b + 1) * sizes[0])])
+                let sums = ReferenceNetwork.sums(genome, features: features, layer: 0)
+                for j in 0..<sizes[1] { counts[ReferenceNetwork.activation(genome, layer: 0, neuron: j, sum: sums[j])] += 1 }
+            }
+            let total = Double(data.count * sizes[1])
+            // The sample is a third of the data here: about half of every neuron's sums below its threshold.
+            #expect(abs(Double(counts[0]) / total - 0.5) < 0.1, "K=\(bits): \(counts)")
+            #expect(Double(counts[top]) / total < 0.12, "K=\(bits): \(counts)")
+            #expect(counts[1...].filter { $0 > 0 }.count >= min(top, 3), "K=\(bits): levels used \(counts)")
+            #expect(genome.steps[0] >= 1)
+        }
     }
 }
