@@ -39,12 +39,19 @@ extension TernaryNetwork {
     static let maxLayerCount = 64
     static let maxLayerSize = 1 << 24
 
+    /// The format version this network's model file is written in: the oldest that holds it (1:
+    /// one input range; 2: per-feature ranges; 3: tokens or a temperature; 4: a multi-bit
+    /// activation), so files readable by older builds stay so.
+    public var modelFileFormat: UInt16 {
+        activation.isLevels ? 4 : tokens != nil || temperature != nil ? 3 : quantizer.isPerFeature ? 2 : 1
+    }
+
     /// The bytes of this network's model file.
     public func modelFileBytes() -> [UInt8] {
         var out = BinaryWriter()
         out.bytes += TernaryNetwork.modelFileMagic
         let extended = tokens != nil || temperature != nil || activation.isLevels
-        out.write(UInt16(activation.isLevels ? 4 : extended ? 3 : quantizer.isPerFeature ? 2 : 1))
+        out.write(modelFileFormat)
         out.write(activation.code)
         out.write(UInt8(quantizer.bits))
         out.write(quantizer.low.bitPattern)

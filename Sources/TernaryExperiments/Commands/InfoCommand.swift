@@ -24,7 +24,7 @@ enum InfoCommand {
         let q = network.quantizer
         var lines = [
             "model:       \(path)",
-            "format:      TernEvo model version \(TernaryNetwork.modelFileVersion), \(grouped(fileBytes)) bytes",
+            "format:      TernEvo model version \(network.modelFileFormat), \(grouped(fileBytes)) bytes",
             "layers:      \(network.layerSizes.map(String.init).joined(separator: "-")) (\(network.activation.name) activation)",
  q.tokens.map { "input:       one-hot tokens: context \($0.context) x vocabulary \($0.vocabulary) = \(network.inputCount) inputs (vocabulary \(($0.symbols.map { $0.debugDescription.dropFirst().dropLast() }).joined(separator: " ")))" }
                 ?? (q.isPerFeature
@@ -42,6 +42,7 @@ enum InfoCommand {
             var line = "layer \(l + 1):     \(matrix.rowCount) x \(matrix.columnCount): +1 \(percent(matrix.plusCount, matrix.count)), 0 \(percent(matrix.zeroCount, matrix.count)), -1 \(percent(matrix.minusCount, matrix.count))"
             if l < network.thresholds.count, let low = network.thresholds[l].min(), let high = network.thresholds[l].max() {
                 line += ", thresholds \(low) ... \(high)"
+                if network.activation.isLevels { line += ", step \(network.steps[l]) (levels 0 ... \(network.activation.maxLevel))" }
             } else {
                 line += ", output logits"
             }
