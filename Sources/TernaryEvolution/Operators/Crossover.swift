@@ -9,9 +9,11 @@ public enum Crossover: String, Hashable, Sendable, CaseIterable {
     /// Neurons in a random run `[c1, c2)` of all rows (layer by layer) from the second parent.
     case twoPoint = "two-point"
 
-    /// Writes the crossover of `first` and `second` into `child` (whose storage is reused).
+    /// Writes the crossover of `first` and `second` into `child` (whose storage is reused). The
+    /// hidden layers' steps (multi-bit activations) come from `first`, without a random draw.
     func apply(_ first: TernaryNetwork, _ second: TernaryNetwork, into child: inout TernaryNetwork,
                using generator: inout some RandomNumberGenerator) {
+        child.steps = first.steps
         switch self {
         case .uniform:
             for l in child.weights.indices {
@@ -45,6 +47,7 @@ public enum Crossover: String, Hashable, Sendable, CaseIterable {
 
 /// Copies `parent` into `child`'s storage.
 func copyGenome(_ parent: TernaryNetwork, into child: inout TernaryNetwork) {
+    child.steps = parent.steps
     for l in child.weights.indices { child.weights[l].assign(parent.weights[l]) }
     for l in child.thresholds.indices {
         for i in child.thresholds[l].indices { child.thresholds[l][i] = parent.thresholds[l][i] }

@@ -23,8 +23,9 @@ enum Difference {
         return total
     }
 
-    /// The moves that turn `parent` into `child`: a trit move per differing weight and a
-    /// threshold move per differing threshold, layer by layer and row by row.
+    /// The moves that turn `parent` into `child`: a trit move per differing weight, a threshold
+    /// move per differing threshold, layer by layer and row by row, and a step move per
+    /// differing step (multi-bit activations).
     static func moves(from parent: TernaryNetwork, to child: TernaryNetwork) -> [Move] {
         var moves: [Move] = []
         for l in child.weights.indices {
@@ -46,6 +47,7 @@ enum Difference {
                 moves.append(.threshold(layer: l, neuron: neuron, value: value))
             }
         }
+        for (l, step) in child.steps.enumerated() where step != parent.steps[l] { moves.append(.step(layer: l, value: step)) }
         return moves
     }
 }
