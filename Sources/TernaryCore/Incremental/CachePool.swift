@@ -38,8 +38,9 @@ public final class CachePool {
     }
 
     /// Bytes one slot holds on `examples` examples (token inputs: `context` symbols per window).
-    public static func byteCount(layerSizes: [Int], examples: Int, context: Int = 0) -> Int {
-        DeltaCache.byteCount(layerSizes: layerSizes, examples: examples, context: context)
+    /// A levels `activation` keeps a byte per hidden value and example instead of a bit.
+    public static func byteCount(layerSizes: [Int], examples: Int, context: Int = 0, activation: Activation = .sign) -> Int {
+        DeltaCache.byteCount(layerSizes: layerSizes, examples: examples, context: context, activation: activation)
     }
 
     /// Where a new slot comes from.

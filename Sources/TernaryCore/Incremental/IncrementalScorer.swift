@@ -1,7 +1,8 @@
 /// Scores candidates that differ from one genome by a few moves, from that genome's cached
 /// evaluation on a fixed batch (<doc:IncrementalEvaluation>), instead of a full forward pass each.
 ///
-/// The cache holds, on the batch: the sums and signs of every hidden neuron for every example,
+/// The cache holds, on the batch: the sums and signs (levels, for a `levels` network: a byte
+/// each) of every hidden neuron for every example,
 /// the logits, each example's fixed-point loss and correctness, and the totals.
 /// - `rebuild(_:on:)` is a full evaluation into the cache.
 /// - `score(_:)` / `scores(of:)` give the exact score of the genome with a list of moves applied,
@@ -14,7 +15,8 @@
 ///
 /// Cost: a first-layer trit move costs O(B) adds plus O(C) and one `log` per example whose
 /// hidden sign flips; a later-layer or threshold move costs O(B) for its neuron plus work in
-/// proportion to the examples whose values change; an output-layer move recomputes every
+/// proportion to the examples whose values change (a step move of a levels network: O(B n) for
+/// its layer); an output-layer move recomputes every
 /// example's loss (every logit of that class changes). Memory: about `4 B` bytes per hidden
 /// neuron, plus the inputs (`B` bytes per feature) and `12 B + 4 B C` bytes.
 ///

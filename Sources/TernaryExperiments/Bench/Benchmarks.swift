@@ -319,7 +319,7 @@ struct Benchmarks {
                                              "sharded_candidates_per_s": Double(candidates.count) / timings[2], "data": source]))
             }
         }
-        return rows + textDeltaRows()
+        return rows + textDeltaRows() + levelDeltaRows()
     }
 
     /// A first-layer move of the text shape (<doc:TextLanguageModelling>: context 8, 64 symbols, 512

@@ -8,7 +8,9 @@ extension DeltaCache {
     func copy(from source: DeltaCache) {
         precondition(source.sizes == sizes, "a cache of layers \(source.sizes) cannot be copied into one of \(sizes)")
         // Buffer sizes follow from (layer sizes, examples, context) alone.
-        if source.exampleCount != exampleCount || source.context != context || words == 0 { adoptShape(of: source) }
+        if source.exampleCount != exampleCount || source.context != context || source.isLevels != isLevels || words == 0 {
+            adoptShape(of: source)
+        }
         network = source.network
         func copyBuffer<T>(_ target: DeltaBuffer<T>, _ origin: DeltaBuffer<T>) {
             target.base.update(from: origin.base, count: origin.count)
@@ -17,7 +19,9 @@ extension DeltaCache {
         copyBuffer(windows, source.windows)
         copyBuffer(indexStart, source.indexStart)
         copyBuffer(indexExamples, source.indexExamples)
-        for l in sums.indices { copyBuffer(sums[l], source.sums[l]); copyBuffer(bits[l], source.bits[l]) }
+        for l in sums.indices {
+            copyBuffer(sums[l], source.sums[l]); copyBuffer(bits[l], source.bits[l]); copyBuffer(levels[l], source.levels[l])
+        }
         for l in columns.indices { copyBuffer(columns[l], source.columns[l]) }
         for l in thresholds.indices { copyBuffer(thresholds[l], source.thresholds[l]) }
         copyBuffer(logits, source.logits)
@@ -65,14 +69,16 @@ extension DeltaCache {
     }
 
     /// Bytes a cache of `layerSizes` holds on `examples` examples (token inputs: `context`
-    /// symbols per window), the genome included: what `CachePool` budgets with.
-    static func byteCount(layerSizes: [Int], examples: Int, context: Int = 0) -> Int {
+    /// symbols per window; a levels `activation` keeps a byte per hidden value instead of a bit),
+    /// the genome included: what `CachePool` budgets with.
+    static func byteCount(layerSizes: [Int], examples: Int, context: Int = 0, activation: Activation = .sign) -> Int {
         let words = max(1, (examples + 63) / 64), padded = words * 64
         let hidden = layerSizes.dropFirst().dropLast().reduce(0, +)
         let later = TernaryNetwork.weightCount(layerSizes: Array(layerSizes.dropFirst()))
         let genome = TernaryNetwork.byteCount(layerSizes: layerSizes)
         let inputs = context > 0 ? 4 * context * padded + 4 * (layerSizes[0] + 1) + 4 * examples * context : layerSizes[0] * padded
-        return inputs + 4 * hidden * padded + 8 * hidden * words + later + 4 * hidden
+        let values = activation.isLevels ? hidden * padded : 8 * hidden * words
+        return inputs + 4 * hidden * padded + values + later + 4 * hidden
             + examples * (4 * layerSizes.last! + 8 + 1 + 4 + 20) + genome
     }
 }

@@ -2,12 +2,14 @@
 
 extension DeltaCache {
     /// The effective changes of a candidate, in `scratch`: trit deltas (new - current, nonzero)
-    /// and new thresholds, each sorted by (layer, row[, column]); the last move at a position wins.
+    /// new thresholds and new steps, each sorted by (layer, row[, column]); the last move at a
+    /// position wins.
     func normalize(_ moves: UnsafeBufferPointer<Move>, into s: DeltaScratch) {
         let m = moves.count
         s.reserveMoves(m)
         s.tritCount = 0
         s.thresholdCount = 0
+        s.stepCount = 0
         var index = m
         while index > 0 {
             index -= 1
@@ -39,7 +41,12 @@ extension DeltaCache {
                 s.thresholdValue[s.thresholdCount] = move.value
                 s.thresholdCount += 1
             case .step:
-                preconditionFailure("step moves belong to multi-bit networks, which this scorer does not hold yet")
+                precondition(network.activation.isLevels, "a step move needs a levels network; this one is \(network.activation.name)")
+                // A network without hidden layers has no step (check traps); the move changes nothing else.
+                if move.value == network.steps[l] { continue }
+                s.stepLayer[s.stepCount] = move.layer
+                s.stepValue[s.stepCount] = move.value
+                s.stepCount += 1
             }
         }
         // Insertion sorts: candidates hold a few moves.
@@ -62,6 +69,15 @@ extension DeltaCache {
                 j -= 1
             }
             s.thresholdLayer[j] = key.0; s.thresholdNeuron[j] = key.1; s.thresholdValue[j] = key.2
+        }
+        for i in 1..<max(1, s.stepCount) {
+            var j = i
+            let key = (s.stepLayer[i], s.stepValue[i])
+            while j > 0 && s.stepLayer[j - 1] > key.0 {
+                s.stepLayer[j] = s.stepLayer[j - 1]; s.stepValue[j] = s.stepValue[j - 1]
+                j -= 1
+            }
+            s.stepLayer[j] = key.0; s.stepValue[j] = key.1
         }
     }
 }

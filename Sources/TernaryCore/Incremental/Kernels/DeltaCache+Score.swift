@@ -3,141 +3,178 @@ import CTernaryKernels
 // Read-only scoring of a candidate from the cache (see DeltaCache.swift for the layout and cost).
 
 extension DeltaCache {
-    /// The total loss units and correct count of the candidate `moves`, from the cache alone.
+    /// The total loss units and correct count of the candidate `moves`, from the cache alone:
+    /// layer by layer, the hidden layers' changed examples (sign or levels path), then the
+    /// output layer's changed losses added to the cached totals.
     func score(_ moves: UnsafeBufferPointer<Move>, scratch s: DeltaScratch) -> (units: Int64, correct: Int) {
         normalize(moves, into: s)
-        if s.tritCount == 0 && s.thresholdCount == 0 { return (totalUnits, totalCorrect) }
-        let B = exampleCount, Bw = words, Bp = padded
-        var trit = 0, threshold = 0
+        if s.tritCount == 0 && s.thresholdCount == 0 && s.stepCount == 0 { return (totalUnits, totalCorrect) }
+        var trit = 0, threshold = 0, step = 0
         var previousChanged = false
-        var deltaUnits: Int64 = 0, deltaCorrect = 0
         for l in 0..<layerCount {
-            let tritStart = trit
-            while trit < s.tritCount && Int(s.tritLayer[trit]) == l { trit += 1 }
-            let thresholdStart = threshold
-            while threshold < s.thresholdCount && Int(s.thresholdLayer[threshold]) == l { threshold += 1 }
-            let tritEnd = trit, thresholdEnd = threshold
-            let n = sizes[l + 1]
-
+            let trits = s.range(s.tritLayer, count: s.tritCount, layer: l, from: &trit)
+            let thresholds = s.range(s.thresholdLayer, count: s.thresholdCount, layer: l, from: &threshold)
+            let steps = s.range(s.stepLayer, count: s.stepCount, layer: l, from: &step)
             if l == layerCount - 1 {
-                // Output layer: new logits and losses of the affected examples.
-                let everyExample = tritEnd > tritStart
-                guard everyExample || previousChanged else { break }
-                var cursor = 0
-                let z = s.logits.base
-                let changed = previousChanged ? s.changedMask[l - 1].base : nil
-                // The visited examples' new losses are computed together at the end (eight
-                // `log`s at a time, the `loss_units` kernel); here their parts are collected.
-                var pending = 0
-                s.pendingGaps.reserve(B, value: 0)
-                s.pendingNormalisers.reserve(B, value: 0)
-                s.pendingUnits.reserve(B, value: 0)
-                func visit(_ b: Int) {
-                    let loss = outputLoss(example: b, layer: l, trits: tritStart..<tritEnd, changed: changed,
-                                          cursor: &cursor, logits: z, scratch: s)
-                    s.pendingGaps.base[pending] = loss.top &- loss.labelLogit
-                    s.pendingNormalisers.base[pending] = loss.normaliser
-                    pending &+= 1
-                    deltaUnits &-= units.base[b]
-                    deltaCorrect &+= (loss.correct ? 1 : 0) &- Int(correct.base[b])
-                }
-                if everyExample && l > 0 {
-                    // Examples whose hidden signs did not change: eight at a time in the kernel;
-                    // the changed ones (in order, for the cursor) and the kernel's fallbacks O(C).
-                    let kept = outputMovesKernel(layer: l, trits: tritStart..<tritEnd, skip: changed, store: false, scratch: s)
-                    s.operations &+= kept.handled &* (tritEnd &- tritStart &+ 2)
-                    deltaUnits &+= kept.units
-                    deltaCorrect &+= kept.correct
-                    if let changed { forEachSetBit(changed, words: Bw) { visit($0) } }
-                    for i in 0..<kept.fallbacks { visit(Int(s.fallback.base[i])) }
-                } else if everyExample {
-                    for b in 0..<B { visit(b) }
-                } else {
-                    // No output weight moves: the changed examples' columns are added in C.
-                    pending = changedOutputs(layer: l, changed: changed!, scratch: s)
-                    for i in 0..<pending {
-                        let b = Int(s.changedExamples.base[i])
-                        deltaUnits &-= units.base[b]
-                        deltaCorrect &+= (s.pendingBests.base[i] == labels.base[b] ? 1 : 0) &- Int(correct.base[b])
-                    }
-                }
-                if pending > 0 {
-                    kernels.pointee.loss_units(s.pendingGaps.base, s.pendingNormalisers.base, pending, table.temperature,
-                                               table.shiftNats, s.pendingUnits.base)
-                    for i in 0..<pending { deltaUnits &+= s.pendingUnits.base[i] }
-                }
-                break
+                guard !trits.isEmpty || previousChanged else { break }
+                let delta = isLevels ? levelOutputDelta(layer: l, trits: trits, previousChanged: previousChanged, scratch: s)
+                    : outputDelta(layer: l, trits: trits, previousChanged: previousChanged, scratch: s)
+                return (totalUnits &+ delta.units, totalCorrect &+ delta.correct)
             }
+            if isLevels {
+                let newStep = steps.isEmpty ? nil : s.stepValue[steps.upperBound - 1]
+                previousChanged = levelHidden(layer: l, trits: trits, thresholds: thresholds, step: newStep,
+                                              previousChanged: previousChanged, scratch: s)
+            } else {
+                previousChanged = signHidden(layer: l, trits: trits, thresholds: thresholds, previousChanged: previousChanged, scratch: s)
+            }
+            // Nothing below changes: later moves still count (an output or later-layer move).
+            if !previousChanged && trit == s.tritCount && threshold == s.thresholdCount && step == s.stepCount { break }
+        }
+        return (totalUnits, totalCorrect)
+    }
 
-            // Hidden layer l.
-            s.reserveLayer(l, directs: (tritEnd - tritStart) + (thresholdEnd - thresholdStart), words: Bw)
-            let changedMask = s.changedMask[l].base
-            changedMask.initialize(repeating: 0, count: Bw)
-            let exclude = previousChanged ? UnsafePointer(s.changedMask[l - 1].base) : nil
-            // Direct neurons: merge the rows of trit moves and the neurons of threshold moves.
-            var directs = 0
-            var t = tritStart, h = thresholdStart
-            while t < tritEnd || h < thresholdEnd {
-                let k = min(t < tritEnd ? Int(s.tritRow[t]) : Int.max, h < thresholdEnd ? Int(s.thresholdNeuron[h]) : Int.max)
-                var rowEnd = t
-                while rowEnd < tritEnd && Int(s.tritRow[rowEnd]) == k { rowEnd += 1 }
-                var theta = thresholds[l].base[k]
-                if h < thresholdEnd && Int(s.thresholdNeuron[h]) == k {
-                    theta = s.thresholdValue[h]
-                    s.thetaMoved.base[k] = 1
-                    s.thetaNew.base[k] = theta
-                    h += 1
-                }
-                let mask = s.directMasks[l].base + directs &* Bw
-                if l == 0 && context > 0 && s.thetaMoved.base[k] == 0 {
-                    tokenFlips(neuron: k, trits: t..<rowEnd, theta: theta, scratch: s, out: mask)
-                } else {
-                    // Operations are counted per real example (not padded), so shard counts add up.
-                    s.operations &+= B &* (rowEnd &- t &+ 1)
-                    batchFlips(layer: l, neuron: k, trits: t..<rowEnd, theta: theta, exclude: exclude, scratch: s, out: mask)
-                }
-                for w in 0..<Bw { changedMask[w] |= mask[w] }
-                s.directNeurons[l].base[directs] = Int32(k)
-                directs += 1
-                t = rowEnd
-            }
-            s.directCount[l] = directs
-            // Examples whose inputs changed: every neuron, from the cached sums.
-            s.denseCount[l] = 0
-            if previousChanged {
-                var cursor = 0
-                let delta = s.delta.base
-                forEachSetBit(s.changedMask[l - 1].base, words: Bw) { b in
-                    let count = gatherChanges(layer: l - 1, example: b, cursor: &cursor, scratch: s)
-                    s.operations &+= n &* (count &+ 1)
-                    delta.initialize(repeating: 0, count: n)
-                    addColumns(layer: l, count: count, into: delta, width: n, scratch: s)
-                    for t in tritStart..<tritEnd {
-                        let j = Int(s.tritColumn[t])
-                        delta[Int(s.tritRow[t])] &+= scaled(newSign(layer: l - 1, neuron: j, example: b, changes: count, scratch: s), s.tritDelta[t])
-                    }
-                    let sumColumn = sums[l].base + b
-                    for k in 0..<n where delta[k] != 0 || s.thetaMoved.base[k] != 0 {
-                        let theta = s.thetaMoved.base[k] != 0 ? s.thetaNew.base[k] : thresholds[l].base[k]
-                        let fires = sumColumn[k &* Bp] &+ delta[k] >= theta
-                        if fires != bit(l, k, b) {
-                            s.appendDense(layer: l, example: b, neuron: k, fires: fires)
-                            changedMask[b >> 6] |= 1 << UInt64(b & 63)
-                        }
-                    }
-                }
-            }
-            for h in thresholdStart..<thresholdEnd { s.thetaMoved.base[Int(s.thresholdNeuron[h])] = 0 }
-            previousChanged = false
-            for w in 0..<Bw where changedMask[w] != 0 { previousChanged = true; break }
-            if !previousChanged {
-                // Nothing below changes: later moves still count (an output or later-layer move).
-                var later = false
-                for u in trit..<s.tritCount where Int(s.tritLayer[u]) > l { later = true; break }
-                if !later && threshold == s.thresholdCount { break }
+    /// The change of the totals at the output layer `l` (sign path): new logits and losses of
+    /// the examples with a changed input (`previousChanged`) or, with output trit moves `trits`,
+    /// of every example.
+    func outputDelta(layer l: Int, trits: Range<Int>, previousChanged: Bool, scratch s: DeltaScratch) -> (units: Int64, correct: Int) {
+        let B = exampleCount, Bw = words
+        let tritStart = trits.lowerBound, tritEnd = trits.upperBound
+        var deltaUnits: Int64 = 0, deltaCorrect = 0
+        let everyExample = tritEnd > tritStart
+        var cursor = 0
+        let z = s.logits.base
+        let changed = previousChanged ? s.changedMask[l - 1].base : nil
+        // The visited examples' new losses are computed together at the end (eight
+        // `log`s at a time, the `loss_units` kernel); here their parts are collected.
+        var pending = 0
+        s.reservePending(B)
+        func visit(_ b: Int) {
+            let loss = outputLoss(example: b, layer: l, trits: tritStart..<tritEnd, changed: changed,
+                                  cursor: &cursor, logits: z, scratch: s)
+            s.pendingGaps.base[pending] = loss.top &- loss.labelLogit
+            s.pendingNormalisers.base[pending] = loss.normaliser
+            pending &+= 1
+            deltaUnits &-= units.base[b]
+            deltaCorrect &+= (loss.correct ? 1 : 0) &- Int(correct.base[b])
+        }
+        if everyExample && l > 0 {
+            // Examples whose hidden signs did not change: eight at a time in the kernel;
+            // the changed ones (in order, for the cursor) and the kernel's fallbacks O(C).
+            let kept = outputMovesKernel(layer: l, trits: tritStart..<tritEnd, skip: changed, store: false, scratch: s)
+            s.operations &+= kept.handled &* (tritEnd &- tritStart &+ 2)
+            deltaUnits &+= kept.units
+            deltaCorrect &+= kept.correct
+            if let changed { forEachSetBit(changed, words: Bw) { visit($0) } }
+            for i in 0..<kept.fallbacks { visit(Int(s.fallback.base[i])) }
+        } else if everyExample {
+            for b in 0..<B { visit(b) }
+        } else {
+            // No output weight moves: the changed examples' columns are added in C.
+            pending = changedOutputs(layer: l, changed: changed!, scratch: s)
+            for i in 0..<pending {
+                let b = Int(s.changedExamples.base[i])
+                deltaUnits &-= units.base[b]
+                deltaCorrect &+= (s.pendingBests.base[i] == labels.base[b] ? 1 : 0) &- Int(correct.base[b])
             }
         }
-        return (totalUnits &+ deltaUnits, totalCorrect &+ deltaCorrect)
+        return (deltaUnits &+ pendingUnits(pending, scratch: s), deltaCorrect)
+    }
+
+    /// The sum of the units of the first `count` pending examples (their gaps and normalisers in
+    /// the scratch), eight `log`s at a time in the `loss_units` kernel.
+    func pendingUnits(_ count: Int, scratch s: DeltaScratch) -> Int64 {
+        guard count > 0 else { return 0 }
+        kernels.pointee.loss_units(s.pendingGaps.base, s.pendingNormalisers.base, count, table.temperature,
+                                   table.shiftNats, s.pendingUnits.base)
+        var total: Int64 = 0
+        for i in 0..<count { total &+= s.pendingUnits.base[i] }
+        return total
+    }
+
+    /// Hidden layer `l` of the candidate (sign path): the flip masks of its direct neurons (those
+    /// with trit or threshold moves, over the batch) and the flips of the examples whose inputs
+    /// changed (`previousChanged`: every neuron, from the cached sums). Returns whether any
+    /// example of the layer flips.
+    func signHidden(layer l: Int, trits: Range<Int>, thresholds: Range<Int>, previousChanged: Bool, scratch s: DeltaScratch) -> Bool {
+        let B = exampleCount, Bw = words, Bp = padded, n = sizes[l + 1]
+        let tritStart = trits.lowerBound, tritEnd = trits.upperBound
+        let thresholdStart = thresholds.lowerBound, thresholdEnd = thresholds.upperBound
+        s.reserveLayer(l, directs: (tritEnd - tritStart) + (thresholdEnd - thresholdStart), words: Bw)
+        let changedMask = s.changedMask[l].base
+        changedMask.initialize(repeating: 0, count: Bw)
+        let exclude = previousChanged ? UnsafePointer(s.changedMask[l - 1].base) : nil
+        // Direct neurons: merge the rows of trit moves and the neurons of threshold moves.
+        var t = tritStart, h = thresholdStart, every = 0
+        s.directCount[l] = 0
+        while let (k, rows, theta) = nextDirect(layer: l, trits: trits, thresholds: thresholds, trit: &t, threshold: &h,
+                                                 every: &every, everyNeuron: false, scratch: s) {
+            let mask = s.directMasks[l].base + s.directCount[l] &* Bw
+            if l == 0 && context > 0 && s.thetaMoved.base[k] == 0 {
+                tokenFlips(neuron: k, trits: rows, theta: theta, scratch: s, out: mask)
+            } else {
+                // Operations are counted per real example (not padded), so shard counts add up.
+                s.operations &+= B &* (rows.count &+ 1)
+                batchFlips(layer: l, neuron: k, trits: rows, theta: theta, exclude: exclude, scratch: s, out: mask)
+            }
+            s.addDirect(layer: l, neuron: k, mask: mask, words: Bw)
+        }
+        // Examples whose inputs changed: every neuron, from the cached sums.
+        s.denseCount[l] = 0
+        if previousChanged {
+            var cursor = 0
+            let delta = s.delta.base
+            forEachSetBit(s.changedMask[l - 1].base, words: Bw) { b in
+                let count = gatherChanges(layer: l - 1, example: b, cursor: &cursor, scratch: s)
+                s.operations &+= n &* (count &+ 1)
+                delta.initialize(repeating: 0, count: n)
+                addColumns(layer: l, count: count, into: delta, width: n, scratch: s)
+                for t in tritStart..<tritEnd {
+                    let j = Int(s.tritColumn[t])
+                    delta[Int(s.tritRow[t])] &+= scaled(newSign(layer: l - 1, neuron: j, example: b, changes: count, scratch: s), s.tritDelta[t])
+                }
+                let sumColumn = sums[l].base + b
+                for k in 0..<n where delta[k] != 0 || s.thetaMoved.base[k] != 0 {
+                    let theta = s.thetaMoved.base[k] != 0 ? s.thetaNew.base[k] : self.thresholds[l].base[k]
+                    let fires = sumColumn[k &* Bp] &+ delta[k] >= theta
+                    if fires != bit(l, k, b) {
+                        s.appendDense(layer: l, example: b, neuron: k, fires: fires)
+                        changedMask[b >> 6] |= 1 << UInt64(b & 63)
+                    }
+                }
+            }
+        }
+        for h in thresholdStart..<thresholdEnd { s.thetaMoved.base[Int(s.thresholdNeuron[h])] = 0 }
+        for w in 0..<Bw where changedMask[w] != 0 { return true }
+        return false
+    }
+
+    /// The next direct neuron of hidden layer `l` (every neuron in turn with `everyNeuron`, else
+    /// the next row of the trit moves `trits` or neuron of the threshold moves `thresholds`,
+    /// merged; the cursors `t`, `h`, `every` advance): its neuron, its trit moves and its
+    /// threshold (a moved one is also marked in `s.thetaMoved`). Nil after the last.
+    @inline(__always)
+    func nextDirect(layer l: Int, trits: Range<Int>, thresholds: Range<Int>, trit t: inout Int, threshold h: inout Int,
+                    every: inout Int, everyNeuron: Bool, scratch s: DeltaScratch) -> (neuron: Int, rows: Range<Int>, theta: Int32)? {
+        let k: Int
+        if everyNeuron {
+            guard every < sizes[l + 1] else { return nil }
+            k = every
+            every += 1
+        } else {
+            k = min(t < trits.upperBound ? Int(s.tritRow[t]) : Int.max, h < thresholds.upperBound ? Int(s.thresholdNeuron[h]) : Int.max)
+            guard k != Int.max else { return nil }
+        }
+        let start = t
+        while t < trits.upperBound && Int(s.tritRow[t]) == k { t += 1 }
+        var theta = self.thresholds[l].base[k]
+        if h < thresholds.upperBound && Int(s.thresholdNeuron[h]) == k {
+            theta = s.thresholdValue[h]
+            s.thetaMoved.base[k] = 1
+            s.thetaNew.base[k] = theta
+            h += 1
+        }
+        return (k, start..<t, theta)
     }
 
     /// The loss parts of example `b` of the candidate at the output layer `l`, whose trit moves
@@ -218,7 +255,7 @@ extension DeltaCache {
             var d: Int32 = 0
             while t < trits.upperBound && Int(s.tritRow[t]) == r {
                 let j = Int(s.tritColumn[t])
-                let v = l == 0 ? inputValue(j, b) : (bit(l - 1, j, b) ? 1 : -1)
+                let v = l == 0 ? inputValue(j, b) : hiddenValue(l - 1, j, b)
                 d &+= scaled(v, s.tritDelta[t])
                 t += 1
             }
@@ -285,14 +322,8 @@ extension DeltaCache {
                 for t in trits {
                     let j = Int(s.tritColumn[t]), delta = s.tritDelta[t]
                     var v: SIMD16<Int32>
-                    if l == 0 && context > 0 {
-                        // Token inputs: 1 where the window has column j at its position.
-                        let column = SIMD16<Int32>(repeating: Int32(j))
-                        let held = UnsafeRawPointer(windows.base + ((j / vocabulary) &* Bp &+ base)).loadUnaligned(as: SIMD16<Int32>.self)
-                        v = SIMD16<Int32>().replacing(with: 1, where: held .== column)
-                    } else if l == 0 {
-                        v = SIMD16<Int32>(truncatingIfNeeded: UnsafeRawPointer(inputs.base + (j &* Bp &+ base))
-                            .loadUnaligned(as: SIMD16<UInt8>.self))
+                    if l == 0 {
+                        v = firstInputs(j, base)
                     } else {
                         let h = UInt32(truncatingIfNeeded: bits[l - 1].base[j &* Bw &+ w] >> UInt64(q &* 16))
                         v = SIMD16<Int32>(repeating: -1).replacing(with: 1, where: (SIMD16<UInt32>(repeating: h) & lanes) .!= none)
@@ -309,6 +340,18 @@ extension DeltaCache {
         }
     }
 
+    /// Input `j` of the 16 examples from `base` on: their bytes, or for token inputs 1 where the
+    /// window has column `j` at its position.
+    @inline(__always)
+    func firstInputs(_ j: Int, _ base: Int) -> SIMD16<Int32> {
+        if context > 0 {
+            let column = SIMD16<Int32>(repeating: Int32(j))
+            let held = UnsafeRawPointer(windows.base + ((j / vocabulary) &* padded &+ base)).loadUnaligned(as: SIMD16<Int32>.self)
+            return SIMD16<Int32>().replacing(with: 1, where: held .== column)
+        }
+        return SIMD16<Int32>(truncatingIfNeeded: UnsafeRawPointer(inputs.base + (j &* padded &+ base)).loadUnaligned(as: SIMD16<UInt8>.self))
+    }
+
     /// The flip mask of first-layer neuron `k` of a token network whose threshold does not move,
     /// with its trit moves `trits`: only the examples in the index of a moved column are
     /// visited (their sum changes by the deltas of the moved columns their window holds); every
@@ -317,24 +360,8 @@ extension DeltaCache {
     func tokenFlips(neuron k: Int, trits: Range<Int>, theta: Int32, scratch s: DeltaScratch, out: UnsafeMutablePointer<UInt64>) {
         let Bw = words, Bp = padded
         out.initialize(repeating: 0, count: Bw)
-        var listed = 0
-        for t in trits {
-            let j = Int(s.tritColumn[t])
-            listed &+= Int(indexStart.base[j &+ 1] &- indexStart.base[j])
-        }
-        s.reserveExamples(Bp, listed: listed)
+        let (count, listed) = tokenDeltas(trits: trits, scratch: s)
         let acc = s.exampleDelta.base, touched = s.touched.base
-        var count = 0
-        for t in trits {
-            let j = Int(s.tritColumn[t]), delta = s.tritDelta[t]
-            for i in Int(indexStart.base[j])..<Int(indexStart.base[j &+ 1]) {
-                let b = Int(indexExamples.base[i])
-                // An example may be listed twice when deltas cancel; its second visit finds
-                // its sum unchanged and leaves the mask as the first set it.
-                if acc[b] == 0 { touched[count] = Int32(b); count &+= 1 }
-                acc[b] &+= delta
-            }
-        }
         let sums = self.sums[0].base + k &* Bp, old = bits[0].base + k &* Bw
         for i in 0..<count {
             let b = Int(touched[i])
@@ -343,6 +370,32 @@ extension DeltaCache {
             if fires != (old[b >> 6] >> UInt64(b & 63) & 1 == 1) { out[b >> 6] |= 1 << UInt64(b & 63) }
         }
         s.operations &+= listed &* 2 &+ count  // per example, so shard counts add up
+    }
+
+    /// The change of a first-layer neuron's sum under its token trit moves `trits`, for the
+    /// examples of the moved columns' index: `s.exampleDelta[b]` for each of the `count`
+    /// examples listed in `s.touched` (the caller zeroes them again); `listed` index entries read.
+    @inline(__always)
+    func tokenDeltas(trits: Range<Int>, scratch s: DeltaScratch) -> (count: Int, listed: Int) {
+        var listed = 0
+        for t in trits {
+            let j = Int(s.tritColumn[t])
+            listed &+= Int(indexStart.base[j &+ 1] &- indexStart.base[j])
+        }
+        s.reserveExamples(padded, listed: listed)
+        let acc = s.exampleDelta.base, touched = s.touched.base
+        var count = 0
+        for t in trits {
+            let j = Int(s.tritColumn[t]), delta = s.tritDelta[t]
+            for i in Int(indexStart.base[j])..<Int(indexStart.base[j &+ 1]) {
+                let b = Int(indexExamples.base[i])
+                // An example may be listed twice when deltas cancel; its second visit finds
+                // its sum unchanged and leaves the mask (or level) as the first set it.
+                if acc[b] == 0 { touched[count] = Int32(b); count &+= 1 }
+                acc[b] &+= delta
+            }
+        }
+        return (count, listed)
     }
 
     /// Collects the changed neurons of hidden layer `layer` for `example` into the scratch's

@@ -18,6 +18,8 @@ import CTernaryKernels
 //                                        in increasing order (see the Semantics article)
 //   sums[l]       Int32  [n(l+1)][Bp]    hidden pre-activations, neuron-major (l < L - 1)
 //   bits[l]       UInt64 [n(l+1)][Bw]    hidden signs, bit b % 64 of word b / 64 set when +1
+//                                        (sign networks; a levels network keeps instead:)
+//   levels[l]     UInt8  [n(l+1)][Bp]    hidden levels 0 ... 2^K - 1, neuron-major
 //   columns[l-1]  Int8   [n(l)][n(l+1)]  weight layer l >= 1 transposed: column j contiguous
 //   logits        Int32  [B][C]
 //   units         Int64  [B]             fixed-point loss of each example (see `LossTable`)
@@ -45,7 +47,9 @@ import CTernaryKernels
 //     O(C) one takes an example's top, best class and normaliser from `logit_summary`, and the
 //     losses of all the examples a candidate recomputes come from `loss_units` at the end.
 // A first-layer trit move therefore costs O(B) plus O(C) (and one `log`) per example whose
-// hidden sign flips. With token inputs, a first-layer trit move of column j visits only the
+// hidden sign flips. A levels network goes the same way with levels for signs
+// (DeltaCache+Levels.swift): a change is (example, neuron, level change d) and adds d times a
+// weight column (a sign flip is the change d = +-2). With token inputs, a first-layer trit move of column j visits only the
 // examples of index j (about B / V of them) plus O(B / 64) words of masks.
 
 // Stored properties of `DeltaCache` and `DeltaScratch` (DeltaScratch.swift) are read and written inside the scoring loops;
@@ -76,6 +80,10 @@ final class DeltaCache {
     @exclusivity(unchecked) var indexExamples = DeltaBuffer<Int32>(count: 1, value: 0)
     @exclusivity(unchecked) var sums: [DeltaBuffer<Int32>]
     @exclusivity(unchecked) var bits: [DeltaBuffer<UInt64>]
+    @exclusivity(unchecked) var levels: [DeltaBuffer<UInt8>]
+    /// Whether the genome has a `levels` activation and hidden layers (then `levels`, not
+    /// `bits`, holds the hidden activations).
+    @exclusivity(unchecked) private(set) var isLevels = false
     @exclusivity(unchecked) var columns: [DeltaBuffer<Int8>]
     @exclusivity(unchecked) var thresholds: [DeltaBuffer<Int32>]
     @exclusivity(unchecked) var logits = DeltaBuffer<Int32>(count: 1, value: 0)
@@ -103,6 +111,7 @@ final class DeltaCache {
         network = TernaryNetwork(layerSizes: layerSizes)
         sums = (0..<(layerCount - 1)).map { _ in DeltaBuffer(count: 1, value: 0) }
         bits = (0..<(layerCount - 1)).map { _ in DeltaBuffer(count: 1, value: 0) }
+        levels = (0..<(layerCount - 1)).map { _ in DeltaBuffer(count: 1, value: 0) }
         columns = (1..<max(1, layerCount)).map { DeltaBuffer(count: layerSizes[$0] * layerSizes[$0 + 1], value: 0) }
         thresholds = (0..<(layerCount - 1)).map { DeltaBuffer(count: layerSizes[$0 + 1], value: 0) }
     }
@@ -110,6 +119,7 @@ final class DeltaCache {
     deinit {
         for buffer in sums { buffer.free() }
         for buffer in bits { buffer.free() }
+        for buffer in levels { buffer.free() }
         for buffer in columns { buffer.free() }
         for buffer in thresholds { buffer.free() }
         inputs.free(); logits.free(); units.free(); correct.free(); labels.free()
@@ -131,15 +141,25 @@ final class DeltaCache {
         return tail >= 64 ? ~0 : (1 << UInt64(tail)) - 1
     }
 
+    /// The cached value of hidden neuron `neuron` of hidden layer `layer` for `example`: its
+    /// level, or +-1 for a sign network.
+    @inline(__always)
+    func hiddenValue(_ layer: Int, _ neuron: Int, _ example: Int) -> Int32 {
+        if isLevels { return Int32(levels[layer].base[neuron &* padded &+ example]) }
+        return bit(layer, neuron, example) ? 1 : -1
+    }
+
     func bit(_ layer: Int, _ neuron: Int, _ example: Int) -> Bool {
         bits[layer].base[neuron &* words &+ example >> 6] >> UInt64(example & 63) & 1 == 1
     }
 
     // MARK: rebuild
 
-    /// Allocates every buffer for `B` examples (token inputs: `newContext` symbols per window).
-    private func reshape(examples B: Int, context newContext: Int) {
+    /// Allocates every buffer for `B` examples (token inputs: `newContext` symbols per window;
+    /// hidden levels instead of signs with `levels`).
+    private func reshape(examples B: Int, context newContext: Int, levels newLevels: Bool) {
         context = newContext
+        isLevels = newLevels
         vocabulary = newContext > 0 ? sizes[0] / newContext : 0
         exampleCount = B
         words = max(1, (B + 63) / 64)
@@ -150,7 +170,8 @@ final class DeltaCache {
         indexExamples.free(); indexExamples = DeltaBuffer(count: B * context, value: 0)
         for l in 0..<(layerCount - 1) {
             sums[l].free(); sums[l] = DeltaBuffer(count: sizes[l + 1] * Bp, value: 0)
-            bits[l].free(); bits[l] = DeltaBuffer(count: sizes[l + 1] * words, value: 0)
+            bits[l].free(); bits[l] = DeltaBuffer(count: isLevels ? 1 : sizes[l + 1] * words, value: 0)
+            levels[l].free(); levels[l] = DeltaBuffer(count: isLevels ? sizes[l + 1] * Bp : 1, value: 0)
         }
         logits.free(); logits = DeltaBuffer(count: B * classes, value: 0)
         units.free(); units = DeltaBuffer(count: B, value: 0)
@@ -164,7 +185,7 @@ final class DeltaCache {
 
     /// Takes the batch shape of `source` (buffers reallocated; contents to be copied).
     func adoptShape(of source: DeltaCache) {
-        reshape(examples: source.exampleCount, context: source.context)
+        reshape(examples: source.exampleCount, context: source.context, levels: source.isLevels)
     }
 
     /// A full evaluation of `network` on the examples (`features` row-major, `n0` bytes each; or
@@ -174,7 +195,10 @@ final class DeltaCache {
                  context newContext: Int = 0, labels exampleLabels: [Int], workers: Int) {
         self.network = network
         let B = exampleLabels.count
-        if B != exampleCount || words == 0 || newContext != context { reshape(examples: B, context: newContext) }
+        let levelsNetwork = network.activation.isLevels && layerCount > 1
+        if B != exampleCount || words == 0 || newContext != context || levelsNetwork != isLevels {
+            reshape(examples: B, context: newContext, levels: levelsNetwork)
+        }
         let Bp = padded, n0 = sizes[0]
         for b in 0..<B { labels.base[b] = Int32(exampleLabels[b]) }
         if context > 0 {
@@ -218,12 +242,14 @@ final class DeltaCache {
             let matrix = network.weights[l]
             let isOutput = l == layerCount - 1
             if l >= 1 {
-                signSums(layer: l, workers: workers)
+                if isLevels { levelSums(layer: l, workers: workers) } else { signSums(layer: l, workers: workers) }
                 if isOutput { break }
             }
             let target = UncheckedSendable(isOutput ? nil : sums[l].base)
             let outputs = UncheckedSendable(logits.base)
-            let rowBits = UncheckedSendable(isOutput ? nil : bits[l].base)
+            let rowBits = UncheckedSendable(isOutput || isLevels ? nil : bits[l].base)
+            let rowLevels = UncheckedSendable(isOutput || !isLevels ? nil : levels[l].base)
+            let step = isOutput ? 1 : network.steps[l], activation = network.activation
             let theta = UncheckedSendable(isOutput ? nil : thresholds[l].base)
             Parallel.run(items: n, workers: workers, local: { k, _ in
                 // One neuron over the batch: a row of Bp Int32 sums, then its sign bits.
@@ -254,6 +280,10 @@ final class DeltaCache {
                 } else {
                     target.value!.advanced(by: k &* Bp).update(from: row, count: Bp)
                     let t = theta.value![k]
+                    if let out = rowLevels.value {
+                        for b in 0..<Bp { out[k &* Bp &+ b] = UInt8(activation.value(sum: row[b], threshold: t, step: step)) }
+                        return
+                    }
                     for w in 0..<self.words {
                         var word: UInt64 = 0
                         for i in 0..<64 where row[w &* 64 &+ i] >= t { word |= 1 << UInt64(i) }
@@ -313,8 +343,7 @@ final class DeltaCache {
     /// logits (example-major, real examples) or to `sums[l]` (neuron-major, padding included).
     /// O(B n_l n_(l+1) / 32) vector adds, against B n_l n_(l+1) scalar ones neuron by neuron.
     private func signSums(layer l: Int, workers: Int) {
-        let n = sizes[l + 1], fanIn = sizes[l], B = exampleCount, Bw = words, Bp = padded
-        let isOutput = l == layerCount - 1
+        let n = sizes[l + 1], fanIn = sizes[l], Bw = words
         let lanes = (n &+ 15) & ~15
         // Doubled columns padded to whole vectors, and each neuron's weight sum.
         let doubled = UnsafeMutablePointer<Int8>.allocate(capacity: fanIn &* lanes)
@@ -333,7 +362,6 @@ final class DeltaCache {
         }
         let weights = UncheckedSendable(UnsafePointer(doubled)), origin = UncheckedSendable(UnsafePointer(start))
         let signs = UncheckedSendable(UnsafePointer(bits[l - 1].base))
-        let target = UncheckedSendable(isOutput ? logits.base : sums[l].base)
         // One accumulator per worker, not per word.
         let threads = max(1, min(workers, Bw))
         let accumulators = UnsafeMutablePointer<Int32>.allocate(capacity: threads &* 64 &* lanes)
@@ -358,17 +386,26 @@ final class DeltaCache {
                     }
                 }
             }
-            if isOutput {
-                for e in 0..<min(64, B &- w &* 64) {
-                    (target.value + (w &* 64 &+ e) &* n).update(from: accumulator + e &* lanes, count: n)
-                }
-            } else {
-                for k in 0..<n {
-                    let out = target.value + (k &* Bp &+ w &* 64)
-                    for e in 0..<64 { out[e] = accumulator[e &* lanes &+ k] }
-                }
-            }
+            self.storeTile(accumulator, word: w, lanes: lanes, layer: l)
         })
+    }
+
+    /// Writes the sums of weight layer `l` for the 64 examples of word `w` from `accumulator`
+    /// (example-major, `lanes` per example) to the logits (example-major, real examples only)
+    /// or to `sums[l]` (neuron-major, padding included).
+    func storeTile(_ accumulator: UnsafeMutablePointer<Int32>, word w: Int, lanes: Int, layer l: Int) {
+        let n = sizes[l + 1], Bp = padded
+        if l == layerCount - 1 {
+            for e in 0..<min(64, exampleCount &- w &* 64) {
+                (logits.base + (w &* 64 &+ e) &* n).update(from: accumulator + e &* lanes, count: n)
+            }
+        } else {
+            let target = sums[l].base
+            for k in 0..<n {
+                let out = target + (k &* Bp &+ w &* 64)
+                for e in 0..<64 { out[e] = accumulator[e &* lanes &+ k] }
+            }
+        }
     }
 
     /// Recomputes example `b`'s loss from its cached logits (O(C)), stores it and its parts, and

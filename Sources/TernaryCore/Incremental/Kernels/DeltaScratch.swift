@@ -71,13 +71,20 @@ final class DeltaScratch {
     @exclusivity(unchecked) var thresholdLayer = DeltaBuffer<Int32>(count: 16, value: 0)
     @exclusivity(unchecked) var thresholdNeuron = DeltaBuffer<Int32>(count: 16, value: 0)
     @exclusivity(unchecked) var thresholdValue = DeltaBuffer<Int32>(count: 16, value: 0)
-    @exclusivity(unchecked) var tritCount = 0, thresholdCount = 0
+    /// Step moves (levels networks): hidden layer and new step, sorted by layer.
+    @exclusivity(unchecked) var stepLayer = DeltaBuffer<Int32>(count: 4, value: 0)
+    @exclusivity(unchecked) var stepValue = DeltaBuffer<Int32>(count: 4, value: 0)
+    @exclusivity(unchecked) var tritCount = 0, thresholdCount = 0, stepCount = 0
     /// Integer operations of the candidates scored since the last reset (adds, compares; an
     /// estimate for the energy column, counted per vector lane).
     @exclusivity(unchecked) var operations = 0
 
     @exclusivity(unchecked) var directMasks: [DeltaBuffer<UInt64>]
     @exclusivity(unchecked) var directNeurons: [DeltaBuffer<Int32>]
+    /// Levels networks: each direct neuron's new level of every example whose level changes
+    /// (UInt8 [directs][Bp]; other entries unused). Dense entries keep the new level in
+    /// `denseFires`, and the change lists a level change in `changeSign`.
+    @exclusivity(unchecked) var directLevels: [DeltaBuffer<UInt8>]
     @exclusivity(unchecked) var directCount: [Int]
     @exclusivity(unchecked) var changedMask: [DeltaBuffer<UInt64>]
     @exclusivity(unchecked) var denseExample: [DeltaBuffer<Int32>]
@@ -119,6 +126,7 @@ final class DeltaScratch {
         let widest = layerSizes.max()!
         directMasks = (0..<hidden).map { _ in DeltaBuffer(count: 1, value: 0) }
         directNeurons = (0..<hidden).map { _ in DeltaBuffer(count: 1, value: 0) }
+        directLevels = (0..<hidden).map { _ in DeltaBuffer(count: 1, value: 0) }
         changedMask = (0..<hidden).map { _ in DeltaBuffer(count: 1, value: 0) }
         denseExample = (0..<hidden).map { _ in DeltaBuffer(count: 64, value: 0) }
         denseNeuron = (0..<hidden).map { _ in DeltaBuffer(count: 64, value: 0) }
@@ -134,7 +142,10 @@ final class DeltaScratch {
     }
 
     deinit {
-        for buffer in [tritLayer, tritRow, tritColumn, tritDelta, thresholdLayer, thresholdNeuron, thresholdValue] { buffer.free() }
+        for buffer in [tritLayer, tritRow, tritColumn, tritDelta, thresholdLayer, thresholdNeuron, thresholdValue, stepLayer, stepValue] {
+            buffer.free()
+        }
+        for buffer in directLevels { buffer.free() }
         for buffers in [directNeurons, denseExample, denseNeuron] { for buffer in buffers { buffer.free() } }
         for buffer in directMasks { buffer.free() }
         for buffer in changedMask { buffer.free() }
@@ -157,12 +168,39 @@ final class DeltaScratch {
         tritColumn.reserve(m, value: 0); tritDelta.reserve(m, value: 0)
         thresholdLayer.reserve(m, value: 0); thresholdNeuron.reserve(m, value: 0)
         thresholdValue.reserve(m, value: 0)
+        stepLayer.reserve(m, value: 0); stepValue.reserve(m, value: 0)
+    }
+
+    /// The moves of `layer` in a list sorted by layer (`layers`, `count` of them), from `cursor`
+    /// on; advances `cursor` past them.
+    @inline(__always)
+    func range(_ layers: DeltaBuffer<Int32>, count: Int, layer: Int, from cursor: inout Int) -> Range<Int> {
+        let start = cursor
+        while cursor < count && Int(layers[cursor]) == layer { cursor += 1 }
+        return start..<cursor
+    }
+
+    /// Room for `count` pending output-layer examples.
+    func reservePending(_ count: Int) {
+        pendingGaps.reserve(count, value: 0)
+        pendingNormalisers.reserve(count, value: 0)
+        pendingUnits.reserve(count, value: 0)
     }
 
     func reserveLayer(_ l: Int, directs: Int, words: Int) {
         directMasks[l].reserve(max(1, directs) * words, value: 0)
         directNeurons[l].reserve(max(1, directs), value: 0)
         changedMask[l].reserve(words, value: 0)
+    }
+
+    /// Records neuron `k` as the next direct neuron of hidden layer `l`, its changed examples
+    /// in `mask` (`words` words), also added to the layer's changed mask.
+    @inline(__always)
+    func addDirect(layer l: Int, neuron k: Int, mask: UnsafeMutablePointer<UInt64>, words: Int) {
+        let changed = changedMask[l].base
+        for w in 0..<words { changed[w] |= mask[w] }
+        directNeurons[l].base[directCount[l]] = Int32(k)
+        directCount[l] += 1
     }
 
     @inline(__always)
@@ -177,5 +215,12 @@ final class DeltaScratch {
         denseNeuron[l].base[count] = Int32(neuron)
         denseFires[l].base[count] = fires ? 1 : 0
         denseCount[l] = count + 1
+    }
+
+    /// Levels networks: records that `neuron` of hidden layer `l` takes level `level` for `example`.
+    @inline(__always)
+    func appendLevel(layer l: Int, example: Int, neuron: Int, level: Int32) {
+        appendDense(layer: l, example: example, neuron: neuron, fires: false)
+        denseFires[l].base[denseCount[l] - 1] = UInt8(truncatingIfNeeded: level)
     }
 }
