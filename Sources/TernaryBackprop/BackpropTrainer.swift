@@ -83,7 +83,9 @@ public struct BackpropConfiguration: Hashable, Sendable {
 /// logits `s * gamma (Wq . h)` with a learned scale `s = exp(logScale)` and no output bias, so
 /// the exported integer network's argmax is the same. Backward: the gradient passes straight
 /// through `round` and `clamp` to `W`; through `sign` it is hardtanh's on the normalised
-/// pre-activation `u = z / sqrt(fanIn)`: `1 / sqrt(fanIn)` where `|u| <= 1`, else 0.
+/// pre-activation `u = z / sqrt(fanIn)`: `1 / sqrt(fanIn)` where `|u| <= 1`, else 0 (times
+/// `gamma` in both places for the scaled window). A token first layer's fan-in is its active
+/// inputs, `context`, not `context x V` (`inputFanIn`).
 ///
 /// Exactness: the hidden sign is decided as the exported network decides it, `Wq . q >= theta`
 /// with `theta = ceil(-Q b / gamma)` (first layer) or `ceil(-b / gamma)`, on integer-valued dot
@@ -102,6 +104,11 @@ public final class BackpropTrainer {
     /// Completed epochs and optimiser steps.
     public internal(set) var epoch = 0
     public internal(set) var steps = 0
+    /// The first layer's fan-in for the STE window: `context` for token inputs (of the
+    /// `context x V` one-hot inputs only `context` are ever nonzero, so a first-layer sum lies in
+    /// `-context ... context`), `n0` otherwise. Settable by tests, to train a dense one-hot twin
+    /// of a token dataset with the same window.
+    var inputFanIn: Int
     var adam: AdamState
     var work: Workspace
 
@@ -117,6 +124,7 @@ public final class BackpropTrainer {
         self.configuration.batchSize = min(configuration.batchSize, max(1, train.count))
         self.train = train
         self.levels = Float(levels)
+        inputFanIn = train.windows?.context ?? configuration.layerSizes[0]
         var rng = Xoshiro256(seed: configuration.seed, stream: [0xB0, 0])
         let sizes = configuration.layerSizes
         weights = zip(sizes.dropFirst(), sizes).map { outputs, inputs in
@@ -297,7 +305,7 @@ public final class BackpropTrainer {
                                            threads: configuration.threads)
             }
             // Through the activation of hidden layer l - 1 (whose outputs are these inputs).
-            var window = Float(sizes[l - 1]).squareRoot()
+            var window = Float(l == 1 ? inputFanIn : sizes[l - 1]).squareRoot()
             if ste && configuration.window == .scaled { window *= w.gamma[l - 1] }
             TrainingKernels.activationBackward(ste: ste, gradients: w.inputGradients, preactivations: w.preactivations[l - 1],
                                                activations: w.activations[l], window: window,
