@@ -3,14 +3,19 @@ import Testing
 @testable import TernaryBackprop
 import TernaryCore
 
+/// `count` windows of `context` random symbols of `vocabulary` and the symbol after each.
+func tokenData(context: Int, vocabulary: Int, count: Int, seed: UInt64) -> QuantizedDataset {
+    var rng = Xoshiro256(seed: seed)
+    let stream = (0..<(count + context)).map { _ in UInt16(rng.uniformBelow(vocabulary)) }
+    return QuantizedDataset(windows: TokenWindows(stream: stream, context: context, vocabulary: vocabulary))
+}
+
 /// STE and float on one-hot token inputs (the TernaryCore article Semantics) against the dense path on the
 /// same inputs materialised as one-hot bytes.
 @Suite("Token inputs in backprop")
 struct TokenTrainingTests {
     func data(context: Int, vocabulary: Int, count: Int, seed: UInt64) -> (tokens: QuantizedDataset, dense: QuantizedDataset) {
-        var rng = Xoshiro256(seed: seed)
-        let stream = (0..<(count + context)).map { _ in UInt16(rng.uniformBelow(vocabulary)) }
-        let tokens = QuantizedDataset(windows: TokenWindows(stream: stream, context: context, vocabulary: vocabulary))
+        let tokens = tokenData(context: context, vocabulary: vocabulary, count: count, seed: seed)
         var features = [UInt8]()
         for b in 0..<tokens.count { features += tokens.all.features(of: b) }
         return (tokens, QuantizedDataset(features: features, featureCount: tokens.featureCount, labels: tokens.labels, classCount: vocabulary))
