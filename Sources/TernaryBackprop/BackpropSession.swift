@@ -1,15 +1,15 @@
 import Foundation
 import TernaryCore
 
-/// A backprop trainer as an arm of an experiment: a step is an epoch; the incumbent is the
-/// exact ternary export (STE), or nothing for the float arm, which is scored by its own forward
-/// pass. A NaN loss stops the arm.
+/// A backprop trainer as an arm of an experiment: a step is an epoch, which a stop signal ends
+/// between minibatches (resumable from there); the incumbent is the exact ternary export (STE),
+/// or nothing for the float arm, which is scored by its own forward pass. A NaN loss stops the arm.
 public final class BackpropSession: SearchSession {
     public let trainer: BackpropTrainer
     public let quantizer: InputQuantizer
     let evaluator: PopulationEvaluator
     let synapses: Double
-    private var exported: (epoch: Int, network: TernaryNetwork?)?
+    private var exported: (steps: Int, network: TernaryNetwork?)?
 
     public init(trainer: BackpropTrainer, quantizer: InputQuantizer) {
         self.trainer = trainer
@@ -20,14 +20,15 @@ public final class BackpropSession: SearchSession {
     }
 
     public var step: Int { trainer.epoch }
-    public var evaluations: Int { trainer.epoch * trainer.examplesPerEpoch }
+    /// Examples trained on, a stopped epoch's included.
+    public var evaluations: Int { trainer.epoch * trainer.examplesPerEpoch + trainer.epochPosition }
     public var integerOperations: Double { 0 }
     /// Three multiply-adds per weight and example: the forward product and two backward products.
     public var floatOperations: Double { 3 * synapses * Double(evaluations) }
     public var settingsDescription: String { trainer.settingsDescription }
 
     public func advance(until stop: StopSignal) throws(SessionError) -> StepReport? {
-        let loss = trainer.trainEpoch()
+        guard let loss = trainer.trainEpoch(until: stop) else { return nil }
         guard loss.isFinite else {
             throw SessionError("the training loss became \(loss) in epoch \(trainer.epoch); lower the learning rate (key 'lr')")
         }
@@ -35,9 +36,9 @@ public final class BackpropSession: SearchSession {
     }
 
     public func incumbent() -> TernaryNetwork? {
-        if let exported, exported.epoch == trainer.epoch { return exported.network }
+        if let exported, exported.steps == trainer.steps { return exported.network }
         let network = trainer.exportTernary(quantizer: quantizer)
-        exported = (trainer.epoch, network)
+        exported = (trainer.steps, network)
         return network
     }
 

@@ -83,7 +83,9 @@ public struct BackpropConfiguration: Hashable, Sendable {
 /// logits `s * gamma (Wq . h)` with a learned scale `s = exp(logScale)` and no output bias, so
 /// the exported integer network's argmax is the same. Backward: the gradient passes straight
 /// through `round` and `clamp` to `W`; through `sign` it is hardtanh's on the normalised
-/// pre-activation `u = z / sqrt(fanIn)`: `1 / sqrt(fanIn)` where `|u| <= 1`, else 0.
+/// pre-activation `u = z / sqrt(fanIn)`: `1 / sqrt(fanIn)` where `|u| <= 1`, else 0 (times
+/// `gamma` in both places for the scaled window). A token first layer's fan-in is its active
+/// inputs, `context`, not `context x V` (`inputFanIn`).
 ///
 /// Exactness: the hidden sign is decided as the exported network decides it, `Wq . q >= theta`
 /// with `theta = ceil(-Q b / gamma)` (first layer) or `ceil(-b / gamma)`, on integer-valued dot
@@ -102,6 +104,15 @@ public final class BackpropTrainer {
     /// Completed epochs and optimiser steps.
     public internal(set) var epoch = 0
     public internal(set) var steps = 0
+    /// Inside an epoch that was stopped: the position of its next minibatch in the epoch's
+    /// order (0 between epochs), and the sum of its minibatches' mean losses times their sizes.
+    public internal(set) var epochPosition = 0
+    var epochLossSum = 0.0
+    /// The first layer's fan-in for the STE window: `context` for token inputs (of the
+    /// `context x V` one-hot inputs only `context` are ever nonzero, so a first-layer sum lies in
+    /// `-context ... context`), `n0` otherwise. Settable by tests, to train a dense one-hot twin
+    /// of a token dataset with the same window.
+    var inputFanIn: Int
     var adam: AdamState
     var work: Workspace
 
@@ -117,6 +128,7 @@ public final class BackpropTrainer {
         self.configuration.batchSize = min(configuration.batchSize, max(1, train.count))
         self.train = train
         self.levels = Float(levels)
+        inputFanIn = train.windows?.context ?? configuration.layerSizes[0]
         var rng = Xoshiro256(seed: configuration.seed, stream: [0xB0, 0])
         let sizes = configuration.layerSizes
         weights = zip(sizes.dropFirst(), sizes).map { outputs, inputs in
@@ -132,20 +144,36 @@ public final class BackpropTrainer {
 
     /// One pass over the training split in a seeded order; returns the mean training loss.
     @discardableResult
-    public func trainEpoch() -> Double {
+    public func trainEpoch() -> Double { trainEpoch(until: .never)! }
+
+    /// Trains the rest of the current epoch, asking `stop` before each minibatch. Returns the
+    /// epoch's mean training loss, or nil when stopped inside it: `epochPosition` and the
+    /// epoch's loss sum then record where it stands (both are in the checkpoint), and calling
+    /// again, here or in a trainer restored from the checkpoint, finishes the epoch with the
+    /// bits of one run straight through.
+    public func trainEpoch(until stop: StopSignal) -> Double? {
+        let order = epochOrder()
+        let end = examplesPerEpoch
+        while epochPosition < end {
+            if stop.isRaised { return nil }
+            let next = min(end, epochPosition + configuration.batchSize)
+            let batch = order[epochPosition..<next]
+            epochLossSum += step(batch) * Double(batch.count)
+            epochPosition = next
+        }
+        let loss = epochLossSum / Double(max(1, end))
+        epoch += 1
+        epochPosition = 0
+        epochLossSum = 0
+        return loss
+    }
+
+    /// The current epoch's seeded order of the training examples (a Fisher-Yates shuffle).
+    func epochOrder() -> [Int] {
         var rng = Xoshiro256(seed: configuration.seed, stream: [0xB0, 1, UInt64(epoch)])
         var order = Array(0..<train.count)
         for k in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(k, rng.uniformBelow(k + 1)) }
-        var total = 0.0
-        var start = 0
-        let end = examplesPerEpoch
-        while start < end {
-            let batch = order[start..<min(end, start + configuration.batchSize)]
-            total += step(batch) * Double(batch.count)
-            start += configuration.batchSize
-        }
-        epoch += 1
-        return total / Double(max(1, end))
+        return order
     }
 
     /// Examples trained on per epoch: `epochExamples` or the whole split.
@@ -205,52 +233,63 @@ public final class BackpropTrainer {
         var w = Workspace()
         swap(&w, &work)
         defer { swap(&w, &work) }
-        let sizes = configuration.layerSizes
-        let ste = configuration.arm == .ste
-        if ste {
+        if configuration.arm == .ste {
             for l in 0..<layerCount { w.gamma[l] = Ternarization.absmean(weights[l], into: &w.ternary[l]) }
         }
         for l in 0..<layerCount {
-            let I = sizes[l], O = sizes[l + 1]
-            let hidden = l < layerCount - 1
-            if ste {
-                // Integer-valued dots: raw q for the first layer, +-1 after.
-                if l == 0 && w.context > 0 {
-                    TokenTrainingKernels.forward(columns: w.tokenColumns, context: w.context, w.ternary[0], into: &w.dots[0], B: B, I: I, O: O)
-                } else {
-                    FloatKernels.forward(l == 0 ? w.raw : w.activations[l], w.ternary[l], into: &w.dots[l], B: B, I: I, O: O,
-                                         threads: configuration.threads)
-                }
-                let gamma = w.gamma[l], scale: Float = l == 0 ? levels : 1
-                if hidden {
-                    for o in 0..<O {
-                        w.thresholds[l][o] = BackpropTrainer.threshold(bias: biases[l][o], gamma: gamma, scale: scale)
-                    }
-                    TrainingKernels.steOutputs(dots: w.dots[l], gamma: gamma, scale: scale, biases: biases[l],
-                                               thresholds: w.thresholds[l], outputs: O, count: B * O,
-                                               preactivations: &w.preactivations[l], activations: &w.activations[l + 1])
-                } else {
-                    var unused = [Float]()
-                    TrainingKernels.steOutputs(dots: w.dots[l], gamma: gamma, scale: scale, biases: nil, thresholds: nil,
-                                               outputs: O, count: B * O, preactivations: &w.preactivations[l],
-                                               activations: &unused)
-                }
-            } else {
-                if l == 0 && w.context > 0 {
-                    TokenTrainingKernels.forward(columns: w.tokenColumns, context: w.context, weights[0], into: &w.preactivations[0],
-                                                 B: B, I: I, O: O)
-                } else {
-                    FloatKernels.forward(w.activations[l], weights[l], into: &w.preactivations[l], B: B, I: I, O: O,
-                                         threads: configuration.threads)
-                }
-                if hidden {
-                    TrainingKernels.tanhOutputs(biases: biases[l], outputs: O, count: B * O,
-                                                preactivations: &w.preactivations[l], activations: &w.activations[l + 1])
-                }
-            }
+            if configuration.arm == .ste { steLayer(l, &w, B: B) } else { floatLayer(l, &w, B: B) }
         }
-        // Softmax cross-entropy on s * z_L.
-        let C = sizes[layerCount]
+        let loss = crossEntropy(&w, B: B, backward: backward)
+        if backward { backwardLayers(&w, B: B) }
+        return loss
+    }
+
+    /// STE layer `l`: integer-valued dots of `Wq` with raw `q` (first layer) or +-1 (after),
+    /// then `z = gamma dots + b` and, for a hidden layer, the sign as the exported threshold decides it.
+    func steLayer(_ l: Int, _ w: inout Workspace, B: Int) {
+        let I = configuration.layerSizes[l], O = configuration.layerSizes[l + 1]
+        if l == 0 && w.context > 0 {
+            TokenTrainingKernels.forward(columns: w.tokenColumns, context: w.context, w.ternary[0], into: &w.dots[0], B: B, I: I, O: O)
+        } else {
+            FloatKernels.forward(l == 0 ? w.raw : w.activations[l], w.ternary[l], into: &w.dots[l], B: B, I: I, O: O,
+                                 threads: configuration.threads)
+        }
+        let gamma = w.gamma[l], scale: Float = l == 0 ? levels : 1
+        if l < layerCount - 1 {
+            for o in 0..<O {
+                w.thresholds[l][o] = BackpropTrainer.threshold(bias: biases[l][o], gamma: gamma, scale: scale)
+            }
+            TrainingKernels.steOutputs(dots: w.dots[l], gamma: gamma, scale: scale, biases: biases[l],
+                                       thresholds: w.thresholds[l], outputs: O, count: B * O,
+                                       preactivations: &w.preactivations[l], activations: &w.activations[l + 1])
+        } else {
+            var unused = [Float]()
+            TrainingKernels.steOutputs(dots: w.dots[l], gamma: gamma, scale: scale, biases: nil, thresholds: nil,
+                                       outputs: O, count: B * O, preactivations: &w.preactivations[l],
+                                       activations: &unused)
+        }
+    }
+
+    /// Float layer `l`: `z = W . a + b`, and `tanh` for a hidden layer.
+    func floatLayer(_ l: Int, _ w: inout Workspace, B: Int) {
+        let I = configuration.layerSizes[l], O = configuration.layerSizes[l + 1]
+        if l == 0 && w.context > 0 {
+            TokenTrainingKernels.forward(columns: w.tokenColumns, context: w.context, weights[0], into: &w.preactivations[0],
+                                         B: B, I: I, O: O)
+        } else {
+            FloatKernels.forward(w.activations[l], weights[l], into: &w.preactivations[l], B: B, I: I, O: O,
+                                 threads: configuration.threads)
+        }
+        if l < layerCount - 1 {
+            TrainingKernels.tanhOutputs(biases: biases[l], outputs: O, count: B * O,
+                                        preactivations: &w.preactivations[l], activations: &w.activations[l + 1])
+        }
+    }
+
+    /// Softmax cross-entropy on `s * z_L` summed over the batch and divided by `B`; with
+    /// `backward`, also `d loss / d z_L` (into the last layer's deltas) and `d loss / d logScale`.
+    func crossEntropy(_ w: inout Workspace, B: Int, backward: Bool) -> Double {
+        let C = configuration.layerSizes[layerCount]
         let s = exp(logScale)
         let zL = w.preactivations[layerCount - 1]   // shares storage; nothing writes it below
         var loss = 0.0
@@ -271,8 +310,15 @@ public final class BackpropTrainer {
                 }
             }
         }
-        guard backward else { return loss / Double(B) }
-        w.logScaleGradient = scaleGradient
+        if backward { w.logScaleGradient = scaleGradient }
+        return loss / Double(B)
+    }
+
+    /// Backward from the last layer's deltas: weight and bias gradients of every layer, straight
+    /// through the quantiser (STE) and through the hidden activations (the STE window or tanh').
+    func backwardLayers(_ w: inout Workspace, B: Int) {
+        let sizes = configuration.layerSizes
+        let ste = configuration.arm == .ste
         for l in stride(from: layerCount - 1, through: 0, by: -1) {
             let I = sizes[l], O = sizes[l + 1]
             // Straight through: dW = delta^T a (for STE, as if the weights were W itself).
@@ -297,13 +343,12 @@ public final class BackpropTrainer {
                                            threads: configuration.threads)
             }
             // Through the activation of hidden layer l - 1 (whose outputs are these inputs).
-            var window = Float(sizes[l - 1]).squareRoot()
+            var window = Float(l == 1 ? inputFanIn : sizes[l - 1]).squareRoot()
             if ste && configuration.window == .scaled { window *= w.gamma[l - 1] }
             TrainingKernels.activationBackward(ste: ste, gradients: w.inputGradients, preactivations: w.preactivations[l - 1],
                                                activations: w.activations[l], window: window,
                                                count: B * I, into: &w.deltas[l - 1])
         }
-        return loss / Double(B)
     }
 
     /// The temperature of the exported network's logits: STE's output is `s gamma_L (Wq . h)`,
