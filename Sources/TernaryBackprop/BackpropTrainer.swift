@@ -129,7 +129,7 @@ public final class BackpropTrainer {
         self.train = train
         self.levels = Float(levels)
         inputFanIn = train.windows?.context ?? configuration.layerSizes[0]
-        var rng = Xoshiro256(seed: configuration.seed, stream: [0xB0, 0])
+        var rng = Xoshiro256(seed: configuration.seed, stream: StreamPath.backpropInitialWeights)
         let sizes = configuration.layerSizes
         weights = zip(sizes.dropFirst(), sizes).map { outputs, inputs in
             let bound = 1 / Float(inputs).squareRoot()
@@ -170,7 +170,7 @@ public final class BackpropTrainer {
 
     /// The current epoch's seeded order of the training examples (a Fisher-Yates shuffle).
     func epochOrder() -> [Int] {
-        var rng = Xoshiro256(seed: configuration.seed, stream: [0xB0, 1, UInt64(epoch)])
+        var rng = Xoshiro256(seed: configuration.seed, stream: StreamPath.backpropOrder(epoch))
         var order = Array(0..<train.count)
         for k in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(k, rng.uniformBelow(k + 1)) }
         return order
