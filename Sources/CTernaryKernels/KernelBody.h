@@ -8,7 +8,8 @@
 //
 // Layouts: see CTernaryKernels.h. Scratch (TERN_FORWARD_SCRATCH_BYTES, 64-byte aligned):
 // bytes 0..8191 the int32 sums of a block of 16 rows for the 128 examples of a tile, bytes
-// 8192..9215 the 64-row masks of the two halves of the tile before the bit transpose.
+// 8192..9215 the 64-row masks of the two halves of the tile before the bit transpose (levels
+// kernels: 8192..16383, those masks for each of up to 8 bit planes).
 
 #define FN(name) TERN_SUFFIX(name)
 #define GROUPS (TERN_PASS / 8)
@@ -29,6 +30,7 @@ TERN_INLINE void FN(store_v16f32)(float *p, v16f32 v) { __builtin_memcpy(p, &v, 
 
 // The kernels by job, one file each.
 #include "KernelForward.h"
+#include "KernelLevels.h"
 #include "KernelFloat.h"
 #include "KernelPeak.h"
 #include "KernelLoss.h"
@@ -38,6 +40,10 @@ static const tern_kernel_table FN(table) = {
     .first_layer = FN(first_layer),
     .hidden_layer = FN(hidden_layer),
     .output_layer = FN(output_layer),
+    .first_levels = FN(first_levels),
+    .levels_from_sums = FN(levels_from_sums),
+    .hidden_levels = FN(hidden_levels),
+    .output_levels = FN(output_levels),
     .popcount_peak = FN(popcount_peak),
     .add_peak = FN(add_peak),
     .fma_peak = FN(fma_peak),
