@@ -1,6 +1,7 @@
 // The kernels, written once with clang's generic vector types and compiled once per
 // instruction set: Kernels.c includes this file with TERN_SUFFIX(name) (the per-set name),
-// TERN_NAME, TERN_PASS (examples whose popcount accumulators are held in registers at once) and
+// TERN_NAME, TERN_PASS (examples whose popcount accumulators are held in registers at once),
+// TERN_LEVEL_ROWS (rows per block of the levels kernels) and
 // the float kernels' blocking (TERN_FLOAT_ROWS, TERN_FLOAT_EXAMPLES, TERN_GRADIENT_ROWS) defined,
 // inside a `#pragma clang attribute` region that sets the target; this file undefines them. The vector types are 512
 // bits wide everywhere; the compiler splits them into two AVX2 or four SSE/NEON registers, so
@@ -13,6 +14,9 @@
 
 #define FN(name) TERN_SUFFIX(name)
 #define GROUPS (TERN_PASS / 8)
+// The levels kernels' register tile: LEVEL_ROWS rows by LEVEL_GROUPS vectors of 8 examples.
+#define LEVEL_ROWS TERN_LEVEL_ROWS
+#define LEVEL_GROUPS (GROUPS / LEVEL_ROWS)
 
 // Unaligned loads and stores (a memcpy of a constant size compiles to one vector move).
 TERN_INLINE v32i16 FN(load_v32i16)(const int16_t *p) { v32i16 v; __builtin_memcpy(&v, p, 64); return v; }
@@ -64,6 +68,9 @@ static const tern_kernel_table FN(table) = {
 #undef store_v16f32
 #undef FN
 #undef GROUPS
+#undef LEVEL_ROWS
+#undef LEVEL_GROUPS
+#undef TERN_LEVEL_ROWS
 #undef TERN_SUFFIX
 #undef TERN_NAME
 #undef TERN_PASS

@@ -83,28 +83,60 @@ static void FN(levels_from_sums)(const int32_t *sums, long examples, long rows, 
     }
 }
 
-/// Weighted disagreement counts of one row against the `TERN_PASS` examples from `first` over the
-/// K planes of `act` (plane stride `words * 128`): lane `e` of `acc[g]` is
-/// `sum_b 2^b sum_w popcount(m & (p ^ h_b))` for example `first + 8 g + e`, by Horner's rule
-/// from the top plane down (one doubling per plane, not per word); zero words are skipped.
-TERN_INLINE void FN(level_counts)(const uint64_t *act, long bits, const uint64_t *plus, const uint64_t *minus,
-                                  long words, long first, v8u64 *acc) {
+/// Weighted disagreement counts of `LEVEL_ROWS` rows (row `r` at `plus[r]`, `minus[r]`; a block
+/// past the last row repeats it) against the `8 LEVEL_GROUPS` examples from `first`, over the K
+/// planes of `act` (plane stride `words * 128`): lane `e` of `acc[r][g]` is
+/// `sum_b 2^b sum_w popcount(m_r & (p_r ^ h_b))` for example `first + 8 g + e`, by Horner's rule
+/// from the top plane down (one doubling per plane, not per word); words zero in every row of the
+/// block are skipped. Each activation vector meets `LEVEL_ROWS` rows, so the K planes (K times
+/// the sign tile, past L1 for wide layers) are read once per block of rows, not once per row.
+TERN_INLINE void FN(level_counts)(const uint64_t *act, long bits, const uint64_t *const *plus, const uint64_t *const *minus,
+                                  long words, long first, v8u64 acc[LEVEL_ROWS][LEVEL_GROUPS]) {
 #pragma clang loop unroll(full)
-    for (int g = 0; g < GROUPS; g++) acc[g] = (v8u64){0};
+    for (int r = 0; r < LEVEL_ROWS; r++)
+#pragma clang loop unroll(full)
+        for (int g = 0; g < LEVEL_GROUPS; g++) acc[r][g] = (v8u64){0};
     for (long b = bits - 1; b >= 0; b--) {
 #pragma clang loop unroll(full)
-        for (int g = 0; g < GROUPS; g++) acc[g] += acc[g];
+        for (int r = 0; r < LEVEL_ROWS; r++)
+#pragma clang loop unroll(full)
+            for (int g = 0; g < LEVEL_GROUPS; g++) acc[r][g] += acc[r][g];
         const uint64_t *plane = act + b * words * 128 + first;
         for (long w = 0; w < words; w++) {
-            uint64_t mw = plus[w] | minus[w];
-            if (!mw) continue;
-            v8u64 p = (v8u64){0} + plus[w], m = (v8u64){0} + mw;
+            v8u64 p[LEVEL_ROWS], m[LEVEL_ROWS];
+            uint64_t any = 0;
+#pragma clang loop unroll(full)
+            for (int r = 0; r < LEVEL_ROWS; r++) {
+                uint64_t pw = plus[r][w], mw = pw | minus[r][w];
+                // Scalar loads: left alone, the vectoriser turns the rows' loads into slow gathers.
+                __asm__("" : "+r"(pw), "+r"(mw));
+                any |= mw;
+                p[r] = (v8u64){0} + pw;
+                m[r] = (v8u64){0} + mw;
+            }
+            if (!any) continue;
             const uint64_t *h = plane + w * 128;
 #pragma clang loop unroll(full)
-            for (int g = 0; g < GROUPS; g++)
-                acc[g] += __builtin_elementwise_popcount(m & (p ^ load_v8u64(h + 8 * g)));
+            for (int g = 0; g < LEVEL_GROUPS; g++) {
+                v8u64 x = load_v8u64(h + 8 * g);
+#pragma clang loop unroll(full)
+                for (int r = 0; r < LEVEL_ROWS; r++) acc[r][g] += __builtin_elementwise_popcount(m[r] & (p[r] ^ x));
+            }
         }
     }
+}
+
+/// The rows `o ..< o + LEVEL_ROWS` of `plus` and `minus` (`[O][W]`), the last real row
+/// repeated past `rows`; returns how many are real.
+TERN_INLINE long FN(level_block)(const uint64_t *plus, const uint64_t *minus, long o, long rows, long words,
+                                 const uint64_t *p[LEVEL_ROWS], const uint64_t *n[LEVEL_ROWS]) {
+    long real = rows - o < LEVEL_ROWS ? rows - o : LEVEL_ROWS;
+    for (long r = 0; r < LEVEL_ROWS; r++) {
+        long row = o + (r < real ? r : real - 1);
+        p[r] = plus + row * words;
+        n[r] = minus + row * words;
+    }
+    return real;
 }
 
 TERN_INLINE long FN(row_plus)(const uint64_t *plus, long words) {
@@ -114,24 +146,30 @@ TERN_INLINE long FN(row_plus)(const uint64_t *plus, long words) {
 }
 
 /// A later hidden layer of a levels network: K-bit levels `act [K][W][128]` to K-bit levels
-/// `out [K][ceil(O / 64)][128]`, `s = (2^K - 1) popcount(plus) - level_counts`. Scratch: masks at 8192.
+/// `out [K][ceil(O / 64)][128]`, `s = (2^K - 1) popcount(plus) - level_counts`, rows in blocks of
+/// `LEVEL_ROWS`. Scratch: masks at 8192.
 static void FN(hidden_levels)(const uint64_t *act, const uint64_t *plus, const uint64_t *minus, long rows, long words,
                               long bits, const int32_t *thresholds, int32_t step, uint64_t *out, void *scratch) {
     uint64_t *masks = (uint64_t *)((char *)scratch + 8192);
     double top = (double)((1 << bits) - 1);
-    for (long o = 0; o < rows; o++) {
-        const uint64_t *p = plus + o * words, *n = minus + o * words;
-        v8i64 weight = (v8i64){0} + ((1L << bits) - 1) * FN(row_plus)(p, words);
-        uint64_t fired[8][2] = {{0}};
-        for (long first = 0; first < 128; first += TERN_PASS) {
-            v8u64 acc[GROUPS];
+    for (long o = 0; o < rows; o += LEVEL_ROWS) {
+        const uint64_t *p[LEVEL_ROWS], *n[LEVEL_ROWS];
+        long real = FN(level_block)(plus, minus, o, rows, words, p, n);
+        v8i64 weight[LEVEL_ROWS];
+        for (long r = 0; r < LEVEL_ROWS; r++) weight[r] = (v8i64){0} + ((1L << bits) - 1) * FN(row_plus)(p[r], words);
+        uint64_t fired[LEVEL_ROWS][8][2] = {{{0}}};
+        for (long first = 0; first < 128; first += 8 * LEVEL_GROUPS) {
+            v8u64 acc[LEVEL_ROWS][LEVEL_GROUPS];
             FN(level_counts)(act, bits, p, n, words, first, acc);
+            // Constant indices into acc (every row, the repeated ones skipped) keep it in registers.
 #pragma clang loop unroll(full)
-            for (int g = 0; g < GROUPS; g++)
-                FN(level_bits)(__builtin_convertvector(weight - (v8i64)acc[g], v8f64), thresholds[o], step, top, (int)bits,
-                               first + 8 * g, fired);
+            for (int r = 0; r < LEVEL_ROWS; r++)
+#pragma clang loop unroll(full)
+                for (int g = 0; g < LEVEL_GROUPS; g++)
+                    if (r < real) FN(level_bits)(__builtin_convertvector(weight[r] - (v8i64)acc[r][g], v8f64), thresholds[o + r], step, top,
+                                   (int)bits, first + 8 * g, fired[r]);
         }
-        FN(store_level_row)(fired, o, rows, (int)bits, masks, out);
+        for (long r = 0; r < real; r++) FN(store_level_row)(fired[r], o + r, rows, (int)bits, masks, out);
     }
 }
 
@@ -140,16 +178,21 @@ static void FN(hidden_levels)(const uint64_t *act, const uint64_t *plus, const u
 static void FN(output_levels)(const uint64_t *act, long examples, const uint64_t *plus, const uint64_t *minus,
                               long rows, long words, long bits, int32_t *logits, void *scratch) {
     (void)scratch;
-    for (long o = 0; o < rows; o++) {
-        const uint64_t *p = plus + o * words, *n = minus + o * words;
-        int64_t weight = ((1L << bits) - 1) * FN(row_plus)(p, words);
-        for (long first = 0; first < examples; first += TERN_PASS) {
-            v8u64 acc[GROUPS];
+    for (long o = 0; o < rows; o += LEVEL_ROWS) {
+        const uint64_t *p[LEVEL_ROWS], *n[LEVEL_ROWS];
+        long real = FN(level_block)(plus, minus, o, rows, words, p, n);
+        for (long first = 0; first < examples; first += 8 * LEVEL_GROUPS) {
+            v8u64 acc[LEVEL_ROWS][LEVEL_GROUPS];
             FN(level_counts)(act, bits, p, n, words, first, acc);
-            uint64_t counts[TERN_PASS];
-            __builtin_memcpy(counts, acc, sizeof counts);
-            long end = examples - first < TERN_PASS ? examples - first : TERN_PASS;
-            for (long b = 0; b < end; b++) logits[(first + b) * rows + o] = (int32_t)(weight - (int64_t)counts[b]);
+            long end = examples - first < 8 * LEVEL_GROUPS ? examples - first : 8 * LEVEL_GROUPS;
+#pragma clang loop unroll(full)
+            for (int r = 0; r < LEVEL_ROWS; r++) {
+                if (r >= real) continue;
+                int64_t weight = ((1L << bits) - 1) * FN(row_plus)(p[r], words);
+                uint64_t counts[8 * LEVEL_GROUPS];
+                __builtin_memcpy(counts, acc[r], sizeof counts);
+                for (long b = 0; b < end; b++) logits[(first + b) * rows + o + r] = (int32_t)(weight - (int64_t)counts[b]);
+            }
         }
     }
 }
