@@ -1,6 +1,7 @@
 // The kernels, written once with clang's generic vector types and compiled once per
 // instruction set: Kernels.c includes this file with TERN_SUFFIX(name) (the per-set name),
-// TERN_NAME, TERN_PASS (examples whose popcount accumulators are held in registers at once) and
+// TERN_NAME, TERN_PASS (examples whose popcount accumulators are held in registers at once),
+// TERN_LEVEL_ROWS (rows per block of the levels kernels) and
 // the float kernels' blocking (TERN_FLOAT_ROWS, TERN_FLOAT_EXAMPLES, TERN_GRADIENT_ROWS) defined,
 // inside a `#pragma clang attribute` region that sets the target; this file undefines them. The vector types are 512
 // bits wide everywhere; the compiler splits them into two AVX2 or four SSE/NEON registers, so
@@ -8,10 +9,14 @@
 //
 // Layouts: see CTernaryKernels.h. Scratch (TERN_FORWARD_SCRATCH_BYTES, 64-byte aligned):
 // bytes 0..8191 the int32 sums of a block of 16 rows for the 128 examples of a tile, bytes
-// 8192..9215 the 64-row masks of the two halves of the tile before the bit transpose.
+// 8192..9215 the 64-row masks of the two halves of the tile before the bit transpose (levels
+// kernels: 8192..16383, those masks for each of up to 8 bit planes).
 
 #define FN(name) TERN_SUFFIX(name)
 #define GROUPS (TERN_PASS / 8)
+// The levels kernels' register tile: LEVEL_ROWS rows by LEVEL_GROUPS vectors of 8 examples.
+#define LEVEL_ROWS TERN_LEVEL_ROWS
+#define LEVEL_GROUPS (GROUPS / LEVEL_ROWS)
 
 // Unaligned loads and stores (a memcpy of a constant size compiles to one vector move).
 TERN_INLINE v32i16 FN(load_v32i16)(const int16_t *p) { v32i16 v; __builtin_memcpy(&v, p, 64); return v; }
@@ -29,6 +34,7 @@ TERN_INLINE void FN(store_v16f32)(float *p, v16f32 v) { __builtin_memcpy(p, &v, 
 
 // The kernels by job, one file each.
 #include "KernelForward.h"
+#include "KernelLevels.h"
 #include "KernelFloat.h"
 #include "KernelPeak.h"
 #include "KernelLoss.h"
@@ -38,6 +44,10 @@ static const tern_kernel_table FN(table) = {
     .first_layer = FN(first_layer),
     .hidden_layer = FN(hidden_layer),
     .output_layer = FN(output_layer),
+    .first_levels = FN(first_levels),
+    .levels_from_sums = FN(levels_from_sums),
+    .hidden_levels = FN(hidden_levels),
+    .output_levels = FN(output_levels),
     .popcount_peak = FN(popcount_peak),
     .add_peak = FN(add_peak),
     .fma_peak = FN(fma_peak),
@@ -58,6 +68,9 @@ static const tern_kernel_table FN(table) = {
 #undef store_v16f32
 #undef FN
 #undef GROUPS
+#undef LEVEL_ROWS
+#undef LEVEL_GROUPS
+#undef TERN_LEVEL_ROWS
 #undef TERN_SUFFIX
 #undef TERN_NAME
 #undef TERN_PASS

@@ -62,29 +62,37 @@ TERN_INLINE void FN(store_transposed)(uint64_t *masks, long rows_in_block, long 
     }
 }
 
-/// First layer (see the header). Rows go in blocks of 16 and inputs one word (64 inputs) at a
+/// The int32 sums of rows `start ..< start + block` (block <= 16) for the 128 examples of a tile
+/// (`tile [I][128]` int16) into `partial [block][128]`. Inputs go one word (64 inputs) at a
 /// time, so the word's columns (16 KB) are reused by the 16 rows while they are in L1; a row's
 /// 128 int16 lanes stay in registers for the word and are then widened into its int32 sums.
 /// (Two words per widening, 32 KB of columns, measured slower on 784-256-10.)
+TERN_INLINE void FN(first_block)(const int16_t *tile, const uint64_t *plus, const uint64_t *minus, long start, long block,
+                                 long words, int32_t *partial) {
+    for (long w = 0; w < words; w++) {
+        for (long r = 0; r < block; r++) {
+            long o = start + r;
+            v32i16 q0 = {0}, q1 = {0}, q2 = {0}, q3 = {0};
+            FN(add_columns)(tile, w, plus[o * words + w], 0, &q0, &q1, &q2, &q3);
+            FN(add_columns)(tile, w, minus[o * words + w], 1, &q0, &q1, &q2, &q3);
+            int32_t *row = partial + r * 128;
+            FN(widen_into)(row, q0, w == 0);
+            FN(widen_into)(row + 32, q1, w == 0);
+            FN(widen_into)(row + 64, q2, w == 0);
+            FN(widen_into)(row + 96, q3, w == 0);
+        }
+    }
+}
+
+/// First layer (see the header): rows in blocks of 16 (`first_block`), then each row's sums
+/// thresholded into activation masks, or copied out as `sums`.
 static void FN(first_layer)(const int16_t *tile, const uint64_t *plus, const uint64_t *minus, long rows, long words,
                             const int32_t *thresholds, uint64_t *out, int32_t *sums, long examples, void *scratch) {
     int32_t *partial = (int32_t *)scratch;
     uint64_t *masks = (uint64_t *)((char *)scratch + 8192);
     for (long start = 0; start < rows; start += 16) {
         long block = rows - start < 16 ? rows - start : 16;
-        for (long w = 0; w < words; w++) {
-            for (long r = 0; r < block; r++) {
-                long o = start + r;
-                v32i16 q0 = {0}, q1 = {0}, q2 = {0}, q3 = {0};
-                FN(add_columns)(tile, w, plus[o * words + w], 0, &q0, &q1, &q2, &q3);
-                FN(add_columns)(tile, w, minus[o * words + w], 1, &q0, &q1, &q2, &q3);
-                int32_t *row = partial + r * 128;
-                FN(widen_into)(row, q0, w == 0);
-                FN(widen_into)(row + 32, q1, w == 0);
-                FN(widen_into)(row + 64, q2, w == 0);
-                FN(widen_into)(row + 96, q3, w == 0);
-            }
-        }
+        FN(first_block)(tile, plus, minus, start, block, words, partial);
         for (long r = 0; r < block; r++) {
             long o = start + r;
             const int32_t *row = partial + r * 128;

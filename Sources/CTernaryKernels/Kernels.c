@@ -17,6 +17,7 @@
 typedef int16_t v32i16 __attribute__((vector_size(64)));
 typedef int8_t v16i8 __attribute__((vector_size(16)));
 typedef int16_t v16i16 __attribute__((vector_size(32)));
+typedef int32_t v8i32 __attribute__((vector_size(32)));
 typedef int32_t v16i32 __attribute__((vector_size(64)));
 typedef uint64_t v8u64 __attribute__((vector_size(64)));
 typedef int64_t v8i64 __attribute__((vector_size(64)));
@@ -48,11 +49,13 @@ static void tern_keep(uint64_t value) { tern_sink = value; }
 #if defined(__x86_64__)
 
 // Each set: its target features, then KernelBody.h with its parameters (the name suffix, the
-// examples per popcount pass, the float kernels' blocking); KernelBody.h undefines them.
+// examples per popcount pass, the rows per block of the levels kernels, the float kernels'
+// blocking); KernelBody.h undefines them.
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx512vpopcntdq,avx2,fma,bmi,bmi2,popcnt,lzcnt"))), apply_to = function)
 #define TERN_SUFFIX(name) name##_avx512
 #define TERN_NAME "avx512"
 #define TERN_PASS 128
+#define TERN_LEVEL_ROWS 4
 #define TERN_FLOAT_ROWS 4
 #define TERN_FLOAT_EXAMPLES 4
 #define TERN_GRADIENT_ROWS 4
@@ -63,6 +66,7 @@ static void tern_keep(uint64_t value) { tern_sink = value; }
 #define TERN_SUFFIX(name) name##_avx2
 #define TERN_NAME "avx2"
 #define TERN_PASS 32
+#define TERN_LEVEL_ROWS 1
 #define TERN_FLOAT_ROWS 2
 #define TERN_FLOAT_EXAMPLES 4
 #define TERN_GRADIENT_ROWS 2
@@ -74,6 +78,7 @@ static void tern_keep(uint64_t value) { tern_sink = value; }
 #define TERN_SUFFIX(name) name##_portable
 #define TERN_NAME "portable"
 #define TERN_PASS 16
+#define TERN_LEVEL_ROWS 1
 #define TERN_FLOAT_ROWS 2
 #define TERN_FLOAT_EXAMPLES 2
 #define TERN_GRADIENT_ROWS 2

@@ -130,18 +130,21 @@ struct EvaluatorTests {
         }
     }
 
-    @Test("layer sums equal the reference at every layer")
-    func layerSums() {
-        let sizes = [200, 65, 129, 7]
-        let (networks, batch) = randomProblem(sizes, population: 3, examples: 131, zeroFraction: 0.25, seed: 31)
-        let evaluator = PopulationEvaluator(layerSizes: sizes, threads: 2)
-        for layer in 0..<3 {
-            let sums = evaluator.layerSums(of: networks, on: batch, layer: layer)
-            let width = sizes[layer + 1]
-            for (p, network) in networks.enumerated() {
-                for b in [0, 64, 127, 128, 130] {
-                    let expected = ReferenceNetwork.sums(network, features: batch.features(of: b), layer: layer)
-                    #expect(Array(sums[p][(b * width)..<((b + 1) * width)]).map(Int.init) == expected, "layer \(layer) example \(b)")
+    @Test("layer sums equal the reference at every layer, for sign and levels networks, on every set",
+          arguments: [Activation.sign, .levels(bits: 3), .levels(bits: 8)])
+    func layerSums(kind: Activation) {
+        let sizes = [200, 65, 129, 64, 7]
+        let (networks, batch) = randomProblem(sizes, population: 2, examples: 131, zeroFraction: 0.25, activation: kind, seed: 31)
+        for isa in InstructionSet.supported {
+            let evaluator = PopulationEvaluator(layerSizes: sizes, threads: 2, instructionSet: isa)
+            for layer in 0..<(sizes.count - 1) {
+                let sums = evaluator.layerSums(of: networks, on: batch, layer: layer)
+                let width = sizes[layer + 1]
+                for (p, network) in networks.enumerated() {
+                    for b in [0, 64, 127, 128, 130] {
+                        let expected = ReferenceNetwork.sums(network, features: batch.features(of: b), layer: layer)
+                        #expect(Array(sums[p][(b * width)..<((b + 1) * width)]).map(Int.init) == expected, "\(isa) layer \(layer) example \(b)")
+                    }
                 }
             }
         }

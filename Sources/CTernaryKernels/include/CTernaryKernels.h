@@ -102,6 +102,20 @@ typedef struct tern_kernel_table {
     /// The output layer: int32 logits `[examples][O]` of the first `examples` of the tile.
     void (*output_layer)(const uint64_t *act, long examples, const uint64_t *plus, const uint64_t *minus,
                          long rows, long words, int32_t *logits, void *scratch);
+    /// K-bit levels networks (`bits` = K in 2 ... 8; DESIGN 13): activations are K bit planes
+    /// `[K][ceil(n / 64)][128]` of the layout above, plane b holding bit b of each level
+    /// `h = clamp(floor((s - theta) / step), 0, 2^K - 1)`. The first layer of one tile into levels:
+    void (*first_levels)(const int16_t *tile, const uint64_t *plus, const uint64_t *minus, long rows, long words,
+                         const int32_t *thresholds, int32_t step, long bits, uint64_t *out, void *scratch);
+    /// int32 sums `[examples][O]` (a token network's first layer) into levels;
+    void (*levels_from_sums)(const int32_t *sums, long examples, long rows, const int32_t *thresholds, int32_t step,
+                             long bits, uint64_t *out, void *scratch);
+    /// a later hidden layer, levels to levels, `s = sum_b 2^b (popcount(p & h_b) - popcount(n & h_b))`;
+    void (*hidden_levels)(const uint64_t *act, const uint64_t *plus, const uint64_t *minus, long rows, long words,
+                          long bits, const int32_t *thresholds, int32_t step, uint64_t *out, void *scratch);
+    /// the output layer on levels: int32 logits `[examples][O]` of the first `examples` of the tile.
+    void (*output_levels)(const uint64_t *act, long examples, const uint64_t *plus, const uint64_t *minus,
+                          long rows, long words, long bits, int32_t *logits, void *scratch);
     /// Register-only loops on one core: synaptic operations per second of xor-and-popcount
     /// (one bit = one operation) and of int16 adds (one lane = one operation).
     double (*popcount_peak)(long iterations);

@@ -8,9 +8,10 @@ import CTernaryKernels
 /// Examples per tile: 128, so each weight's bit-loop step is paid once for 128 examples.
 let tileWidth = 128
 
-/// Scratch memory of one worker: two ping-pong activation tiles (`[words][128]`), the kernels'
-/// own scratch, and one example's first-layer sums of a token network. Allocated once per
-/// evaluator and reused for every tile, so the hot loop allocates nothing.
+/// Scratch memory of one worker: two ping-pong activation tiles (`[words][128]`, or up to 8 bit
+/// planes of that for a levels network), the kernels' own scratch, one example's first-layer
+/// sums of a token network, and a tile's (`[128][widest hidden]`) for a levels token network.
+/// Allocated once per evaluator and reused for every tile, so the hot loop allocates nothing.
 final class ForwardScratch {
     let kernels: UnsafePointer<tern_kernel_table>
     let activationWords: Int
@@ -19,6 +20,8 @@ final class ForwardScratch {
     let kernelScratch: UnsafeMutableRawPointer
     /// One example's first-layer sums of a token network, `[widest]` Int32.
     let tokenRow: UnsafeMutablePointer<Int32>
+    /// A tile's first-layer sums of a levels token network, `[128][maxHidden]` Int32.
+    let tokenSums: UnsafeMutablePointer<Int32>
 
     /// Scratch for networks whose widest hidden layer has `maxHidden` neurons and whose widest
     /// layer has `widest` outputs, running on `instructionSet`.
@@ -26,8 +29,10 @@ final class ForwardScratch {
         kernels = instructionSet.table
         tokenRow = .allocate(capacity: max(1, widest, maxHidden))
         activationWords = max(1, (maxHidden + 63) / 64)
-        activationsA = .allocate(capacity: tileWidth * activationWords)
-        activationsB = .allocate(capacity: tileWidth * activationWords)
+        let planes = Activation.levelBits.upperBound
+        activationsA = .allocate(capacity: planes * tileWidth * activationWords)
+        activationsB = .allocate(capacity: planes * tileWidth * activationWords)
+        tokenSums = .allocate(capacity: tileWidth * max(1, maxHidden))
         kernelScratch = .allocate(byteCount: Int(TERN_FORWARD_SCRATCH_BYTES), alignment: 64)
     }
 
@@ -36,6 +41,7 @@ final class ForwardScratch {
         activationsB.deallocate()
         kernelScratch.deallocate()
         tokenRow.deallocate()
+        tokenSums.deallocate()
     }
 
     /// First layer of one tile (`tile` Int16 `[I][128]`): activations into `out`, or with
@@ -56,5 +62,12 @@ final class ForwardScratch {
     func outputLayer(activations: UnsafePointer<UInt64>, examples: Int, plus: UnsafePointer<UInt64>,
                      minus: UnsafePointer<UInt64>, rows: Int, wordsPerRow: Int, logits: UnsafeMutablePointer<Int32>) {
         kernels.pointee.output_layer(activations, examples, plus, minus, rows, wordsPerRow, logits, kernelScratch)
+    }
+}
+
+extension TernaryMatrix {
+    /// `body` on the base addresses of the `plus` and `minus` planes (`[O][W]`).
+    func withPlanes<Result>(_ body: (UnsafePointer<UInt64>, UnsafePointer<UInt64>) -> Result) -> Result {
+        plus.withUnsafeBufferPointer { p in minus.withUnsafeBufferPointer { m in body(p.baseAddress!, m.baseAddress!) } }
     }
 }

@@ -87,31 +87,32 @@ func forwardTile(_ network: TernaryNetwork, tile: UnsafePointer<Int16>,
         }
         return
     }
+    if case let .levels(bits) = network.activation {
+        forwardLevelsTile(network, bits: bits, tile: tile, examples: examples, scratch: scratch, logits: logits, tokens: tokens)
+        return
+    }
     var input = scratch.activationsA
     var output = scratch.activationsB
     for l in 0..<layerCount {
         let matrix = network.weights[l]
-        matrix.plus.withUnsafeBufferPointer { plusBuffer in
-            matrix.minus.withUnsafeBufferPointer { minusBuffer in
-                let plus = plusBuffer.baseAddress!, minus = minusBuffer.baseAddress!
-                if l == layerCount - 1 {
-                    scratch.outputLayer(activations: input, examples: examples, plus: plus, minus: minus,
-                                        rows: matrix.rowCount, wordsPerRow: matrix.wordsPerRow, logits: logits)
-                    return
-                }
-                network.thresholds[l].withUnsafeBufferPointer { theta in
-                    let outWords = (matrix.rowCount + 63) / 64
-                    if l == 0, let tokens {
-                        tokenFirstLayerKernel(windows: tokens.windows, context: tokens.context, examples: examples,
-                                              columns: tokens.columns, rows: matrix.rowCount, thresholds: theta.baseAddress!,
-                                              out: output, outWords: outWords, row: scratch.tokenRow)
-                    } else if l == 0 {
-                        scratch.firstLayer(tile: tile, plus: plus, minus: minus, rows: matrix.rowCount,
-                                           wordsPerRow: matrix.wordsPerRow, thresholds: theta.baseAddress!, out: output)
-                    } else {
-                        scratch.hiddenLayer(activations: input, plus: plus, minus: minus, rows: matrix.rowCount,
-                                            wordsPerRow: matrix.wordsPerRow, thresholds: theta.baseAddress!, out: output)
-                    }
+        matrix.withPlanes { plus, minus in
+            if l == layerCount - 1 {
+                scratch.outputLayer(activations: input, examples: examples, plus: plus, minus: minus,
+                                    rows: matrix.rowCount, wordsPerRow: matrix.wordsPerRow, logits: logits)
+                return
+            }
+            network.thresholds[l].withUnsafeBufferPointer { theta in
+                let outWords = (matrix.rowCount + 63) / 64
+                if l == 0, let tokens {
+                    tokenFirstLayerKernel(windows: tokens.windows, context: tokens.context, examples: examples,
+                                          columns: tokens.columns, rows: matrix.rowCount, thresholds: theta.baseAddress!,
+                                          out: output, outWords: outWords, row: scratch.tokenRow)
+                } else if l == 0 {
+                    scratch.firstLayer(tile: tile, plus: plus, minus: minus, rows: matrix.rowCount,
+                                       wordsPerRow: matrix.wordsPerRow, thresholds: theta.baseAddress!, out: output)
+                } else {
+                    scratch.hiddenLayer(activations: input, plus: plus, minus: minus, rows: matrix.rowCount,
+                                        wordsPerRow: matrix.wordsPerRow, thresholds: theta.baseAddress!, out: output)
                 }
             }
         }

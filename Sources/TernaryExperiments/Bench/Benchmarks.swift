@@ -46,6 +46,8 @@ struct Benchmarks {
     var onlyDelta = false
     /// Measure only the backprop epoch rows.
     var onlyEpochs = false
+    /// Measure only the levels rows (sign against K-bit activations).
+    var onlyLevels = false
     var progress: (String) -> Void = { _ in }
 
     /// Median of `repeats` timings of each body, in seconds per call. The bodies take turns
@@ -428,6 +430,7 @@ struct Benchmarks {
         var peakByThreads = [Int: (popcount: Double, add: Double, fma: Double, fmaWide: Double)]()
         var rows = [BenchRow]()
         rows.append(Benchmarks.hostRow)
+        if onlyLevels { return rows + levelsRows() }
         if onlyShapes { return rows + ternaryRows(peaks: [:]) + floatRows(peaks: [:]) }
         if onlyDelta { return rows + deltaRows() }
         if onlyEpochs { return rows + epochRows() }
@@ -444,6 +447,7 @@ struct Benchmarks {
             rows.append(BenchRow(kind: "peak-fma-wide", threads: threads, synapticOpsPerSecond: peak.fmaWide))
         }
         rows += ternaryRows(peaks: peakByThreads)
+        rows += levelsRows()
         rows += floatRows(peaks: peakByThreads)
         rows += epochRows()
         rows += deltaRows()

@@ -5,7 +5,7 @@ import TernaryCore
 enum BenchCommand {
     static let spec = CommandSpec(
         name: "bench", abstract: "Measure the evaluator, the float kernels, training epochs and this machine's peak.",
-        usage: "ternevo bench [--json] [--repeats N] [--shape SIZES] [--delta] [--epochs] [--quick]",
+        usage: "ternevo bench [--json] [--repeats N] [--shape SIZES] [--delta] [--epochs] [--levels] [--quick]",
         details: """
         First names the host: its CPU, the instruction set the kernels run on (the best the CPU
         has: avx512, avx2 or portable; TERNEVO_ISA=NAME runs another, to compare paths) and
@@ -28,6 +28,10 @@ enum BenchCommand {
         shipped KJV slice): a first-layer move with token inputs against the same windows as
         dense one-hot bytes and against a dense-input network of the same shape and batch
         (random bytes, 80% zeros), taking turns; and output-layer and threshold moves.
+        Rows of kind "levels" time the same weights with sign units and with 2-, 4- and 8-bit
+        levels (one thread, taking turns); on shapes with two hidden layers, also the cost of the
+        last hidden layer (the network less the same network without it) over sign's, for the
+        target "a K-bit hidden layer costs at most 1.2 K times the same layer with sign units".
         Figures are medians of N runs
         (default 5). Build in release: swift run -c release ternevo bench.
 
@@ -37,6 +41,7 @@ enum BenchCommand {
           --shape SIZES measure only this shape, e.g. 64-128-10 (skips the peak and memory rows)
           --delta       measure only the incremental-scoring rows
           --epochs      measure only the STE and float epoch rows
+          --levels      measure only the levels rows (with --shape: that shape only)
           --quick       a small smoke run (P = 2, B = 8, 64-example epochs, one repeat):
                         checks, not figures
         Compare with numpy: python3 scripts/bench_float_reference.py [--json]
@@ -46,6 +51,7 @@ enum BenchCommand {
             let quick = reader.flag("--quick")
             let delta = reader.flag("--delta")
             let epochs = reader.flag("--epochs")
+            let levels = reader.flag("--levels")
             let repeats = try reader.integer("--repeats", in: 1...100)
             let shape = try reader.layerSizes("--shape")
             _ = try reader.positionals(expected: "no positional arguments", count: 0...0)
@@ -58,6 +64,7 @@ enum BenchCommand {
             if let repeats { bench.repeats = repeats }
             bench.onlyDelta = delta
             bench.onlyEpochs = epochs
+            bench.onlyLevels = levels
             if let shape {
                 bench.shapes = [shape]
                 bench.onlyShapes = true
@@ -76,10 +83,14 @@ enum BenchCommand {
     }
 
     static func table(_ rows: [BenchRow], bench: Benchmarks) -> String {
-        func cell(_ text: String, _ width: Int, right: Bool = true) -> String {
-            let pad = String(repeating: " ", count: max(0, width - text.count))
-            return right ? pad + text : text + pad
-        }
+        var lines = hostLines(rows) + ternaryLines(rows, bench: bench) + floatLines(rows) + epochLines(rows)
+        lines += deltaLines(rows) + textLines(rows) + Benchmarks.levelsLines(rows) + summaryLines(rows)
+        lines.append("\nnumpy float32 on the same shapes: python3 scripts/bench_float_reference.py; PyTorch STE: python3 scripts/ste_reference.py")
+        return lines.joined(separator: "\n")
+    }
+
+    /// The host and the machine peaks.
+    static func hostLines(_ rows: [BenchRow]) -> [String] {
         var lines: [String] = []
         if let host = rows.first(where: { $0.kind == "host" }) {
             let cpu = host.extra["cpu"] as? String ?? ""
@@ -99,6 +110,12 @@ enum BenchCommand {
             }
             lines.append("")
         }
+        return lines
+    }
+
+    /// The "ternary" rows and the speed-up of all threads over one.
+    static func ternaryLines(_ rows: [BenchRow], bench: Benchmarks) -> [String] {
+        var lines: [String] = []
         let ternary = rows.filter { $0.kind == "ternary" }
         if !ternary.isEmpty {
             lines.append("ternary population-batched forward with fitness (P = \(bench.population) genomes, B = \(bench.batchSize) examples, median of \(bench.repeats)):")
@@ -123,6 +140,13 @@ enum BenchCommand {
             }
             lines.append("  \(most) threads vs 1: " + speedups.joined(separator: ", "))
         }
+        return lines
+    }
+
+    /// The "float" rows beside the ternary ones.
+    static func floatLines(_ rows: [BenchRow]) -> [String] {
+        var lines: [String] = []
+        let ternary = rows.filter { $0.kind == "ternary" }
         let float = rows.filter { $0.kind == "float" }
         if !float.isEmpty {
             lines.append("")
@@ -138,6 +162,12 @@ enum BenchCommand {
                              + cell(String(format: "%.3e", row.synapticOpsPerSecond ?? 0), 16) + cell(peak, 18) + cell(ratio, 17))
             }
         }
+        return lines
+    }
+
+    /// The backprop epoch rows.
+    static func epochLines(_ rows: [BenchRow]) -> [String] {
+        var lines: [String] = []
         let epochs = rows.filter { $0.kind.hasSuffix("-epoch") }
         if !epochs.isEmpty {
             lines.append("")
@@ -148,6 +178,12 @@ enum BenchCommand {
                                       row.extra["examples"] as? Int ?? 0, row.extra["data"] as? String ?? ""))
             }
         }
+        return lines
+    }
+
+    /// The incremental-scoring rows and the cache rebuilds.
+    static func deltaLines(_ rows: [BenchRow]) -> [String] {
+        var lines: [String] = []
         let delta = rows.filter { $0.kind == "delta" }
         if !delta.isEmpty {
             lines.append("")
@@ -168,6 +204,12 @@ enum BenchCommand {
                                     1000 * (row.extra["sharded_seconds"] as? Double ?? 0), row.extra["shards"] as? Int ?? 0))
             }
         }
+        return lines
+    }
+
+    /// The incremental-scoring rows of the text shape.
+    static func textLines(_ rows: [BenchRow]) -> [String] {
+        var lines: [String] = []
         let text = rows.filter { $0.kind == "delta-text" }
         if !text.isEmpty {
             lines.append("")
@@ -184,6 +226,12 @@ enum BenchCommand {
                 lines.append(line)
             }
         }
+        return lines
+    }
+
+    /// The genetic algorithm and memory rows.
+    static func summaryLines(_ rows: [BenchRow]) -> [String] {
+        var lines: [String] = []
         if let ga = rows.first(where: { $0.kind == "ga" }) {
             var line = String(format: "\ngenetic algorithm on %@, %d threads: %@ genome evals/s", ga.shape ?? "", ga.threads,
                               grouped(Int(ga.genomeEvalsPerSecond ?? 0)))
@@ -201,7 +249,6 @@ enum BenchCommand {
             }
             lines.append(line)
         }
-        lines.append("\nnumpy float32 on the same shapes: python3 scripts/bench_float_reference.py; PyTorch STE: python3 scripts/ste_reference.py")
-        return lines.joined(separator: "\n")
+        return lines
     }
 }
