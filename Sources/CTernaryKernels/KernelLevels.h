@@ -1,6 +1,6 @@
 // The forward kernels of K-bit levels networks (TernaryCore's Semantics article, DESIGN 13):
 // hidden `h = clamp(floor((s - theta) / delta), 0, 2^K - 1)`. Included by KernelBody.h once per
-// instruction set, after KernelForward.h (it reuses first_block, store_transposed, row_nonzero).
+// instruction set, after KernelForward.h (it reuses first_block and store_transposed).
 //
 // Level activations are K bit planes of the sign layout, `[K][W][128]`: bit `j % 64` of word
 // `b * W * 128 + (j / 64) * 128 + e` is bit `b` of example `e`'s level of neuron `j`

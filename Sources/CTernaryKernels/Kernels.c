@@ -66,7 +66,7 @@ static void tern_keep(uint64_t value) { tern_sink = value; }
 #define TERN_SUFFIX(name) name##_avx2
 #define TERN_NAME "avx2"
 #define TERN_PASS 32
-#define TERN_LEVEL_ROWS 1
+#define TERN_LEVEL_ROWS 2
 #define TERN_FLOAT_ROWS 2
 #define TERN_FLOAT_EXAMPLES 4
 #define TERN_GRADIENT_ROWS 2

@@ -9,6 +9,7 @@
 //   tile         int16  [I][128]      input i of example b at i * 128 + b (first layer)
 //   plus, minus  uint64 [O][W]        bit planes of a ternary matrix (+1 and -1 weights)
 //   activations  uint64 [W][128]      word w of example b at w * 128 + b, bit set = +1
+//   levels       uint64 [K][W][128]   K-bit levels as K such planes, plane k = bit k of each level
 //   logits/sums  int32  [examples][O]
 #ifndef CTERNARYKERNELS_H
 #define CTERNARYKERNELS_H
