@@ -33,11 +33,19 @@ public enum TextEvaluation {
     /// at temperature `T`.
     public static func score(_ network: TernaryNetwork, on data: QuantizedDataset, indices: [Int]? = nil, temperature T: Double,
                              evaluator: PopulationEvaluator) -> (bits: Double, accuracy: Double) {
+        score(network, on: data, indices: indices, temperature: T, evaluator: evaluator, until: .never)!
+    }
+
+    /// `score(_:on:indices:temperature:evaluator:)`, asking `stop` between chunks of examples
+    /// (nil: stopped). The chunks are summed in order either way, so the result is the same.
+    public static func score(_ network: TernaryNetwork, on data: QuantizedDataset, indices: [Int]? = nil, temperature T: Double,
+                             evaluator: PopulationEvaluator, until stop: StopSignal) -> (bits: Double, accuracy: Double)? {
         let count = indices?.count ?? data.count
         guard count > 0 else { return (.nan, .nan) }
         var nats = 0.0, correct = 0
         var start = 0
         while start < count {
+            if stop.isRaised { return nil }
             let range = start..<min(count, start + chunk)
             let picked = indices.map { Array($0[range]) } ?? Array(range)
             let part = TextEvaluation.nats(evaluator.logits(of: [network], on: data.batch(picked))[0],
@@ -59,30 +67,48 @@ public enum TextEvaluation {
     /// golden-section search over `log T` in [log 0.01, log 10^4] (the loss is unimodal in `T`
     /// for a fixed set of logits in practice; 48 steps narrow the bracket to a factor 1.0000x).
     public static func fitTemperature(logits: [Int32], labels: ArraySlice<Int>, classes: Int) -> Double {
-        func loss(_ logT: Double) -> Double { nats(logits, labels: labels, classes: classes, temperature: exp(logT)).nats }
+        fitTemperature(logits: logits, labels: labels, classes: classes, until: .never)!
+    }
+
+    /// `fitTemperature(logits:labels:classes:)`, asking `stop` before each loss it computes (nil:
+    /// stopped; the search is the same either way).
+    public static func fitTemperature(logits: [Int32], labels: ArraySlice<Int>, classes: Int, until stop: StopSignal) -> Double? {
+        func loss(_ logT: Double) -> Double? {
+            stop.isRaised ? nil : nats(logits, labels: labels, classes: classes, temperature: exp(logT)).nats
+        }
         let ratio = (5.0.squareRoot() - 1) / 2
         var low = log(0.01), high = log(1e4)
         var a = high - ratio * (high - low), b = low + ratio * (high - low)
-        var fa = loss(a), fb = loss(b)
+        guard var fa = loss(a), var fb = loss(b) else { return nil }
         for _ in 0..<48 {
             if fa <= fb {
                 high = b; b = a; fb = fa
-                a = high - ratio * (high - low); fa = loss(a)
+                a = high - ratio * (high - low)
+                guard let next = loss(a) else { return nil }
+                fa = next
             } else {
                 low = a; a = b; fa = fb
-                b = low + ratio * (high - low); fb = loss(b)
+                b = low + ratio * (high - low)
+                guard let next = loss(b) else { return nil }
+                fb = next
             }
         }
         return exp((low + high) / 2)
     }
 
     /// The fitted temperature of `network` on a fixed sample of the training windows: up to
-    /// `sampleSize` evenly spaced examples of `train` (deterministic, no random stream).
+    /// `sampleSize` evenly spaced examples of `train` (deterministic, no random stream). The
+    /// sample's logits are computed in chunks (asking `stop` between them; nil: stopped).
     public static func fitTemperature(_ network: TernaryNetwork, train: QuantizedDataset, sampleSize: Int = 8_192,
-                                      evaluator: PopulationEvaluator) -> Double {
+                                      evaluator: PopulationEvaluator, until stop: StopSignal = .never) -> Double? {
         let indices = sample(train.count, size: sampleSize)
         guard !indices.isEmpty else { return 1 }
-        let z = evaluator.logits(of: [network], on: train.batch(indices))[0]
-        return fitTemperature(logits: z, labels: ArraySlice(indices.map { train.labels[$0] }), classes: network.classCount)
+        var z = [Int32]()
+        z.reserveCapacity(indices.count * network.classCount)
+        for start in stride(from: 0, to: indices.count, by: chunk / 8) {
+            if stop.isRaised { return nil }
+            z += evaluator.logits(of: [network], on: train.batch(indices[start..<min(indices.count, start + chunk / 8)]))[0]
+        }
+        return fitTemperature(logits: z, labels: ArraySlice(indices.map { train.labels[$0] }), classes: network.classCount, until: stop)
     }
 }

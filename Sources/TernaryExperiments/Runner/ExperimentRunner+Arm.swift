@@ -14,6 +14,9 @@ final class ArmRun {
     var lastLogged: Int
     var failure: SessionError?
     var interrupted = false
+    /// An interrupt cut a logged point: the record went back to its last commit, and the
+    /// session, past it, is not committed again.
+    var pointCut = false
     /// Distributed evolution arms score logged points data-parallel: every rank scores its block
     /// of each split and the counts are summed, so every rank takes part in each point (rank 0
     /// alone writes it). Backprop arms and text points are scored by rank 0 alone.
@@ -44,6 +47,7 @@ extension ExperimentRunner {
         guard let record = try armRecord(arm, seed: seed, session: session, splits: splits, setupSeconds: seconds(since: built)) else { return }
         if session.step == 0 && writes { display.started(ExperimentRunner.startedText(arm, seed: seed)) }
         records[key] = record
+        committedRecords[key] = record
         let run = ArmRun(arm: arm, seed: seed, session: session,
                          active: ActiveArm(key: key, session: session, recordPath: recordPath(arm.name, seed), modelPath: modelPath(arm.name, seed)),
                          parallelPoints: communicator != nil && session is DistributableSession && splits.corpus == nil)
@@ -107,7 +111,10 @@ extension ExperimentRunner {
             // Every logged point (a function of the step, so the same on every rank).
             if run.arm.logs(step: run.session.step) { try checkSameState(run.session, arm: run.arm.name, seed: run.seed) }
             if run.arm.logs(step: run.session.step) || stop.exhausted {
-                if writes || run.parallelPoints { try logPoint(run, report, splits: splits) }
+                if writes || run.parallelPoints, try !logPoint(run, report, splits: splits) {
+                    stop.interrupted = true
+                    break
+                }
                 // The point just logged may spend the patience: then this step ends the arm.
                 if !stop.exhausted && run.arm.patience != nil { stop.exhausted = try agreed(patienceSpent(run)) }
             }
@@ -119,12 +126,14 @@ extension ExperimentRunner {
     /// and its closing line. An arm whose budget ran out inside its start has no point: its
     /// summary says 0 steps and no accuracy, and its line says why.
     func finish(_ run: ArmRun, splits: Splits) throws {
-        let ended = run.failure == nil && !run.interrupted
-        guard writes else {
-            // The last point of an arm that ran out, as rank 0 logs it below.
-            if run.parallelPoints && ended && run.lastLogged != run.session.step { try logPoint(run, nil, splits: splits) }
-            return
+        // The last point of an arm that ran out (rank 0, and every rank when points are
+        // data-parallel); an interrupt that cuts it leaves the arm interrupted.
+        if run.failure == nil && !run.interrupted && run.lastLogged != run.session.step && run.session.hasStarted
+            && (writes || run.parallelPoints), try !logPoint(run, nil, splits: splits) {
+            run.interrupted = true
         }
+        let ended = run.failure == nil && !run.interrupted
+        guard writes else { return }
         let (arm, seed) = (run.arm, run.seed)
         if patienceSpent(run) { progress("\(arm.name) seed \(seed): stopped early, no better selection accuracy in \(arm.patience!) logged points") }
         if let failure = run.failure {
@@ -132,13 +141,13 @@ extension ExperimentRunner {
             display.clear()
             console.err("ternevo: \(failures.last!)")
         } else if ended {
-            if run.lastLogged != run.session.step && run.session.hasStarted { try logPoint(run, nil, splits: splits) }
             let record = records[run.key]!
             let rows = record.rows.isEmpty ? [CurveRow.startOnly(arm.name, seed: seed, wallSeconds: record.searchSeconds)] : record.rows
             records[run.key]!.summary = SummaryRow(method: arm.name, seed: seed, rows: rows, bestStep: record.bestStep)
         }
         // Interrupted or failed: no summary row, so `ternevo resume` continues from the record.
-        try commit(run.active, force: true, modelWritten: &run.modelWritten)
+        // A cut point left the record at its last commit: only the derived files are written.
+        try commit(run.pointCut ? nil : run.active, force: true, modelWritten: &run.modelWritten)
         guard run.failure == nil else { return }
         if ended && !run.session.hasStarted {
             display.line("\(arm.name) seed \(seed): its budget of \(String(format: "%g", arm.seconds ?? 0)) s was spent in its start, before its first step (\(String(format: "%.1f", records[run.key]!.searchSeconds)) s); no model")

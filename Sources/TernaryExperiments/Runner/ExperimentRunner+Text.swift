@@ -13,7 +13,9 @@ extension ExperimentRunner {
                       layerSizes: [corpus.tokens.inputCount] + config.hidden + [V], corpus: corpus)
     }
 
-    /// A logged point of a text run and the model it stands for (with its temperature).
+    /// A logged point of a text run and the model it stands for (with its temperature); nil
+    /// when `stop` was raised first (asked between the chunks of each split and the steps of the
+    /// temperature fit; the float arm's own forward pass answers after each split).
     ///
     /// Ternary search arms: the incumbent's temperature is fitted on a fixed sample of the
     /// training windows (`TextEvaluation.fitTemperature`), then bits per character on that
@@ -21,7 +23,7 @@ extension ExperimentRunner {
     /// learned scale (`outputTemperature`), which is the STE forward pass exactly. Float: its
     /// own forward pass (no ternary model).
     func textRow(_ session: SearchSession, splits: Splits, method: String, seed: UInt64, wallSeconds: Double,
-                 report: StepReport?) -> (CurveRow, TernaryNetwork?) {
+                 report: StepReport?, until stop: StopSignal = .never) -> (CurveRow, TernaryNetwork?)? {
         var row = CurveRow(method: method, seed: seed, step: session.step, wallSeconds: wallSeconds, evals: session.evaluations,
                            trainLoss: report?.trainLoss, trainAccuracy: nil, validationAccuracy: nil, testAccuracy: nil,
                            bestFitness: report?.bestFitness, meanFitness: report?.meanFitness,
@@ -31,30 +33,35 @@ extension ExperimentRunner {
             // The float arm: its own forward pass.
             let trainer = backprop!.trainer
             if splits.validation.count > 0 {
+                guard !stop.isRaised else { return nil }
                 let score = trainer.score(splits.validation)
                 (row.validationLoss, row.validationBits, row.validationAccuracy) = (score.loss, score.loss / log(2), score.accuracy)
             }
             if splits.test.count > 0 {
+                guard !stop.isRaised else { return nil }
                 let score = trainer.score(splits.test)
                 (row.testLoss, row.testBits, row.testAccuracy) = (score.loss, score.loss / log(2), score.accuracy)
             }
             return (row, nil)
         }
         let evaluator = textEvaluator(model.layerSizes)
-        let temperature = backprop?.trainer.outputTemperature
-            ?? TextEvaluation.fitTemperature(model, train: splits.train, evaluator: evaluator)
+        guard let temperature = backprop?.trainer.outputTemperature
+                ?? TextEvaluation.fitTemperature(model, train: splits.train, evaluator: evaluator, until: stop) else { return nil }
         model.temperature = temperature
         row.temperature = temperature
         let sample = ExperimentRunner.trainSample(splits.train)
-        let train = TextEvaluation.score(model, on: splits.train, indices: sample, temperature: temperature, evaluator: evaluator)
+        guard let train = TextEvaluation.score(model, on: splits.train, indices: sample, temperature: temperature, evaluator: evaluator, until: stop)
+        else { return nil }
         (row.trainBits, row.trainAccuracy) = (train.bits, train.accuracy)
         if row.trainLoss == nil { row.trainLoss = train.bits * log(2) }
         if splits.validation.count > 0 {
-            let score = TextEvaluation.score(model, on: splits.validation, temperature: temperature, evaluator: evaluator)
+            guard let score = TextEvaluation.score(model, on: splits.validation, temperature: temperature, evaluator: evaluator, until: stop)
+            else { return nil }
             (row.validationBits, row.validationLoss, row.validationAccuracy) = (score.bits, score.bits * log(2), score.accuracy)
         }
         if splits.test.count > 0 {
-            let score = TextEvaluation.score(model, on: splits.test, temperature: temperature, evaluator: evaluator)
+            guard let score = TextEvaluation.score(model, on: splits.test, temperature: temperature, evaluator: evaluator, until: stop)
+            else { return nil }
             (row.testBits, row.testLoss, row.testAccuracy) = (score.bits, score.bits * log(2), score.accuracy)
         }
         return (row, model)

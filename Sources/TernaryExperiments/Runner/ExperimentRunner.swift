@@ -28,6 +28,9 @@ final class ExperimentRunner {
     let restartDamaged: Bool
     /// Records by "arm,seed", of the arms started so far.
     var records: [String: ArmRecord] = [:]
+    /// Each record as its last write left it on disk (or as it was read, or fresh): what an
+    /// interrupted logged point goes back to (`dropUncommitted`).
+    var committedRecords: [String: ArmRecord] = [:]
     var throttle = WriteThrottle()
     var interrupt = InterruptFlag.install()
     /// A line per logged point on a pipe too (`--verbose`); set before `run`.
@@ -120,8 +123,10 @@ final class ExperimentRunner {
     /// Runs everything; returns false if interrupted (files are complete either way).
     func run() throws -> Bool {
         let splits = try loadSplits()
+        try stopBeforeWriting("loading the data")
         // Hashing every example once per run, not once per arm and seed.
         dataFingerprint = splits.fingerprint
+        try stopBeforeWriting("hashing the data")
         let context = ArmContext(layerSizes: splits.layerSizes, activation: config.activation, quantizer: splits.quantizer, train: splits.train,
                                  zeroFraction: config.zeroFraction, threads: threads, ranks: communicator?.size ?? 1)
         try checkMemory(context, splits: splits)
@@ -149,6 +154,14 @@ final class ExperimentRunner {
         display.clear()
         if !failures.isEmpty { throw RunFailure(message: failures.joined(separator: "; "), exitCode: 65) }
         return !interrupt.isSet
+    }
+
+    /// Ends a run interrupted before it wrote anything (while the data was loaded and hashed):
+    /// exit status 128 + the signal, the folder untouched (not even created by `run`).
+    func stopBeforeWriting(_ phase: String) throws {
+        guard try agreed(interrupt.isRaisedNow) else { return }
+        let folderState = resuming ? "\(folder) is unchanged; resume it again" : "nothing was written; run the config again"
+        throw RunFailure(message: "interrupted (\(interrupt.signalName)) while \(phase); \(folderState)", exitCode: interrupt.exitStatus)
     }
 
     /// The estimated peak of the run: the splits (raw floats and quantised bytes) plus the
@@ -249,6 +262,7 @@ final class ExperimentRunner {
             record.sessionState = writer.bytes
             records[active.key] = record
             try writeFile(record.encode(), to: active.recordPath)
+            committedRecords[active.key] = record
             if !modelWritten, let model = record.bestModel {
                 try writeFile(model.modelFileBytes(), to: active.modelPath)
                 modelWritten = true
