@@ -15,6 +15,15 @@ struct HiddenLayer {
         step = genome.steps[layer]
     }
 
+    /// The sum of each unit's activation (+-1 or a level) over the examples of `labels` whose
+    /// sums are `sums[start + b * width + j]`, per class: `[classes][width]`.
+    func activationSumsPerClass(sums: [Int32], from start: Int, labels: [Int], width: Int, classes: Int) -> [Int] {
+        precondition(start >= 0 && start + labels.count * width <= sums.count && thresholds.count >= width, "sums of another shape")
+        return activation == .sign
+            ? signSumsPerClass(sums: sums, from: start, thresholds: thresholds, labels: labels, width: width, classes: classes)
+            : levelSumsPerClass(sums: sums, from: start, labels: labels, width: width, classes: classes)
+    }
+
     /// The sum of each unit's level over the examples of each class, `[classes][width]`.
     func levelSumsPerClass(sums: [Int32], from start: Int, labels: [Int], width: Int, classes: Int) -> [Int] {
         var perClass = [Int](repeating: 0, count: classes * width)

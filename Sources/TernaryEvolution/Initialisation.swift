@@ -37,7 +37,10 @@ extension SearchProblem {
                 return architecture.randomGenome(zeroFraction: zeroFraction, using: &rng)
             }
             calibrateThresholds(&block, on: sample, sums: sums)
-            if let readoutData { readoutBlock(&block, zeroFraction: zeroFraction, examples: readoutData, sums: sums) }
+            if let readoutData,
+               !readoutBlock(&block, zeroFraction: zeroFraction, examples: readoutData, sums: sums, until: stop) {
+                return nil
+            }
             genomes += block
         }
         return genomes
@@ -54,13 +57,12 @@ extension SearchProblem {
         initialGenomes(count: 1, zeroFraction: zeroFraction, readout: readout, seed: seed, until: stop)?[0]
     }
 
-    /// The examples a readout correlates over, laid out once: the whole train split, or for
-    /// token inputs (text; the TernaryCore article Semantics) up to 16,384 evenly spaced
-    /// windows, not the whole split (millions of windows times width times classes).
-    func readoutExamples() -> (indices: [Int], batch: ExampleBatch) {
-        guard train.windows != nil && train.count > 16_384 else { return (Array(0..<train.count), train.all) }
-        let indices = (0..<16_384).map { $0 * train.count / 16_384 }
-        return (indices, train.batch(indices))
+    /// The examples a readout correlates over: the whole train split, or for token inputs
+    /// (text; the TernaryCore article Semantics) up to 16,384 evenly spaced windows, not the
+    /// whole split (millions of windows times width times classes).
+    func readoutExamples() -> [Int] {
+        guard train.windows != nil && train.count > 16_384 else { return Array(0..<train.count) }
+        return (0..<16_384).map { $0 * train.count / 16_384 }
     }
 
     /// `genome` with its output layer set from data, without gradients: output trit (c, j) is the
@@ -72,41 +74,52 @@ extension SearchProblem {
     /// returned unchanged. Text runs use a fixed sample of the windows (`readoutExamples`).
     public func readoutInitialized(_ genome: TernaryNetwork, zeroFraction: Double) -> TernaryNetwork {
         var block = [genome]
-        readoutBlock(&block, zeroFraction: zeroFraction, examples: readoutExamples(), sums: LayerSums(evaluator))
+        _ = readoutBlock(&block, zeroFraction: zeroFraction, examples: readoutExamples(), sums: LayerSums(evaluator), until: .never)
         return block[0]
     }
 
-    /// `readoutInitialized` of every genome of `block` (all of one architecture): the hidden
-    /// sums of the whole block in one evaluator call, then each genome's correlations on its
-    /// own worker.
-    func readoutBlock(_ block: inout [TernaryNetwork], zeroFraction: Double, examples: (indices: [Int], batch: ExampleBatch),
-                      sums evaluators: LayerSums) {
-        guard let sizes = block.first?.layerSizes, sizes.count > 2 else { return }
+    /// `readoutInitialized` of every genome of `block` (all of one architecture), or false when
+    /// `stop` was raised first (`block` is then unchanged). The examples are taken in slices
+    /// (the sums of a slice for the whole block in one evaluator call, at most about 16 M of
+    /// them held at once), asking `stop` between slices; each genome's per-class sums of its
+    /// activations are integers, so the slices change nothing but the memory and the time.
+    func readoutBlock(_ block: inout [TernaryNetwork], zeroFraction: Double, examples: [Int], sums evaluators: LayerSums,
+                      until stop: StopSignal) -> Bool {
+        guard let sizes = block.first?.layerSizes, sizes.count > 2 else { return true }
         let last = sizes.count - 2, width = sizes[last], classes = sizes[last + 1]
-        let sums = evaluators.sums(of: block, on: examples.batch, layer: last - 1)
-        let labels = examples.indices.map { train.labels[$0] }
+        let slice = max(256, min(16_384, (1 << 24) / (width * block.count)))
+        var perClass = [[Int]](repeating: [Int](repeating: 0, count: classes * width), count: block.count)
+        let genomes = block
+        for start in stride(from: 0, to: examples.count, by: slice) {
+            if stop.isRaised { return false }
+            let part = Array(examples[start..<min(examples.count, start + slice)])
+            let batch = part.count == train.count ? train.all : train.batch(part)
+            let sums = evaluators.sums(of: genomes, on: batch, layer: last - 1)
+            let labels = part.map { train.labels[$0] }
+            Parallel.updateEach(&perClass, workers: threads) { index, counts, _ in
+                let hidden = HiddenLayer(genomes[index], layer: last - 1)
+                let added = hidden.activationSumsPerClass(sums: sums, from: index * labels.count * width, labels: labels,
+                                                          width: width, classes: classes)
+                for k in counts.indices { counts[k] &+= added[k] }
+            }
+        }
+        let totals = perClass
         Parallel.updateEach(&block, workers: threads) { index, genome, _ in
-            let hidden = HiddenLayer(genome, layer: last - 1)
-            let trits = readoutTrits(sums: sums, from: index * labels.count * width, hidden: hidden,
-                                     labels: labels, width: width, classes: classes, zeroFraction: zeroFraction)
+            let trits = readoutTrits(perClass: totals[index], width: width, classes: classes, zeroFraction: zeroFraction)
             genome.weights[last] = TernaryMatrix(rowCount: classes, columnCount: width, trits: trits)
         }
+        return true
     }
 }
 
-/// The readout output layer (row-major, `classes x width` trits) of a genome whose last hidden
-/// layer (`hidden`) has sums `sums[start + b * width + j]` on examples of `labels`.
+/// The readout output layer (row-major, `classes x width` trits) from `perClass`, the sum of
+/// each last-hidden unit's activation over the examples of each class (`[classes][width]`).
 ///
 /// The correlation of hidden unit j with class c, scaled by C - 1 to stay in integers: the sum
 /// over examples of h_j (C - 1 when the label is c, -1 otherwise) = C S_cj - T_j, with S_cj the
 /// sum of h_j over examples of class c and T_j over all. O(B width), exact. Trit (c, j) is its
 /// sign, 0 for the weakest `zeroFraction` of each class's correlations.
-func readoutTrits(sums: [Int32], from start: Int, hidden: HiddenLayer, labels: [Int], width: Int, classes: Int,
-                  zeroFraction: Double) -> [Int8] {
-    precondition(start >= 0 && start + labels.count * width <= sums.count && hidden.thresholds.count >= width, "sums of another shape")
-    let perClass = hidden.activation == .sign
-        ? signSumsPerClass(sums: sums, from: start, thresholds: hidden.thresholds, labels: labels, width: width, classes: classes)
-        : hidden.levelSumsPerClass(sums: sums, from: start, labels: labels, width: width, classes: classes)
+func readoutTrits(perClass: [Int], width: Int, classes: Int, zeroFraction: Double) -> [Int8] {
     var total = [Int](repeating: 0, count: width)
     for c in 0..<classes { for j in 0..<width { total[j] += perClass[c * width + j] } }
     var trits = [Int8](repeating: 0, count: classes * width)
