@@ -61,12 +61,24 @@ public final class SearchProblem {
         self.architecture = architecture
         self.train = train
         self.fitnessKind = fitness
-        self.temperature = temperature
+        self.temperature = temperature ?? SearchProblem.levelsTemperature(architecture)
         self.batchSize = batchSize
         self.rotateEvery = rotateEvery
         self.cacheBudget = cacheBudget
         evaluator = PopulationEvaluator(layerSizes: architecture.layerSizes, threads: threads)
         self.threads = evaluator.threads
+    }
+
+    /// The default fitness temperature of a multi-bit network: `1 / sqrt(n_{L-1})` (the `sign`
+    /// default) divided by the root mean square of a calibrated level, about `(2^K - 1) / sqrt(6)`
+    /// (half the levels 0, the rest spread evenly up to the top), so its logits are as spread
+    /// as a sign network's; nil (the evaluator's default) for `sign`. With the sign default a
+    /// 4-bit text network's softmax was about six times too peaked.
+    static func levelsTemperature(_ architecture: Architecture) -> Double? {
+        guard architecture.activation.isLevels else { return nil }
+        let sizes = architecture.layerSizes
+        let rms = Double(architecture.activation.maxLevel) / 6.0.squareRoot()
+        return LossTable.defaultTemperature(layerSizes: sizes) / max(1, rms)
     }
 
     /// A stable text of the settings that change results.

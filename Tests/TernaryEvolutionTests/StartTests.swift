@@ -50,3 +50,20 @@ struct AnyStrategy {
         session = { TernaryEvolutionTests.session(strategy, sizes: [20, 9, 3], data: $0, batch: 64) }
     }
 }
+
+@Suite("Fitness temperature of multi-bit networks")
+struct LevelsTemperatureTests {
+    @Test("sign keeps the evaluator's default; K-bit levels divide it by the rms of a calibrated level")
+    func temperature() {
+        var rng = Xoshiro256(seed: 1)
+        let examples = randomExamples(count: 10, features: 6, classes: 3, using: &rng)
+        let data = QuantizedDataset(features: examples.features, featureCount: 6, labels: examples.labels, classCount: 3)
+        let sign = SearchProblem(architecture: Architecture(layerSizes: [6, 16, 3]), train: data, threads: 1)
+        #expect(sign.temperature == nil)
+        let levels = SearchProblem(architecture: Architecture(layerSizes: [6, 16, 3], activation: .levels(bits: 4)), train: data, threads: 1)
+        #expect(abs(levels.temperature! - 0.25 * 6.0.squareRoot() / 15) < 1e-12)
+        let given = SearchProblem(architecture: Architecture(layerSizes: [6, 16, 3], activation: .levels(bits: 4)), train: data,
+                                  temperature: 0.5, threads: 1)
+        #expect(given.temperature == 0.5)
+    }
+}
