@@ -66,16 +66,17 @@ struct ArmContext {
         return (sample + readoutExamples) * hiddenAdditionsPerExample
     }
 
-    /// Additions per second of a start on this machine now: a few genomes started (calibration
-    /// alone, on 256 examples, about 50 million additions) and timed. Nil without hidden layers.
+    /// Additions per second of a start on this machine now: a few genomes started as the GA
+    /// starts them (calibration on up to 1,000 examples, readout; about 100 million additions)
+    /// and timed. Nil without hidden layers.
     func measuredStartRate() -> Double? {
-        let perGenome = startAdditionsPerGenome(batch: nil, readout: false)
+        let perGenome = startAdditionsPerGenome(batch: 1000, readout: true)
         guard perGenome > 0 else { return nil }
-        let genomes = max(1, min(64, 50_000_000 / perGenome))
+        let genomes = max(1, min(64, 100_000_000 / perGenome))
         let problem = SearchProblem(architecture: Architecture(layerSizes: layerSizes, activation: activation, quantizer: quantizer),
-                                    train: train, threads: threads)
+                                    train: train, batchSize: 1000, threads: threads)
         let start = DispatchTime.now().uptimeNanoseconds
-        _ = problem.initialGenomes(count: genomes, zeroFraction: zeroFraction, seed: 0)
+        _ = problem.initialGenomes(count: genomes, zeroFraction: zeroFraction, readout: true, seed: 0, until: .never)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return Double(genomes * perGenome) / max(seconds, 1e-6)
     }
@@ -84,7 +85,8 @@ struct ArmContext {
 extension ExperimentConfig.Arm {
     /// The arm's budget in its own unit: `30 s or 100 generations`, `16 epochs`.
     var budgetText: String {
-        [seconds.map { String(format: "%g s", $0) }, steps.map { "\($0) \(type(of: settings).countKey)" }].compactMap { $0 }
+        let unit = type(of: settings).countKey
+        return [seconds.map { String(format: "%g s", $0) }, steps.map { "\($0) \($0 == 1 ? String(unit.dropLast()) : unit)" }].compactMap { $0 }
             .joined(separator: " or ")
     }
 
