@@ -10,7 +10,7 @@ struct CounterTests {
     func local() {
         let data = clusterData(count: 160, seed: 12)
         let problem = SearchProblem(architecture: Architecture(layerSizes: [20, 24, 3]), train: data, batchSize: 60, rotateEvery: 3, threads: 1)
-        let strategy = LocalSearch(candidates: 12, movesPerCandidate: 1, thresholdProbability: 0.2, thresholdStep: 40, greedy: true)
+        let strategy = LocalSearch(candidates: 12, movesPerCandidate: 1, thresholdProbability: 0.2, thresholdStep: 40, greedy: true, readout: false)
         var state = strategy.initialState(problem: problem, seed: 2)
         var rescored = 0
         for step in 0..<9 {

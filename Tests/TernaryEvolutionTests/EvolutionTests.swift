@@ -31,7 +31,7 @@ func clusterData(count: Int, seed: UInt64, width: Int = 20) -> QuantizedDataset 
 
 func smallGA(population: Int = 64) -> GeneticAlgorithm {
     GeneticAlgorithm(populationSize: population, eliteCount: 2, selection: .tournament(size: 3), crossover: .uniform,
-                     crossoverProbability: 0.5, mutation: Mutation(weightRate: 0.03, thresholdRate: 0.1, thresholdStep: 40))
+                     crossoverProbability: 0.5, mutation: Mutation(weightRate: 0.03, thresholdRate: 0.1, thresholdStep: 40), readout: false)
 }
 
 /// A session of `strategy` on `data` with fitness batches of `batch` examples (nil: all) and
@@ -56,8 +56,9 @@ func stateBytes(_ run: SearchSession) -> [UInt8] {
     return writer.bytes
 }
 
-let localStrategy = LocalSearch(candidates: 16, movesPerCandidate: 2, thresholdProbability: 0.2, thresholdStep: 40)
-let esStrategy = SignVoteES(pairs: 8, perturbedTrits: 3, thresholdProbability: 0.1, thresholdStep: 40)
+/// The plain (1 + lambda) search from random trits (the library's defaults are greedy, from the readout).
+let localStrategy = LocalSearch(candidates: 16, movesPerCandidate: 2, thresholdProbability: 0.2, thresholdStep: 40, greedy: false, readout: false)
+let esStrategy = SignVoteES(pairs: 8, perturbedTrits: 3, thresholdProbability: 0.1, thresholdStep: 40, readout: false)
 
 @Suite("Strategies")
 struct StrategyTests {
@@ -83,11 +84,12 @@ struct StrategyTests {
         #expect(solved, "not solved in \(generations) generations")
     }
 
-    @Test("local search and es reach 100% train accuracy on 4-bit parity")
+    @Test("local search, es and the article's example reach 100% train accuracy on 4-bit parity")
     func parityIncremental() {
         let data = parityData(bits: 4)
         for (name, run) in [("local", session(localStrategy, sizes: [4, 16, 2], data: data) as SearchSession),
-                            ("es", session(esStrategy, sizes: [4, 16, 2], data: data) as SearchSession)] {
+                            ("es", session(esStrategy, sizes: [4, 16, 2], data: data) as SearchSession),
+                            ("first", session(FirstImprovement(candidates: 16), sizes: [4, 16, 2], data: data) as SearchSession)] {
             var solved = false
             for _ in 0..<3000 where !solved {
                 _ = try! run.advance()
@@ -97,7 +99,7 @@ struct StrategyTests {
         }
     }
 
-    @Test("1 thread and 2 threads give identical states and reports (ga, local, es)")
+    @Test("1 thread and 2 threads give identical states and reports (ga, local, es, first)")
     func threadsAgree() {
         let data = clusterData(count: 300, seed: 3)
         func compare<S: SearchStrategy>(_ strategy: S, batch: Int?) {
@@ -111,6 +113,7 @@ struct StrategyTests {
         compare(localStrategy, batch: nil)
         compare(localStrategy, batch: 120)
         compare(esStrategy, batch: 120)
+        compare(FirstImprovement(), batch: 120)
     }
 
     @Test("GA fitness improves on a learnable task")
@@ -224,16 +227,17 @@ struct CheckpointTests {
         #expect(stateBytes(resumed) == stateBytes(straight), "\(strategy.settingsDescription)")
     }
 
-    @Test("10 steps, save, load, 10 more equals 20 straight, bit for bit (ga, local, es)")
+    @Test("10 steps, save, load, 10 more equals 20 straight, bit for bit (ga, local, es, first)")
     func resumeEqualsStraight() throws {
         try check(smallGA(population: 32))
         try check(localStrategy)
         try check(esStrategy)
+        try check(FirstImprovement())
     }
 
     @Test("greedy local search, which applies several candidates a step, resumes from its state")
     func greedyResumes() throws {
-        let greedy = LocalSearch(candidates: 16, movesPerCandidate: 2, thresholdProbability: 0.2, thresholdStep: 40, greedy: true)
+        let greedy = LocalSearch(candidates: 16, movesPerCandidate: 2, thresholdProbability: 0.2, thresholdStep: 40, greedy: true, readout: false)
         let run = session(greedy, sizes: [20, 65, 3], data: data, batch: 64, rotateEvery: 3, seed: 21)
         steps(run, 10)
         try #require(run.state.accepted > run.state.step, "the case under test: more candidates applied than steps")

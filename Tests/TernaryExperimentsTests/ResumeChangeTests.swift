@@ -63,7 +63,7 @@ struct ResumeChangeTests {
         try edit(folder) { $0.replacingOccurrences(of: "\"population\": 6,", with: "\"population\": 6, \"cache_mb\": 1,") }
         let (status, output) = Captured.run(["resume", folder, "--quiet"])
         #expect(status == 65)
-        #expect(output.err.contains("ga-seed1.ckpt: was written for a different configuration: keys changed from 'cacheMegabytes: 256' to 'cacheMegabytes: 1'"), "\(output.err)")
+        #expect(output.err.contains("ga-seed1.ckpt: was written for a different configuration: keys changed from 'cache_mb 256' to 'cache_mb 1'"), "\(output.err)")
         // The record as an older build wrote it (no keys line) resumes under the same config.
         try edit(folder) { $0.replacingOccurrences(of: "\"population\": 6, \"cache_mb\": 1,", with: "\"population\": 6,") }
         let path = folder + "/ga-seed1.ckpt"

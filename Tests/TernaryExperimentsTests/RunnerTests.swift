@@ -194,7 +194,7 @@ struct RunnerTests {
         #expect(status == 0)
         #expect(output.out.contains("network 2-4-2: 16 weights, 4 thresholds"))
         #expect(output.out.contains("ga (ga): 3 s; about "))
-        #expect(output.out.contains("GASettings(population: 32"))
+        #expect(output.out.contains("    ga: population 32, "))
         #expect(output.out.contains("memory estimate"))
         #expect(!FileManager.default.fileExists(atPath: folder))
     }

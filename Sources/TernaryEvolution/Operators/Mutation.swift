@@ -7,21 +7,48 @@ import TernaryCore
 /// `floor(log(u) / log(1 - rate))`, so the cost follows the number of mutations, not the number
 /// of weights. A mutated weight takes one of its two other trit values with equal chance; a
 /// mutated threshold moves by a nonzero integer step in `-thresholdStep ... thresholdStep`.
+///
+/// The defaults (the `ga` arm's, tuned on MNIST-5k and digits: the article *MeasuredResults*
+/// of TernaryExperiments) are about one mutated weight per child (`standardWeightRate`), a
+/// threshold stepped at rate 0.004, by at most `standardThresholdStep`.
 public struct Mutation: Hashable, Sendable {
-    /// Probability that a given weight mutates.
-    public var weightRate: Double
+    /// Probability that a given weight mutates (nil: `standardWeightRate` of the genome).
+    public var weightRate: Double?
     /// Probability that a given hidden threshold mutates.
     public var thresholdRate: Double
-    /// Largest threshold step.
-    public var thresholdStep: Int
+    /// Largest threshold step (nil: `standardThresholdStep` of the genome).
+    public var thresholdStep: Int?
 
-    public init(weightRate: Double, thresholdRate: Double, thresholdStep: Int) {
-        precondition(weightRate >= 0 && weightRate <= 1 && thresholdRate >= 0 && thresholdRate <= 1,
+    public static let defaultThresholdRate = 0.004
+
+    public init(weightRate: Double? = nil, thresholdRate: Double = Mutation.defaultThresholdRate, thresholdStep: Int? = nil) {
+        precondition((weightRate.map { $0 >= 0 && $0 <= 1 } ?? true) && thresholdRate >= 0 && thresholdRate <= 1,
                      "mutation rates must lie in [0, 1]")
-        precondition(thresholdStep >= 1, "the threshold step must be at least 1")
+        precondition((thresholdStep ?? 1) >= 1, "the threshold step must be at least 1")
         self.weightRate = weightRate
         self.thresholdRate = thresholdRate
         self.thresholdStep = thresholdStep
+    }
+
+    /// One mutated weight per genome on average: `1 / weights` (at most 1).
+    public static func standardWeightRate(weightCount: Int) -> Double { min(1, 1 / Double(weightCount)) }
+
+    /// The default largest threshold step: about 5% of a typical first-layer sum,
+    /// `max(1, round(Q sqrt(n0) / 20))` for `Q` input levels and `n0` inputs (first-layer
+    /// thresholds live on the scale of those sums). `local` and `es` use it too.
+    public static func standardThresholdStep(levels: Int, inputCount: Int) -> Int {
+        max(1, Int((Double(levels) * Double(inputCount).squareRoot() * 0.05).rounded()))
+    }
+
+    /// `standardThresholdStep` of `genome`'s inputs.
+    public static func standardThresholdStep(for genome: TernaryNetwork) -> Int {
+        standardThresholdStep(levels: genome.quantizer.levels, inputCount: genome.layerSizes[0])
+    }
+
+    /// The weight rate and threshold step used on `genome`: the given ones, or the standard ones.
+    func resolved(for genome: TernaryNetwork) -> (weightRate: Double, thresholdStep: Int) {
+        (weightRate ?? Mutation.standardWeightRate(weightCount: genome.weightCount),
+         thresholdStep ?? Mutation.standardThresholdStep(for: genome))
     }
 
     /// Mutates `genome` in place.
@@ -34,6 +61,7 @@ public struct Mutation: Hashable, Sendable {
     /// weight and each changed threshold once (positions are distinct), so `moves` turns the
     /// genome before into the genome after, as `Difference.moves` would, without a scan.
     func apply(to genome: inout TernaryNetwork, using generator: inout some RandomNumberGenerator, recording moves: inout [Move]) {
+        let (weightRate, thresholdStep) = resolved(for: genome)
         let weightCounts = genome.weights.map(\.count)
         forEachPosition(total: weightCounts.reduce(0, +), rate: weightRate, using: &generator) { index, generator in
             var layer = 0, local = index

@@ -21,13 +21,14 @@ import TernaryCore
 /// proportion to its size; `outputShare` instead gives the output layer that share of them
 /// (the text model 504-1024-63 has 11% of its weights there).
 ///
-/// The initialiser's defaults are the plain (1 + lambda) search; the `local` arm of an
-/// experiment config turns `greedy` and `readout` on by default (measured on MNIST-5k).
+/// The defaults (`Defaults`) are the `local` arm's: greedy steps from the readout start
+/// (measured on MNIST-5k); `greedy: false, readout: false` is the plain (1 + lambda) search.
 public struct LocalSearch: SearchStrategy {
     public var candidates: Int
     public var movesPerCandidate: Int
     public var thresholdProbability: Double
-    public var thresholdStep: Int
+    /// The largest threshold step (nil: `Mutation.standardThresholdStep` of the genome).
+    public var thresholdStep: Int?
     public var acceptNeutral: Bool
     public var greedy: Bool
     public var initialZeroFraction: Double
@@ -36,8 +37,22 @@ public struct LocalSearch: SearchStrategy {
     /// The share of trit moves drawn in the output layer; nil: in proportion to its size.
     public var outputShare: Double?
 
-    public init(candidates: Int = 32, movesPerCandidate: Int = 1, thresholdProbability: Double = 0.1,
-                thresholdStep: Int = 8, acceptNeutral: Bool = false, greedy: Bool = false, initialZeroFraction: Double = 1.0 / 3, readout: Bool = false,
+    /// The defaults, the one place that holds them: the initialiser, the `local` arm's config
+    /// keys (`ternevo help run --keys`) and the docs read them from here.
+    public enum Defaults {
+        public static let candidates = 32
+        public static let movesPerCandidate = 1
+        public static let thresholdProbability = 0.1
+        public static let acceptNeutral = false
+        public static let greedy = true
+        public static let initialZeroFraction = 1.0 / 3
+        public static let readout = true
+    }
+
+    public init(candidates: Int = Defaults.candidates, movesPerCandidate: Int = Defaults.movesPerCandidate,
+                thresholdProbability: Double = Defaults.thresholdProbability, thresholdStep: Int? = nil,
+                acceptNeutral: Bool = Defaults.acceptNeutral, greedy: Bool = Defaults.greedy,
+                initialZeroFraction: Double = Defaults.initialZeroFraction, readout: Bool = Defaults.readout,
                 outputShare: Double? = nil) {
         precondition(candidates >= 1 && movesPerCandidate >= 1, "candidates and moves per candidate must be positive")
         precondition(thresholdProbability >= 0 && thresholdProbability <= 1, "thresholdProbability must lie in [0, 1]")
@@ -65,7 +80,7 @@ public struct LocalSearch: SearchStrategy {
     }
 
     public var settingsDescription: String {
-        "local candidates=\(candidates) moves=\(movesPerCandidate) thresholds=\(thresholdProbability)/\(thresholdStep) neutral=\(acceptNeutral) greedy=\(greedy) zeros=\(initialZeroFraction) readout=\(readout)"
+        "local candidates=\(candidates) moves=\(movesPerCandidate) thresholds=\(thresholdProbability)/\(thresholdStep.map(String.init) ?? "auto") neutral=\(acceptNeutral) greedy=\(greedy) zeros=\(initialZeroFraction) readout=\(readout)"
             + (outputShare.map { " output_share=\($0)" } ?? "")
     }
 
@@ -75,7 +90,8 @@ public struct LocalSearch: SearchStrategy {
     }
 
     public func ask(_ state: inout State, problem: SearchProblem, seed: UInt64) -> Candidates {
-        let positions = GenomePositions(layerSizes: state.current.layerSizes, thresholdStep: thresholdStep)
+        let positions = GenomePositions(layerSizes: state.current.layerSizes,
+                                        thresholdStep: thresholdStep ?? Mutation.standardThresholdStep(for: state.current))
         state.proposals.removeAll()
         state.proposals.endCandidate()  // the current point
         for candidate in 1...candidates {

@@ -20,15 +20,29 @@ public struct SignVoteES: SearchStrategy {
     public var pairs: Int
     public var perturbedTrits: Int
     public var thresholdProbability: Double
-    public var thresholdStep: Int
+    /// The largest threshold step (nil: `Mutation.standardThresholdStep` of the genome).
+    public var thresholdStep: Int?
     public var voteThreshold: Int
     public var maxMoves: Int?
     public var initialZeroFraction: Double
     /// Start from a data-set output layer (`SearchProblem.readoutInitialized`) instead of random trits.
     public var readout: Bool
 
-    public init(pairs: Int = 32, perturbedTrits: Int = 4, thresholdProbability: Double = 0.05, thresholdStep: Int = 8,
-                voteThreshold: Int = 1, maxMoves: Int? = nil, initialZeroFraction: Double = 1.0 / 3, readout: Bool = false) {
+    /// The defaults, the one place that holds them: the initialiser, the `es` arm's config keys
+    /// (`ternevo help run --keys`) and the docs read them from here.
+    public enum Defaults {
+        public static let pairs = 32
+        public static let perturbedTrits = 4
+        public static let thresholdProbability = 0.05
+        public static let voteThreshold = 1
+        public static let initialZeroFraction = 1.0 / 3
+        public static let readout = true
+    }
+
+    public init(pairs: Int = Defaults.pairs, perturbedTrits: Int = Defaults.perturbedTrits,
+                thresholdProbability: Double = Defaults.thresholdProbability, thresholdStep: Int? = nil,
+                voteThreshold: Int = Defaults.voteThreshold, maxMoves: Int? = nil,
+                initialZeroFraction: Double = Defaults.initialZeroFraction, readout: Bool = Defaults.readout) {
         precondition(pairs >= 1 && perturbedTrits >= 1 && voteThreshold >= 1, "pairs, perturbed trits and vote threshold must be positive")
         precondition(thresholdProbability >= 0 && thresholdProbability <= 1, "thresholdProbability must lie in [0, 1]")
         self.pairs = pairs
@@ -53,7 +67,7 @@ public struct SignVoteES: SearchStrategy {
     }
 
     public var settingsDescription: String {
-        "es(prefix search) pairs=\(pairs) trits=\(perturbedTrits) thresholds=\(thresholdProbability)/\(thresholdStep) votes=\(voteThreshold) max=\(maxMoves.map(String.init) ?? "all") zeros=\(initialZeroFraction) readout=\(readout)"
+        "es(prefix search) pairs=\(pairs) trits=\(perturbedTrits) thresholds=\(thresholdProbability)/\(thresholdStep.map(String.init) ?? "auto") votes=\(voteThreshold) max=\(maxMoves.map(String.init) ?? "all") zeros=\(initialZeroFraction) readout=\(readout)"
     }
 
     public func initialState(problem: SearchProblem, seed: UInt64, until stop: StopSignal) -> State? {
@@ -73,7 +87,8 @@ public struct SignVoteES: SearchStrategy {
     }
 
     public func ask(_ state: inout State, problem: SearchProblem, seed: UInt64) -> Candidates {
-        let layout = GenomePositions(layerSizes: state.current.layerSizes, thresholdStep: thresholdStep)
+        let layout = GenomePositions(layerSizes: state.current.layerSizes,
+                                      thresholdStep: thresholdStep ?? Mutation.standardThresholdStep(for: state.current))
         state.positions.removeAll(keepingCapacity: true)
         state.steps.removeAll(keepingCapacity: true)
         var list = MoveList()
@@ -101,7 +116,8 @@ public struct SignVoteES: SearchStrategy {
 
     public func tell(_ state: inout State, fitness: [Double], problem: SearchProblem, seed: UInt64) {
         precondition(fitness.count == 2 * pairs, "one fitness per member")
-        let layout = GenomePositions(layerSizes: state.current.layerSizes, thresholdStep: thresholdStep)
+        let layout = GenomePositions(layerSizes: state.current.layerSizes,
+                                      thresholdStep: thresholdStep ?? Mutation.standardThresholdStep(for: state.current))
         state.generation += 1
         // Integer votes per touched position.
         var votes: [Int: Int] = [:]

@@ -89,10 +89,12 @@ enum RunCommand {
                      "network \(sizes.map(String.init).joined(separator: "-")): \(grouped(weights)) weights, \(config.hidden.reduce(0, +)) thresholds",
                      "seeds \(config.seeds.map(String.init).joined(separator: ", ")); run folder \(folder)",
                      "kernels: \(InstructionSet.active) on \(InstructionSet.cpuName.isEmpty ? "this CPU" : InstructionSet.cpuName) (TERNEVO_ISA=NAME chooses among \(InstructionSet.supported.map(\.rawValue).joined(separator: ", ")))"]
-        for arm in config.arms {
-            let budget = [arm.seconds.map { String(format: "%g s", $0) }, arm.steps.map { "\($0) steps" }].compactMap { $0 }.joined(separator: " or ")
+        let starts = config.arms.map { $0.settings.startAdditions(context) }
+        let rate = starts.contains { $0 > 0 } ? context.measuredStartRate() : nil
+        for (arm, start) in zip(config.arms, starts) {
             let bytes = estimates.first { $0.arm.name == arm.name }?.bytes ?? 0
-            lines.append("  \(arm.name) (\(arm.kind)): \(budget); about \(gigabytes(bytes)); \(readable(arm.settings))")
+            lines.append("  \(arm.name) (\(arm.kind)): \(arm.budgetText); about \(gigabytes(bytes))\(startText(start, rate: rate))")
+            lines.append("    \(arm.keysText)")
         }
         let limit = MemoryLimits.tightest
         let share = ranks > 1 ? " per process (\(ranks) processes; the evolution arms cache only their block of each batch)" : ""
@@ -100,17 +102,17 @@ enum RunCommand {
         return lines.joined(separator: "\n")
     }
 
-    /// An arm's settings as the plan prints them: the settings value without module prefixes
-    /// and optional wrappers (`batch: 20000`, `temperature: nil`).
-    static func readable(_ settings: Any) -> String {
-        var text = String(describing: settings)
-        for module in ["TernaryExperiments.", "TernaryCore.", "TernaryEvolution.", "TernaryBackprop."] {
-            text = text.replacingOccurrences(of: module, with: "")
-        }
-        while let range = text.range(of: #"Optional\(([^()]*)\)"#, options: .regularExpression) {
-            text.replaceSubrange(range, with: text[range].dropFirst("Optional(".count).dropLast())
-        }
-        return text
+    /// The work of an arm's start (random genomes, calibration, readout) and, at the measured
+    /// `rate` (additions per second), its time: `; start 2.1e+09 additions, about 0.8 s here`.
+    /// A start is sliced: it answers to Ctrl-C and the seconds budget, so a long one is told,
+    /// not refused (memory is what refuses a run).
+    static func startText(_ additions: Int, rate: Double?) -> String {
+        guard additions > 0 else { return "" }
+        let time = rate.map { rate in
+            let seconds = Double(additions) / rate
+            return seconds < 60 ? String(format: ", about %.2g s here", seconds) : String(format: ", about %.1f min here", seconds / 60)
+        } ?? ""
+        return String(format: "; start %.2g additions", Double(additions)) + time
     }
 
     /// Runs or resumes, prints the summary, maps failures to exit codes.

@@ -2,9 +2,12 @@ import Foundation
 
 /// `ternevo train DATA --arm ste|float`: one backprop arm on a dataset, through the experiment runner.
 enum TrainCommand {
+    /// The arms it runs, from the registry; the first is the default.
+    static var kinds: [String] { ArmKinds.names(command: "train") }
+
     static let spec = CommandSpec(
         name: "train", abstract: "Train the STE-backprop ternary baseline (or its float twin) on a CSV, IDX or synthetic dataset.",
-        usage: "ternevo train DATA [--arm ste|float] [--hidden SIZES] [--steps EPOCHS] [--seconds S] [options]",
+        usage: "ternevo train DATA [--arm \(kinds.joined(separator: "|"))] [--hidden SIZES] [--steps EPOCHS] [--seconds S] [options]",
         details: """
         A one-arm experiment with the same data handling as 'evolve'. Trains with Adam on
         minibatches in a seeded order (default 50 epochs). For the STE arm every logged
@@ -14,12 +17,12 @@ enum TrainCommand {
         window of the hidden sign; see
         Sources/TernaryBackprop/TernaryBackprop.docc/STEBaseline.md).
 
-          --arm KIND                ste (default) or float
+          --arm KIND                \(alternatives([kinds[0] + " (default)"] + kinds.dropFirst()))
         \(OneArmCommand.commonOptions)
         """) { arguments, console, communicator in
             var reader = ArgumentReader(arguments, command: "train")
-            let kind = try reader.string("--arm") ?? "ste"
-            guard ["ste", "float"].contains(kind) else { throw CommandError.usage("--arm '\(shortened(kind))' is not one of ste, float") }
+            let kind = try reader.string("--arm") ?? kinds[0]
+            guard kinds.contains(kind) else { throw CommandError.usage("--arm '\(shortened(kind))' is not one of \(kinds.joined(separator: ", "))") }
             try OneArmCommand.run(command: "train", kind: kind, defaultBudget: ("epochs", "50"), arguments: reader.rest, console: console, communicator: communicator)
         }
 }

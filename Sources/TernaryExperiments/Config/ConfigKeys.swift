@@ -88,10 +88,33 @@ struct BooleanKey: Sendable {
 func formatNumber(_ value: Double) -> String { String(format: "%g", value) }
 
 extension ConfigReader {
-    mutating func read(_ key: IntegerKey) throws(DataError) -> Int? { try integer(key.name, in: key.range, default: key.fallback) }
-    mutating func read(_ key: NumberKey) throws(DataError) -> Double? { try number(key.name, in: key.range, default: key.fallback) }
-    mutating func read(_ key: ChoiceKey) throws(DataError) -> String? { try string(key.name, allowed: key.allowed, default: key.fallback) }
-    mutating func read(_ key: BooleanKey) throws(DataError) -> Bool { try boolean(key.name, default: key.fallback) }
+    mutating func read(_ key: IntegerKey) throws(DataError) -> Int? {
+        noted(key.name, try integer(key.name, in: key.range, default: key.fallback))
+    }
+    mutating func read(_ key: NumberKey) throws(DataError) -> Double? {
+        noted(key.name, try number(key.name, in: key.range, default: key.fallback))
+    }
+    mutating func read(_ key: ChoiceKey) throws(DataError) -> String? {
+        noted(key.name, try string(key.name, allowed: key.allowed, default: key.fallback))
+    }
+    mutating func read(_ key: BooleanKey) throws(DataError) -> Bool { noted(key.name, try boolean(key.name, default: key.fallback))! }
+
+    /// `value`, noted in `values` as the user would write it (`auto`: a default computed later).
+    private mutating func noted<Value>(_ name: String, _ value: Value?) -> Value? {
+        values.append((name, value.map(ConfigKeys.text) ?? "auto"))
+        return value
+    }
+}
+
+extension ConfigKeys {
+    /// A key's value as a user writes it in a config: `32`, `0.02`, `1e-06`, `true`, `cosine`
+    /// (numbers in their shortest exact form, without a trailing `.0`).
+    static func text(_ value: Any) -> String {
+        if let number = value as? Double {
+            return number == number.rounded() && abs(number) < 1e15 ? String(Int(number)) : "\(number)"
+        }
+        return "\(value)"
+    }
 }
 
 /// The keys of a config file outside the arms' own settings: the top level, `dataset`,

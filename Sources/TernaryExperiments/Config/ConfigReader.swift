@@ -12,6 +12,10 @@ struct ConfigReader {
     /// that set it (`--population`), not as a key path of a file.
     let fromOptions: Bool
     private var used: Set<String> = []
+    /// Every key read through a key value (`IntegerKey`, `NumberKey`, ...) with the value it
+    /// took, default included, as a user writes it (`ConfigKeys.text`): what `--dry-run` and a
+    /// record's key print.
+    var values: [(key: String, value: String)] = []
 
     init(file: String, path: String, object: JSONObject, fromOptions: Bool = false) {
         self.file = file

@@ -36,6 +36,8 @@ public struct ExperimentConfig {
         /// validation accuracy (training accuracy without a validation split).
         var patience: Int? = nil
         var settings: any ArmSettings
+        /// The kind's keys as read, defaults included, in the user's words (`ConfigReader.values`).
+        var keyValues: [(key: String, value: String)] = []
 
         /// Whether the step that just ended makes a logged point (the last step of the budget
         /// always does). A function of the step alone, so a resumed run logs the same points;
@@ -171,11 +173,12 @@ public struct ExperimentConfig {
             guard seconds != nil || steps != nil else { throw reader.fail("seconds", "missing: give seconds and/or \(kind.countKey)") }
             let evalEvery = try reader.read(ConfigKeys.evalEvery) ?? kind.defaultEvalEvery
             let patience = try reader.read(ConfigKeys.patience)
+            let before = reader.values.count
             var settings = try kind.read(&reader)
             settings.adopt(stepBudget: steps)
             try reader.finish()
             arms.append(Arm(name: armName, kind: kindName, seconds: seconds, steps: steps, evalEvery: evalEvery, patience: patience,
-                            settings: settings))
+                            settings: settings, keyValues: Array(reader.values[before...])))
         }
         guard !arms.isEmpty else { throw armsReader.fail("", "give at least one arm, e.g. \"ga\": {\"strategy\": \"ga\", \"seconds\": 30}") }
         try armsReader.finish()

@@ -52,9 +52,12 @@ struct ArmRecord {
                                       payload: writer.bytes)
     }
 
-    /// Reads a record written under `key` (`legacyHash`: what a version 1 record stores for the
-    /// same config). A record of another key is refused with the part that changed.
-    static func decode(_ bytes: [UInt8], path: String, key: String, legacyHash: UInt64) throws(FileFormatError) -> ArmRecord {
+    /// Reads a record written under `key` (`legacyKey`: the same key as earlier builds wrote it,
+    /// its `keys:` line the settings value printed by reflection; `legacyHash`: what a version 1
+    /// record stores for the same config). A record of another key is refused with the part
+    /// that changed.
+    static func decode(_ bytes: [UInt8], path: String, key: String, legacyKey: String? = nil,
+                       legacyHash: UInt64) throws(FileFormatError) -> ArmRecord {
         var (reader, found, hash) = try ChecksummedFile.open(bytes, path: path, magic: magic, versions: 1...version, what: "arm record")
         var record = ArmRecord()
         record.version = found
@@ -68,7 +71,8 @@ struct ArmRecord {
             guard ChecksummedFile.hash(record.key) == hash else { throw reader.fail("its header does not match its contents; the file is damaged") }
             // A key written before the `keys:` line: the same configuration if all else agrees.
             let keysLine = key.range(of: "\nkeys: ")
-            if record.key != key && !(keysLine != nil && !record.key.contains("\nkeys: ") && record.key == String(key[..<keysLine!.lowerBound])) {
+            if record.key != key && record.key != legacyKey
+                && !(keysLine != nil && !record.key.contains("\nkeys: ") && record.key == String(key[..<keysLine!.lowerBound])) {
                 throw reader.fail("was written for a different configuration: \(ArmRecord.change(from: record.key, to: key)); put config.json back as it was")
             }
             let steps = try reader.read(Int64.self)

@@ -15,11 +15,10 @@ struct ArmContext {
     /// only their block of the batch).
     var ranks = 1
 
-    /// The default first-layer threshold step: about 5% of a typical first-layer sum
-    /// (`Q sqrt(n0) / 20`: first-layer thresholds live on the scale of those sums).
-    var defaultThresholdStep: Int {
-        max(1, Int((Double(quantizer.levels) * Double(layerSizes[0]).squareRoot() * 0.05).rounded()))
-    }
+    /// The default threshold step, `Q sqrt(n0) / 20` (`Mutation.standardThresholdStep`). The arms
+    /// pass it (and the GA its weight rate) as a number rather than nil: the strategies'
+    /// `settingsDescription`, hashed into records, then reads as it always did.
+    var defaultThresholdStep: Int { Mutation.standardThresholdStep(levels: quantizer.levels, inputCount: layerSizes[0]) }
     var weightCount: Int { TernaryNetwork.weightCount(layerSizes: layerSizes) }
 
     /// Bytes of one genome in memory.
@@ -49,6 +48,53 @@ struct ArmContext {
 
     /// Examples of a fitness batch of `examples` that one process caches: its block of them.
     func examplesPerRank(_ examples: Int) -> Int { (examples + ranks - 1) / max(1, ranks) }
+
+    /// Additions of one example through the hidden layers, what a start computes: `n0 h1`
+    /// (text: `context h1`, one column per token) plus `h_l h_(l+1)` between hidden layers.
+    var hiddenAdditionsPerExample: Int {
+        let sizes = Array(layerSizes.dropLast())
+        guard sizes.count >= 2 else { return 0 }
+        return (quantizer.tokens?.context ?? sizes[0]) * sizes[1] + zip(sizes.dropFirst(), sizes.dropFirst(2)).reduce(0) { $0 + $1.0 * $1.1 }
+    }
+
+    /// Additions of one genome's start: threshold calibration on `min(train, max(batch, 256))`
+    /// examples (`SearchProblem.initialGenomes`), and with `readout` the readout's hidden sums
+    /// (the train split; text: at most 16,384 windows).
+    func startAdditionsPerGenome(batch: Int?, readout: Bool) -> Int {
+        let sample = min(train.count, max(batch ?? 0, 256))
+        let readoutExamples = readout ? (quantizer.tokens == nil ? train.count : min(16_384, train.count)) : 0
+        return (sample + readoutExamples) * hiddenAdditionsPerExample
+    }
+
+    /// Additions per second of a start on this machine now: a few genomes started as the GA
+    /// starts them (calibration on up to 1,000 examples, readout; about 100 million additions)
+    /// and timed. Nil without hidden layers.
+    func measuredStartRate() -> Double? {
+        let perGenome = startAdditionsPerGenome(batch: 1000, readout: true)
+        guard perGenome > 0 else { return nil }
+        let genomes = max(1, min(64, 100_000_000 / perGenome))
+        let problem = SearchProblem(architecture: Architecture(layerSizes: layerSizes, activation: activation, quantizer: quantizer),
+                                    train: train, batchSize: 1000, threads: threads)
+        let start = DispatchTime.now().uptimeNanoseconds
+        _ = problem.initialGenomes(count: genomes, zeroFraction: zeroFraction, readout: true, seed: 0, until: .never)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return Double(genomes * perGenome) / max(seconds, 1e-6)
+    }
+}
+
+extension ExperimentConfig.Arm {
+    /// The arm's budget in its own unit: `30 s or 100 generations`, `16 epochs`.
+    var budgetText: String {
+        let unit = type(of: settings).countKey
+        return [seconds.map { String(format: "%g s", $0) }, steps.map { "\($0) \($0 == 1 ? String(unit.dropLast()) : unit)" }].compactMap { $0 }
+            .joined(separator: " or ")
+    }
+
+    /// The kind's keys and their values as a user writes them, defaults included:
+    /// `local: candidates 32, moves 1, threshold_probability 0.1, ...` (`auto`: computed from the data).
+    var keysText: String {
+        "\(kind): " + keyValues.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+    }
 }
 
 /// The settings of one kind of arm, read from its config object: the kind's own keys live
@@ -73,16 +119,27 @@ protocol ArmSettings: Sendable {
     func estimatedBytes(_ context: ArmContext) -> (bytes: Int, key: String)
     /// Learns the arm's step budget (a cosine schedule's length); most kinds ignore it.
     mutating func adopt(stepBudget: Int?)
+    /// The one-arm command that runs this kind (`evolve`, the default, or `train`).
+    static var command: String { get }
+    /// Integer additions of the arm's start (random genomes, threshold calibration, readout),
+    /// before its first step; 0 when it has none worth telling.
+    func startAdditions(_ context: ArmContext) -> Int
 }
 
 extension ArmSettings {
     mutating func adopt(stepBudget: Int?) {}
+    static var command: String { "evolve" }
+    func startAdditions(_ context: ArmContext) -> Int { 0 }
 }
 
+/// The registry of arm kinds: adding a strategy to configs and commands is its settings type
+/// and one line here (the article AddingAStrategy of TernaryEvolution).
 enum ArmKinds {
     static let all: [any ArmSettings.Type] = [GASettings.self, LocalSettings.self, ESSettings.self, BackpropSettings<STEKind>.self,
                                               BackpropSettings<FloatKind>.self]
     static var names: [String] { all.map { $0.kind } }
+    /// The kinds a one-arm command runs, in registry order (`evolve`: ga, local, es).
+    static func names(command: String) -> [String] { all.filter { $0.command == command }.map { $0.kind } }
 }
 
 /// Shared fitness keys of the evolution arms.
@@ -106,18 +163,21 @@ struct GASettings: ArmSettings {
     var fitness: FitnessSettings
 
     enum Key {
-        static let population = IntegerKey("population", 2...1_000_000, default: 32, "genomes per generation")
-        static let batch = IntegerKey("batch", 1...100_000_000, default: 1000, "examples of the fitness batch (at most the train split)")
-        static let rotateEvery = IntegerKey("rotate_every", 1...1_000_000_000, default: 200, "generations between redraws of the batch (the breeders' caches live on one batch)")
-        static let cacheMegabytes = IntegerKey("cache_mb", 0...1_000_000, default: 256, "MiB for the breeders' incremental caches (0: every child evaluated in full)")
-        static let elite = IntegerKey("elite", 0...1_000_000, default: 4, "best genomes copied unchanged (fewer than population)")
-        static let tournament = IntegerKey("tournament", 1...1_000_000, default: 3, "tournament size of selection when parents is 0")
-        static let parents = IntegerKey("parents", 0...1_000_000, default: 4, "only the best this many genomes breed, each drawn uniformly (truncation selection); 0: tournament selection")
-        static let crossover = ChoiceKey("crossover", ["uniform", "neuron", "two-point", "none"], default: "none", "crossover of the bit planes (probability 0.5; none: mutation only)")
+        typealias Default = GeneticAlgorithm.Defaults
+        static let population = IntegerKey("population", 2...1_000_000, default: Default.populationSize, "genomes per generation")
+        static let batch = IntegerKey("batch", 1...100_000_000, default: Default.batchSize, "examples of the fitness batch (at most the train split)")
+        static let rotateEvery = IntegerKey("rotate_every", 1...1_000_000_000, default: Default.rotateEvery, "generations between redraws of the batch (the breeders' caches live on one batch)")
+        static let cacheMegabytes = IntegerKey("cache_mb", 0...1_000_000, default: Default.cacheMegabytes, "MiB for the breeders' incremental caches (0: every child evaluated in full)")
+        static let elite = IntegerKey("elite", 0...1_000_000, default: Default.eliteCount, "best genomes copied unchanged (fewer than population)")
+        static let tournament = IntegerKey("tournament", 1...1_000_000, default: Default.tournamentSize, "tournament size of selection when parents is 0")
+        static let parents = IntegerKey("parents", 0...1_000_000, default: Default.parents, "only the best this many genomes breed, each drawn uniformly (truncation selection); 0: tournament selection")
+        static let crossover = ChoiceKey("crossover", Crossover.allCases.map(\.rawValue) + ["none"],
+                                         default: Default.crossoverProbability == 0 ? "none" : Default.crossover.rawValue,
+                                         "crossover of the bit planes (probability \(formatNumber(Default.chosenCrossoverProbability)); none: mutation only)")
         static let mutation = NumberKey("mutation", 0...1, note: "1 / weights", "rate at which a weight is mutated")
-        static let thresholdRate = NumberKey("threshold_rate", 0...1, default: 0.004, "rate at which a hidden threshold is stepped")
+        static let thresholdRate = NumberKey("threshold_rate", 0...1, default: Mutation.defaultThresholdRate, "rate at which a hidden threshold is stepped")
         static let thresholdStep = IntegerKey("threshold_step", 1...1_000_000_000, note: "Q sqrt(n0) / 20", "largest threshold step")
-        static let readout = BooleanKey("readout", default: true, "start every genome from the correlation readout of its output layer")
+        static let readout = BooleanKey("readout", default: Default.readout, "start every genome from the correlation readout of its output layer")
     }
     static let keys = [Key.population, Key.batch, Key.rotateEvery, Key.cacheMegabytes, Key.elite, Key.tournament, Key.parents].map(\.description)
         + [Key.crossover.description, Key.mutation.description, Key.thresholdRate.description, Key.thresholdStep.description, Key.readout.description]
@@ -165,15 +225,18 @@ struct GASettings: ArmSettings {
     /// The breeders' cache budget in bytes.
     var cacheBytes: Int { cacheMegabytes << 20 }
 
-    /// Defaults, tuned on the validation splits of MNIST-5k and digits (the article
-    /// *MeasuredResults*): 32 genomes, the best 4 kept and the only ones that breed (a (4 + 28)
-    /// scheme), mutated copies without crossover, about one mutated weight per child, a batch of
-    /// 1,000 examples kept for 200 generations, so children are scored from their parents' caches.
+    /// The genomes' start: each calibrated on a sample of at least 256 examples, and read out.
+    func startAdditions(_ context: ArmContext) -> Int {
+        population * context.startAdditionsPerGenome(batch: batch, readout: readout)
+    }
+
+    /// The defaults are `GeneticAlgorithm.Defaults` (read by the keys above).
     func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession {
         let strategy = GeneticAlgorithm(
             populationSize: population, eliteCount: elite, selection: parents > 0 ? .truncation(count: parents) : .tournament(size: tournament),
-            crossover: Crossover(rawValue: crossover) ?? .uniform, crossoverProbability: crossover == "none" ? 0 : 0.5,
-            mutation: Mutation(weightRate: mutation ?? min(1, 1 / Double(context.weightCount)), thresholdRate: thresholdRate,
+            crossover: Crossover(rawValue: crossover) ?? GeneticAlgorithm.Defaults.crossover,
+            crossoverProbability: crossover == "none" ? 0 : GeneticAlgorithm.Defaults.chosenCrossoverProbability,
+            mutation: Mutation(weightRate: mutation ?? Mutation.standardWeightRate(weightCount: context.weightCount), thresholdRate: thresholdRate,
                                thresholdStep: thresholdStep ?? context.defaultThresholdStep),
             initialZeroFraction: context.zeroFraction, readout: readout)
         let problem = SearchProblem(architecture: Architecture(layerSizes: context.layerSizes, activation: context.activation, quantizer: context.quantizer),
@@ -222,13 +285,14 @@ struct LocalSettings: ArmSettings {
     var batch: IncrementalBatch, fitness: FitnessSettings
 
     enum Key {
-        static let candidates = IntegerKey("candidates", 1...1_000_000, default: 32, "move sets scored per step")
-        static let moves = IntegerKey("moves", 1...1_000, default: 1, "trits of one neuron changed per candidate")
-        static let thresholdProbability = NumberKey("threshold_probability", 0...1, default: 0.1, "chance that a candidate steps a hidden threshold instead")
+        typealias Default = LocalSearch.Defaults
+        static let candidates = IntegerKey("candidates", 1...1_000_000, default: Default.candidates, "move sets scored per step")
+        static let moves = IntegerKey("moves", 1...1_000, default: Default.movesPerCandidate, "trits of one neuron changed per candidate")
+        static let thresholdProbability = NumberKey("threshold_probability", 0...1, default: Default.thresholdProbability, "chance that a candidate steps a hidden threshold instead")
         static let thresholdStep = IntegerKey("threshold_step", 1...1_000_000_000, note: "Q sqrt(n0) / 20", "largest threshold step")
-        static let neutral = BooleanKey("neutral", default: false, "also accept a candidate that ties the current point")
-        static let greedy = BooleanKey("greedy", default: true, "after the best, apply the other improving candidates while they still improve")
-        static let readout = BooleanKey("readout", default: true, "start from the correlation readout of the output layer")
+        static let neutral = BooleanKey("neutral", default: Default.acceptNeutral, "also accept a candidate that ties the current point")
+        static let greedy = BooleanKey("greedy", default: Default.greedy, "after the best, apply the other improving candidates while they still improve")
+        static let readout = BooleanKey("readout", default: Default.readout, "start from the correlation readout of the output layer")
         static let outputShare = NumberKey("output_share", 0...1, note: "the output layer's share of the weights", "chance that a trit move is in the output layer")
     }
     static let keys = [Key.candidates.description, Key.moves.description, Key.thresholdProbability.description,
@@ -254,6 +318,8 @@ struct LocalSettings: ArmSettings {
         return (bytes, moves * 40 > bytes / 2 ? (movesPerCandidate > candidates ? "moves" : "candidates") : "batch")
     }
 
+    func startAdditions(_ context: ArmContext) -> Int { context.startAdditionsPerGenome(batch: batch.batch, readout: readout) }
+
     func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession {
         let strategy = LocalSearch(candidates: candidates, movesPerCandidate: movesPerCandidate,
                                    thresholdProbability: thresholdProbability,
@@ -272,13 +338,14 @@ struct ESSettings: ArmSettings {
     var batch: IncrementalBatch, fitness: FitnessSettings
 
     enum Key {
-        static let pairs = IntegerKey("pairs", 1...1_000_000, default: 32, "antithetic pairs per generation")
-        static let trits = IntegerKey("trits", 1...100_000, default: 4, "positions each pair perturbs")
-        static let thresholdProbability = NumberKey("threshold_probability", 0...1, default: 0.05, "chance that a perturbed position is a hidden threshold")
+        typealias Default = SignVoteES.Defaults
+        static let pairs = IntegerKey("pairs", 1...1_000_000, default: Default.pairs, "antithetic pairs per generation")
+        static let trits = IntegerKey("trits", 1...100_000, default: Default.perturbedTrits, "positions each pair perturbs")
+        static let thresholdProbability = NumberKey("threshold_probability", 0...1, default: Default.thresholdProbability, "chance that a perturbed position is a hidden threshold")
         static let thresholdStep = IntegerKey("threshold_step", 1...1_000_000_000, note: "Q sqrt(n0) / 20", "largest threshold step")
-        static let voteThreshold = IntegerKey("vote_threshold", 1...1_000_000, default: 1, "|vote| a position needs to move")
+        static let voteThreshold = IntegerKey("vote_threshold", 1...1_000_000, default: Default.voteThreshold, "|vote| a position needs to move")
         static let maxMoves = IntegerKey("max_moves", 1...100_000_000, note: "no limit", "most positions moved per generation")
-        static let readout = BooleanKey("readout", default: true, "start from the correlation readout of the output layer")
+        static let readout = BooleanKey("readout", default: Default.readout, "start from the correlation readout of the output layer")
     }
     static let keys = [Key.pairs.description, Key.trits.description, Key.thresholdProbability.description, Key.thresholdStep.description,
                        Key.voteThreshold.description, Key.maxMoves.description, Key.readout.description]
@@ -301,6 +368,8 @@ struct ESSettings: ArmSettings {
         return (bytes, moves * 72 > bytes / 2 ? (perturbedTrits > pairs ? "trits" : "pairs") : "batch")
     }
 
+    func startAdditions(_ context: ArmContext) -> Int { context.startAdditionsPerGenome(batch: batch.batch, readout: readout) }
+
     func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession {
         let strategy = SignVoteES(pairs: pairs, perturbedTrits: perturbedTrits, thresholdProbability: thresholdProbability,
                                   thresholdStep: thresholdStep ?? context.defaultThresholdStep, voteThreshold: voteThreshold,
@@ -317,6 +386,7 @@ struct BackpropSettings<Kind: BackpropKind>: ArmSettings {
     static var kind: String { Kind.arm.rawValue }
     static var countKey: String { "epochs" }
     static var defaultEvalEvery: Int? { nil }
+    static var command: String { "train" }
     var learningRate: Double, batch: Int, schedule: LearningRateSchedule, weightDecay: Double, window: STEWindow
     /// The epoch count of a cosine schedule (its length).
     var epochs: Int

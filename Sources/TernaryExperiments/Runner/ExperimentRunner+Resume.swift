@@ -42,7 +42,7 @@ extension ExperimentRunner {
     func storedRecord(_ arm: ExperimentConfig.Arm, seed: UInt64, session: SearchSession, splits: Splits) throws -> ArmRecord? {
         let path = recordPath(arm.name, seed), recordKey = recordKey(arm, session)
         guard let stored = try Distributed.contents(atPath: path, communicator: communicator) else { return nil }
-        var record = try ArmRecord.decode(stored, path: path, key: recordKey, legacyHash: legacyRecordHash(arm, session, splits: splits))
+        var record = try ArmRecord.decode(stored, path: path, key: recordKey, legacyKey: self.recordKey(arm, session, legacy: true), legacyHash: legacyRecordHash(arm, session, splits: splits))
         let countKey = type(of: arm.settings).countKey
         if record.summary != nil && record.version >= 2 && (record.steps != arm.steps || record.seconds != arm.seconds) {
             func budget(_ steps: Int?, _ seconds: Double?) -> String {

@@ -221,17 +221,17 @@ final class ExperimentRunner {
     /// What an arm's trajectory depends on, one `part: value` line per part: the arm, its
     /// logging and early stopping, the data as split and quantised (a fingerprint of every
     /// example of every split, so another split seed, fraction or file is seen), the session's
-    /// settings, and every key of the arm's kind as read (the settings value itself, printed by
-    /// reflection, so a key added to a kind is part of the key without anyone listing it). The
-    /// budget is kept beside it (a longer budget continues an unfinished arm exactly as a fresh
-    /// run would).
-    func recordKey(_ arm: ExperimentConfig.Arm, _ session: SearchSession) -> String {
+    /// settings, and every key of the arm's kind as read, in the user's words (`keys: local:
+    /// candidates 32, ...`: every key read through the config reader, so a key added to a kind
+    /// is part of the key without anyone listing it). The budget is kept beside it (a longer
+    /// budget continues an unfinished arm exactly as a fresh run would).
+    func recordKey(_ arm: ExperimentConfig.Arm, _ session: SearchSession, legacy: Bool = false) -> String {
         """
         arm: \(arm.name) (\(arm.kind))
         logging: every=\(arm.evalEvery.map(String.init) ?? "auto") patience=\(arm.patience.map(String.init) ?? "none")
         data: \(dataFingerprint)
         settings: \(session.settingsDescription)
-        keys: \(String(describing: arm.settings))
+        keys: \(legacy ? String(describing: arm.settings) : arm.keysText)
         """
     }
 
