@@ -204,6 +204,7 @@ enum OneArmCommand {
           --scaling KIND            auto (default: chosen on the train split), global (one
                                     input range) or per_feature
           --zeros F                 fraction of zero weights at start (default 0.33)
+          --activation KIND         hidden units: sign (default) or relu2 ... relu8 (K-bit levels)
           --eval-every N            steps between logged points
           --patience N              stop after N logged points without a better validation
                                     accuracy (early stopping; default: run the whole budget)
@@ -234,6 +235,7 @@ enum OneArmCommand {
         let bits = try reader.integer("--bits", in: 1...8)
         let scaling = try reader.string("--scaling")
         let zeros = try reader.number("--zeros", in: 0...1)
+        let activation = try reader.string("--activation")
         let evalEvery = try reader.integer("--eval-every", in: 1...1_000_000)
         let threads = try reader.integer("--threads", in: 1...1024)
         let out = try reader.string("--out")
@@ -276,6 +278,7 @@ enum OneArmCommand {
         }
         var modelKeys: [(String, Any)] = [("hidden", hidden.map { NSNumber(value: $0) })]
         if let zeros { modelKeys.append(("zero_fraction", NSNumber(value: zeros))) }
+        if let activation { modelKeys.append(("activation", activation)) }
         let root = object([("name", "\(command)-\(kind)"), ("dataset", object(dataset)), ("model", object(modelKeys)),
                            ("seeds", [NSNumber(value: seed)]), ("arms", object([(kind, object(arm))]))])
         let folder = out ?? "results/runs/\(command)-\(kind)"
