@@ -86,8 +86,10 @@ struct PointStopTests {
             kill(process.processIdentifier, SIGINT)
             let signalled = Date()
             process.waitUntilExit()
-            // A block of the point and the commit; generous on a shared machine.
-            #expect(Date().timeIntervalSince(signalled) < 3, "at \(share) of the run")
+            // A block of the point and the commit. The bound only catches a run that goes on
+            // (tests run in parallel on a shared 2-core machine, 4 s was seen); that the point
+            // stops between blocks is tested in-process above.
+            #expect(Date().timeIntervalSince(signalled) < 10, "at \(share) of the run")
             #expect(process.terminationStatus == 130)
             #expect(try launch(binary, ["resume", folder, "--quiet"]).status == 0)
             #expect(try KillTests().snapshot(folder) == expected, "stopped at \(share) of the run, then resumed")
