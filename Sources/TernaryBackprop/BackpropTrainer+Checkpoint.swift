@@ -3,13 +3,15 @@ import TernaryCore
 
 /// The trainer's state as checkpoint fields: everything that changes during training (weights,
 /// biases, logit scale, Adam moments and step, epoch and step counts, the position inside a
-/// stopped epoch and its loss so far). Restoring and training on equals training straight through.
+/// stopped epoch and its loss so far, and for K-bit STE the log-steps and their moments, last).
+/// Restoring and training on equals training straight through.
 extension BackpropTrainer {
     /// A stable text of the configuration and the training-set size. The STE window is named
-    /// only when scaled, so records written before it existed (fixed) keep their hash.
+    /// only when scaled, and the activation only when it is not `sign`, so records written
+    /// before either existed keep their hash.
     public var settingsDescription: String {
         let c = configuration
-        return "\(c.arm.rawValue) layers=\(c.layerSizes) lr=\(c.learningRate) betas=\(c.beta1)/\(c.beta2) eps=\(c.epsilon) decay=\(c.weightDecay) batch=\(c.batchSize) schedule=\(c.schedule.rawValue)\(c.arm == .ste && c.window == .scaled ? " window=scaled" : "") epochs=\(c.epochs) seed=\(c.seed) train=\(train.count) levels=\(levels)\(c.epochExamples.map { " epoch_examples=\($0)" } ?? "")"
+        return "\(c.arm.rawValue) layers=\(c.layerSizes) lr=\(c.learningRate) betas=\(c.beta1)/\(c.beta2) eps=\(c.epsilon) decay=\(c.weightDecay) batch=\(c.batchSize) schedule=\(c.schedule.rawValue)\(c.arm == .ste && c.window == .scaled ? " window=scaled" : "") epochs=\(c.epochs) seed=\(c.seed) train=\(train.count) levels=\(levels)\(c.epochExamples.map { " epoch_examples=\($0)" } ?? "")\(c.activation == .sign ? "" : " activation=\(c.activation.name)")"
     }
 
     /// Opens a state that records the position inside an epoch. Older states open with the
@@ -24,6 +26,8 @@ extension BackpropTrainer {
         for group in [weights, biases, adam.weightMoments, adam.weightSquares, adam.biasMoments, adam.biasSquares] {
             for values in group { writer.write(values) }
         }
+        // K-bit STE only: a sign network's state is as it was before levels existed.
+        for values in [logSteps, adam.stepMoments, adam.stepSquares] where !logSteps.isEmpty { writer.write(values) }
     }
 
     /// Replaces the trainer's state with one written by `encodeState` of the same configuration
@@ -49,9 +53,12 @@ extension BackpropTrainer {
             for values in shape { group.append(try reader.readFloats(count: values.count)) }
             groups.append(group)
         }
+        var stepGroups: [[Float]] = []
+        for _ in 0..<(logSteps.isEmpty ? 0 : 3) { stepGroups.append(try reader.readFloats(count: logSteps.count)) }
         weights = groups[0]; biases = groups[1]
         adam.weightMoments = groups[2]; adam.weightSquares = groups[3]; adam.biasMoments = groups[4]; adam.biasSquares = groups[5]
         adam.step = adamStep; adam.scaleMoment = scaleMoment; adam.scaleSquare = scaleSquare
+        if !stepGroups.isEmpty { logSteps = stepGroups[0]; adam.stepMoments = stepGroups[1]; adam.stepSquares = stepGroups[2] }
         self.logScale = logScale; self.epoch = epoch; self.steps = steps
         epochPosition = position; epochLossSum = lossSum
     }

@@ -5,7 +5,8 @@ import TernaryCore
 public enum BackpropArm: String, Hashable, Sendable, CaseIterable {
     /// The ternary network of TernaryCore (`Sources/TernaryCore/TernaryCore.docc/Semantics.md`), trained through straight-through estimators.
     case ste
-    /// The same shapes in full precision with tanh hidden units: the float reference.
+    /// The same shapes in full precision: the float reference, with `tanh` hidden units for a
+    /// `sign` network and unquantised ReLU units for a `reluK` one.
     case float
 }
 
@@ -42,6 +43,8 @@ public struct BackpropConfiguration: Hashable, Sendable {
     public var batchSize: Int
     public var schedule: LearningRateSchedule
     public var window: STEWindow
+    /// The hidden activation: `sign`, or K-bit levels (STE: exactly the exported network's; float: ReLU).
+    public var activation: Activation
     /// Length of the cosine schedule in epochs.
     public var epochs: Int
     /// Examples per epoch (nil: the whole train split). An epoch then trains on the first
@@ -55,7 +58,7 @@ public struct BackpropConfiguration: Hashable, Sendable {
     public init(layerSizes: [Int], arm: BackpropArm, learningRate: Double = 3e-3, beta1: Double = 0.9,
                 beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0, batchSize: Int = 64,
                 schedule: LearningRateSchedule = .constant, window: STEWindow = .scaled, epochs: Int = 100, seed: UInt64 = 1, threads: Int? = nil,
-                epochExamples: Int? = nil) {
+                epochExamples: Int? = nil, activation: Activation = .sign) {
         self.epochExamples = epochExamples
         precondition(layerSizes.count >= 2 && layerSizes.allSatisfy { $0 >= 1 }, "invalid layer sizes")
         precondition(learningRate > 0 && batchSize >= 1 && epochs >= 1, "learning rate, batch and epochs must be positive")
@@ -69,6 +72,7 @@ public struct BackpropConfiguration: Hashable, Sendable {
         self.batchSize = batchSize
         self.schedule = schedule
         self.window = window
+        self.activation = activation
         self.epochs = epochs
         self.seed = seed
         self.threads = max(1, threads ?? Parallel.coreCount)
@@ -91,7 +95,16 @@ public struct BackpropConfiguration: Hashable, Sendable {
 /// with `theta = ceil(-Q b / gamma)` (first layer) or `ceil(-b / gamma)`, on integer-valued dot
 /// products (exact in Float up to 2^24), so float rounding near zero cannot flip a neuron.
 ///
-/// Float arm: `z = W . a + b`, `h = tanh(z)`, logits `s * z_L`, ordinary gradients.
+/// K-bit levels (`activation` `reluK`, `BackpropTrainer+Levels.swift`): hidden
+/// `h = clamp(floor((d - theta) / delta), 0, 2^K - 1)` on the integer dots `d`, computed as the
+/// exported network computes it, with `theta = ceil(-scale b / gamma)` and an integer step
+/// `delta = max(1, round(exp(logStep)))` per layer; the next layer's integer inputs are `h`,
+/// its float inputs `h / (2^K - 1)` (so `scale = 2^K - 1` there). Backward: `dh/dd = 1/delta`
+/// inside `0 <= (d - theta) / delta < 2^K`, else 0, and `dh/dlogStep = -(d - theta) / delta`
+/// inside. The steps and biases start from the first minibatch (`calibrateLevels`).
+///
+/// Float arm: `z = W . a + b`, `h = tanh(z)` (`sign` networks) or `max(0, z)` (`reluK`:
+/// unquantised ReLU), logits `s * z_L`, ordinary gradients.
 public final class BackpropTrainer {
     public internal(set) var configuration: BackpropConfiguration
     let levels: Float
@@ -101,6 +114,10 @@ public final class BackpropTrainer {
     /// Biases of the hidden layers.
     public internal(set) var biases: [[Float]]
     public internal(set) var logScale: Float = 0
+    /// STE with K-bit levels: one log-step per hidden layer, the step being
+    /// `delta = max(1, round(exp(logStep)))` in units of the layer's integer sums (set from the
+    /// first minibatch, then learned). Empty for `sign` and for the float arm.
+    public internal(set) var logSteps: [Float]
     /// Completed epochs and optimiser steps.
     public internal(set) var epoch = 0
     public internal(set) var steps = 0
@@ -136,8 +153,10 @@ public final class BackpropTrainer {
             return (0..<(outputs * inputs)).map { _ in Float(rng.uniformDouble() * 2 - 1) * bound }
         }
         biases = sizes.dropFirst().dropLast().map { [Float](repeating: 0, count: $0) }
-        adam = AdamState(weights: weights, biases: biases)
-        work = Workspace(sizes: sizes, batch: self.configuration.batchSize)
+        let levelSteps = configuration.arm == .ste && configuration.activation.isLevels
+        logSteps = levelSteps ? [Float](repeating: 0, count: sizes.count - 2) : []
+        adam = AdamState(weights: weights, biases: biases, logSteps: logSteps)
+        work = Workspace(sizes: sizes, batch: self.configuration.batchSize, levels: levelSteps)
     }
 
     var layerCount: Int { configuration.layerSizes.count - 1 }
@@ -191,10 +210,11 @@ public final class BackpropTrainer {
     }
 
     /// Forward, backward and an Adam update on the examples at `indices`; returns their mean loss.
+    /// The first step of a K-bit STE network first sets its steps and biases from the minibatch.
     func step(_ indices: ArraySlice<Int>) -> Double {
         loadInputs(indices, from: train)
-        let loss = forward(B: indices.count, backward: true)
-        adam.update(weights: &weights, biases: &biases, logScale: &logScale, gradients: work,
+        let loss = forward(B: indices.count, backward: true, calibrate: steps == 0 && !logSteps.isEmpty)
+        adam.update(weights: &weights, biases: &biases, logScale: &logScale, logSteps: &logSteps, gradients: work,
                     learningRate: currentLearningRate, configuration: configuration)
         steps += 1
         return loss
@@ -227,9 +247,11 @@ public final class BackpropTrainer {
         Ternarization.unclampedThreshold(bias: bias, gamma: gamma, scale: scale)
     }
 
-    /// Forward pass over the `B` examples in the workspace; with `backward`, also the gradients.
-    /// Returns the mean cross-entropy. Allocates nothing: every buffer is in the workspace.
-    func forward(B: Int, backward: Bool) -> Double {
+    /// Forward pass over the `B` examples in the workspace; with `backward`, also the gradients;
+    /// with `calibrate` (K-bit STE), each hidden layer's step and biases are first set from
+    /// these examples' sums (`calibrateLevels`). Returns the mean cross-entropy. Allocates
+    /// nothing, calibration aside: every buffer is in the workspace.
+    func forward(B: Int, backward: Bool, calibrate: Bool = false) -> Double {
         var w = Workspace()
         swap(&w, &work)
         defer { swap(&w, &work) }
@@ -237,40 +259,52 @@ public final class BackpropTrainer {
             for l in 0..<layerCount { w.gamma[l] = Ternarization.absmean(weights[l], into: &w.ternary[l]) }
         }
         for l in 0..<layerCount {
-            if configuration.arm == .ste { steLayer(l, &w, B: B) } else { floatLayer(l, &w, B: B) }
+            if configuration.arm == .ste { steLayer(l, &w, B: B, calibrate: calibrate) } else { floatLayer(l, &w, B: B) }
         }
         let loss = crossEntropy(&w, B: B, backward: backward)
         if backward { backwardLayers(&w, B: B) }
         return loss
     }
 
-    /// STE layer `l`: integer-valued dots of `Wq` with raw `q` (first layer) or +-1 (after),
-    /// then `z = gamma dots + b` and, for a hidden layer, the sign as the exported threshold decides it.
-    func steLayer(_ l: Int, _ w: inout Workspace, B: Int) {
+    /// STE layer `l`: integer-valued dots of `Wq` with raw `q` (first layer), +-1 or the integer
+    /// levels (after), then `z = gamma dots / scale + b` and, for a hidden layer, its activation
+    /// as the exported thresholds (and steps) decide it (`inputScale`: `scale` of the next layer).
+    func steLayer(_ l: Int, _ w: inout Workspace, B: Int, calibrate: Bool = false) {
         let I = configuration.layerSizes[l], O = configuration.layerSizes[l + 1]
         if l == 0 && w.context > 0 {
             TokenTrainingKernels.forward(columns: w.tokenColumns, context: w.context, w.ternary[0], into: &w.dots[0], B: B, I: I, O: O)
         } else {
-            FloatKernels.forward(l == 0 ? w.raw : w.activations[l], w.ternary[l], into: &w.dots[l], B: B, I: I, O: O,
-                                 threads: configuration.threads)
+            let input = l == 0 ? w.raw : w.hiddenLevels.isEmpty ? w.activations[l] : w.hiddenLevels[l - 1]
+            FloatKernels.forward(input, w.ternary[l], into: &w.dots[l], B: B, I: I, O: O, threads: configuration.threads)
         }
-        let gamma = w.gamma[l], scale: Float = l == 0 ? levels : 1
-        if l < layerCount - 1 {
+        let gamma = w.gamma[l], scale = inputScale(l)
+        guard l < layerCount - 1 else {
+            var unused = [Float]()
+            TrainingKernels.steOutputs(dots: w.dots[l], gamma: gamma, scale: scale, biases: nil, thresholds: nil,
+                                       outputs: O, count: B * O, preactivations: &w.preactivations[l],
+                                       activations: &unused)
+            return
+        }
+        guard !logSteps.isEmpty else {
             for o in 0..<O {
                 w.thresholds[l][o] = BackpropTrainer.threshold(bias: biases[l][o], gamma: gamma, scale: scale)
             }
             TrainingKernels.steOutputs(dots: w.dots[l], gamma: gamma, scale: scale, biases: biases[l],
                                        thresholds: w.thresholds[l], outputs: O, count: B * O,
                                        preactivations: &w.preactivations[l], activations: &w.activations[l + 1])
-        } else {
-            var unused = [Float]()
-            TrainingKernels.steOutputs(dots: w.dots[l], gamma: gamma, scale: scale, biases: nil, thresholds: nil,
-                                       outputs: O, count: B * O, preactivations: &w.preactivations[l],
-                                       activations: &unused)
+            return
         }
+        if calibrate { calibrateLevels(l, dots: w.dots[l], gamma: gamma, B: B) }
+        // K-bit levels: the clamped Int32 thresholds of the export (the same levels as unclamped ones).
+        for o in 0..<O {
+            w.thresholds[l][o] = Double(Ternarization.threshold(bias: biases[l][o], gamma: gamma, scale: scale))
+        }
+        TrainingKernels.levelOutputs(dots: w.dots[l], thresholds: w.thresholds[l], step: levelStep(l),
+                                     activation: configuration.activation, outputs: O, count: B * O,
+                                     quotients: &w.preactivations[l], levels: &w.hiddenLevels[l], activations: &w.activations[l + 1])
     }
 
-    /// Float layer `l`: `z = W . a + b`, and `tanh` for a hidden layer.
+    /// Float layer `l`: `z = W . a + b`, and `tanh` (sign networks) or ReLU (K-bit ones) for a hidden layer.
     func floatLayer(_ l: Int, _ w: inout Workspace, B: Int) {
         let I = configuration.layerSizes[l], O = configuration.layerSizes[l + 1]
         if l == 0 && w.context > 0 {
@@ -280,7 +314,10 @@ public final class BackpropTrainer {
             FloatKernels.forward(w.activations[l], weights[l], into: &w.preactivations[l], B: B, I: I, O: O,
                                  threads: configuration.threads)
         }
-        if l < layerCount - 1 {
+        if l < layerCount - 1 && configuration.activation.isLevels {
+            TrainingKernels.reluOutputs(biases: biases[l], outputs: O, count: B * O,
+                                        preactivations: &w.preactivations[l], activations: &w.activations[l + 1])
+        } else if l < layerCount - 1 {
             TrainingKernels.tanhOutputs(biases: biases[l], outputs: O, count: B * O,
                                         preactivations: &w.preactivations[l], activations: &w.activations[l + 1])
         }
@@ -315,7 +352,8 @@ public final class BackpropTrainer {
     }
 
     /// Backward from the last layer's deltas: weight and bias gradients of every layer, straight
-    /// through the quantiser (STE) and through the hidden activations (the STE window or tanh').
+    /// through the quantiser (STE) and through the hidden activations (the STE window or tanh';
+    /// for K-bit networks the levels' range or ReLU's).
     func backwardLayers(_ w: inout Workspace, B: Int) {
         let sizes = configuration.layerSizes
         let ste = configuration.arm == .ste
@@ -343,6 +381,10 @@ public final class BackpropTrainer {
                                            threads: configuration.threads)
             }
             // Through the activation of hidden layer l - 1 (whose outputs are these inputs).
+            if configuration.activation.isLevels {
+                levelsBackward(l - 1, &w, count: B * I)
+                continue
+            }
             var window = Float(l == 1 ? inputFanIn : sizes[l - 1]).squareRoot()
             if ste && configuration.window == .scaled { window *= w.gamma[l - 1] }
             TrainingKernels.activationBackward(ste: ste, gradients: w.inputGradients, preactivations: w.preactivations[l - 1],
@@ -351,13 +393,14 @@ public final class BackpropTrainer {
         }
     }
 
-    /// The temperature of the exported network's logits: STE's output is `s gamma_L (Wq . h)`,
-    /// so `softmax` of it is `softmax(z / T)` of the integer logits `z` with
-    /// `T = 1 / (s gamma_L)`. Nil for the float arm.
+    /// The temperature of the exported network's logits: STE's output is `s gamma_L (Wq . h) /
+    /// scale` (`inputScale`: 1 after `sign` units, `maxLevel` after K-bit ones), so `softmax` of
+    /// it is `softmax(z / T)` of the integer logits `z` with `T = scale / (s gamma_L)`. Nil for
+    /// the float arm.
     public var outputTemperature: Double? {
         guard configuration.arm == .ste else { return nil }
         quantize()
-        return 1 / (Double(exp(logScale)) * Double(work.gamma[layerCount - 1]))
+        return Double(inputScale(layerCount - 1)) / (Double(exp(logScale)) * Double(work.gamma[layerCount - 1]))
     }
 
     /// Accuracy and mean cross-entropy of the trainer's own forward pass on `data`.
@@ -392,19 +435,21 @@ public final class BackpropTrainer {
     }
 
     /// The integer network of TernaryCore (`Sources/TernaryCore/TernaryCore.docc/Semantics.md`) that computes the STE forward pass exactly:
-    /// trits `Wq`, thresholds `ceil(-Q b / gamma)` (first layer) and `ceil(-b / gamma)` (later),
-    /// clamped to Int32. Nil for the float arm.
+    /// trits `Wq`, thresholds `ceil(-Q b / gamma)` (first layer) and `ceil(-scale b / gamma)`
+    /// (later; `scale` 1 after `sign` units, `maxLevel` after K-bit ones), clamped to Int32, and
+    /// for K-bit levels the activation and the integer steps. Nil for the float arm.
     public func exportTernary(quantizer: InputQuantizer) -> TernaryNetwork? {
         guard configuration.arm == .ste else { return nil }
         quantize()
         let sizes = configuration.layerSizes
-        var network = TernaryNetwork(layerSizes: sizes, quantizer: quantizer)
+        var network = TernaryNetwork(layerSizes: sizes, activation: configuration.activation, quantizer: quantizer)
         for l in 0..<layerCount {
             network.weights[l] = TernaryMatrix(rowCount: sizes[l + 1], columnCount: sizes[l],
                                                trits: work.ternary[l].map { Int8($0) })
             if l < layerCount - 1 {
-                let scale: Float = l == 0 ? levels : 1
+                let scale = inputScale(l)
                 network.thresholds[l] = biases[l].map { Ternarization.threshold(bias: $0, gamma: work.gamma[l], scale: scale) }
+                if !logSteps.isEmpty { network.steps[l] = levelStep(l) }
             }
         }
         return network

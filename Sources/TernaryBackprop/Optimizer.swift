@@ -1,17 +1,21 @@
 import Foundation
 
-/// Adam moments for every parameter (weights, hidden biases, the logit scale).
+/// Adam moments for every parameter (weights, hidden biases, the logit scale, the log-steps).
 struct AdamState {
     var weightMoments: [[Float]], weightSquares: [[Float]]
     var biasMoments: [[Float]], biasSquares: [[Float]]
     var scaleMoment: Float = 0, scaleSquare: Float = 0
+    /// Moments of the hidden layers' log-steps (K-bit STE only; empty otherwise).
+    var stepMoments: [Float], stepSquares: [Float]
     var step = 0
 
-    init(weights: [[Float]], biases: [[Float]]) {
+    init(weights: [[Float]], biases: [[Float]], logSteps: [Float] = []) {
         weightMoments = weights.map { [Float](repeating: 0, count: $0.count) }
         weightSquares = weightMoments
         biasMoments = biases.map { [Float](repeating: 0, count: $0.count) }
         biasSquares = biasMoments
+        stepMoments = [Float](repeating: 0, count: logSteps.count)
+        stepSquares = stepMoments
     }
 
     /// Moments below this are set to zero. Weights that never receive a gradient (inputs that
@@ -19,8 +23,10 @@ struct AdamState {
     /// subnormal floats, which x86 processes up to 100x slower (<doc:STEBaseline>).
     static let flushBelow: Float = 1e-30
 
-    /// One Adam step (decoupled weight decay, as AdamW) with bias correction.
-    mutating func update(weights: inout [[Float]], biases: inout [[Float]], logScale: inout Float,
+    /// One Adam step (decoupled weight decay, as AdamW) with bias correction. A log-step is
+    /// kept at 0 or above (a step of at least 1: below, the integer step would stay 1 while the
+    /// parameter drifts away).
+    mutating func update(weights: inout [[Float]], biases: inout [[Float]], logScale: inout Float, logSteps: inout [Float],
                          gradients work: Workspace, learningRate: Double, configuration: BackpropConfiguration) {
         step += 1
         let b1 = Float(configuration.beta1), b2 = Float(configuration.beta2)
@@ -45,6 +51,10 @@ struct AdamState {
                                  flush: AdamState.flushBelow)
         }
         apply(&logScale, work.logScaleGradient, &scaleMoment, &scaleSquare)
+        for l in logSteps.indices {
+            apply(&logSteps[l], work.stepGradients[l], &stepMoments[l], &stepSquares[l])
+            logSteps[l] = max(0, logSteps[l])
+        }
     }
 }
 
@@ -69,6 +79,10 @@ struct Workspace {
     var weightGradients: [[Float]]
     var biasGradients: [[Float]]
     var logScaleGradient: Float = 0
+    /// K-bit STE: each hidden layer's integer levels `h` `[B][n_{l+1}]` (the next layer's
+    /// integer inputs; `activations[l + 1]` holds `h / maxLevel`) and `d loss / d logStep`.
+    var hiddenLevels: [[Float]]
+    var stepGradients: [Float]
     /// STE: per layer `gamma`, `Wq` as floats, and `gamma * Wq`.
     var gamma: [Float]
     var ternary: [[Float]]
@@ -80,9 +94,11 @@ struct Workspace {
     init() {
         raw = []; labels = []; thresholds = []; activations = []; preactivations = []; dots = []; deltas = []; inputGradients = []
         weightGradients = []; biasGradients = []; gamma = []; ternary = []; effective = []
+        hiddenLevels = []; stepGradients = []
     }
 
-    init(sizes: [Int], batch B: Int) {
+    /// Buffers for layer sizes `sizes` and minibatches of `B`; `levels`: also the hidden levels.
+    init(sizes: [Int], batch B: Int, levels: Bool = false) {
         raw = [Float](repeating: 0, count: B * sizes[0])
         labels = [Int](repeating: 0, count: B)
         thresholds = sizes.dropFirst().dropLast().map { [Double](repeating: 0, count: $0) }
@@ -93,6 +109,8 @@ struct Workspace {
         inputGradients = [Float](repeating: 0, count: B * (sizes.dropLast().max() ?? 1))
         weightGradients = zip(sizes.dropFirst(), sizes).map { [Float](repeating: 0, count: $0 * $1) }
         biasGradients = sizes.dropFirst().dropLast().map { [Float](repeating: 0, count: $0) }
+        hiddenLevels = levels ? sizes.dropFirst().dropLast().map { [Float](repeating: 0, count: B * $0) } : []
+        stepGradients = [Float](repeating: 0, count: sizes.count - 2)
         gamma = [Float](repeating: 0, count: sizes.count - 1)
         ternary = weightGradients
         effective = weightGradients

@@ -96,12 +96,15 @@ struct BackpropTests {
         #expect(accuracy > 0.85, "test accuracy after 3 epochs \(accuracy)")
     }
 
-    @Test("float arm gradients match finite differences")
-    func floatGradients() {
+    @Test("float arm gradients match finite differences (tanh units for sign, ReLU for reluK)", arguments: [Activation.sign, .levels(bits: 4)])
+    func floatGradients(activation: Activation) {
         let data = tinyData(count: 6, features: 5, classes: 3, seed: 1)
-        let trainer = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: [5, 4, 3], arm: .float, batchSize: 6),
+        let trainer = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: [5, 4, 3], arm: .float, batchSize: 6,
+                                                                           activation: activation),
                                       train: data, levels: 255)
-        trainer.biases[0] = [0.1, -0.2, 0.3, 0.05]
+        // ReLU: biases that keep every pre-activation at least 0.04 from its kink (a step of 1e-2
+        // moves it by at most 0.01), every unit alive for some examples, three dead for others.
+        trainer.biases[0] = activation == .sign ? [0.1, -0.2, 0.3, 0.05] : [0.4, 0.25, 0.35, 0.25]
         trainer.logScale = 0.3
         let indices = Array(0..<6)
         func loss() -> Double {

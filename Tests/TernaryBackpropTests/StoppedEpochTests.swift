@@ -17,12 +17,12 @@ final class CountingStop: Sendable {
 struct StoppedEpochTests {
     /// Byte inputs wide enough for the float products to go parallel (64 x 300 x 64
     /// multiply-adds), or token windows; 4 minibatches of 64 per epoch, the last one short.
-    func trainer(_ arm: BackpropArm, tokens: Bool, threads: Int) -> BackpropTrainer {
+    func trainer(_ arm: BackpropArm, tokens: Bool, threads: Int, activation: Activation = .sign) -> BackpropTrainer {
         let data = tokens ? tokenData(context: 4, vocabulary: 20, count: 200, seed: 6)
             : tinyData(count: 200, features: 300, classes: 4, seed: 6)
         let sizes = tokens ? [80, 32, 20] : [300, 64, 4]
         let configuration = BackpropConfiguration(layerSizes: sizes, arm: arm, learningRate: 0.01, batchSize: 64, schedule: .cosine,
-                                                  epochs: 3, seed: 3, threads: threads)
+                                                  epochs: 3, seed: 3, threads: threads, activation: activation)
         return BackpropTrainer(configuration: configuration, train: data, levels: tokens ? 1 : 255)
     }
 
@@ -56,6 +56,32 @@ struct StoppedEpochTests {
             #expect(resumed.trainer.weights == straight.trainer.weights && resumed.trainer.biases == straight.trainer.biases)
             #expect(state(resumed) == state(straight), "every field, Adam's moments included (\(threads) threads)")
         }
+    }
+
+    @Test("K-bit levels (STE: steps and their moments in the state; float: ReLU): stopped, restored and finished equals straight through, and 1 thread equals 2",
+          arguments: [BackpropArm.ste, .float], [false, true])
+    func resumeLevels(arm: BackpropArm, tokens: Bool) throws {
+        let quantizer = InputQuantizer(low: 0, high: 255), relu4 = Activation.levels(bits: 4)
+        var finals: [[UInt8]] = []
+        for threads in [1, 2] {
+            let straight = BackpropSession(trainer: trainer(arm, tokens: tokens, threads: threads, activation: relu4), quantizer: quantizer)
+            for _ in 0..<2 { _ = try straight.advance() }
+            let first = BackpropSession(trainer: trainer(arm, tokens: tokens, threads: threads, activation: relu4), quantizer: quantizer)
+            _ = try first.advance()
+            #expect(try first.advance(until: CountingStop(after: 2).signal) == nil)
+            let saved = state(first)
+            let resumed = BackpropSession(trainer: trainer(arm, tokens: tokens, threads: threads, activation: relu4), quantizer: quantizer)
+            var reader = BinaryReader(bytes: saved, path: "state")
+            try resumed.restoreState(from: &reader)
+            #expect(reader.isAtEnd && resumed.trainer.logSteps == first.trainer.logSteps)
+            _ = try resumed.advance()
+            #expect(state(resumed) == state(straight), "\(threads) threads")
+            #expect(resumed.trainer.logSteps.count == (arm == .ste ? 1 : 0))
+            var cut = BinaryReader(bytes: Array(saved.dropLast(4)), path: "state")
+            #expect(throws: FileFormatError.self) { try resumed.restoreState(from: &cut) }
+            finals.append(state(straight))
+        }
+        #expect(finals[0] == finals[1], "1 and 2 threads train the same bits")
     }
 
     @Test("a stop raised before the first minibatch changes nothing")

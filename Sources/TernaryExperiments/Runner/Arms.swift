@@ -433,7 +433,7 @@ struct BackpropSettings<Kind: BackpropKind>: ArmSettings {
         let trainer = BackpropTrainer(
             configuration: BackpropConfiguration(layerSizes: context.layerSizes, arm: Kind.arm, learningRate: learningRate,
                                                  weightDecay: weightDecay, batchSize: batch, schedule: schedule, window: window,
-                                                 epochs: epochs, seed: seed, threads: context.threads, epochExamples: epochExamples),
+                                                 epochs: epochs, seed: seed, threads: context.threads, epochExamples: epochExamples, activation: context.activation),
             train: context.train, levels: context.quantizer.levels)
         return BackpropSession(trainer: trainer, quantizer: context.quantizer)
     }

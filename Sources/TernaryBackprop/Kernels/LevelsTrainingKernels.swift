@@ -1,0 +1,104 @@
+import TernaryCore
+
+// Epilogues and backward passes of the hidden activations other than `sign` and `tanh`: the
+// STE's K-bit levels (the TernaryCore article Semantics) and the float arm's ReLU.
+//
+// Shapes: B examples, O outputs of the layer; every buffer `[B][O]` row-major, `count = B x O`.
+// Dots are the layer's integer-valued products `Wq . input` (exact in Float below 2^24).
+
+extension TrainingKernels {
+    /// STE forward epilogue of a K-bit hidden layer with step `step` (`delta`) and clamped
+    /// Int32 thresholds `thresholds` (held as Doubles): per output
+    /// `h = clamp(floor((d - theta) / delta), 0, maxLevel)` computed as the exported network
+    /// computes it (`Activation.value` on Int32 sums), `levels = h`, `activations = h / maxLevel`
+    /// and `quotients = (d - theta) / delta` unclamped (what the backward pass needs).
+    static func levelOutputs(dots: [Float], thresholds: [Double], step: Int32, activation: Activation, outputs O: Int,
+                             count: Int, quotients: inout [Float], levels: inout [Float], activations: inout [Float]) {
+        precondition(dots.count >= count && thresholds.count == O && count % O == 0 && step >= 1)
+        precondition(quotients.count >= count && levels.count >= count && activations.count >= count)
+        let top = Float(activation.maxLevel), delta = Double(step)
+        dots.withUnsafeBufferPointer { d in
+            thresholds.withUnsafeBufferPointer { t in
+                quotients.withUnsafeMutableBufferPointer { u in
+                    levels.withUnsafeMutableBufferPointer { h in
+                        activations.withUnsafeMutableBufferPointer { a in
+                            var base = 0
+                            while base < count {
+                                for o in 0..<O {
+                                    let k = base &+ o, theta = t[o]
+                                    let level = Float(activation.value(sum: Int32(d[k]), threshold: Int32(theta), step: step))
+                                    h[k] = level
+                                    a[k] = level / top
+                                    u[k] = Float((Double(d[k]) - theta) / delta)
+                                }
+                                base &+= O
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Backward through a K-bit hidden layer over `count` values, from `g = d loss / d a` with
+    /// `a = h / maxLevel` and the forward's quotients `u`. Inside the range (`0 <= u < 2^K`)
+    /// `d loss / d z = g * slope` (`slope = scale / (maxLevel gamma delta)`: `u` moves by
+    /// `scale / (gamma delta)` per unit of `z = gamma d / scale + b`), else 0. Returns
+    /// `d loss / d log(delta)`: the straight-through `dh / d delta = -u / delta` inside, 0
+    /// outside (a clamped level does not move with the step), times `delta`:
+    /// `-sum_inside g u / maxLevel`, summed in Double in index order.
+    static func levelsBackward(gradients g: [Float], quotients u: [Float], slope: Float, activation: Activation, count: Int,
+                               into deltas: inout [Float]) -> Float {
+        precondition(g.count >= count && u.count >= count && deltas.count >= count)
+        let range = Float(activation.maxLevel) + 1, top = Float(activation.maxLevel)
+        var stepGradient = 0.0
+        g.withUnsafeBufferPointer { g in
+            u.withUnsafeBufferPointer { u in
+                deltas.withUnsafeMutableBufferPointer { out in
+                    for k in 0..<count {
+                        let quotient = u[k]
+                        if quotient >= 0 && quotient < range {
+                            out[k] = g[k] * slope
+                            stepGradient -= Double(g[k] / top * quotient)
+                        } else {
+                            out[k] = 0
+                        }
+                    }
+                }
+            }
+        }
+        return Float(stepGradient)
+    }
+
+    /// Float forward epilogue of a ReLU hidden layer: `z += b`, `h = max(0, z)` over B x O outputs.
+    static func reluOutputs(biases: [Float], outputs O: Int, count: Int, preactivations: inout [Float], activations: inout [Float]) {
+        precondition(biases.count == O && preactivations.count >= count && activations.count >= count && count % O == 0)
+        biases.withUnsafeBufferPointer { b in
+            preactivations.withUnsafeMutableBufferPointer { z in
+                activations.withUnsafeMutableBufferPointer { h in
+                    var base = 0
+                    while base < count {
+                        for o in 0..<O {
+                            let value = z[base &+ o] + b[o]
+                            z[base &+ o] = value
+                            h[base &+ o] = max(0, value)
+                        }
+                        base &+= O
+                    }
+                }
+            }
+        }
+    }
+
+    /// Backward through ReLU: `g` where `z > 0`, else 0.
+    static func reluBackward(gradients g: [Float], preactivations z: [Float], count: Int, into deltas: inout [Float]) {
+        precondition(g.count >= count && z.count >= count && deltas.count >= count)
+        g.withUnsafeBufferPointer { g in
+            z.withUnsafeBufferPointer { z in
+                deltas.withUnsafeMutableBufferPointer { out in
+                    for k in 0..<count { out[k] = z[k] > 0 ? g[k] : 0 }
+                }
+            }
+        }
+    }
+}
