@@ -9,9 +9,12 @@ extension BackpropTrainer {
     /// A stable text of the configuration and the training-set size. The STE window is named
     /// only when scaled, and the activation only when it is not `sign`, so records written
     /// before either existed keep their hash.
+    /// A text of every setting that changes results, hashed into run records. A token STE arm
+    /// names its window's fan-in (`context` active inputs since 2786d8f), so a record of the
+    /// earlier `sqrt(context x V)` window is refused, not continued under the other window.
     public var settingsDescription: String {
         let c = configuration
-        return "\(c.arm.rawValue) layers=\(c.layerSizes) lr=\(c.learningRate) betas=\(c.beta1)/\(c.beta2) eps=\(c.epsilon) decay=\(c.weightDecay) batch=\(c.batchSize) schedule=\(c.schedule.rawValue)\(c.arm == .ste && c.window == .scaled ? " window=scaled" : "") epochs=\(c.epochs) seed=\(c.seed) train=\(train.count) levels=\(levels)\(c.epochExamples.map { " epoch_examples=\($0)" } ?? "")\(c.activation == .sign ? "" : " activation=\(c.activation.name)")"
+        return "\(c.arm.rawValue) layers=\(c.layerSizes) lr=\(c.learningRate) betas=\(c.beta1)/\(c.beta2) eps=\(c.epsilon) decay=\(c.weightDecay) batch=\(c.batchSize) schedule=\(c.schedule.rawValue)\(c.arm == .ste && c.window == .scaled ? " window=scaled" : "") epochs=\(c.epochs) seed=\(c.seed) train=\(train.count) levels=\(levels)\(c.epochExamples.map { " epoch_examples=\($0)" } ?? "")\(c.activation == .sign ? "" : " activation=\(c.activation.name)")\(c.arm == .ste && train.windows != nil ? " token_window=active" : "")"
     }
 
     /// Opens a state that records the position inside an epoch. Older states open with the
