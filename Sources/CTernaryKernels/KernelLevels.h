@@ -196,3 +196,67 @@ static void FN(output_levels)(const uint64_t *act, long examples, const uint64_t
         }
     }
 }
+
+/// 16 levels `clamp(floor((s - theta) / step), 0, top)` in double (exact: see above).
+TERN_INLINE v16i32 FN(levels16)(v16i32 s, double theta, double step, double top) {
+    v8i32 halves[2] = {__builtin_shufflevector(s, s, 0, 1, 2, 3, 4, 5, 6, 7),
+                       __builtin_shufflevector(s, s, 8, 9, 10, 11, 12, 13, 14, 15)};
+    v8i32 out[2];
+    for (int i = 0; i < 2; i++) {
+        v8f64 q = (__builtin_convertvector(halves[i], v8f64) - theta) / step;
+        q = __builtin_elementwise_min(__builtin_elementwise_max(q, (v8f64){0}), (v8f64){0} + top);
+        out[i] = __builtin_convertvector(q, v8i32);
+    }
+    return __builtin_shufflevector(out[0], out[1], 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+
+/// See `tern_batch_levels`. Shapes: Bp = 64 W examples (padding included), T moves; per 16
+/// examples, T int32 multiply-adds of the moved inputs, then the bound test (one multiply, two
+/// compares) or the division; a vector with a change stores its 16 new levels.
+static void FN(batch_levels)(tern_batch_levels *job) {
+    const long W = job->words, T = job->moves;
+    const v16i32 theta = (v16i32){0} + job->theta, step = (v16i32){0} + job->step, top = (v16i32){0} + job->top;
+    const v16i32 zero = {0};
+    for (long w = 0; w < W; w++) {
+        uint64_t word = 0;
+        for (long q = 0; q < 4; q++) {
+            const long base = w * 64 + q * 16;
+            v16i32 s = load_v16i32(job->sums + base);
+            for (long t = 0; t < T; t++) {
+                v16u8 bytes;
+                __builtin_memcpy(&bytes, job->inputs[t] + base, 16);
+                s += __builtin_convertvector(bytes, v16i32) * job->deltas[t];
+            }
+            v16u8 old_bytes;
+            __builtin_memcpy(&old_bytes, job->old + base, 16);
+            v16i32 old = __builtin_convertvector(old_bytes, v16i32), fresh = old;
+            uint16_t changed;
+            if (job->bounds) {
+                // Level L is kept iff it is in bounds; a level out of bounds moves one step
+                // towards them until none moves (most moves change a level by 1 to 3 steps),
+                // or after 4 steps divides.
+                v16i32 low = theta + old * step;
+                v16i32 up = (s >= low + step) & (old < top), down = (s < low) & (old > zero);
+                changed = __builtin_bit_cast(uint16_t, __builtin_convertvector(up | down, b16));
+                for (int round = 0; round < 4 && __builtin_reduce_or(up | down); round++) {
+                    fresh += (up & 1) - (down & 1);
+                    low = theta + fresh * step;
+                    up = (s >= low + step) & (fresh < top);
+                    down = (s < low) & (fresh > zero);
+                }
+                if (__builtin_reduce_or(up | down)) fresh = FN(levels16)(s, job->theta, job->step, job->top);
+            } else {
+                fresh = FN(levels16)(s, job->theta, job->step, job->top);
+                changed = __builtin_bit_cast(uint16_t, __builtin_convertvector(fresh != old, b16));
+            }
+            if (changed) {
+                v16u8 narrow = __builtin_convertvector(fresh, v16u8);
+                __builtin_memcpy(job->levels + base, &narrow, 16);
+            }
+            word |= (uint64_t)changed << (q * 16);
+        }
+        if (w == W - 1) word &= job->last_mask;
+        if (job->exclude) word &= ~job->exclude[w];
+        job->out[w] = word;
+    }
+}
