@@ -99,10 +99,9 @@ typedef struct tern_changed_outputs {
 /// the level `clamp(floor((s - theta) / step), 0, top)`; bit `b` of `out` is set when that differs
 /// from `old[b]` (and `b` is not set in `exclude`, and `b` is a real example: the last word is
 /// masked with `last_mask`), and then `levels[b]` is the new level (other entries unspecified).
-/// With `bounds`, a level `L` is kept iff `theta + L step <= s < theta + (L + 1) step` (no bound
-/// below 0 or above the top: the caller checks these cannot overflow int32), and only the
-/// vectors with a change divide; without, every example divides (in double: exact, see
-/// KernelLevels.h).
+/// Levels are computed in double (exact, see KernelLevels.h): with `bounds` (the caller checks
+/// that `theta + (top + 1) step` and the sums cannot overflow int32) by a multiply with
+/// `1 / step` and one integer correction, else by a divide.
 typedef struct tern_batch_levels {
     const int32_t *sums;         ///< [words * 64]: the neuron's cached sums
     const uint8_t *old;          ///< [words * 64]: its cached levels

@@ -85,11 +85,10 @@ extension DeltaCache {
     /// trit moves `trits`, threshold `theta` and step `step`, and their new levels in `levels`
     /// (other entries unspecified); examples in `exclude` and padding are cleared. 16 examples
     /// per vector: old level `L` stays iff `theta + L step <= s < theta + (L + 1) step` (no
-    /// bound below for level 0, none above for the top); a changed level steps towards its
-    /// bounds (most moves change it by 1 to 3), dividing only past 4 steps. When that test
-    /// could overflow Int32 (huge thresholds or steps), every example divides. Byte inputs and
-    /// later layers in the `batch_levels` kernel; token inputs (a threshold or step move of a
-    /// first-layer neuron) in Swift.
+    /// bound below for level 0, none above for the top). Byte inputs and later layers in the
+    /// `batch_levels` kernel (every level by a multiply with `1 / step` and that bound test;
+    /// by a divide when the test could overflow Int32); token inputs (a threshold or step move
+    /// of a first-layer neuron) in Swift, where only changed examples divide.
     func batchLevels(layer l: Int, neuron k: Int, trits: Range<Int>, theta: Int32, step: Int32, exclude: UnsafePointer<UInt64>?,
                      scratch s: DeltaScratch, out: UnsafeMutablePointer<UInt64>, levels newLevels: UnsafeMutablePointer<UInt8>) {
         let top = network.activation.maxLevel
