@@ -58,6 +58,9 @@ static const tern_kernel_table FN(table) = {
     .output_moves = FN(output_moves),
     .loss_units = FN(loss_units),
     .changed_outputs = FN(changed_outputs),
+    .output_level_moves = FN(output_level_moves),
+    .batch_levels = FN(batch_levels),
+    .level_outputs = FN(level_outputs),
 };
 
 #undef load_v32i16

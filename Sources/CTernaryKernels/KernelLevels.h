@@ -196,3 +196,71 @@ static void FN(output_levels)(const uint64_t *act, long examples, const uint64_t
         }
     }
 }
+
+/// 16 levels `clamp(floor((s - theta) / step), 0, top)` in double (exact: see above).
+TERN_INLINE v16i32 FN(levels16)(v16i32 s, double theta, double step, double top) {
+    v8i32 halves[2] = {__builtin_shufflevector(s, s, 0, 1, 2, 3, 4, 5, 6, 7),
+                       __builtin_shufflevector(s, s, 8, 9, 10, 11, 12, 13, 14, 15)};
+    v8i32 out[2];
+    for (int i = 0; i < 2; i++) {
+        v8f64 q = (__builtin_convertvector(halves[i], v8f64) - theta) / step;
+        q = __builtin_elementwise_min(__builtin_elementwise_max(q, (v8f64){0}), (v8f64){0} + top);
+        out[i] = __builtin_convertvector(q, v8i32);
+    }
+    return __builtin_shufflevector(out[0], out[1], 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+
+/// With `bounds` (no int32 overflow, see `tern_batch_levels`): the levels of `levels16` by a
+/// multiply with `inverse = 1 / step` in place of the divide, then one step of integer
+/// correction: for a clamped quotient below 256 the product is within 2^-40 of it, so its
+/// truncation is the floor or (at an exact integer) one below, and the bound test fixes that.
+TERN_INLINE v16i32 FN(levels16_bounded)(v16i32 s, int32_t theta, int32_t step, int32_t top, double inverse) {
+    v8i32 halves[2] = {__builtin_shufflevector(s, s, 0, 1, 2, 3, 4, 5, 6, 7),
+                       __builtin_shufflevector(s, s, 8, 9, 10, 11, 12, 13, 14, 15)};
+    v8i32 out[2];
+    for (int i = 0; i < 2; i++) {
+        v8f64 q = (__builtin_convertvector(halves[i], v8f64) - (double)theta) * inverse;
+        q = __builtin_elementwise_min(__builtin_elementwise_max(q, (v8f64){0}), (v8f64){0} + (double)top);
+        out[i] = __builtin_convertvector(q, v8i32);
+    }
+    v16i32 level = __builtin_shufflevector(out[0], out[1], 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const v16i32 low = theta + level * step;
+    level += (s >= low + step) & (level < top) & 1;
+    level -= (s < low) & (level > 0) & 1;
+    return level;
+}
+
+/// See `tern_batch_levels`. Shapes: Bp = 64 W examples (padding included), T moves; per 16
+/// examples, T int32 multiply-adds of the moved inputs, then their 16 levels (two double
+/// multiplies and the bound test, or two divides) compared with the old and stored.
+static void FN(batch_levels)(tern_batch_levels *job) {
+    const long W = job->words, T = job->moves;
+    const double inverse = 1.0 / (double)job->step;
+    for (long w = 0; w < W; w++) {
+        uint64_t word = 0;
+        for (long q = 0; q < 4; q++) {
+            const long base = w * 64 + q * 16;
+            v16i32 s = load_v16i32(job->sums + base);
+            for (long t = 0; t < T; t++) {
+                v16u8 bytes;
+                __builtin_memcpy(&bytes, job->inputs[t] + base, 16);
+                s += __builtin_convertvector(bytes, v16i32) * job->deltas[t];
+            }
+            v16u8 old_bytes;
+            __builtin_memcpy(&old_bytes, job->old + base, 16);
+            // Every vector's levels, without a branch: about 60% of the vectors of a first-layer
+            // move hold a change, at random, and branching on them mispredicted (perf: 19% of
+            // this kernel on one branch).
+            const v16i32 fresh = job->bounds ? FN(levels16_bounded)(s, job->theta, job->step, job->top, inverse)
+                                             : FN(levels16)(s, job->theta, job->step, job->top);
+            const uint16_t changed =
+                __builtin_bit_cast(uint16_t, __builtin_convertvector(fresh != __builtin_convertvector(old_bytes, v16i32), b16));
+            v16u8 narrow = __builtin_convertvector(fresh, v16u8);
+            __builtin_memcpy(job->levels + base, &narrow, 16);
+            word |= (uint64_t)changed << (q * 16);
+        }
+        if (w == W - 1) word &= job->last_mask;
+        if (job->exclude) word &= ~job->exclude[w];
+        job->out[w] = word;
+    }
+}

@@ -112,7 +112,10 @@ static void FN(changed_outputs)(tern_changed_outputs *job) {
     }
 }
 
-static void FN(output_moves)(tern_output_moves *job) {
+/// See `tern_output_moves`. Shapes: B examples, C classes, T moves sorted by row; per example
+/// O(T) adds and at most one table term per moved row, eight `log`s per vector. With `levels`
+/// (a constant: two copies), `h_t(b)` is the level byte `job->levels[t][b]`, else the sign bit.
+TERN_INLINE void FN(output_moves_body)(tern_output_moves *job, const int levels) {
     const long C = job->classes, B = job->examples, T = job->moves, count = job->term_count;
     const uint64_t *terms = job->terms;
     long fallbacks = 0, handled = 0, correct_delta = 0;
@@ -135,7 +138,7 @@ static void FN(output_moves)(tern_output_moves *job) {
                 int32_t r = job->rows[t], d = 0;
                 for (; t < T && job->rows[t] == r; t++) {
                     // h = +1 or -1 without a branch (the signs are random: a branch mispredicts).
-                    int32_t h = 2 * (int32_t)(job->signs[t][b >> 6] >> (b & 63) & 1) - 1;
+                    int32_t h = levels ? (int32_t)job->levels[t][b] : 2 * (int32_t)(job->signs[t][b >> 6] >> (b & 63) & 1) - 1;
                     d += h * job->deltas[t];
                 }
                 if (d == 0) continue;
@@ -176,4 +179,143 @@ static void FN(output_moves)(tern_output_moves *job) {
     job->handled = handled;
     job->units_delta = units_delta;
     job->correct_delta = correct_delta;
+}
+
+static void FN(output_moves)(tern_output_moves *job) { FN(output_moves_body)(job, 0); }
+
+static void FN(output_level_moves)(tern_output_moves *job) { FN(output_moves_body)(job, 1); }
+
+/// `z[c] += d column[c]` for C classes, 16 a vector (wrapping int32).
+TERN_INLINE void FN(add_level_column)(int32_t *z, const int8_t *column, int32_t d, long C) {
+    const long full = C & ~15L;
+    for (long c = 0; c < full; c += 16) {
+        v16i8 w;
+        __builtin_memcpy(&w, column + c, 16);
+        store_v16i32(z + c, load_v16i32(z + c) + __builtin_convertvector(w, v16i32) * d);
+    }
+    for (long c = full; c < C; c++) z[c] = (int32_t)((uint32_t)z[c] + (uint32_t)((int32_t)column[c] * d));
+}
+
+/// `logit_summary` of `C <= 16` logits in the lanes of `v` (lanes past `C` ignored), without a
+/// branch per class: the top by one reduction, the best class by the lowest set bit of the lanes
+/// equal to it. The same integers, so the same results.
+TERN_INLINE uint64_t FN(small_summary)(v16i32 v, long C, const uint64_t *terms, long count, int32_t *top_out,
+                                       int32_t *best_out) {
+    const v16i32 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    const v16i32 valid = lane < (int32_t)C;
+    v = (v & valid) | ((v16i32){0} + INT32_MIN & ~valid);
+    const int32_t top = __builtin_reduce_max(v);
+    const uint16_t hit = __builtin_bit_cast(uint16_t, __builtin_convertvector(v == top, b16));
+    int32_t gaps[16];
+    store_v16i32(gaps, (v16i32){0} + top - v);
+    uint64_t sum = 0;
+    // Scalar loads: a gather is slower here (perf on Zen 4: the kernel's time fell by about a quarter).
+#pragma clang loop vectorize(disable)
+    for (long k = 0; k < C; k++) {
+        uint64_t gap = (uint64_t)(uint32_t)gaps[k];
+        sum += gap < (uint64_t)count ? terms[gap] : 0;
+    }
+    *top_out = top;
+    *best_out = __builtin_ctz(hit);
+    return sum;
+}
+
+/// One changed example `b` of `tern_level_outputs` with `C <= 16` classes, in one vector: its
+/// cached logits (16 lanes read: the cache keeps 16 spare entries past the logits and each
+/// column layer) plus `d` times the column of each of its level changes; adds the number of
+/// changes to `*count`; `*dense` walks the dense entries in example order.
+TERN_INLINE v16i32 FN(small_level_logits)(const tern_level_outputs *job, long b, long *dense, long *count) {
+    const long C = job->classes, P = job->padded, word = b >> 6, shift = b & 63;
+    v16i32 z = load_v16i32(job->logits + b * C);
+    for (long i = 0; i < job->directs; i++) {
+        if (!(job->direct_masks[i * job->words + word] >> shift & 1)) continue;
+        const long j = job->direct_neurons[i];
+        const int32_t d = (int32_t)job->direct_levels[i * P + b] - (int32_t)job->old[j * P + b];
+        v16i8 w;
+        __builtin_memcpy(&w, job->columns + j * C, 16);
+        z += __builtin_convertvector(w, v16i32) * d;
+        (*count)++;
+    }
+    for (; *dense < job->dense && job->dense_examples[*dense] == b; (*dense)++) {
+        const long j = job->dense_neurons[*dense];
+        const int32_t d = (int32_t)job->dense_levels[*dense] - (int32_t)job->old[j * P + b];
+        v16i8 w;
+        __builtin_memcpy(&w, job->columns + j * C, 16);
+        z += __builtin_convertvector(w, v16i32) * d;
+        (*count)++;
+    }
+    return z;
+}
+
+/// One changed example `b` of `tern_level_outputs`: its cached logits into `z`, plus `d` times the
+/// column of each of its level changes (direct neurons, then dense entries: `*dense` walks them
+/// in example order); returns how many changes.
+TERN_INLINE long FN(level_logits)(const tern_level_outputs *job, long b, long *dense, int32_t *z) {
+    const long C = job->classes, P = job->padded, word = b >> 6, shift = b & 63;
+    const int32_t *row = job->logits + b * C;
+    for (long c = 0; c < C; c++) z[c] = row[c];
+    long count = 0;
+    for (long i = 0; i < job->directs; i++) {
+        if (!(job->direct_masks[i * job->words + word] >> shift & 1)) continue;
+        const long j = job->direct_neurons[i];
+        const int32_t d = (int32_t)job->direct_levels[i * P + b] - (int32_t)job->old[j * P + b];
+        FN(add_level_column)(z, job->columns + j * C, d, C);
+        count++;
+    }
+    for (; *dense < job->dense && job->dense_examples[*dense] == b; (*dense)++) {
+        const long j = job->dense_neurons[*dense];
+        const int32_t d = (int32_t)job->dense_levels[*dense] - (int32_t)job->old[j * P + b];
+        FN(add_level_column)(z, job->columns + j * C, d, C);
+        count++;
+    }
+    return count;
+}
+
+/// The units of the `active` examples gathered in `gaps`, `sums` (examples `lanes`) minus their
+/// cached units, added to `*units_delta`; the gathered lanes are reset.
+TERN_INLINE void FN(flush_level_units)(const tern_level_outputs *job, v8i64 *gaps, v8u64 *sums, const long *lanes,
+                                       long active, int64_t *units_delta) {
+    v8i64 units = FN(units8)(*gaps, *sums, job->temperature, job->shift_nats);
+    for (long i = 0; i < active; i++) *units_delta += units[i] - job->units[lanes[i]];
+    *gaps = (v8i64){0};
+    *sums = (v8u64){0} + 1;
+}
+
+/// See `tern_level_outputs`. Shapes: the E examples set in `changed` (W words), C classes, n
+/// hidden inputs; per example O(C) per change (16 classes a vector) and `logit_summary`, eight
+/// `log`s per vector.
+static void FN(level_outputs)(tern_level_outputs *job) {
+    int32_t *z = job->row;
+    long dense = 0, changes = 0, done = 0, correct_delta = 0, active = 0, lanes[8];
+    int64_t units_delta = 0;
+    v8i64 gaps = {0};
+    v8u64 sums = (v8u64){0} + 1;
+    for (long w = 0; w < job->words; w++) {
+        for (uint64_t bits = job->changed[w]; bits; bits &= bits - 1) {
+            const long b = w * 64 + __builtin_ctzll(bits);
+            int32_t top, best, label_logit;
+            if (job->classes <= 16) {
+                v16i32 v = FN(small_level_logits)(job, b, &dense, &changes);
+                sums[active] = FN(small_summary)(v, job->classes, job->terms, job->term_count, &top, &best);
+                label_logit = v[job->labels[b]];
+            } else {
+                changes += FN(level_logits)(job, b, &dense, z);
+                sums[active] = FN(logit_summary)(z, job->classes, job->terms, job->term_count, &top, &best);
+                label_logit = z[job->labels[b]];
+            }
+            gaps[active] = (int64_t)(int32_t)((uint32_t)top - (uint32_t)label_logit);
+            correct_delta += (best == job->labels[b]) - (long)job->correct[b];
+            lanes[active++] = b;
+            done++;
+            if (active == 8) {
+                FN(flush_level_units)(job, &gaps, &sums, lanes, active, &units_delta);
+                active = 0;
+            }
+        }
+    }
+    if (active > 0) FN(flush_level_units)(job, &gaps, &sums, lanes, active, &units_delta);
+    job->units_delta = units_delta;
+    job->correct_delta = correct_delta;
+    job->examples_done = done;
+    job->changes = changes;
 }

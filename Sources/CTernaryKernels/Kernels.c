@@ -16,6 +16,7 @@
 
 typedef int16_t v32i16 __attribute__((vector_size(64)));
 typedef int8_t v16i8 __attribute__((vector_size(16)));
+typedef uint8_t v16u8 __attribute__((vector_size(16)));
 typedef int16_t v16i16 __attribute__((vector_size(32)));
 typedef int32_t v8i32 __attribute__((vector_size(32)));
 typedef int32_t v16i32 __attribute__((vector_size(64)));

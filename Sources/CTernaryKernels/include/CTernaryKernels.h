@@ -51,6 +51,9 @@ typedef struct tern_output_moves {
     const int32_t *rows;         ///< per move: its output row
     const int32_t *deltas;       ///< per move: its trit change, -2 ... 2
     const uint64_t *const *signs;  ///< per move: the sign bits of its column's hidden neuron
+    /// Levels networks (`output_level_moves`; NULL for `output_moves`): per move, the levels
+    /// `[examples]` of its column's hidden neuron, used as `h_t(b)` in place of the signs.
+    const uint8_t *const *levels;
     const uint64_t *terms;       ///< exp(-tau g) in units of 2^-shift, g < term_count
     long term_count;
     double temperature, shift_nats;
@@ -89,6 +92,65 @@ typedef struct tern_changed_outputs {
     int32_t *bests;              ///< out, [count]
     int32_t *row;                ///< scratch of `classes` int32
 } tern_changed_outputs;
+
+/// A hidden neuron of a levels network recomputed over the batch (the incremental scorer's
+/// direct neuron; see TernaryCore's DeltaCache+Levels.swift). Example `b` (of `words * 64`,
+/// padding included) has the sum `sums[b] + sum_t deltas[t] inputs[t][b]` (wrapping int32), and
+/// the level `clamp(floor((s - theta) / step), 0, top)`; bit `b` of `out` is set when that differs
+/// from `old[b]` (and `b` is not set in `exclude`, and `b` is a real example: the last word is
+/// masked with `last_mask`), and then `levels[b]` is the new level (other entries unspecified).
+/// Levels are computed in double (exact, see KernelLevels.h): with `bounds` (the caller checks
+/// that `theta + (top + 1) step` and the sums cannot overflow int32) by a multiply with
+/// `1 / step` and one integer correction, else by a divide.
+typedef struct tern_batch_levels {
+    const int32_t *sums;         ///< [words * 64]: the neuron's cached sums
+    const uint8_t *old;          ///< [words * 64]: its cached levels
+    long words;
+    long moves;
+    const uint8_t *const *inputs;  ///< per move: its column's inputs or levels [words * 64]
+    const int32_t *deltas;       ///< per move: its trit change, -2 ... 2
+    int32_t theta, step, top;
+    int bounds;
+    const uint64_t *exclude;     ///< or NULL
+    uint64_t last_mask;
+    uint64_t *out;               ///< out, [words]
+    uint8_t *levels;             ///< out, [words * 64]
+} tern_batch_levels;
+
+/// The examples of a levels network whose levels of the last hidden layer changed, under a
+/// candidate that moves no output weight (the incremental scorer's O(C) path, see TernaryCore's
+/// DeltaCache+Levels.swift): example `b` set in `changed` (of `words` words) gathers its changes
+/// (neuron `j`, level change `d`): from each direct neuron `i` (`direct_neurons[i]`) whose mask
+/// `direct_masks[i][..]` has `b`, `d = direct_levels[i][b] - old[j][b]`; then from the dense
+/// entries at `dense_examples[k] == b` (sorted by example), `d = dense_levels[k] - old[j][b]`.
+/// Its logits are `logits[b][..] + sum d W[.][j]` (column `j` at `columns + j * classes`), its
+/// new loss `units(top, z_label, S)` as `output_moves` computes it. Writes the change of the
+/// units and correct counts against `units` and `correct` and the number of changes gathered.
+typedef struct tern_level_outputs {
+    const int32_t *logits;       ///< [examples][classes]
+    long classes, words, padded;
+    const int8_t *columns;       ///< [inputs][classes]
+    const int32_t *labels;
+    const int64_t *units;
+    const uint8_t *correct;
+    const uint64_t *changed;     ///< [words]
+    const uint8_t *old;          ///< [inputs][padded]: the cached levels of the last hidden layer
+    long directs;
+    const uint64_t *direct_masks;  ///< [directs][words]
+    const int32_t *direct_neurons;
+    const uint8_t *direct_levels;  ///< [directs][padded]
+    long dense;
+    const int32_t *dense_examples, *dense_neurons;
+    const uint8_t *dense_levels;
+    const uint64_t *terms;
+    long term_count;
+    double temperature, shift_nats;
+    int32_t *row;                ///< scratch of `classes` int32 (more than 16 classes)
+    int64_t units_delta;         ///< out
+    long correct_delta;          ///< out
+    long examples_done;          ///< out: changed examples
+    long changes;                ///< out: changes gathered
+} tern_level_outputs;
 
 typedef struct tern_kernel_table {
     const char *name;
@@ -145,6 +207,12 @@ typedef struct tern_kernel_table {
                        double shift_nats, int64_t *units);
     /// See `tern_changed_outputs`.
     void (*changed_outputs)(tern_changed_outputs *job);
+    /// `output_moves` of a levels network: `h_t(b)` is `levels[t][b]`.
+    void (*output_level_moves)(tern_output_moves *job);
+    /// See `tern_batch_levels`.
+    void (*batch_levels)(tern_batch_levels *job);
+    /// See `tern_level_outputs`.
+    void (*level_outputs)(tern_level_outputs *job);
 } tern_kernel_table;
 
 /// The kernel table for `isa`, or NULL when this build lacks it (an arm64 build has only the

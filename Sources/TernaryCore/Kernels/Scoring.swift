@@ -14,8 +14,8 @@ import Foundation
 /// not depend on the order in which examples are added, so an incremental update of a few
 /// examples equals a full evaluation exactly. The two roundings change a mean loss by at most
 /// 3e-8 nats. Logit gaps are small integers, so `exp(-tau k)` comes from a table; past the table
-/// (where the term rounds to 0) lookups read 0 and never overrun (a network without hidden
-/// layers has gaps up to `2 * 255 * n0`).
+/// (where the term rounds to 0) lookups read 0 and never overrun (gaps reach `2 * 255 * n_{L-1}`:
+/// see `largestGap`).
 public struct LossTable: Sendable {
     /// Fixed-point units per nat: `2^24`. A per-example loss is clamped below `2^24` nats, so a
     /// sum over up to `2^15` examples cannot overflow; past that the wrapping sum still does not
@@ -54,11 +54,18 @@ public struct LossTable: Sendable {
         1 / Double(layerSizes[layerSizes.count - 2]).squareRoot()
     }
 
-    /// The largest logit gap a network of `layerSizes` can produce: `2 n_{L-1}` after a hidden
-    /// layer of +-1 values, `2 * 255 * n0` for a network without hidden layers.
+    /// The largest logit gap a network of `layerSizes` of any activation kind can produce:
+    /// `2 * 255 * n_{L-1}`, after a hidden layer of levels up to 255 (`levels(bits: 8)`) as for
+    /// a network without hidden layers (bytes). A sign network's gaps reach only `2 n_{L-1}`; the
+    /// entries past that are never read, so its scores are the same bits as with a table sized
+    /// for it. Sized for sign alone, the table would cut a levels network's softmax short: with
+    /// hidden width 20 and 4-bit levels, terms of `exp(-tau 41)` = 1e-4 and below counted as 0,
+    /// and a random network's mean loss came out 3.1e-5 nats (about 520 fixed-point units an
+    /// example) too small (at width 256, nothing: terms past `2 n` are below 2^-52 there). The
+    /// table still stops at the first term that rounds to 0 (588 entries for 784-256-10 at the
+    /// default scale).
     public static func largestGap(layerSizes: [Int]) -> Int {
-        let fanIn = layerSizes[layerSizes.count - 2]
-        return layerSizes.count == 2 ? 2 * 255 * fanIn : 2 * fanIn
+        2 * 255 * layerSizes[layerSizes.count - 2]
     }
 
     /// The table for networks of `layerSizes`, with `temperature` or the default.

@@ -5,10 +5,11 @@ extension Benchmarks {
     /// Incremental scoring of a levels network (4-bit activations) on 784-256-10 with B = 4000
     /// random MNIST-like images (80% zero pixels), kind "delta-levels": candidates of one random
     /// move each (`first-layer`, `output`, `threshold`, `step`) scored per second from one cache,
-    /// against full evaluations per second of sign genomes of the same shape on the same batch
-    /// (the population evaluator's pass) and against the scorer's own full pass of the levels
-    /// genome (`rebuild`), taking turns in every round; all threads. The genome: median-calibrated
-    /// thresholds, and a step of about 2/15 of a first-layer sum's spread, so the levels spread.
+    /// against full evaluations per second of levels genomes of the same shape, bits and step on
+    /// the same batch (the population evaluator's levels pass; the scored genome is the first)
+    /// and against the scorer's own full pass of the levels genome (`rebuild`), taking turns in
+    /// every round; all threads. The genomes: thresholds calibrated to the median of the sign
+    /// network, and a step of about 2/15 of a first-layer sum's spread, so the levels spread.
     func levelDeltaRows() -> [BenchRow] {
         var rng = Xoshiro256(seed: 13)
         let threads = threadCounts.max()!, shape = [784, 256, 10], count = epochExamples ?? 4000
@@ -19,10 +20,13 @@ extension Benchmarks {
         let evaluator = PopulationEvaluator(layerSizes: shape, threads: threads)
         var genomes = (0..<(4 * threads)).map { _ in TernaryNetwork(layerSizes: shape, zeroFraction: 1.0 / 3, using: &rng) }
         calibrateThresholds(&genomes, on: data.all, evaluator: evaluator)
-        var genome = genomes[0]
-        genome.activation = .levels(bits: 4)
         let meanSquare = features.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(features.count)
-        genome.steps[0] = Int32(max(1, (2.0 / 15 * (Double(shape[0]) * 2 / 3 * meanSquare).squareRoot()).rounded()))
+        let step = Int32(max(1, (2.0 / 15 * (Double(shape[0]) * 2 / 3 * meanSquare).squareRoot()).rounded()))
+        for i in genomes.indices {
+            genomes[i].activation = .levels(bits: 4)
+            genomes[i].steps[0] = step
+        }
+        let genome = genomes[0]
         let scorer = IncrementalScorer(layerSizes: shape, threads: threads)
         scorer.rebuild(genome, on: data)
         var rows = [BenchRow]()

@@ -1,3 +1,5 @@
+import CTernaryKernels
+
 // Read-only scoring of a candidate from the cache of a levels network (see DeltaCache.swift for
 // the layout): the sign path of DeltaCache+Score.swift with levels for signs. A change of hidden
 // neuron j for example b is its level change d (new - old); it adds d times column j of the
@@ -83,13 +85,38 @@ extension DeltaCache {
     /// trit moves `trits`, threshold `theta` and step `step`, and their new levels in `levels`
     /// (other entries unspecified); examples in `exclude` and padding are cleared. 16 examples
     /// per vector: old level `L` stays iff `theta + L step <= s < theta + (L + 1) step` (no
-    /// bound below for level 0, none above for the top), so only changed examples divide. When
-    /// that test could overflow Int32 (huge thresholds or steps), every example is computed in Int64.
+    /// bound below for level 0, none above for the top). Byte inputs and later layers in the
+    /// `batch_levels` kernel (every level by a multiply with `1 / step` and that bound test;
+    /// by a divide when the test could overflow Int32); token inputs (a threshold or step move
+    /// of a first-layer neuron) in Swift, where only changed examples divide.
     func batchLevels(layer l: Int, neuron k: Int, trits: Range<Int>, theta: Int32, step: Int32, exclude: UnsafePointer<UInt64>?,
                      scratch s: DeltaScratch, out: UnsafeMutablePointer<UInt64>, levels newLevels: UnsafeMutablePointer<UInt8>) {
-        let Bw = words, Bp = padded, activation = network.activation, top = activation.maxLevel
-        let row = UnsafeRawPointer(sums[l].base + k &* Bp), old = UnsafeRawPointer(levels[l].base + k &* Bp)
+        let top = network.activation.maxLevel
         let safe = sumBound(layer: l) + abs(Int64(theta)) + Int64(top + 1) * Int64(step) < Int64(Int32.max)
+        if l == 0 && context > 0 {
+            batchTokenLevels(neuron: k, trits: trits, theta: theta, step: step, exclude: exclude, safe: safe, scratch: s,
+                             out: out, levels: newLevels)
+            return
+        }
+        // Byte inputs or a later layer: each moved column is a row of bytes, in C.
+        s.moveLevels.reserve(trits.count, value: nil)
+        for t in trits {
+            let column = l == 0 ? inputs.base : levels[l - 1].base
+            s.moveLevels.base[t &- trits.lowerBound] = UnsafePointer(column + Int(s.tritColumn[t]) &* padded)
+        }
+        var job = tern_batch_levels(
+            sums: sums[l].base + k &* padded, old: levels[l].base + k &* padded, words: words, moves: trits.count,
+            inputs: UnsafePointer(s.moveLevels.base), deltas: s.tritDelta.base + trits.lowerBound, theta: theta, step: step,
+            top: top, bounds: safe ? 1 : 0, exclude: exclude, last_mask: lastWordMask, out: out, levels: newLevels)
+        kernels.pointee.batch_levels(&job)
+    }
+
+    /// `batchLevels` of first-layer neuron `k` of a token network (whose inputs are no rows of
+    /// bytes) in Swift, 16 examples per vector; `safe` when the bound test cannot overflow Int32.
+    func batchTokenLevels(neuron k: Int, trits: Range<Int>, theta: Int32, step: Int32, exclude: UnsafePointer<UInt64>?, safe: Bool,
+                          scratch s: DeltaScratch, out: UnsafeMutablePointer<UInt64>, levels newLevels: UnsafeMutablePointer<UInt8>) {
+        let l = 0, Bw = words, Bp = padded, activation = network.activation, top = activation.maxLevel
+        let row = UnsafeRawPointer(sums[l].base + k &* Bp), old = UnsafeRawPointer(levels[l].base + k &* Bp)
         let thetas = SIMD16<Int32>(repeating: theta), steps = SIMD16<Int32>(repeating: step)
         let zero = SIMD16<Int32>(), tops = SIMD16<Int32>(repeating: top)
         let lanes = deltaLaneBits, none = SIMD16<UInt32>()
@@ -100,9 +127,7 @@ extension DeltaCache {
                 var sum = row.loadUnaligned(fromByteOffset: base &* 4, as: SIMD16<Int32>.self)
                 for t in trits {
                     let j = Int(s.tritColumn[t]), delta = s.tritDelta[t]
-                    var v = l == 0 ? firstInputs(j, base)
-                        : SIMD16<Int32>(truncatingIfNeeded: UnsafeRawPointer(levels[l - 1].base + (j &* Bp &+ base))
-                            .loadUnaligned(as: SIMD16<UInt8>.self))
+                    var v = firstInputs(j, base)
                     if delta == 2 || delta == -2 { v &<<= 1 }
                     sum = delta > 0 ? sum &+ v : sum &- v
                 }
@@ -195,9 +220,10 @@ extension DeltaCache {
     }
 
     /// The change of the totals at the output layer `l >= 1` of a levels network: new losses of
-    /// the examples whose hidden levels changed (O(C) per changed input) or, with output trit
-    /// moves `trits`, of every example; an example whose levels did not change gets its new
-    /// loss from its kept normaliser (`outputMoves`, O(1) per moved row) where it can.
+    /// the examples whose hidden levels changed (O(C) per changed input; the `level_outputs`
+    /// kernel when no output weight moves) or, with output trit moves `trits`, of every example;
+    /// an example whose levels did not change gets its new loss from its kept normaliser (the
+    /// `output_level_moves` kernel, O(1) per moved row) where it can.
     func levelOutputDelta(layer l: Int, trits: Range<Int>, previousChanged: Bool, scratch s: DeltaScratch) -> (units: Int64, correct: Int) {
         let C = classes
         let changed = previousChanged ? s.changedMask[l - 1].base : nil
@@ -229,11 +255,34 @@ extension DeltaCache {
             deltaUnits &-= units.base[b]
             deltaCorrect &+= (loss.correct ? 1 : 0) &- Int(correct.base[b])
         }
-        if trits.isEmpty {
-            forEachSetBit(changed!, words: words) { visit($0) }
-        } else {
-            for b in 0..<exampleCount { visit(b) }
-        }
+        if trits.isEmpty { return levelOutputs(layer: l, scratch: s) }
+        // Examples whose levels did not change: eight at a time in the kernel; the changed ones
+        // (in order, for the cursor) and the kernel's fallbacks O(C).
+        let kept = outputMovesKernel(layer: l, trits: trits, skip: changed, store: false, scratch: s)
+        s.operations &+= kept.handled &* (trits.count &+ 2)
+        deltaUnits &+= kept.units
+        deltaCorrect &+= kept.correct
+        if let changed { forEachSetBit(changed, words: words) { visit($0) } }
+        for i in 0..<kept.fallbacks { visit(Int(s.fallback.base[i])) }
         return (deltaUnits &+ pendingUnits(pending, scratch: s), deltaCorrect)
+    }
+
+    /// The change of the totals at the output layer `l` of a levels network under a candidate
+    /// that moves no output weight: every example whose levels of the last hidden layer changed,
+    /// O(C) per change, in the `level_outputs` kernel (the same bits as `visit` above).
+    func levelOutputs(layer l: Int, scratch s: DeltaScratch) -> (units: Int64, correct: Int) {
+        let p = l - 1
+        s.changedRow.reserve(classes, value: 0)
+        var job = tern_level_outputs(
+            logits: logits.base, classes: classes, words: words, padded: padded, columns: columns[l - 1].base,
+            labels: labels.base, units: units.base, correct: correct.base, changed: s.changedMask[p].base,
+            old: levels[p].base, directs: s.directCount[p], direct_masks: s.directMasks[p].base,
+            direct_neurons: s.directNeurons[p].base, direct_levels: s.directLevels[p].base, dense: s.denseCount[p],
+            dense_examples: s.denseExample[p].base, dense_neurons: s.denseNeuron[p].base, dense_levels: s.denseFires[p].base,
+            terms: terms.baseAddress, term_count: terms.count, temperature: table.temperature, shift_nats: table.shiftNats,
+            row: s.changedRow.base, units_delta: 0, correct_delta: 0, examples_done: 0, changes: 0)
+        kernels.pointee.level_outputs(&job)
+        s.operations &+= classes &* (job.changes &+ 2 &* job.examples_done)
+        return (job.units_delta, job.correct_delta)
     }
 }

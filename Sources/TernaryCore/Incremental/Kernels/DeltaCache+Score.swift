@@ -271,27 +271,36 @@ extension DeltaCache {
     }
 
     /// `outputMoves` for every example not in `skip`, eight at a time (the `output_moves` kernel,
-    /// the same bits): the change of their units and correct count, and how many it scored.
+    /// or `output_level_moves` for a levels network; the same bits): the change of their units and correct count, and how many it scored.
     /// With `store`, their new losses and parts are written to the cache (the caller adds the
     /// change to the totals). Examples the O(1) update cannot score are left in `s.fallback`
     /// (`fallbacks` of them) for the caller's O(C) path.
     func outputMovesKernel(layer l: Int, trits: Range<Int>, skip: UnsafeMutablePointer<UInt64>?, store: Bool,
                            scratch s: DeltaScratch) -> (units: Int64, correct: Int, handled: Int, fallbacks: Int) {
         s.moveSigns.reserve(trits.count, value: nil)
+        s.moveLevels.reserve(trits.count, value: nil)
         s.fallback.reserve(exampleCount, value: 0)
-        for t in trits { s.moveSigns.base[t &- trits.lowerBound] = UnsafePointer(bits[l - 1].base + Int(s.tritColumn[t]) &* words) }
+        for t in trits {
+            let j = Int(s.tritColumn[t])
+            if isLevels {
+                s.moveLevels.base[t &- trits.lowerBound] = UnsafePointer(levels[l - 1].base + j &* padded)
+            } else {
+                s.moveSigns.base[t &- trits.lowerBound] = UnsafePointer(bits[l - 1].base + j &* words)
+            }
+        }
         var job = tern_output_moves(
             logits: logits.base, classes: classes, examples: exampleCount, tops: tops.base, bests: bests.base,
             labels: labels.base, label_logits: labelLogits.base, normalisers: normalisers.base, units: units.base,
             correct: correct.base,
             skip: skip.map { UnsafePointer($0) }, moves: trits.count, rows: s.tritRow.base + trits.lowerBound,
             deltas: s.tritDelta.base + trits.lowerBound, signs: UnsafePointer(s.moveSigns.base),
+            levels: isLevels ? UnsafePointer(s.moveLevels.base) : nil,
             terms: terms.baseAddress, term_count: terms.count, temperature: table.temperature, shift_nats: table.shiftNats,
             store_bests: store ? bests.base : nil, store_normalisers: store ? normalisers.base : nil,
             store_units: store ? units.base : nil, store_correct: store ? correct.base : nil,
             store_label_logits: store ? labelLogits.base : nil,
             fallback: s.fallback.base, fallback_count: 0, handled: 0, units_delta: 0, correct_delta: 0)
-        kernels.pointee.output_moves(&job)
+        if isLevels { kernels.pointee.output_level_moves(&job) } else { kernels.pointee.output_moves(&job) }
         return (job.units_delta, job.correct_delta, job.handled, job.fallback_count)
     }
 

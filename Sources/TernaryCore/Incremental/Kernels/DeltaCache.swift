@@ -21,7 +21,7 @@ import CTernaryKernels
 //                                        (sign networks; a levels network keeps instead:)
 //   levels[l]     UInt8  [n(l+1)][Bp]    hidden levels 0 ... 2^K - 1, neuron-major
 //   columns[l-1]  Int8   [n(l)][n(l+1)]  weight layer l >= 1 transposed: column j contiguous
-//   logits        Int32  [B][C]
+//   logits        Int32  [B][C]           (and columns: 16 spare entries, see `level_outputs`)
 //   units         Int64  [B]             fixed-point loss of each example (see `LossTable`)
 //   correct       UInt8  [B]
 //   tops, bests   Int32  [B]             each example's top logit and the lowest class holding it
@@ -49,7 +49,8 @@ import CTernaryKernels
 // A first-layer trit move therefore costs O(B) plus O(C) (and one `log`) per example whose
 // hidden sign flips. A levels network goes the same way with levels for signs
 // (DeltaCache+Levels.swift): a change is (example, neuron, level change d) and adds d times a
-// weight column (a sign flip is the change d = +-2). With token inputs, a first-layer trit move of column j visits only the
+// weight column (a sign flip is the change d = +-2); its kernels are `batch_levels` (a moved
+// neuron over the batch), `level_outputs` and `output_level_moves` (the output layer). With token inputs, a first-layer trit move of column j visits only the
 // examples of index j (about B / V of them) plus O(B / 64) words of masks.
 
 // Stored properties of `DeltaCache` and `DeltaScratch` (DeltaScratch.swift) are read and written inside the scoring loops;
@@ -112,7 +113,9 @@ final class DeltaCache {
         sums = (0..<(layerCount - 1)).map { _ in DeltaBuffer(count: 1, value: 0) }
         bits = (0..<(layerCount - 1)).map { _ in DeltaBuffer(count: 1, value: 0) }
         levels = (0..<(layerCount - 1)).map { _ in DeltaBuffer(count: 1, value: 0) }
-        columns = (1..<max(1, layerCount)).map { DeltaBuffer(count: layerSizes[$0] * layerSizes[$0 + 1], value: 0) }
+        // 16 spare entries: the `level_outputs` kernel reads a column or a row of logits as one
+        // 16-lane vector when there are at most 16 classes (the lanes past them are ignored).
+        columns = (1..<max(1, layerCount)).map { DeltaBuffer(count: layerSizes[$0] * layerSizes[$0 + 1] + 16, value: 0) }
         thresholds = (0..<(layerCount - 1)).map { DeltaBuffer(count: layerSizes[$0 + 1], value: 0) }
     }
 
@@ -173,7 +176,7 @@ final class DeltaCache {
             bits[l].free(); bits[l] = DeltaBuffer(count: isLevels ? 1 : sizes[l + 1] * words, value: 0)
             levels[l].free(); levels[l] = DeltaBuffer(count: isLevels ? sizes[l + 1] * Bp : 1, value: 0)
         }
-        logits.free(); logits = DeltaBuffer(count: B * classes, value: 0)
+        logits.free(); logits = DeltaBuffer(count: B * classes + 16, value: 0)
         units.free(); units = DeltaBuffer(count: B, value: 0)
         correct.free(); correct = DeltaBuffer(count: B, value: 0)
         tops.free(); tops = DeltaBuffer(count: B, value: 0)

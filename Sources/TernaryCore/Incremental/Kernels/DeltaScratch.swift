@@ -104,6 +104,9 @@ final class DeltaScratch {
     /// Output-layer moves scored by the `output_moves` kernel: each move's column of hidden
     /// signs, and the examples it leaves to the O(C) path.
     @exclusivity(unchecked) var moveSigns = DeltaBuffer<UnsafePointer<UInt64>?>(count: 16, value: nil)
+    /// Levels networks: each move's column of hidden levels (`output_level_moves`), and each
+    /// direct neuron's moved input columns (`batch_levels`).
+    @exclusivity(unchecked) var moveLevels = DeltaBuffer<UnsafePointer<UInt8>?>(count: 16, value: nil)
     @exclusivity(unchecked) var fallback = DeltaBuffer<Int32>(count: 1, value: 0)
     /// The output-layer examples a candidate recomputes: `top - z_label` and the normaliser of
     /// each, and their units from the `loss_units` kernel.
@@ -151,7 +154,7 @@ final class DeltaScratch {
         for buffer in changedMask { buffer.free() }
         for buffer in denseFires { buffer.free() }
         thetaMoved.free(); thetaNew.free(); delta.free(); logits.free(); changeNeuron.free(); changeSign.free()
-        exampleDelta.free(); touched.free(); moveSigns.free(); fallback.free()
+        exampleDelta.free(); touched.free(); moveSigns.free(); moveLevels.free(); fallback.free()
         pendingGaps.free(); pendingNormalisers.free(); pendingUnits.free()
         changedExamples.free(); changedStarts.free(); changedNeurons.free(); changedSigns.free()
         pendingBests.free(); changedRow.free()
