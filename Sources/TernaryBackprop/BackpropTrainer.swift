@@ -99,9 +99,11 @@ public struct BackpropConfiguration: Hashable, Sendable {
 /// `h = clamp(floor((d - theta) / delta), 0, 2^K - 1)` on the integer dots `d`, computed as the
 /// exported network computes it, with `theta = ceil(-scale b / gamma)` and an integer step
 /// `delta = max(1, round(exp(logStep)))` per layer; the next layer's integer inputs are `h`,
-/// its float inputs `h / (2^K - 1)` (so `scale = 2^K - 1` there). Backward: `dh/dd = 1/delta`
-/// inside `0 <= (d - theta) / delta < 2^K`, else 0, and `dh/dlogStep = -(d - theta) / delta`
-/// inside. The steps and biases start from the first minibatch (`calibrateLevels`).
+/// its float inputs `a = delta h / (scale sqrt(fanIn))`, the levels in units of the normalised
+/// pre-activation `z / (gamma sqrt(fanIn))` (LSQ's `delta h`; `inputScale`). Backward (LSQ):
+/// `da/dz = 1 / (gamma sqrt(fanIn))` inside `0 <= u = (d - theta) / delta < 2^K`, else 0; to the
+/// step `h - u` inside, `2^K - 1` above, 0 below (times `da / d(delta h)`, and `delta` for the
+/// log-step). The steps and biases start from the first minibatch (`calibrateLevels`).
 ///
 /// Float arm: `z = W . a + b`, `h = tanh(z)` (`sign` networks) or `max(0, z)` (`reluK`:
 /// unquantised ReLU), logits `s * z_L`, ordinary gradients.
@@ -294,13 +296,13 @@ public final class BackpropTrainer {
                                        preactivations: &w.preactivations[l], activations: &w.activations[l + 1])
             return
         }
-        if calibrate { calibrateLevels(l, dots: w.dots[l], gamma: gamma, B: B) }
+        if calibrate { calibrateLevels(l, dots: w.dots[l], gamma: gamma, scale: scale, B: B) }
         // K-bit levels: the clamped Int32 thresholds of the export (the same levels as unclamped ones).
         for o in 0..<O {
             w.thresholds[l][o] = Double(Ternarization.threshold(bias: biases[l][o], gamma: gamma, scale: scale))
         }
         TrainingKernels.levelOutputs(dots: w.dots[l], thresholds: w.thresholds[l], step: levelStep(l),
-                                     activation: configuration.activation, outputs: O, count: B * O,
+                                     unit: levelUnit(l), activation: configuration.activation, outputs: O, count: B * O,
                                      quotients: &w.preactivations[l], levels: &w.hiddenLevels[l], activations: &w.activations[l + 1])
     }
 
@@ -394,7 +396,7 @@ public final class BackpropTrainer {
     }
 
     /// The temperature of the exported network's logits: STE's output is `s gamma_L (Wq . h) /
-    /// scale` (`inputScale`: 1 after `sign` units, `maxLevel` after K-bit ones), so `softmax` of
+    /// scale` (`inputScale`: 1 after `sign` units), so `softmax` of
     /// it is `softmax(z / T)` of the integer logits `z` with `T = scale / (s gamma_L)`. Nil for
     /// the float arm.
     public var outputTemperature: Double? {
@@ -436,7 +438,7 @@ public final class BackpropTrainer {
 
     /// The integer network of TernaryCore (`Sources/TernaryCore/TernaryCore.docc/Semantics.md`) that computes the STE forward pass exactly:
     /// trits `Wq`, thresholds `ceil(-Q b / gamma)` (first layer) and `ceil(-scale b / gamma)`
-    /// (later; `scale` 1 after `sign` units, `maxLevel` after K-bit ones), clamped to Int32, and
+    /// (later; `scale` 1 after `sign` units, `inputScale` after K-bit ones), clamped to Int32, and
     /// for K-bit levels the activation and the integer steps. Nil for the float arm.
     public func exportTernary(quantizer: InputQuantizer) -> TernaryNetwork? {
         guard configuration.arm == .ste else { return nil }

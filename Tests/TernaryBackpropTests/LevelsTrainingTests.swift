@@ -74,29 +74,38 @@ struct LevelsTrainingTests {
         return trainer
     }
 
-    @Test("backward on a hand-worked example: 1/delta inside the range, the step's gradient -u per unit of the output")
-    func handWorkedInside() {
-        // delta = 50: u = (255 - 97) / 50 = 3.16, inside 0 ..< 4: h = 3 (the top), a = h / 3 = 1.
-        // z2 = 0.45 (1, -1) (logits over maxLevel), p0 = 1 / (1 + e^-0.9), d z2 = (p0 - 1, 1 - p0);
-        // g = d loss / d a = 0.45 (p0 - 1) - 0.45 (1 - p0); slope = 255 / (3 x 0.5 x 50) = 3.4;
-        // d z1 = g slope = dW1 (input 1) = db1; d logStep = -(g / 3) u.
-        let trainer = handWorked(step: 50)
-        let w = trainer.work
-        #expect(w.hiddenLevels[0] == [3] && w.activations[1] == [1] && w.dots[1] == [3, -3])
-        let p0 = 1 / (1 + exp(-0.9)), g = 0.45 * (p0 - 1) - 0.45 * (1 - p0)
-        #expect(abs(Double(w.biasGradients[0][0]) - g * 3.4) < 1e-5 && abs(Double(w.weightGradients[0][0]) - g * 3.4) < 1e-5)
-        #expect(abs(Double(w.stepGradients[0]) + g / 3 * 3.16) < 1e-5)
-        let network = trainer.exportTernary(quantizer: InputQuantizer(low: 0, high: 255))!
-        #expect(network.thresholds == [[97]] && network.steps == [50] && network.activation == .levels(bits: 2))
-        #expect(abs(trainer.outputTemperature! - 3 / 0.45) < 1e-5)
+    /// The output's gradient `g = d loss / d a` of the hand-worked network when the hidden
+    /// unit sits at the top level 3 with step `delta`: `a = unit h` with `unit = delta / (Q
+    /// sqrt(fan-in 1))`, the output layer's scale `Q / delta`, so `z2 = 0.45 (3, -3) unit`, label 0.
+    func outputGradient(step delta: Double) -> (g: Double, unit: Double) {
+        let unit = delta / 255, z = 0.45 * 3 * unit
+        let p0 = 1 / (1 + exp(-2 * z))
+        return (0.45 * (p0 - 1) - 0.45 * (1 - p0), unit)
     }
 
-    @Test("a clamped level passes no gradient, to the weights, the bias or the step")
+    @Test("backward on a hand-worked example: straight through inside the range, LSQ's h - u to the step")
+    func handWorkedInside() {
+        // delta = 50: u = (255 - 97) / 50 = 3.16, inside 0 ..< 4: h = 3 (the top).
+        // d z1 = g / (gamma1 sqrt(1)) = 2 g = dW1 (input q / Q = 1) = db1; d logStep = delta unit g (h - u).
+        let trainer = handWorked(step: 50)
+        let w = trainer.work
+        let (g, unit) = outputGradient(step: 50)
+        #expect(w.hiddenLevels[0] == [3] && w.dots[1] == [3, -3] && abs(Double(w.activations[1][0]) - 3 * unit) < 1e-7)
+        #expect(abs(Double(w.biasGradients[0][0]) - 2 * g) < 1e-6 && abs(Double(w.weightGradients[0][0]) - 2 * g) < 1e-6)
+        #expect(abs(Double(w.stepGradients[0]) - 50 * unit * g * (3 - 3.16)) < 1e-6)
+        let network = trainer.exportTernary(quantizer: InputQuantizer(low: 0, high: 255))!
+        #expect(network.thresholds == [[97]] && network.steps == [50] && network.activation == .levels(bits: 2))
+        #expect(abs(trainer.outputTemperature! - 255.0 / 50 / 0.45) < 1e-4)
+    }
+
+    @Test("a clamped level passes no gradient to the weights or the bias; the step gets LSQ's maxLevel")
     func handWorkedAbove() {
-        // delta = 20: u = 7.9, above the range: h = 3, every gradient of the hidden layer 0.
+        // delta = 20: u = 7.9, above the range: h = 3; d logStep = delta unit g 3.
         let trainer = handWorked(step: 20)
+        let (g, unit) = outputGradient(step: 20)
         #expect(trainer.work.hiddenLevels[0] == [3])
-        #expect(trainer.work.weightGradients[0] == [0] && trainer.work.biasGradients[0] == [0] && trainer.work.stepGradients[0] == 0)
+        #expect(trainer.work.weightGradients[0] == [0] && trainer.work.biasGradients[0] == [0])
+        #expect(abs(Double(trainer.work.stepGradients[0]) - 20 * unit * g * 3) < 1e-6)
     }
 
     @Test("the first minibatch sets the steps: about half the values at level 0, every level used", arguments: [2, 4, 8])

@@ -10,13 +10,13 @@ extension TrainingKernels {
     /// STE forward epilogue of a K-bit hidden layer with step `step` (`delta`) and clamped
     /// Int32 thresholds `thresholds` (held as Doubles): per output
     /// `h = clamp(floor((d - theta) / delta), 0, maxLevel)` computed as the exported network
-    /// computes it (`Activation.value` on Int32 sums), `levels = h`, `activations = h / maxLevel`
+    /// computes it (`Activation.value` on Int32 sums), `levels = h`, `activations = unit h`
     /// and `quotients = (d - theta) / delta` unclamped (what the backward pass needs).
-    static func levelOutputs(dots: [Float], thresholds: [Double], step: Int32, activation: Activation, outputs O: Int,
+    static func levelOutputs(dots: [Float], thresholds: [Double], step: Int32, unit: Float, activation: Activation, outputs O: Int,
                              count: Int, quotients: inout [Float], levels: inout [Float], activations: inout [Float]) {
         precondition(dots.count >= count && thresholds.count == O && count % O == 0 && step >= 1)
         precondition(quotients.count >= count && levels.count >= count && activations.count >= count)
-        let top = Float(activation.maxLevel), delta = Double(step)
+        let delta = Double(step)
         dots.withUnsafeBufferPointer { d in
             thresholds.withUnsafeBufferPointer { t in
                 quotients.withUnsafeMutableBufferPointer { u in
@@ -28,7 +28,7 @@ extension TrainingKernels {
                                     let k = base &+ o, theta = t[o]
                                     let level = Float(activation.value(sum: Int32(d[k]), threshold: Int32(theta), step: step))
                                     h[k] = level
-                                    a[k] = level / top
+                                    a[k] = unit * level
                                     u[k] = Float((Double(d[k]) - theta) / delta)
                                 }
                                 base &+= O
@@ -40,28 +40,30 @@ extension TrainingKernels {
         }
     }
 
-    /// Backward through a K-bit hidden layer over `count` values, from `g = d loss / d a` with
-    /// `a = h / maxLevel` and the forward's quotients `u`. Inside the range (`0 <= u < 2^K`)
-    /// `d loss / d z = g * slope` (`slope = scale / (maxLevel gamma delta)`: `u` moves by
-    /// `scale / (gamma delta)` per unit of `z = gamma d / scale + b`), else 0. Returns
-    /// `d loss / d log(delta)`: the straight-through `dh / d delta = -u / delta` inside, 0
-    /// outside (a clamped level does not move with the step), times `delta`:
-    /// `-sum_inside g u / maxLevel`, summed in Double in index order.
-    static func levelsBackward(gradients g: [Float], quotients u: [Float], slope: Float, activation: Activation, count: Int,
-                               into deltas: inout [Float]) -> Float {
-        precondition(g.count >= count && u.count >= count && deltas.count >= count)
+    /// Backward through a K-bit hidden layer over `count` values, LSQ's (Esser et al. 2020),
+    /// from `g = d loss / d a` with `a = unit h` and the forward's quotients `u` and levels `h`.
+    /// Inside the range (`0 <= u < 2^K`) `d loss / d z = g slope` (`slope = da/dz`), else 0.
+    /// Returns the sum of `g` times LSQ's `d (delta h) / d delta`: `h - u` inside, `maxLevel`
+    /// above, 0 below (the caller multiplies by `da / d (delta h)` and by `delta` for the
+    /// log-step); summed in Double in index order.
+    static func levelsBackward(gradients g: [Float], quotients u: [Float], levels h: [Float], slope: Float, activation: Activation,
+                               count: Int, into deltas: inout [Float]) -> Float {
+        precondition(g.count >= count && u.count >= count && h.count >= count && deltas.count >= count)
         let range = Float(activation.maxLevel) + 1, top = Float(activation.maxLevel)
         var stepGradient = 0.0
         g.withUnsafeBufferPointer { g in
             u.withUnsafeBufferPointer { u in
-                deltas.withUnsafeMutableBufferPointer { out in
-                    for k in 0..<count {
-                        let quotient = u[k]
-                        if quotient >= 0 && quotient < range {
-                            out[k] = g[k] * slope
-                            stepGradient -= Double(g[k] / top * quotient)
-                        } else {
-                            out[k] = 0
+                h.withUnsafeBufferPointer { h in
+                    deltas.withUnsafeMutableBufferPointer { out in
+                        for k in 0..<count {
+                            let quotient = u[k]
+                            if quotient >= 0 && quotient < range {
+                                out[k] = g[k] * slope
+                                stepGradient += Double(g[k] * (h[k] - quotient))
+                            } else {
+                                out[k] = 0
+                                if quotient >= range { stepGradient += Double(g[k] * top) }
+                            }
                         }
                     }
                 }
