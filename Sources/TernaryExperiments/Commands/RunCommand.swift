@@ -247,17 +247,6 @@ enum OneArmCommand {
         let settings = try reader.remainingOptions()
         let data = try reader.positionals(expected: "one dataset (a CSV file, an IDX folder or images file, or synthetic:TASK)", count: 1...1)[0]
 
-        /// A value as JSON: a number or true/false as it is, anything else as a string.
-        func literal(_ text: String) -> Any {
-            if text == "true" || text == "false" { return NSNumber(value: text == "true") }
-            if text.range(of: #"^-?[0-9.]+([eE][+-]?[0-9]+)?$"#, options: .regularExpression) != nil, let number = Double(text) {
-                return NSNumber(value: number)
-            }
-            return text
-        }
-        func object(_ members: [(String, Any)]) -> JSONObject {
-            JSONObject(keys: members.map(\.0), values: Dictionary(members, uniquingKeysWith: { $1 }))
-        }
         // The data argument takes the forms 'eval --data' takes, by the same rules.
         let form = DatasetFile.configKey(data)
         var dataset: [(String, Any)] = [(form.key, form.value)]
@@ -300,15 +289,31 @@ enum OneArmCommand {
         runner.memoryLimit = maxMemory
         runner.verbose = verbose
         try RunCommand.execute(runner, console: console)
-        if let model {
-            let chosen = folder + "/\(kind)-seed\(seed).tern"
-            guard let bytes = FileManager.default.contents(atPath: chosen) else {
-                throw CommandError.data("\(chosen): no model was written (the float arm has no ternary model)")
-            }
-            do { try AtomicFile.write([UInt8](bytes), to: model) } catch {
-                throw CommandError(message: "\(model): cannot be written (\(reason(error)))", exitCode: 74)
-            }
-            console.out("saved \(model)")
+        if let model { try copyModel(from: folder + "/\(kind)-seed\(seed).tern", to: model, console: console) }
+    }
+
+    /// A value as JSON: a number or true/false as it is, anything else as a string.
+    static func literal(_ text: String) -> Any {
+        if text == "true" || text == "false" { return NSNumber(value: text == "true") }
+        if text.range(of: #"^-?[0-9.]+([eE][+-]?[0-9]+)?$"#, options: .regularExpression) != nil, let number = Double(text) {
+            return NSNumber(value: number)
         }
+        return text
+    }
+
+    /// A JSON object with its members in order.
+    static func object(_ members: [(String, Any)]) -> JSONObject {
+        JSONObject(keys: members.map(\.0), values: Dictionary(members, uniquingKeysWith: { $1 }))
+    }
+
+    /// Copies the chosen model of a finished run to `model` (`--model`), by a rename.
+    static func copyModel(from chosen: String, to model: String, console: Console) throws {
+        guard let bytes = FileManager.default.contents(atPath: chosen) else {
+            throw CommandError.data("\(chosen): no model was written (the float arm has no ternary model)")
+        }
+        do { try AtomicFile.write([UInt8](bytes), to: model) } catch {
+            throw CommandError(message: "\(model): cannot be written (\(reason(error)))", exitCode: 74)
+        }
+        console.out("saved \(model)")
     }
 }
