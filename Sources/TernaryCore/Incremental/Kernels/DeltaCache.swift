@@ -202,8 +202,24 @@ final class DeltaCache {
         if B != exampleCount || words == 0 || newContext != context || levelsNetwork != isLevels {
             reshape(examples: B, context: newContext, levels: levelsNetwork)
         }
-        let Bp = padded, n0 = sizes[0]
         for b in 0..<B { labels.base[b] = Int32(exampleLabels[b]) }
+        loadInputs(features: features, tokenColumns: tokenColumns)
+        if context > 0 && layerCount > 1 { tokenSums(network.weights[0], workers: workers) }
+        for l in 0..<layerCount {
+            copyLayerParameters(network, layer: l)
+            if l >= 1 {
+                if isLevels { levelSums(layer: l, workers: workers) } else { signSums(layer: l, workers: workers) }
+                if l == layerCount - 1 { break }
+            }
+            rebuildRows(network, layer: l, workers: workers)
+        }
+        rebuildLosses()
+    }
+
+    /// Lays out the batch's inputs: byte inputs transposed, or token windows position-major with
+    /// the per-column index of the examples (by counting sort, examples in order).
+    private func loadInputs(features: UnsafeBufferPointer<UInt8>, tokenColumns: UnsafeBufferPointer<Int32>?) {
+        let B = exampleCount, Bp = padded, n0 = sizes[0]
         if context > 0 {
             // Windows position-major, and the index by counting sort (examples stay in order).
             let K = context
@@ -232,69 +248,79 @@ final class DeltaCache {
         } else {
             for b in 0..<B { for j in 0..<n0 { inputs.base[j &* Bp &+ b] = features[b &* n0 &+ j] } }
         }
-        if context > 0 && layerCount > 1 { tokenSums(network.weights[0], workers: workers) }
-        for l in 0..<layerCount {
-            let n = sizes[l + 1], fanIn = sizes[l]
-            if l < layerCount - 1 {
-                for k in 0..<n { thresholds[l].base[k] = network.thresholds[l][k] }
-            }
-            if l >= 1 {
-                let column = columns[l - 1].base
-                for j in 0..<fanIn { for k in 0..<n { column[j &* n &+ k] = network.weights[l][k, j] } }
-            }
-            let matrix = network.weights[l]
-            let isOutput = l == layerCount - 1
-            if l >= 1 {
-                if isLevels { levelSums(layer: l, workers: workers) } else { signSums(layer: l, workers: workers) }
-                if isOutput { break }
-            }
-            let target = UncheckedSendable(isOutput ? nil : sums[l].base)
-            let outputs = UncheckedSendable(logits.base)
-            let rowBits = UncheckedSendable(isOutput || isLevels ? nil : bits[l].base)
-            let rowLevels = UncheckedSendable(isOutput || !isLevels ? nil : levels[l].base)
-            let step = isOutput ? 1 : network.steps[l], activation = network.activation
-            let theta = UncheckedSendable(isOutput ? nil : thresholds[l].base)
-            Parallel.run(items: n, workers: workers, local: { k, _ in
-                // One neuron over the batch: a row of Bp Int32 sums, then its sign bits.
-                let row = UnsafeMutablePointer<Int32>.allocate(capacity: Bp)
-                defer { row.deallocate() }
-                row.initialize(repeating: 0, count: Bp)
-                if (l == 0 && self.context > 0 && !isOutput) || l >= 1 {
-                    // In place already (tokenSums, signSums).
-                    row.update(from: target.value!.advanced(by: k &* Bp), count: Bp)
-                } else if l == 0 && self.context > 0 {
-                    // Token inputs straight to the logits: the class's dense row, K lookups per example.
-                    let weights = UnsafeMutablePointer<Int32>.allocate(capacity: fanIn)
-                    defer { weights.deallocate() }
-                    for j in 0..<fanIn { weights[j] = Int32(matrix[k, j]) }
-                    for p in 0..<self.context {
-                        let column = self.windows.base + p &* Bp
-                        for b in 0..<B { row[b] &+= weights[Int(column[b])] }
-                    }
-                }
-                for j in 0..<fanIn where l == 0 && self.context == 0 {
-                    let w = matrix[k, j]
-                    if w == 0 { continue }
-                    let column = self.inputs.base + j &* Bp
-                    if w > 0 { for b in 0..<Bp { row[b] &+= Int32(column[b]) } } else { for b in 0..<Bp { row[b] &-= Int32(column[b]) } }
-                }
-                if isOutput {
-                    for b in 0..<B { outputs.value[b &* n &+ k] = row[b] }
-                } else {
-                    target.value!.advanced(by: k &* Bp).update(from: row, count: Bp)
-                    let t = theta.value![k]
-                    if let out = rowLevels.value {
-                        for b in 0..<Bp { out[k &* Bp &+ b] = UInt8(activation.value(sum: row[b], threshold: t, step: step)) }
-                        return
-                    }
-                    for w in 0..<self.words {
-                        var word: UInt64 = 0
-                        for i in 0..<64 where row[w &* 64 &+ i] >= t { word |= 1 << UInt64(i) }
-                        rowBits.value![k &* self.words &+ w] = word
-                    }
-                }
-            })
+    }
+
+    /// Copies weight layer `layer`'s thresholds (hidden layers) and transposed columns (later
+    /// layers) into the cache.
+    private func copyLayerParameters(_ network: TernaryNetwork, layer l: Int) {
+        let n = sizes[l + 1], fanIn = sizes[l]
+        if l < layerCount - 1 {
+            for k in 0..<n { thresholds[l].base[k] = network.thresholds[l][k] }
         }
+        if l >= 1 {
+            let column = columns[l - 1].base
+            for j in 0..<fanIn { for k in 0..<n { column[j &* n &+ k] = network.weights[l][k, j] } }
+        }
+    }
+
+    /// Weight layer `layer` neuron by neuron over the batch (on `workers` threads): its sums
+    /// (first layer, or taken from what `tokenSums`, `signSums` or `levelSums` left in place),
+    /// then its sign bits or levels, or the logits of a network without hidden layers.
+    private func rebuildRows(_ network: TernaryNetwork, layer l: Int, workers: Int) {
+        let B = exampleCount, Bp = padded, n = sizes[l + 1], fanIn = sizes[l]
+        let matrix = network.weights[l]
+        let isOutput = l == layerCount - 1
+        let target = UncheckedSendable(isOutput ? nil : sums[l].base)
+        let outputs = UncheckedSendable(logits.base)
+        let rowBits = UncheckedSendable(isOutput || isLevels ? nil : bits[l].base)
+        let rowLevels = UncheckedSendable(isOutput || !isLevels ? nil : levels[l].base)
+        let step = isOutput ? 1 : network.steps[l], activation = network.activation
+        let theta = UncheckedSendable(isOutput ? nil : thresholds[l].base)
+        Parallel.run(items: n, workers: workers, local: { k, _ in
+            // One neuron over the batch: a row of Bp Int32 sums, then its sign bits.
+            let row = UnsafeMutablePointer<Int32>.allocate(capacity: Bp)
+            defer { row.deallocate() }
+            row.initialize(repeating: 0, count: Bp)
+            if (l == 0 && self.context > 0 && !isOutput) || l >= 1 {
+                // In place already (tokenSums, signSums).
+                row.update(from: target.value!.advanced(by: k &* Bp), count: Bp)
+            } else if l == 0 && self.context > 0 {
+                // Token inputs straight to the logits: the class's dense row, K lookups per example.
+                let weights = UnsafeMutablePointer<Int32>.allocate(capacity: fanIn)
+                defer { weights.deallocate() }
+                for j in 0..<fanIn { weights[j] = Int32(matrix[k, j]) }
+                for p in 0..<self.context {
+                    let column = self.windows.base + p &* Bp
+                    for b in 0..<B { row[b] &+= weights[Int(column[b])] }
+                }
+            }
+            for j in 0..<fanIn where l == 0 && self.context == 0 {
+                let w = matrix[k, j]
+                if w == 0 { continue }
+                let column = self.inputs.base + j &* Bp
+                if w > 0 { for b in 0..<Bp { row[b] &+= Int32(column[b]) } } else { for b in 0..<Bp { row[b] &-= Int32(column[b]) } }
+            }
+            if isOutput {
+                for b in 0..<B { outputs.value[b &* n &+ k] = row[b] }
+            } else {
+                target.value!.advanced(by: k &* Bp).update(from: row, count: Bp)
+                let t = theta.value![k]
+                if let out = rowLevels.value {
+                    for b in 0..<Bp { out[k &* Bp &+ b] = UInt8(activation.value(sum: row[b], threshold: t, step: step)) }
+                    return
+                }
+                for w in 0..<self.words {
+                    var word: UInt64 = 0
+                    for i in 0..<64 where row[w &* 64 &+ i] >= t { word |= 1 << UInt64(i) }
+                    rowBits.value![k &* self.words &+ w] = word
+                }
+            }
+        })
+    }
+
+    /// Every example's loss and correctness from its logits, and the totals.
+    private func rebuildLosses() {
+        let B = exampleCount
         // storeLoss adds differences to the totals: start both from zero.
         totalUnits = 0
         totalCorrect = 0
