@@ -1,6 +1,6 @@
+import Foundation
 // swift-tools-version:6.0
 import PackageDescription
-import Foundation
 
 // The kernels are written so that LLVM vectorises them with AVX2 and uses POPCNT. A default
 // x86-64 build targets the 2003 baseline (SSE2, no POPCNT), so on x86-64 we ask for Haswell-class
@@ -23,8 +23,9 @@ var executableSettings: [SwiftSetting] = []
 var mpiTargets: [Target] = []
 if mpi {
     mpiTargets = [
-        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
-                       providers: [.apt(["libopenmpi-dev"]), .brew(["open-mpi"])]),
+        .systemLibrary(
+            name: "CMPI", pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"]), .brew(["open-mpi"])]),
         .target(name: "TernaryMPI", dependencies: ["CMPI", "TernaryCore"]),
     ]
     executableDependencies.append("TernaryMPI")
@@ -46,14 +47,16 @@ let package = Package(
         .target(name: "TernaryCore", dependencies: ["CTernaryKernels"], swiftSettings: kernelFlags),
         .target(name: "TernaryEvolution", dependencies: ["TernaryCore"]),
         .target(name: "TernaryBackprop", dependencies: ["TernaryCore", "CTernaryKernels"], swiftSettings: kernelFlags),
-        .target(name: "TernaryExperiments", dependencies: ["TernaryCore", "TernaryEvolution", "TernaryBackprop"],
-                swiftSettings: kernelFlags),
+        .target(
+            name: "TernaryExperiments", dependencies: ["TernaryCore", "TernaryEvolution", "TernaryBackprop"],
+            swiftSettings: kernelFlags),
         .executableTarget(name: "ternevo", dependencies: executableDependencies, swiftSettings: executableSettings),
         .target(name: "TestSupport", dependencies: ["TernaryCore", "TernaryExperiments"]),
         .testTarget(name: "TernaryCoreTests", dependencies: ["TernaryCore", "TestSupport"]),
         .testTarget(name: "TernaryEvolutionTests", dependencies: ["TernaryEvolution", "TernaryCore", "TestSupport"]),
         .testTarget(name: "TernaryBackpropTests", dependencies: ["TernaryBackprop", "TernaryCore", "TestSupport"]),
-        .testTarget(name: "TernaryExperimentsTests",
-                    dependencies: ["TernaryExperiments", "TernaryCore", "TestSupport"]),
+        .testTarget(
+            name: "TernaryExperimentsTests",
+            dependencies: ["TernaryExperiments", "TernaryCore", "TestSupport"]),
     ] + mpiTargets
 )

@@ -30,7 +30,8 @@ public final class BackpropSession: SearchSession {
     public func advance(until stop: StopSignal) throws(SessionError) -> StepReport? {
         guard let loss = trainer.trainEpoch(until: stop) else { return nil }
         guard loss.isFinite else {
-            throw SessionError("the training loss became \(loss) in epoch \(trainer.epoch); lower the learning rate (key 'lr')")
+            throw SessionError(
+                "the training loss became \(loss) in epoch \(trainer.epoch); lower the learning rate (key 'lr')")
         }
         return StepReport(trainLoss: loss)
     }

@@ -14,7 +14,8 @@ extension BackpropTrainer {
     /// earlier `sqrt(context x V)` window is refused, not continued under the other window.
     public var settingsDescription: String {
         let c = configuration
-        return "\(c.arm.rawValue) layers=\(c.layerSizes) lr=\(c.learningRate) betas=\(c.beta1)/\(c.beta2) eps=\(c.epsilon) decay=\(c.weightDecay) batch=\(c.batchSize) schedule=\(c.schedule.rawValue)\(c.arm == .ste && c.window == .scaled ? " window=scaled" : "") epochs=\(c.epochs) seed=\(c.seed) train=\(train.count) levels=\(levels)\(c.epochExamples.map { " epoch_examples=\($0)" } ?? "")\(c.activation == .sign ? "" : " activation=\(c.activation.name)")\(c.arm == .ste && train.windows != nil ? " token_window=active" : "")"
+        return
+            "\(c.arm.rawValue) layers=\(c.layerSizes) lr=\(c.learningRate) betas=\(c.beta1)/\(c.beta2) eps=\(c.epsilon) decay=\(c.weightDecay) batch=\(c.batchSize) schedule=\(c.schedule.rawValue)\(c.arm == .ste && c.window == .scaled ? " window=scaled" : "") epochs=\(c.epochs) seed=\(c.seed) train=\(train.count) levels=\(levels)\(c.epochExamples.map { " epoch_examples=\($0)" } ?? "")\(c.activation == .sign ? "" : " activation=\(c.activation.name)")\(c.arm == .ste && train.windows != nil ? " token_window=active" : "")"
     }
 
     /// Opens a state that records the position inside an epoch. Older states open with the
@@ -23,9 +24,14 @@ extension BackpropTrainer {
 
     public func encodeState(into writer: inout BinaryWriter) {
         writer.write(BackpropTrainer.positionedStateMarker)
-        writer.writeCount(epoch); writer.writeCount(steps); writer.writeCount(adam.step)
-        writer.writeCount(epochPosition); writer.write(epochLossSum)
-        writer.write(logScale); writer.write(adam.scaleMoment); writer.write(adam.scaleSquare)
+        writer.writeCount(epoch)
+        writer.writeCount(steps)
+        writer.writeCount(adam.step)
+        writer.writeCount(epochPosition)
+        writer.write(epochLossSum)
+        writer.write(logScale)
+        writer.write(adam.scaleMoment)
+        writer.write(adam.scaleSquare)
         for group in [weights, biases, adam.weightMoments, adam.weightSquares, adam.biasMoments, adam.biasSquares] {
             for values in group { writer.write(values) }
         }
@@ -45,11 +51,14 @@ extension BackpropTrainer {
         if positioned {
             position = try reader.readCount(limit: examplesPerEpoch - 1)
             guard position % configuration.batchSize == 0 else {
-                throw reader.fail("the position \(position) inside epoch \(epoch + 1) is not a multiple of the batch size \(configuration.batchSize); the state is damaged")
+                throw reader.fail(
+                    "the position \(position) inside epoch \(epoch + 1) is not a multiple of the batch size \(configuration.batchSize); the state is damaged"
+                )
             }
             lossSum = try reader.read(Double.self)
         }
-        let logScale = try reader.read(Float.self), scaleMoment = try reader.read(Float.self), scaleSquare = try reader.read(Float.self)
+        let logScale = try reader.read(Float.self), scaleMoment = try reader.read(Float.self),
+            scaleSquare = try reader.read(Float.self)
         var groups: [[[Float]]] = []
         for shape in [weights, biases, adam.weightMoments, adam.weightSquares, adam.biasMoments, adam.biasSquares] {
             var group: [[Float]] = []
@@ -58,11 +67,24 @@ extension BackpropTrainer {
         }
         var stepGroups: [[Float]] = []
         for _ in 0..<(logSteps.isEmpty ? 0 : 3) { stepGroups.append(try reader.readFloats(count: logSteps.count)) }
-        weights = groups[0]; biases = groups[1]
-        adam.weightMoments = groups[2]; adam.weightSquares = groups[3]; adam.biasMoments = groups[4]; adam.biasSquares = groups[5]
-        adam.step = adamStep; adam.scaleMoment = scaleMoment; adam.scaleSquare = scaleSquare
-        if !stepGroups.isEmpty { logSteps = stepGroups[0]; adam.stepMoments = stepGroups[1]; adam.stepSquares = stepGroups[2] }
-        self.logScale = logScale; self.epoch = epoch; self.steps = steps
-        epochPosition = position; epochLossSum = lossSum
+        weights = groups[0]
+        biases = groups[1]
+        adam.weightMoments = groups[2]
+        adam.weightSquares = groups[3]
+        adam.biasMoments = groups[4]
+        adam.biasSquares = groups[5]
+        adam.step = adamStep
+        adam.scaleMoment = scaleMoment
+        adam.scaleSquare = scaleSquare
+        if !stepGroups.isEmpty {
+            logSteps = stepGroups[0]
+            adam.stepMoments = stepGroups[1]
+            adam.stepSquares = stepGroups[2]
+        }
+        self.logScale = logScale
+        self.epoch = epoch
+        self.steps = steps
+        epochPosition = position
+        epochLossSum = lossSum
     }
 }

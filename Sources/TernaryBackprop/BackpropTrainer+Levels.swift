@@ -70,16 +70,19 @@ extension BackpropTrainer {
     /// (`TrainingKernels.levelsBackward`). ReLU's for the float arm.
     func levelsBackward(_ l: Int, _ w: inout Workspace, count: Int) {
         guard configuration.arm == .ste else {
-            TrainingKernels.reluBackward(gradients: w.inputGradients, preactivations: w.preactivations[l], count: count,
-                                         into: &w.deltas[l])
+            TrainingKernels.reluBackward(
+                gradients: w.inputGradients, preactivations: w.preactivations[l], count: count,
+                into: &w.deltas[l])
             return
         }
         let delta = Float(levelStep(l)), unit = levelUnit(l)
         // da/dz inside the range: unit scale / (gamma delta) = 1 / (gamma sqrt(fanIn)), the scaled window's slope.
         let slope = 1 / (w.gamma[l] * fanIn(l).squareRoot())
-        w.stepGradients[l] = delta * unit
-            * TrainingKernels.levelsBackward(gradients: w.inputGradients, quotients: w.preactivations[l], levels: w.hiddenLevels[l],
-                                             slope: slope, activation: configuration.activation, count: count, into: &w.deltas[l])
+        w.stepGradients[l] =
+            delta * unit
+            * TrainingKernels.levelsBackward(
+                gradients: w.inputGradients, quotients: w.preactivations[l], levels: w.hiddenLevels[l],
+                slope: slope, activation: configuration.activation, count: count, into: &w.deltas[l])
     }
 
     /// The float value of one level of hidden layer `l`: `delta / (scale sqrt(fanIn))`.

@@ -55,13 +55,17 @@ public struct BackpropConfiguration: Hashable, Sendable {
     /// Worker threads for the large matrix products (results do not depend on it).
     public var threads: Int
 
-    public init(layerSizes: [Int], arm: BackpropArm, learningRate: Double = 3e-3, beta1: Double = 0.9,
-                beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0, batchSize: Int = 64,
-                schedule: LearningRateSchedule = .constant, window: STEWindow = .scaled, epochs: Int = 100, seed: UInt64 = 1, threads: Int? = nil,
-                epochExamples: Int? = nil, activation: Activation = .sign) {
+    public init(
+        layerSizes: [Int], arm: BackpropArm, learningRate: Double = 3e-3, beta1: Double = 0.9,
+        beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0, batchSize: Int = 64,
+        schedule: LearningRateSchedule = .constant, window: STEWindow = .scaled, epochs: Int = 100, seed: UInt64 = 1,
+        threads: Int? = nil,
+        epochExamples: Int? = nil, activation: Activation = .sign
+    ) {
         self.epochExamples = epochExamples
         precondition(layerSizes.count >= 2 && layerSizes.allSatisfy { $0 >= 1 }, "invalid layer sizes")
-        precondition(learningRate > 0 && batchSize >= 1 && epochs >= 1, "learning rate, batch and epochs must be positive")
+        precondition(
+            learningRate > 0 && batchSize >= 1 && epochs >= 1, "learning rate, batch and epochs must be positive")
         self.layerSizes = layerSizes
         self.arm = arm
         self.learningRate = learningRate
@@ -216,8 +220,9 @@ public final class BackpropTrainer {
     func step(_ indices: ArraySlice<Int>) -> Double {
         loadInputs(indices, from: train)
         let loss = forward(B: indices.count, backward: true, calibrate: steps == 0 && !logSteps.isEmpty)
-        adam.update(weights: &weights, biases: &biases, logScale: &logScale, logSteps: &logSteps, gradients: work,
-                    learningRate: currentLearningRate, configuration: configuration)
+        adam.update(
+            weights: &weights, biases: &biases, logScale: &logScale, logSteps: &logSteps, gradients: work,
+            learningRate: currentLearningRate, configuration: configuration)
         steps += 1
         return loss
     }
@@ -233,8 +238,9 @@ public final class BackpropTrainer {
             for (row, index) in indices.enumerated() { w.labels[row] = data.labels[index] }
             return
         }
-        TrainingKernels.gather(indices, features: data.features, labels: data.labels, width: configuration.layerSizes[0],
-                               levels: levels, raw: &w.raw, scaled: &w.activations[0], labels: &w.labels)
+        TrainingKernels.gather(
+            indices, features: data.features, labels: data.labels, width: configuration.layerSizes[0],
+            levels: levels, raw: &w.raw, scaled: &w.activations[0], labels: &w.labels)
     }
 
     /// Per-layer quantisation for the STE arm: `gamma` and `Wq` (as floats), recomputed each step.
@@ -261,7 +267,11 @@ public final class BackpropTrainer {
             for l in 0..<layerCount { w.gamma[l] = Ternarization.absmean(weights[l], into: &w.ternary[l]) }
         }
         for l in 0..<layerCount {
-            if configuration.arm == .ste { steLayer(l, &w, B: B, calibrate: calibrate) } else { floatLayer(l, &w, B: B) }
+            if configuration.arm == .ste {
+                steLayer(l, &w, B: B, calibrate: calibrate)
+            } else {
+                floatLayer(l, &w, B: B)
+            }
         }
         let loss = crossEntropy(&w, B: B, backward: backward)
         if backward { backwardLayers(&w, B: B) }
@@ -274,26 +284,30 @@ public final class BackpropTrainer {
     func steLayer(_ l: Int, _ w: inout Workspace, B: Int, calibrate: Bool = false) {
         let I = configuration.layerSizes[l], O = configuration.layerSizes[l + 1]
         if l == 0 && w.context > 0 {
-            TokenTrainingKernels.forward(columns: w.tokenColumns, context: w.context, w.ternary[0], into: &w.dots[0], B: B, I: I, O: O)
+            TokenTrainingKernels.forward(
+                columns: w.tokenColumns, context: w.context, w.ternary[0], into: &w.dots[0], B: B, I: I, O: O)
         } else {
             let input = l == 0 ? w.raw : w.hiddenLevels.isEmpty ? w.activations[l] : w.hiddenLevels[l - 1]
-            FloatKernels.forward(input, w.ternary[l], into: &w.dots[l], B: B, I: I, O: O, threads: configuration.threads)
+            FloatKernels.forward(
+                input, w.ternary[l], into: &w.dots[l], B: B, I: I, O: O, threads: configuration.threads)
         }
         let gamma = w.gamma[l], scale = inputScale(l)
         guard l < layerCount - 1 else {
             var unused = [Float]()
-            TrainingKernels.steOutputs(dots: w.dots[l], gamma: gamma, scale: scale, biases: nil, thresholds: nil,
-                                       outputs: O, count: B * O, preactivations: &w.preactivations[l],
-                                       activations: &unused)
+            TrainingKernels.steOutputs(
+                dots: w.dots[l], gamma: gamma, scale: scale, biases: nil, thresholds: nil,
+                outputs: O, count: B * O, preactivations: &w.preactivations[l],
+                activations: &unused)
             return
         }
         guard !logSteps.isEmpty else {
             for o in 0..<O {
                 w.thresholds[l][o] = BackpropTrainer.threshold(bias: biases[l][o], gamma: gamma, scale: scale)
             }
-            TrainingKernels.steOutputs(dots: w.dots[l], gamma: gamma, scale: scale, biases: biases[l],
-                                       thresholds: w.thresholds[l], outputs: O, count: B * O,
-                                       preactivations: &w.preactivations[l], activations: &w.activations[l + 1])
+            TrainingKernels.steOutputs(
+                dots: w.dots[l], gamma: gamma, scale: scale, biases: biases[l],
+                thresholds: w.thresholds[l], outputs: O, count: B * O,
+                preactivations: &w.preactivations[l], activations: &w.activations[l + 1])
             return
         }
         if calibrate { calibrateLevels(l, dots: w.dots[l], gamma: gamma, scale: scale, B: B) }
@@ -301,27 +315,32 @@ public final class BackpropTrainer {
         for o in 0..<O {
             w.thresholds[l][o] = Double(Ternarization.threshold(bias: biases[l][o], gamma: gamma, scale: scale))
         }
-        TrainingKernels.levelOutputs(dots: w.dots[l], thresholds: w.thresholds[l], step: levelStep(l),
-                                     unit: levelUnit(l), activation: configuration.activation, outputs: O, count: B * O,
-                                     quotients: &w.preactivations[l], levels: &w.hiddenLevels[l], activations: &w.activations[l + 1])
+        TrainingKernels.levelOutputs(
+            dots: w.dots[l], thresholds: w.thresholds[l], step: levelStep(l),
+            unit: levelUnit(l), activation: configuration.activation, outputs: O, count: B * O,
+            quotients: &w.preactivations[l], levels: &w.hiddenLevels[l], activations: &w.activations[l + 1])
     }
 
     /// Float layer `l`: `z = W . a + b`, and `tanh` (sign networks) or ReLU (K-bit ones) for a hidden layer.
     func floatLayer(_ l: Int, _ w: inout Workspace, B: Int) {
         let I = configuration.layerSizes[l], O = configuration.layerSizes[l + 1]
         if l == 0 && w.context > 0 {
-            TokenTrainingKernels.forward(columns: w.tokenColumns, context: w.context, weights[0], into: &w.preactivations[0],
-                                         B: B, I: I, O: O)
+            TokenTrainingKernels.forward(
+                columns: w.tokenColumns, context: w.context, weights[0], into: &w.preactivations[0],
+                B: B, I: I, O: O)
         } else {
-            FloatKernels.forward(w.activations[l], weights[l], into: &w.preactivations[l], B: B, I: I, O: O,
-                                 threads: configuration.threads)
+            FloatKernels.forward(
+                w.activations[l], weights[l], into: &w.preactivations[l], B: B, I: I, O: O,
+                threads: configuration.threads)
         }
         if l < layerCount - 1 && configuration.activation.isLevels {
-            TrainingKernels.reluOutputs(biases: biases[l], outputs: O, count: B * O,
-                                        preactivations: &w.preactivations[l], activations: &w.activations[l + 1])
+            TrainingKernels.reluOutputs(
+                biases: biases[l], outputs: O, count: B * O,
+                preactivations: &w.preactivations[l], activations: &w.activations[l + 1])
         } else if l < layerCount - 1 {
-            TrainingKernels.tanhOutputs(biases: biases[l], outputs: O, count: B * O,
-                                        preactivations: &w.preactivations[l], activations: &w.activations[l + 1])
+            TrainingKernels.tanhOutputs(
+                biases: biases[l], outputs: O, count: B * O,
+                preactivations: &w.preactivations[l], activations: &w.activations[l + 1])
         }
     }
 
@@ -330,7 +349,7 @@ public final class BackpropTrainer {
     func crossEntropy(_ w: inout Workspace, B: Int, backward: Bool) -> Double {
         let C = configuration.layerSizes[layerCount]
         let s = exp(logScale)
-        let zL = w.preactivations[layerCount - 1]   // shares storage; nothing writes it below
+        let zL = w.preactivations[layerCount - 1]  // shares storage; nothing writes it below
         var loss = 0.0
         var scaleGradient: Float = 0
         for b in 0..<B {
@@ -343,7 +362,7 @@ public final class BackpropTrainer {
             if backward {
                 for c in 0..<C {
                     let p = exp(s * zL[b * C + c] - top) / sum
-                    let g = (p - (c == label ? 1 : 0)) / Float(B)   // d loss / d logit
+                    let g = (p - (c == label ? 1 : 0)) / Float(B)  // d loss / d logit
                     scaleGradient += g * s * zL[b * C + c]
                     w.deltas[layerCount - 1][b * C + c] = g * s  // d loss / d z_L
                 }
@@ -363,11 +382,13 @@ public final class BackpropTrainer {
             let I = sizes[l], O = sizes[l + 1]
             // Straight through: dW = delta^T a (for STE, as if the weights were W itself).
             if l == 0 && w.context > 0 {
-                TokenTrainingKernels.backwardWeights(columns: w.tokenColumns, context: w.context, w.deltas[0], into: &w.weightGradients[0],
-                                                     B: B, I: I, O: O)
+                TokenTrainingKernels.backwardWeights(
+                    columns: w.tokenColumns, context: w.context, w.deltas[0], into: &w.weightGradients[0],
+                    B: B, I: I, O: O)
             } else {
-                FloatKernels.backwardWeights(w.deltas[l], w.activations[l], into: &w.weightGradients[l], B: B, I: I, O: O,
-                                             threads: configuration.threads)
+                FloatKernels.backwardWeights(
+                    w.deltas[l], w.activations[l], into: &w.weightGradients[l], B: B, I: I, O: O,
+                    threads: configuration.threads)
             }
             if l < layerCount - 1 {
                 TrainingKernels.columnSums(w.deltas[l], rows: B, columns: O, into: &w.biasGradients[l])
@@ -376,11 +397,13 @@ public final class BackpropTrainer {
             // Gradient to the layer's inputs through the weights the forward pass used.
             if ste {
                 TrainingKernels.scaled(w.ternary[l], by: w.gamma[l], into: &w.effective[l])
-                FloatKernels.backwardInput(w.deltas[l], w.effective[l], into: &w.inputGradients, B: B, I: I, O: O,
-                                           threads: configuration.threads)
+                FloatKernels.backwardInput(
+                    w.deltas[l], w.effective[l], into: &w.inputGradients, B: B, I: I, O: O,
+                    threads: configuration.threads)
             } else {
-                FloatKernels.backwardInput(w.deltas[l], weights[l], into: &w.inputGradients, B: B, I: I, O: O,
-                                           threads: configuration.threads)
+                FloatKernels.backwardInput(
+                    w.deltas[l], weights[l], into: &w.inputGradients, B: B, I: I, O: O,
+                    threads: configuration.threads)
             }
             // Through the activation of hidden layer l - 1 (whose outputs are these inputs).
             if configuration.activation.isLevels {
@@ -389,9 +412,10 @@ public final class BackpropTrainer {
             }
             var window = Float(l == 1 ? inputFanIn : sizes[l - 1]).squareRoot()
             if ste && configuration.window == .scaled { window *= w.gamma[l - 1] }
-            TrainingKernels.activationBackward(ste: ste, gradients: w.inputGradients, preactivations: w.preactivations[l - 1],
-                                               activations: w.activations[l], window: window,
-                                               count: B * I, into: &w.deltas[l - 1])
+            TrainingKernels.activationBackward(
+                ste: ste, gradients: w.inputGradients, preactivations: w.preactivations[l - 1],
+                activations: w.activations[l], window: window,
+                count: B * I, into: &w.deltas[l - 1])
         }
     }
 
@@ -446,11 +470,14 @@ public final class BackpropTrainer {
         let sizes = configuration.layerSizes
         var network = TernaryNetwork(layerSizes: sizes, activation: configuration.activation, quantizer: quantizer)
         for l in 0..<layerCount {
-            network.weights[l] = TernaryMatrix(rowCount: sizes[l + 1], columnCount: sizes[l],
-                                               trits: work.ternary[l].map { Int8($0) })
+            network.weights[l] = TernaryMatrix(
+                rowCount: sizes[l + 1], columnCount: sizes[l],
+                trits: work.ternary[l].map { Int8($0) })
             if l < layerCount - 1 {
                 let scale = inputScale(l)
-                network.thresholds[l] = biases[l].map { Ternarization.threshold(bias: $0, gamma: work.gamma[l], scale: scale) }
+                network.thresholds[l] = biases[l].map {
+                    Ternarization.threshold(bias: $0, gamma: work.gamma[l], scale: scale)
+                }
                 if !logSteps.isEmpty { network.steps[l] = levelStep(l) }
             }
         }

@@ -26,8 +26,10 @@ struct AdamState {
     /// One Adam step (decoupled weight decay, as AdamW) with bias correction. A log-step is
     /// kept at 0 or above (a step of at least 1: below, the integer step would stay 1 while the
     /// parameter drifts away).
-    mutating func update(weights: inout [[Float]], biases: inout [[Float]], logScale: inout Float, logSteps: inout [Float],
-                         gradients work: Workspace, learningRate: Double, configuration: BackpropConfiguration) {
+    mutating func update(
+        weights: inout [[Float]], biases: inout [[Float]], logScale: inout Float, logSteps: inout [Float],
+        gradients work: Workspace, learningRate: Double, configuration: BackpropConfiguration
+    ) {
         step += 1
         let b1 = Float(configuration.beta1), b2 = Float(configuration.beta2)
         let correction1 = 1 - pow(b1, Float(step)), correction2 = 1 - pow(b2, Float(step))
@@ -41,14 +43,16 @@ struct AdamState {
             p -= lr * (m / correction1) / ((v / correction2).squareRoot() + eps)
         }
         for l in weights.indices {
-            TrainingKernels.adam(&weights[l], work.weightGradients[l], &weightMoments[l], &weightSquares[l],
-                                 lr: lr, b1: b1, b2: b2, c1: correction1, c2: correction2, eps: eps, decay: decay,
-                                 flush: AdamState.flushBelow, threads: configuration.threads)
+            TrainingKernels.adam(
+                &weights[l], work.weightGradients[l], &weightMoments[l], &weightSquares[l],
+                lr: lr, b1: b1, b2: b2, c1: correction1, c2: correction2, eps: eps, decay: decay,
+                flush: AdamState.flushBelow, threads: configuration.threads)
         }
         for l in biases.indices {
-            TrainingKernels.adam(&biases[l], work.biasGradients[l], &biasMoments[l], &biasSquares[l],
-                                 lr: lr, b1: b1, b2: b2, c1: correction1, c2: correction2, eps: eps, decay: 1,
-                                 flush: AdamState.flushBelow)
+            TrainingKernels.adam(
+                &biases[l], work.biasGradients[l], &biasMoments[l], &biasSquares[l],
+                lr: lr, b1: b1, b2: b2, c1: correction1, c2: correction2, eps: eps, decay: 1,
+                flush: AdamState.flushBelow)
         }
         apply(&logScale, work.logScaleGradient, &scaleMoment, &scaleSquare)
         for l in logSteps.indices {
@@ -92,9 +96,21 @@ struct Workspace {
 
     /// An empty workspace (no storage): a placeholder while the real one is moved out.
     init() {
-        raw = []; labels = []; thresholds = []; activations = []; preactivations = []; dots = []; deltas = []; inputGradients = []
-        weightGradients = []; biasGradients = []; gamma = []; ternary = []; effective = []
-        hiddenLevels = []; stepGradients = []
+        raw = []
+        labels = []
+        thresholds = []
+        activations = []
+        preactivations = []
+        dots = []
+        deltas = []
+        inputGradients = []
+        weightGradients = []
+        biasGradients = []
+        gamma = []
+        ternary = []
+        effective = []
+        hiddenLevels = []
+        stepGradients = []
     }
 
     /// Buffers for layer sizes `sizes` and minibatches of `B`; `levels`: also the hidden levels.

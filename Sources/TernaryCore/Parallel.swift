@@ -1,5 +1,5 @@
-import Foundation
 import Dispatch
+import Foundation
 import Synchronization
 
 /// The one place that runs work on several threads (the evaluator's and anyone else's).
@@ -48,20 +48,23 @@ public struct UncheckedSendable<Value>: @unchecked Sendable {
     public init(_ value: Value) { self.value = value }
 }
 
-
 extension Parallel {
     /// `[transform(0), ..., transform(count - 1)]`, computed on up to `workers` threads; each
     /// result goes to its own preallocated slot, so the array equals the serial one.
-    public static func map<T: Sendable>(count: Int, workers: Int, _ transform: @Sendable (_ item: Int, _ worker: Int) -> T) -> [T] {
+    public static func map<T: Sendable>(
+        count: Int, workers: Int, _ transform: @Sendable (_ item: Int, _ worker: Int) -> T
+    ) -> [T] {
         map(count: count, workers: workers, local: transform)
     }
 
     static func map<T>(count: Int, workers: Int, local transform: (_ item: Int, _ worker: Int) -> T) -> [T] {
         [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             let slots = UncheckedSendable(buffer.baseAddress)
-            run(items: count, workers: workers, local: { item, worker in
-                (slots.value! + item).initialize(to: transform(item, worker))
-            })
+            run(
+                items: count, workers: workers,
+                local: { item, worker in
+                    (slots.value! + item).initialize(to: transform(item, worker))
+                })
             initialized = count
         }
     }
@@ -71,13 +74,17 @@ extension Parallel {
     /// Calls `body(index, &array[index], worker)` for every index on up to `workers` threads.
     /// Each call mutates only its own element, in place (no copy when the element's storage is
     /// uniquely held), so the result equals the serial one.
-    public static func updateEach<T: Sendable>(_ array: inout [T], workers: Int,
-                                               _ body: @Sendable (_ index: Int, _ element: inout T, _ worker: Int) -> Void) {
+    public static func updateEach<T: Sendable>(
+        _ array: inout [T], workers: Int,
+        _ body: @Sendable (_ index: Int, _ element: inout T, _ worker: Int) -> Void
+    ) {
         array.withUnsafeMutableBufferPointer { buffer in
             let base = UncheckedSendable(buffer.baseAddress)
-            run(items: buffer.count, workers: workers, local: { item, worker in
-                body(item, &base.value![item], worker)
-            })
+            run(
+                items: buffer.count, workers: workers,
+                local: { item, worker in
+                    body(item, &base.value![item], worker)
+                })
         }
     }
 }

@@ -18,9 +18,12 @@ struct HiddenLayer {
     /// The sum of each unit's activation (+-1 or a level) over the examples of `labels` whose
     /// sums are `sums[start + b * width + j]`, per class: `[classes][width]`.
     func activationSumsPerClass(sums: [Int32], from start: Int, labels: [Int], width: Int, classes: Int) -> [Int] {
-        precondition(start >= 0 && start + labels.count * width <= sums.count && thresholds.count >= width, "sums of another shape")
+        precondition(
+            start >= 0 && start + labels.count * width <= sums.count && thresholds.count >= width,
+            "sums of another shape")
         return activation == .sign
-            ? signSumsPerClass(sums: sums, from: start, thresholds: thresholds, labels: labels, width: width, classes: classes)
+            ? signSumsPerClass(
+                sums: sums, from: start, thresholds: thresholds, labels: labels, width: width, classes: classes)
             : levelSumsPerClass(sums: sums, from: start, labels: labels, width: width, classes: classes)
     }
 

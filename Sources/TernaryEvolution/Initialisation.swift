@@ -20,8 +20,10 @@ extension SearchProblem {
     /// those made one at a time (tested). The calibration sample and the readout's examples are
     /// laid out once per start, not once per genome (a population of 100,000 on digits started
     /// in 16 s, most of it laying out the train split for every genome's readout).
-    public func initialGenomes(count: Int, zeroFraction: Double, readout: Bool, seed: UInt64,
-                               until stop: StopSignal) -> [TernaryNetwork]? {
+    public func initialGenomes(
+        count: Int, zeroFraction: Double, readout: Bool, seed: UInt64,
+        until stop: StopSignal
+    ) -> [TernaryNetwork]? {
         let architecture = self.architecture
         var rng = Xoshiro256(seed: seed, stream: StreamPath.calibration)
         let sample = train.batch(train.sampleIndices(min(train.count, max(batchSize ?? 0, 256)), using: &rng))
@@ -32,13 +34,15 @@ extension SearchProblem {
         for start in stride(from: 0, to: count, by: calibrationBlock) {
             if stop.isRaised { return nil }
             stop.note(fraction: Double(start) / Double(count))
-            var block = Parallel.map(count: min(count, start + calibrationBlock) - start, workers: threads) { offset, _ in
+            var block = Parallel.map(count: min(count, start + calibrationBlock) - start, workers: threads) {
+                offset, _ in
                 var rng = Xoshiro256(seed: seed, stream: StreamPath.initial(start + offset))
                 return architecture.randomGenome(zeroFraction: zeroFraction, using: &rng)
             }
             calibrateThresholds(&block, on: sample, sums: sums)
             if let readoutData,
-               !readoutBlock(&block, zeroFraction: zeroFraction, examples: readoutData, sums: sums, until: stop) {
+                !readoutBlock(&block, zeroFraction: zeroFraction, examples: readoutData, sums: sums, until: stop)
+            {
                 return nil
             }
             genomes += block
@@ -53,7 +57,9 @@ extension SearchProblem {
     }
 
     /// `startingPoint`, or nil when `stop` was raised first.
-    public func startingPoint(zeroFraction: Double, readout: Bool, seed: UInt64, until stop: StopSignal) -> TernaryNetwork? {
+    public func startingPoint(
+        zeroFraction: Double, readout: Bool, seed: UInt64, until stop: StopSignal
+    ) -> TernaryNetwork? {
         initialGenomes(count: 1, zeroFraction: zeroFraction, readout: readout, seed: seed, until: stop)?[0]
     }
 
@@ -74,7 +80,8 @@ extension SearchProblem {
     /// returned unchanged. Text runs use a fixed sample of the windows (`readoutExamples`).
     public func readoutInitialized(_ genome: TernaryNetwork, zeroFraction: Double) -> TernaryNetwork {
         var block = [genome]
-        _ = readoutBlock(&block, zeroFraction: zeroFraction, examples: readoutExamples(), sums: LayerSums(evaluator), until: .never)
+        _ = readoutBlock(
+            &block, zeroFraction: zeroFraction, examples: readoutExamples(), sums: LayerSums(evaluator), until: .never)
         return block[0]
     }
 
@@ -83,8 +90,10 @@ extension SearchProblem {
     /// (the sums of a slice for the whole block in one evaluator call, at most about 16 M of
     /// them held at once), asking `stop` between slices; each genome's per-class sums of its
     /// activations are integers, so the slices change nothing but the memory and the time.
-    func readoutBlock(_ block: inout [TernaryNetwork], zeroFraction: Double, examples: [Int], sums evaluators: LayerSums,
-                      until stop: StopSignal) -> Bool {
+    func readoutBlock(
+        _ block: inout [TernaryNetwork], zeroFraction: Double, examples: [Int], sums evaluators: LayerSums,
+        until stop: StopSignal
+    ) -> Bool {
         guard let sizes = block.first?.layerSizes, sizes.count > 2 else { return true }
         let last = sizes.count - 2, width = sizes[last], classes = sizes[last + 1]
         let slice = max(256, min(16_384, (1 << 24) / (width * block.count)))
@@ -98,14 +107,16 @@ extension SearchProblem {
             let labels = part.map { train.labels[$0] }
             Parallel.updateEach(&perClass, workers: threads) { index, counts, _ in
                 let hidden = HiddenLayer(genomes[index], layer: last - 1)
-                let added = hidden.activationSumsPerClass(sums: sums, from: index * labels.count * width, labels: labels,
-                                                          width: width, classes: classes)
+                let added = hidden.activationSumsPerClass(
+                    sums: sums, from: index * labels.count * width, labels: labels,
+                    width: width, classes: classes)
                 for k in counts.indices { counts[k] &+= added[k] }
             }
         }
         let totals = perClass
         Parallel.updateEach(&block, workers: threads) { index, genome, _ in
-            let trits = readoutTrits(perClass: totals[index], width: width, classes: classes, zeroFraction: zeroFraction)
+            let trits = readoutTrits(
+                perClass: totals[index], width: width, classes: classes, zeroFraction: zeroFraction)
             genome.weights[last] = TernaryMatrix(rowCount: classes, columnCount: width, trits: trits)
         }
         return true
@@ -138,7 +149,9 @@ func readoutTrits(perClass: [Int], width: Int, classes: Int, zeroFraction: Doubl
 
 /// The sum of each hidden unit's `sign` activation (+-1) over the examples of each class,
 /// `[classes][width]`: units that fire counted per class (2 fired - n_c).
-func signSumsPerClass(sums: [Int32], from start: Int, thresholds: [Int32], labels: [Int], width: Int, classes: Int) -> [Int] {
+func signSumsPerClass(
+    sums: [Int32], from start: Int, thresholds: [Int32], labels: [Int], width: Int, classes: Int
+) -> [Int] {
     var fired = [Int32](repeating: 0, count: classes * width), members = [Int](repeating: 0, count: classes)
     var row = start
     for label in labels {
@@ -156,8 +169,10 @@ func signSumsPerClass(sums: [Int32], from start: Int, thresholds: [Int32], label
 /// hidden neuron fires for about half of the sample: sign networks start with informative
 /// activations instead of neurons stuck at +1 or -1. Layer by layer, since a layer's sums
 /// depend on the thresholds before it.
-public func calibrateThresholds(_ genomes: inout [TernaryNetwork], on sample: ExampleBatch,
-                                evaluator: PopulationEvaluator) {
+public func calibrateThresholds(
+    _ genomes: inout [TernaryNetwork], on sample: ExampleBatch,
+    evaluator: PopulationEvaluator
+) {
     calibrateThresholds(&genomes, on: sample, sums: LayerSums(evaluator))
 }
 
@@ -179,7 +194,9 @@ func calibrateThresholds(_ genomes: inout [TernaryNetwork], on sample: ExampleBa
                     for b in 0..<sample.count { column[b] = sums[base + b * width + neuron] }
                     // Fire (s >= theta) for the upper half: theta = the upper median.
                     genome.thresholds[layer][neuron] = upperMedian(&column)
-                    if !spans.isEmpty { spans[neuron] = levelSpan(&column, threshold: genome.thresholds[layer][neuron]) }
+                    if !spans.isEmpty {
+                        spans[neuron] = levelSpan(&column, threshold: genome.thresholds[layer][neuron])
+                    }
                 }
                 if !spans.isEmpty { placeLevels(&genome, layer: layer, spans: &spans) }
             }
@@ -198,7 +215,9 @@ struct LayerSums {
     init(_ evaluator: PopulationEvaluator) {
         let sizes = evaluator.layerSizes
         prefixes = (0..<max(0, sizes.count - 2)).map {
-            PopulationEvaluator(layerSizes: Array(sizes[0...($0 + 1)]), threads: evaluator.threads, instructionSet: evaluator.instructionSet)
+            PopulationEvaluator(
+                layerSizes: Array(sizes[0...($0 + 1)]), threads: evaluator.threads,
+                instructionSet: evaluator.instructionSet)
         }
     }
 

@@ -51,9 +51,11 @@ public final class SearchProblem {
     private var pending = (evaluations: 0, operations: 0.0)
     private var countedRebuildStep = -1
 
-    public init(architecture: Architecture, train: QuantizedDataset, fitness: FitnessKind = .xent,
-                temperature: Double? = nil, batchSize: Int? = nil, rotateEvery: Int = 1, cacheBudget: Int = 0,
-                threads: Int? = nil) {
+    public init(
+        architecture: Architecture, train: QuantizedDataset, fitness: FitnessKind = .xent,
+        temperature: Double? = nil, batchSize: Int? = nil, rotateEvery: Int = 1, cacheBudget: Int = 0,
+        threads: Int? = nil
+    ) {
         precondition(train.featureCount == architecture.layerSizes[0], "train features do not match the input layer")
         precondition(train.classCount <= architecture.layerSizes.last!, "more classes than outputs")
         precondition(batchSize.map { $0 >= 1 } ?? true && rotateEvery >= 1, "batch size and rotation must be positive")
@@ -84,7 +86,8 @@ public final class SearchProblem {
     /// A stable text of the settings that change results.
     public var settingsDescription: String {
         let q = architecture.quantizer
-        return "layers=\(architecture.layerSizes) activation=\(architecture.activation.name) q=\(q.low)/\(q.high)/\(q.bits)/\(q.scalingName)/\(q.featureRanges.count) fitness=\(fitnessKind.rawValue) tau=\(temperature.map { "\($0)" } ?? "default") batch=\(batchSize.map(String.init) ?? "all") rotate=\(rotateEvery) train=\(train.count)"
+        return
+            "layers=\(architecture.layerSizes) activation=\(architecture.activation.name) q=\(q.low)/\(q.high)/\(q.bits)/\(q.scalingName)/\(q.featureRanges.count) fitness=\(fitnessKind.rawValue) tau=\(temperature.map { "\($0)" } ?? "default") batch=\(batchSize.map(String.init) ?? "all") rotate=\(rotateEvery) train=\(train.count)"
     }
 
     /// Examples per fitness batch.
@@ -140,19 +143,24 @@ public final class SearchProblem {
     /// for `takeCommunicationError` and gives NaN.
     private func reduced(_ scores: [Score], operations: Double) -> (fitness: [Double], operations: Double) {
         guard let communicator, communicator.size > 1 else { return (scores.map(fitnessKind.fitness), operations) }
-        let (totals, summed) = summedOverRanks(scores, count: fitnessBatchCount, communicator: communicator, extra: Int64(operations.rounded()))
+        let (totals, summed) = summedOverRanks(
+            scores, count: fitnessBatchCount, communicator: communicator, extra: Int64(operations.rounded()))
         return (totals.map(fitnessKind.fitness), Double(summed))
     }
 
     /// `scores` of this rank's examples summed over the ranks (loss units and correct counts,
     /// each as a score of `count` examples), with one more integer summed alongside. A failed
     /// collective is kept for `takeCommunicationError` and gives NaN losses.
-    private func summedOverRanks(_ scores: [Score], count: Int, communicator: Communicator, extra: Int64 = 0) -> (scores: [Score], extra: Int64) {
+    private func summedOverRanks(
+        _ scores: [Score], count: Int, communicator: Communicator, extra: Int64 = 0
+    ) -> (scores: [Score], extra: Int64) {
         let n = scores.count
         let local = scores.map { $0.lossUnits! } + scores.map { Int64($0.correct) } + [extra]
         do throws(CommunicationError) {
             let totals = try communicator.allReduceSum(local)
-            return ((0..<n).map { Score(correct: Int(totals[n + $0]), count: count, lossUnits: totals[$0]) }, totals[2 * n])
+            return (
+                (0..<n).map { Score(correct: Int(totals[n + $0]), count: count, lossUnits: totals[$0]) }, totals[2 * n]
+            )
         } catch {
             communicationError = communicationError ?? error
             return ([Score](repeating: Score(correct: 0, count: count, loss: .nan), count: n), 0)
@@ -163,7 +171,8 @@ public final class SearchProblem {
     /// step's candidates, e.g. re-scores in `tell`): its evaluations and operations are added to
     /// what `takeCost()` returns. Move candidates are relative to `incumbent`.
     public func fitness(of candidates: Candidates, incumbent: TernaryNetwork, step: Int, seed: UInt64) -> [Double] {
-        let (fitness, operations) = fitness(of: candidates, range: 0..<candidates.count, incumbent: incumbent, step: step, seed: seed)
+        let (fitness, operations) = fitness(
+            of: candidates, range: 0..<candidates.count, incumbent: incumbent, step: step, seed: seed)
         pending.evaluations += candidates.paidCount
         pending.operations += operations
         return fitness
@@ -180,8 +189,11 @@ public final class SearchProblem {
     /// kind of candidate is scored data-parallel: this rank scores them on its block of the batch
     /// only (`ownedBlock`: its incremental cache, its breeders' caches and its full evaluations
     /// hold just those examples), and `reduced` sums the integer totals over the ranks.
-    func fitness(of candidates: Candidates, range: Range<Int>, incumbent: TernaryNetwork, step: Int, seed: UInt64)
-        -> (fitness: [Double], operations: Double) {
+    func fitness(
+        of candidates: Candidates, range: Range<Int>, incumbent: TernaryNetwork, step: Int, seed: UInt64
+    )
+        -> (fitness: [Double], operations: Double)
+    {
         switch candidates {
         case let .genomes(genomes):
             let batch = ownedBatch(step: step, seed: seed)
@@ -199,10 +211,15 @@ public final class SearchProblem {
         case let .offspring(offspring):
             lastOffspring = (step, offspring)
             let cached = range.filter { offspring.slots[$0] >= 0 }, full = range.filter { offspring.slots[$0] < 0 }
-            var scores = [Score](repeating: Score(correct: 0, count: 0, lossUnits: 0), count: range.count), operations = 0.0
+            var scores = [Score](repeating: Score(correct: 0, count: 0, lossUnits: 0), count: range.count),
+                operations = 0.0
             if let pool, !cached.isEmpty {
-                precondition(poolRotation == rotation(step: step), "offspring of step \(step) scored from caches of another batch")
-                for (index, score) in zip(cached, pool.scores(of: offspring.moves, slots: offspring.slots, items: cached)) {
+                precondition(
+                    poolRotation == rotation(step: step),
+                    "offspring of step \(step) scored from caches of another batch")
+                for (index, score) in zip(
+                    cached, pool.scores(of: offspring.moves, slots: offspring.slots, items: cached))
+                {
                     scores[index - range.lowerBound] = score
                 }
                 operations += Double(pool.lastOperations)
@@ -247,16 +264,20 @@ public final class SearchProblem {
     /// raised before the last slice. Every candidate's score and operations are its own, so the
     /// slices change nothing but when `stop` is heard (run distributed, pass `never`: the ranks
     /// decide at step boundaries).
-    public func stepFitness(of candidates: Candidates, incumbent: TernaryNetwork, step: Int, seed: UInt64,
-                            until stop: StopSignal = .never)
-        throws(CommunicationError) -> (fitness: [Double], evaluations: Int, operations: Double)? {
+    public func stepFitness(
+        of candidates: Candidates, incumbent: TernaryNetwork, step: Int, seed: UInt64,
+        until stop: StopSignal = .never
+    )
+        throws(CommunicationError) -> (fitness: [Double], evaluations: Int, operations: Double)?
+    {
         let count = candidates.count
         let slice = stop.canBeRaised ? max(1, (1 << 20) / max(1, fitnessBatchCount)) : max(1, count)
         var fitness: [Double] = [], operations = 0.0
         fitness.reserveCapacity(count)
         for start in stride(from: 0, to: count, by: slice) {
             if stop.isRaised { return nil }
-            let part = self.fitness(of: candidates, range: start..<min(count, start + slice), incumbent: incumbent, step: step, seed: seed)
+            let part = self.fitness(
+                of: candidates, range: start..<min(count, start + slice), incumbent: incumbent, step: step, seed: seed)
             fitness += part.fitness
             operations += part.operations
         }
@@ -266,8 +287,9 @@ public final class SearchProblem {
 
     /// Breeders whose caches the budget holds at once (old and new generation together).
     public var breederCapacity: Int {
-        let perCache = CachePool.byteCount(layerSizes: architecture.layerSizes, examples: fitnessBatchCount,
-                                           context: train.windows?.context ?? 0)
+        let perCache = CachePool.byteCount(
+            layerSizes: architecture.layerSizes, examples: fitnessBatchCount,
+            context: train.windows?.context ?? 0)
         return cacheBudget / max(1, 2 * perCache)
     }
 
@@ -278,13 +300,17 @@ public final class SearchProblem {
     /// `scoredFromCache[b]` records whether genome `b` was scored from a cache (the strategy
     /// keeps it in its checkpointed state): the rebuilds are counted from it, so a resumed run,
     /// whose caches start empty, counts what an uninterrupted run does.
-    public func prepareBreeders(_ breeders: [Int], of population: [TernaryNetwork], scoredFromCache: [Bool], step: Int, seed: UInt64) {
-        precondition(breeders.count <= breederCapacity, "\(breeders.count) breeders exceed the capacity \(breederCapacity)")
+    public func prepareBreeders(
+        _ breeders: [Int], of population: [TernaryNetwork], scoredFromCache: [Bool], step: Int, seed: UInt64
+    ) {
+        precondition(
+            breeders.count <= breederCapacity, "\(breeders.count) breeders exceed the capacity \(breederCapacity)")
         precondition(scoredFromCache.count == population.count, "one flag per genome")
         let rotation = rotation(step: step)
         let sameBatch = step > 0 && rotation == self.rotation(step: step - 1)
         let last = lastOffspring.flatMap { last in
-            last.step == step - 1 && sameBatch && poolRotation == rotation && last.offspring.genomes.count == population.count
+            last.step == step - 1 && sameBatch && poolRotation == rotation
+                && last.offspring.genomes.count == population.count
                 ? last.offspring : nil
         }
         var sources: [CachePool.Source] = []
@@ -299,12 +325,15 @@ public final class SearchProblem {
                 pending.operations += fullOperations([population[b]], examples: fitnessBatchCount)
             }
         }
-        let pool = self.pool ?? CachePool(layerSizes: architecture.layerSizes, temperature: temperature, threads: threads)
+        let pool =
+            self.pool ?? CachePool(layerSizes: architecture.layerSizes, temperature: temperature, threads: threads)
         self.pool = pool
         pool.replace(with: sources, on: train, indices: ownedIndices(step: step, seed: seed))
         poolRotation = rotation
         lastOffspring = nil
-        assert(breeders.indices.allSatisfy { pool.genome($0) == population[breeders[$0]] }, "a derived cache is not its breeder")
+        assert(
+            breeders.indices.allSatisfy { pool.genome($0) == population[breeders[$0]] },
+            "a derived cache is not its breeder")
     }
 
     /// Tells the problem that the incumbent changed by `moves` (so its cache follows).
@@ -319,8 +348,11 @@ public final class SearchProblem {
         // A shard per thread once every shard holds 4,096 examples or more: rebuilds and applied
         // moves then run on all cores (local search 1.2x faster per step on 20,000 text windows,
         // 2 threads); on smaller batches one shard is faster (digits: 0.8x sharded).
-        let scorer = self.scorer ?? IncrementalScorer(layerSizes: architecture.layerSizes, temperature: temperature, threads: threads,
-                                                      shards: ownedBlock.count >= 4096 * threads ? threads : 1)
+        let scorer =
+            self.scorer
+            ?? IncrementalScorer(
+                layerSizes: architecture.layerSizes, temperature: temperature, threads: threads,
+                shards: ownedBlock.count >= 4096 * threads ? threads : 1)
         self.scorer = scorer
         let rotation = rotation(step: step)
         if step != countedRebuildStep && (step == 0 || rotation != self.rotation(step: step - 1)) {
@@ -353,7 +385,9 @@ public final class SearchProblem {
             return evaluator.scores(of: [genome], on: data.all, temperature: temperature)[0]
         }
         let block = WorkSplit.range(count: data.count, rank: communicator.rank, size: communicator.size)
-        let mine = block.isEmpty ? Score(correct: 0, count: 0, lossUnits: 0)
+        let mine =
+            block.isEmpty
+            ? Score(correct: 0, count: 0, lossUnits: 0)
             : evaluator.scores(of: [genome], on: data.batch(Array(block)), temperature: temperature)[0]
         return summedOverRanks([mine], count: data.count, communicator: communicator).scores[0]
     }

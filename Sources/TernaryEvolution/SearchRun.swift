@@ -49,7 +49,9 @@ public final class SearchRun<Strategy: SearchStrategy>: DistributableSession {
         let parent = strategy.incumbent(state)
         let candidates = strategy.ask(&state, problem: problem, seed: seed)
         let scored: (fitness: [Double], evaluations: Int, operations: Double)?
-        do { scored = try problem.stepFitness(of: candidates, incumbent: parent, step: step, seed: seed, until: stop) } catch {
+        do {
+            scored = try problem.stepFitness(of: candidates, incumbent: parent, step: step, seed: seed, until: stop)
+        } catch {
             startedState = state
             throw SessionError("the processes of the run lost contact: \(error)")
         }
@@ -70,7 +72,8 @@ public final class SearchRun<Strategy: SearchStrategy>: DistributableSession {
         integerOperations += operations + extra.operations
         let finite = fitness.filter { !$0.isNaN }
         let best = rankBestFirst(fitness).first.map { fitness[$0] }
-        return StepReport(bestFitness: best, meanFitness: finite.isEmpty ? nil : finite.reduce(0, +) / Double(finite.count))
+        return StepReport(
+            bestFitness: best, meanFitness: finite.isEmpty ? nil : finite.reduce(0, +) / Double(finite.count))
     }
 
     public func distribute(over communicator: Communicator) { problem.communicator = communicator }

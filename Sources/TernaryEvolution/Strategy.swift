@@ -26,7 +26,8 @@ public enum Candidates: Sendable {
         switch self {
         case let .genomes(genomes): genomes.count
         case let .moves(list): (0..<list.count).count { !list[$0].isEmpty }
-        case let .offspring(offspring): (0..<offspring.genomes.count).count { offspring.slots[$0] < 0 || !offspring.moves[$0].isEmpty }
+        case let .offspring(offspring):
+            (0..<offspring.genomes.count).count { offspring.slots[$0] < 0 || !offspring.moves[$0].isEmpty }
         }
     }
 }
@@ -41,7 +42,8 @@ public struct Offspring: Sendable {
     public var moves: MoveList
 
     public init(genomes: [TernaryNetwork], slots: [Int], moves: MoveList) {
-        precondition(slots.count == genomes.count && moves.count == genomes.count, "one slot and one move list per child")
+        precondition(
+            slots.count == genomes.count && moves.count == genomes.count, "one slot and one move list per child")
         self.genomes = genomes
         self.slots = slots
         self.moves = moves
@@ -95,8 +97,10 @@ public struct Architecture: Hashable, Sendable {
     public var activation: Activation
     public var quantizer: InputQuantizer
 
-    public init(layerSizes: [Int], activation: Activation = .sign,
-                quantizer: InputQuantizer = InputQuantizer(low: 0, high: 255)) {
+    public init(
+        layerSizes: [Int], activation: Activation = .sign,
+        quantizer: InputQuantizer = InputQuantizer(low: 0, high: 255)
+    ) {
         self.layerSizes = layerSizes
         self.activation = activation
         self.quantizer = quantizer
@@ -104,7 +108,8 @@ public struct Architecture: Hashable, Sendable {
 
     /// A random genome: trits with `zeroFraction` zeros, thresholds zero.
     func randomGenome(zeroFraction: Double, using generator: inout some RandomNumberGenerator) -> TernaryNetwork {
-        TernaryNetwork(layerSizes: layerSizes, zeroFraction: zeroFraction, activation: activation,
-                       quantizer: quantizer, using: &generator)
+        TernaryNetwork(
+            layerSizes: layerSizes, zeroFraction: zeroFraction, activation: activation,
+            quantizer: quantizer, using: &generator)
     }
 }

@@ -24,7 +24,8 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         var received = [Double](repeating: 0, count: counts.reduce(0, +))
         let status = values.withUnsafeBufferPointer { send in
             received.withUnsafeMutableBufferPointer { receive in
-                ternevo_mpi_allgatherv_double(send.baseAddress, Int32(values.count), receive.baseAddress, counts32, displacements)
+                ternevo_mpi_allgatherv_double(
+                    send.baseAddress, Int32(values.count), receive.baseAddress, counts32, displacements)
             }
         }
         guard status == 0 else { throw CommunicationError("MPI_Allgatherv failed with code \(status)") }
@@ -39,10 +40,14 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     public func allReduceSum(_ values: [Int64]) throws(CommunicationError) -> [Int64] {
-        guard values.count <= Int(Int32.max) else { throw CommunicationError("\(values.count) values are too many for one sum") }
+        guard values.count <= Int(Int32.max) else {
+            throw CommunicationError("\(values.count) values are too many for one sum")
+        }
         var sums = [Int64](repeating: 0, count: values.count)
         let status = values.withUnsafeBufferPointer { send in
-            sums.withUnsafeMutableBufferPointer { ternevo_mpi_allreduce_sum_i64(send.baseAddress, $0.baseAddress, Int32(values.count)) }
+            sums.withUnsafeMutableBufferPointer {
+                ternevo_mpi_allreduce_sum_i64(send.baseAddress, $0.baseAddress, Int32(values.count))
+            }
         }
         guard status == 0 else { throw CommunicationError("MPI_Allreduce failed with code \(status)") }
         return sums
@@ -56,7 +61,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     public func broadcast(_ bytes: [UInt8]) throws(CommunicationError) -> [UInt8] {
-        guard bytes.count <= Int(Int32.max) else { throw CommunicationError("\(bytes.count) bytes are too many for one broadcast") }
+        guard bytes.count <= Int(Int32.max) else {
+            throw CommunicationError("\(bytes.count) bytes are too many for one broadcast")
+        }
         let count = Int(try broadcast(UInt64(bytes.count)))
         var buffer = rank == 0 ? bytes : [UInt8](repeating: 0, count: count)
         let status = buffer.withUnsafeMutableBufferPointer { ternevo_mpi_broadcast_bytes($0.baseAddress, Int32(count)) }

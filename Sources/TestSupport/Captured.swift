@@ -11,8 +11,9 @@ public final class Captured: Sendable {
 
     public static func run(_ arguments: [String]) -> (status: Int32, output: Captured) {
         let captured = Captured()
-        let console = Console(out: { text in captured.lines.withLock { $0.out.append(text) } },
-                              err: { text in captured.lines.withLock { $0.err.append(text) } })
+        let console = Console(
+            out: { text in captured.lines.withLock { $0.out.append(text) } },
+            err: { text in captured.lines.withLock { $0.err.append(text) } })
         return (TernEvoCommandLine.main(arguments, console: console), captured)
     }
 }

@@ -6,27 +6,37 @@ import Foundation
 /// builds it with the tests). A test that launches it fails when there is none: a kill or
 /// launch test that quietly skipped would prove nothing.
 public let ternevoBinaryPath: String? = {
-    let candidates = [Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("ternevo").path,
-                      ".build/debug/ternevo", ".build/release/ternevo"]
+    let candidates = [
+        Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("ternevo").path,
+        ".build/debug/ternevo", ".build/release/ternevo",
+    ]
     return candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) })
 }()
 
 /// The release binary, when it is newer than every source file (as `.ci/run` builds it): for
 /// tests whose runs would take minutes in a debug build.
 public let freshReleaseBinary: String? = {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     let binary = root.appendingPathComponent(".build/release/ternevo").path
-    func modified(_ path: String) -> Date { ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date) ?? .distantPast }
+    func modified(_ path: String) -> Date {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date) ?? .distantPast
+    }
     let built = modified(binary)
-    let sources = FileManager.default.enumerator(atPath: root.appendingPathComponent("Sources").path)?.compactMap { $0 as? String } ?? []
+    let sources =
+        FileManager.default.enumerator(atPath: root.appendingPathComponent("Sources").path)?.compactMap {
+            $0 as? String
+        } ?? []
     let newest = sources.map { modified(root.appendingPathComponent("Sources/" + $0).path) }.max() ?? .distantPast
     return FileManager.default.isExecutableFile(atPath: binary) && built >= newest ? binary : nil
 }()
 
 /// Runs `executable` to its end (standard output discarded); returns its exit status (128 +
 /// the signal when a signal ended it) and what it wrote to standard error.
-public func launch(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-            directory: String? = nil) throws -> (status: Int32, errors: String) {
+public func launch(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+    directory: String? = nil
+) throws -> (status: Int32, errors: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments

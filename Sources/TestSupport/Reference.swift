@@ -63,8 +63,10 @@ public enum ReferenceNetwork {
 public let boundarySizes = [1, 2, 13, 63, 64, 65, 127, 128, 129]
 
 /// Random quantised features and labels.
-public func randomExamples(count: Int, features: Int, classes: Int, maxValue: Int = 255,
-                           using generator: inout some RandomNumberGenerator) -> (features: [UInt8], labels: [Int]) {
+public func randomExamples(
+    count: Int, features: Int, classes: Int, maxValue: Int = 255,
+    using generator: inout some RandomNumberGenerator
+) -> (features: [UInt8], labels: [Int]) {
     let x = (0..<(count * features)).map { _ in UInt8(generator.uniformBelow(maxValue + 1)) }
     let y = (0..<count).map { _ in generator.uniformBelow(classes) }
     return (x, y)
@@ -72,9 +74,12 @@ public func randomExamples(count: Int, features: Int, classes: Int, maxValue: In
 
 /// A random network with random thresholds in a range where neurons both fire and do not; for
 /// K-bit levels, random steps such that the sums spread over every level, clamped ones included.
-public func randomNetwork(_ sizes: [Int], zeroFraction: Double, activation: Activation = .sign,
-                          using generator: inout some RandomNumberGenerator) -> TernaryNetwork {
-    var network = TernaryNetwork(layerSizes: sizes, zeroFraction: zeroFraction, activation: activation, using: &generator)
+public func randomNetwork(
+    _ sizes: [Int], zeroFraction: Double, activation: Activation = .sign,
+    using generator: inout some RandomNumberGenerator
+) -> TernaryNetwork {
+    var network = TernaryNetwork(
+        layerSizes: sizes, zeroFraction: zeroFraction, activation: activation, using: &generator)
     let levels = Int(activation.maxLevel)
     for l in network.thresholds.indices {
         let spread = l == 0 ? 128 : (levels + 1) / 2
@@ -91,11 +96,16 @@ public func randomNetwork(_ sizes: [Int], zeroFraction: Double, activation: Acti
 
 /// `population` random networks of `sizes` and a batch of `examples` random examples, all from
 /// one seeded generator: the set-up of most evaluator tests.
-public func randomProblem(_ sizes: [Int], population: Int, examples: Int, zeroFraction: Double,
-                          maxValue: Int = 255, activation: Activation = .sign,
-                          seed: UInt64) -> (networks: [TernaryNetwork], batch: ExampleBatch) {
+public func randomProblem(
+    _ sizes: [Int], population: Int, examples: Int, zeroFraction: Double,
+    maxValue: Int = 255, activation: Activation = .sign,
+    seed: UInt64
+) -> (networks: [TernaryNetwork], batch: ExampleBatch) {
     var rng = Xoshiro256(seed: seed)
-    let networks = (0..<population).map { _ in randomNetwork(sizes, zeroFraction: zeroFraction, activation: activation, using: &rng) }
-    let data = randomExamples(count: examples, features: sizes[0], classes: sizes.last!, maxValue: maxValue, using: &rng)
+    let networks = (0..<population).map { _ in
+        randomNetwork(sizes, zeroFraction: zeroFraction, activation: activation, using: &rng)
+    }
+    let data = randomExamples(
+        count: examples, features: sizes[0], classes: sizes.last!, maxValue: maxValue, using: &rng)
     return (networks, ExampleBatch(features: data.features, featureCount: sizes[0], labels: data.labels))
 }

@@ -1,5 +1,6 @@
 import Foundation
 import TernaryExperiments
+
 #if TERNEVO_MPI
 import TernaryMPI
 #endif
@@ -17,8 +18,11 @@ if let size = Distributed.launcherSize, size > 1 {
         for values in [1, 16, 256, 4096] {
             let seconds = (try? Distributed.stepLatency(communicator, values: values, rounds: 2000)) ?? .nan
             if communicator.rank == 0 {
-                print(String(format: "mpi-bench: %d processes, %d Int64 totals: %.1f us per step (all-reduce sum + stop broadcast, median of 2000)",
-                             communicator.size, values, seconds * 1e6))
+                print(
+                    String(
+                        format:
+                            "mpi-bench: %d processes, %d Int64 totals: %.1f us per step (all-reduce sum + stop broadcast, median of 2000)",
+                        communicator.size, values, seconds * 1e6))
             }
         }
         communicator.finalize()
@@ -32,7 +36,10 @@ if let size = Distributed.launcherSize, size > 1 {
 }
 #else
 if let size = Distributed.launcherSize, size > 1 {
-    FileHandle.standardError.write(Data("ternevo: started as one of \(size) MPI processes, but this build has no MPI; every process would run the whole experiment alone. Build with 'TERNEVO_MPI=1 swift build -c release' (see Sources/TernaryExperiments/TernaryExperiments.docc/ScaleOut.md), or run without mpirun\n".utf8))
+    FileHandle.standardError.write(
+        Data(
+            "ternevo: started as one of \(size) MPI processes, but this build has no MPI; every process would run the whole experiment alone. Build with 'TERNEVO_MPI=1 swift build -c release' (see Sources/TernaryExperiments/TernaryExperiments.docc/ScaleOut.md), or run without mpirun\n"
+                .utf8))
     exit(64)
 }
 #endif

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TernaryCore
-@testable import TernaryBackprop
 import TestSupport
+import Testing
+
+@testable import TernaryBackprop
 
 /// Uniform floats in [-1, 1).
 func randomFloats(_ count: Int, using rng: inout Xoshiro256) -> [Float] {
@@ -28,18 +29,23 @@ struct BackpropKernelTests {
     static let shapes: [(B: Int, I: Int, O: Int)] = {
         var rng = Xoshiro256(seed: 7)
         var shapes = (0..<12).map { _ in
-            (B: 1 + rng.uniformBelow(70), I: boundarySizes.randomElement(using: &rng)! + rng.uniformBelow(3),
-             O: boundarySizes.randomElement(using: &rng)! + rng.uniformBelow(3))
+            (
+                B: 1 + rng.uniformBelow(70), I: boundarySizes.randomElement(using: &rng)! + rng.uniformBelow(3),
+                O: boundarySizes.randomElement(using: &rng)! + rng.uniformBelow(3)
+            )
         }
         shapes += [(B: 1, I: 1, O: 1), (B: 5, I: 7, O: 9), (B: 64, I: 300, O: 65), (B: 67, I: 129, O: 131)]
         return shapes
     }()
 
-    @Test("forward, backward-to-inputs and weight-gradient products: close to a double-precision sum, same bits for 1 and 2 threads and every supported instruction set", arguments: shapes.indices)
+    @Test(
+        "forward, backward-to-inputs and weight-gradient products: close to a double-precision sum, same bits for 1 and 2 threads and every supported instruction set",
+        arguments: shapes.indices)
     func products(_ shape: Int) {
         let (B, I, O) = BackpropKernelTests.shapes[shape]
         var rng = Xoshiro256(seed: 100, stream: [UInt64(shape)])
-        let x = randomFloats(B * I, using: &rng), w = randomFloats(O * I, using: &rng), d = randomFloats(B * O, using: &rng)
+        let x = randomFloats(B * I, using: &rng), w = randomFloats(O * I, using: &rng),
+            d = randomFloats(B * O, using: &rng)
         var forward = [Double](repeating: 0, count: B * O), forwardSize = forward
         var input = [Double](repeating: 0, count: B * I), inputSize = input
         var weights = [Double](repeating: 0, count: O * I), weightsSize = weights
@@ -88,8 +94,9 @@ struct BackpropKernelTests {
             var (p2, m2, v2) = (p, m, v)
             let lr: Float = 3e-3, b1: Float = 0.9, b2: Float = 0.999, c1: Float = 0.19, c2: Float = 0.002
             let eps: Float = 1e-8, decay: Float = 0.99, flush: Float = 1e-30
-            TrainingKernels.adam(&p, g, &m, &v, lr: lr, b1: b1, b2: b2, c1: c1, c2: c2, eps: eps, decay: decay, flush: flush,
-                                 threads: 2)
+            TrainingKernels.adam(
+                &p, g, &m, &v, lr: lr, b1: b1, b2: b2, c1: c1, c2: c2, eps: eps, decay: decay, flush: flush,
+                threads: 2)
             for k in 0..<n {
                 var mk = b1 * m2[k] + (1 - b1) * g[k]
                 var vk = b2 * v2[k] + (1 - b2) * g[k] * g[k]
@@ -101,7 +108,9 @@ struct BackpropKernelTests {
             }
             let identical = p == p2 && m == m2 && v == v2
             #expect(identical, "n = \(n)")
-            #expect(m.enumerated().allSatisfy { $0.offset % 15 != 0 || $0.element == 0 }, "moments under the flush level stay 0")
+            #expect(
+                m.enumerated().allSatisfy { $0.offset % 15 != 0 || $0.element == 0 },
+                "moments under the flush level stay 0")
         }
     }
 
@@ -119,8 +128,9 @@ struct BackpropKernelTests {
             // Gather of examples 2, 0, 1 of three.
             let features = (0..<(3 * O)).map { UInt8(($0 * 37) % 256) }
             var raw = [Float](repeating: 0, count: 3 * O), scaled = raw, labels = [0, 0, 0]
-            TrainingKernels.gather([2, 0, 1], features: features, labels: [10, 11, 12], width: O, levels: 255,
-                                   raw: &raw, scaled: &scaled, labels: &labels)
+            TrainingKernels.gather(
+                [2, 0, 1], features: features, labels: [10, 11, 12], width: O, levels: 255,
+                raw: &raw, scaled: &scaled, labels: &labels)
             #expect(labels == [12, 10, 11])
             for (row, index) in [2, 0, 1].enumerated() {
                 for i in 0..<O {
@@ -132,8 +142,9 @@ struct BackpropKernelTests {
             let dots = (0..<(B * O)).map { _ in Float(rng.uniformBelow(41)) - 20 }
             let bias = randomFloats(O, using: &rng), thresholds = (0..<O).map { _ in Double(rng.uniformBelow(21)) - 10 }
             var z = [Float](repeating: 0, count: B * O), h = z
-            TrainingKernels.steOutputs(dots: dots, gamma: 0.3, scale: 255, biases: bias, thresholds: thresholds,
-                                       outputs: O, count: B * O, preactivations: &z, activations: &h)
+            TrainingKernels.steOutputs(
+                dots: dots, gamma: 0.3, scale: 255, biases: bias, thresholds: thresholds,
+                outputs: O, count: B * O, preactivations: &z, activations: &h)
             for k in 0..<(B * O) {
                 #expect(z[k] == 0.3 * dots[k] / 255 + bias[k % O])
                 #expect(h[k] == (Double(dots[k]) >= thresholds[k % O] ? 1 : -1))
@@ -149,11 +160,13 @@ struct BackpropKernelTests {
             // Activation backward: the STE window and tanh's derivative.
             let g = randomFloats(B * O, using: &rng), u = randomFloats(B * O, using: &rng).map { $0 * 6 }
             var deltas = [Float](repeating: 0, count: B * O)
-            TrainingKernels.activationBackward(ste: true, gradients: g, preactivations: u, activations: h, window: 3,
-                                               count: B * O, into: &deltas)
+            TrainingKernels.activationBackward(
+                ste: true, gradients: g, preactivations: u, activations: h, window: 3,
+                count: B * O, into: &deltas)
             #expect((0..<(B * O)).allSatisfy { deltas[$0] == (abs(u[$0] / 3) <= 1 ? g[$0] / 3 : 0) })
-            TrainingKernels.activationBackward(ste: false, gradients: g, preactivations: u, activations: h, window: 3,
-                                               count: B * O, into: &deltas)
+            TrainingKernels.activationBackward(
+                ste: false, gradients: g, preactivations: u, activations: h, window: 3,
+                count: B * O, into: &deltas)
             #expect((0..<(B * O)).allSatisfy { deltas[$0] == g[$0] * (1 - h[$0] * h[$0]) })
             // Column sums.
             var sums = [Float](repeating: 5, count: O)
@@ -170,9 +183,14 @@ struct BackpropKernelTests {
 struct TanhTests {
     @Test("within 4 ulps of the C library's tanh on a dense grid and at the edges")
     func accuracy() {
-        var inputs: [Float] = [0, -0, 1e-30, -1e-20, 0.25, -0.25, 0.5, -0.5, 0.4999999, 9, -9, 8.99, 20, -20, .infinity, -.infinity]
+        var inputs: [Float] = [
+            0, -0, 1e-30, -1e-20, 0.25, -0.25, 0.5, -0.5, 0.4999999, 9, -9, 8.99, 20, -20, .infinity, -.infinity,
+        ]
         var x: Float = -10
-        while x <= 10 { inputs.append(x); x += 0.0001 }
+        while x <= 10 {
+            inputs.append(x)
+            x += 0.0001
+        }
         var worst: Float = 0, at: Float = 0
         var k = 0
         while k < inputs.count {

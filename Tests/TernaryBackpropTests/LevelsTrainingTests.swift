@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TernaryCore
-@testable import TernaryBackprop
 import TestSupport
+import Testing
+
+@testable import TernaryBackprop
 
 /// The STE arm with K-bit hidden levels (the TernaryCore article Semantics): its forward pass is
 /// the exported integer network's, example by example; its backward pass on a hand-worked
@@ -13,20 +14,24 @@ struct LevelsTrainingTests {
     func data(tokens: Bool) -> (train: QuantizedDataset, levels: Int, quantizer: InputQuantizer) {
         if tokens {
             let symbols = (0..<20).map { "\(UnicodeScalar(UInt8(65 + $0)))" }
-            return (tokenData(context: 4, vocabulary: 20, count: 200, seed: 11), 1,
-                    InputQuantizer(tokens: TokenInput(context: 4, symbols: symbols)))
+            return (
+                tokenData(context: 4, vocabulary: 20, count: 200, seed: 11), 1,
+                InputQuantizer(tokens: TokenInput(context: 4, symbols: symbols))
+            )
         }
         return (tinyData(count: 200, features: 30, classes: 4, seed: 11), 255, InputQuantizer(low: 0, high: 255))
     }
 
-    @Test("after training, the exported network's integer logits are the STE forward's sums on every example (evaluator and reference)",
-          arguments: [false, true], [2, 4, 8])
+    @Test(
+        "after training, the exported network's integer logits are the STE forward's sums on every example (evaluator and reference)",
+        arguments: [false, true], [2, 4, 8])
     func exportExact(tokens: Bool, bits: Int) throws {
         let (train, levels, quantizer) = data(tokens: tokens)
         for hidden in [[24], [24, 16]] {
             let sizes = [train.featureCount] + hidden + [train.classCount]
-            let configuration = BackpropConfiguration(layerSizes: sizes, arm: .ste, learningRate: 0.01, batchSize: 32, seed: 2,
-                                                      threads: 1, activation: .levels(bits: bits))
+            let configuration = BackpropConfiguration(
+                layerSizes: sizes, arm: .ste, learningRate: 0.01, batchSize: 32, seed: 2,
+                threads: 1, activation: .levels(bits: bits))
             let trainer = BackpropTrainer(configuration: configuration, train: train, levels: levels)
             _ = trainer.trainEpoch(until: CountingStop(after: 1).signal)
             let started = (steps: trainer.logSteps, biases: trainer.biases)
@@ -48,10 +53,14 @@ struct LevelsTrainingTests {
             }
             #expect(forward == logits, "\(hidden), K = \(bits), tokens: \(tokens)")
             var differ = 0
-            for b in 0..<train.count where ReferenceNetwork.logits(network, features: train.all.features(of: b)).map(Int32.init)
-                != Array(logits[(b * C)..<((b + 1) * C)]) { differ += 1 }
+            for b in 0..<train.count
+            where ReferenceNetwork.logits(network, features: train.all.features(of: b)).map(Int32.init)
+                != Array(logits[(b * C)..<((b + 1) * C)])
+            { differ += 1 }
             #expect(differ == 0, "\(differ) examples differ from the reference")
-            let predicted = (0..<train.count).map { b in ReferenceNetwork.argmax(logits[(b * C)..<((b + 1) * C)].map(Int.init)) }
+            let predicted = (0..<train.count).map { b in
+                ReferenceNetwork.argmax(logits[(b * C)..<((b + 1) * C)].map(Int.init))
+            }
             #expect(trainer.predictions(train) == predicted)
             // The sums spread over the levels: some units at 0, some at the top, some between.
             let h = trainer.work.hiddenLevels[0].prefix(8 * hidden[0])
@@ -63,9 +72,11 @@ struct LevelsTrainingTests {
     /// b1 = -0.19 gives theta = ceil(255 * 0.19 / 0.5) = 97; W2 = (0.3, -0.6) (gamma 0.45, Wq (1, -1)).
     func handWorked(step: Float) -> BackpropTrainer {
         let data = QuantizedDataset(features: [255], featureCount: 1, labels: [0], classCount: 2)
-        let trainer = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: [1, 1, 2], arm: .ste, batchSize: 1,
-                                                                           activation: .levels(bits: 2)),
-                                      train: data, levels: 255)
+        let trainer = BackpropTrainer(
+            configuration: BackpropConfiguration(
+                layerSizes: [1, 1, 2], arm: .ste, batchSize: 1,
+                activation: .levels(bits: 2)),
+            train: data, levels: 255)
         trainer.weights = [[0.5], [0.3, -0.6]]
         trainer.biases = [[-0.19]]
         trainer.logSteps = [log(step)]
@@ -91,7 +102,8 @@ struct LevelsTrainingTests {
         let w = trainer.work
         let (g, unit) = outputGradient(step: 50)
         #expect(w.hiddenLevels[0] == [3] && w.dots[1] == [3, -3] && abs(Double(w.activations[1][0]) - 3 * unit) < 1e-7)
-        #expect(abs(Double(w.biasGradients[0][0]) - 2 * g) < 1e-6 && abs(Double(w.weightGradients[0][0]) - 2 * g) < 1e-6)
+        #expect(
+            abs(Double(w.biasGradients[0][0]) - 2 * g) < 1e-6 && abs(Double(w.weightGradients[0][0]) - 2 * g) < 1e-6)
         #expect(abs(Double(w.stepGradients[0]) - 50 * unit * g * (3 - 3.16)) < 1e-6)
         let network = trainer.exportTernary(quantizer: InputQuantizer(low: 0, high: 255))!
         #expect(network.thresholds == [[97]] && network.steps == [50] && network.activation == .levels(bits: 2))
@@ -108,18 +120,21 @@ struct LevelsTrainingTests {
         #expect(abs(Double(trainer.work.stepGradients[0]) - 20 * unit * g * 3) < 1e-6)
     }
 
-    @Test("the first minibatch sets the steps: about half the values at level 0, every level used", arguments: [2, 4, 8])
+    @Test(
+        "the first minibatch sets the steps: about half the values at level 0, every level used", arguments: [2, 4, 8])
     func calibration(bits: Int) {
         let train = tinyData(count: 256, features: 100, classes: 4, seed: 5)
-        let configuration = BackpropConfiguration(layerSizes: [100, 64, 64, 4], arm: .ste, batchSize: 256, threads: 1,
-                                                  activation: .levels(bits: bits))
+        let configuration = BackpropConfiguration(
+            layerSizes: [100, 64, 64, 4], arm: .ste, batchSize: 256, threads: 1,
+            activation: .levels(bits: bits))
         let trainer = BackpropTrainer(configuration: configuration, train: train, levels: 255)
         trainer.loadInputs(0..<256, from: train)
         _ = trainer.forward(B: 256, backward: false, calibrate: true)
         let top = Float((1 << bits) - 1)
         for l in 0..<2 {
             let h = trainer.work.hiddenLevels[l]
-            let zero = Double(h.filter { $0 == 0 }.count) / Double(h.count), high = Double(h.filter { $0 == top }.count) / Double(h.count)
+            let zero = Double(h.filter { $0 == 0 }.count) / Double(h.count),
+                high = Double(h.filter { $0 == top }.count) / Double(h.count)
             #expect(zero > 0.4 && zero < 0.6, "layer \(l): \(zero) at level 0")
             #expect(high > 0.01 && high < 0.2, "layer \(l): \(high) at the top level")
             #expect(Set(h).count == Int(top) + 1, "layer \(l): levels used \(Set(h).count)")
@@ -130,8 +145,10 @@ struct LevelsTrainingTests {
     func settings() {
         let train = tinyData(count: 10, features: 3, classes: 2, seed: 1)
         func text(_ activation: Activation, _ arm: BackpropArm) -> String {
-            BackpropTrainer(configuration: BackpropConfiguration(layerSizes: [3, 4, 2], arm: arm, activation: activation),
-                            train: train, levels: 255).settingsDescription
+            BackpropTrainer(
+                configuration: BackpropConfiguration(layerSizes: [3, 4, 2], arm: arm, activation: activation),
+                train: train, levels: 255
+            ).settingsDescription
         }
         #expect(!text(.sign, .ste).contains("activation"))
         #expect(text(.levels(bits: 4), .ste) == text(.sign, .ste) + " activation=relu4")

@@ -1,6 +1,7 @@
 import Synchronization
-import Testing
 import TernaryCore
+import Testing
+
 @testable import TernaryBackprop
 
 /// A stop signal raised at its `after + 1`-th question (after `after` minibatches), counting them.
@@ -18,11 +19,14 @@ struct StoppedEpochTests {
     /// Byte inputs wide enough for the float products to go parallel (64 x 300 x 64
     /// multiply-adds), or token windows; 4 minibatches of 64 per epoch, the last one short.
     func trainer(_ arm: BackpropArm, tokens: Bool, threads: Int, activation: Activation = .sign) -> BackpropTrainer {
-        let data = tokens ? tokenData(context: 4, vocabulary: 20, count: 200, seed: 6)
+        let data =
+            tokens
+            ? tokenData(context: 4, vocabulary: 20, count: 200, seed: 6)
             : tinyData(count: 200, features: 300, classes: 4, seed: 6)
         let sizes = tokens ? [80, 32, 20] : [300, 64, 4]
-        let configuration = BackpropConfiguration(layerSizes: sizes, arm: arm, learningRate: 0.01, batchSize: 64, schedule: .cosine,
-                                                  epochs: 3, seed: 3, threads: threads, activation: activation)
+        let configuration = BackpropConfiguration(
+            layerSizes: sizes, arm: arm, learningRate: 0.01, batchSize: 64, schedule: .cosine,
+            epochs: 3, seed: 3, threads: threads, activation: activation)
         return BackpropTrainer(configuration: configuration, train: data, levels: tokens ? 1 : 255)
     }
 
@@ -32,12 +36,14 @@ struct StoppedEpochTests {
         return writer.bytes
     }
 
-    @Test("stopped after 2 minibatches, saved, restored into a fresh trainer and finished equals the epoch straight through",
-          arguments: [BackpropArm.ste, .float], [false, true])
+    @Test(
+        "stopped after 2 minibatches, saved, restored into a fresh trainer and finished equals the epoch straight through",
+        arguments: [BackpropArm.ste, .float], [false, true])
     func resumeInsideEpoch(arm: BackpropArm, tokens: Bool) throws {
         for threads in [1, 2] {
             let quantizer = InputQuantizer(low: 0, high: 255)
-            let straight = BackpropSession(trainer: trainer(arm, tokens: tokens, threads: threads), quantizer: quantizer)
+            let straight = BackpropSession(
+                trainer: trainer(arm, tokens: tokens, threads: threads), quantizer: quantizer)
             _ = try straight.advance()
             let expected = try straight.advance().trainLoss
 
@@ -52,25 +58,33 @@ struct StoppedEpochTests {
             try resumed.restoreState(from: &reader)
             #expect(reader.isAtEnd && resumed.step == 1 && resumed.trainer.epochPosition == 128)
             let report = try resumed.advance()
-            #expect(report.trainLoss == expected, "the epoch's loss: \(String(describing: report.trainLoss)) against \(String(describing: expected))")
-            #expect(resumed.trainer.weights == straight.trainer.weights && resumed.trainer.biases == straight.trainer.biases)
+            #expect(
+                report.trainLoss == expected,
+                "the epoch's loss: \(String(describing: report.trainLoss)) against \(String(describing: expected))")
+            #expect(
+                resumed.trainer.weights == straight.trainer.weights && resumed.trainer.biases == straight.trainer.biases
+            )
             #expect(state(resumed) == state(straight), "every field, Adam's moments included (\(threads) threads)")
         }
     }
 
-    @Test("K-bit levels (STE: steps and their moments in the state; float: ReLU): stopped, restored and finished equals straight through, and 1 thread equals 2",
-          arguments: [BackpropArm.ste, .float], [false, true])
+    @Test(
+        "K-bit levels (STE: steps and their moments in the state; float: ReLU): stopped, restored and finished equals straight through, and 1 thread equals 2",
+        arguments: [BackpropArm.ste, .float], [false, true])
     func resumeLevels(arm: BackpropArm, tokens: Bool) throws {
         let quantizer = InputQuantizer(low: 0, high: 255), relu4 = Activation.levels(bits: 4)
         var finals: [[UInt8]] = []
         for threads in [1, 2] {
-            let straight = BackpropSession(trainer: trainer(arm, tokens: tokens, threads: threads, activation: relu4), quantizer: quantizer)
+            let straight = BackpropSession(
+                trainer: trainer(arm, tokens: tokens, threads: threads, activation: relu4), quantizer: quantizer)
             for _ in 0..<2 { _ = try straight.advance() }
-            let first = BackpropSession(trainer: trainer(arm, tokens: tokens, threads: threads, activation: relu4), quantizer: quantizer)
+            let first = BackpropSession(
+                trainer: trainer(arm, tokens: tokens, threads: threads, activation: relu4), quantizer: quantizer)
             _ = try first.advance()
             #expect(try first.advance(until: CountingStop(after: 2).signal) == nil)
             let saved = state(first)
-            let resumed = BackpropSession(trainer: trainer(arm, tokens: tokens, threads: threads, activation: relu4), quantizer: quantizer)
+            let resumed = BackpropSession(
+                trainer: trainer(arm, tokens: tokens, threads: threads, activation: relu4), quantizer: quantizer)
             var reader = BinaryReader(bytes: saved, path: "state")
             try resumed.restoreState(from: &reader)
             #expect(reader.isAtEnd && resumed.trainer.logSteps == first.trainer.logSteps)
@@ -86,13 +100,16 @@ struct StoppedEpochTests {
 
     @Test("a stop raised before the first minibatch changes nothing")
     func stopAtOnce() throws {
-        let session = BackpropSession(trainer: trainer(.ste, tokens: false, threads: 1), quantizer: InputQuantizer(low: 0, high: 255))
+        let session = BackpropSession(
+            trainer: trainer(.ste, tokens: false, threads: 1), quantizer: InputQuantizer(low: 0, high: 255))
         let before = state(session)
         #expect(try session.advance(until: StopSignal { true }) == nil)
         #expect(state(session) == before && session.trainer.steps == 0)
     }
 
-    @Test("a state written before the position was recorded restores at position 0 and trains on as before; a damaged position is refused")
+    @Test(
+        "a state written before the position was recorded restores at position 0 and trains on as before; a damaged position is refused"
+    )
     func olderState() throws {
         let straight = trainer(.ste, tokens: true, threads: 1)
         straight.trainEpoch()

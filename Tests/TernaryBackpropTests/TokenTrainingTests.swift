@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import TernaryBackprop
 import TernaryCore
+import Testing
+
+@testable import TernaryBackprop
 
 /// `count` windows of `context` random symbols of `vocabulary` and the symbol after each.
 func tokenData(context: Int, vocabulary: Int, count: Int, seed: UInt64) -> QuantizedDataset {
@@ -14,49 +15,69 @@ func tokenData(context: Int, vocabulary: Int, count: Int, seed: UInt64) -> Quant
 /// same inputs materialised as one-hot bytes.
 @Suite("Token inputs in backprop")
 struct TokenTrainingTests {
-    func data(context: Int, vocabulary: Int, count: Int, seed: UInt64) -> (tokens: QuantizedDataset, dense: QuantizedDataset) {
+    func data(
+        context: Int, vocabulary: Int, count: Int, seed: UInt64
+    ) -> (tokens: QuantizedDataset, dense: QuantizedDataset) {
         let tokens = tokenData(context: context, vocabulary: vocabulary, count: count, seed: seed)
         var features = [UInt8]()
         for b in 0..<tokens.count { features += tokens.all.features(of: b) }
-        return (tokens, QuantizedDataset(features: features, featureCount: tokens.featureCount, labels: tokens.labels, classCount: vocabulary))
+        return (
+            tokens,
+            QuantizedDataset(
+                features: features, featureCount: tokens.featureCount, labels: tokens.labels, classCount: vocabulary)
+        )
     }
 
-    @Test("an epoch on windows equals an epoch on their one-hot bytes (STE and float), and the STE export is exact",
-          arguments: [(BackpropArm.ste, 3, 11, [33]), (.float, 5, 7, [20]), (.ste, 2, 65, [Int]())])
+    @Test(
+        "an epoch on windows equals an epoch on their one-hot bytes (STE and float), and the STE export is exact",
+        arguments: [(BackpropArm.ste, 3, 11, [33]), (.float, 5, 7, [20]), (.ste, 2, 65, [Int]())])
     func equalsDense(arm: BackpropArm, context: Int, vocabulary: Int, hidden: [Int]) {
         let (tokens, dense) = data(context: context, vocabulary: vocabulary, count: 300, seed: UInt64(vocabulary))
         let sizes = [context * vocabulary] + hidden + [vocabulary]
-        let configuration = BackpropConfiguration(layerSizes: sizes, arm: arm, learningRate: 0.01, batchSize: 16, seed: 5, threads: 1)
+        let configuration = BackpropConfiguration(
+            layerSizes: sizes, arm: arm, learningRate: 0.01, batchSize: 16, seed: 5, threads: 1)
         let a = BackpropTrainer(configuration: configuration, train: tokens, levels: 1)
         let b = BackpropTrainer(configuration: configuration, train: dense, levels: 1)
         b.inputFanIn = context  // the one-hot bytes have the windows' active fan-in
-        for _ in 0..<2 { a.trainEpoch(); b.trainEpoch() }
+        for _ in 0..<2 {
+            a.trainEpoch()
+            b.trainEpoch()
+        }
         var worst: Float = 0
         for (x, y) in zip(a.weights.joined(), b.weights.joined()) { worst = max(worst, abs(x - y)) }
         #expect(worst < 1e-4, "largest weight difference \(worst)")
         #expect(abs(a.score(tokens).loss - b.score(dense).loss) < 1e-4)
         if arm == .ste {
-            let quantizer = InputQuantizer(tokens: TokenInput(context: context, symbols: (0..<vocabulary).map { "\(UnicodeScalar(UInt8(40 + $0)))" }))
+            let quantizer = InputQuantizer(
+                tokens: TokenInput(
+                    context: context, symbols: (0..<vocabulary).map { "\(UnicodeScalar(UInt8(40 + $0)))" }))
             let exported = a.exportTernary(quantizer: quantizer)!
             let logits = PopulationEvaluator(layerSizes: sizes, threads: 1).logits(of: [exported], on: tokens.all)[0]
             let predicted = (0..<tokens.count).map { b in
-                (0..<vocabulary).max { logits[b * vocabulary + $0] < logits[b * vocabulary + $1] || (logits[b * vocabulary + $0] == logits[b * vocabulary + $1] && $0 > $1) }!
+                (0..<vocabulary).max {
+                    logits[b * vocabulary + $0] < logits[b * vocabulary + $1]
+                        || (logits[b * vocabulary + $0] == logits[b * vocabulary + $1] && $0 > $1)
+                }!
             }
             #expect(predicted == a.predictions(tokens))
             // STE's learned scale as a temperature of the integer logits gives its own loss.
-            let bits = TextEvaluation.score(exported, on: tokens, temperature: a.outputTemperature!,
-                                            evaluator: PopulationEvaluator(layerSizes: sizes, threads: 1)).bits
+            let bits = TextEvaluation.score(
+                exported, on: tokens, temperature: a.outputTemperature!,
+                evaluator: PopulationEvaluator(layerSizes: sizes, threads: 1)
+            ).bits
             #expect(abs(bits * log(2) - a.score(tokens).loss) < 1e-3, "\(bits * log(2)) vs \(a.score(tokens).loss)")
         }
     }
 
-    @Test("a token first layer's STE window is measured over its active inputs: sqrt(context), times gamma when scaled",
-          arguments: [STEWindow.scaled, .fixed])
+    @Test(
+        "a token first layer's STE window is measured over its active inputs: sqrt(context), times gamma when scaled",
+        arguments: [STEWindow.scaled, .fixed])
     func activeFanInWindow(window: STEWindow) {
         let context = 8, vocabulary = 64, B = 200, H = 32
         let tokens = data(context: context, vocabulary: vocabulary, count: B, seed: 9).tokens
-        let configuration = BackpropConfiguration(layerSizes: [context * vocabulary, H, vocabulary], arm: .ste, batchSize: B,
-                                                  window: window, threads: 1)
+        let configuration = BackpropConfiguration(
+            layerSizes: [context * vocabulary, H, vocabulary], arm: .ste, batchSize: B,
+            window: window, threads: 1)
         let trainer = BackpropTrainer(configuration: configuration, train: tokens, levels: 1)
         if window == .fixed {
             // gamma near 1, so the integer-valued sums (|sum| <= context) can leave sqrt(context).
@@ -92,7 +113,9 @@ struct TokenTrainingTests {
         let fitted = TextEvaluation.fitTemperature(logits: logits, labels: ArraySlice(labels), classes: C)
         let best = TextEvaluation.nats(logits, labels: ArraySlice(labels), classes: C, temperature: fitted).nats
         for factor in [0.8, 0.95, 1.05, 1.25] {
-            #expect(TextEvaluation.nats(logits, labels: ArraySlice(labels), classes: C, temperature: fitted * factor).nats > best)
+            #expect(
+                TextEvaluation.nats(logits, labels: ArraySlice(labels), classes: C, temperature: fitted * factor).nats
+                    > best)
         }
     }
 }

@@ -1,16 +1,19 @@
 import Foundation
-import Testing
 import TernaryCore
 import TestSupport
+import Testing
 
 @Suite("PopulationEvaluator")
 struct EvaluatorTests {
     /// Checks every logit of every network against the reference, on every instruction set this
     /// host can run (or only `only`); returns the largest error.
-    func compare(_ sizes: [Int], population: Int, batchSize: Int, zeroFraction: Double,
-                 maxValue: Int = 255, threads: Int = 2, seed: UInt64, only: InstructionSet? = nil) -> Int {
-        let (networks, batch) = randomProblem(sizes, population: population, examples: batchSize,
-                                              zeroFraction: zeroFraction, maxValue: maxValue, seed: seed)
+    func compare(
+        _ sizes: [Int], population: Int, batchSize: Int, zeroFraction: Double,
+        maxValue: Int = 255, threads: Int = 2, seed: UInt64, only: InstructionSet? = nil
+    ) -> Int {
+        let (networks, batch) = randomProblem(
+            sizes, population: population, examples: batchSize,
+            zeroFraction: zeroFraction, maxValue: maxValue, seed: seed)
         let expected = networks.map { network in
             (0..<batchSize).map { ReferenceNetwork.logits(network, features: batch.features(of: $0)) }
         }
@@ -21,7 +24,9 @@ struct EvaluatorTests {
             let classes = sizes.last!
             for p in networks.indices {
                 for b in 0..<batchSize {
-                    for c in 0..<classes { largest = max(largest, abs(expected[p][b][c] - Int(logits[p][b * classes + c]))) }
+                    for c in 0..<classes {
+                        largest = max(largest, abs(expected[p][b][c] - Int(logits[p][b * classes + c])))
+                    }
                 }
             }
         }
@@ -33,7 +38,8 @@ struct EvaluatorTests {
     func checkPath(_ isa: InstructionSet) {
         for (index, sizes) in [[1, 1, 1], [63, 65, 2], [64, 512, 10], [129, 513, 127, 3], [5, 7]].enumerated() {
             for batch in [1, 31, 65, 129] {
-                let error = compare(sizes, population: 1, batchSize: batch, zeroFraction: 0.33, seed: UInt64(70 + index), only: isa)
+                let error = compare(
+                    sizes, population: 1, batchSize: batch, zeroFraction: 0.33, seed: UInt64(70 + index), only: isa)
                 #expect(error == 0, "\(isa): sizes \(sizes), batch \(batch): largest logit error \(error)")
             }
         }
@@ -43,18 +49,23 @@ struct EvaluatorTests {
     @Test("the portable kernels equal the reference")
     func portablePath() { checkPath(.portable) }
 
-    @Test("the AVX2 kernels equal the reference", .enabled(if: InstructionSet.avx2.isSupported, "this CPU or build lacks AVX2"))
+    @Test(
+        "the AVX2 kernels equal the reference",
+        .enabled(if: InstructionSet.avx2.isSupported, "this CPU or build lacks AVX2"))
     func avx2Path() { checkPath(.avx2) }
 
-    @Test("the AVX-512 kernels equal the reference",
-          .enabled(if: InstructionSet.avx512.isSupported, "this CPU or build lacks AVX-512 with VPOPCNTDQ"))
+    @Test(
+        "the AVX-512 kernels equal the reference",
+        .enabled(if: InstructionSet.avx512.isSupported, "this CPU or build lacks AVX-512 with VPOPCNTDQ"))
     func avx512Path() { checkPath(.avx512) }
 
     @Test("TERNEVO_ISA chooses a set, and names that are unknown or unsupported are refused")
     func chooseFromEnvironment() throws {
         #expect(try InstructionSet.choose(environment: [:]).get() == InstructionSet.best)
         #expect(try InstructionSet.choose(environment: ["TERNEVO_ISA": "portable"]).get() == .portable)
-        #expect(try InstructionSet.choose(environment: ["TERNEVO_ISA": "AVX2"]).get() == .avx2 || !InstructionSet.avx2.isSupported)
+        #expect(
+            try InstructionSet.choose(environment: ["TERNEVO_ISA": "AVX2"]).get() == .avx2
+                || !InstructionSet.avx2.isSupported)
         guard case .failure(let error) = InstructionSet.choose(environment: ["TERNEVO_ISA": "sse9"]) else {
             Issue.record("an unknown name was accepted")
             return
@@ -68,11 +79,14 @@ struct EvaluatorTests {
         }
     }
 
-    @Test("logits equal the reference at batch sizes around the 128-example tile, and on an empty batch",
-          arguments: [0, 127, 128, 129, 256])
+    @Test(
+        "logits equal the reference at batch sizes around the 128-example tile, and on an empty batch",
+        arguments: [0, 127, 128, 129, 256])
     func tileBoundaries(batch: Int) {
         for (index, sizes) in [[65, 33, 10], [130, 64, 65, 3]].enumerated() {
-            #expect(compare(sizes, population: 2, batchSize: batch, zeroFraction: 0.3, seed: UInt64(40 + index)) == 0, "\(sizes) batch \(batch)")
+            #expect(
+                compare(sizes, population: 2, batchSize: batch, zeroFraction: 0.3, seed: UInt64(40 + index)) == 0,
+                "\(sizes) batch \(batch)")
         }
     }
 
@@ -80,7 +94,9 @@ struct EvaluatorTests {
     func extremeRows() {
         for zeros in [0.0, 1.0] {
             for sizes in [[129, 65, 10], [64, 128, 63, 7], [300, 64, 129, 65, 3]] {
-                #expect(compare(sizes, population: 2, batchSize: 70, zeroFraction: zeros, seed: 5) == 0, "\(sizes) zeros \(zeros)")
+                #expect(
+                    compare(sizes, population: 2, batchSize: 70, zeroFraction: zeros, seed: 5) == 0,
+                    "\(sizes) zeros \(zeros)")
             }
         }
     }
@@ -93,7 +109,8 @@ struct EvaluatorTests {
         network.thresholds[0] = [199_920, 199_921, -199_920]
         let batch = ExampleBatch(features: [UInt8](repeating: 255, count: 784), featureCount: 784, labels: [0])
         for isa in InstructionSet.supported {
-            let logits = PopulationEvaluator(layerSizes: [784, 3, 2], threads: 1, instructionSet: isa).logits(of: [network], on: batch)[0]
+            let logits = PopulationEvaluator(layerSizes: [784, 3, 2], threads: 1, instructionSet: isa).logits(
+                of: [network], on: batch)[0]
             #expect(logits.map(Int.init) == ReferenceNetwork.logits(network, features: batch.features(of: 0)), "\(isa)")
         }
     }
@@ -130,11 +147,13 @@ struct EvaluatorTests {
         }
     }
 
-    @Test("layer sums equal the reference at every layer, for sign and levels networks, on every set",
-          arguments: [Activation.sign, .levels(bits: 3), .levels(bits: 8)])
+    @Test(
+        "layer sums equal the reference at every layer, for sign and levels networks, on every set",
+        arguments: [Activation.sign, .levels(bits: 3), .levels(bits: 8)])
     func layerSums(kind: Activation) {
         let sizes = [200, 65, 129, 64, 7]
-        let (networks, batch) = randomProblem(sizes, population: 2, examples: 131, zeroFraction: 0.25, activation: kind, seed: 31)
+        let (networks, batch) = randomProblem(
+            sizes, population: 2, examples: 131, zeroFraction: 0.25, activation: kind, seed: 31)
         for isa in InstructionSet.supported {
             let evaluator = PopulationEvaluator(layerSizes: sizes, threads: 2, instructionSet: isa)
             for layer in 0..<(sizes.count - 1) {
@@ -143,7 +162,9 @@ struct EvaluatorTests {
                 for (p, network) in networks.enumerated() {
                     for b in [0, 64, 127, 128, 130] {
                         let expected = ReferenceNetwork.sums(network, features: batch.features(of: b), layer: layer)
-                        #expect(Array(sums[p][(b * width)..<((b + 1) * width)]).map(Int.init) == expected, "\(isa) layer \(layer) example \(b)")
+                        #expect(
+                            Array(sums[p][(b * width)..<((b + 1) * width)]).map(Int.init) == expected,
+                            "\(isa) layer \(layer) example \(b)")
                     }
                 }
             }
@@ -164,8 +185,10 @@ struct EvaluatorTests {
         // Saturated inputs and opposite rows give logit gaps of 2 * 255 * 784, past any table
         // sized for hidden-layer gaps; the loss must still equal the direct formula.
         var network = TernaryNetwork(layerSizes: [784, 3])
-        network.weights[0] = TernaryMatrix(rowCount: 3, columnCount: 784,
-                                           trits: [Int8](repeating: 1, count: 784) + [Int8](repeating: -1, count: 784) + [Int8](repeating: 0, count: 784))
+        network.weights[0] = TernaryMatrix(
+            rowCount: 3, columnCount: 784,
+            trits: [Int8](repeating: 1, count: 784) + [Int8](repeating: -1, count: 784)
+                + [Int8](repeating: 0, count: 784))
         let features = [UInt8](repeating: 255, count: 784) + [UInt8](repeating: 7, count: 784)
         let batch = ExampleBatch(features: features, featureCount: 784, labels: [1, 2])
         let score = PopulationEvaluator(layerSizes: [784, 3], threads: 1).scores(of: [network], on: batch)[0]

@@ -1,14 +1,16 @@
 import Foundation
-import Testing
 import TernaryCore
 import TestSupport
+import Testing
 
 @Suite("IncrementalScorer")
 struct IncrementalScorerTests {
     /// A random dataset of `count` examples for `sizes`.
     func dataset(_ sizes: [Int], count: Int, maxValue: Int = 255, using rng: inout Xoshiro256) -> QuantizedDataset {
-        let data = randomExamples(count: count, features: sizes[0], classes: sizes.last!, maxValue: maxValue, using: &rng)
-        return QuantizedDataset(features: data.features, featureCount: sizes[0], labels: data.labels, classCount: sizes.last!)
+        let data = randomExamples(
+            count: count, features: sizes[0], classes: sizes.last!, maxValue: maxValue, using: &rng)
+        return QuantizedDataset(
+            features: data.features, featureCount: sizes[0], labels: data.labels, classCount: sizes.last!)
     }
 
     /// A random move: mostly trits (first layer more often), sometimes thresholds, with
@@ -24,15 +26,18 @@ struct IncrementalScorerTests {
             return .threshold(layer: layer, neuron: neuron, value: value)
         }
         let layer = rng.uniformBelow(3) == 0 ? rng.uniformBelow(sizes.count - 1) : 0
-        return .trit(layer: layer, row: rng.uniformBelow(sizes[layer + 1]), column: rng.uniformBelow(sizes[layer]),
-                     value: Int8(rng.uniformBelow(3)) - 1)
+        return .trit(
+            layer: layer, row: rng.uniformBelow(sizes[layer + 1]), column: rng.uniformBelow(sizes[layer]),
+            value: Int8(rng.uniformBelow(3)) - 1)
     }
 
     func fullScore(_ network: TernaryNetwork, _ data: QuantizedDataset) -> Score {
         PopulationEvaluator(layerSizes: network.layerSizes, threads: 1).scores(of: [network], on: data.all)[0]
     }
 
-    @Test("a fresh cache scores the genome as the full evaluator does", arguments: [[13, 5], [64, 65, 3], [129, 63, 65, 10], [70, 128, 64, 1, 4]])
+    @Test(
+        "a fresh cache scores the genome as the full evaluator does",
+        arguments: [[13, 5], [64, 65, 3], [129, 63, 65, 10], [70, 128, 64, 1, 4]])
     func rebuildEqualsFull(sizes: [Int]) {
         var rng = Xoshiro256(seed: 3)
         let data = dataset(sizes, count: 131, using: &rng)
@@ -47,7 +52,9 @@ struct IncrementalScorerTests {
     func scoreEqualsFull(trial: Int) {
         var rng = Xoshiro256(seed: 500 + UInt64(trial))
         let depth = rng.uniformBelow(4)  // 0 to 3 hidden layers
-        let pick = { (rng: inout Xoshiro256) in boundarySizes[rng.uniformBelow(boundarySizes.count)] + (rng.uniformBelow(3) == 0 ? 64 : 0) }
+        let pick = { (rng: inout Xoshiro256) in
+            boundarySizes[rng.uniformBelow(boundarySizes.count)] + (rng.uniformBelow(3) == 0 ? 64 : 0)
+        }
         var sizes = [pick(&rng)]
         for _ in 0..<depth { sizes.append(pick(&rng)) }
         sizes.append(2 + rng.uniformBelow(9))
@@ -55,13 +62,16 @@ struct IncrementalScorerTests {
         let data = dataset(sizes, count: count, using: &rng)
         let network = randomNetwork(sizes, zeroFraction: 0.3, using: &rng)
         // 1 to 4 shards (more shards than examples for the 1-example batch), both splits.
-        let scorer = IncrementalScorer(layerSizes: sizes, threads: 2, shards: 1 + trial % 4,
-                                       split: trial % 8 < 4 ? .shards : .candidates)
+        let scorer = IncrementalScorer(
+            layerSizes: sizes, threads: 2, shards: 1 + trial % 4,
+            split: trial % 8 < 4 ? .shards : .candidates)
         scorer.rebuild(network, on: data)
         var candidates = MoveList()
         var expected: [Score] = []
         for _ in 0..<40 {
-            let moves = (0..<(1 + rng.uniformBelow(rng.uniformBelow(2) == 0 ? 3 : 12))).map { _ in randomMove(network, using: &rng) }
+            let moves = (0..<(1 + rng.uniformBelow(rng.uniformBelow(2) == 0 ? 3 : 12))).map { _ in
+                randomMove(network, using: &rng)
+            }
             var changed = network
             for move in moves { move.apply(to: &changed) }
             candidates.appendCandidate(moves)
@@ -69,7 +79,9 @@ struct IncrementalScorerTests {
         }
         let got = scorer.scores(of: candidates)
         for index in 0..<candidates.count where got[index] != expected[index] {
-            Issue.record("sizes \(sizes), \(count) examples, moves \(Array(candidates[index])): delta \(got[index]), full \(expected[index])")
+            Issue.record(
+                "sizes \(sizes), \(count) examples, moves \(Array(candidates[index])): delta \(got[index]), full \(expected[index])"
+            )
         }
         #expect(scorer.score == fullScore(network, data), "scoring must not change the cache")
     }
@@ -82,8 +94,9 @@ struct IncrementalScorerTests {
             .enumerated().map { ($1.0, $1.1, $1.2, sets[$0 % sets.count]) }
     }()
 
-    @Test("long random sequences of scored and applied moves stay exact (1 and 2 threads, 1 to 3 shards, every instruction set)",
-          arguments: sequenceCases)
+    @Test(
+        "long random sequences of scored and applied moves stay exact (1 and 2 threads, 1 to 3 shards, every instruction set)",
+        arguments: sequenceCases)
     func longSequences(sizes: [Int], threads: Int, shards: Int, isa: InstructionSet) {
         var rng = Xoshiro256(seed: UInt64(sizes.reduce(0, +)))
         let data = dataset(sizes, count: 150, maxValue: 16, using: &rng)
@@ -95,7 +108,10 @@ struct IncrementalScorerTests {
         let steps = 2_500
         for step in 0..<steps {
             var candidates = MoveList()
-            for _ in 0..<4 { candidates.appendCandidate((0..<(1 + rng.uniformBelow(3))).map { _ in randomMove(network, using: &rng) }) }
+            for _ in 0..<4 {
+                candidates.appendCandidate(
+                    (0..<(1 + rng.uniformBelow(3))).map { _ in randomMove(network, using: &rng) })
+            }
             let scores = scorer.scores(of: candidates)
             let chosen = rng.uniformBelow(4)
             scorer.apply(candidates[chosen])
@@ -110,8 +126,9 @@ struct IncrementalScorerTests {
         }
     }
 
-    @Test("output-layer moves priced from the kept normalisers stay exact, ties for the top included (1 and 2 threads, every instruction set)",
-          arguments: [1, 2], InstructionSet.supported)
+    @Test(
+        "output-layer moves priced from the kept normalisers stay exact, ties for the top included (1 and 2 threads, every instruction set)",
+        arguments: [1, 2], InstructionSet.supported)
     func outputMoves(threads: Int, isa: InstructionSet) {
         var rng = Xoshiro256(seed: 70 + UInt64(threads))
         // Three hidden signs: logits lie in -3 ... 3, so moved logits often reach, pass or
@@ -126,9 +143,12 @@ struct IncrementalScorerTests {
         for step in 0..<1_500 {
             var candidates = MoveList()
             for _ in 0..<4 {
-                candidates.appendCandidate((0..<(1 + rng.uniformBelow(3))).map { _ in
-                    Move.trit(layer: 1, row: rng.uniformBelow(6), column: rng.uniformBelow(3), value: Int8(rng.uniformBelow(3)) - 1)
-                })
+                candidates.appendCandidate(
+                    (0..<(1 + rng.uniformBelow(3))).map { _ in
+                        Move.trit(
+                            layer: 1, row: rng.uniformBelow(6), column: rng.uniformBelow(3),
+                            value: Int8(rng.uniformBelow(3)) - 1)
+                    })
             }
             let scores = scorer.scores(of: candidates)
             operations += scorer.lastOperations
@@ -150,7 +170,8 @@ struct IncrementalScorerTests {
         #expect(scorer.score == fullScore(network, data))
         // The O(C) path counts C (count + 2) = 12 operations per example; most examples must
         // have taken the O(1) path (about 3 each).
-        #expect(operations < candidatesScored * 130 * 8, "\(operations) operations: the O(1) output path was rarely taken")
+        #expect(
+            operations < candidatesScored * 130 * 8, "\(operations) operations: the O(1) output path was rarely taken")
     }
 
     @Test("any thread count, shard count and split gives identical scores, rebuilds and applied caches")
@@ -162,10 +183,14 @@ struct IncrementalScorerTests {
         var candidates = MoveList()
         for _ in 0..<64 { candidates.appendCandidate([randomMove(network, using: &rng)]) }
         let settings: [(threads: Int, shards: Int, split: IncrementalScorer.ScoringSplit)] =
-            [(1, 1, .candidates), (2, 1, .candidates), (2, 2, .shards), (2, 3, .shards), (2, 7, .candidates), (1, 4, .shards)]
+            [
+                (1, 1, .candidates), (2, 1, .candidates), (2, 2, .shards), (2, 3, .shards), (2, 7, .candidates),
+                (1, 4, .shards),
+            ]
         var reference: [Score]? = nil, applied: Score? = nil
         for setting in settings {
-            let scorer = IncrementalScorer(layerSizes: sizes, threads: setting.threads, shards: setting.shards, split: setting.split)
+            let scorer = IncrementalScorer(
+                layerSizes: sizes, threads: setting.threads, shards: setting.shards, split: setting.split)
             scorer.rebuild(network, on: data, indices: Array(stride(from: 299, to: 0, by: -2)))
             let scores = scorer.scores(of: candidates)
             scorer.apply(candidates[5])
@@ -190,8 +215,14 @@ struct IncrementalScorerTests {
         scorer.rebuild(network, on: data)
         let current = network.weights[0][2, 5]
         let other: Int8 = current == 1 ? -1 : 1
-        #expect(scorer.score([.trit(layer: 0, row: 2, column: 5, value: other), .trit(layer: 0, row: 2, column: 5, value: current)]) == scorer.score)
-        #expect(scorer.score([.trit(layer: 0, row: 2, column: 5, value: current), .trit(layer: 0, row: 2, column: 5, value: other)])
+        #expect(
+            scorer.score([
+                .trit(layer: 0, row: 2, column: 5, value: other), .trit(layer: 0, row: 2, column: 5, value: current),
+            ]) == scorer.score)
+        #expect(
+            scorer.score([
+                .trit(layer: 0, row: 2, column: 5, value: current), .trit(layer: 0, row: 2, column: 5, value: other),
+            ])
                 == scorer.score([.trit(layer: 0, row: 2, column: 5, value: other)]))
         #expect(scorer.score([.threshold(layer: 0, neuron: 1, value: network.thresholds[0][1])]) == scorer.score)
     }
@@ -226,14 +257,16 @@ struct LossTests {
         #expect(worst < 1e-15, "largest relative error \(worst)")
     }
 
-    @Test("the loss kernels give the Swift formula's bits on every instruction set", arguments: InstructionSet.supported)
+    @Test(
+        "the loss kernels give the Swift formula's bits on every instruction set", arguments: InstructionSet.supported)
     func kernels(isa: InstructionSet) {
         var rng = Xoshiro256(seed: 5)
         for trial in 0..<60 {
             // Class counts around the 16-lane vectors, temperatures from sharp to flat, logits
             // with gaps inside and past the table.
             let classes = [1, 2, 15, 16, 17, 31, 33, 63, 64, 65, 100][trial % 11]
-            let table = LossTable(temperature: [1.0 / 32, 1.0 / 16, 0.3, 2.0][trial % 4], largestGap: 2_048, classes: classes)
+            let table = LossTable(
+                temperature: [1.0 / 32, 1.0 / 16, 0.3, 2.0][trial % 4], largestGap: 2_048, classes: classes)
             let spread = [3, 40, 2_000][trial % 3]
             for _ in 0..<50 {
                 let logits = (0..<classes).map { _ in Int32(rng.uniformBelow(2 * spread + 1) - spread) }
@@ -245,8 +278,10 @@ struct LossTests {
                     return sum + (gap < table.exponentials.count ? table.exponentials[gap] : 0)
                 }
                 let loss = table.exampleLoss(logits: logits, label: label, instructionSet: isa)
-                #expect(loss.top == top && Int(loss.best) == best && loss.normaliser == sum && loss.correct == (best == label),
-                        "\(isa), \(classes) classes: \(loss) for top \(top), best \(best), normaliser \(sum)")
+                #expect(
+                    loss.top == top && Int(loss.best) == best && loss.normaliser == sum
+                        && loss.correct == (best == label),
+                    "\(isa), \(classes) classes: \(loss) for top \(top), best \(best), normaliser \(sum)")
                 #expect(loss.units == table.units(top: top, labelLogit: logits[label], normaliser: sum))
             }
             // Units of 8k + 3 examples: normalisers over the range a sum of C terms takes, and beyond.
@@ -254,10 +289,13 @@ struct LossTests {
             let gaps = (0..<count).map { k in Int32(k % 7 == 0 ? rng.uniformBelow(1 << 30) : rng.uniformBelow(4_096)) }
             let one = table.exponentials[0]
             let normalisers = (0..<count).map { k in
-                k % 3 == 0 ? one + rng.next() % (UInt64(classes) * one) : 1 + rng.next() >> UInt64(1 + rng.uniformBelow(62))
+                k % 3 == 0
+                    ? one + rng.next() % (UInt64(classes) * one) : 1 + rng.next() >> UInt64(1 + rng.uniformBelow(62))
             }
             let expected = (0..<count).map { table.units(top: gaps[$0], labelLogit: 0, normaliser: normalisers[$0]) }
-            #expect(table.kernelUnits(gaps: gaps, normalisers: normalisers, instructionSet: isa) == expected, "\(isa), trial \(trial)")
+            #expect(
+                table.kernelUnits(gaps: gaps, normalisers: normalisers, instructionSet: isa) == expected,
+                "\(isa), trial \(trial)")
         }
     }
 }

@@ -1,13 +1,16 @@
 import Foundation
-import Testing
-@testable import TernaryCore
 import TestSupport
+import Testing
+
+@testable import TernaryCore
 
 /// The levels scorer's kernels against Swift formulas, on every instruction set, at sizes that
 /// are not multiples of 16 or 64.
 @Suite("Levels scorer kernels")
 struct LevelKernelTests {
-    @Test("batch_levels gives the levels of the formula, with and without the bound test", arguments: InstructionSet.supported)
+    @Test(
+        "batch_levels gives the levels of the formula, with and without the bound test",
+        arguments: InstructionSet.supported)
     func batchLevels(isa: InstructionSet) {
         var rng = Xoshiro256(seed: 61)
         for trial in 0..<48 {
@@ -15,7 +18,8 @@ struct LevelKernelTests {
             let bits = 2 + trial % 7, top = Int32((1 << bits) - 1)
             // Small thresholds and steps (the bound test), or huge ones (every example divides).
             let bounds = trial % 3 != 0
-            let theta = bounds ? Int32(rng.uniformBelow(2_001)) - 1_000 : Int32(rng.uniformBelow(1 << 30)) - Int32(1 << 29)
+            let theta =
+                bounds ? Int32(rng.uniformBelow(2_001)) - 1_000 : Int32(rng.uniformBelow(1 << 30)) - Int32(1 << 29)
             let step = Int32(1 + rng.uniformBelow(bounds ? [1, 7, 200][(trial / 3) % 3] : 1 << 27))
             let spread = bounds ? Int(step) * Int(top + 2) : 1 << 30
             let sums = (0..<padded).map { _ in Int32(Int(theta) + rng.uniformBelow(2 * spread + 1) - spread) }
@@ -37,11 +41,13 @@ struct LevelKernelTests {
                     levels[b] = UInt8(level)
                 }
             }
-            let result = isa.batchLevels(sums: sums, old: old, inputs: inputs, deltas: deltas, theta: theta, step: step, top: top,
-                                         bounds: bounds, exclude: exclude, lastMask: lastMask)
+            let result = isa.batchLevels(
+                sums: sums, old: old, inputs: inputs, deltas: deltas, theta: theta, step: step, top: top,
+                bounds: bounds, exclude: exclude, lastMask: lastMask)
             #expect(result.changed == changed, "\(isa), trial \(trial): changed examples")
             let wrong = (0..<padded).filter { result.levels[$0] != levels[$0] }
-            #expect(wrong.isEmpty, "\(isa), trial \(trial): \(wrong.count) levels differ, first at \(wrong.first ?? -1)")
+            #expect(
+                wrong.isEmpty, "\(isa), trial \(trial): \(wrong.count) levels differ, first at \(wrong.first ?? -1)")
         }
     }
 
@@ -55,12 +61,16 @@ struct LevelKernelTests {
             // Narrow logits (many ties at the top) and wide ones (gaps past the table).
             let spread = [3, 2_000][(trial / 7) % 2]
             var c = InstructionSet.LevelOutputsCase(
-                logits: (0..<(count * classes)).map { _ in Int32(rng.uniformBelow(2 * spread + 1) - spread) }, classes: classes,
+                logits: (0..<(count * classes)).map { _ in Int32(rng.uniformBelow(2 * spread + 1) - spread) },
+                classes: classes,
                 columns: (0..<(neurons * classes)).map { _ in Int8(rng.uniformBelow(3)) - 1 },
                 labels: (0..<count).map { _ in Int32(rng.uniformBelow(classes)) },
-                units: (0..<count).map { _ in Int64(rng.uniformBelow(1 << 30)) }, correct: (0..<count).map { _ in UInt8(rng.uniformBelow(2)) },
-                changed: [UInt64](repeating: 0, count: words), old: (0..<(neurons * padded)).map { _ in UInt8(rng.uniformBelow(top + 1)) },
-                padded: padded, directNeurons: [], directMasks: [], directLevels: [], denseExamples: [], denseNeurons: [], denseLevels: [])
+                units: (0..<count).map { _ in Int64(rng.uniformBelow(1 << 30)) },
+                correct: (0..<count).map { _ in UInt8(rng.uniformBelow(2)) },
+                changed: [UInt64](repeating: 0, count: words),
+                old: (0..<(neurons * padded)).map { _ in UInt8(rng.uniformBelow(top + 1)) },
+                padded: padded, directNeurons: [], directMasks: [], directLevels: [], denseExamples: [],
+                denseNeurons: [], denseLevels: [])
             // Up to two direct neurons (masks of random examples), then dense entries on the others.
             let directs = Array((0..<neurons).shuffled(using: &rng).prefix(trial % 3))
             var changes = [[(Int, Int32)]](repeating: [], count: count)
@@ -78,7 +88,9 @@ struct LevelKernelTests {
             for b in 0..<count where rng.uniformBelow(4) == 0 {
                 for j in 0..<neurons where !directs.contains(j) && rng.uniformBelow(2) == 0 {
                     let level = UInt8(rng.uniformBelow(top + 1))
-                    c.denseExamples.append(Int32(b)); c.denseNeurons.append(Int32(j)); c.denseLevels.append(level)
+                    c.denseExamples.append(Int32(b))
+                    c.denseNeurons.append(Int32(j))
+                    c.denseLevels.append(level)
                     changes[b].append((j, Int32(level) - Int32(c.old[j * padded + b])))
                 }
             }
@@ -93,8 +105,12 @@ struct LevelKernelTests {
                 examples += 1
             }
             let result = isa.levelOutputs(c, table: table)
-            #expect(result.units == units && result.correct == correct, "\(isa), trial \(trial): \(result) against \(units), \(correct)")
-            #expect(result.examples == examples && result.changes == changes.reduce(0) { $0 + $1.count }, "\(isa), trial \(trial)")
+            #expect(
+                result.units == units && result.correct == correct,
+                "\(isa), trial \(trial): \(result) against \(units), \(correct)")
+            #expect(
+                result.examples == examples && result.changes == changes.reduce(0) { $0 + $1.count },
+                "\(isa), trial \(trial)")
         }
     }
 
@@ -103,7 +119,9 @@ struct LevelKernelTests {
         var rng = Xoshiro256(seed: 63)
         let sizes = [64, 20, 10], table = LossTable(layerSizes: sizes, temperature: nil)
         // Every term that does not round to 0, past the sign network's largest gap 2 n.
-        let next = (Foundation.exp(-table.temperature * Double(table.exponentials.count)) * Double(UInt64(1) << UInt64(table.shift)))
+        let next =
+            (Foundation.exp(-table.temperature * Double(table.exponentials.count))
+                * Double(UInt64(1) << UInt64(table.shift)))
         #expect(next.rounded() < 1 && table.exponentials.count > 2 * 20)
         let signTable = LossTable(temperature: table.temperature, largestGap: 2 * 20, classes: 10)
         #expect(Array(table.exponentials.prefix(signTable.exponentials.count)) == signTable.exponentials)
@@ -117,7 +135,8 @@ struct LevelKernelTests {
             let z = ReferenceNetwork.logits(network, features: data.all.features(of: b)).map { Int32($0) }
             truncated &+= signTable.exampleLoss(logits: z, label: data.labels[b], instructionSet: .portable).units
         }
-        #expect(truncated < expected.lossUnits!, "the sign-sized table cuts no term: \(truncated), \(expected.lossUnits)")
+        #expect(
+            truncated < expected.lossUnits!, "the sign-sized table cuts no term: \(truncated), \(expected.lossUnits)")
         let evaluator = PopulationEvaluator(layerSizes: sizes, threads: 1)
         #expect(evaluator.scores(of: [network], on: data.all)[0] == expected)
         let scorer = IncrementalScorer(layerSizes: sizes, threads: 1)

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import TernaryCore
 import TestSupport
+import Testing
 
 /// The evaluator on K-bit levels networks (and sign ones, through the same checks) against the
 /// plain reference network, on every instruction set this host runs, with 1 and 2 threads.
@@ -19,12 +19,15 @@ struct LevelsEvaluatorTests {
         var largest = (0, "")
         for isa in InstructionSet.supported {
             for threads in [1, 2] {
-                let logits = PopulationEvaluator(layerSizes: sizes, threads: threads, instructionSet: isa).logits(of: networks, on: batch)
+                let logits = PopulationEvaluator(layerSizes: sizes, threads: threads, instructionSet: isa).logits(
+                    of: networks, on: batch)
                 for p in networks.indices {
                     for b in 0..<batch.count {
                         for c in 0..<sizes.last! {
                             let error = abs(expected[p][b][c] - Int(logits[p][b * sizes.last! + c]))
-                            if error > largest.0 { largest = (error, "\(isa), \(threads) thread(s), genome \(p), example \(b)") }
+                            if error > largest.0 {
+                                largest = (error, "\(isa), \(threads) thread(s), genome \(p), example \(b)")
+                            }
                         }
                     }
                 }
@@ -38,7 +41,9 @@ struct LevelsEvaluatorTests {
         var levels = Set<Int>()
         for b in 0..<batch.count {
             let sums = ReferenceNetwork.sums(network, features: batch.features(of: b), layer: 0)
-            for (j, sum) in sums.enumerated() { levels.insert(ReferenceNetwork.activation(network, layer: 0, neuron: j, sum: sum)) }
+            for (j, sum) in sums.enumerated() {
+                levels.insert(ReferenceNetwork.activation(network, layer: 0, neuron: j, sum: sum))
+            }
         }
         return levels
     }
@@ -48,29 +53,42 @@ struct LevelsEvaluatorTests {
         var seen = Set<Int>()
         for (index, sizes) in Self.shapes.enumerated() {
             let batchSize = [200, 129, 131, 70, 1][index]
-            let (networks, batch) = randomProblem(sizes, population: 1, examples: batchSize, zeroFraction: 0.3,
-                                                  activation: kind, seed: UInt64(900 + index))
+            let (networks, batch) = randomProblem(
+                sizes, population: 1, examples: batchSize, zeroFraction: 0.3,
+                activation: kind, seed: UInt64(900 + index))
             seen.formUnion(firstLevels(networks[0], batch))
-            let expected = networks.map { network in (0..<batchSize).map { ReferenceNetwork.logits(network, features: batch.features(of: $0)) } }
+            let expected = networks.map { network in
+                (0..<batchSize).map { ReferenceNetwork.logits(network, features: batch.features(of: $0)) }
+            }
             let (error, where_) = largestError(networks, batch, expected: expected)
             #expect(error == 0, "\(kind.name) \(sizes), batch \(batchSize): largest logit error \(error) (\(where_))")
         }
         // The cases cover the zero level and the clamped one (sign: both -1 and +1).
-        #expect(seen.contains(kind.isLevels ? 0 : -1) && seen.contains(Int(kind.maxLevel)), "levels seen: \(seen.sorted())")
+        #expect(
+            seen.contains(kind.isLevels ? 0 : -1) && seen.contains(Int(kind.maxLevel)), "levels seen: \(seen.sorted())")
     }
 
-    @Test("an empty batch, a network without hidden layers, and all-zero rows", arguments: [Activation.levels(bits: 2), .levels(bits: 8)])
+    @Test(
+        "an empty batch, a network without hidden layers, and all-zero rows",
+        arguments: [Activation.levels(bits: 2), .levels(bits: 8)])
     func edges(kind: Activation) {
         for (sizes, zeros, count) in [([65, 64, 3], 0.3, 0), ([130, 5], 0.3, 67), ([64, 128, 63, 7], 1.0, 70)] {
-            let (networks, batch) = randomProblem(sizes, population: 2, examples: count, zeroFraction: zeros, activation: kind, seed: 17)
-            let expected = networks.map { network in (0..<count).map { ReferenceNetwork.logits(network, features: batch.features(of: $0)) } }
+            let (networks, batch) = randomProblem(
+                sizes, population: 2, examples: count, zeroFraction: zeros, activation: kind, seed: 17)
+            let expected = networks.map { network in
+                (0..<count).map { ReferenceNetwork.logits(network, features: batch.features(of: $0)) }
+            }
             #expect(largestError(networks, batch, expected: expected).0 == 0, "\(kind.name) \(sizes) zeros \(zeros)")
         }
     }
 
-    @Test("token inputs: logits equal the reference on the same windows as one-hot bytes",
-          arguments: [(Activation.levels(bits: 2), 8, 9, [65]), (.levels(bits: 3), 3, 21, [63, 129]), (.levels(bits: 8), 4, 33, [130, 1, 64]),
-                      (.levels(bits: 4), 1, 5, [128]), (.sign, 2, 17, [65, 3])])
+    @Test(
+        "token inputs: logits equal the reference on the same windows as one-hot bytes",
+        arguments: [
+            (Activation.levels(bits: 2), 8, 9, [65]), (.levels(bits: 3), 3, 21, [63, 129]),
+            (.levels(bits: 8), 4, 33, [130, 1, 64]),
+            (.levels(bits: 4), 1, 5, [128]), (.sign, 2, 17, [65, 3]),
+        ])
     func tokenInputs(kind: Activation, context: Int, vocabulary: Int, hidden: [Int]) {
         var rng = Xoshiro256(seed: UInt64(context * 31 + vocabulary))
         let stream = (0..<(150 + context)).map { _ in UInt16(rng.uniformBelow(vocabulary)) }
@@ -81,7 +99,8 @@ struct LevelsEvaluatorTests {
             // First-layer sums of `context` trits lie in -context ... context.
             for j in 0..<sizes[1] { network.thresholds[0][j] = Int32(rng.uniformBelow(context + 1)) - Int32(context) }
             network.steps[0] = 1
-            network.quantizer = InputQuantizer(tokens: TokenInput(context: context, symbols: (0..<vocabulary).map { "s\($0)" }))
+            network.quantizer = InputQuantizer(
+                tokens: TokenInput(context: context, symbols: (0..<vocabulary).map { "s\($0)" }))
             return network
         }
         let batch = data.all
@@ -89,7 +108,9 @@ struct LevelsEvaluatorTests {
             let levels = firstLevels(networks[0], batch)
             #expect(levels.contains(0) && levels.count > 2, "levels \(levels.sorted())")
         }
-        let expected = networks.map { network in (0..<batch.count).map { ReferenceNetwork.logits(network, features: batch.features(of: $0)) } }
+        let expected = networks.map { network in
+            (0..<batch.count).map { ReferenceNetwork.logits(network, features: batch.features(of: $0)) }
+        }
         let (error, where_) = largestError(networks, batch, expected: expected)
         #expect(error == 0, "\(kind.name) \(sizes), context \(context): largest logit error \(error) (\(where_))")
     }
@@ -97,10 +118,14 @@ struct LevelsEvaluatorTests {
     @Test("scores of levels networks are the same for 1 and 4 threads and every set")
     func scoresAgree() {
         let sizes = [64, 129, 65, 10]
-        let (networks, batch) = randomProblem(sizes, population: 9, examples: 150, zeroFraction: 0.3, activation: .levels(bits: 4), seed: 8)
-        let reference = PopulationEvaluator(layerSizes: sizes, threads: 1, instructionSet: .portable).scores(of: networks, on: batch)
+        let (networks, batch) = randomProblem(
+            sizes, population: 9, examples: 150, zeroFraction: 0.3, activation: .levels(bits: 4), seed: 8)
+        let reference = PopulationEvaluator(layerSizes: sizes, threads: 1, instructionSet: .portable).scores(
+            of: networks, on: batch)
         for isa in InstructionSet.supported {
-            #expect(PopulationEvaluator(layerSizes: sizes, threads: 4, instructionSet: isa).scores(of: networks, on: batch) == reference, "\(isa)")
+            #expect(
+                PopulationEvaluator(layerSizes: sizes, threads: 4, instructionSet: isa).scores(of: networks, on: batch)
+                    == reference, "\(isa)")
         }
     }
 }

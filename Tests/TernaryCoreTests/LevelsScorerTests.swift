@@ -1,6 +1,6 @@
-import Testing
 import TernaryCore
 import TestSupport
+import Testing
 
 /// The incremental scorer on levels networks (K-bit activations), against the reference
 /// network's logits scored with the fixed-point loss, and against from-scratch rebuilds.
@@ -28,7 +28,8 @@ struct LevelsScorerTests {
         if context > 0 {
             for k in 0..<sizes[1] { network.thresholds[0][k] = Int32(rng.uniformBelow(5)) - 3 }
             network.steps[0] = 1
-            network.quantizer = InputQuantizer(tokens: TokenInput(context: context, symbols: (0..<(sizes[0] / context)).map { "s\($0)" }))
+            network.quantizer = InputQuantizer(
+                tokens: TokenInput(context: context, symbols: (0..<(sizes[0] / context)).map { "s\($0)" }))
         }
         return network
     }
@@ -51,15 +52,23 @@ struct LevelsScorerTests {
         if draw < 4 {
             let layer = rng.uniformBelow(hidden), neuron = rng.uniformBelow(sizes[layer + 1])
             let reach = Int(network.steps[layer]) * 3
-            return .threshold(layer: layer, neuron: neuron, value: network.thresholds[layer][neuron] + Int32(rng.uniformBelow(2 * reach + 1) - reach))
+            return .threshold(
+                layer: layer, neuron: neuron,
+                value: network.thresholds[layer][neuron] + Int32(rng.uniformBelow(2 * reach + 1) - reach))
         }
         if draw == 4 {
             let layer = rng.uniformBelow(hidden), step = network.steps[layer]
-            return .step(layer: layer, value: max(1, rng.uniformBelow(2) == 0 ? step + Int32(rng.uniformBelow(3)) - 1 : step * 2 / Int32(1 + rng.uniformBelow(3))))
+            return .step(
+                layer: layer,
+                value: max(
+                    1,
+                    rng.uniformBelow(2) == 0
+                        ? step + Int32(rng.uniformBelow(3)) - 1 : step * 2 / Int32(1 + rng.uniformBelow(3))))
         }
         let layer = rng.uniformBelow(2) == 0 ? 0 : rng.uniformBelow(sizes.count - 1)
-        return .trit(layer: layer, row: rng.uniformBelow(sizes[layer + 1]), column: rng.uniformBelow(sizes[layer]),
-                     value: Int8(rng.uniformBelow(3)) - 1)
+        return .trit(
+            layer: layer, row: rng.uniformBelow(sizes[layer + 1]), column: rng.uniformBelow(sizes[layer]),
+            value: Int8(rng.uniformBelow(3)) - 1)
     }
 
     @Test("a fresh cache of a levels network scores as the reference", arguments: [2, 4, 8])
@@ -78,13 +87,16 @@ struct LevelsScorerTests {
     /// host's instruction sets in turn.
     static let sequenceCases: [([Int], Int, Int, Int, Int, InstructionSet)] = {
         let sets = InstructionSet.supported.reversed().map { $0 }
-        return [([65, 129, 7], 4, 1, 1, 0), ([129, 13, 65, 5], 2, 2, 3, 0), ([13, 65, 10], 8, 2, 2, 0),
-                ([33, 65, 11], 4, 2, 2, 3), ([33, 13, 20, 11], 8, 1, 1, 3), ([40, 65, 13, 6], 8, 2, 1, 0)]
-            .enumerated().map { ($1.0, $1.1, $1.2, $1.3, $1.4, sets[$0 % sets.count]) }
+        return [
+            ([65, 129, 7], 4, 1, 1, 0), ([129, 13, 65, 5], 2, 2, 3, 0), ([13, 65, 10], 8, 2, 2, 0),
+            ([33, 65, 11], 4, 2, 2, 3), ([33, 13, 20, 11], 8, 1, 1, 3), ([40, 65, 13, 6], 8, 2, 1, 0),
+        ]
+        .enumerated().map { ($1.0, $1.1, $1.2, $1.3, $1.4, sets[$0 % sets.count]) }
     }()
 
-    @Test("long random sequences of scored and applied trit, threshold and step moves stay exact (K = 2, 4, 8; bytes and tokens; 1 and 2 threads; shards)",
-          arguments: sequenceCases)
+    @Test(
+        "long random sequences of scored and applied trit, threshold and step moves stay exact (K = 2, 4, 8; bytes and tokens; 1 and 2 threads; shards)",
+        arguments: sequenceCases)
     func longSequences(sizes: [Int], bits: Int, threads: Int, shards: Int, context: Int, isa: InstructionSet) {
         var rng = Xoshiro256(seed: UInt64(sizes.reduce(0, +) * 10 + bits))
         let data = dataset(sizes, context: context, count: 100, using: &rng)
@@ -95,7 +107,11 @@ struct LevelsScorerTests {
         #expect(scorer.score == referenceScore(network, data))
         let steps = 100
         var differing = 0
-        defer { #expect(differing > steps / 2, "only \(differing) candidates changed the score: the moves barely reach the levels") }
+        defer {
+            #expect(
+                differing > steps / 2,
+                "only \(differing) candidates changed the score: the moves barely reach the levels")
+        }
         for step in 0..<steps {
             var candidates = MoveList(), changed: [TernaryNetwork] = []
             for _ in 0..<3 {
@@ -118,7 +134,9 @@ struct LevelsScorerTests {
             network = changed[chosen]
             #expect(scorer.genome == network)
             fresh.rebuild(network, on: data)
-            #expect(scorer.score == scores[chosen] && scorer.score == fresh.score, "step \(step): applied \(scorer.score), scored \(scores[chosen]), rebuilt \(fresh.score)")
+            #expect(
+                scorer.score == scores[chosen] && scorer.score == fresh.score,
+                "step \(step): applied \(scorer.score), scored \(scores[chosen]), rebuilt \(fresh.score)")
             if step % 25 == 0 || step == steps - 1 {
                 let expected = referenceScore(network, data)
                 #expect(scorer.score == expected, "step \(step): cache \(scorer.score), reference \(expected)")
@@ -133,8 +151,9 @@ struct LevelsScorerTests {
         let sizes = [65, 13, 20, 5]
         let data = dataset(sizes, context: 0, count: 97, using: &rng)
         let indices = Array(stride(from: 0, to: 97, by: 2))
-        let batch = QuantizedDataset(features: indices.flatMap { data.all.features(of: $0) }, featureCount: sizes[0],
-                                     labels: indices.map { data.labels[$0] }, classCount: sizes.last!)
+        let batch = QuantizedDataset(
+            features: indices.flatMap { data.all.features(of: $0) }, featureCount: sizes[0],
+            labels: indices.map { data.labels[$0] }, classCount: sizes.last!)
         let pool = CachePool(layerSizes: sizes, threads: 2)
         var genomes = (0..<3).map { _ in network(sizes, bits: 4, context: 0, using: &rng) }
         pool.replace(with: genomes.map { .rebuild($0) }, on: data, indices: indices)
@@ -148,9 +167,13 @@ struct LevelsScorerTests {
                 list.appendCandidate(moves)
                 children.append(child)
             }
-            #expect(pool.scores(of: list, slots: [0, 1, 2], items: [0, 1, 2]) == children.map { referenceScore($0, batch) })
-            pool.replace(with: [.derive(slot: 0, moves: list[0]), .derive(slot: 2, moves: list[2]), .derive(slot: 2, moves: [])],
-                         on: data, indices: indices)
+            #expect(
+                pool.scores(of: list, slots: [0, 1, 2], items: [0, 1, 2]) == children.map { referenceScore($0, batch) })
+            pool.replace(
+                with: [
+                    .derive(slot: 0, moves: list[0]), .derive(slot: 2, moves: list[2]), .derive(slot: 2, moves: []),
+                ],
+                on: data, indices: indices)
             genomes = [children[0], children[2], genomes[2]]
             #expect((0..<pool.count).map(pool.genome) == genomes)
         }

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import TernaryCore
 import TestSupport
+import Testing
 
 @Suite("Model file")
 struct ModelFileTests {
@@ -77,7 +77,9 @@ struct ModelFileTests {
         // A levels kind in a version 3 header, re-checksummed: named.
         var relabelled = sample().modelFileBytes()
         relabelled[6] = 4
-        relabelled.replaceSubrange((relabelled.count - 4)..., with: withUnsafeBytes(of: CRC32.checksum(relabelled.dropLast(4)).littleEndian, Array.init))
+        relabelled.replaceSubrange(
+            (relabelled.count - 4)...,
+            with: withUnsafeBytes(of: CRC32.checksum(relabelled.dropLast(4)).littleEndian, Array.init))
         #expect(problem(relabelled)?.contains("activation code 4") == true)
     }
 
@@ -110,7 +112,10 @@ struct ModelFileTests {
         #expect(problem(wrongMagic)?.contains("not a TernEvo model") == true)
         var wrongVersion = bytes
         wrongVersion[4] = 9
-        #expect(problem(wrongVersion) == "m.tern: format version 9 is not supported; this build reads versions 1 to 4 (re-export the model with this build)")
+        #expect(
+            problem(wrongVersion)
+                == "m.tern: format version 9 is not supported; this build reads versions 1 to 4 (re-export the model with this build)"
+        )
         bytes.append(0)
         #expect(problem(bytes) == "m.tern: 1 unexpected bytes after the model; the file is damaged")
         #expect(throws: ModelFileError.self) { try TernaryNetwork(contentsOfFile: "/nonexistent/model.tern") }
@@ -128,11 +133,16 @@ struct SafetensorsTests {
             let bytes = network.safetensorsBytes()
             let length = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
             #expect(length % 8 == 0)
-            let header = try #require(try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + length)])) as? [String: Any])
+            let header = try #require(
+                try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + length)])) as? [String: Any])
             let body = Array(bytes[(8 + length)...])
             let metadata = try #require(header["__metadata__"] as? [String: String])
-            #expect(metadata["format"] == "ternevo" && metadata["layer_sizes"] == sizes.map(String.init).joined(separator: ","))
-            #expect(Float(metadata["input_low"]!) == -1.5 && Float(metadata["input_high"]!) == 0.1 && metadata["input_bits"] == "6")
+            #expect(
+                metadata["format"] == "ternevo"
+                    && metadata["layer_sizes"] == sizes.map(String.init).joined(separator: ","))
+            #expect(
+                Float(metadata["input_low"]!) == -1.5 && Float(metadata["input_high"]!) == 0.1
+                    && metadata["input_bits"] == "6")
             var end = 0
             for l in 0..<(sizes.count - 1) {
                 let weight = try #require(header["layers.\(l).weight"] as? [String: Any])
@@ -147,7 +157,9 @@ struct SafetensorsTests {
                     let range = try #require(threshold["data_offsets"] as? [Int])
                     #expect(threshold["dtype"] as? String == "I32" && range[0] == end)
                     let values = stride(from: range[0], to: range[1], by: 4).map { offset in
-                        Int32(bitPattern: (0..<4).reduce(UInt32(0)) { $0 | UInt32(body[offset + $1]) << (8 * UInt32($1)) })
+                        Int32(
+                            bitPattern: (0..<4).reduce(UInt32(0)) { $0 | UInt32(body[offset + $1]) << (8 * UInt32($1)) }
+                        )
                     }
                     #expect(values == network.thresholds[l])
                     end = range[1]

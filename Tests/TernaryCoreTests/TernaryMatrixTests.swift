@@ -1,6 +1,7 @@
-import Testing
-@testable import TernaryCore
 import TestSupport
+import Testing
+
+@testable import TernaryCore
 
 @Suite("TernaryMatrix")
 struct TernaryMatrixTests {
@@ -114,7 +115,10 @@ struct RandomTests {
         for _ in 0..<30_000 { counts[rng.uniformBelow(3)] += 1 }
         // Each count ~ Binomial(30000, 1/3): sd 81.6; allow 5 sd.
         #expect(counts.allSatisfy { abs($0 - 10_000) < 410 }, "\(counts)")
-        for _ in 0..<1000 { let u = rng.uniformDouble(); #expect(u >= 0 && u < 1) }
+        for _ in 0..<1000 {
+            let u = rng.uniformDouble()
+            #expect(u >= 0 && u < 1)
+        }
     }
 
     @Test("CRC-32 of the check string")

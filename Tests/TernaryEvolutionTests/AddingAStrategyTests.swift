@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TernaryCore
+import Testing
+
 @testable import TernaryEvolution
 
 // The worked example of the article AddingAStrategy, written by following it: the strategy is
@@ -23,8 +24,10 @@ struct FirstImprovement: SearchStrategy {
     var initialZeroFraction: Double
     var readout: Bool
 
-    init(candidates: Int = Defaults.candidates, initialZeroFraction: Double = Defaults.initialZeroFraction,
-         readout: Bool = Defaults.readout) {
+    init(
+        candidates: Int = Defaults.candidates, initialZeroFraction: Double = Defaults.initialZeroFraction,
+        readout: Bool = Defaults.readout
+    ) {
         precondition(candidates >= 1, "candidates must be positive")
         (self.candidates, self.initialZeroFraction, self.readout) = (candidates, initialZeroFraction, readout)
     }
@@ -36,7 +39,9 @@ struct FirstImprovement: SearchStrategy {
         var proposals = MoveList()
     }
 
-    var settingsDescription: String { "first-improvement candidates=\(candidates) zeros=\(initialZeroFraction) readout=\(readout)" }
+    var settingsDescription: String {
+        "first-improvement candidates=\(candidates) zeros=\(initialZeroFraction) readout=\(readout)"
+    }
 
     func initialState(problem: SearchProblem, seed: UInt64, until stop: StopSignal) -> State? {
         problem.startingPoint(zeroFraction: initialZeroFraction, readout: readout, seed: seed, until: stop)
@@ -50,7 +55,9 @@ struct FirstImprovement: SearchStrategy {
         for candidate in 1...candidates {
             // The same kind of draw as local search's (the moves of candidate c of step s).
             var rng = Xoshiro256(seed: seed, stream: StreamPath.localMoves(state.step, candidate))
-            state.proposals.append(positions.randomTritMove(positions.randomWeight(outputShare: nil, using: &rng), of: state.current, using: &rng))
+            state.proposals.append(
+                positions.randomTritMove(
+                    positions.randomWeight(outputShare: nil, using: &rng), of: state.current, using: &rng))
             state.proposals.endCandidate()
         }
         return .moves(state.proposals)
@@ -91,7 +98,9 @@ struct AddingAStrategyTests {
         let bytes = stateBytes(run)
         for cut in stride(from: 1, to: bytes.count, by: max(1, bytes.count / 31)) {
             var reader = BinaryReader(bytes: Array(bytes[0..<cut]), path: "state")
-            #expect(throws: FileFormatError.self) { try session(FirstImprovement(), sizes: [20, 9, 3], data: data).restoreState(from: &reader) }
+            #expect(throws: FileFormatError.self) {
+                try session(FirstImprovement(), sizes: [20, 9, 3], data: data).restoreState(from: &reader)
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TernaryCore
+import Testing
+
 @testable import TernaryEvolution
 
 /// Runs `body(rank)` on `size` threads at once (real threads: the ranks block on each other)
@@ -57,14 +58,20 @@ struct DistributedTests {
                     #expect(try group[rank].broadcast(rank == 0 ? bytes : [7]) == bytes)
                     // Element-wise sums, wrapping like Int64 arithmetic (the totals of a data-parallel step).
                     let values = (0..<(round % 5)).map { Int64(rank * 1_000 + $0) &* (round == 7 ? Int64.max / 3 : 1) }
-                    let sums = (0..<(round % 5)).map { k in (0..<size).reduce(Int64(0)) { $0 &+ (Int64($1 * 1_000 + k) &* (round == 7 ? Int64.max / 3 : 1)) } }
+                    let sums = (0..<(round % 5)).map { k in
+                        (0..<size).reduce(Int64(0)) {
+                            $0 &+ (Int64($1 * 1_000 + k) &* (round == 7 ? Int64.max / 3 : 1))
+                        }
+                    }
                     #expect(try group[rank].allReduceSum(values) == sums)
                 }
                 return all
             }
             var expected: [Double] = []
             for round in 0..<50 {
-                for rank in 0..<size { expected += (0..<((rank + round) % 3)).map { Double(round * 1000 + rank * 10 + $0) } }
+                for rank in 0..<size {
+                    expected += (0..<((rank + round) % 3)).map { Double(round * 1000 + rank * 10 + $0) }
+                }
             }
             for result in results { #expect(try result.get() == expected, "\(size) ranks") }
         }
@@ -74,7 +81,10 @@ struct DistributedTests {
     func abandon() {
         let group = ThreadCommunicator.group(size: 3)
         let results = onRanks(3) { rank -> Int in
-            if rank == 2 { group[rank].abandon(); return 0 }
+            if rank == 2 {
+                group[rank].abandon()
+                return 0
+            }
             _ = try group[rank].allGather(UInt64(rank))
             return 1
         }
@@ -83,15 +93,21 @@ struct DistributedTests {
 
     /// Runs `strategy` alone (on `threads` threads) and on 2, 3 and 7 ranks of one thread each,
     /// and expects every rank's reports, state and operation count to equal the lone run's.
-    func compareWithRanks<S: SearchStrategy>(_ strategy: S, data: QuantizedDataset, batch: Int?, sizes: [Int], steps count: Int = 12,
-                                             threads: Int = 1, cacheBudget: Int = 0) {
-        let alone = session(strategy, sizes: sizes, data: data, batch: batch, rotateEvery: 5, threads: threads, seed: 4, cacheBudget: cacheBudget)
+    func compareWithRanks<S: SearchStrategy>(
+        _ strategy: S, data: QuantizedDataset, batch: Int?, sizes: [Int], steps count: Int = 12,
+        threads: Int = 1, cacheBudget: Int = 0
+    ) {
+        let alone = session(
+            strategy, sizes: sizes, data: data, batch: batch, rotateEvery: 5, threads: threads, seed: 4,
+            cacheBudget: cacheBudget)
         let reports = steps(alone, count)
         let expected = stateBytes(alone)
         for size in [2, 3, 7] {
             let group = ThreadCommunicator.group(size: size)
             let results = onRanks(size) { rank -> ([StepReport], [UInt8], Double) in
-                let run = session(strategy, sizes: sizes, data: data, batch: batch, rotateEvery: 5, threads: 1, seed: 4, cacheBudget: cacheBudget)
+                let run = session(
+                    strategy, sizes: sizes, data: data, batch: batch, rotateEvery: 5, threads: 1, seed: 4,
+                    cacheBudget: cacheBudget)
                 run.distribute(over: group[rank])
                 let mine = try (0..<count).map { _ in try run.advance() }
                 return (mine, stateBytes(run), run.integerOperations)
@@ -108,33 +124,44 @@ struct DistributedTests {
         }
     }
 
-    @Test("N ranks give the states and reports of one process (ga in full and from caches, local, es; 1 to 7 ranks, batches not divisible by N)")
+    @Test(
+        "N ranks give the states and reports of one process (ga in full and from caches, local, es; 1 to 7 ranks, batches not divisible by N)"
+    )
     func sameAsOneProcess() {
         let data = clusterData(count: 300, seed: 5)
         compareWithRanks(smallGA(population: 29), data: data, batch: 100, sizes: [20, 37, 3])
         // The defaults' scheme: children scored from breeders' caches that hold each rank's block.
-        var cached = GeneticAlgorithm(populationSize: 13, eliteCount: 3, selection: .truncation(count: 3), crossover: .neuron,
-                                      crossoverProbability: 0.3, mutation: Mutation(weightRate: 0.004, thresholdRate: 0.05, thresholdStep: 30),
-                                      readout: true)
+        var cached = GeneticAlgorithm(
+            populationSize: 13, eliteCount: 3, selection: .truncation(count: 3), crossover: .neuron,
+            crossoverProbability: 0.3, mutation: Mutation(weightRate: 0.004, thresholdRate: 0.05, thresholdStep: 30),
+            readout: true)
         cached.cachedChildFraction = 1.0 / 16
         compareWithRanks(cached, data: data, batch: 101, sizes: [20, 37, 3], cacheBudget: 1 << 26)
-        compareWithRanks(LocalSearch(candidates: 13, movesPerCandidate: 2, thresholdProbability: 0.2, thresholdStep: 40), data: data,
-                         batch: 121, sizes: [20, 37, 3])
-        compareWithRanks(SignVoteES(pairs: 5, perturbedTrits: 3, thresholdProbability: 0.1, thresholdStep: 40), data: data,
-                         batch: nil, sizes: [20, 37, 3])
+        compareWithRanks(
+            LocalSearch(candidates: 13, movesPerCandidate: 2, thresholdProbability: 0.2, thresholdStep: 40), data: data,
+            batch: 121, sizes: [20, 37, 3])
+        compareWithRanks(
+            SignVoteES(pairs: 5, perturbedTrits: 3, thresholdProbability: 0.1, thresholdStep: 40), data: data,
+            batch: nil, sizes: [20, 37, 3])
     }
 
-    @Test("data-parallel local and es on text windows: ranks hold blocks of a batch they do not divide; alone, 2 threads shard it")
+    @Test(
+        "data-parallel local and es on text windows: ranks hold blocks of a batch they do not divide; alone, 2 threads shard it"
+    )
     func textSameAsOneProcess() {
         var rng = Xoshiro256(seed: 8)
         let (context, vocabulary) = (3, 11)
-        let stream = (0..<8_400).map { _ in UInt16(rng.uniformBelow(2) == 0 ? rng.uniformBelow(3) : rng.uniformBelow(vocabulary)) }
+        let stream = (0..<8_400).map { _ in
+            UInt16(rng.uniformBelow(2) == 0 ? rng.uniformBelow(3) : rng.uniformBelow(vocabulary))
+        }
         let data = QuantizedDataset(windows: TokenWindows(stream: stream, context: context, vocabulary: vocabulary))
         let sizes = [context * vocabulary, 16, vocabulary]
         // 8,201 examples: a shard per thread for the lone 2-thread run (4,096 or more per shard).
-        compareWithRanks(LocalSearch(candidates: 7, movesPerCandidate: 1, thresholdProbability: 0.2, thresholdStep: 2), data: data,
-                         batch: 8_201, sizes: sizes, steps: 6, threads: 2)
-        compareWithRanks(SignVoteES(pairs: 3, perturbedTrits: 2, thresholdProbability: 0.1, thresholdStep: 2), data: data,
-                         batch: 8_201, sizes: sizes, steps: 6, threads: 2)
+        compareWithRanks(
+            LocalSearch(candidates: 7, movesPerCandidate: 1, thresholdProbability: 0.2, thresholdStep: 2), data: data,
+            batch: 8_201, sizes: sizes, steps: 6, threads: 2)
+        compareWithRanks(
+            SignVoteES(pairs: 3, perturbedTrits: 2, thresholdProbability: 0.1, thresholdStep: 2), data: data,
+            batch: 8_201, sizes: sizes, steps: 6, threads: 2)
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TernaryCore
-@testable import TernaryEvolution
 import TestSupport
+import Testing
+
+@testable import TernaryEvolution
 
 /// Every input pattern of `bits` binary inputs (0 or 255), labelled by parity.
 func parityData(bits: Int) -> QuantizedDataset {
@@ -30,16 +31,21 @@ func clusterData(count: Int, seed: UInt64, width: Int = 20) -> QuantizedDataset 
 }
 
 func smallGA(population: Int = 64) -> GeneticAlgorithm {
-    GeneticAlgorithm(populationSize: population, eliteCount: 2, selection: .tournament(size: 3), crossover: .uniform,
-                     crossoverProbability: 0.5, mutation: Mutation(weightRate: 0.03, thresholdRate: 0.1, thresholdStep: 40), readout: false)
+    GeneticAlgorithm(
+        populationSize: population, eliteCount: 2, selection: .tournament(size: 3), crossover: .uniform,
+        crossoverProbability: 0.5, mutation: Mutation(weightRate: 0.03, thresholdRate: 0.1, thresholdStep: 40),
+        readout: false)
 }
 
 /// A session of `strategy` on `data` with fitness batches of `batch` examples (nil: all) and
 /// `cacheBudget` bytes for a GA's breeders' caches.
-func session<S: SearchStrategy>(_ strategy: S, sizes: [Int], data: QuantizedDataset, batch: Int? = nil,
-                                rotateEvery: Int = 1, threads: Int = 2, seed: UInt64 = 1, cacheBudget: Int = 0) -> SearchRun<S> {
-    let problem = SearchProblem(architecture: Architecture(layerSizes: sizes), train: data, batchSize: batch,
-                                rotateEvery: rotateEvery, cacheBudget: cacheBudget, threads: threads)
+func session<S: SearchStrategy>(
+    _ strategy: S, sizes: [Int], data: QuantizedDataset, batch: Int? = nil,
+    rotateEvery: Int = 1, threads: Int = 2, seed: UInt64 = 1, cacheBudget: Int = 0
+) -> SearchRun<S> {
+    let problem = SearchProblem(
+        architecture: Architecture(layerSizes: sizes), train: data, batchSize: batch,
+        rotateEvery: rotateEvery, cacheBudget: cacheBudget, threads: threads)
     return SearchRun(strategy: strategy, problem: problem, seed: seed)
 }
 
@@ -57,7 +63,8 @@ func stateBytes(_ run: SearchSession) -> [UInt8] {
 }
 
 /// The plain (1 + lambda) search from random trits (the library's defaults are greedy, from the readout).
-let localStrategy = LocalSearch(candidates: 16, movesPerCandidate: 2, thresholdProbability: 0.2, thresholdStep: 40, greedy: false, readout: false)
+let localStrategy = LocalSearch(
+    candidates: 16, movesPerCandidate: 2, thresholdProbability: 0.2, thresholdStep: 40, greedy: false, readout: false)
 let esStrategy = SignVoteES(pairs: 8, perturbedTrits: 3, thresholdProbability: 0.1, thresholdStep: 40, readout: false)
 
 @Suite("Strategies")
@@ -87,9 +94,11 @@ struct StrategyTests {
     @Test("local search, es and the article's example reach 100% train accuracy on 4-bit parity")
     func parityIncremental() {
         let data = parityData(bits: 4)
-        for (name, run) in [("local", session(localStrategy, sizes: [4, 16, 2], data: data) as SearchSession),
-                            ("es", session(esStrategy, sizes: [4, 16, 2], data: data) as SearchSession),
-                            ("first", session(FirstImprovement(candidates: 16), sizes: [4, 16, 2], data: data) as SearchSession)] {
+        for (name, run) in [
+            ("local", session(localStrategy, sizes: [4, 16, 2], data: data) as SearchSession),
+            ("es", session(esStrategy, sizes: [4, 16, 2], data: data) as SearchSession),
+            ("first", session(FirstImprovement(candidates: 16), sizes: [4, 16, 2], data: data) as SearchSession),
+        ] {
             var solved = false
             for _ in 0..<3000 where !solved {
                 _ = try! run.advance()
@@ -103,8 +112,10 @@ struct StrategyTests {
     func threadsAgree() {
         let data = clusterData(count: 300, seed: 3)
         func compare<S: SearchStrategy>(_ strategy: S, batch: Int?) {
-            let one = session(strategy, sizes: [20, 70, 3], data: data, batch: batch, rotateEvery: 7, threads: 1, seed: 11)
-            let two = session(strategy, sizes: [20, 70, 3], data: data, batch: batch, rotateEvery: 7, threads: 2, seed: 11)
+            let one = session(
+                strategy, sizes: [20, 70, 3], data: data, batch: batch, rotateEvery: 7, threads: 1, seed: 11)
+            let two = session(
+                strategy, sizes: [20, 70, 3], data: data, batch: batch, rotateEvery: 7, threads: 2, seed: 11)
             #expect(steps(one, 20) == steps(two, 20), "\(strategy.settingsDescription)")
             #expect(stateBytes(one) == stateBytes(two), "\(strategy.settingsDescription)")
             #expect(one.step == 20)
@@ -177,7 +188,8 @@ struct StrategyTests {
             // Spreads: all equal, the text range (-8 ... 8), below and above the counting limit, the full Int32 range.
             let spread = [0, 17, 4095, 4097, 1 << 20][trial % 5]
             var values = (0..<count).map { _ -> Int32 in
-                trial % 5 == 4 ? Int32(truncatingIfNeeded: rng.next()) : Int32(rng.uniformBelow(spread + 1)) - Int32(spread / 2)
+                trial % 5 == 4
+                    ? Int32(truncatingIfNeeded: rng.next()) : Int32(rng.uniformBelow(spread + 1)) - Int32(spread / 2)
             }
             let expected = values.sorted()[count / 2]
             #expect(upperMedian(&values) == expected, "trial \(trial): \(count) values of spread \(spread)")
@@ -237,7 +249,9 @@ struct CheckpointTests {
 
     @Test("greedy local search, which applies several candidates a step, resumes from its state")
     func greedyResumes() throws {
-        let greedy = LocalSearch(candidates: 16, movesPerCandidate: 2, thresholdProbability: 0.2, thresholdStep: 40, greedy: true, readout: false)
+        let greedy = LocalSearch(
+            candidates: 16, movesPerCandidate: 2, thresholdProbability: 0.2, thresholdStep: 40, greedy: true,
+            readout: false)
         let run = session(greedy, sizes: [20, 65, 3], data: data, batch: 64, rotateEvery: 3, seed: 21)
         steps(run, 10)
         try #require(run.state.accepted > run.state.step, "the case under test: more candidates applied than steps")
@@ -256,7 +270,9 @@ struct CheckpointTests {
         #expect(!unstarted.hasStarted && stateBytes(unstarted).isEmpty)
         for cut in stride(from: 1, to: bytes.count, by: max(1, bytes.count / 97)) {
             var reader = BinaryReader(bytes: Array(bytes[0..<cut]), path: "state")
-            #expect(throws: FileFormatError.self) { try session(smallGA(population: 8), sizes: [20, 9, 3], data: data).restoreState(from: &reader) }
+            #expect(throws: FileFormatError.self) {
+                try session(smallGA(population: 8), sizes: [20, 9, 3], data: data).restoreState(from: &reader)
+            }
         }
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TernaryCore
-@testable import TernaryEvolution
 import TestSupport
+import Testing
+
+@testable import TernaryEvolution
 
 @Suite("Genetic operators")
 struct OperatorTests {
@@ -10,12 +11,15 @@ struct OperatorTests {
 
     func parents(_ seed: UInt64) -> (TernaryNetwork, TernaryNetwork, TernaryNetwork) {
         var rng = Xoshiro256(seed: seed)
-        return (randomNetwork(sizes, zeroFraction: 0.3, using: &rng), randomNetwork(sizes, zeroFraction: 0.3, using: &rng),
-                TernaryNetwork(layerSizes: sizes))
+        return (
+            randomNetwork(sizes, zeroFraction: 0.3, using: &rng), randomNetwork(sizes, zeroFraction: 0.3, using: &rng),
+            TernaryNetwork(layerSizes: sizes)
+        )
     }
 
-    @Test("every crossover takes each weight from one of the parents and keeps the invariants",
-          arguments: Crossover.allCases)
+    @Test(
+        "every crossover takes each weight from one of the parents and keeps the invariants",
+        arguments: Crossover.allCases)
     func crossoverWeights(kind: Crossover) {
         var (a, b, child) = parents(1)
         var rng = Xoshiro256(seed: 2)
@@ -35,11 +39,13 @@ struct OperatorTests {
                 #expect([a.thresholds[l][i], b.thresholds[l][i]].contains(child.thresholds[l][i]))
             }
         }
-        a.checkInvariants(); b.checkInvariants()
+        a.checkInvariants()
+        b.checkInvariants()
     }
 
-    @Test("neuron-wise and two-point crossover move whole rows with their thresholds",
-          arguments: [Crossover.neuron, .twoPoint])
+    @Test(
+        "neuron-wise and two-point crossover move whole rows with their thresholds",
+        arguments: [Crossover.neuron, .twoPoint])
     func wholeRows(kind: Crossover) {
         var (a, b, child) = parents(3)
         // Make the parents differ in every weight of the first layer so a row's origin is clear.
@@ -74,16 +80,22 @@ struct OperatorTests {
         var all = parents(5).0
         Mutation(weightRate: 1, thresholdRate: 1, thresholdStep: 1).apply(to: &all, using: &rng)
         #expect(zip(before, all.weights.flatMap(\.trits)).allSatisfy { $0 != $1 })
-        #expect(zip(parents(5).0.thresholds.flatMap { $0 }, all.thresholds.flatMap { $0 }).allSatisfy { abs(Int($0) - Int($1)) == 1 })
+        #expect(
+            zip(parents(5).0.thresholds.flatMap { $0 }, all.thresholds.flatMap { $0 }).allSatisfy {
+                abs(Int($0) - Int($1)) == 1
+            })
     }
 
-    @Test("an output share puts that share of local search's trit moves in the output layer; without it draws stay uniform")
+    @Test(
+        "an output share puts that share of local search's trit moves in the output layer; without it draws stay uniform"
+    )
     func outputShare() throws {
         let positions = GenomePositions(layerSizes: sizes, thresholdStep: 3)
         let outputStart = positions.weightEnds[positions.weightEnds.count - 2]
         var plain = Xoshiro256(seed: 9), unset = Xoshiro256(seed: 9)
         for _ in 0..<1000 {
-            #expect(positions.randomWeight(outputShare: nil, using: &unset) == plain.uniformBelow(positions.weightCount))
+            #expect(
+                positions.randomWeight(outputShare: nil, using: &unset) == plain.uniformBelow(positions.weightCount))
         }
         for share in [0.0, 0.3, 1.0] {
             var rng = Xoshiro256(seed: 10)
@@ -102,10 +114,16 @@ struct OperatorTests {
         // The strategy's proposals with share 1: every trit move in the output layer.
         let shape = [20, 65, 63, 3]
         var rng = Xoshiro256(seed: 11)
-        let strategy = LocalSearch(candidates: 64, movesPerCandidate: 3, thresholdProbability: 0.2, thresholdStep: 3, outputShare: 1)
-        var state = LocalSearch.State(current: randomNetwork(shape, zeroFraction: 0.3, using: &rng), step: 0, accepted: 0)
-        let problem = SearchProblem(architecture: Architecture(layerSizes: shape), train: clusterData(count: 32, seed: 1))
-        guard case .moves(let list) = strategy.ask(&state, problem: problem, seed: 3) else { Issue.record("not moves"); return }
+        let strategy = LocalSearch(
+            candidates: 64, movesPerCandidate: 3, thresholdProbability: 0.2, thresholdStep: 3, outputShare: 1)
+        var state = LocalSearch.State(
+            current: randomNetwork(shape, zeroFraction: 0.3, using: &rng), step: 0, accepted: 0)
+        let problem = SearchProblem(
+            architecture: Architecture(layerSizes: shape), train: clusterData(count: 32, seed: 1))
+        guard case .moves(let list) = strategy.ask(&state, problem: problem, seed: 3) else {
+            Issue.record("not moves")
+            return
+        }
         let trits = list.moves.filter { $0.kind == .trit }
         try #require(trits.count > 100)
         #expect(trits.allSatisfy { Int($0.layer) == shape.count - 2 })
@@ -134,12 +152,15 @@ struct OperatorTests {
         let ranking = rankBestFirst(fitness)
         #expect(ranking == [2, 0, 3, 1, 4])
         for _ in 0..<200 {
-            #expect([2, 0].contains(Selection.truncation(count: 2).pick(fitness: fitness, ranking: ranking, using: &rng)))
+            #expect(
+                [2, 0].contains(Selection.truncation(count: 2).pick(fitness: fitness, ranking: ranking, using: &rng)))
         }
         // A tournament of 60 over [NaN, NaN, 0.3] misses index 2 with probability (2/3)^60 < 1e-10.
         let mostlyNaN = [Double.nan, .nan, 0.3]
         for _ in 0..<100 {
-            #expect(Selection.tournament(size: 60).pick(fitness: mostlyNaN, ranking: rankBestFirst(mostlyNaN), using: &rng) == 2)
+            #expect(
+                Selection.tournament(size: 60).pick(fitness: mostlyNaN, ranking: rankBestFirst(mostlyNaN), using: &rng)
+                    == 2)
         }
         #expect(!isBetter(.nan, than: -.infinity))
         #expect(isBetter(-.infinity, than: .nan))

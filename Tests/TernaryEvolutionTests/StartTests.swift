@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TernaryCore
-@testable import TernaryEvolution
 import TestSupport
+import Testing
+
+@testable import TernaryEvolution
 
 /// The starts and the steps of the evolution arms in slices that a stop signal can end.
 @Suite("Starts and stopped steps")
@@ -11,7 +12,8 @@ struct StartTests {
 
     @Test("a population's start built in blocks equals each genome's readout made alone")
     func blockStartIsExact() {
-        let problem = SearchProblem(architecture: Architecture(layerSizes: [20, 9, 3]), train: data, batchSize: 64, threads: 2)
+        let problem = SearchProblem(
+            architecture: Architecture(layerSizes: [20, 9, 3]), train: data, batchSize: 64, threads: 2)
         // 130 genomes: two full blocks and a partial one.
         let started = problem.initialGenomes(count: 130, zeroFraction: 0.3, readout: true, seed: 5, until: .never)!
         let calibrated = problem.initialGenomes(count: 130, zeroFraction: 0.3, seed: 5)
@@ -25,7 +27,9 @@ struct StartTests {
     @Test("a stopped start or step leaves the session as it was, and stepping on gives an uninterrupted run's steps")
     func stoppedStepsChangeNothing() {
         let raised = StopSignal { true }
-        for strategy in [AnyStrategy(smallGA(population: 8)), AnyStrategy(LocalSearch(candidates: 8)), AnyStrategy(SignVoteES())] {
+        for strategy in [
+            AnyStrategy(smallGA(population: 8)), AnyStrategy(LocalSearch(candidates: 8)), AnyStrategy(SignVoteES()),
+        ] {
             let straight = strategy.session(data), stopped = strategy.session(data)
             #expect(try! stopped.advance(until: raised) == nil)
             #expect(!stopped.hasStarted && stateBytes(stopped).isEmpty, "stopped inside the start: nothing built")
@@ -57,13 +61,16 @@ struct LevelsTemperatureTests {
     func temperature() {
         var rng = Xoshiro256(seed: 1)
         let examples = randomExamples(count: 10, features: 6, classes: 3, using: &rng)
-        let data = QuantizedDataset(features: examples.features, featureCount: 6, labels: examples.labels, classCount: 3)
+        let data = QuantizedDataset(
+            features: examples.features, featureCount: 6, labels: examples.labels, classCount: 3)
         let sign = SearchProblem(architecture: Architecture(layerSizes: [6, 16, 3]), train: data, threads: 1)
         #expect(sign.temperature == nil)
-        let levels = SearchProblem(architecture: Architecture(layerSizes: [6, 16, 3], activation: .levels(bits: 4)), train: data, threads: 1)
+        let levels = SearchProblem(
+            architecture: Architecture(layerSizes: [6, 16, 3], activation: .levels(bits: 4)), train: data, threads: 1)
         #expect(abs(levels.temperature! - 0.25 * 6.0.squareRoot() / 15) < 1e-12)
-        let given = SearchProblem(architecture: Architecture(layerSizes: [6, 16, 3], activation: .levels(bits: 4)), train: data,
-                                  temperature: 0.5, threads: 1)
+        let given = SearchProblem(
+            architecture: Architecture(layerSizes: [6, 16, 3], activation: .levels(bits: 4)), train: data,
+            temperature: 0.5, threads: 1)
         #expect(given.temperature == 0.5)
     }
 }

@@ -1,9 +1,9 @@
 import Foundation
 import Synchronization
-import Testing
 import TernaryCore
 import TernaryExperiments
 import TestSupport
+import Testing
 
 @Suite("Command line")
 struct CommandLineTests {

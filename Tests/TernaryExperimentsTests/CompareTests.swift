@@ -1,20 +1,24 @@
 import Foundation
-import Testing
-import TestSupport
-@testable import TernaryExperiments
 import TernaryCore
+import TestSupport
+import Testing
+
+@testable import TernaryExperiments
 
 @Suite("compare command and early stopping")
 struct CompareTests {
     @Test("compare prints mean ± sd over seeds and draws the runs' curves in one chart")
     func compare() throws {
-        let config = temporaryPath("compare.json"), first = temporaryPath("first"), second = temporaryPath("second"), svg = temporaryPath("both.svg")
+        let config = temporaryPath("compare.json"), first = temporaryPath("first"), second = temporaryPath("second"),
+            svg = temporaryPath("both.svg")
         defer { for path in [config, first, second, svg] { try? FileManager.default.removeItem(atPath: path) } }
         try #"""
         {"dataset": {"synthetic": "parity:4", "test_fraction": 0.25, "validation_fraction": 0.25}, "model": {"hidden": [8]}, "seeds": [1, 2],
          "arms": {"local": {"strategy": "local", "steps": 40, "eval_every": 10}, "ste": {"strategy": "ste", "epochs": 3}}}
         """#.write(toFile: config, atomically: true, encoding: .utf8)
-        for folder in [first, second] { #expect(Captured.run(["run", config, "--out", folder, "--quiet"]).status == 0) }
+        for folder in [first, second] {
+            #expect(Captured.run(["run", config, "--out", folder, "--quiet"]).status == 0)
+        }
         let (status, output) = Captured.run(["compare", first, second, "--out", svg])
         #expect(status == 0, "\(output.err)")
         let table = output.out
@@ -43,7 +47,8 @@ struct CompareTests {
         """#.write(toFile: config, atomically: true, encoding: .utf8)
         let (status, output) = Captured.run(["run", config, "--out", folder, "--quiet"])
         #expect(status == 0, "\(output.err)")
-        let rows = try String(contentsOfFile: folder + "/curves.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        let rows = try String(contentsOfFile: folder + "/curves.csv", encoding: .utf8).split(separator: "\n")
+            .dropFirst()
         // XOR's four examples leave no validation split: selection uses train accuracy (column 7).
         let validation = rows.map { row -> Double in
             let fields = row.split(separator: ",", omittingEmptySubsequences: false)
@@ -67,7 +72,9 @@ struct LaunchTests {
         #expect(!InputQuantizer.fitsPerFeature([5, 5, 5, 5], featureCount: 2))
     }
 
-    @Test("a build without MPI started as one of several MPI processes refuses, instead of running the experiment N times")
+    @Test(
+        "a build without MPI started as one of several MPI processes refuses, instead of running the experiment N times"
+    )
     func mpiWithoutMPI() throws {
         let (status, message) = try launch(try ternevoBinary(), ["help"], environment: ["OMPI_COMM_WORLD_SIZE": "2"])
         #expect(status == 64)

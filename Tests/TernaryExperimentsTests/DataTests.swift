@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-import TestSupport
 import TernaryCore
+import TestSupport
+import Testing
+
 @testable import TernaryExperiments
 
 @Suite("CSV loader")
@@ -23,18 +24,20 @@ struct CSVLoaderTests {
         #expect(data.featureCount == 2 && data.classCount == 3)
     }
 
-    @Test("bad files name the line and column", arguments: [
-        ("", "d.csv: is empty; expected a header row with a 'label' column"),
-        ("a,b\n1,2\n", "d.csv: line 1: no 'label' column in the header (columns: a, b)"),
-        ("a,label,label\n", "d.csv: line 1: 'label' appears 2 times in the header"),
-        ("a,label\n1,0\n2\n", "d.csv: line 3 has 1 fields; the header has 2"),
-        ("a,label\n1,0\nx,1\n", "d.csv: line 3, column 'a': 'x' is not a finite number"),
-        ("a,label\nnan,0\n", "d.csv: line 2, column 'a': 'nan' is not a finite number"),
-        ("a,label\ninf,0\n", "d.csv: line 2, column 'a': 'inf' is not a finite number"),
-        ("a,label\n1,1.5\n", "d.csv: line 2, column 'label': '1.5' is not a non-negative integer class"),
-        ("a,label\n1,-1\n", "d.csv: line 2, column 'label': '-1' is not a non-negative integer class"),
-        ("a,label\n", "d.csv: has a header but no examples"),
-    ])
+    @Test(
+        "bad files name the line and column",
+        arguments: [
+            ("", "d.csv: is empty; expected a header row with a 'label' column"),
+            ("a,b\n1,2\n", "d.csv: line 1: no 'label' column in the header (columns: a, b)"),
+            ("a,label,label\n", "d.csv: line 1: 'label' appears 2 times in the header"),
+            ("a,label\n1,0\n2\n", "d.csv: line 3 has 1 fields; the header has 2"),
+            ("a,label\n1,0\nx,1\n", "d.csv: line 3, column 'a': 'x' is not a finite number"),
+            ("a,label\nnan,0\n", "d.csv: line 2, column 'a': 'nan' is not a finite number"),
+            ("a,label\ninf,0\n", "d.csv: line 2, column 'a': 'inf' is not a finite number"),
+            ("a,label\n1,1.5\n", "d.csv: line 2, column 'label': '1.5' is not a non-negative integer class"),
+            ("a,label\n1,-1\n", "d.csv: line 2, column 'label': '-1' is not a non-negative integer class"),
+            ("a,label\n", "d.csv: has a header but no examples"),
+        ])
     func errors(text: String, expected: String) {
         #expect(problem(text) == expected)
     }
@@ -42,7 +45,8 @@ struct CSVLoaderTests {
     @Test("the stratified split keeps class shares and is repeatable")
     func split() {
         let labels = (0..<300).map { $0 % 3 }
-        let data = LabeledData(features: labels.map(Float.init), featureCount: 1, labels: labels, classCount: 3, source: "x")
+        let data = LabeledData(
+            features: labels.map(Float.init), featureCount: 1, labels: labels, classCount: 3, source: "x")
         let (train, test) = data.split(testFraction: 0.2, seed: 4)
         #expect(test.count == 60 && train.count == 240)
         #expect((0..<3).allSatisfy { c in test.labels.filter { $0 == c }.count == 20 })
@@ -64,8 +68,10 @@ struct EvolveCommandTests {
         let csv = temporaryPath("data.csv"), model = temporaryPath("best.tern"), folder = temporaryPath("evolve")
         defer { for path in [csv, model, folder] { try? FileManager.default.removeItem(atPath: path) } }
         try lines.joined(separator: "\n").write(toFile: csv, atomically: true, encoding: .utf8)
-        let (status, output) = Captured.run(["evolve", csv, "--hidden", "8", "--steps", "20", "--population", "16",
-                                             "--batch", "32", "--eval-every", "5", "--out", folder, "--model", model, "--quiet"])
+        let (status, output) = Captured.run([
+            "evolve", csv, "--hidden", "8", "--steps", "20", "--population", "16",
+            "--batch", "32", "--eval-every", "5", "--out", folder, "--model", model, "--quiet",
+        ])
         #expect(status == 0, "\(output.err)")
         #expect(try String(contentsOfFile: folder + "/summary.csv", encoding: .utf8).contains("\nga,1,20,"))
         #expect(output.out.contains("chart: \(folder)/curves.svg"))
@@ -73,13 +79,17 @@ struct EvolveCommandTests {
         #expect(try TernaryNetwork(contentsOfFile: model).layerSizes == [3, 8, 2])
         let config = try String(contentsOfFile: folder + "/config.json", encoding: .utf8)
         #expect(config.contains(#""population": 16"#))
-        for (command, kind, extra) in [("evolve", "local", ["--candidates", "8"]), ("evolve", "es", ["--pairs", "4"]),
-                                       ("train", "ste", ["--lr", "0.01"]), ("train", "float", [])] {
+        for (command, kind, extra) in [
+            ("evolve", "local", ["--candidates", "8"]), ("evolve", "es", ["--pairs", "4"]),
+            ("train", "ste", ["--lr", "0.01"]), ("train", "float", []),
+        ] {
             let flag = command == "evolve" ? "--strategy" : "--arm"
-            let (status, output) = Captured.run([command, csv, flag, kind, "--hidden", "8", "--steps", "6", "--out", folder + kind, "--quiet"] + extra)
+            let (status, output) = Captured.run(
+                [command, csv, flag, kind, "--hidden", "8", "--steps", "6", "--out", folder + kind, "--quiet"] + extra)
             defer { try? FileManager.default.removeItem(atPath: folder + kind) }
             #expect(status == 0, "\(kind): \(output.err)")
-            #expect(try String(contentsOfFile: folder + kind + "/summary.csv", encoding: .utf8).contains("\n\(kind),1,6,"))
+            #expect(
+                try String(contentsOfFile: folder + kind + "/summary.csv", encoding: .utf8).contains("\n\(kind),1,6,"))
             #expect(output.out.contains("test at best val"), "the run ends with the comparison table: \(output.out)")
         }
     }
@@ -92,12 +102,18 @@ struct EvolveCommandTests {
         #expect(output.err == "ternevo: --crossover: 'zip' is not one of uniform, neuron, two-point, none")
         // The reader names options, not the keys the options became.
         let unknown = Captured.run(["evolve", "x.csv", "--populaton", "4", "--out", folder]).output.err
-        #expect(unknown.hasPrefix("ternevo: unknown option '--populaton' (known here: --batch, --cache-mb,"), "\(unknown)")
-        let large = Captured.run(["evolve", "synthetic:parity:4", "--population", "100000", "--hidden", "5000", "--max-memory", "10M", "--out", folder])
+        #expect(
+            unknown.hasPrefix("ternevo: unknown option '--populaton' (known here: --batch, --cache-mb,"), "\(unknown)")
+        let large = Captured.run([
+            "evolve", "synthetic:parity:4", "--population", "100000", "--hidden", "5000", "--max-memory", "10M",
+            "--out", folder,
+        ])
         #expect(large.status == 65)
         #expect(large.output.err.hasPrefix("ternevo: --population: the run would need about"), "\(large.output.err)")
         #expect(Captured.run(["evolve", "x.csv", "--population", "4", "--elite", "4", "--out", folder]).status == 64)
-        #expect(Captured.run(["evolve", "x.csv", "--strategy", "hill"]).output.err == "ternevo: --strategy 'hill' is not one of ga, local, es")
+        #expect(
+            Captured.run(["evolve", "x.csv", "--strategy", "hill"]).output.err
+                == "ternevo: --strategy 'hill' is not one of ga, local, es")
         let (missing, missingOutput) = Captured.run(["evolve", "/no/such.csv", "--out", folder])
         #expect(missing == 65)
         #expect(missingOutput.err == "ternevo: /no/such.csv: does not exist", "\(missingOutput.err)")
@@ -109,7 +125,9 @@ struct EvolveCommandTests {
 struct IDXLoaderTests {
     func idx(_ magic: UInt32, _ dims: [UInt32], _ payload: [UInt8]) -> [UInt8] {
         var bytes = [UInt8]()
-        for word in [magic] + dims { bytes += [UInt8(word >> 24), UInt8(word >> 16 & 0xFF), UInt8(word >> 8 & 0xFF), UInt8(word & 0xFF)] }
+        for word in [magic] + dims {
+            bytes += [UInt8(word >> 24), UInt8(word >> 16 & 0xFF), UInt8(word >> 8 & 0xFF), UInt8(word & 0xFF)]
+        }
         return bytes + payload
     }
 
@@ -124,7 +142,10 @@ struct IDXLoaderTests {
 
     func problem(_ images: [UInt8], _ labels: [UInt8]) throws -> String? {
         let (i, l) = try write(images, labels)
-        do { _ = try IDXLoader.load(images: i, labels: l); return nil } catch {
+        do {
+            _ = try IDXLoader.load(images: i, labels: l)
+            return nil
+        } catch {
             return error.description.replacingOccurrences(of: (i as NSString).deletingLastPathComponent + "/", with: "")
         }
     }
@@ -148,22 +169,30 @@ struct IDXLoaderTests {
         #expect(DatasetFile.configKey("synthetic:parity:3") == ("synthetic", "parity:3"))
         #expect(DatasetFile.configKey("/no/such.csv").key == "csv")
         // The commands' loader (evolve, train) takes the same forms.
-        let prepared = try PreparedData.load((images as NSString).deletingLastPathComponent, testFraction: 0.5, seed: 1, bits: 8)
+        let prepared = try PreparedData.load(
+            (images as NSString).deletingLastPathComponent, testFraction: 0.5, seed: 1, bits: 8)
         #expect(prepared.train.count + prepared.test.count == 2 && prepared.train.featureCount == 6)
     }
 
     @Test("wrong magic, truncation, extra bytes and count mismatches name the file")
     func errors() throws {
         let labels = idx(0x801, [2], [1, 0])
-        #expect(try problem(idx(0x804, [2, 2, 3], Array(0..<12)), labels)
-                == "train-images-idx3-ubyte: byte 0: IDX magic 0x00000804; expected 0x00000803 (unsigned-byte images, 3 dimensions)")
-        #expect(try problem(idx(0x803, [2, 2, 3], Array(0..<11)), labels)
+        #expect(
+            try problem(idx(0x804, [2, 2, 3], Array(0..<12)), labels)
+                == "train-images-idx3-ubyte: byte 0: IDX magic 0x00000804; expected 0x00000803 (unsigned-byte images, 3 dimensions)"
+        )
+        #expect(
+            try problem(idx(0x803, [2, 2, 3], Array(0..<11)), labels)
                 == "train-images-idx3-ubyte: is truncated: 27 bytes where its header announces 28")
-        #expect(try problem(idx(0x803, [2, 2, 3], Array(0..<13)), labels)
+        #expect(
+            try problem(idx(0x803, [2, 2, 3], Array(0..<13)), labels)
                 == "train-images-idx3-ubyte: has 1 bytes after the 28 its header announces")
-        #expect(try problem(idx(0x803, [2, 2, 3], Array(0..<12)), idx(0x801, [3], [1, 0, 1]))?
+        #expect(
+            try problem(idx(0x803, [2, 2, 3], Array(0..<12)), idx(0x801, [3], [1, 0, 1]))?
                 .hasPrefix("train-labels-idx1-ubyte: holds 3 labels but") == true)
-        #expect(try problem([0, 0, 8], labels) == "train-images-idx3-ubyte: is 3 bytes, shorter than its 16-byte IDX header")
+        #expect(
+            try problem([0, 0, 8], labels) == "train-images-idx3-ubyte: is 3 bytes, shorter than its 16-byte IDX header"
+        )
     }
 }
 
@@ -223,9 +252,12 @@ struct ScalingTests {
         defer { for path in [csv, config] { try? FileManager.default.removeItem(atPath: path) } }
         try lines.joined(separator: "\n").write(toFile: csv, atomically: true, encoding: .utf8)
         for (scaling, smallRange) in [("per_feature", 255), ("global", 0)] {
-            try #"{"dataset": {"csv": "\#(csv)", "scaling": "\#(scaling)"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1}}}"#
+            try
+                #"{"dataset": {"csv": "\#(csv)", "scaling": "\#(scaling)"}, "model": {"hidden": [4]}, "arms": {"ga": {"strategy": "ga", "seconds": 1}}}"#
                 .write(toFile: config, atomically: true, encoding: .utf8)
-            let runner = ExperimentRunner(config: try ExperimentConfig.load(config), folder: "unused", threads: 1, console: .standard, quiet: true, communicator: nil)
+            let runner = ExperimentRunner(
+                config: try ExperimentConfig.load(config), folder: "unused", threads: 1, console: .standard,
+                quiet: true, communicator: nil)
             let train = try runner.loadSplits().train
             let small = stride(from: 0, to: train.features.count, by: 2).map { Int(train.features[$0]) }
             #expect(small.max()! - small.min()! == smallRange, "\(scaling)")

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-import TestSupport
 import TernaryCore
+import TestSupport
+import Testing
+
 @testable import TernaryExperiments
 
 @Suite("Distributed runs through the runner (ranks as threads)")
@@ -9,8 +10,10 @@ struct DistributedRunTests {
     /// Runs `body(rank, communicator)` for `size` ranks, each on its own thread, and returns
     /// their results in rank order; a rank that fails (`failed`) abandons the group so the others
     /// do not wait for it in a collective.
-    func onRanks<Result>(_ size: Int, failed: @escaping @Sendable (Result) -> Bool,
-                         _ body: @escaping @Sendable (Int, ThreadCommunicator) -> Result) -> [Result] {
+    func onRanks<Result>(
+        _ size: Int, failed: @escaping @Sendable (Result) -> Bool,
+        _ body: @escaping @Sendable (Int, ThreadCommunicator) -> Result
+    ) -> [Result] {
         let group = ThreadCommunicator.group(size: size)
         let lock = NSLock(), done = DispatchGroup()
         nonisolated(unsafe) var results = [Result?](repeating: nil, count: size)
@@ -34,8 +37,9 @@ struct DistributedRunTests {
         let configBox = UncheckedSendable(configs)
         return onRanks(size, failed: { $0 != "ok" && $0 != "interrupted" }) { rank, communicator in
             let config = rank < configBox.value.count ? configBox.value[rank] : configBox.value[0]
-            let runner = ExperimentRunner(config: config, folder: folder, threads: 1, console: .standard, quiet: true,
-                                          resuming: resuming, communicator: communicator)
+            let runner = ExperimentRunner(
+                config: config, folder: folder, threads: 1, console: .standard, quiet: true,
+                resuming: resuming, communicator: communicator)
             do { return try runner.run() ? "ok" : "interrupted" } catch { return "\(error)" }
         }
     }
@@ -59,7 +63,8 @@ struct DistributedRunTests {
                   "ste": {"strategy": "ste", "epochs": 3, "batch": 4}}}
         """#.write(toFile: file, atomically: true, encoding: .utf8)
         let config = try ExperimentConfig.load(file)
-        let single = ExperimentRunner(config: config, folder: alone, threads: 2, console: .standard, quiet: true, communicator: nil)
+        let single = ExperimentRunner(
+            config: config, folder: alone, threads: 2, console: .standard, quiet: true, communicator: nil)
         #expect(try single.run())
         let resume = ResumeTests()
         for size in [2, 3, 5] {
@@ -71,7 +76,9 @@ struct DistributedRunTests {
             for arm in ["ga", "local", "es", "ste"] {
                 for seed in [1, 2] {
                     let model = "/\(arm)-seed\(seed).tern"
-                    #expect(contents(folder + model) != nil && contents(folder + model) == contents(alone + model), "\(size) ranks: \(model)")
+                    #expect(
+                        contents(folder + model) != nil && contents(folder + model) == contents(alone + model),
+                        "\(size) ranks: \(model)")
                 }
             }
         }
@@ -79,7 +86,9 @@ struct DistributedRunTests {
         let cut = temporaryPath("cut")
         folders.append(cut)
         #expect(runRanks(config, size: 3, folder: cut) == [true, true, true])
-        for arm in ["ga", "local", "es", "ste"] { try FileManager.default.removeItem(atPath: cut + "/\(arm)-seed2.ckpt") }
+        for arm in ["ga", "local", "es", "ste"] {
+            try FileManager.default.removeItem(atPath: cut + "/\(arm)-seed2.ckpt")
+        }
         #expect(runRanks(config, size: 2, folder: cut, resuming: true) == [true, true])
         #expect(try curvesWithoutTime(cut) == curvesWithoutTime(alone))
         #expect(try resume.summaryWithoutTime(cut) == resume.summaryWithoutTime(alone))
@@ -90,12 +99,15 @@ struct DistributedRunTests {
         let one = temporaryPath("one.json"), other = temporaryPath("other.json"), folder = temporaryPath("diverged")
         defer { for path in [one, other, folder] { try? FileManager.default.removeItem(atPath: path) } }
         let text = #"""
-        {"dataset": {"synthetic": "parity:4"}, "model": {"hidden": [8]}, "seeds": [1],
-         "arms": {"ga": {"strategy": "ga", "generations": 20, "population": 10, "eval_every": 5, "mutation": MUTATION}}}
-        """#
-        try text.replacingOccurrences(of: "MUTATION", with: "0.05").write(toFile: one, atomically: true, encoding: .utf8)
-        try text.replacingOccurrences(of: "MUTATION", with: "0.2").write(toFile: other, atomically: true, encoding: .utf8)
-        let outcomes = runRanks([try ExperimentConfig.load(one), try ExperimentConfig.load(other)], size: 2, folder: folder)
+            {"dataset": {"synthetic": "parity:4"}, "model": {"hidden": [8]}, "seeds": [1],
+             "arms": {"ga": {"strategy": "ga", "generations": 20, "population": 10, "eval_every": 5, "mutation": MUTATION}}}
+            """#
+        try text.replacingOccurrences(of: "MUTATION", with: "0.05").write(
+            toFile: one, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "MUTATION", with: "0.2").write(
+            toFile: other, atomically: true, encoding: .utf8)
+        let outcomes = runRanks(
+            [try ExperimentConfig.load(one), try ExperimentConfig.load(other)], size: 2, folder: folder)
         #expect(outcomes.allSatisfy { $0 != "ok" }, "\(outcomes)")
         #expect(outcomes.contains { $0.contains("differs from rank 0's") && $0.contains("diverged") }, "\(outcomes)")
     }
@@ -125,6 +137,8 @@ struct DistributedRunTests {
         #expect(plan[1].out.isEmpty, "rank 1 prints no plan: \(plan[1].out)")
         #expect(twoRanks(["run", file, "--out", ranks, "--quiet"]).map(\.status) == [0, 0])
         #expect(try curvesWithoutTime(ranks) == curvesWithoutTime(alone))
-        for arm in ["local", "ga"] { #expect(contents(ranks + "/\(arm)-seed1.tern") == contents(alone + "/\(arm)-seed1.tern"), "\(arm)") }
+        for arm in ["local", "ga"] {
+            #expect(contents(ranks + "/\(arm)-seed1.tern") == contents(alone + "/\(arm)-seed1.tern"), "\(arm)")
+        }
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-import TestSupport
 import TernaryCore
+import TestSupport
+import Testing
+
 @testable import TernaryExperiments
 
 func ternevoBinary() throws -> String {
@@ -20,8 +21,10 @@ struct KillTests {
                 return fields.joined(separator: ",")
             }.joined(separator: "\n")
         }
-        var result = ["curves": try lines("curves.csv", blank: [3], columns: 19),
-                      "summary": try lines("summary.csv", blank: [3, 10, 11, 12, 18, 19], columns: 20)]
+        var result = [
+            "curves": try lines("curves.csv", blank: [3], columns: 19),
+            "summary": try lines("summary.csv", blank: [3, 10, 11, 12, 18, 19], columns: 20),
+        ]
         for name in try FileManager.default.contentsOfDirectory(atPath: folder) where name.hasSuffix(".tern") {
             result[name] = FileManager.default.contents(atPath: folder + "/" + name)?.base64EncodedString()
         }
@@ -31,29 +34,32 @@ struct KillTests {
     /// Every arm kind with its shipped defaults (only the budgets and the network are set),
     /// small enough for the debug binary: an arm's defaults are what users resume.
     static let defaultsConfig = #"""
-    {"dataset": {"synthetic": "parity:8"}, "model": {"hidden": [16]}, "seeds": [1],
-     "arms": {"ga": {"strategy": "ga", "generations": 12},
-              "local": {"strategy": "local", "steps": 300},
-              "es": {"strategy": "es", "generations": 150},
-              "ste": {"strategy": "ste", "epochs": 20},
-              "float": {"strategy": "float", "epochs": 20}}}
-    """#
+        {"dataset": {"synthetic": "parity:8"}, "model": {"hidden": [16]}, "seeds": [1],
+         "arms": {"ga": {"strategy": "ga", "generations": 12},
+                  "local": {"strategy": "local", "steps": 300},
+                  "es": {"strategy": "es", "generations": 150},
+                  "ste": {"strategy": "ste", "epochs": 20},
+                  "float": {"strategy": "float", "epochs": 20}}}
+        """#
 
     /// The text task's arms with their defaults, on the first 20,000 characters of the shipped
     /// slice (written beside the config as `kill.txt`). Only the logging is sparser than the
     /// default: a text point fits a temperature, and logging every step took most of the run.
     static let textConfig = #"""
-    {"dataset": {"text": "kill.txt", "context": 4}, "model": {"hidden": [16]}, "seeds": [1],
-     "arms": {"ga": {"strategy": "ga", "generations": 12, "eval_every": 4},
-              "local": {"strategy": "local", "steps": 150, "eval_every": 50},
-              "es": {"strategy": "es", "generations": 50, "eval_every": 25},
-              "ste": {"strategy": "ste", "epochs": 3},
-              "float": {"strategy": "float", "epochs": 3}}}
-    """#
+        {"dataset": {"text": "kill.txt", "context": 4}, "model": {"hidden": [16]}, "seeds": [1],
+         "arms": {"ga": {"strategy": "ga", "generations": 12, "eval_every": 4},
+                  "local": {"strategy": "local", "steps": 150, "eval_every": 50},
+                  "es": {"strategy": "es", "generations": 50, "eval_every": 25},
+                  "ste": {"strategy": "ste", "epochs": 3},
+                  "float": {"strategy": "float", "epochs": 3}}}
+        """#
 
     /// Runs a config uninterrupted; returns the snapshot and the duration.
-    func uninterrupted(_ binary: String, _ config: String, _ straight: String, text: String = KillTests.defaultsConfig) throws
-        -> (expected: [String: String], seconds: Double) {
+    func uninterrupted(
+        _ binary: String, _ config: String, _ straight: String, text: String = KillTests.defaultsConfig
+    ) throws
+        -> (expected: [String: String], seconds: Double)
+    {
         try text.write(toFile: config, atomically: true, encoding: .utf8)
         let start = Date()
         let full = try spawn(binary, ["run", config, "--out", straight, "--quiet", "--threads", "2"])
@@ -62,7 +68,9 @@ struct KillTests {
         return (try snapshot(straight), Date().timeIntervalSince(start))
     }
 
-    @Test("a real process killed with SIGKILL at any moment, any number of times, also during resume, or stopped by SIGTERM or SIGHUP, resumes to the files of an uninterrupted run (every arm kind with its defaults)")
+    @Test(
+        "a real process killed with SIGKILL at any moment, any number of times, also during resume, or stopped by SIGTERM or SIGHUP, resumes to the files of an uninterrupted run (every arm kind with its defaults)"
+    )
     func killAndResume() throws {
         let binary = try ternevoBinary()
         let config = temporaryPath("kill.json"), straight = temporaryPath("straight")
@@ -72,8 +80,12 @@ struct KillTests {
         try terminateAndResume(binary, config, expected: expected, duration: duration)
     }
 
-    @Test("the text task's arms, with their defaults, killed with SIGKILL and resumed, give the files of an uninterrupted run (release binary)",
-          .enabled(if: freshReleaseBinary != nil, "needs a release binary newer than the sources (a debug build takes minutes here): run 'swift build -c release' first, as .ci/run does"))
+    @Test(
+        "the text task's arms, with their defaults, killed with SIGKILL and resumed, give the files of an uninterrupted run (release binary)",
+        .enabled(
+            if: freshReleaseBinary != nil,
+            "needs a release binary newer than the sources (a debug build takes minutes here): run 'swift build -c release' first, as .ci/run does"
+        ))
     func killText() throws {
         let binary = try #require(freshReleaseBinary)
         let folder = temporaryPath("kill-text")
@@ -100,7 +112,9 @@ struct KillTests {
             defer { try? FileManager.default.removeItem(atPath: folder) }
             var kills = 0
             var arguments = ["run", config, "--out", folder, "--quiet", "--threads", "2"]
-            for delay in [duration * (Double(trial) + rng.uniformDouble()) / Double(trials), duration * 0.3 * rng.uniformDouble()] {
+            for delay in [
+                duration * (Double(trial) + rng.uniformDouble()) / Double(trials), duration * 0.3 * rng.uniformDouble(),
+            ] {
                 let process = try spawn(binary, arguments)
                 Thread.sleep(forTimeInterval: delay)
                 if process.isRunning {
@@ -109,7 +123,8 @@ struct KillTests {
                 }
                 process.waitUntilExit()
                 // Killed before config.json was written: the user runs the config again.
-                arguments = FileManager.default.fileExists(atPath: folder + "/config.json")
+                arguments =
+                    FileManager.default.fileExists(atPath: folder + "/config.json")
                     ? ["resume", folder, "--quiet", "--threads", trial % 2 == 0 ? "1" : "2"] : arguments
             }
             totalKills += kills
@@ -136,7 +151,9 @@ struct KillTests {
             // Wait until the run has written its first record, then stop it mid-run.
             let deadline = Date().addingTimeInterval(30)
             while process.isRunning && Date() < deadline
-                    && ((try? FileManager.default.contentsOfDirectory(atPath: folder))?.contains { $0.hasSuffix(".ckpt") } ?? false) == false {
+                && ((try? FileManager.default.contentsOfDirectory(atPath: folder))?.contains { $0.hasSuffix(".ckpt") }
+                    ?? false) == false
+            {
                 Thread.sleep(forTimeInterval: 0.01)
             }
             Thread.sleep(forTimeInterval: duration * 0.2)
@@ -146,10 +163,13 @@ struct KillTests {
             }
             Foundation.kill(process.processIdentifier, signal)
             process.waitUntilExit()
-            #expect(process.terminationReason == .exit && process.terminationStatus == status,
-                    "signal \(signal): ended by \(process.terminationReason == .exit ? "exit status" : "signal") \(process.terminationStatus)")
+            #expect(
+                process.terminationReason == .exit && process.terminationStatus == status,
+                "signal \(signal): ended by \(process.terminationReason == .exit ? "exit status" : "signal") \(process.terminationStatus)"
+            )
             let summary = try String(contentsOfFile: folder + "/summary.csv", encoding: .utf8)
-            #expect(summary.split(separator: "\n").count < 11, "a stopped run has fewer summary rows than a finished one")
+            #expect(
+                summary.split(separator: "\n").count < 11, "a stopped run has fewer summary rows than a finished one")
             let resume = try spawn(binary, ["resume", folder, "--quiet"])
             resume.waitUntilExit()
             #expect(resume.terminationStatus == 0)
@@ -157,28 +177,37 @@ struct KillTests {
         }
     }
 
-    @Test("a second run or resume on a folder being written is refused naming the holder; after a kill -9 the folder resumes")
+    @Test(
+        "a second run or resume on a folder being written is refused naming the holder; after a kill -9 the folder resumes"
+    )
     func oneWriter() throws {
         let binary = try ternevoBinary()
         let config = temporaryPath("lock.json"), folder = temporaryPath("locked")
         defer { for path in [config, folder] { try? FileManager.default.removeItem(atPath: path) } }
-        try #"{"dataset": {"synthetic": "parity:6"}, "model": {"hidden": [8]}, "arms": {"local": {"strategy": "local", "seconds": 60}}}"#
+        try
+            #"{"dataset": {"synthetic": "parity:6"}, "model": {"hidden": [8]}, "arms": {"local": {"strategy": "local", "seconds": 60}}}"#
             .write(toFile: config, atomically: true, encoding: .utf8)
         let holder = try spawn(binary, ["run", config, "--out", folder, "--quiet", "--threads", "1"])
         defer { if holder.isRunning { Foundation.kill(holder.processIdentifier, SIGKILL) } }
         let deadline = Date().addingTimeInterval(30)
-        while !FileManager.default.fileExists(atPath: folder + "/config.json") && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        while !FileManager.default.fileExists(atPath: folder + "/config.json") && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
         #expect(holder.isRunning)
         for arguments in [["resume", folder, "--quiet"], ["run", config, "--out", folder, "--quiet"]] {
             let (status, output) = Captured.run(arguments)
             #expect(status == 73, "\(arguments[0]): \(output.err)")
-            #expect(output.err.contains("another ternevo process is writing this run folder (pid \(holder.processIdentifier), 'ternevo run'"), "\(output.err)")
+            #expect(
+                output.err.contains(
+                    "another ternevo process is writing this run folder (pid \(holder.processIdentifier), 'ternevo run'"
+                ), "\(output.err)")
         }
         Foundation.kill(holder.processIdentifier, SIGKILL)
         holder.waitUntilExit()
         // The kernel dropped the lock with the process; a shorter time budget ends the arm at once.
         let text = try String(contentsOfFile: folder + "/config.json", encoding: .utf8)
-        try text.replacingOccurrences(of: "\"seconds\": 60", with: "\"seconds\": 0.001").write(toFile: folder + "/config.json", atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"seconds\": 60", with: "\"seconds\": 0.001").write(
+            toFile: folder + "/config.json", atomically: true, encoding: .utf8)
         let (status, output) = Captured.run(["resume", folder, "--quiet"])
         #expect(status == 0, "\(output.err)")
     }

@@ -1,21 +1,26 @@
 import Foundation
+import TestSupport
+import Testing
+
+@testable import TernaryExperiments
+
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
-import Testing
-import TestSupport
-@testable import TernaryExperiments
 
 @Suite("plot command")
 struct PlotTests {
-    let header = "method,seed,step,wall_s,evals,train_loss,train_acc,test_acc,best_fitness,mean_fitness,int_ops,float_ops"
+    let header =
+        "method,seed,step,wall_s,evals,train_loss,train_acc,test_acc,best_fitness,mean_fitness,int_ops,float_ops"
 
     @Test("draws well-formed SVG with one legend entry per method; empty cells are skipped")
     func draws() throws {
         var lines = [header]
         for (method, seeds) in [("ga", 2), ("ste", 1)] {
             for seed in 1...seeds {
-                for step in 1...5 { lines.append("\(method),\(seed),\(step),\(Double(step) * 0.5),\(step),,,\(0.1 * Double(step)),,,,") }
+                for step in 1...5 {
+                    lines.append("\(method),\(seed),\(step),\(Double(step) * 0.5),\(step),,,\(0.1 * Double(step)),,,,")
+                }
             }
         }
         lines.append("ga,1,6,3.0,6,,,,,,,")
@@ -62,7 +67,9 @@ struct LogAxisTests {
         #expect(chart.svg().contains("wall_s (log scale)"))
         chart.logX = false
         #expect(!chart.svg().contains("log scale"))
-        let close = LineChart(series: [slow, LineChart.Series(method: "local", seeds: [[(0.5, 0.5), (20, 0.9)]])], xLabel: "x", yLabel: "y", title: "t")
+        let close = LineChart(
+            series: [slow, LineChart.Series(method: "local", seeds: [[(0.5, 0.5), (20, 0.9)]])], xLabel: "x",
+            yLabel: "y", title: "t")
         #expect(!close.usesLogX)
         #expect(LineChart.logTicks(0.01, 100) == [0.01, 0.1, 1, 10, 100])
         #expect(LineChart.logTicks(1, 50) == [1, 2, 5, 10, 20, 50])

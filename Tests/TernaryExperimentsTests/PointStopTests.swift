@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-import TestSupport
 import TernaryCore
+import TestSupport
+import Testing
+
 @testable import TernaryExperiments
 
 /// A logged point is scored in blocks of examples that ask the interrupt between them (issue 39).
@@ -18,11 +19,14 @@ struct PointStopTests {
                   "float": {"strategy": "float", "epochs": 1}}}
         """#.write(toFile: file, atomically: true, encoding: .utf8)
         let config = try ExperimentConfig.load(file)
-        let runner = ExperimentRunner(config: config, folder: temporaryPath("unused"), threads: 2, console: Console(out: { _ in }, err: { _ in }),
-                                      quiet: true, communicator: nil)
+        let runner = ExperimentRunner(
+            config: config, folder: temporaryPath("unused"), threads: 2, console: Console(out: { _ in }, err: { _ in }),
+            quiet: true, communicator: nil)
         let splits = try runner.loadSplits()
-        let context = ArmContext(layerSizes: splits.layerSizes, activation: config.activation, quantizer: splits.quantizer, train: splits.train,
-                                 zeroFraction: config.zeroFraction, threads: 2, ranks: 1)
+        let context = ArmContext(
+            layerSizes: splits.layerSizes, activation: config.activation, quantizer: splits.quantizer,
+            train: splits.train,
+            zeroFraction: config.zeroFraction, threads: 2, ranks: 1)
         for arm in config.arms {
             let session = arm.settings.makeSession(context, seed: 1)
             _ = try session.advance()
@@ -34,13 +38,17 @@ struct PointStopTests {
                     #expect(blocked?.lossUnits == whole.lossUnits, "\(arm.name): the loss total")
                 }
             }
-            #expect(ExperimentRunner.score(session, on: splits.train, until: StopSignal({ true }), block: 128) == nil, "\(arm.name)")
+            #expect(
+                ExperimentRunner.score(session, on: splits.train, until: StopSignal({ true }), block: 128) == nil,
+                "\(arm.name)")
         }
         #expect(ExperimentRunner.examplesPerBlock(layerSizes: [784, 1024, 10]) == 2_560)
         #expect(ExperimentRunner.examplesPerBlock(layerSizes: [64, 16, 10]) == 65_536)
     }
 
-    @Test("a text point's temperature fit and bits per character are the same when asked to stop between chunks, and stop when raised")
+    @Test(
+        "a text point's temperature fit and bits per character are the same when asked to stop between chunks, and stop when raised"
+    )
     func textPointChunks() throws {
         let slice = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("experiments/data/kjv-pentateuch.txt").path
@@ -51,17 +59,31 @@ struct PointStopTests {
         let network = randomNetwork(sizes, zeroFraction: 0.5, using: &rng)
         let evaluator = PopulationEvaluator(layerSizes: sizes, threads: 2)
         let sample = TextEvaluation.sample(train.count)
-        let onePass = TextEvaluation.fitTemperature(logits: evaluator.logits(of: [network], on: train.batch(sample))[0],
-                                                    labels: ArraySlice(sample.map { train.labels[$0] }), classes: network.classCount)
-        let fitted = TextEvaluation.fitTemperature(network, train: train, evaluator: evaluator, until: StopSignal({ false }))
+        let onePass = TextEvaluation.fitTemperature(
+            logits: evaluator.logits(of: [network], on: train.batch(sample))[0],
+            labels: ArraySlice(sample.map { train.labels[$0] }), classes: network.classCount)
+        let fitted = TextEvaluation.fitTemperature(
+            network, train: train, evaluator: evaluator, until: StopSignal({ false }))
         #expect(fitted == onePass)
-        #expect(TextEvaluation.fitTemperature(network, train: train, evaluator: evaluator, until: StopSignal({ true })) == nil)
-        let bits = TextEvaluation.score(network, on: test, temperature: onePass, evaluator: evaluator, until: StopSignal({ false }))
-        #expect(bits.map { [$0.bits, $0.accuracy] } == { let s = TextEvaluation.score(network, on: test, temperature: onePass, evaluator: evaluator); return [s.bits, s.accuracy] }())
-        #expect(TextEvaluation.score(network, on: test, temperature: onePass, evaluator: evaluator, until: StopSignal({ true })) == nil)
+        #expect(
+            TextEvaluation.fitTemperature(network, train: train, evaluator: evaluator, until: StopSignal({ true }))
+                == nil)
+        let bits = TextEvaluation.score(
+            network, on: test, temperature: onePass, evaluator: evaluator, until: StopSignal({ false }))
+        #expect(
+            bits.map { [$0.bits, $0.accuracy] }
+                == {
+                    let s = TextEvaluation.score(network, on: test, temperature: onePass, evaluator: evaluator)
+                    return [s.bits, s.accuracy]
+                }())
+        #expect(
+            TextEvaluation.score(
+                network, on: test, temperature: onePass, evaluator: evaluator, until: StopSignal({ true })) == nil)
     }
 
-    @Test("Ctrl-C inside a logged point on large splits ends the run at once, and the resume gives the files of an uninterrupted run")
+    @Test(
+        "Ctrl-C inside a logged point on large splits ends the run at once, and the resume gives the files of an uninterrupted run"
+    )
     func interruptInsidePoint() throws {
         let release = freshReleaseBinary != nil
         let binary = try freshReleaseBinary ?? ternevoBinary()
@@ -69,8 +91,11 @@ struct PointStopTests {
         let (examples, width) = release ? (300_000, 2048) : (30_000, 1024)
         let config = temporaryPath("points.json"), straight = temporaryPath("straight")
         defer { for path in [config, straight] { try? FileManager.default.removeItem(atPath: path) } }
-        try #"{"dataset": {"synthetic": "spirals:\#(examples)", "test_fraction": 0.2, "validation_fraction": 0.2}, "model": {"hidden": [\#(width), \#(width)]}, "#
-            .appending(#""seeds": [1], "arms": {"local": {"strategy": "local", "steps": 2, "batch": 64, "eval_every": 1, "readout": false}}}"#)
+        try
+            #"{"dataset": {"synthetic": "spirals:\#(examples)", "test_fraction": 0.2, "validation_fraction": 0.2}, "model": {"hidden": [\#(width), \#(width)]}, "#
+            .appending(
+                #""seeds": [1], "arms": {"local": {"strategy": "local", "steps": 2, "batch": 64, "eval_every": 1, "readout": false}}}"#
+            )
             .write(toFile: config, atomically: true, encoding: .utf8)
         let start = Date()
         #expect(try launch(binary, ["run", config, "--out", straight, "--quiet"]).status == 0)

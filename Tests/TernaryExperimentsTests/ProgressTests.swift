@@ -1,9 +1,10 @@
 import Foundation
 import Synchronization
-import Testing
-import TestSupport
-@testable import TernaryExperiments
 import TernaryCore
+import TestSupport
+import Testing
+
+@testable import TernaryExperiments
 
 /// What a run prints: progress on stderr (by arm, in place on a terminal, per point with
 /// --verbose) and, on stdout, the comparison table and the chart's path.
@@ -11,16 +12,20 @@ import TernaryCore
 struct ProgressTests {
     /// A config of two arms, one seed, with a known number of logged points per arm.
     static let config = """
-    {"name": "tiny", "dataset": {"synthetic": "parity:3", "test_fraction": 0.25, "validation_fraction": 0.25}, "model": {"hidden": [8]},
-     "seeds": [1], "arms": {"local": {"strategy": "local", "steps": 30, "eval_every": 5},
-                            "ste": {"strategy": "ste", "epochs": 4, "batch": 4}}}
-    """
+        {"name": "tiny", "dataset": {"synthetic": "parity:3", "test_fraction": 0.25, "validation_fraction": 0.25}, "model": {"hidden": [8]},
+         "seeds": [1], "arms": {"local": {"strategy": "local", "steps": 30, "eval_every": 5},
+                                "ste": {"strategy": "ste", "epochs": 4, "batch": 4}}}
+        """
 
     /// Runs `ternevo` in-process; `terminal` gives the console a status line, as on a terminal.
-    static func run(_ arguments: [String], terminal: Bool) -> (status: Int32, out: [String], err: [String], statusLines: [String]) {
+    static func run(
+        _ arguments: [String], terminal: Bool
+    ) -> (status: Int32, out: [String], err: [String], statusLines: [String]) {
         let captured = Mutex<(out: [String], err: [String], status: [String])>(([], [], []))
         let out: @Sendable (String) -> Void = { text in
-            captured.withLock { $0.out += text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+            captured.withLock {
+                $0.out += text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            }
         }
         let err: @Sendable (String) -> Void = { text in captured.withLock { $0.err.append(text) } }
         let statusLine: @Sendable (String) -> Void = { text in captured.withLock { $0.status.append(text) } }
@@ -60,15 +65,22 @@ struct ProgressTests {
     @Test("--verbose adds a line per logged point; --quiet prints no progress but still the table")
     func verboseAndQuiet() throws {
         try withRun { config, folder in
-            let verbose = ProgressTests.run(["run", config, "--out", folder, "--threads", "1", "--verbose"], terminal: false)
+            let verbose = ProgressTests.run(
+                ["run", config, "--out", folder, "--threads", "1", "--verbose"], terminal: false)
             #expect(verbose.status == 0, "\(verbose.err)")
             // local logs steps 5...30 (6 points), ste its 4 epochs: 10 points, plus a start and an end line per arm.
-            let rows = try String(contentsOfFile: folder + "/curves.csv", encoding: .utf8).split(separator: "\n").count - 1
+            let rows =
+                try String(contentsOfFile: folder + "/curves.csv", encoding: .utf8).split(separator: "\n").count - 1
             #expect(rows == 10)
             #expect(verbose.err.count == rows + 4, "\(verbose.err)")
-            #expect(verbose.err.contains { $0.hasPrefix("local seed 1  ") && $0.contains(" s  step 30 of 30  train ") && $0.contains("  val ") && $0.contains("  test ") },
-                    "\(verbose.err)")
-            let quiet = ProgressTests.run(["run", config, "--out", folder + "q", "--threads", "1", "--quiet"], terminal: false)
+            #expect(
+                verbose.err.contains {
+                    $0.hasPrefix("local seed 1  ") && $0.contains(" s  step 30 of 30  train ") && $0.contains("  val ")
+                        && $0.contains("  test ")
+                },
+                "\(verbose.err)")
+            let quiet = ProgressTests.run(
+                ["run", config, "--out", folder + "q", "--threads", "1", "--quiet"], terminal: false)
             defer { try? FileManager.default.removeItem(atPath: folder + "q") }
             #expect(quiet.status == 0 && quiet.err.isEmpty, "\(quiet.err)")
             #expect(quiet.out.last!.hasPrefix("chart: \(folder)q/curves.svg"))
@@ -97,14 +109,18 @@ struct ProgressTests {
         try withRun { config, folder in
             let lines = Mutex<[String]>([])
             let console = Console(out: { _ in }, err: { text in lines.withLock { $0.append(text) } })
-            let runner = ExperimentRunner(config: try ExperimentConfig.load(config), folder: folder, threads: 1, console: console, quiet: false, communicator: nil)
+            let runner = ExperimentRunner(
+                config: try ExperimentConfig.load(config), folder: folder, threads: 1, console: console, quiet: false,
+                communicator: nil)
             runner.interrupt = InterruptFlag(trippingAfter: 10)
             #expect(try runner.run() == false)
             let err = lines.withLock { $0 }
             #expect(err.count == 2, "\(err)")
             #expect(err.first == "local seed 1: started (budget 30 steps)")
-            #expect(err.last?.hasPrefix("local seed 1: interrupted at step ") == true && err.last?.contains("(last logged point: step ") == true,
-                    "\(err)")
+            #expect(
+                err.last?.hasPrefix("local seed 1: interrupted at step ") == true
+                    && err.last?.contains("(last logged point: step ") == true,
+                "\(err)")
         }
     }
 
@@ -127,7 +143,8 @@ struct ProgressTests {
             #expect(plan.out.contains { $0.hasSuffix("run folder results/runs/tiny") }, "\(plan.out)")
         }
         // The package's .gitignore covers it (the committed results sit beside it, added with -f).
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let ignore = try String(contentsOf: root.appendingPathComponent(".gitignore"), encoding: .utf8)
         #expect(ignore.split(separator: "\n").contains("results/runs/"))
     }
@@ -141,18 +158,24 @@ struct VersionTests {
             let (status, output) = Captured.run(arguments)
             #expect(status == 0)
             let architecture = output.out.contains("arm64") ? "arm64" : "x86_64"
-            #expect(output.out == "ternevo \(VersionCommand.version) (debug build, \(architecture), \(InstructionSet.active.rawValue) kernels)"
+            #expect(
+                output.out
+                    == "ternevo \(VersionCommand.version) (debug build, \(architecture), \(InstructionSet.active.rawValue) kernels)"
                     || output.out.hasPrefix("ternevo \(VersionCommand.version) (release build"), "\(output.out)")
             #expect(!output.out.contains("\n"))
         }
-        #expect(VersionCommand.version.split(separator: ".").count == 3 && VersionCommand.version.split(separator: ".").allSatisfy { Int($0) != nil })
+        #expect(
+            VersionCommand.version.split(separator: ".").count == 3
+                && VersionCommand.version.split(separator: ".").allSatisfy { Int($0) != nil })
         #expect(Captured.run(["help"]).output.out.contains("  version "))
         let (status, output) = Captured.run(["--version", "extra"])
         #expect(status == 64 && output.err == "ternevo: --version takes no arguments")
         #expect(Captured.run(["version", "extra"]).status == 64)
     }
 
-    @Test("TERNEVO_ISA picks the kernels the binary names; an unknown set or one the CPU lacks is a usage error naming it")
+    @Test(
+        "TERNEVO_ISA picks the kernels the binary names; an unknown set or one the CPU lacks is a usage error naming it"
+    )
     func instructionSetVariable() throws {
         let binary = try ternevoBinary()
         for isa in InstructionSet.supported {
@@ -161,8 +184,11 @@ struct VersionTests {
         }
         for command in [["--version"], ["bench", "--quick"], ["help"]] {
             let (status, errors) = try launch(binary, command, environment: ["TERNEVO_ISA": "avx9"])
-            #expect(status == 64 && errors == "ternevo: TERNEVO_ISA=avx9 is not an instruction set; use one of portable, avx2, avx512 (this host: \(InstructionSet.supported.map(\.rawValue).joined(separator: ", ")))\n",
-                    "\(command): \(errors)")
+            #expect(
+                status == 64
+                    && errors
+                        == "ternevo: TERNEVO_ISA=avx9 is not an instruction set; use one of portable, avx2, avx512 (this host: \(InstructionSet.supported.map(\.rawValue).joined(separator: ", ")))\n",
+                "\(command): \(errors)")
         }
         if let missing = InstructionSet.allCases.first(where: { !$0.isSupported }) {
             let (status, errors) = try launch(binary, ["--version"], environment: ["TERNEVO_ISA": missing.rawValue])

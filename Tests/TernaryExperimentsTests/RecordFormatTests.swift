@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-import TestSupport
 import TernaryCore
+import TestSupport
+import Testing
+
 @testable import TernaryExperiments
 
 /// The arm record stores typed rows and a typed summary (version 3); records of version 2,
@@ -9,14 +10,15 @@ import TernaryCore
 @Suite("arm record format")
 struct RecordFormatTests {
     let config = #"""
-    {"dataset": {"synthetic": "parity:4", "test_fraction": 0.25, "validation_fraction": 0.25, "split_seed": 1}, "model": {"hidden": [8]},
-     "seeds": [1], "arms": {"local": {"strategy": "local", "steps": 30, "eval_every": 5}}}
-    """#
+        {"dataset": {"synthetic": "parity:4", "test_fraction": 0.25, "validation_fraction": 0.25, "split_seed": 1}, "model": {"hidden": [8]},
+         "seeds": [1], "arms": {"local": {"strategy": "local", "steps": 30, "eval_every": 5}}}
+        """#
 
     /// Rewrites the record at `path` as version 2 wrote it: rows and summary as CSV text.
     func downgrade(_ path: String) throws {
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        var (reader, found, _) = try ChecksummedFile.open(bytes, path: path, magic: ArmRecord.magic, versions: 1...ArmRecord.version, what: "arm record")
+        var (reader, found, _) = try ChecksummedFile.open(
+            bytes, path: path, magic: ArmRecord.magic, versions: 1...ArmRecord.version, what: "arm record")
         #expect(found == 3)
         let record = try ArmRecord.decode(bytes, path: path, key: try reader.readString(), legacyHash: 0)
         var writer = BinaryWriter()
@@ -33,8 +35,11 @@ struct RecordFormatTests {
         writer.write(record.bestModel != nil)
         if let model = record.bestModel { writer.write(model) }
         writer.write(bytes: record.sessionState)
-        try Data(ChecksummedFile.encode(magic: ArmRecord.magic, version: 2, configurationHash: ChecksummedFile.hash(record.key),
-                                        payload: writer.bytes)).write(to: URL(fileURLWithPath: path))
+        try Data(
+            ChecksummedFile.encode(
+                magic: ArmRecord.magic, version: 2, configurationHash: ChecksummedFile.hash(record.key),
+                payload: writer.bytes)
+        ).write(to: URL(fileURLWithPath: path))
     }
 
     func text(_ path: String) throws -> String { try String(contentsOfFile: path, encoding: .utf8) }
@@ -52,8 +57,9 @@ struct RecordFormatTests {
         #expect(try text(straight + "/curves.csv") == curves)
         #expect(try text(straight + "/summary.csv") == summary)
         // Interrupted: the arm continues from the older record to the rows of a straight run.
-        let runner = ExperimentRunner(config: try ExperimentConfig.load(file), folder: cut, threads: 1,
-                                      console: Console(out: { _ in }, err: { _ in }), quiet: true, communicator: nil)
+        let runner = ExperimentRunner(
+            config: try ExperimentConfig.load(file), folder: cut, threads: 1,
+            console: Console(out: { _ in }, err: { _ in }), quiet: true, communicator: nil)
         runner.interrupt = InterruptFlag(trippingAfter: 12)
         #expect(try runner.run() == false)
         try downgrade(cut + "/local-seed1.ckpt")
@@ -61,19 +67,28 @@ struct RecordFormatTests {
         #expect(try curvesWithoutTime(cut) == curvesWithoutTime(straight))
         #expect(try ResumeTests().summaryWithoutTime(cut) == ResumeTests().summaryWithoutTime(straight))
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: cut + "/local-seed1.ckpt")))
-        #expect(try ChecksummedFile.open(bytes, path: "r", magic: ArmRecord.magic, versions: 1...ArmRecord.version, what: "arm record").version == 3)
+        #expect(
+            try ChecksummedFile.open(
+                bytes, path: "r", magic: ArmRecord.magic, versions: 1...ArmRecord.version, what: "arm record"
+            ).version == 3)
     }
 
-    @Test("typed rows and summaries survive the record exactly; older summary lines (16 columns) read with empty text columns")
+    @Test(
+        "typed rows and summaries survive the record exactly; older summary lines (16 columns) read with empty text columns"
+    )
     func typedRows() throws {
         var rng = Xoshiro256(seed: 7)
         for _ in 0..<200 {
             func maybe() -> Double? { rng.uniformBelow(3) == 0 ? nil : rng.uniformDouble() * 1e6 - 5e5 }
-            var row = CurveRow(method: "arm\(rng.uniformBelow(9))", seed: rng.next(), step: rng.uniformBelow(1 << 30),
-                               wallSeconds: rng.uniformDouble() * 100, evals: rng.uniformBelow(1 << 40), trainLoss: maybe(), trainAccuracy: maybe(),
-                               validationAccuracy: maybe(), testAccuracy: maybe(), bestFitness: maybe(), meanFitness: maybe(),
-                               intOps: Double(rng.uniformBelow(1 << 50)), floatOps: Double(rng.uniformBelow(1 << 50)))
-            (row.validationLoss, row.testLoss, row.trainBits, row.validationBits, row.testBits, row.temperature) = (maybe(), maybe(), maybe(), maybe(), maybe(), maybe())
+            var row = CurveRow(
+                method: "arm\(rng.uniformBelow(9))", seed: rng.next(), step: rng.uniformBelow(1 << 30),
+                wallSeconds: rng.uniformDouble() * 100, evals: rng.uniformBelow(1 << 40), trainLoss: maybe(),
+                trainAccuracy: maybe(),
+                validationAccuracy: maybe(), testAccuracy: maybe(), bestFitness: maybe(), meanFitness: maybe(),
+                intOps: Double(rng.uniformBelow(1 << 50)), floatOps: Double(rng.uniformBelow(1 << 50)))
+            (row.validationLoss, row.testLoss, row.trainBits, row.validationBits, row.testBits, row.temperature) = (
+                maybe(), maybe(), maybe(), maybe(), maybe(), maybe()
+            )
             var writer = BinaryWriter()
             row.encode(into: &writer)
             var reader = BinaryReader(bytes: writer.bytes, path: "row")
@@ -91,8 +106,14 @@ struct RecordFormatTests {
         #expect(SummaryRow(csv: older)?.csv == older + ",,,,")
         #expect(SummaryRow(csv: "local,1,30") == nil)
         var damaged = BinaryWriter()
-        damaged.write("m"); damaged.write(UInt64(1)); damaged.writeCount(1); damaged.write(0.5); damaged.writeCount(1)
-        damaged.write(0.0); damaged.write(0.0); damaged.write(UInt32(1 << 20))
+        damaged.write("m")
+        damaged.write(UInt64(1))
+        damaged.writeCount(1)
+        damaged.write(0.5)
+        damaged.writeCount(1)
+        damaged.write(0.0)
+        damaged.write(0.0)
+        damaged.write(UInt32(1 << 20))
         var reader = BinaryReader(bytes: damaged.bytes, path: "r.ckpt")
         #expect(throws: FileFormatError.self) { try CurveRow(from: &reader) }
     }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-import TestSupport
 import TernaryCore
+import TestSupport
+import Testing
+
 @testable import TernaryExperiments
 
 /// A config changed between a stop and a resume never continues silently: the resume equals a
@@ -9,17 +10,18 @@ import TernaryCore
 @Suite("resume under a changed config")
 struct ResumeChangeTests {
     let base = #"""
-    {"dataset": {"synthetic": "parity:4", "test_fraction": 0.25, "validation_fraction": 0.25, "split_seed": 1}, "model": {"hidden": [8]},
-     "seeds": [1], "arms": {"local": {"strategy": "local", "steps": 30, "eval_every": 5}}}
-    """#
+        {"dataset": {"synthetic": "parity:4", "test_fraction": 0.25, "validation_fraction": 0.25, "split_seed": 1}, "model": {"hidden": [8]},
+         "seeds": [1], "arms": {"local": {"strategy": "local", "steps": 30, "eval_every": 5}}}
+        """#
 
     /// Runs `config` into a new folder, interrupted after `reads` reads of the stop flag (0: not at all).
     func run(_ config: String, reads: Int = 0) throws -> String {
         let file = temporaryPath("change.json"), folder = temporaryPath("change")
         defer { try? FileManager.default.removeItem(atPath: file) }
         try config.write(toFile: file, atomically: true, encoding: .utf8)
-        let runner = ExperimentRunner(config: try ExperimentConfig.load(file), folder: folder, threads: 1,
-                                      console: Console(out: { _ in }, err: { _ in }), quiet: true, communicator: nil)
+        let runner = ExperimentRunner(
+            config: try ExperimentConfig.load(file), folder: folder, threads: 1,
+            console: Console(out: { _ in }, err: { _ in }), quiet: true, communicator: nil)
         if reads > 0 { runner.interrupt = InterruptFlag(trippingAfter: reads) }
         #expect(try runner.run() == (reads == 0))
         return folder
@@ -30,7 +32,6 @@ struct ResumeChangeTests {
         try change(text).write(toFile: folder + "/config.json", atomically: true, encoding: .utf8)
     }
 
-
     @Test("another split seed, on an interrupted or a finished arm, is refused naming the data")
     func splitSeed() throws {
         for reads in [10, 0] {
@@ -39,7 +40,10 @@ struct ResumeChangeTests {
             try edit(folder) { $0.replacingOccurrences(of: "\"split_seed\": 1", with: "\"split_seed\": 2") }
             let (status, output) = Captured.run(["resume", folder, "--quiet"])
             #expect(status == 65)
-            #expect(output.err.contains("local-seed1.ckpt: was written for a different configuration: the data or its split"), "\(output.err)")
+            #expect(
+                output.err.contains(
+                    "local-seed1.ckpt: was written for a different configuration: the data or its split"),
+                "\(output.err)")
             #expect(output.err.split(separator: "\n").count == 1)
         }
     }
@@ -54,21 +58,34 @@ struct ResumeChangeTests {
         #expect(output.err.contains("settings changed from 'local candidates=32"), "\(output.err)")
     }
 
-    @Test("a key that only the arm's settings value holds (the GA's cache budget) is refused naming the keys; a record written before that line resumes")
+    @Test(
+        "a key that only the arm's settings value holds (the GA's cache budget) is refused naming the keys; a record written before that line resumes"
+    )
     func keysLine() throws {
-        let ga = base.replacingOccurrences(of: #""local": {"strategy": "local", "steps": 30, "eval_every": 5}"#,
-                                           with: #""ga": {"strategy": "ga", "generations": 30, "eval_every": 5, "population": 6, "elite": 2, "parents": 2}"#)
+        let ga = base.replacingOccurrences(
+            of: #""local": {"strategy": "local", "steps": 30, "eval_every": 5}"#,
+            with:
+                #""ga": {"strategy": "ga", "generations": 30, "eval_every": 5, "population": 6, "elite": 2, "parents": 2}"#
+        )
         let folder = try run(ga, reads: 10)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        try edit(folder) { $0.replacingOccurrences(of: "\"population\": 6,", with: "\"population\": 6, \"cache_mb\": 1,") }
+        try edit(folder) {
+            $0.replacingOccurrences(of: "\"population\": 6,", with: "\"population\": 6, \"cache_mb\": 1,")
+        }
         let (status, output) = Captured.run(["resume", folder, "--quiet"])
         #expect(status == 65)
-        #expect(output.err.contains("ga-seed1.ckpt: was written for a different configuration: keys changed from 'cache_mb 256' to 'cache_mb 1'"), "\(output.err)")
+        #expect(
+            output.err.contains(
+                "ga-seed1.ckpt: was written for a different configuration: keys changed from 'cache_mb 256' to 'cache_mb 1'"
+            ), "\(output.err)")
         // The record as an older build wrote it (no keys line) resumes under the same config.
-        try edit(folder) { $0.replacingOccurrences(of: "\"population\": 6, \"cache_mb\": 1,", with: "\"population\": 6,") }
+        try edit(folder) {
+            $0.replacingOccurrences(of: "\"population\": 6, \"cache_mb\": 1,", with: "\"population\": 6,")
+        }
         let path = folder + "/ga-seed1.ckpt"
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        var (reader, _, _) = try ChecksummedFile.open(bytes, path: path, magic: ArmRecord.magic, versions: 1...ArmRecord.version, what: "arm record")
+        var (reader, _, _) = try ChecksummedFile.open(
+            bytes, path: path, magic: ArmRecord.magic, versions: 1...ArmRecord.version, what: "arm record")
         let key = try reader.readString()
         var older = try ArmRecord.decode(bytes, path: path, key: key, legacyHash: 0)
         older.key = String(key[..<key.range(of: "\nkeys: ")!.lowerBound])
@@ -84,13 +101,17 @@ struct ResumeChangeTests {
             try edit(folder) { $0.replacingOccurrences(of: "\"steps\": 30,", with: "\"steps\": \(steps),") }
             let (status, output) = Captured.run(["resume", folder, "--quiet"])
             #expect(status == 65)
-            #expect(output.err.contains("finished under the budget steps 30, but the config now gives steps \(steps)"), "\(output.err)")
+            #expect(
+                output.err.contains("finished under the budget steps 30, but the config now gives steps \(steps)"),
+                "\(output.err)")
             try edit(folder) { $0.replacingOccurrences(of: "\"steps\": \(steps),", with: "\"steps\": 30,") }
         }
         #expect(Captured.run(["resume", folder, "--quiet"]).status == 0)
     }
 
-    @Test("an interrupted arm given a longer budget ends as a fresh run of the new config; one past a shorter budget is refused")
+    @Test(
+        "an interrupted arm given a longer budget ends as a fresh run of the new config; one past a shorter budget is refused"
+    )
     func unfinishedBudget() throws {
         let longer = base.replacingOccurrences(of: "\"steps\": 30,", with: "\"steps\": 45,")
         let fresh = try run(longer)
@@ -118,9 +139,12 @@ struct ResumeChangeTests {
         var csv = "a,b,label\n"
         for index in 0..<40 { csv += "\(index % 7),\(index % 3),\(index % 2)\n" }
         try csv.write(toFile: root + "/configs/data/small.csv", atomically: true, encoding: .utf8)
-        try #"{"dataset": {"csv": "data/small.csv"}, "model": {"hidden": [4]}, "arms": {"local": {"strategy": "local", "steps": 5}}}"#
+        try
+            #"{"dataset": {"csv": "data/small.csv"}, "model": {"hidden": [4]}, "arms": {"local": {"strategy": "local", "steps": 5}}}"#
             .write(toFile: root + "/configs/small.json", atomically: true, encoding: .utf8)
-        func run(_ arguments: [String], in folder: String) throws -> Int32 { try launch(binary, arguments, directory: folder).status }
+        func run(_ arguments: [String], in folder: String) throws -> Int32 {
+            try launch(binary, arguments, directory: folder).status
+        }
         // Started from the root with a relative config path, resumed from two other folders.
         #expect(try run(["run", "configs/small.json", "--out", "runs/one", "--quiet"], in: root) == 0)
         let copy = try String(contentsOfFile: root + "/runs/one/config.json", encoding: .utf8)
@@ -138,8 +162,12 @@ struct FailingSettings: ArmSettings {
     static let defaultEvalEvery: Int? = nil
     static var keys: [KeyDescription] { [] }
     var inner: BackpropSettings<FloatKind>
-    static func read(_ reader: inout ConfigReader) throws(DataError) -> FailingSettings { FailingSettings(inner: try .read(&reader)) }
-    func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession { FailingSession(inner.makeSession(context, seed: seed)) }
+    static func read(_ reader: inout ConfigReader) throws(DataError) -> FailingSettings {
+        FailingSettings(inner: try .read(&reader))
+    }
+    func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession {
+        FailingSession(inner.makeSession(context, seed: seed))
+    }
     func estimatedBytes(_ context: ArmContext) -> (bytes: Int, key: String) { inner.estimatedBytes(context) }
 }
 
@@ -152,7 +180,9 @@ final class FailingSession: SearchSession {
     var floatOperations: Double { inner.floatOperations }
     var settingsDescription: String { inner.settingsDescription }
     func advance(until stop: StopSignal) throws(SessionError) -> StepReport? {
-        guard inner.step < 2 else { throw SessionError("the training loss became nan in epoch 3; lower the learning rate (key 'lr')") }
+        guard inner.step < 2 else {
+            throw SessionError("the training loss became nan in epoch 3; lower the learning rate (key 'lr')")
+        }
         return try inner.advance()
     }
     func incumbent() -> TernaryNetwork? { inner.incumbent() }
@@ -167,17 +197,24 @@ struct FailingArmTests {
     func nanNamesTheRecord() throws {
         let file = temporaryPath("nan.json"), folder = temporaryPath("nan")
         defer { for path in [file, folder] { try? FileManager.default.removeItem(atPath: path) } }
-        try #"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"f": {"strategy": "float", "epochs": 5}, "g": {"strategy": "ga", "generations": 2, "population": 8}}}"#
+        try
+            #"{"dataset": {"synthetic": "xor"}, "model": {"hidden": [4]}, "arms": {"f": {"strategy": "float", "epochs": 5}, "g": {"strategy": "ga", "generations": 2, "population": 8}}}"#
             .write(toFile: file, atomically: true, encoding: .utf8)
         var config = try ExperimentConfig.load(file)
         config.arms[0].settings = FailingSettings(inner: config.arms[0].settings as! BackpropSettings<FloatKind>)
-        let runner = ExperimentRunner(config: config, folder: folder, threads: 1, console: Console(out: { _ in }, err: { _ in }), quiet: true, communicator: nil)
+        let runner = ExperimentRunner(
+            config: config, folder: folder, threads: 1, console: Console(out: { _ in }, err: { _ in }), quiet: true,
+            communicator: nil)
         var failure: RunFailure?
         do { _ = try runner.run() } catch let error as RunFailure { failure = error }
         let message = try #require(failure?.message)
         #expect(failure?.exitCode == 65)
-        #expect(message.hasPrefix("\(file): arm f (key 'arms.f') seed 1 stopped at step 3: the training loss became nan"), "\(message)")
-        #expect(message.contains("its record \(folder)/f-seed1.ckpt keeps the arm up to its last logged point (step 2)"), "\(message)")
+        #expect(
+            message.hasPrefix("\(file): arm f (key 'arms.f') seed 1 stopped at step 3: the training loss became nan"),
+            "\(message)")
+        #expect(
+            message.contains("its record \(folder)/f-seed1.ckpt keeps the arm up to its last logged point (step 2)"),
+            "\(message)")
         #expect(runner.summaries.count == 1, "the other arm ran on")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import TernaryExperiments
 
 @Suite("resume command")
@@ -42,12 +43,15 @@ struct ResumeTests {
         #expect(try summaryWithoutTime(cut) == summaryWithoutTime(straight))
         #expect(try String(contentsOfFile: cut + "/summary.csv", encoding: .utf8).contains("\nste,2,2,"))
         #expect(output.out.contains("chart: \(cut)/curves.svg"))
-        #expect(FileManager.default.contents(atPath: cut + "/local-seed1.tern") == FileManager.default.contents(atPath: straight + "/local-seed1.tern"),
-                "a finished arm's model is rewritten from its record")
+        #expect(
+            FileManager.default.contents(atPath: cut + "/local-seed1.tern")
+                == FileManager.default.contents(atPath: straight + "/local-seed1.tern"),
+            "a finished arm's model is rewritten from its record")
     }
 
-    @Test("Ctrl-C during the GA, local search or STE, then resume, gives the rows of an uninterrupted run",
-          arguments: [20, 60, 150])
+    @Test(
+        "Ctrl-C during the GA, local search or STE, then resume, gives the rows of an uninterrupted run",
+        arguments: [20, 60, 150])
     func interrupted(after reads: Int) throws {
         let straight = temporaryPath("straight"), cut = temporaryPath("cut"), file = temporaryPath("interrupt.json")
         defer { for path in [straight, cut, file] { try? FileManager.default.removeItem(atPath: path) } }
@@ -60,7 +64,9 @@ struct ResumeTests {
         """#.write(toFile: file, atomically: true, encoding: .utf8)
         #expect(Captured.run(["run", file, "--out", straight, "--quiet"]).status == 0)
         let config = try ExperimentConfig.load(file)
-        let runner = ExperimentRunner(config: config, folder: cut, threads: 1, console: Console(out: { _ in }, err: { _ in }), quiet: true, communicator: nil)
+        let runner = ExperimentRunner(
+            config: config, folder: cut, threads: 1, console: Console(out: { _ in }, err: { _ in }), quiet: true,
+            communicator: nil)
         runner.interrupt = InterruptFlag(trippingAfter: reads)
         #expect(try runner.run() == false)
         // Reads of the flag: 33 for the GA arm (one per step, one at its start and end), 43 for local.

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import TernaryExperiments
 
 /// Long starts answer to Ctrl-C, to `kill -9` and to the seconds budget (issue 39), with the
@@ -39,15 +40,20 @@ struct StartStopTests {
     /// Runs `config` to its end, then twice more at once: one stopped by Ctrl-C and one killed
     /// with `kill -9`, `delay` seconds after their data is loaded. Returns the three folders, and how long the stopped
     /// run took to exit after the signal and its status.
-    func straightStoppedKilled(_ binary: String, _ config: String, after delay: Double) throws
-        -> (straight: String, stopped: String, killed: String, exit: (seconds: Double, status: Int32)) {
+    func straightStoppedKilled(
+        _ binary: String, _ config: String, after delay: Double
+    ) throws
+        -> (straight: String, stopped: String, killed: String, exit: (seconds: Double, status: Int32))
+    {
         let straight = temporaryPath("straight"), stopped = temporaryPath("stopped"), killed = temporaryPath("killed")
         #expect(try launch(binary, ["run", config, "--out", straight, "--quiet"]).status == 0)
         let interrupted = try spawn(binary, ["run", config, "--out", stopped, "--quiet"])
         let victim = try spawn(binary, ["run", config, "--out", killed, "--quiet"])
         // Counted from the end of loading (config.json written): a loaded machine loads slowly.
         let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline && ![stopped, killed].allSatisfy({ FileManager.default.fileExists(atPath: $0 + "/config.json") }) {
+        while Date() < deadline
+            && ![stopped, killed].allSatisfy({ FileManager.default.fileExists(atPath: $0 + "/config.json") })
+        {
             Thread.sleep(forTimeInterval: 0.01)
         }
         Thread.sleep(forTimeInterval: delay)
@@ -70,7 +76,9 @@ struct StartStopTests {
         for folder in [stopped, killed] {
             #expect(try launch(binary, ["resume", folder, "--quiet"]).status == 0)
             #expect(try curvesWithoutTime(folder) == curvesWithoutTime(straight))
-            #expect(FileManager.default.contents(atPath: folder + "/ga-seed1.tern") == FileManager.default.contents(atPath: straight + "/ga-seed1.tern"))
+            #expect(
+                FileManager.default.contents(atPath: folder + "/ga-seed1.tern")
+                    == FileManager.default.contents(atPath: straight + "/ga-seed1.tern"))
         }
     }
 
@@ -97,28 +105,41 @@ struct StartStopTests {
     /// fitness batch) takes about 3 s with the release binary on 2 cores (2 s for the debug
     /// binary, with smaller sizes and the first 150,000 characters of the text, written to
     /// `textPath`); `budget` replaces the budget of 3 steps.
-    static func firstStepConfigs(release: Bool, textPath: String, budget: String? = nil) throws -> [(name: String, text: String)] {
-        let (examples, batch, hidden, textHidden, textBatch) = release ? (80_000, 50_000, 1024, 512, 300_000) : (20_000, 10_000, 256, 64, 20_000)
+    static func firstStepConfigs(
+        release: Bool, textPath: String, budget: String? = nil
+    ) throws -> [(name: String, text: String)] {
+        let (examples, batch, hidden, textHidden, textBatch) =
+            release ? (80_000, 50_000, 1024, 512, 300_000) : (20_000, 10_000, 256, 64, 20_000)
         let corpus = try String(contentsOfFile: kjv, encoding: .utf8)
-        try (release ? corpus : String(corpus.prefix(150_000))).write(toFile: textPath, atomically: true, encoding: .utf8)
+        try (release ? corpus : String(corpus.prefix(150_000))).write(
+            toFile: textPath, atomically: true, encoding: .utf8)
         let steps = budget ?? #""steps": 3"#
         func spirals(_ arm: String) -> String {
             #"{"name": "first", "dataset": {"synthetic": "spirals:\#(examples)", "test_fraction": 0.1, "validation_fraction": 0.1}, "#
                 + #""model": {"hidden": [\#(hidden)]}, "seeds": [1], "arms": {"\#(arm)": {"strategy": "\#(arm)", \#(steps), "batch": \#(batch)}}}"#
         }
-        let text = #"{"name": "first", "dataset": {"text": "\#(textPath)", "context": 8}, "model": {"hidden": [\#(textHidden)]}, "seeds": [1], "#
+        let text =
+            #"{"name": "first", "dataset": {"text": "\#(textPath)", "context": 8}, "model": {"hidden": [\#(textHidden)]}, "seeds": [1], "#
             + #""arms": {"local": {"strategy": "local", \#(steps), "batch": \#(textBatch)}}}"#
-        return [("local", spirals("local")), ("es", spirals("es").replacingOccurrences(of: #""steps""#, with: #""generations""#)), ("text", text)]
+        return [
+            ("local", spirals("local")),
+            ("es", spirals("es").replacingOccurrences(of: #""steps""#, with: #""generations""#)), ("text", text),
+        ]
     }
 
-    @Test("Ctrl-C or kill -9 inside the first step of local, es and a text arm with a large batch (and kill -9 inside the resume's), then resume: the files of an uninterrupted run")
+    @Test(
+        "Ctrl-C or kill -9 inside the first step of local, es and a text arm with a large batch (and kill -9 inside the resume's), then resume: the files of an uninterrupted run"
+    )
     func interruptInsideFirstStep() throws {
         let binary = try freshReleaseBinary ?? ternevoBinary(), textPath = temporaryPath("first.txt")
         defer { try? FileManager.default.removeItem(atPath: textPath) }
-        for (name, text) in try StartStopTests.firstStepConfigs(release: freshReleaseBinary != nil, textPath: textPath) {
+        for (name, text) in try StartStopTests.firstStepConfigs(release: freshReleaseBinary != nil, textPath: textPath)
+        {
             let config = try write(text)
             let (straight, stopped, killed, exit) = try straightStoppedKilled(binary, config, after: 1.5)
-            defer { for path in [config, straight, stopped, killed] { try? FileManager.default.removeItem(atPath: path) } }
+            defer {
+                for path in [config, straight, stopped, killed] { try? FileManager.default.removeItem(atPath: path) }
+            }
             // The readout start and the cache on the batch are each built in one piece (1.4 to 1.9 s
             // here on a quiet machine); generous on a shared, loaded one.
             #expect(exit.seconds < 10, "\(name)")
@@ -131,17 +152,23 @@ struct StartStopTests {
             let expected = try KillTests().snapshot(straight)
             for folder in [stopped, killed] {
                 #expect(try launch(binary, ["resume", folder, "--quiet"]).status == 0, "\(name)")
-                #expect(try KillTests().snapshot(folder) == expected, "\(name): \(folder) differs from the uninterrupted run")
+                #expect(
+                    try KillTests().snapshot(folder) == expected,
+                    "\(name): \(folder) differs from the uninterrupted run")
             }
         }
     }
 
-    @Test("a seconds budget of 3 on local, es and a text arm with a large batch ends within the budget plus about a second and the final point")
+    @Test(
+        "a seconds budget of 3 on local, es and a text arm with a large batch ends within the budget plus about a second and the final point"
+    )
     func budgetOnFirstStepConfigs() throws {
         let release = freshReleaseBinary != nil
         let binary = try freshReleaseBinary ?? ternevoBinary(), textPath = temporaryPath("first.txt")
         defer { try? FileManager.default.removeItem(atPath: textPath) }
-        for (name, text) in try StartStopTests.firstStepConfigs(release: release, textPath: textPath, budget: #""seconds": 3"#) {
+        for (name, text) in try StartStopTests.firstStepConfigs(
+            release: release, textPath: textPath, budget: #""seconds": 3"#)
+        {
             let config = try write(text), folder = temporaryPath("budget")
             defer { for path in [config, folder] { try? FileManager.default.removeItem(atPath: path) } }
             #expect(try launch(binary, ["run", config, "--out", folder, "--quiet"]).status == 0, "\(name)")

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-import TestSupport
 import TernaryCore
+import TestSupport
+import Testing
+
 @testable import TernaryExperiments
 
 /// Text experiments (the TernaryExperiments article TextLanguageModelling) through the config, the runner and the commands.
@@ -38,7 +39,9 @@ struct TextTests {
         #expect(corpus.testCharacters == Int((Double(n) * 0.1).rounded()))
         #expect(corpus.train.count == corpus.trainCharacters - 4 && corpus.test.count == corpus.testCharacters - 4)
         let trainText = String(String.UnicodeScalarView(TextTests.text.unicodeScalars.prefix(corpus.trainCharacters)))
-        #expect(corpus.tokens.symbols.dropLast() == Set(trainText.unicodeScalars).sorted { $0.value < $1.value }.map { String($0) })
+        #expect(
+            corpus.tokens.symbols.dropLast()
+                == Set(trainText.unicodeScalars).sorted { $0.value < $1.value }.map { String($0) })
         #expect(corpus.tokens.symbols.last == TokenInput.unseenSymbol)
         // "Z" and "!" appear only in the test block: they map to the unseen symbol.
         #expect(!corpus.tokens.symbols.contains("Z"))
@@ -49,11 +52,13 @@ struct TextTests {
         #expect(corpus.testText.unicodeScalars.count == corpus.testCharacters)
     }
 
-    @Test("image and table keys are refused by name for text", arguments: ["bits", "scaling", "split_seed", "test_csv"])
+    @Test(
+        "image and table keys are refused by name for text", arguments: ["bits", "scaling", "split_seed", "test_csv"])
     func refusedKeys(key: String) throws {
         let file = temporaryPath("text.json")
         defer { try? FileManager.default.removeItem(atPath: file) }
-        try #"{"dataset": {"text": "t.txt", "\#(key)": \#(key == "bits" || key == "split_seed" ? "4" : "\"x\"")}, "model": {"hidden": [4]}, "arms": {"ste": {"strategy": "ste", "epochs": 1}}}"#
+        try
+            #"{"dataset": {"text": "t.txt", "\#(key)": \#(key == "bits" || key == "split_seed" ? "4" : "\"x\"")}, "model": {"hidden": [4]}, "arms": {"ste": {"strategy": "ste", "epochs": 1}}}"#
             .write(toFile: file, atomically: true, encoding: .utf8)
         do {
             _ = try ExperimentConfig.load(file)
@@ -63,9 +68,12 @@ struct TextTests {
         }
     }
 
-    @Test("a text run trains every arm, reports bits per character and reference lines, and its model samples and evaluates")
+    @Test(
+        "a text run trains every arm, reports bits per character and reference lines, and its model samples and evaluates"
+    )
     func run() throws {
-        let textPath = try write(TextTests.text, "corpus.txt"), folder = temporaryPath("text-run"), file = temporaryPath("text.json")
+        let textPath = try write(TextTests.text, "corpus.txt"), folder = temporaryPath("text-run"),
+            file = temporaryPath("text.json")
         defer { for path in [textPath, folder, file] { try? FileManager.default.removeItem(atPath: path) } }
         try #"""
         {"name": "t", "dataset": {"text": "\#(textPath)", "context": 3}, "model": {"hidden": [24]}, "seeds": [1],
@@ -79,7 +87,10 @@ struct TextTests {
         #expect(status == 0, "\(output.err)")
         let curves = try String(contentsOfFile: folder + "/curves.csv", encoding: .utf8).split(separator: "\n")
         let header = curves[0].split(separator: ",").map(String.init)
-        #expect(Array(header.prefix(13)) == "method,seed,step,wall_s,evals,train_loss,train_acc,val_acc,test_acc,best_fitness,mean_fitness,int_ops,float_ops".split(separator: ",").map(String.init))
+        #expect(
+            Array(header.prefix(13))
+                == "method,seed,step,wall_s,evals,train_loss,train_acc,val_acc,test_acc,best_fitness,mean_fitness,int_ops,float_ops"
+                .split(separator: ",").map(String.init))
         let bpc = header.firstIndex(of: "test_bpc")!, temperature = header.firstIndex(of: "temperature")!
         for line in curves.dropFirst() {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
@@ -87,7 +98,9 @@ struct TextTests {
             #expect(bits > 0.5 && bits < 8, "\(line)")
             if !line.hasPrefix("float,") { #expect(Double(fields[temperature])! > 0, "\(line)") }
         }
-        for arm in ["local", "es", "ga", "ste", "float"] { #expect(curves.contains { $0.hasPrefix("\(arm),") }, "no rows of \(arm)") }
+        for arm in ["local", "es", "ga", "ste", "float"] {
+            #expect(curves.contains { $0.hasPrefix("\(arm),") }, "no rows of \(arm)")
+        }
         let summary = try String(contentsOfFile: folder + "/summary.csv", encoding: .utf8)
         #expect(summary.contains("test_bpc_at_best_val"))
         let references = try String(contentsOfFile: folder + "/references.csv", encoding: .utf8)
@@ -97,7 +110,8 @@ struct TextTests {
         // The line an ended text arm prints gives bits per character, not accuracies.
         let recordPath = folder + "/local-seed1.ckpt"
         let recordBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: recordPath)))
-        var (reader, _, _) = try ChecksummedFile.open(recordBytes, path: recordPath, magic: ArmRecord.magic, versions: 1...ArmRecord.version, what: "arm record")
+        var (reader, _, _) = try ChecksummedFile.open(
+            recordBytes, path: recordPath, magic: ArmRecord.magic, versions: 1...ArmRecord.version, what: "arm record")
         let record = try ArmRecord.decode(recordBytes, path: recordPath, key: try reader.readString(), legacyHash: 0)
         let arm = try ExperimentConfig.load(file).arms.first { $0.name == "local" }!
         let ended = ExperimentRunner.endedText(arm, seed: 1, record: record, interrupted: false, step: 30)
@@ -106,23 +120,31 @@ struct TextTests {
         // The ternary models carry their vocabulary and temperature; sample is deterministic per seed.
         let model = try TernaryNetwork(contentsOfFile: folder + "/local-seed1.tern")
         #expect(model.tokens?.context == 3 && model.temperature != nil)
-        let first = Captured.run(["sample", folder + "/ste-seed1.tern", "--prompt", "and the", "--length", "40", "--seed", "3"])
-        let again = Captured.run(["sample", folder + "/ste-seed1.tern", "--prompt", "and the", "--length", "40", "--seed", "3"])
-        let other = Captured.run(["sample", folder + "/ste-seed1.tern", "--prompt", "and the", "--length", "40", "--seed", "4"])
+        let first = Captured.run([
+            "sample", folder + "/ste-seed1.tern", "--prompt", "and the", "--length", "40", "--seed", "3",
+        ])
+        let again = Captured.run([
+            "sample", folder + "/ste-seed1.tern", "--prompt", "and the", "--length", "40", "--seed", "3",
+        ])
+        let other = Captured.run([
+            "sample", folder + "/ste-seed1.tern", "--prompt", "and the", "--length", "40", "--seed", "4",
+        ])
         #expect(first.status == 0, "\(first.output.err)")
         let printed = first.output.lines.withLock { $0.out.joined() }
         #expect(printed.hasPrefix("and the") && printed.unicodeScalars.count >= 47)
         #expect(printed == again.output.lines.withLock { $0.out.joined() })
         #expect(printed != other.output.lines.withLock { $0.out.joined() })
         let evaluated = Captured.run(["eval", folder + "/ste-seed1.tern", "--data", textPath])
-        #expect(evaluated.status == 0 && evaluated.output.lines.withLock { $0.out.joined() }.contains("bits per character"))
+        #expect(
+            evaluated.status == 0 && evaluated.output.lines.withLock { $0.out.joined() }.contains("bits per character"))
         let info = Captured.run(["info", folder + "/ste-seed1.tern"])
         #expect(info.output.lines.withLock { $0.out.joined() }.contains("one-hot tokens: context 3"))
     }
 
     @Test("a text run gives the same rows on 1 and 2 threads")
     func threads() throws {
-        let textPath = try write(TextTests.text, "corpus.txt"), one = temporaryPath("one"), two = temporaryPath("two"), file = temporaryPath("t.json")
+        let textPath = try write(TextTests.text, "corpus.txt"), one = temporaryPath("one"), two = temporaryPath("two"),
+            file = temporaryPath("t.json")
         defer { for path in [textPath, one, two, file] { try? FileManager.default.removeItem(atPath: path) } }
         try #"""
         {"dataset": {"text": "\#(textPath)", "context": 4}, "model": {"hidden": [20]}, "seeds": [2],
@@ -138,7 +160,8 @@ struct TextTests {
 
     @Test("an interrupted text run, resumed, gives the rows of an uninterrupted one")
     func resume() throws {
-        let textPath = try write(TextTests.text, "corpus.txt"), straight = temporaryPath("straight"), cut = temporaryPath("cut"), file = temporaryPath("t.json")
+        let textPath = try write(TextTests.text, "corpus.txt"), straight = temporaryPath("straight"),
+            cut = temporaryPath("cut"), file = temporaryPath("t.json")
         defer { for path in [textPath, straight, cut, file] { try? FileManager.default.removeItem(atPath: path) } }
         try #"""
         {"dataset": {"text": "\#(textPath)", "context": 3}, "model": {"hidden": [16]}, "seeds": [1],
@@ -146,13 +169,16 @@ struct TextTests {
                   "ste": {"strategy": "ste", "epochs": 6, "epoch_examples": 300}}}
         """#.write(toFile: file, atomically: true, encoding: .utf8)
         #expect(Captured.run(["run", file, "--out", straight, "--quiet"]).status == 0)
-        let runner = ExperimentRunner(config: try ExperimentConfig.load(file), folder: cut, threads: 1,
-                                      console: Console(out: { _ in }, err: { _ in }), quiet: true, communicator: nil)
+        let runner = ExperimentRunner(
+            config: try ExperimentConfig.load(file), folder: cut, threads: 1,
+            console: Console(out: { _ in }, err: { _ in }), quiet: true, communicator: nil)
         runner.interrupt = InterruptFlag(trippingAfter: 17)
         #expect(try runner.run() == false)
         #expect(Captured.run(["resume", cut, "--quiet"]).status == 0)
         #expect(try curvesWithoutTime(cut) == curvesWithoutTime(straight))
-        #expect(FileManager.default.contents(atPath: cut + "/es-seed1.tern") == FileManager.default.contents(atPath: straight + "/es-seed1.tern"))
+        #expect(
+            FileManager.default.contents(atPath: cut + "/es-seed1.tern")
+                == FileManager.default.contents(atPath: straight + "/es-seed1.tern"))
     }
 
     @Test("the n-gram reference lines follow their formula (unigram checked by hand)")

@@ -43,8 +43,10 @@ enum FloatKernels {
 
     /// `y [B][O] = x [B][I] * w^T` for `w [O][I]`. Blocks of 16 weight rows (48 KB for 784
     /// inputs, kept in L2) are the unit of parallel work.
-    static func forward(_ x: [Float], _ w: [Float], into y: inout [Float], B: Int, I: Int, O: Int, threads: Int = 1,
-                        instructionSet: InstructionSet = .active) {
+    static func forward(
+        _ x: [Float], _ w: [Float], into y: inout [Float], B: Int, I: Int, O: Int, threads: Int = 1,
+        instructionSet: InstructionSet = .active
+    ) {
         precondition(x.count >= B * I && w.count == O * I && y.count >= B * O)
         let kernel = instructionSet.table.pointee.float_forward!, rows = 16
         withPointers(x, w, &y) { x, w, y in
@@ -55,8 +57,10 @@ enum FloatKernels {
     }
 
     /// `dx [B][I] = d [B][O] * w` for `w [O][I]`; examples are the unit of parallel work.
-    static func backwardInput(_ d: [Float], _ w: [Float], into dx: inout [Float], B: Int, I: Int, O: Int, threads: Int = 1,
-                              instructionSet: InstructionSet = .active) {
+    static func backwardInput(
+        _ d: [Float], _ w: [Float], into dx: inout [Float], B: Int, I: Int, O: Int, threads: Int = 1,
+        instructionSet: InstructionSet = .active
+    ) {
         precondition(d.count >= B * O && w.count == O * I && dx.count >= B * I)
         let kernel = instructionSet.table.pointee.float_input_gradients!
         withPointers(d, w, &dx) { d, w, dx in
@@ -67,8 +71,10 @@ enum FloatKernels {
     /// `dw [O][I] = d^T * x` for `d [B][O]`, `x [B][I]` (overwritten). Blocks of 32 input
     /// columns are the outer loop and the unit of parallel work: the block of `x` (B rows of
     /// 128 bytes) stays in L1 while every pair of weight rows sums its stretch over all examples.
-    static func backwardWeights(_ d: [Float], _ x: [Float], into dw: inout [Float], B: Int, I: Int, O: Int, threads: Int = 1,
-                                instructionSet: InstructionSet = .active) {
+    static func backwardWeights(
+        _ d: [Float], _ x: [Float], into dw: inout [Float], B: Int, I: Int, O: Int, threads: Int = 1,
+        instructionSet: InstructionSet = .active
+    ) {
         precondition(d.count >= B * O && x.count >= B * I && dw.count == O * I)
         let kernel = instructionSet.table.pointee.float_weight_gradients!
         withPointers(d, x, &dw) { d, x, dw in

@@ -12,8 +12,10 @@ extension TrainingKernels {
     /// `h = clamp(floor((d - theta) / delta), 0, maxLevel)` computed as the exported network
     /// computes it (`Activation.value` on Int32 sums), `levels = h`, `activations = unit h`
     /// and `quotients = (d - theta) / delta` unclamped (what the backward pass needs).
-    static func levelOutputs(dots: [Float], thresholds: [Double], step: Int32, unit: Float, activation: Activation, outputs O: Int,
-                             count: Int, quotients: inout [Float], levels: inout [Float], activations: inout [Float]) {
+    static func levelOutputs(
+        dots: [Float], thresholds: [Double], step: Int32, unit: Float, activation: Activation, outputs O: Int,
+        count: Int, quotients: inout [Float], levels: inout [Float], activations: inout [Float]
+    ) {
         precondition(dots.count >= count && thresholds.count == O && count % O == 0 && step >= 1)
         precondition(quotients.count >= count && levels.count >= count && activations.count >= count)
         let delta = Double(step)
@@ -26,7 +28,8 @@ extension TrainingKernels {
                             while base < count {
                                 for o in 0..<O {
                                     let k = base &+ o, theta = t[o]
-                                    let level = Float(activation.value(sum: Int32(d[k]), threshold: Int32(theta), step: step))
+                                    let level = Float(
+                                        activation.value(sum: Int32(d[k]), threshold: Int32(theta), step: step))
                                     h[k] = level
                                     a[k] = unit * level
                                     u[k] = Float((Double(d[k]) - theta) / delta)
@@ -46,8 +49,10 @@ extension TrainingKernels {
     /// Returns the sum of `g` times LSQ's `d (delta h) / d delta`: `h - u` inside, `maxLevel`
     /// above, 0 below (the caller multiplies by `da / d (delta h)` and by `delta` for the
     /// log-step); summed in Double in index order.
-    static func levelsBackward(gradients g: [Float], quotients u: [Float], levels h: [Float], slope: Float, activation: Activation,
-                               count: Int, into deltas: inout [Float]) -> Float {
+    static func levelsBackward(
+        gradients g: [Float], quotients u: [Float], levels h: [Float], slope: Float, activation: Activation,
+        count: Int, into deltas: inout [Float]
+    ) -> Float {
         precondition(g.count >= count && u.count >= count && h.count >= count && deltas.count >= count)
         let range = Float(activation.maxLevel) + 1, top = Float(activation.maxLevel)
         var stepGradient = 0.0
@@ -73,7 +78,9 @@ extension TrainingKernels {
     }
 
     /// Float forward epilogue of a ReLU hidden layer: `z += b`, `h = max(0, z)` over B x O outputs.
-    static func reluOutputs(biases: [Float], outputs O: Int, count: Int, preactivations: inout [Float], activations: inout [Float]) {
+    static func reluOutputs(
+        biases: [Float], outputs O: Int, count: Int, preactivations: inout [Float], activations: inout [Float]
+    ) {
         precondition(biases.count == O && preactivations.count >= count && activations.count >= count && count % O == 0)
         biases.withUnsafeBufferPointer { b in
             preactivations.withUnsafeMutableBufferPointer { z in

@@ -30,7 +30,9 @@ enum TokenTrainingKernels {
 
     /// `dw = d^T x` for one-hot `x`: zero, then `dw[o][columns[b][p]] += d[b][o]`, examples in
     /// order (the same sums, in the same order, as the dense product skipping zeros).
-    static func backwardWeights(columns: [Int32], context K: Int, _ d: [Float], into dw: inout [Float], B: Int, I: Int, O: Int) {
+    static func backwardWeights(
+        columns: [Int32], context K: Int, _ d: [Float], into dw: inout [Float], B: Int, I: Int, O: Int
+    ) {
         precondition(columns.count >= B * K && d.count >= B * O && dw.count == O * I)
         columns.withUnsafeBufferPointer { c in
             d.withUnsafeBufferPointer { d in

@@ -14,15 +14,16 @@ enum TrainingKernels {
         unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & SIMD8<UInt32>(repeating: 0x7FFF_FFFF), to: Lanes.self)
     }
 
-
     /// One Adam step on N parameters `p` with gradients `g` and moments `m`, `v`:
     /// `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g^2` (each set to 0 below `flush`, so they
     /// never become subnormal), `p = p * decay - lr (m / c1) / (sqrt(v / c2) + eps)`. Arrays of
     /// 2^16 parameters or more are split into contiguous ranges over `threads` workers (each
     /// element's arithmetic is the same either way).
-    static func adam(_ p: inout [Float], _ g: [Float], _ m: inout [Float], _ v: inout [Float],
-                     lr: Float, b1: Float, b2: Float, c1: Float, c2: Float, eps: Float, decay: Float, flush: Float,
-                     threads: Int = 1) {
+    static func adam(
+        _ p: inout [Float], _ g: [Float], _ m: inout [Float], _ v: inout [Float],
+        lr: Float, b1: Float, b2: Float, c1: Float, c2: Float, eps: Float, decay: Float, flush: Float,
+        threads: Int = 1
+    ) {
         precondition(p.count == g.count && m.count == g.count && v.count == g.count)
         let total = p.count
         guard total > 0 else { return }
@@ -32,12 +33,14 @@ enum TrainingKernels {
                 m.withUnsafeMutableBufferPointer { m in
                     v.withUnsafeMutableBufferPointer { v in
                         // Each part updates its own range of the four arrays.
-                        let shared = UncheckedSendable((p: p.baseAddress!, g: g.baseAddress!, m: m.baseAddress!, v: v.baseAddress!))
+                        let shared = UncheckedSendable(
+                            (p: p.baseAddress!, g: g.baseAddress!, m: m.baseAddress!, v: v.baseAddress!))
                         Parallel.run(items: parts, workers: parts) { part, _ in
                             let base = shared.value
                             let start = total * part / parts, end = total * (part + 1) / parts
-                            adamRange(base.p + start, base.g + start, base.m + start, base.v + start, count: end - start,
-                                      lr: lr, b1: b1, b2: b2, c1: c1, c2: c2, eps: eps, decay: decay, flush: flush)
+                            adamRange(
+                                base.p + start, base.g + start, base.m + start, base.v + start, count: end - start,
+                                lr: lr, b1: b1, b2: b2, c1: c1, c2: c2, eps: eps, decay: decay, flush: flush)
                         }
                     }
                 }
@@ -47,10 +50,12 @@ enum TrainingKernels {
 
     /// The Adam step on `n` consecutive parameters, eight lanes at a time; the scalar tail does
     /// the same operations in the same order, so every element gets the same bits either way.
-    private static func adamRange(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
-                                  _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, count n: Int,
-                                  lr: Float, b1: Float, b2: Float, c1: Float, c2: Float, eps: Float, decay: Float,
-                                  flush: Float) {
+    private static func adamRange(
+        _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
+        _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, count n: Int,
+        lr: Float, b1: Float, b2: Float, c1: Float, c2: Float, eps: Float, decay: Float,
+        flush: Float
+    ) {
         let step = lr / c1, inverseC2 = 1 / c2
         let rp = UnsafeMutableRawPointer(p), rg = UnsafeRawPointer(g)
         let rm = UnsafeMutableRawPointer(m), rv = UnsafeMutableRawPointer(v)
@@ -69,7 +74,8 @@ enum TrainingKernels {
             rm.storeBytes(of: mk, toByteOffset: o, as: Lanes.self)
             rv.storeBytes(of: vk, toByteOffset: o, as: Lanes.self)
             let pk = rp.loadUnaligned(fromByteOffset: o, as: Lanes.self)
-            rp.storeBytes(of: pk * vdecay - vstep * mk / ((vk * vc2).squareRoot() + veps), toByteOffset: o, as: Lanes.self)
+            rp.storeBytes(
+                of: pk * vdecay - vstep * mk / ((vk * vc2).squareRoot() + veps), toByteOffset: o, as: Lanes.self)
             k &+= 8
         }
         while k < n {
@@ -87,10 +93,13 @@ enum TrainingKernels {
 
     /// Copies the quantised inputs of the examples at `indices` into rows of `raw` (`q`) and
     /// `scaled` (`q / levels`), and their labels into `labels`.
-    static func gather<Indices: Collection<Int>>(_ indices: Indices, features: [UInt8], labels dataLabels: [Int],
-                                                 width n: Int, levels: Float,
-                                                 raw: inout [Float], scaled: inout [Float], labels: inout [Int]) {
-        precondition(raw.count >= indices.count * n && scaled.count >= indices.count * n && labels.count >= indices.count)
+    static func gather<Indices: Collection<Int>>(
+        _ indices: Indices, features: [UInt8], labels dataLabels: [Int],
+        width n: Int, levels: Float,
+        raw: inout [Float], scaled: inout [Float], labels: inout [Int]
+    ) {
+        precondition(
+            raw.count >= indices.count * n && scaled.count >= indices.count * n && labels.count >= indices.count)
         features.withUnsafeBufferPointer { features in
             raw.withUnsafeMutableBufferPointer { raw in
                 scaled.withUnsafeMutableBufferPointer { scaled in
@@ -113,8 +122,10 @@ enum TrainingKernels {
     /// STE forward epilogue of one layer over `count` = B x O outputs: `z = gamma d / scale + b`
     /// and, for a hidden layer (`thresholds` given), `h = d >= theta ? 1 : -1`, where `d` are the
     /// layer's integer-valued dot products and `b` is 0 for the output layer.
-    static func steOutputs(dots: [Float], gamma: Float, scale: Float, biases: [Float]?, thresholds: [Double]?,
-                           outputs O: Int, count: Int, preactivations: inout [Float], activations: inout [Float]) {
+    static func steOutputs(
+        dots: [Float], gamma: Float, scale: Float, biases: [Float]?, thresholds: [Double]?,
+        outputs O: Int, count: Int, preactivations: inout [Float], activations: inout [Float]
+    ) {
         precondition(dots.count >= count && preactivations.count >= count && count % O == 0)
         dots.withUnsafeBufferPointer { d in
             preactivations.withUnsafeMutableBufferPointer { z in
@@ -143,8 +154,10 @@ enum TrainingKernels {
     }
 
     /// Float forward epilogue of a hidden layer: `z += b`, `h = tanh(z)` over B x O outputs.
-    static func tanhOutputs(biases: [Float], outputs O: Int, count: Int,
-                            preactivations: inout [Float], activations: inout [Float]) {
+    static func tanhOutputs(
+        biases: [Float], outputs O: Int, count: Int,
+        preactivations: inout [Float], activations: inout [Float]
+    ) {
         precondition(biases.count == O && preactivations.count >= count && activations.count >= count && count % O == 0)
         biases.withUnsafeBufferPointer { b in
             preactivations.withUnsafeMutableBufferPointer { z in
@@ -157,8 +170,9 @@ enum TrainingKernels {
                     let rz = UnsafeRawPointer(z.baseAddress!), rh = UnsafeMutableRawPointer(h.baseAddress!)
                     var k = 0
                     while k &+ 8 <= count {
-                        rh.storeBytes(of: tanh8(rz.loadUnaligned(fromByteOffset: k &* 4, as: Lanes.self)),
-                                      toByteOffset: k &* 4, as: Lanes.self)
+                        rh.storeBytes(
+                            of: tanh8(rz.loadUnaligned(fromByteOffset: k &* 4, as: Lanes.self)),
+                            toByteOffset: k &* 4, as: Lanes.self)
                         k &+= 8
                     }
                     if k < count {
@@ -193,7 +207,7 @@ enum TrainingKernels {
         let small = x + x * x2 * p
         // Large: e^{2|x|} with 2|x| clamped to 18.
         let y = (a + a).replacing(with: 18, where: a .> 9)
-        let shifter = Lanes(repeating: 12_582_912)   // 1.5 * 2^23: adding it rounds to an integer
+        let shifter = Lanes(repeating: 12_582_912)  // 1.5 * 2^23: adding it rounds to an integer
         let shifted = y * Lanes(repeating: 1.442_695_04) + shifter
         let n = shifted - shifter
         let r = (y - n * Lanes(repeating: 0.693_145_751_953_125)) - n * Lanes(repeating: 1.428_606_765_330_187e-6)
@@ -216,8 +230,10 @@ enum TrainingKernels {
 
     /// Backward through a hidden activation over `count` values: the STE window
     /// (`g / window` where `|z / window| <= 1`, else 0) or tanh's derivative (`g (1 - h^2)`).
-    static func activationBackward(ste: Bool, gradients g: [Float], preactivations z: [Float], activations h: [Float],
-                                   window: Float, count: Int, into deltas: inout [Float]) {
+    static func activationBackward(
+        ste: Bool, gradients g: [Float], preactivations z: [Float], activations h: [Float],
+        window: Float, count: Int, into deltas: inout [Float]
+    ) {
         precondition(g.count >= count && z.count >= count && h.count >= count && deltas.count >= count)
         g.withUnsafeBufferPointer { g in
             deltas.withUnsafeMutableBufferPointer { out in

@@ -21,8 +21,9 @@ public struct ExampleBatch: Sendable {
     /// A batch from row-major quantised features (`count * featureCount` bytes) and labels.
     public init(features: [UInt8], featureCount: Int, labels: [Int]) {
         precondition(featureCount >= 1, "an example needs at least one feature")
-        precondition(features.count == labels.count * featureCount,
-                     "features must hold labels.count * featureCount bytes")
+        precondition(
+            features.count == labels.count * featureCount,
+            "features must hold labels.count * featureCount bytes")
         precondition(labels.allSatisfy { $0 >= 0 }, "labels must be non-negative")
         count = labels.count
         self.featureCount = featureCount
@@ -33,7 +34,8 @@ public struct ExampleBatch: Sendable {
         columns = AlignedColumns(count: tiles * featureCount * tileWidth) { columns in
             for b in 0..<labels.count {
                 for i in 0..<featureCount {
-                    columns[ExampleBatch.offset(example: b, input: i, featureCount: featureCount)] = Int16(features[b * featureCount + i])
+                    columns[ExampleBatch.offset(example: b, input: i, featureCount: featureCount)] = Int16(
+                        features[b * featureCount + i])
                 }
             }
         }
@@ -43,11 +45,15 @@ public struct ExampleBatch: Sendable {
     /// below `featureCount`, one per block of `featureCount / context`).
     public init(tokenColumns: [Int32], context: Int, featureCount: Int, labels: [Int]) {
         precondition(context >= 1 && featureCount % context == 0, "featureCount must be context x vocabulary")
-        precondition(tokenColumns.count == labels.count * context, "tokenColumns must hold labels.count * context columns")
+        precondition(
+            tokenColumns.count == labels.count * context, "tokenColumns must hold labels.count * context columns")
         precondition(labels.allSatisfy { $0 >= 0 }, "labels must be non-negative")
         let vocabulary = featureCount / context
-        precondition(tokenColumns.indices.allSatisfy { Int(tokenColumns[$0]) / vocabulary == $0 % context && tokenColumns[$0] >= 0 },
-                     "column p of a window must lie in block p of the inputs")
+        precondition(
+            tokenColumns.indices.allSatisfy {
+                Int(tokenColumns[$0]) / vocabulary == $0 % context && tokenColumns[$0] >= 0
+            },
+            "column p of a window must lie in block p of the inputs")
         count = labels.count
         self.featureCount = featureCount
         self.labels = labels
@@ -63,7 +69,9 @@ public struct ExampleBatch: Sendable {
             for p in 0..<context { x[Int(tokenColumns[index * context + p])] = 1 }
             return x
         }
-        return (0..<featureCount).map { UInt8(columns[ExampleBatch.offset(example: index, input: $0, featureCount: featureCount)]) }
+        return (0..<featureCount).map {
+            UInt8(columns[ExampleBatch.offset(example: index, input: $0, featureCount: featureCount)])
+        }
     }
 
     static func offset(example: Int, input: Int, featureCount: Int) -> Int {

@@ -49,8 +49,10 @@ public final class PopulationEvaluator {
 
     /// The score of every network on `batch`. `temperature` is the softmax scale `tau` of the
     /// cross-entropy (default `1 / sqrt(n_{L-1})`, <doc:Semantics>).
-    public func scores(of networks: [TernaryNetwork], on batch: ExampleBatch,
-                       temperature: Double? = nil) -> [Score] {
+    public func scores(
+        of networks: [TernaryNetwork], on batch: ExampleBatch,
+        temperature: Double? = nil
+    ) -> [Score] {
         if lossTable?.temperature != (temperature ?? LossTable.defaultTemperature(layerSizes: layerSizes)) {
             lossTable = LossTable(layerSizes: layerSizes, temperature: temperature)
         }
@@ -63,8 +65,10 @@ public final class PopulationEvaluator {
     public func layerSums(of networks: [TernaryNetwork], on batch: ExampleBatch, layer: Int) -> [[Int32]] {
         if layer == layerSizes.count - 2 { return logits(of: networks, on: batch) }
         let cut = networks.map { $0.prefix(throughLayer: layer) }
-        return PopulationEvaluator(layerSizes: Array(layerSizes[0...(layer + 1)]), threads: threads, instructionSet: instructionSet)
-            .logits(of: cut, on: batch)
+        return PopulationEvaluator(
+            layerSizes: Array(layerSizes[0...(layer + 1)]), threads: threads, instructionSet: instructionSet
+        )
+        .logits(of: cut, on: batch)
     }
 
     private var classCount: Int { layerSizes[layerSizes.count - 1] }
@@ -72,13 +76,17 @@ public final class PopulationEvaluator {
     /// Runs the forward pass into `logitBuffer`; with `scoring` (tau and the exp table), also
     /// scores every genome.
     @discardableResult
-    private func runForward(_ networks: [TernaryNetwork], _ batch: ExampleBatch,
-                            scoring: LossTable? = nil) -> [Score] {
-        precondition(batch.featureCount == layerSizes[0],
-                     "batch has \(batch.featureCount) features; the networks take \(layerSizes[0])")
+    private func runForward(
+        _ networks: [TernaryNetwork], _ batch: ExampleBatch,
+        scoring: LossTable? = nil
+    ) -> [Score] {
+        precondition(
+            batch.featureCount == layerSizes[0],
+            "batch has \(batch.featureCount) features; the networks take \(layerSizes[0])")
         for network in networks {
-            precondition(network.layerSizes == layerSizes,
-                         "network \(network.layerSizes) does not match evaluator \(layerSizes)")
+            precondition(
+                network.layerSizes == layerSizes,
+                "network \(network.layerSizes) does not match evaluator \(layerSizes)")
         }
         let needed = networks.count * batch.count * classCount
         if logitBuffer.count != needed { logitBuffer = [Int32](repeating: 0, count: needed) }

@@ -13,8 +13,9 @@ public struct QuantizedDataset: Sendable {
     public let windows: TokenWindows?
 
     public init(features: [UInt8], featureCount: Int, labels: [Int], classCount: Int) {
-        precondition(featureCount >= 1 && features.count == labels.count * featureCount,
-                     "features must hold labels.count * featureCount bytes")
+        precondition(
+            featureCount >= 1 && features.count == labels.count * featureCount,
+            "features must hold labels.count * featureCount bytes")
         precondition(labels.allSatisfy { $0 >= 0 && $0 < classCount }, "labels must lie in 0..<classCount")
         self.features = features
         self.featureCount = featureCount
@@ -49,8 +50,9 @@ public struct QuantizedDataset: Sendable {
     /// The examples at `indices`, laid out for the evaluator.
     public func batch(_ indices: some Collection<Int>) -> ExampleBatch {
         if let windows {
-            return ExampleBatch(tokenColumns: windows.columns(indices), context: windows.context,
-                                featureCount: featureCount, labels: indices.map { labels[$0] })
+            return ExampleBatch(
+                tokenColumns: windows.columns(indices), context: windows.context,
+                featureCount: featureCount, labels: indices.map { labels[$0] })
         }
         var x = [UInt8]()
         x.reserveCapacity(indices.count * featureCount)

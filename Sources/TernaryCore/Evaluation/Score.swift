@@ -23,8 +23,9 @@ public struct Score: Hashable, Sendable {
     /// of computing the total (full pass, incremental update, any thread count) gives the same
     /// Double.
     public init(correct: Int, count: Int, lossUnits: Int64) {
-        self.init(correct: correct, count: count,
-                  loss: count == 0 ? 0 : Double(lossUnits) / LossTable.unitsPerNat / Double(count))
+        self.init(
+            correct: correct, count: count,
+            loss: count == 0 ? 0 : Double(lossUnits) / LossTable.unitsPerNat / Double(count))
         self.lossUnits = lossUnits
     }
 

@@ -35,7 +35,9 @@ public struct BinaryWriter {
     /// A network as its `.tern` bytes.
     public mutating func write(_ network: TernaryNetwork) { write(bytes: network.modelFileBytes()) }
     public mutating func write(_ score: Score) {
-        writeCount(score.correct); writeCount(score.count); write(score.loss)
+        writeCount(score.correct)
+        writeCount(score.count)
+        write(score.loss)
     }
     public mutating func write(_ values: [Float]) {
         writeCount(values.count)
@@ -71,8 +73,12 @@ public struct BinaryReader {
         offset += size
         return value
     }
-    public mutating func read(_: Double.Type) throws(FileFormatError) -> Double { Double(bitPattern: try read(UInt64.self)) }
-    public mutating func read(_: Float.Type) throws(FileFormatError) -> Float { Float(bitPattern: try read(UInt32.self)) }
+    public mutating func read(_: Double.Type) throws(FileFormatError) -> Double {
+        Double(bitPattern: try read(UInt64.self))
+    }
+    public mutating func read(_: Float.Type) throws(FileFormatError) -> Float {
+        Float(bitPattern: try read(UInt32.self))
+    }
     public mutating func read(_: Bool.Type) throws(FileFormatError) -> Bool {
         let byte = try read(UInt8.self)
         guard byte <= 1 else { throw fail("a flag at byte \(offset - 1) is \(byte), not 0 or 1; the file is damaged") }
@@ -81,7 +87,9 @@ public struct BinaryReader {
     /// A finite Double (NaN and infinities are damage here).
     public mutating func readFinite() throws(FileFormatError) -> Double {
         let value = try read(Double.self)
-        guard value.isFinite else { throw fail("a number at byte \(offset - 8) is \(value), not finite; the file is damaged") }
+        guard value.isFinite else {
+            throw fail("a number at byte \(offset - 8) is \(value), not finite; the file is damaged")
+        }
         return value
     }
     /// A count written by `writeCount`, at most `limit`.
@@ -100,7 +108,9 @@ public struct BinaryReader {
     }
     public mutating func readString() throws(FileFormatError) -> String {
         let raw = try readBytes()
-        guard let text = String(validating: raw, as: UTF8.self) else { throw fail("a text field is not UTF-8; the file is damaged") }
+        guard let text = String(validating: raw, as: UTF8.self) else {
+            throw fail("a text field is not UTF-8; the file is damaged")
+        }
         return text
     }
     public mutating func readNetwork() throws(FileFormatError) -> TernaryNetwork {
@@ -153,11 +163,17 @@ public enum ChecksummedFile {
 
     /// Checks magic, checksum, version and (when given) the configuration hash, and returns a
     /// reader positioned at the payload. `what` names the kind of file in errors.
-    public static func decode(_ bytes: [UInt8], path: String, magic: String, version: UInt16,
-                              configurationHash: UInt64?, what: String) throws(FileFormatError) -> BinaryReader {
+    public static func decode(
+        _ bytes: [UInt8], path: String, magic: String, version: UInt16,
+        configurationHash: UInt64?, what: String
+    ) throws(FileFormatError) -> BinaryReader {
         let (reader, _, hash) = try open(bytes, path: path, magic: magic, versions: version...version, what: what)
         if let configurationHash, hash != configurationHash {
-            throw FileFormatError(path: path, problem: "was written by a different configuration (hash \(String(hash, radix: 16)), expected \(String(configurationHash, radix: 16))); resume with the configuration that started the run")
+            throw FileFormatError(
+                path: path,
+                problem:
+                    "was written by a different configuration (hash \(String(hash, radix: 16)), expected \(String(configurationHash, radix: 16))); resume with the configuration that started the run"
+            )
         }
         return reader
     }
@@ -165,8 +181,10 @@ public enum ChecksummedFile {
     /// Checks magic, checksum and version (one of `versions`), and returns a reader positioned
     /// at the payload with the version and the stored configuration hash, for a caller that
     /// reads more than one version or explains a mismatch itself.
-    public static func open(_ bytes: [UInt8], path: String, magic: String, versions: ClosedRange<UInt16>,
-                            what: String) throws(FileFormatError) -> (reader: BinaryReader, version: UInt16, hash: UInt64) {
+    public static func open(
+        _ bytes: [UInt8], path: String, magic: String, versions: ClosedRange<UInt16>,
+        what: String
+    ) throws(FileFormatError) -> (reader: BinaryReader, version: UInt16, hash: UInt64) {
         func fail(_ problem: String) -> FileFormatError { FileFormatError(path: path, problem: problem) }
         guard bytes.count >= 18, Array(bytes[0..<4]) == Array(magic.utf8) else {
             throw fail("not a TernEvo \(what) (the file does not start with \"\(magic)\")")
@@ -179,7 +197,9 @@ public enum ChecksummedFile {
         var reader = BinaryReader(bytes: bytes, path: path, offset: 4, end: bytes.count - 4)
         let found = try reader.read(UInt16.self)
         guard versions.contains(found) else {
-            throw fail("\(what) format version \(found) is not supported; this build reads version\(versions.count > 1 ? "s \(versions.lowerBound) to \(versions.upperBound)" : " \(versions.lowerBound)")")
+            throw fail(
+                "\(what) format version \(found) is not supported; this build reads version\(versions.count > 1 ? "s \(versions.lowerBound) to \(versions.upperBound)" : " \(versions.lowerBound)")"
+            )
         }
         let hash = try reader.read(UInt64.self)
         return (reader, found, hash)

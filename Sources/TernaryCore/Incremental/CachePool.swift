@@ -28,7 +28,9 @@ public final class CachePool {
     public private(set) var lastOperations = 0
 
     /// A pool for networks of `layerSizes`; `temperature` as for `IncrementalScorer`.
-    public init(layerSizes: [Int], temperature: Double? = nil, threads: Int? = nil, instructionSet: InstructionSet = .active) {
+    public init(
+        layerSizes: [Int], temperature: Double? = nil, threads: Int? = nil, instructionSet: InstructionSet = .active
+    ) {
         self.instructionSet = instructionSet
         precondition(layerSizes.count >= 2 && layerSizes.allSatisfy { $0 >= 1 }, "invalid layer sizes")
         self.layerSizes = layerSizes
@@ -39,7 +41,9 @@ public final class CachePool {
 
     /// Bytes one slot holds on `examples` examples (token inputs: `context` symbols per window).
     /// A levels `activation` keeps a byte per hidden value and example instead of a bit.
-    public static func byteCount(layerSizes: [Int], examples: Int, context: Int = 0, activation: Activation = .sign) -> Int {
+    public static func byteCount(
+        layerSizes: [Int], examples: Int, context: Int = 0, activation: Activation = .sign
+    ) -> Int {
         DeltaCache.byteCount(layerSizes: layerSizes, examples: examples, context: context, activation: activation)
     }
 
@@ -70,21 +74,27 @@ public final class CachePool {
         for (slot, item) in lastUse.enumerated() where item >= 0 { next[item] = caches[slot] }
         for slot in caches.indices where slot >= count || lastUse[slot] < 0 { free.append(caches[slot]) }
         for item in sources.indices where next[item] == nil {
-            next[item] = free.popLast() ?? DeltaCache(layerSizes: layerSizes, table: table, instructionSet: instructionSet)
+            next[item] =
+                free.popLast() ?? DeltaCache(layerSizes: layerSizes, table: table, instructionSet: instructionSet)
         }
         let current = caches, targets = next.map { $0! }
-        Parallel.run(items: sources.count, workers: threads, local: { item, _ in
-            guard case let .derive(slot, _) = sources[item], lastUse[slot] != item else { return }
-            targets[item].copy(from: current[slot])
-        })
-        Parallel.run(items: sources.count, workers: threads, local: { item, worker in
-            guard case let .derive(_, moves) = sources[item] else { return }
-            targets[item].apply(moves, scratch: scratch[worker])
-            targets[item].network.checkInvariants()
-        })
+        Parallel.run(
+            items: sources.count, workers: threads,
+            local: { item, _ in
+                guard case let .derive(slot, _) = sources[item], lastUse[slot] != item else { return }
+                targets[item].copy(from: current[slot])
+            })
+        Parallel.run(
+            items: sources.count, workers: threads,
+            local: { item, worker in
+                guard case let .derive(_, moves) = sources[item] else { return }
+                targets[item].apply(moves, scratch: scratch[worker])
+                targets[item].network.checkInvariants()
+            })
         for (item, source) in sources.enumerated() {
             guard case let .rebuild(genome) = source else { continue }
-            precondition(genome.layerSizes == layerSizes, "genome \(genome.layerSizes) does not match pool \(layerSizes)")
+            precondition(
+                genome.layerSizes == layerSizes, "genome \(genome.layerSizes) does not match pool \(layerSizes)")
             targets[item].rebuild(genome, on: data, indices: indices, workers: threads)
         }
         caches = targets
@@ -115,12 +125,14 @@ public final class CachePool {
         for worker in scratch { worker.operations = 0 }
         defer { lastOperations = scratch.reduce(0) { $0 + $1.operations } }
         let caches = caches, count = count
-        return Parallel.map(count: items.count, workers: threads, local: { offset, worker in
-            let index = items[offset], slot = slots[index]
-            precondition(slot >= 0 && slot < count, "slot \(slot) outside 0..<\(count)")
-            let cache = caches[slot]
-            let (units, correct) = cache.score(candidates[index], scratch: scratch[worker])
-            return Score(correct: correct, count: cache.exampleCount, lossUnits: units)
-        })
+        return Parallel.map(
+            count: items.count, workers: threads,
+            local: { offset, worker in
+                let index = items[offset], slot = slots[index]
+                precondition(slot >= 0 && slot < count, "slot \(slot) outside 0..<\(count)")
+                let cache = caches[slot]
+                let (units, correct) = cache.score(candidates[index], scratch: scratch[worker])
+                return Score(correct: correct, count: cache.exampleCount, lossUnits: units)
+            })
     }
 }

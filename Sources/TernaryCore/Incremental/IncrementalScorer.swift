@@ -59,8 +59,10 @@ public final class IncrementalScorer {
     /// thread scored shard by shard (`ternevo bench --delta`, 2 threads); shards pay where the
     /// examples are split over processes. `split` defaults to `.shards` with more than one shard.
     /// `instructionSet` chooses the loss kernels (every set gives the same bits).
-    public init(layerSizes: [Int], temperature: Double? = nil, threads: Int? = nil, shards: Int = 1,
-                split: ScoringSplit? = nil, instructionSet: InstructionSet = .active) {
+    public init(
+        layerSizes: [Int], temperature: Double? = nil, threads: Int? = nil, shards: Int = 1,
+        split: ScoringSplit? = nil, instructionSet: InstructionSet = .active
+    ) {
         precondition(layerSizes.count >= 2 && layerSizes.allSatisfy { $0 >= 1 }, "invalid layer sizes")
         precondition(shards >= 1, "a scorer needs at least one shard")
         self.layerSizes = layerSizes
@@ -68,7 +70,9 @@ public final class IncrementalScorer {
         shardCount = shards
         self.split = split ?? (shardCount > 1 ? .shards : .candidates)
         let table = LossTable(layerSizes: layerSizes, temperature: temperature)
-        self.shards = (0..<shardCount).map { _ in DeltaCache(layerSizes: layerSizes, table: table, instructionSet: instructionSet) }
+        self.shards = (0..<shardCount).map { _ in
+            DeltaCache(layerSizes: layerSizes, table: table, instructionSet: instructionSet)
+        }
         scratch = (0..<self.threads).map { _ in DeltaScratch(layerSizes: layerSizes) }
     }
 
@@ -86,8 +90,9 @@ public final class IncrementalScorer {
 
     /// The cached genome's score on the batch.
     public var score: Score {
-        Score(correct: active.reduce(0) { $0 + $1.totalCorrect }, count: exampleCount,
-              lossUnits: active.reduce(0) { $0 &+ $1.totalUnits })
+        Score(
+            correct: active.reduce(0) { $0 + $1.totalCorrect }, count: exampleCount,
+            lossUnits: active.reduce(0) { $0 &+ $1.totalUnits })
     }
 
     /// The examples of each shard: contiguous blocks of `count`, the first ones one longer;
@@ -102,18 +107,22 @@ public final class IncrementalScorer {
     /// shards than threads, neurons in parallel within a shard).
     public func rebuild(_ genome: TernaryNetwork, on data: QuantizedDataset, indices: [Int]? = nil) {
         precondition(genome.layerSizes == layerSizes, "genome \(genome.layerSizes) does not match scorer \(layerSizes)")
-        precondition(data.featureCount == layerSizes[0], "data has \(data.featureCount) features; the network takes \(layerSizes[0])")
+        precondition(
+            data.featureCount == layerSizes[0],
+            "data has \(data.featureCount) features; the network takes \(layerSizes[0])")
         precondition(data.classCount <= layerSizes.last!, "the data has more classes than the network has outputs")
         let count = indices?.count ?? data.count
         let blocks = IncrementalScorer.blocks(count: count, shards: shardCount)
         activeShards = blocks.count
         let inner = max(1, threads / blocks.count)
-        Parallel.run(items: blocks.count, workers: threads, local: { s, _ in
-            // One shard takes the indices as given (nil: the whole data, read in place, not copied).
-            let block = blocks[s]
-            let picked = blocks.count == 1 ? indices : indices.map { Array($0[block]) } ?? Array(block)
-            self.shards[s].rebuild(genome, on: data, indices: picked, workers: inner)
-        })
+        Parallel.run(
+            items: blocks.count, workers: threads,
+            local: { s, _ in
+                // One shard takes the indices as given (nil: the whole data, read in place, not copied).
+                let block = blocks[s]
+                let picked = blocks.count == 1 ? indices : indices.map { Array($0[block]) } ?? Array(block)
+                self.shards[s].rebuild(genome, on: data, indices: picked, workers: inner)
+            })
     }
 
     /// The score of the cached genome with `moves` applied (in order; the last move at a
@@ -135,7 +144,9 @@ public final class IncrementalScorer {
     /// The scores of candidates `range` of `candidates` only.
     public func scores(of candidates: MoveList, range: Range<Int>) -> [Score] {
         let count = exampleCount
-        return totals(of: candidates, range: range).map { Score(correct: $0.correct, count: count, lossUnits: $0.units) }
+        return totals(of: candidates, range: range).map {
+            Score(correct: $0.correct, count: count, lossUnits: $0.units)
+        }
     }
 
     /// The integer totals behind `scores(of:range:)`: each candidate's fixed-point loss units
@@ -152,15 +163,17 @@ public final class IncrementalScorer {
                     UnsafeBufferPointer(rebasing: moves[(index == 0 ? 0 : ends[index - 1])..<ends[index]])
                 }
                 if split == .candidates || shardsInUse == 1 || range.count == 0 {
-                    return Parallel.map(count: range.count, workers: workers, local: { offset, worker in
-                        var units: Int64 = 0, correct = 0
-                        for s in 0..<shardsInUse {
-                            let (u, c) = caches[s].score(slice(range.lowerBound + offset), scratch: scratch[worker])
-                            units &+= u
-                            correct += c
-                        }
-                        return (units, correct)
-                    })
+                    return Parallel.map(
+                        count: range.count, workers: workers,
+                        local: { offset, worker in
+                            var units: Int64 = 0, correct = 0
+                            for s in 0..<shardsInUse {
+                                let (u, c) = caches[s].score(slice(range.lowerBound + offset), scratch: scratch[worker])
+                                units &+= u
+                                correct += c
+                            }
+                            return (units, correct)
+                        })
                 }
                 // Shard by shard: worker slot t takes shards t, t + T, ...; partial totals per
                 // shard and candidate, added in shard order.
@@ -169,15 +182,18 @@ public final class IncrementalScorer {
                 var correct = [Int](repeating: 0, count: shardsInUse * range.count)
                 units.withUnsafeMutableBufferPointer { units in
                     correct.withUnsafeMutableBufferPointer { correct in
-                        Parallel.run(items: slots, workers: slots, local: { slot, _ in
-                            for s in stride(from: slot, to: shardsInUse, by: slots) {
-                                for offset in 0..<range.count {
-                                    let (u, c) = caches[s].score(slice(range.lowerBound + offset), scratch: scratch[slot])
-                                    units[s * range.count + offset] = u
-                                    correct[s * range.count + offset] = c
+                        Parallel.run(
+                            items: slots, workers: slots,
+                            local: { slot, _ in
+                                for s in stride(from: slot, to: shardsInUse, by: slots) {
+                                    for offset in 0..<range.count {
+                                        let (u, c) = caches[s].score(
+                                            slice(range.lowerBound + offset), scratch: scratch[slot])
+                                        units[s * range.count + offset] = u
+                                        correct[s * range.count + offset] = c
+                                    }
                                 }
-                            }
-                        })
+                            })
                     }
                 }
                 return (0..<range.count).map { offset in
@@ -198,9 +214,13 @@ public final class IncrementalScorer {
         let caches = shards, shardsInUse = activeShards
         let slots = min(threads, shardsInUse)
         Array(moves).withUnsafeBufferPointer { moves in
-            Parallel.run(items: slots, workers: slots, local: { slot, _ in
-                for s in stride(from: slot, to: shardsInUse, by: slots) { caches[s].apply(moves, scratch: self.scratch[slot]) }
-            })
+            Parallel.run(
+                items: slots, workers: slots,
+                local: { slot, _ in
+                    for s in stride(from: slot, to: shardsInUse, by: slots) {
+                        caches[s].apply(moves, scratch: self.scratch[slot])
+                    }
+                })
         }
         shards[0].network.checkInvariants()
     }

@@ -46,15 +46,18 @@ public struct Move: Hashable, Sendable {
         let l = Int(layer), r = Int(row), c = Int(column)
         switch kind {
         case .trit:
-            precondition(l >= 0 && l < layerSizes.count - 1 && r >= 0 && r < layerSizes[l + 1]
-                         && c >= 0 && c < layerSizes[l] && value >= -1 && value <= 1,
-                         "trit move (\(l), \(r), \(c)) = \(value) does not fit layers \(layerSizes)")
+            precondition(
+                l >= 0 && l < layerSizes.count - 1 && r >= 0 && r < layerSizes[l + 1]
+                    && c >= 0 && c < layerSizes[l] && value >= -1 && value <= 1,
+                "trit move (\(l), \(r), \(c)) = \(value) does not fit layers \(layerSizes)")
         case .threshold:
-            precondition(l >= 0 && l < layerSizes.count - 2 && r >= 0 && r < layerSizes[l + 1],
-                         "threshold move (\(l), \(r)) does not fit layers \(layerSizes)")
+            precondition(
+                l >= 0 && l < layerSizes.count - 2 && r >= 0 && r < layerSizes[l + 1],
+                "threshold move (\(l), \(r)) does not fit layers \(layerSizes)")
         case .step:
-            precondition(l >= 0 && l < layerSizes.count - 2 && r == 0 && c == 0 && value >= 1,
-                         "step move (\(l)) = \(value) does not fit layers \(layerSizes)")
+            precondition(
+                l >= 0 && l < layerSizes.count - 2 && r == 0 && c == 0 && value >= 1,
+                "step move (\(l)) = \(value) does not fit layers \(layerSizes)")
         }
     }
 }

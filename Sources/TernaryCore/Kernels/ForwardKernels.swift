@@ -46,21 +46,28 @@ final class ForwardScratch {
 
     /// First layer of one tile (`tile` Int16 `[I][128]`): activations into `out`, or with
     /// `sums`, the Int32 sums of the first `examples` examples as `[examples][O]`.
-    func firstLayer(tile: UnsafePointer<Int16>, plus: UnsafePointer<UInt64>, minus: UnsafePointer<UInt64>,
-                    rows: Int, wordsPerRow: Int, thresholds: UnsafePointer<Int32>?, out: UnsafeMutablePointer<UInt64>,
-                    sums: UnsafeMutablePointer<Int32>? = nil, examples: Int = 0) {
-        kernels.pointee.first_layer(tile, plus, minus, rows, wordsPerRow, thresholds, out, sums, examples, kernelScratch)
+    func firstLayer(
+        tile: UnsafePointer<Int16>, plus: UnsafePointer<UInt64>, minus: UnsafePointer<UInt64>,
+        rows: Int, wordsPerRow: Int, thresholds: UnsafePointer<Int32>?, out: UnsafeMutablePointer<UInt64>,
+        sums: UnsafeMutablePointer<Int32>? = nil, examples: Int = 0
+    ) {
+        kernels.pointee.first_layer(
+            tile, plus, minus, rows, wordsPerRow, thresholds, out, sums, examples, kernelScratch)
     }
 
     /// A later hidden layer: activations `act [W][128]` to activations `out`.
-    func hiddenLayer(activations: UnsafePointer<UInt64>, plus: UnsafePointer<UInt64>, minus: UnsafePointer<UInt64>,
-                     rows: Int, wordsPerRow: Int, thresholds: UnsafePointer<Int32>, out: UnsafeMutablePointer<UInt64>) {
+    func hiddenLayer(
+        activations: UnsafePointer<UInt64>, plus: UnsafePointer<UInt64>, minus: UnsafePointer<UInt64>,
+        rows: Int, wordsPerRow: Int, thresholds: UnsafePointer<Int32>, out: UnsafeMutablePointer<UInt64>
+    ) {
         kernels.pointee.hidden_layer(activations, plus, minus, rows, wordsPerRow, thresholds, out, kernelScratch)
     }
 
     /// The output layer: Int32 logits `[examples][O]` of the first `examples` of the tile.
-    func outputLayer(activations: UnsafePointer<UInt64>, examples: Int, plus: UnsafePointer<UInt64>,
-                     minus: UnsafePointer<UInt64>, rows: Int, wordsPerRow: Int, logits: UnsafeMutablePointer<Int32>) {
+    func outputLayer(
+        activations: UnsafePointer<UInt64>, examples: Int, plus: UnsafePointer<UInt64>,
+        minus: UnsafePointer<UInt64>, rows: Int, wordsPerRow: Int, logits: UnsafeMutablePointer<Int32>
+    ) {
         kernels.pointee.output_layer(activations, examples, plus, minus, rows, wordsPerRow, logits, kernelScratch)
     }
 }
@@ -68,6 +75,7 @@ final class ForwardScratch {
 extension TernaryMatrix {
     /// `body` on the base addresses of the `plus` and `minus` planes (`[O][W]`).
     func withPlanes<Result>(_ body: (UnsafePointer<UInt64>, UnsafePointer<UInt64>) -> Result) -> Result {
-        plus.withUnsafeBufferPointer { p in minus.withUnsafeBufferPointer { m in body(p.baseAddress!, m.baseAddress!) } }
+        plus.withUnsafeBufferPointer { p in minus.withUnsafeBufferPointer { m in body(p.baseAddress!, m.baseAddress!) }
+        }
     }
 }

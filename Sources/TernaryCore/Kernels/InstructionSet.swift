@@ -26,9 +26,10 @@ public enum InstructionSet: String, CaseIterable, Sendable, CustomStringConverti
     /// evaluator asks: a population's start built thousands of them).
     public var isSupported: Bool { InstructionSet.runnable.contains(self) }
 
-    private static let runnable: Set<InstructionSet> = Set(allCases.filter {
-        tern_kernels($0.code) != nil && tern_cpu_supports($0.code) != 0
-    })
+    private static let runnable: Set<InstructionSet> = Set(
+        allCases.filter {
+            tern_kernels($0.code) != nil && tern_cpu_supports($0.code) != 0
+        })
 
     /// The sets this host can run, fastest last.
     public static var supported: [InstructionSet] { allCases.filter(\.isSupported) }
@@ -43,17 +44,26 @@ public enum InstructionSet: String, CaseIterable, Sendable, CustomStringConverti
     public static func choose(environment: [String: String]) -> Result<InstructionSet, InstructionSetError> {
         guard let name = environment["TERNEVO_ISA"], !name.isEmpty else { return .success(best) }
         guard let chosen = InstructionSet(rawValue: name.lowercased()) else {
-            return .failure(InstructionSetError(message: "TERNEVO_ISA=\(name) is not an instruction set; use one of \(allCases.map(\.rawValue).joined(separator: ", ")) (this host: \(supported.map(\.rawValue).joined(separator: ", ")))"))
+            return .failure(
+                InstructionSetError(
+                    message:
+                        "TERNEVO_ISA=\(name) is not an instruction set; use one of \(allCases.map(\.rawValue).joined(separator: ", ")) (this host: \(supported.map(\.rawValue).joined(separator: ", ")))"
+                ))
         }
         guard chosen.isSupported else {
-            return .failure(InstructionSetError(message: "TERNEVO_ISA=\(name): this CPU cannot run \(name); it supports \(supported.map(\.rawValue).joined(separator: ", "))"))
+            return .failure(
+                InstructionSetError(
+                    message:
+                        "TERNEVO_ISA=\(name): this CPU cannot run \(name); it supports \(supported.map(\.rawValue).joined(separator: ", "))"
+                ))
         }
         return .success(chosen)
     }
 
     /// The process-wide choice: `choose` on the process environment, falling back to the best
     /// set when `TERNEVO_ISA` is unusable (the command line reports that error before any work).
-    public static let active: InstructionSet = (try? choose(environment: ProcessInfo.processInfo.environment).get()) ?? best
+    public static let active: InstructionSet =
+        (try? choose(environment: ProcessInfo.processInfo.environment).get()) ?? best
 
     /// The CPU's model name ("" where unknown).
     public static var cpuName: String {

@@ -70,8 +70,9 @@ public struct LossTable: Sendable {
 
     /// The table for networks of `layerSizes`, with `temperature` or the default.
     public init(layerSizes: [Int], temperature: Double?) {
-        self.init(temperature: temperature ?? LossTable.defaultTemperature(layerSizes: layerSizes),
-                  largestGap: LossTable.largestGap(layerSizes: layerSizes), classes: layerSizes.last!)
+        self.init(
+            temperature: temperature ?? LossTable.defaultTemperature(layerSizes: layerSizes),
+            largestGap: LossTable.largestGap(layerSizes: layerSizes), classes: layerSizes.last!)
     }
 }
 
@@ -140,22 +141,29 @@ extension LossTable {
     /// class and the normaliser come from the `logit_summary` kernel of `kernels`. Without
     /// `withUnits` the units are left 0 for the caller to compute in bulk (`loss_units`).
     @inline(__always)
-    func exampleLoss(_ z: UnsafePointer<Int32>, classes C: Int, label: Int, table: UnsafeBufferPointer<UInt64>,
-                     kernels: UnsafePointer<tern_kernel_table>, withUnits: Bool = true) -> ExampleLoss {
+    func exampleLoss(
+        _ z: UnsafePointer<Int32>, classes C: Int, label: Int, table: UnsafeBufferPointer<UInt64>,
+        kernels: UnsafePointer<tern_kernel_table>, withUnits: Bool = true
+    ) -> ExampleLoss {
         var top: Int32 = 0, best: Int32 = 0
         let sum = kernels.pointee.logit_summary(z, C, table.baseAddress, table.count, &top, &best)
-        return ExampleLoss(units: withUnits ? units(top: top, labelLogit: z[label], normaliser: sum) : 0, correct: Int(best) == label,
-                           top: top, best: best, normaliser: sum, labelLogit: z[label])
+        return ExampleLoss(
+            units: withUnits ? units(top: top, labelLogit: z[label], normaliser: sum) : 0, correct: Int(best) == label,
+            top: top, best: best, normaliser: sum, labelLogit: z[label])
     }
 
     /// The loss units of one example and its parts from its logits, through `instructionSet`'s
     /// `logit_summary` kernel: for tests, against a reference.
-    public func exampleLoss(logits: [Int32], label: Int, instructionSet: InstructionSet)
-        -> (units: Int64, correct: Bool, top: Int32, best: Int32, normaliser: UInt64) {
+    public func exampleLoss(
+        logits: [Int32], label: Int, instructionSet: InstructionSet
+    )
+        -> (units: Int64, correct: Bool, top: Int32, best: Int32, normaliser: UInt64)
+    {
         precondition(!logits.isEmpty && logits.indices.contains(label), "label \(label) outside \(logits.count) logits")
         let loss = logits.withUnsafeBufferPointer { z in
             exponentials.withUnsafeBufferPointer { exponentials in
-                exampleLoss(z.baseAddress!, classes: z.count, label: label, table: exponentials, kernels: instructionSet.table)
+                exampleLoss(
+                    z.baseAddress!, classes: z.count, label: label, table: exponentials, kernels: instructionSet.table)
             }
         }
         return (loss.units, loss.correct, loss.top, loss.best, loss.normaliser)
@@ -174,8 +182,10 @@ extension LossTable {
 
 /// Accuracy and loss of one genome's logits `[B][C]`: the per-example fixed-point losses of
 /// `exampleLoss`, summed as integers.
-func scoreLogits(_ logits: UnsafePointer<Int32>, batch: ExampleBatch, classes C: Int, table: LossTable,
-                 kernels: UnsafePointer<tern_kernel_table>) -> Score {
+func scoreLogits(
+    _ logits: UnsafePointer<Int32>, batch: ExampleBatch, classes C: Int, table: LossTable,
+    kernels: UnsafePointer<tern_kernel_table>
+) -> Score {
     let B = batch.count
     guard B > 0 else { return Score(correct: 0, count: 0, lossUnits: 0) }
     return table.exponentials.withUnsafeBufferPointer { exponentials in

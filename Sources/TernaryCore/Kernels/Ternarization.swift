@@ -9,7 +9,8 @@ public enum Ternarization {
         precondition(trits.count == weights.count, "one trit per weight")
         typealias Lanes = SIMD8<Float>
         @inline(__always) func absolute(_ x: Lanes) -> Lanes {
-            unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & SIMD8<UInt32>(repeating: 0x7FFF_FFFF), to: Lanes.self)
+            unsafeBitCast(
+                unsafeBitCast(x, to: SIMD8<UInt32>.self) & SIMD8<UInt32>(repeating: 0x7FFF_FFFF), to: Lanes.self)
         }
         return weights.withUnsafeBufferPointer { w in
             trits.withUnsafeMutableBufferPointer { t in
@@ -24,7 +25,10 @@ public enum Ternarization {
                     i &+= 16
                 }
                 var sum = (s0 + s1).sum()
-                while i < n { sum += abs(w[i]); i &+= 1 }
+                while i < n {
+                    sum += abs(w[i])
+                    i &+= 1
+                }
                 let gamma = sum / Float(n)
                 if gamma > 0 {
                     let inverse = 1 / gamma

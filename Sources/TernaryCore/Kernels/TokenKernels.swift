@@ -35,8 +35,10 @@ func transposedColumns(_ matrix: TernaryMatrix) -> [Int8] {
 
 /// `row[o] = sum_p columns[window[p]][o]` for one window: K adds of O Int8 lanes widened to Int32.
 @inline(__always)
-func tokenSum(window: UnsafePointer<Int32>, context K: Int, columns: UnsafePointer<Int8>, rows O: Int,
-              into row: UnsafeMutablePointer<Int32>) {
+func tokenSum(
+    window: UnsafePointer<Int32>, context K: Int, columns: UnsafePointer<Int8>, rows O: Int,
+    into row: UnsafeMutablePointer<Int32>
+) {
     row.update(repeating: 0, count: O)
     for p in 0..<K {
         let column = columns + Int(window[p]) &* O
@@ -59,10 +61,12 @@ func tokenSum(window: UnsafePointer<Int32>, context K: Int, columns: UnsafePoint
 /// `o / 64` of example `b` at `(o / 64) * 128 + b`, set when `s >= theta_o`; examples past `T`
 /// get zero words), or, with `logits`,
 /// the sums themselves as `[T][O]` (a network without hidden layers). `row` holds O Int32.
-func tokenFirstLayerKernel(windows: UnsafePointer<Int32>, context K: Int, examples T: Int,
-                           columns: UnsafePointer<Int8>, rows O: Int, thresholds: UnsafePointer<Int32>?,
-                           out: UnsafeMutablePointer<UInt64>, outWords: Int, row: UnsafeMutablePointer<Int32>,
-                           logits: UnsafeMutablePointer<Int32>? = nil) {
+func tokenFirstLayerKernel(
+    windows: UnsafePointer<Int32>, context K: Int, examples T: Int,
+    columns: UnsafePointer<Int8>, rows O: Int, thresholds: UnsafePointer<Int32>?,
+    out: UnsafeMutablePointer<UInt64>, outWords: Int, row: UnsafeMutablePointer<Int32>,
+    logits: UnsafeMutablePointer<Int32>? = nil
+) {
     for b in 0..<T {
         if let logits {
             tokenSum(window: windows + b &* K, context: K, columns: columns, rows: O, into: logits + b &* O)

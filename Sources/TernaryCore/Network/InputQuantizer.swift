@@ -37,8 +37,14 @@ public struct InputQuantizer: Hashable, Sendable, Codable {
     /// The fitted quantiser of a set of values: global min and max.
     public init(fitting values: some Sequence<Float>, bits: Int = 8) {
         var low = Float.infinity, high = -Float.infinity
-        for v in values { low = min(low, v); high = max(high, v) }
-        if low > high { low = 0; high = 0 }
+        for v in values {
+            low = min(low, v)
+            high = max(high, v)
+        }
+        if low > high {
+            low = 0
+            high = 0
+        }
         self.init(low: low, high: high, bits: bits)
     }
 
@@ -59,7 +65,8 @@ public struct InputQuantizer: Hashable, Sendable, Codable {
 
     public init(fittingPerFeature features: [Float], featureCount: Int, bits: Int = 8) {
         precondition(featureCount >= 1 && features.count % featureCount == 0, "features must hold whole examples")
-        var lows = [Float](repeating: .infinity, count: featureCount), highs = [Float](repeating: -.infinity, count: featureCount)
+        var lows = [Float](repeating: .infinity, count: featureCount),
+            highs = [Float](repeating: -.infinity, count: featureCount)
         for (index, value) in features.enumerated() {
             let column = index % featureCount
             lows[column] = min(lows[column], value)
@@ -85,7 +92,9 @@ public struct InputQuantizer: Hashable, Sendable, Codable {
     /// Row-major features (`featureCount` per example) quantised with this quantiser.
     public func quantize(features: [Float], featureCount: Int) -> [UInt8] {
         guard isPerFeature else { return features.map(quantize) }
-        precondition(featureRanges.count == featureCount, "per-feature ranges for \(featureRanges.count) features, data has \(featureCount)")
+        precondition(
+            featureRanges.count == featureCount,
+            "per-feature ranges for \(featureRanges.count) features, data has \(featureCount)")
         return features.enumerated().map { index, value in
             let range = featureRanges[index % featureCount]
             return InputQuantizer.quantize(value, low: range.low, high: range.high, levels: levels)

@@ -63,7 +63,10 @@ extension TernaryNetwork {
         } else if quantizer.isPerFeature {
             out.write(UInt8(1))
         }
-        for range in quantizer.featureRanges { out.write(range.low.bitPattern); out.write(range.high.bitPattern) }
+        for range in quantizer.featureRanges {
+            out.write(range.low.bitPattern)
+            out.write(range.high.bitPattern)
+        }
         if let tokens {
             out.write(UInt32(tokens.context))
             out.write(UInt32(tokens.vocabulary))
@@ -106,8 +109,10 @@ extension TernaryNetwork {
         for l in weights.indices {
             let count = Base3.byteCount(forTrits: weights[l].count)
             do {
-                let trits = try Base3.decode(bytes[reader.offset..<(reader.offset + count)], tritCount: weights[l].count)
-                weights[l] = TernaryMatrix(rowCount: weights[l].rowCount, columnCount: weights[l].columnCount, trits: trits)
+                let trits = try Base3.decode(
+                    bytes[reader.offset..<(reader.offset + count)], tritCount: weights[l].count)
+                weights[l] = TernaryMatrix(
+                    rowCount: weights[l].rowCount, columnCount: weights[l].columnCount, trits: trits)
             } catch {
                 throw reader.fail("weights of layer \(l + 1): \(error)")
             }
@@ -142,12 +147,16 @@ private struct ModelFileHeader {
             throw reader.fail("file is truncated: \(bytes.count) bytes, shorter than the 24-byte header")
         }
         guard Array(bytes[0..<4]) == TernaryNetwork.modelFileMagic else {
-            throw reader.fail("not a TernEvo model: magic bytes \(bytes[0..<4].map { String(format: "%02x", $0) }.joined()), expected 5445524e (\"TERN\")")
+            throw reader.fail(
+                "not a TernEvo model: magic bytes \(bytes[0..<4].map { String(format: "%02x", $0) }.joined()), expected 5445524e (\"TERN\")"
+            )
         }
         reader.offset = 4
         version = try reader.read(UInt16.self)
         guard version >= 1 && version <= 4 else {
-            throw reader.fail("format version \(version) is not supported; this build reads versions 1 to 4 (re-export the model with this build)")
+            throw reader.fail(
+                "format version \(version) is not supported; this build reads versions 1 to 4 (re-export the model with this build)"
+            )
         }
         activationCode = try reader.read(UInt8.self)
         bits = Int(try reader.read(UInt8.self))
@@ -155,7 +164,8 @@ private struct ModelFileHeader {
         high = try reader.read(Float.self)
         let sizeCount = Int(try reader.read(UInt32.self))
         guard sizeCount >= 2 && sizeCount <= TernaryNetwork.maxLayerCount else {
-            throw reader.fail("layer count \(sizeCount) is outside 2 ... \(TernaryNetwork.maxLayerCount); the file is damaged")
+            throw reader.fail(
+                "layer count \(sizeCount) is outside 2 ... \(TernaryNetwork.maxLayerCount); the file is damaged")
         }
         guard bytes.count >= 20 + 4 * sizeCount + 4 else {
             throw reader.fail("file is truncated inside the layer sizes (\(bytes.count) bytes)")
@@ -164,7 +174,8 @@ private struct ModelFileHeader {
         for _ in 0..<sizeCount {
             let size = Int(try reader.read(UInt32.self))
             guard size >= 1 && size <= TernaryNetwork.maxLayerSize else {
-                throw reader.fail("layer size \(size) is outside 1 ... \(TernaryNetwork.maxLayerSize); the file is damaged")
+                throw reader.fail(
+                    "layer size \(size) is outside 1 ... \(TernaryNetwork.maxLayerSize); the file is damaged")
             }
             sizes.append(size)
         }
@@ -177,7 +188,9 @@ private struct ModelFileHeader {
         let weightBytes = zip(sizes.dropFirst(), sizes).reduce(0) { $0 + Base3.byteCount(forTrits: $1.0 * $1.1) }
         let expected = extrasEnd + 4 * thresholdCount + weightBytes + 4
         guard bytes.count >= expected else {
-            throw reader.fail("file is truncated: \(bytes.count) bytes where layer sizes \(sizes.map(String.init).joined(separator: "-")) need \(expected)")
+            throw reader.fail(
+                "file is truncated: \(bytes.count) bytes where layer sizes \(sizes.map(String.init).joined(separator: "-")) need \(expected)"
+            )
         }
         guard bytes.count == expected else {
             throw reader.fail("\(bytes.count - expected) unexpected bytes after the model; the file is damaged")
@@ -186,17 +199,21 @@ private struct ModelFileHeader {
         let stored = try tail.read(UInt32.self)
         let computed = CRC32.checksum(bytes[0..<(expected - 4)])
         guard stored == computed else {
-            throw reader.fail(String(format: "checksum mismatch (stored %08x, computed %08x): the file is damaged", stored, computed))
+            throw reader.fail(
+                String(format: "checksum mismatch (stored %08x, computed %08x): the file is damaged", stored, computed))
         }
     }
 
     /// The activation, once the checksum holds: the kind, the steps and the quantiser's values.
     func validated(extras: ModelFileExtras, reader: BinaryReader) throws(ModelFileError) -> Activation {
         guard let activation = Activation(code: activationCode), (version == 4) == activation.isLevels else {
-            throw reader.fail("activation code \(activationCode) is not one a version \(version) file holds; this build knows \(Activation.allKinds.map { "\($0.code) (\($0.name))" }.joined(separator: ", ")), the levels in version 4 only")
+            throw reader.fail(
+                "activation code \(activationCode) is not one a version \(version) file holds; this build knows \(Activation.allKinds.map { "\($0.code) (\($0.name))" }.joined(separator: ", ")), the levels in version 4 only"
+            )
         }
         if let l = extras.steps.firstIndex(where: { $0 < 1 }) {
-            throw reader.fail("the step of hidden layer \(l + 1) is \(extras.steps[l]), not at least 1; the file is damaged")
+            throw reader.fail(
+                "the step of hidden layer \(l + 1) is \(extras.steps[l]), not at least 1; the file is damaged")
         }
         guard bits >= 1 && bits <= 8 else { throw reader.fail("input bits \(bits) outside 1 ... 8") }
         guard low.isFinite && high.isFinite && low <= high else {
@@ -220,34 +237,51 @@ private struct ModelFileExtras {
         if flags & 1 != 0 { ranges = try ModelFileExtras.ranges(&reader, bytes: bytes, features: sizes[0]) }
         if flags & 2 != 0 { tokens = try ModelFileExtras.tokens(&reader, bytes: bytes, inputs: sizes[0]) }
         if flags & 4 != 0 {
-            guard bytes.count >= reader.offset + 8 + 4 else { throw reader.fail("file is truncated inside the temperature") }
+            guard bytes.count >= reader.offset + 8 + 4 else {
+                throw reader.fail("file is truncated inside the temperature")
+            }
             let value = try reader.read(Double.self)
-            guard value.isFinite && value > 0 else { throw reader.fail("temperature \(value) is not positive and finite; the file is damaged") }
+            guard value.isFinite && value > 0 else {
+                throw reader.fail("temperature \(value) is not positive and finite; the file is damaged")
+            }
             temperature = value
         }
         // Version 4: the hidden layers' steps (checked with the activation, after the checksum).
         steps = [Int32](repeating: 1, count: sizes.count - 2)
         if header.version == 4 {
-            guard bytes.count >= reader.offset + 4 * steps.count + 4 else { throw reader.fail("file is truncated inside the hidden layers' steps") }
+            guard bytes.count >= reader.offset + 4 * steps.count + 4 else {
+                throw reader.fail("file is truncated inside the hidden layers' steps")
+            }
             for l in steps.indices { steps[l] = Int32(bitPattern: try reader.read(UInt32.self)) }
         }
     }
 
     static func flags(_ reader: inout BinaryReader, bytes: [UInt8], version: UInt16) throws(ModelFileError) -> UInt8 {
         guard version >= 2 else { return 0 }
-        guard bytes.count >= reader.offset + 1 + 4 else { throw reader.fail("file is truncated after the layer sizes (\(bytes.count) bytes)") }
+        guard bytes.count >= reader.offset + 1 + 4 else {
+            throw reader.fail("file is truncated after the layer sizes (\(bytes.count) bytes)")
+        }
         let flags = try reader.read(UInt8.self)
         if version == 2 {
-            guard flags == 1 else { throw reader.fail("input scaling code \(flags) is not 1 (per feature); the file is damaged") }
+            guard flags == 1 else {
+                throw reader.fail("input scaling code \(flags) is not 1 (per feature); the file is damaged")
+            }
         } else if version == 3 {
-            guard flags & ~7 == 0, flags != 0 else { throw reader.fail("version 3 flags \(flags) are not a nonzero combination of 1, 2 and 4; the file is damaged") }
+            guard flags & ~7 == 0, flags != 0 else {
+                throw reader.fail(
+                    "version 3 flags \(flags) are not a nonzero combination of 1, 2 and 4; the file is damaged")
+            }
         } else {
-            guard flags & ~7 == 0 else { throw reader.fail("version 4 flags \(flags) are not a combination of 1, 2 and 4; the file is damaged") }
+            guard flags & ~7 == 0 else {
+                throw reader.fail("version 4 flags \(flags) are not a combination of 1, 2 and 4; the file is damaged")
+            }
         }
         return flags
     }
 
-    static func ranges(_ reader: inout BinaryReader, bytes: [UInt8], features: Int) throws(ModelFileError) -> [InputQuantizer.Range] {
+    static func ranges(
+        _ reader: inout BinaryReader, bytes: [UInt8], features: Int
+    ) throws(ModelFileError) -> [InputQuantizer.Range] {
         guard bytes.count >= reader.offset + 8 * features + 4 else {
             throw reader.fail("file is truncated inside the per-feature input ranges (\(bytes.count) bytes)")
         }
@@ -255,7 +289,8 @@ private struct ModelFileExtras {
         for feature in 0..<features {
             let low = try reader.read(Float.self), high = try reader.read(Float.self)
             guard low.isFinite && high.isFinite && low <= high else {
-                throw reader.fail("input range of feature \(feature), lo \(low), hi \(high), is not finite with lo <= hi")
+                throw reader.fail(
+                    "input range of feature \(feature), lo \(low), hi \(high), is not finite with lo <= hi")
             }
             ranges.append(InputQuantizer.Range(low: low, high: high))
         }
@@ -263,23 +298,35 @@ private struct ModelFileExtras {
     }
 
     static func tokens(_ reader: inout BinaryReader, bytes: [UInt8], inputs: Int) throws(ModelFileError) -> TokenInput {
-        guard bytes.count >= reader.offset + 8 + 4 else { throw reader.fail("file is truncated inside the token input header (\(bytes.count) bytes)") }
+        guard bytes.count >= reader.offset + 8 + 4 else {
+            throw reader.fail("file is truncated inside the token input header (\(bytes.count) bytes)")
+        }
         let context = Int(try reader.read(UInt32.self)), vocabulary = Int(try reader.read(UInt32.self))
-        guard context >= 1, vocabulary >= 1, vocabulary <= TokenInput.maxVocabulary, context * vocabulary == inputs else {
-            throw reader.fail("token inputs of context \(context) and vocabulary \(vocabulary) do not make the \(inputs) inputs of the first layer; the file is damaged")
+        guard context >= 1, vocabulary >= 1, vocabulary <= TokenInput.maxVocabulary, context * vocabulary == inputs
+        else {
+            throw reader.fail(
+                "token inputs of context \(context) and vocabulary \(vocabulary) do not make the \(inputs) inputs of the first layer; the file is damaged"
+            )
         }
         var symbols: [String] = []
         for index in 0..<vocabulary {
-            guard bytes.count >= reader.offset + 1 + 4 else { throw reader.fail("file is truncated inside symbol \(index) of the vocabulary") }
+            guard bytes.count >= reader.offset + 1 + 4 else {
+                throw reader.fail("file is truncated inside symbol \(index) of the vocabulary")
+            }
             let length = Int(try reader.read(UInt8.self))
             guard bytes.count >= reader.offset + length + 4,
-                  let symbol = String(validating: bytes[reader.offset..<(reader.offset + length)], as: UTF8.self), symbol.unicodeScalars.count == 1 else {
-                throw reader.fail("symbol \(index) of the vocabulary is truncated or not one UTF-8 character; the file is damaged")
+                let symbol = String(validating: bytes[reader.offset..<(reader.offset + length)], as: UTF8.self),
+                symbol.unicodeScalars.count == 1
+            else {
+                throw reader.fail(
+                    "symbol \(index) of the vocabulary is truncated or not one UTF-8 character; the file is damaged")
             }
             reader.offset += length
             symbols.append(symbol)
         }
-        guard Set(symbols.map { $0.unicodeScalars.first!.value }).count == symbols.count else { throw reader.fail("the vocabulary lists a symbol twice; the file is damaged") }
+        guard Set(symbols.map { $0.unicodeScalars.first!.value }).count == symbols.count else {
+            throw reader.fail("the vocabulary lists a symbol twice; the file is damaged")
+        }
         return TokenInput(context: context, symbols: symbols)
     }
 }

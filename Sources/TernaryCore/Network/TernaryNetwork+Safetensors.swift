@@ -14,7 +14,9 @@ extension TernaryNetwork {
         var entries: [String] = []
         var payload: [UInt8] = []
         func add(_ name: String, dtype: String, shape: [Int], bytes: [UInt8]) {
-            entries.append("\"\(name)\":{\"dtype\":\"\(dtype)\",\"shape\":[\(shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(payload.count),\(payload.count + bytes.count)]}")
+            entries.append(
+                "\"\(name)\":{\"dtype\":\"\(dtype)\",\"shape\":[\(shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(payload.count),\(payload.count + bytes.count)]}"
+            )
             payload += bytes
         }
         if quantizer.isPerFeature {
@@ -27,7 +29,8 @@ extension TernaryNetwork {
             add("input.high", dtype: "F32", shape: [inputCount], bytes: floats(quantizer.featureRanges.map(\.high)))
         }
         for (l, matrix) in weights.enumerated() {
-            add("layers.\(l).weight", dtype: "I8", shape: [matrix.rowCount, matrix.columnCount],
+            add(
+                "layers.\(l).weight", dtype: "I8", shape: [matrix.rowCount, matrix.columnCount],
                 bytes: matrix.trits.map { UInt8(bitPattern: $0) })
             if l < thresholds.count {
                 var writer = BinaryWriter()
@@ -40,17 +43,27 @@ extension TernaryNetwork {
                 }
             }
         }
-        let hidden = activation.isLevels
+        let hidden =
+            activation.isLevels
             ? "h = clamp(floor((s - threshold) / step), 0, \(activation.maxLevel))"
             : "h = s >= threshold ? +1 : -1"
-        let tokenSemantics = "input = one-hot of a window of input_context symbols (input p*V + t is 1 when symbol p is t, V = the length of input_vocabulary, a JSON array; unseen characters map to its last symbol); s = W0 input (the sum of input_context weight columns); \(hidden); later layers s = W h; logits = W_last h (int32); p(next) = softmax(logits / temperature); prediction = first argmax"
-        let semantics = tokens != nil ? tokenSemantics : "q = clamp(round_half_away((x - input_low) / (input_high - input_low) * (2^input_bits - 1)), 0, 2^input_bits - 1) in float64 (0 when high == low); s = W0 q; \(hidden); later layers s = W h; logits = W_last h (int32); prediction = first argmax"
-        let metadata = ["format": "ternevo", "activation": activation.name, "input_bits": "\(quantizer.bits)",
-                        "input_scaling": quantizer.scalingName,
-                        "input_low": "\(quantizer.low)", "input_high": "\(quantizer.high)",
-                        "layer_sizes": layerSizes.map(String.init).joined(separator: ","), "semantics": semantics]
-        var metadataText = ["format", "activation", "input_bits", "input_scaling", "input_low", "input_high", "layer_sizes", "semantics"]
-            .map { "\"\($0)\":\"\(metadata[$0]!)\"" }.joined(separator: ",")
+        let tokenSemantics =
+            "input = one-hot of a window of input_context symbols (input p*V + t is 1 when symbol p is t, V = the length of input_vocabulary, a JSON array; unseen characters map to its last symbol); s = W0 input (the sum of input_context weight columns); \(hidden); later layers s = W h; logits = W_last h (int32); p(next) = softmax(logits / temperature); prediction = first argmax"
+        let semantics =
+            tokens != nil
+            ? tokenSemantics
+            : "q = clamp(round_half_away((x - input_low) / (input_high - input_low) * (2^input_bits - 1)), 0, 2^input_bits - 1) in float64 (0 when high == low); s = W0 q; \(hidden); later layers s = W h; logits = W_last h (int32); prediction = first argmax"
+        let metadata = [
+            "format": "ternevo", "activation": activation.name, "input_bits": "\(quantizer.bits)",
+            "input_scaling": quantizer.scalingName,
+            "input_low": "\(quantizer.low)", "input_high": "\(quantizer.high)",
+            "layer_sizes": layerSizes.map(String.init).joined(separator: ","), "semantics": semantics,
+        ]
+        var metadataText = [
+            "format", "activation", "input_bits", "input_scaling", "input_low", "input_high", "layer_sizes",
+            "semantics",
+        ]
+        .map { "\"\($0)\":\"\(metadata[$0]!)\"" }.joined(separator: ",")
         if let tokens {
             // Metadata values are strings: the vocabulary is a JSON array inside one, escaped.
             func escaped(_ text: String) -> String {
@@ -66,7 +79,8 @@ extension TernaryNetwork {
                 return out
             }
             let vocabulary = "[" + tokens.symbols.map { "\"" + escaped($0) + "\"" }.joined(separator: ",") + "]"
-            metadataText += ",\"input_kind\":\"tokens\",\"input_context\":\"\(tokens.context)\",\"input_vocabulary\":\"\(escaped(vocabulary))\""
+            metadataText +=
+                ",\"input_kind\":\"tokens\",\"input_context\":\"\(tokens.context)\",\"input_vocabulary\":\"\(escaped(vocabulary))\""
         }
         if let temperature { metadataText += ",\"temperature\":\"\(temperature)\"" }
         var header = Array("{\"__metadata__\":{\(metadataText)},\(entries.joined(separator: ","))}".utf8)

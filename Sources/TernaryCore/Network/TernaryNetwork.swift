@@ -30,8 +30,10 @@ public struct TernaryNetwork: Hashable, Sendable {
     public var tokens: TokenInput? { quantizer.tokens }
 
     /// A network of zero weights and zero thresholds.
-    public init(layerSizes: [Int], activation: Activation = .sign,
-                quantizer: InputQuantizer = InputQuantizer(low: 0, high: 255)) {
+    public init(
+        layerSizes: [Int], activation: Activation = .sign,
+        quantizer: InputQuantizer = InputQuantizer(low: 0, high: 255)
+    ) {
         precondition(layerSizes.count >= 2, "a network needs at least inputs and outputs")
         precondition(layerSizes.allSatisfy { $0 >= 1 }, "layer sizes must be positive")
         self.layerSizes = layerSizes
@@ -45,13 +47,16 @@ public struct TernaryNetwork: Hashable, Sendable {
     }
 
     /// A random network: weights with `zeroFraction` zeros, thresholds zero.
-    public init(layerSizes: [Int], zeroFraction: Double, activation: Activation = .sign,
-                quantizer: InputQuantizer = InputQuantizer(low: 0, high: 255),
-                using generator: inout some RandomNumberGenerator) {
+    public init(
+        layerSizes: [Int], zeroFraction: Double, activation: Activation = .sign,
+        quantizer: InputQuantizer = InputQuantizer(low: 0, high: 255),
+        using generator: inout some RandomNumberGenerator
+    ) {
         self.init(layerSizes: layerSizes, activation: activation, quantizer: quantizer)
         for l in weights.indices {
-            weights[l] = TernaryMatrix(rowCount: weights[l].rowCount, columnCount: weights[l].columnCount,
-                                       zeroFraction: zeroFraction, using: &generator)
+            weights[l] = TernaryMatrix(
+                rowCount: weights[l].rowCount, columnCount: weights[l].columnCount,
+                zeroFraction: zeroFraction, using: &generator)
         }
     }
 
@@ -84,8 +89,9 @@ public struct TernaryNetwork: Hashable, Sendable {
     /// `layer` (before thresholding). `layer` in `0 ..< weights.count`.
     public func prefix(throughLayer layer: Int) -> TernaryNetwork {
         precondition(layer >= 0 && layer < weights.count, "layer \(layer) outside 0..<\(weights.count)")
-        var cut = TernaryNetwork(layerSizes: Array(layerSizes[0...(layer + 1)]), activation: activation,
-                                 quantizer: quantizer)
+        var cut = TernaryNetwork(
+            layerSizes: Array(layerSizes[0...(layer + 1)]), activation: activation,
+            quantizer: quantizer)
         cut.weights = Array(weights[0...layer])
         cut.thresholds = Array(thresholds[0..<layer])
         cut.steps = Array(steps[0..<layer])

@@ -5,7 +5,9 @@ public enum StreamPath {
     /// Initial genome `individual`.
     public static func initial(_ individual: Int) -> [UInt64] { [0, UInt64(individual)] }
     /// Offspring `individual` of generation `generation`.
-    public static func offspring(_ generation: Int, _ individual: Int) -> [UInt64] { [1, UInt64(generation), UInt64(individual)] }
+    public static func offspring(_ generation: Int, _ individual: Int) -> [UInt64] {
+        [1, UInt64(generation), UInt64(individual)]
+    }
     /// The fitness batch of rotation `rotation` (a generation, for a batch drawn every step).
     public static func batch(_ rotation: Int) -> [UInt64] { [2, UInt64(rotation)] }
     /// The sample used to set initial thresholds.
@@ -13,7 +15,9 @@ public enum StreamPath {
     /// The moves of candidate `candidate` of local-search step `step`.
     public static func localMoves(_ step: Int, _ candidate: Int) -> [UInt64] { [5, UInt64(step), UInt64(candidate)] }
     /// The perturbation of pair `pair` of evolution-strategy generation `generation`.
-    public static func perturbation(_ generation: Int, _ pair: Int) -> [UInt64] { [6, UInt64(generation), UInt64(pair)] }
+    public static func perturbation(_ generation: Int, _ pair: Int) -> [UInt64] {
+        [6, UInt64(generation), UInt64(pair)]
+    }
     /// The stratified split of a labelled data set (`split_seed`).
     public static let split: [UInt64] = [0x5EED]
     /// The points of the synthetic spirals task.

@@ -71,7 +71,10 @@ public struct Xoshiro256: RandomNumberGenerator, Hashable, Sendable {
 
     public static func == (a: Xoshiro256, b: Xoshiro256) -> Bool { a.state == b.state }
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(state.0); hasher.combine(state.1); hasher.combine(state.2); hasher.combine(state.3)
+        hasher.combine(state.0)
+        hasher.combine(state.1)
+        hasher.combine(state.2)
+        hasher.combine(state.3)
     }
 }
 

@@ -102,7 +102,9 @@ public final class ThreadCommunicator: Communicator, @unchecked Sendable {
         if rank == 0 {
             for start in stride(from: 0, to: bytes.count, by: 8) {
                 var word: UInt64 = 0
-                for (k, byte) in bytes[start..<min(bytes.count, start + 8)].enumerated() { word |= UInt64(byte) << (8 * k) }
+                for (k, byte) in bytes[start..<min(bytes.count, start + 8)].enumerated() {
+                    word |= UInt64(byte) << (8 * k)
+                }
                 words.append(word)
             }
         }

@@ -10,7 +10,9 @@ public enum TextEvaluation {
     static let chunk = 16_384
 
     /// Sum of `-ln p(label)` at temperature `T` and the number of correct argmaxes, over logits `[B][C]`.
-    public static func nats(_ logits: [Int32], labels: ArraySlice<Int>, classes C: Int, temperature T: Double) -> (nats: Double, correct: Int) {
+    public static func nats(
+        _ logits: [Int32], labels: ArraySlice<Int>, classes C: Int, temperature T: Double
+    ) -> (nats: Double, correct: Int) {
         var total = 0.0, correct = 0
         let inverse = 1 / T
         logits.withUnsafeBufferPointer { z in
@@ -18,7 +20,10 @@ public enum TextEvaluation {
             for label in labels {
                 let row = z.baseAddress! + b * C
                 var top = row[0], best = 0
-                for c in 1..<C where row[c] > top { top = row[c]; best = c }
+                for c in 1..<C where row[c] > top {
+                    top = row[c]
+                    best = c
+                }
                 var sum = 0.0
                 for c in 0..<C { sum += exp(Double(row[c] - top) * inverse) }
                 total += log(sum) - Double(row[label] - top) * inverse
@@ -31,15 +36,19 @@ public enum TextEvaluation {
 
     /// Bits per character and accuracy of `network` on `data` (or the examples at `indices`)
     /// at temperature `T`.
-    public static func score(_ network: TernaryNetwork, on data: QuantizedDataset, indices: [Int]? = nil, temperature T: Double,
-                             evaluator: PopulationEvaluator) -> (bits: Double, accuracy: Double) {
+    public static func score(
+        _ network: TernaryNetwork, on data: QuantizedDataset, indices: [Int]? = nil, temperature T: Double,
+        evaluator: PopulationEvaluator
+    ) -> (bits: Double, accuracy: Double) {
         score(network, on: data, indices: indices, temperature: T, evaluator: evaluator, until: .never)!
     }
 
     /// `score(_:on:indices:temperature:evaluator:)`, asking `stop` between chunks of examples
     /// (nil: stopped). The chunks are summed in order either way, so the result is the same.
-    public static func score(_ network: TernaryNetwork, on data: QuantizedDataset, indices: [Int]? = nil, temperature T: Double,
-                             evaluator: PopulationEvaluator, until stop: StopSignal) -> (bits: Double, accuracy: Double)? {
+    public static func score(
+        _ network: TernaryNetwork, on data: QuantizedDataset, indices: [Int]? = nil, temperature T: Double,
+        evaluator: PopulationEvaluator, until stop: StopSignal
+    ) -> (bits: Double, accuracy: Double)? {
         let count = indices?.count ?? data.count
         guard count > 0 else { return (.nan, .nan) }
         var nats = 0.0, correct = 0
@@ -48,8 +57,9 @@ public enum TextEvaluation {
             if stop.isRaised { return nil }
             let range = start..<min(count, start + chunk)
             let picked = indices.map { Array($0[range]) } ?? Array(range)
-            let part = TextEvaluation.nats(evaluator.logits(of: [network], on: data.batch(picked))[0],
-                                           labels: ArraySlice(picked.map { data.labels[$0] }), classes: network.classCount, temperature: T)
+            let part = TextEvaluation.nats(
+                evaluator.logits(of: [network], on: data.batch(picked))[0],
+                labels: ArraySlice(picked.map { data.labels[$0] }), classes: network.classCount, temperature: T)
             nats += part.nats
             correct += part.correct
             start = range.upperBound
@@ -72,7 +82,9 @@ public enum TextEvaluation {
 
     /// `fitTemperature(logits:labels:classes:)`, asking `stop` before each loss it computes (nil:
     /// stopped; the search is the same either way).
-    public static func fitTemperature(logits: [Int32], labels: ArraySlice<Int>, classes: Int, until stop: StopSignal) -> Double? {
+    public static func fitTemperature(
+        logits: [Int32], labels: ArraySlice<Int>, classes: Int, until stop: StopSignal
+    ) -> Double? {
         func loss(_ logT: Double) -> Double? {
             stop.isRaised ? nil : nats(logits, labels: labels, classes: classes, temperature: exp(logT)).nats
         }
@@ -82,12 +94,16 @@ public enum TextEvaluation {
         guard var fa = loss(a), var fb = loss(b) else { return nil }
         for _ in 0..<48 {
             if fa <= fb {
-                high = b; b = a; fb = fa
+                high = b
+                b = a
+                fb = fa
                 a = high - ratio * (high - low)
                 guard let next = loss(a) else { return nil }
                 fa = next
             } else {
-                low = a; a = b; fa = fb
+                low = a
+                a = b
+                fa = fb
                 b = low + ratio * (high - low)
                 guard let next = loss(b) else { return nil }
                 fb = next
@@ -99,16 +115,21 @@ public enum TextEvaluation {
     /// The fitted temperature of `network` on a fixed sample of the training windows: up to
     /// `sampleSize` evenly spaced examples of `train` (deterministic, no random stream). The
     /// sample's logits are computed in chunks (asking `stop` between them; nil: stopped).
-    public static func fitTemperature(_ network: TernaryNetwork, train: QuantizedDataset, sampleSize: Int = 8_192,
-                                      evaluator: PopulationEvaluator, until stop: StopSignal = .never) -> Double? {
+    public static func fitTemperature(
+        _ network: TernaryNetwork, train: QuantizedDataset, sampleSize: Int = 8_192,
+        evaluator: PopulationEvaluator, until stop: StopSignal = .never
+    ) -> Double? {
         let indices = sample(train.count, size: sampleSize)
         guard !indices.isEmpty else { return 1 }
         var z = [Int32]()
         z.reserveCapacity(indices.count * network.classCount)
         for start in stride(from: 0, to: indices.count, by: chunk / 8) {
             if stop.isRaised { return nil }
-            z += evaluator.logits(of: [network], on: train.batch(indices[start..<min(indices.count, start + chunk / 8)]))[0]
+            z +=
+                evaluator.logits(
+                    of: [network], on: train.batch(indices[start..<min(indices.count, start + chunk / 8)]))[0]
         }
-        return fitTemperature(logits: z, labels: ArraySlice(indices.map { train.labels[$0] }), classes: network.classCount, until: stop)
+        return fitTemperature(
+            logits: z, labels: ArraySlice(indices.map { train.labels[$0] }), classes: network.classCount, until: stop)
     }
 }

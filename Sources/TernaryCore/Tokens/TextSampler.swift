@@ -40,7 +40,10 @@ public struct TextSampler {
                 var u = rng.uniformDouble() * weights.reduce(0, +)
                 next = weights.count - 1
                 for (c, w) in weights.enumerated() {
-                    if u < w { next = c; break }
+                    if u < w {
+                        next = c
+                        break
+                    }
                     u -= w
                 }
             }

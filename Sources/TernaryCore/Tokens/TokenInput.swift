@@ -18,7 +18,9 @@ public struct TokenInput: Hashable, Sendable, Codable {
 
     public init(context: Int, symbols: [String]) {
         precondition(context >= 1, "a token window needs at least one symbol")
-        precondition(!symbols.isEmpty && symbols.count <= TokenInput.maxVocabulary, "vocabulary size \(symbols.count) outside 1 ... \(TokenInput.maxVocabulary)")
+        precondition(
+            !symbols.isEmpty && symbols.count <= TokenInput.maxVocabulary,
+            "vocabulary size \(symbols.count) outside 1 ... \(TokenInput.maxVocabulary)")
         self.context = context
         self.symbols = symbols
     }
@@ -32,7 +34,9 @@ public struct TokenInput: Hashable, Sendable, Codable {
     /// the last symbol.
     public func encode(_ text: String) -> [UInt16] {
         var index: [UnicodeScalar: UInt16] = [:]
-        for (i, symbol) in symbols.enumerated().dropLast() { if let c = symbol.unicodeScalars.first { index[c] = UInt16(i) } }
+        for (i, symbol) in symbols.enumerated().dropLast() {
+            if let c = symbol.unicodeScalars.first { index[c] = UInt16(i) }
+        }
         let unseen = UInt16(symbols.count - 1)
         return text.unicodeScalars.map { index[$0] ?? unseen }
     }

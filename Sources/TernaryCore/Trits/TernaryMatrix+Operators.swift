@@ -14,8 +14,9 @@ extension TernaryMatrix {
     /// Uniform crossover by word masks: bit `i` of word `k` comes from `first` where bit `i` of
     /// `mask(k)` is set, else from `second`. `mask` is called once per word, in order.
     public mutating func blend(_ first: TernaryMatrix, _ second: TernaryMatrix, mask: (Int) -> UInt64) {
-        precondition(first.rowCount == rowCount && first.columnCount == columnCount
-                     && second.rowCount == rowCount && second.columnCount == columnCount, "shapes differ")
+        precondition(
+            first.rowCount == rowCount && first.columnCount == columnCount
+                && second.rowCount == rowCount && second.columnCount == columnCount, "shapes differ")
         for k in plus.indices {
             let m = mask(k)
             plus[k] = (first.plus[k] & m) | (second.plus[k] & ~m)

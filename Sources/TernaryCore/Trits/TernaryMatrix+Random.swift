@@ -4,8 +4,10 @@ extension TernaryMatrix {
     /// local xoshiro256** (one number per weight, row-major): the result depends only on the
     /// generator's state, and the per-weight draws are not slowed by a generic call across
     /// modules.
-    public init(rowCount: Int, columnCount: Int, zeroFraction: Double,
-                using generator: inout some RandomNumberGenerator) {
+    public init(
+        rowCount: Int, columnCount: Int, zeroFraction: Double,
+        using generator: inout some RandomNumberGenerator
+    ) {
         precondition(zeroFraction >= 0 && zeroFraction <= 1, "zeroFraction must lie in [0, 1]")
         self.init(rowCount: rowCount, columnCount: columnCount)
         var local = Xoshiro256(seed: generator.next())

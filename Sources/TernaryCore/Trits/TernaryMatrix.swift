@@ -42,8 +42,9 @@ public struct TernaryMatrix: Hashable, Sendable {
     /// A matrix from bit planes; traps if the planes break the invariants.
     public init(rowCount: Int, columnCount: Int, plus: [UInt64], minus: [UInt64]) {
         self.init(rowCount: rowCount, columnCount: columnCount)
-        precondition(plus.count == self.plus.count && minus.count == self.minus.count,
-                     "planes need rowCount * ceil(columnCount / 64) words")
+        precondition(
+            plus.count == self.plus.count && minus.count == self.minus.count,
+            "planes need rowCount * ceil(columnCount / 64) words")
         self.plus = plus
         self.minus = minus
         precondition(invariantViolation() == nil, invariantViolation() ?? "")
@@ -68,8 +69,9 @@ public struct TernaryMatrix: Hashable, Sendable {
 
     @inline(__always)
     func position(_ row: Int, _ column: Int) -> (word: Int, bit: UInt64) {
-        precondition(row >= 0 && row < rowCount && column >= 0 && column < columnCount,
-                     "index (\(row), \(column)) outside a \(rowCount) x \(columnCount) matrix")
+        precondition(
+            row >= 0 && row < rowCount && column >= 0 && column < columnCount,
+            "index (\(row), \(column)) outside a \(rowCount) x \(columnCount) matrix")
         return (row * wordsPerRow + column >> 6, 1 << UInt64(column & 63))
     }
 

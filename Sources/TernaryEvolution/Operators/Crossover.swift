@@ -11,8 +11,10 @@ public enum Crossover: String, Hashable, Sendable, CaseIterable {
 
     /// Writes the crossover of `first` and `second` into `child` (whose storage is reused). The
     /// hidden layers' steps (multi-bit activations) come from `first`, without a random draw.
-    func apply(_ first: TernaryNetwork, _ second: TernaryNetwork, into child: inout TernaryNetwork,
-               using generator: inout some RandomNumberGenerator) {
+    func apply(
+        _ first: TernaryNetwork, _ second: TernaryNetwork, into child: inout TernaryNetwork,
+        using generator: inout some RandomNumberGenerator
+    ) {
         child.steps = first.steps
         switch self {
         case .uniform:
@@ -21,7 +23,8 @@ public enum Crossover: String, Hashable, Sendable, CaseIterable {
             }
             for l in child.thresholds.indices {
                 for i in child.thresholds[l].indices {
-                    child.thresholds[l][i] = generator.next() & 1 == 0 ? first.thresholds[l][i] : second.thresholds[l][i]
+                    child.thresholds[l][i] =
+                        generator.next() & 1 == 0 ? first.thresholds[l][i] : second.thresholds[l][i]
                 }
             }
         case .neuron, .twoPoint:

@@ -47,7 +47,9 @@ enum Difference {
                 moves.append(.threshold(layer: l, neuron: neuron, value: value))
             }
         }
-        for (l, step) in child.steps.enumerated() where step != parent.steps[l] { moves.append(.step(layer: l, value: step)) }
+        for (l, step) in child.steps.enumerated() where step != parent.steps[l] {
+            moves.append(.step(layer: l, value: step))
+        }
         return moves
     }
 }

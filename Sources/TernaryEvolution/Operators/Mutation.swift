@@ -21,9 +21,12 @@ public struct Mutation: Hashable, Sendable {
 
     public static let defaultThresholdRate = 0.004
 
-    public init(weightRate: Double? = nil, thresholdRate: Double = Mutation.defaultThresholdRate, thresholdStep: Int? = nil) {
-        precondition((weightRate.map { $0 >= 0 && $0 <= 1 } ?? true) && thresholdRate >= 0 && thresholdRate <= 1,
-                     "mutation rates must lie in [0, 1]")
+    public init(
+        weightRate: Double? = nil, thresholdRate: Double = Mutation.defaultThresholdRate, thresholdStep: Int? = nil
+    ) {
+        precondition(
+            (weightRate.map { $0 >= 0 && $0 <= 1 } ?? true) && thresholdRate >= 0 && thresholdRate <= 1,
+            "mutation rates must lie in [0, 1]")
         precondition((thresholdStep ?? 1) >= 1, "the threshold step must be at least 1")
         self.weightRate = weightRate
         self.thresholdRate = thresholdRate
@@ -47,8 +50,10 @@ public struct Mutation: Hashable, Sendable {
 
     /// The weight rate and threshold step used on `genome`: the given ones, or the standard ones.
     func resolved(for genome: TernaryNetwork) -> (weightRate: Double, thresholdStep: Int) {
-        (weightRate ?? Mutation.standardWeightRate(weightCount: genome.weightCount),
-         thresholdStep ?? Mutation.standardThresholdStep(for: genome))
+        (
+            weightRate ?? Mutation.standardWeightRate(weightCount: genome.weightCount),
+            thresholdStep ?? Mutation.standardThresholdStep(for: genome)
+        )
     }
 
     /// Mutates `genome` in place.
@@ -60,20 +65,30 @@ public struct Mutation: Hashable, Sendable {
     /// Mutates `genome` in place and appends the moves that did it to `moves`: each mutated
     /// weight and each changed threshold once (positions are distinct), so `moves` turns the
     /// genome before into the genome after, as `Difference.moves` would, without a scan.
-    func apply(to genome: inout TernaryNetwork, using generator: inout some RandomNumberGenerator, recording moves: inout [Move]) {
+    func apply(
+        to genome: inout TernaryNetwork, using generator: inout some RandomNumberGenerator,
+        recording moves: inout [Move]
+    ) {
         let (weightRate, thresholdStep) = resolved(for: genome)
         let weightCounts = genome.weights.map(\.count)
         forEachPosition(total: weightCounts.reduce(0, +), rate: weightRate, using: &generator) { index, generator in
             var layer = 0, local = index
-            while local >= weightCounts[layer] { local -= weightCounts[layer]; layer += 1 }
+            while local >= weightCounts[layer] {
+                local -= weightCounts[layer]
+                layer += 1
+            }
             genome.weights[layer].mutate(at: local, pickHigher: generator.next() & 1 == 1)
             let columns = genome.weights[layer].columnCount, row = local / columns, column = local - row * columns
             moves.append(.trit(layer: layer, row: row, column: column, value: genome.weights[layer][row, column]))
         }
         let thresholdCounts = genome.thresholds.map(\.count)
-        forEachPosition(total: thresholdCounts.reduce(0, +), rate: thresholdRate, using: &generator) { index, generator in
+        forEachPosition(total: thresholdCounts.reduce(0, +), rate: thresholdRate, using: &generator) {
+            index, generator in
             var layer = 0, local = index
-            while local >= thresholdCounts[layer] { local -= thresholdCounts[layer]; layer += 1 }
+            while local >= thresholdCounts[layer] {
+                local -= thresholdCounts[layer]
+                layer += 1
+            }
             let magnitude = Int32(1 + generator.uniformBelow(thresholdStep))
             let step = generator.next() & 1 == 0 ? magnitude : -magnitude
             let current = genome.thresholds[layer][local]
@@ -86,8 +101,10 @@ public struct Mutation: Hashable, Sendable {
 
 /// Calls `body` for each position in `0 ..< total` chosen independently with probability
 /// `rate`, in increasing order, using geometric skips.
-func forEachPosition<G: RandomNumberGenerator>(total: Int, rate: Double, using generator: inout G,
-                                               _ body: (Int, inout G) -> Void) {
+func forEachPosition<G: RandomNumberGenerator>(
+    total: Int, rate: Double, using generator: inout G,
+    _ body: (Int, inout G) -> Void
+) {
     guard rate > 0, total > 0 else { return }
     if rate >= 1 {
         for index in 0..<total { body(index, &generator) }
@@ -95,8 +112,10 @@ func forEachPosition<G: RandomNumberGenerator>(total: Int, rate: Double, using g
     }
     // Our own log (not the C library's), so the positions are the same on every platform;
     // log(1 - rate) by its series for small rates, where 1 - rate would lose the rate's digits.
-    let logKeep = rate < 1e-4 ? -(rate + rate * rate / 2 + rate * rate * rate / 3 + rate * rate * rate * rate / 4)
-                              : deterministicLog(1 - rate)
+    let logKeep =
+        rate < 1e-4
+        ? -(rate + rate * rate / 2 + rate * rate * rate / 3 + rate * rate * rate * rate / 4)
+        : deterministicLog(1 - rate)
     var position = -1
     while true {
         // u in (0, 1]: 1 - uniformDouble() never returns 0.

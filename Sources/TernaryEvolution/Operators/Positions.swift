@@ -16,9 +16,15 @@ struct GenomePositions: Sendable {
     init(layerSizes: [Int], thresholdStep: Int) {
         self.layerSizes = layerSizes
         var total = 0
-        weightEnds = zip(layerSizes.dropFirst(), layerSizes).map { total += $0.0 * $0.1; return total }
+        weightEnds = zip(layerSizes.dropFirst(), layerSizes).map {
+            total += $0.0 * $0.1
+            return total
+        }
         total = 0
-        hiddenEnds = layerSizes.dropFirst().dropLast().map { total += $0; return total }
+        hiddenEnds = layerSizes.dropFirst().dropLast().map {
+            total += $0
+            return total
+        }
         self.thresholdStep = max(1, thresholdStep)
     }
 

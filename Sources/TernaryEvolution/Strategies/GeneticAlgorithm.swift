@@ -62,10 +62,12 @@ public struct GeneticAlgorithm: SearchStrategy {
         public static let cacheMegabytes = 256
     }
 
-    public init(populationSize: Int = Defaults.populationSize, eliteCount: Int = Defaults.eliteCount,
-                selection: Selection = Defaults.selection, crossover: Crossover = Defaults.crossover,
-                crossoverProbability: Double = Defaults.crossoverProbability, mutation: Mutation = Mutation(),
-                initialZeroFraction: Double = Defaults.initialZeroFraction, readout: Bool = Defaults.readout) {
+    public init(
+        populationSize: Int = Defaults.populationSize, eliteCount: Int = Defaults.eliteCount,
+        selection: Selection = Defaults.selection, crossover: Crossover = Defaults.crossover,
+        crossoverProbability: Double = Defaults.crossoverProbability, mutation: Mutation = Mutation(),
+        initialZeroFraction: Double = Defaults.initialZeroFraction, readout: Bool = Defaults.readout
+    ) {
         precondition(populationSize >= 2, "a population needs at least 2 genomes")
         precondition(eliteCount >= 0 && eliteCount < populationSize, "eliteCount must lie in 0..<populationSize")
         precondition(crossoverProbability >= 0 && crossoverProbability <= 1, "crossoverProbability must lie in [0, 1]")
@@ -99,13 +101,17 @@ public struct GeneticAlgorithm: SearchStrategy {
             self.fitness = fitness
             self.generation = generation
             self.scoredFromCache = scoredFromCache
-            spare = genomes.map { TernaryNetwork(layerSizes: $0.layerSizes, activation: $0.activation, quantizer: $0.quantizer) }
+            spare = genomes.map {
+                TernaryNetwork(layerSizes: $0.layerSizes, activation: $0.activation, quantizer: $0.quantizer)
+            }
         }
     }
 
     public func initialState(problem: SearchProblem, seed: UInt64, until stop: StopSignal) -> State? {
-        problem.initialGenomes(count: populationSize, zeroFraction: initialZeroFraction, readout: readout, seed: seed, until: stop)
-            .map { State(genomes: $0, fitness: [], generation: 0) }
+        problem.initialGenomes(
+            count: populationSize, zeroFraction: initialZeroFraction, readout: readout, seed: seed, until: stop
+        )
+        .map { State(genomes: $0, fitness: [], generation: 0) }
     }
 
     /// An offspring being built: its genome and the parent it is scored from (-1: a full
@@ -157,22 +163,31 @@ public struct GeneticAlgorithm: SearchStrategy {
                 return
             }
             // The closer parent (the first on a tie); a uniform-crossover child is evaluated in full.
-            guard first == second || crossover != .uniform else { child.source = -1; return }
-            let distance = [first, second].map { Difference.weightCount(parents[$0], child.genome, limit: limit) ?? Int.max }
+            guard first == second || crossover != .uniform else {
+                child.source = -1
+                return
+            }
+            let distance = [first, second].map {
+                Difference.weightCount(parents[$0], child.genome, limit: limit) ?? Int.max
+            }
             child.source = distance.min()! == Int.max ? -1 : (distance[1] < distance[0] ? second : first)
         }
         // Breeders: the sources, elites first, as many as the problem's budget holds. A cache
         // that must be rebuilt (a full evaluation) pays when it scores two or more children, or
         // an elite (which likely breeds again, from a cache then derived, not rebuilt).
-        let flags = state.scoredFromCache.count == parents.count ? state.scoredFromCache : [Bool](repeating: false, count: parents.count)
+        let flags =
+            state.scoredFromCache.count == parents.count
+            ? state.scoredFromCache : [Bool](repeating: false, count: parents.count)
         let sameBatch = generation > 0 && problem.rotation(step: generation) == problem.rotation(step: generation - 1)
         var uses = [Int](repeating: 0, count: parents.count)
         for child in children where child.source >= 0 { uses[child.source] += 1 }
         for elite in ranking.prefix(eliteCount) { uses[elite] += 1 }
         var slotOf = [Int](repeating: -1, count: parents.count), breeders: [Int] = []
         let capacity = problem.breederCapacity
-        for child in children where child.source >= 0 && slotOf[child.source] < 0 && breeders.count < capacity
-            && ((sameBatch && flags[child.source]) || uses[child.source] >= 2) {
+        for child in children
+        where child.source >= 0 && slotOf[child.source] < 0 && breeders.count < capacity
+            && ((sameBatch && flags[child.source]) || uses[child.source] >= 2)
+        {
             slotOf[child.source] = breeders.count
             breeders.append(child.source)
         }
@@ -180,7 +195,9 @@ public struct GeneticAlgorithm: SearchStrategy {
         problem.prepareBreeders(breeders, of: parents, scoredFromCache: flags, step: generation, seed: seed)
         let built = children
         let moveLists = Parallel.map(count: built.count, workers: threads) { index, _ in
-            slots[index] < 0 ? [] : built[index].moves ?? Difference.moves(from: parents[built[index].source], to: built[index].genome)
+            slots[index] < 0
+                ? []
+                : built[index].moves ?? Difference.moves(from: parents[built[index].source], to: built[index].genome)
         }
         var moves = MoveList()
         for list in moveLists { moves.appendCandidate(list) }
@@ -208,7 +225,8 @@ public struct GeneticAlgorithm: SearchStrategy {
         case let .tournament(size): selected = "tournament(\(size))"
         case let .truncation(count): selected = "truncation(\(count))"
         }
-        return "ga population=\(populationSize) elite=\(eliteCount) selection=\(selected) crossover=\(crossover.rawValue) p=\(crossoverProbability) mutation=\(mutation.weightRate.map { "\($0)" } ?? "auto")/\(mutation.thresholdRate)/\(mutation.thresholdStep.map(String.init) ?? "auto") zeros=\(initialZeroFraction)\(readout ? " readout" : "")"
+        return
+            "ga population=\(populationSize) elite=\(eliteCount) selection=\(selected) crossover=\(crossover.rawValue) p=\(crossoverProbability) mutation=\(mutation.weightRate.map { "\($0)" } ?? "auto")/\(mutation.thresholdRate)/\(mutation.thresholdStep.map(String.init) ?? "auto") zeros=\(initialZeroFraction)\(readout ? " readout" : "")"
     }
 
     public func encode(_ state: State, into writer: inout BinaryWriter) {
@@ -230,11 +248,15 @@ public struct GeneticAlgorithm: SearchStrategy {
         var genomes = [TernaryNetwork]()
         for _ in 0..<count { genomes.append(try reader.readNetwork()) }
         let fitnessCount = try reader.readCount(limit: count)
-        guard fitnessCount == 0 || fitnessCount == count else { throw reader.fail("holds \(fitnessCount) fitness values for \(count) genomes") }
+        guard fitnessCount == 0 || fitnessCount == count else {
+            throw reader.fail("holds \(fitnessCount) fitness values for \(count) genomes")
+        }
         var fitness = [Double]()
         for _ in 0..<fitnessCount { fitness.append(try reader.read(Double.self)) }
         let flagCount = try reader.readCount(limit: count)
-        guard flagCount == 0 || flagCount == count else { throw reader.fail("holds \(flagCount) cache flags for \(count) genomes") }
+        guard flagCount == 0 || flagCount == count else {
+            throw reader.fail("holds \(flagCount) cache flags for \(count) genomes")
+        }
         var flags = [Bool]()
         for _ in 0..<flagCount { flags.append(try reader.read(Bool.self)) }
         return State(genomes: genomes, fitness: fitness, generation: generation, scoredFromCache: flags)

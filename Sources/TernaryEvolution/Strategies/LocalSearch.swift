@@ -49,11 +49,13 @@ public struct LocalSearch: SearchStrategy {
         public static let readout = true
     }
 
-    public init(candidates: Int = Defaults.candidates, movesPerCandidate: Int = Defaults.movesPerCandidate,
-                thresholdProbability: Double = Defaults.thresholdProbability, thresholdStep: Int? = nil,
-                acceptNeutral: Bool = Defaults.acceptNeutral, greedy: Bool = Defaults.greedy,
-                initialZeroFraction: Double = Defaults.initialZeroFraction, readout: Bool = Defaults.readout,
-                outputShare: Double? = nil) {
+    public init(
+        candidates: Int = Defaults.candidates, movesPerCandidate: Int = Defaults.movesPerCandidate,
+        thresholdProbability: Double = Defaults.thresholdProbability, thresholdStep: Int? = nil,
+        acceptNeutral: Bool = Defaults.acceptNeutral, greedy: Bool = Defaults.greedy,
+        initialZeroFraction: Double = Defaults.initialZeroFraction, readout: Bool = Defaults.readout,
+        outputShare: Double? = nil
+    ) {
         precondition(candidates >= 1 && movesPerCandidate >= 1, "candidates and moves per candidate must be positive")
         precondition(thresholdProbability >= 0 && thresholdProbability <= 1, "thresholdProbability must lie in [0, 1]")
         precondition(outputShare.map { $0 >= 0 && $0 <= 1 } ?? true, "outputShare must lie in [0, 1]")
@@ -90,8 +92,9 @@ public struct LocalSearch: SearchStrategy {
     }
 
     public func ask(_ state: inout State, problem: SearchProblem, seed: UInt64) -> Candidates {
-        let positions = GenomePositions(layerSizes: state.current.layerSizes,
-                                        thresholdStep: thresholdStep ?? Mutation.standardThresholdStep(for: state.current))
+        let positions = GenomePositions(
+            layerSizes: state.current.layerSizes,
+            thresholdStep: thresholdStep ?? Mutation.standardThresholdStep(for: state.current))
         state.proposals.removeAll()
         state.proposals.endCandidate()  // the current point
         for candidate in 1...candidates {
@@ -102,12 +105,15 @@ public struct LocalSearch: SearchStrategy {
                 let value = state.current.thresholds[layer][neuron] &+ (rng.uniformBelow(2) == 0 ? step : 0 &- step)
                 state.proposals.append(.threshold(layer: layer, neuron: neuron, value: value))
             } else {
-                let first = positions.randomTritMove(positions.randomWeight(outputShare: outputShare, using: &rng), of: state.current, using: &rng)
+                let first = positions.randomTritMove(
+                    positions.randomWeight(outputShare: outputShare, using: &rng), of: state.current, using: &rng)
                 state.proposals.append(first)
                 let columns = state.current.layerSizes[Int(first.layer)]
                 for _ in 1..<movesPerCandidate {
-                    let start = (first.layer == 0 ? 0 : positions.weightEnds[Int(first.layer) - 1]) + Int(first.row) * columns
-                    state.proposals.append(positions.randomTritMove(start + rng.uniformBelow(columns), of: state.current, using: &rng))
+                    let start =
+                        (first.layer == 0 ? 0 : positions.weightEnds[Int(first.layer) - 1]) + Int(first.row) * columns
+                    state.proposals.append(
+                        positions.randomTritMove(start + rng.uniformBelow(columns), of: state.current, using: &rng))
                 }
             }
             state.proposals.endCandidate()
@@ -127,9 +133,17 @@ public struct LocalSearch: SearchStrategy {
         for (rank, index) in order.enumerated() {
             if rank > 0 && !greedy { break }
             let moves = Array(state.proposals[index])
-            let value = rank == 0 ? fitness[index]
-                : problem.fitness(of: .moves({ var list = MoveList(); list.appendCandidate(moves); return list }()),
-                                  incumbent: state.current, step: step, seed: seed)[0]
+            let value =
+                rank == 0
+                ? fitness[index]
+                : problem.fitness(
+                    of: .moves(
+                        {
+                            var list = MoveList()
+                            list.appendCandidate(moves)
+                            return list
+                        }()),
+                    incumbent: state.current, step: step, seed: seed)[0]
             guard isBetter(value, than: current) || (rank == 0 && acceptNeutral && value == current) else { continue }
             for move in moves { move.apply(to: &state.current) }
             state.current.checkInvariants()

@@ -39,11 +39,15 @@ public struct SignVoteES: SearchStrategy {
         public static let readout = true
     }
 
-    public init(pairs: Int = Defaults.pairs, perturbedTrits: Int = Defaults.perturbedTrits,
-                thresholdProbability: Double = Defaults.thresholdProbability, thresholdStep: Int? = nil,
-                voteThreshold: Int = Defaults.voteThreshold, maxMoves: Int? = nil,
-                initialZeroFraction: Double = Defaults.initialZeroFraction, readout: Bool = Defaults.readout) {
-        precondition(pairs >= 1 && perturbedTrits >= 1 && voteThreshold >= 1, "pairs, perturbed trits and vote threshold must be positive")
+    public init(
+        pairs: Int = Defaults.pairs, perturbedTrits: Int = Defaults.perturbedTrits,
+        thresholdProbability: Double = Defaults.thresholdProbability, thresholdStep: Int? = nil,
+        voteThreshold: Int = Defaults.voteThreshold, maxMoves: Int? = nil,
+        initialZeroFraction: Double = Defaults.initialZeroFraction, readout: Bool = Defaults.readout
+    ) {
+        precondition(
+            pairs >= 1 && perturbedTrits >= 1 && voteThreshold >= 1,
+            "pairs, perturbed trits and vote threshold must be positive")
         precondition(thresholdProbability >= 0 && thresholdProbability <= 1, "thresholdProbability must lie in [0, 1]")
         self.pairs = pairs
         self.perturbedTrits = perturbedTrits
@@ -87,8 +91,9 @@ public struct SignVoteES: SearchStrategy {
     }
 
     public func ask(_ state: inout State, problem: SearchProblem, seed: UInt64) -> Candidates {
-        let layout = GenomePositions(layerSizes: state.current.layerSizes,
-                                      thresholdStep: thresholdStep ?? Mutation.standardThresholdStep(for: state.current))
+        let layout = GenomePositions(
+            layerSizes: state.current.layerSizes,
+            thresholdStep: thresholdStep ?? Mutation.standardThresholdStep(for: state.current))
         state.positions.removeAll(keepingCapacity: true)
         state.steps.removeAll(keepingCapacity: true)
         var list = MoveList()
@@ -107,7 +112,9 @@ public struct SignVoteES: SearchStrategy {
             }
             let range = (pair * perturbedTrits)..<((pair + 1) * perturbedTrits)
             for sign: Int32 in [1, -1] {
-                for k in range { list.append(move(state.positions[k], by: sign * state.steps[k], of: state.current, layout)) }
+                for k in range {
+                    list.append(move(state.positions[k], by: sign * state.steps[k], of: state.current, layout))
+                }
                 list.endCandidate()
             }
         }
@@ -116,8 +123,9 @@ public struct SignVoteES: SearchStrategy {
 
     public func tell(_ state: inout State, fitness: [Double], problem: SearchProblem, seed: UInt64) {
         precondition(fitness.count == 2 * pairs, "one fitness per member")
-        let layout = GenomePositions(layerSizes: state.current.layerSizes,
-                                      thresholdStep: thresholdStep ?? Mutation.standardThresholdStep(for: state.current))
+        let layout = GenomePositions(
+            layerSizes: state.current.layerSizes,
+            thresholdStep: thresholdStep ?? Mutation.standardThresholdStep(for: state.current))
         state.generation += 1
         // Integer votes per touched position.
         var votes: [Int: Int] = [:]
@@ -140,7 +148,9 @@ public struct SignVoteES: SearchStrategy {
         outer: for pair in order {
             for k in (pair * perturbedTrits)..<((pair + 1) * perturbedTrits) {
                 let position = state.positions[k]
-                guard let vote = votes[position], abs(vote) >= voteThreshold, taken.insert(position).inserted else { continue }
+                guard let vote = votes[position], abs(vote) >= voteThreshold, taken.insert(position).inserted else {
+                    continue
+                }
                 let magnitude = position < layout.weightCount ? Int32(1) : abs(state.steps[k])
                 let candidate = move(position, by: Int32(vote.signum()) * magnitude, of: state.current, layout)
                 moves.append(candidate)
@@ -166,7 +176,8 @@ public struct SignVoteES: SearchStrategy {
             list.appendCandidate(Array(moves.prefix(length)))
         }
         let scores = problem.fitness(of: .moves(list), incumbent: state.current, step: state.generation - 1, seed: seed)
-        guard let best = rankBestFirst(Array(scores.dropFirst())).first, isBetter(scores[best + 1], than: scores[0]) else { return }
+        guard let best = rankBestFirst(Array(scores.dropFirst())).first, isBetter(scores[best + 1], than: scores[0])
+        else { return }
         let step = Array(moves.prefix(lengths[best]))
         for move in step { move.apply(to: &state.current) }
         state.current.checkInvariants()

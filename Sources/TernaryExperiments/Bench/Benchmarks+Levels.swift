@@ -16,19 +16,23 @@ extension Benchmarks {
         var rows = [BenchRow]()
         for shape in shapes where shape.count > 2 {
             var rng = Xoshiro256(seed: 2024)
-            let signNetworks = (0..<population).map { _ in TernaryNetwork(layerSizes: shape, zeroFraction: 1.0 / 3, using: &rng) }
+            let signNetworks = (0..<population).map { _ in
+                TernaryNetwork(layerSizes: shape, zeroFraction: 1.0 / 3, using: &rng)
+            }
             let features = (0..<(batchSize * shape[0])).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-            let batch = ExampleBatch(features: features, featureCount: shape[0],
-                                     labels: (0..<batchSize).map { _ in rng.uniformBelow(shape.last!) })
+            let batch = ExampleBatch(
+                features: features, featureCount: shape[0],
+                labels: (0..<batchSize).map { _ in rng.uniformBelow(shape.last!) })
             // The shape without its last hidden layer, with the same first layer (nil: one hidden layer).
             let reduced = shape.count > 3 ? Array(shape.prefix(shape.count - 2)) + [shape.last!] : nil
-            let reducedNetworks: [TernaryNetwork] = reduced.map { sizes in
-                signNetworks.map { network in
-                    var less = TernaryNetwork(layerSizes: sizes, zeroFraction: 1.0 / 3, using: &rng)
-                    less.weights[0] = network.weights[0]
-                    return less
-                }
-            } ?? []
+            let reducedNetworks: [TernaryNetwork] =
+                reduced.map { sizes in
+                    signNetworks.map { network in
+                        var less = TernaryNetwork(layerSizes: sizes, zeroFraction: 1.0 / 3, using: &rng)
+                        less.weights[0] = network.weights[0]
+                        return less
+                    }
+                } ?? []
             let name = shape.map(String.init).joined(separator: "-")
             progress("levels \(name): sign and K = 2, 4, 8 in turn, 1 thread")
             var bodies = [() -> Void]()
@@ -45,14 +49,18 @@ extension Benchmarks {
             let signSeconds = timings[0], signLayer = reduced == nil ? nil : timings[0] - timings[1]
             for (index, kind) in Self.levelKinds.enumerated() {
                 let seconds = timings[perKind * index]
-                var extra: [String: Any] = ["bits": kind.bits, "seconds": seconds, "ratio": seconds / signSeconds,
-                                            "population": population, "batch": batchSize]
+                var extra: [String: Any] = [
+                    "bits": kind.bits, "seconds": seconds, "ratio": seconds / signSeconds,
+                    "population": population, "batch": batchSize,
+                ]
                 if let signLayer {
                     extra["layer_seconds"] = seconds - timings[perKind * index + 1]
                     extra["layer_ratio"] = (seconds - timings[perKind * index + 1]) / signLayer
                 }
-                rows.append(BenchRow(shape: name, kind: "levels", threads: 1, genomeEvalsPerSecond: Double(population) / seconds,
-                                     extra: extra))
+                rows.append(
+                    BenchRow(
+                        shape: name, kind: "levels", threads: 1, genomeEvalsPerSecond: Double(population) / seconds,
+                        extra: extra))
             }
         }
         return rows
@@ -76,15 +84,20 @@ extension Benchmarks {
     static func levelsLines(_ rows: [BenchRow]) -> [String] {
         let levels = rows.filter { $0.kind == "levels" }
         guard let head = levels.first else { return [] }
-        var lines = ["", "hidden activations: sign (K = 1) and K-bit levels, same weights (P = \(head.extra["population"] ?? ""), "
-                     + "B = \(head.extra["batch"] ?? ""), 1 thread, medians of alternating rounds; target: last hidden layer <= 1.2 K times sign's):"]
-        lines.append("  " + cell("shape", 18, right: false) + cell("K", 3) + cell("genome evals/s", 16) + cell("vs sign", 9)
-                     + cell("last hidden layer vs sign", 27))
+        var lines = [
+            "",
+            "hidden activations: sign (K = 1) and K-bit levels, same weights (P = \(head.extra["population"] ?? ""), "
+                + "B = \(head.extra["batch"] ?? ""), 1 thread, medians of alternating rounds; target: last hidden layer <= 1.2 K times sign's):",
+        ]
+        lines.append(
+            "  " + cell("shape", 18, right: false) + cell("K", 3) + cell("genome evals/s", 16) + cell("vs sign", 9)
+                + cell("last hidden layer vs sign", 27))
         for row in levels {
-            lines.append("  " + cell(row.shape ?? "", 18, right: false) + cell("\(row.extra["bits"] as? Int ?? 0)", 3)
-                         + cell(grouped(Int(row.genomeEvalsPerSecond ?? 0)), 16)
-                         + cell(String(format: "%.2fx", row.extra["ratio"] as? Double ?? 0), 9)
-                         + cell((row.extra["layer_ratio"] as? Double).map { String(format: "%.2fx", $0) } ?? "-", 27))
+            lines.append(
+                "  " + cell(row.shape ?? "", 18, right: false) + cell("\(row.extra["bits"] as? Int ?? 0)", 3)
+                    + cell(grouped(Int(row.genomeEvalsPerSecond ?? 0)), 16)
+                    + cell(String(format: "%.2fx", row.extra["ratio"] as? Double ?? 0), 9)
+                    + cell((row.extra["layer_ratio"] as? Double).map { String(format: "%.2fx", $0) } ?? "-", 27))
         }
         return lines
     }

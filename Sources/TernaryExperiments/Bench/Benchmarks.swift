@@ -1,7 +1,7 @@
 import Foundation
+import TernaryBackprop
 import TernaryCore
 import TernaryEvolution
-import TernaryBackprop
 
 /// One measured figure of `ternevo bench`; `json` gives the keys scripts read.
 struct BenchRow {
@@ -83,15 +83,20 @@ struct Benchmarks {
                 Parallel.map(count: threads, workers: threads) { _, _ in loop(iterations) }.reduce(0, +)
             }.max()!
         }
-        return (best { isa.popcountPeak(iterations: $0) }, best { isa.addPeak(iterations: $0) },
-                best(MachinePeak.fmaOpsPerSecond), best { isa.fmaPeak(iterations: $0) })
+        return (
+            best { isa.popcountPeak(iterations: $0) }, best { isa.addPeak(iterations: $0) },
+            best(MachinePeak.fmaOpsPerSecond), best { isa.fmaPeak(iterations: $0) }
+        )
     }
 
     /// The host: CPU model, the instruction set the kernels run on and those it could run.
     static var hostRow: BenchRow {
-        BenchRow(kind: "host", threads: Parallel.coreCount,
-                 extra: ["cpu": InstructionSet.cpuName, "isa": InstructionSet.active.rawValue,
-                         "isa_supported": InstructionSet.supported.map(\.rawValue)])
+        BenchRow(
+            kind: "host", threads: Parallel.coreCount,
+            extra: [
+                "cpu": InstructionSet.cpuName, "isa": InstructionSet.active.rawValue,
+                "isa_supported": InstructionSet.supported.map(\.rawValue),
+            ])
     }
 
     func ternaryRows(peaks: [Int: (popcount: Double, add: Double, fma: Double, fmaWide: Double)]) -> [BenchRow] {
@@ -107,17 +112,19 @@ struct Benchmarks {
             let synapses = zip(shape.dropFirst(), shape).reduce(0) { $0 + $1.0 * $1.1 }
             let name = shape.map(String.init).joined(separator: "-")
             progress("ternary \(name), \(threadCounts.map(String.init).joined(separator: " and ")) thread(s) in turn")
-            let timings = medianSeconds(threadCounts.map { threads in
-                let evaluator = PopulationEvaluator(layerSizes: shape, threads: threads)
-                return { blackHole(evaluator.scores(of: networks, on: batch)) }
-            })
+            let timings = medianSeconds(
+                threadCounts.map { threads in
+                    let evaluator = PopulationEvaluator(layerSizes: shape, threads: threads)
+                    return { blackHole(evaluator.scores(of: networks, on: batch)) }
+                })
             for (threads, seconds) in zip(threadCounts, timings) {
                 let ops = Double(population * batchSize * synapses) / seconds
-                rows.append(BenchRow(
-                    shape: name, kind: "ternary", threads: threads,
-                    genomeEvalsPerSecond: Double(population) / seconds, synapticOpsPerSecond: ops,
-                    peakFraction: peaks[threads].map { ops / $0.popcount },
-                    extra: ["population": population, "batch": batchSize, "seconds": seconds]))
+                rows.append(
+                    BenchRow(
+                        shape: name, kind: "ternary", threads: threads,
+                        genomeEvalsPerSecond: Double(population) / seconds, synapticOpsPerSecond: ops,
+                        peakFraction: peaks[threads].map { ops / $0.popcount },
+                        extra: ["population": population, "batch": batchSize, "seconds": seconds]))
             }
         }
         return rows
@@ -137,10 +144,12 @@ struct Benchmarks {
             featureCount: shape[0], labels: (0..<count).map { _ in rng.uniformBelow(shape.last!) },
             classCount: shape.last!)
         let weights = zip(shape.dropFirst(), shape).reduce(0) { $0 + $1.0 * $1.1 }
-        let strategy = GeneticAlgorithm(populationSize: population, eliteCount: min(2, population - 1),
-                                        mutation: Mutation(weightRate: 5 / Double(weights), thresholdRate: 0.02, thresholdStep: 8))
-        let problem = SearchProblem(architecture: Architecture(layerSizes: shape), train: data, batchSize: batchSize,
-                                    rotateEvery: 1, threads: threads)
+        let strategy = GeneticAlgorithm(
+            populationSize: population, eliteCount: min(2, population - 1),
+            mutation: Mutation(weightRate: 5 / Double(weights), thresholdRate: 0.02, thresholdStep: 8))
+        let problem = SearchProblem(
+            architecture: Architecture(layerSizes: shape), train: data, batchSize: batchSize,
+            rotateEvery: 1, threads: threads)
         let evolution = SearchRun(strategy: strategy, problem: problem, seed: 1)
         let evaluator = PopulationEvaluator(layerSizes: shape, threads: threads)
         for _ in 0..<3 { _ = try? evolution.advance() }  // warm up
@@ -169,10 +178,13 @@ struct Benchmarks {
             ratios.append(gaRate / (Double(scored) / elapsed))
         }
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-        return BenchRow(shape: shape.map(String.init).joined(separator: "-"), kind: "ga", threads: threads,
-                        genomeEvalsPerSecond: median(gaRates),
-                        extra: ["population": population, "batch": batchSize,
-                                "evaluator_genome_evals_per_s": median(evaluatorRates), "ratio": median(ratios)])
+        return BenchRow(
+            shape: shape.map(String.init).joined(separator: "-"), kind: "ga", threads: threads,
+            genomeEvalsPerSecond: median(gaRates),
+            extra: [
+                "population": population, "batch": batchSize,
+                "evaluator_genome_evals_per_s": median(evaluatorRates), "ratio": median(ratios),
+            ])
     }
 
     /// The same population-batched forward in float32 through the backprop module's SIMD
@@ -188,15 +200,18 @@ struct Benchmarks {
             var rng = Xoshiro256(seed: 6)
             let inputs = (0..<(batchSize * shape[0])).map { _ in Float(rng.uniformBelow(256)) / 255 }
             let synapses = zip(shape.dropFirst(), shape).reduce(0) { $0 + $1.0 * $1.1 }
-            let timings = medianSeconds(threadCounts.map { threads in
-                { blackHole(networks.forward(inputs: inputs, batchSize: batchSize, threads: threads)) }
-            })
+            let timings = medianSeconds(
+                threadCounts.map { threads in
+                    { blackHole(networks.forward(inputs: inputs, batchSize: batchSize, threads: threads)) }
+                })
             for (threads, seconds) in zip(threadCounts, timings) {
                 let ops = Double(count * batchSize * synapses) / seconds
-                rows.append(BenchRow(shape: name, kind: "float", threads: threads,
-                                     genomeEvalsPerSecond: Double(count) / seconds, synapticOpsPerSecond: ops,
-                                     peakFraction: peaks[threads].map { ops / $0.fma },
-                                     extra: ["population": count, "batch": batchSize, "source": "swift"]))
+                rows.append(
+                    BenchRow(
+                        shape: name, kind: "float", threads: threads,
+                        genomeEvalsPerSecond: Double(count) / seconds, synapticOpsPerSecond: ops,
+                        peakFraction: peaks[threads].map { ops / $0.fma },
+                        extra: ["population": count, "batch": batchSize, "source": "swift"]))
             }
         }
         return rows
@@ -209,9 +224,10 @@ struct Benchmarks {
         var rows = [BenchRow]()
         var rng = Xoshiro256(seed: 8)
         func random(_ count: Int, _ features: Int, _ classes: Int) -> QuantizedDataset {
-            QuantizedDataset(features: (0..<(count * features)).map { _ in UInt8(rng.uniformBelow(256)) },
-                             featureCount: features, labels: (0..<count).map { _ in rng.uniformBelow(classes) },
-                             classCount: classes)
+            QuantizedDataset(
+                features: (0..<(count * features)).map { _ in UInt8(rng.uniformBelow(256)) },
+                featureCount: features, labels: (0..<count).map { _ in rng.uniformBelow(classes) },
+                classCount: classes)
         }
         var digits = random(epochExamples ?? 1438, 64, 10)
         var digitsSource = "random"
@@ -229,8 +245,9 @@ struct Benchmarks {
             let name = shape.map(String.init).joined(separator: "-")
             progress("\(arm.rawValue) epochs on \(name)")
             let threads = threadCounts.max()!
-            let trainer = BackpropTrainer(configuration: BackpropConfiguration(layerSizes: shape, arm: arm, threads: threads),
-                                          train: data, levels: 255)
+            let trainer = BackpropTrainer(
+                configuration: BackpropConfiguration(layerSizes: shape, arm: arm, threads: threads),
+                train: data, levels: 255)
             var seconds = [Double]()
             for _ in 0...max(1, repeats) {
                 let start = DispatchTime.now().uptimeNanoseconds
@@ -238,9 +255,13 @@ struct Benchmarks {
                 seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             }
             let kept = seconds.dropFirst().sorted()
-            rows.append(BenchRow(shape: name, kind: "\(arm.rawValue)-epoch", threads: threads,
-                                 extra: ["seconds_per_epoch": kept[kept.count / 2], "examples": data.count,
-                                         "batch": 64, "data": source]))
+            rows.append(
+                BenchRow(
+                    shape: name, kind: "\(arm.rawValue)-epoch", threads: threads,
+                    extra: [
+                        "seconds_per_epoch": kept[kept.count / 2], "examples": data.count,
+                        "batch": 64, "data": source,
+                    ]))
         }
         return rows
     }
@@ -257,8 +278,11 @@ struct Benchmarks {
         var rng = Xoshiro256(seed: 11)
         let threads = threadCounts.max()!
         func random(_ count: Int, _ features: Int, zeros: Double) -> QuantizedDataset {
-            QuantizedDataset(features: (0..<(count * features)).map { _ in rng.uniformDouble() < zeros ? 0 : UInt8(1 + rng.uniformBelow(255)) },
-                             featureCount: features, labels: (0..<count).map { _ in rng.uniformBelow(10) }, classCount: 10)
+            QuantizedDataset(
+                features: (0..<(count * features)).map { _ in
+                    rng.uniformDouble() < zeros ? 0 : UInt8(1 + rng.uniformBelow(255))
+                },
+                featureCount: features, labels: (0..<count).map { _ in rng.uniformBelow(10) }, classCount: 10)
         }
         func trainSplit(_ path: String) -> QuantizedDataset? {
             guard epochExamples == nil, let data = try? CSVLoader.load(path: path) else { return nil }
@@ -270,23 +294,34 @@ struct Benchmarks {
         let mnist = trainSplit("experiments/data/mnist5k/mnist5k.csv")
         let cases: [([Int], QuantizedDataset, String)] = [
             ([64, 128, 10], digits ?? random(small, 64, zeros: 0.3), digits == nil ? "random" : "digits train split"),
-            ([784, 256, 10], mnist ?? random(large, 784, zeros: 0.8), mnist == nil ? "random MNIST-like" : "MNIST-5k train split"),
+            (
+                [784, 256, 10], mnist ?? random(large, 784, zeros: 0.8),
+                mnist == nil ? "random MNIST-like" : "MNIST-5k train split"
+            ),
         ]
         for (shape, data, source) in cases {
             let name = shape.map(String.init).joined(separator: "-")
             progress("incremental scoring on \(name), B = \(data.count)")
             let genomeCount = 4 * threads
-            var genomes = (0..<genomeCount).map { _ in TernaryNetwork(layerSizes: shape, zeroFraction: 1.0 / 3, using: &rng) }
+            var genomes = (0..<genomeCount).map { _ in
+                TernaryNetwork(layerSizes: shape, zeroFraction: 1.0 / 3, using: &rng)
+            }
             let evaluator = PopulationEvaluator(layerSizes: shape, threads: threads)
             calibrateThresholds(&genomes, on: data.all, evaluator: evaluator)
             // The default scorer (one shard, candidates split over the threads) against one shard
             // per thread scored shard by shard (the layout of a data-parallel process group).
             let scorer = IncrementalScorer(layerSizes: shape, threads: threads)
             let sharded = IncrementalScorer(layerSizes: shape, threads: threads, shards: threads, split: .shards)
-            let rebuilds = medianSeconds([{ scorer.rebuild(genomes[0], on: data) }, { sharded.rebuild(genomes[0], on: data) }])
-            rows.append(BenchRow(shape: name, kind: "delta-rebuild", threads: threads,
-                                 extra: ["batch": data.count, "shards": sharded.shardCount, "seconds": rebuilds[0],
-                                         "sharded_seconds": rebuilds[1], "data": source]))
+            let rebuilds = medianSeconds([
+                { scorer.rebuild(genomes[0], on: data) }, { sharded.rebuild(genomes[0], on: data) },
+            ])
+            rows.append(
+                BenchRow(
+                    shape: name, kind: "delta-rebuild", threads: threads,
+                    extra: [
+                        "batch": data.count, "shards": sharded.shardCount, "seconds": rebuilds[0],
+                        "sharded_seconds": rebuilds[1], "data": source,
+                    ]))
             let batch = data.all
             let kinds = ["first-layer"] + (shape.count > 3 ? ["hidden"] : []) + ["output", "threshold"]
             for kind in kinds {
@@ -297,10 +332,15 @@ struct Benchmarks {
                     case "threshold":
                         let layer = rng.uniformBelow(shape.count - 2), neuron = rng.uniformBelow(shape[layer + 1])
                         let step = Int32(layer == 0 ? 1 + rng.uniformBelow(200) : 1 + rng.uniformBelow(4))
-                        candidates.appendCandidate([.threshold(layer: layer, neuron: neuron,
-                                                               value: genome.thresholds[layer][neuron] + (rng.uniformBelow(2) == 0 ? step : -step))])
+                        candidates.appendCandidate([
+                            .threshold(
+                                layer: layer, neuron: neuron,
+                                value: genome.thresholds[layer][neuron] + (rng.uniformBelow(2) == 0 ? step : -step))
+                        ])
                     default:
-                        let layer = kind == "first-layer" ? 0 : kind == "output" ? shape.count - 2 : 1 + rng.uniformBelow(shape.count - 3)
+                        let layer =
+                            kind == "first-layer"
+                            ? 0 : kind == "output" ? shape.count - 2 : 1 + rng.uniformBelow(shape.count - 3)
                         let row = rng.uniformBelow(shape[layer + 1]), column = rng.uniformBelow(shape[layer])
                         let current = Int(genome.weights[layer][row, column])
                         let value = Int8((current + 2 + rng.uniformBelow(2)) % 3 - 1)
@@ -314,11 +354,15 @@ struct Benchmarks {
                 ])
                 let candidatesPerSecond = Double(candidates.count) / timings[0]
                 let fullPerSecond = Double(genomeCount) / timings[1]
-                rows.append(BenchRow(shape: name, kind: "delta", threads: threads,
-                                     extra: ["move": kind, "batch": data.count, "candidates_per_s": candidatesPerSecond,
-                                             "full_evals_per_s": fullPerSecond, "ratio": candidatesPerSecond / fullPerSecond,
-                                             "shards": sharded.shardCount,
-                                             "sharded_candidates_per_s": Double(candidates.count) / timings[2], "data": source]))
+                rows.append(
+                    BenchRow(
+                        shape: name, kind: "delta", threads: threads,
+                        extra: [
+                            "move": kind, "batch": data.count, "candidates_per_s": candidatesPerSecond,
+                            "full_evals_per_s": fullPerSecond, "ratio": candidatesPerSecond / fullPerSecond,
+                            "shards": sharded.shardCount,
+                            "sharded_candidates_per_s": Double(candidates.count) / timings[2], "data": source,
+                        ]))
             }
         }
         return rows + textDeltaRows() + levelDeltaRows()
@@ -333,15 +377,19 @@ struct Benchmarks {
         let threads = threadCounts.max()!
         let count = epochExamples ?? 20_000
         var rng = Xoshiro256(seed: 12)
-        let corpus = try? TextCorpus.load(path: "experiments/data/kjv-pentateuch.txt", context: 8, testFraction: 0.1, validationFraction: 0.05)
+        let corpus = try? TextCorpus.load(
+            path: "experiments/data/kjv-pentateuch.txt", context: 8, testFraction: 0.1, validationFraction: 0.05)
         let V = corpus?.tokens.vocabulary ?? 63
-        let stream = corpus.map { Array($0.train.stream.prefix(count + 8)) } ?? (0..<(count + 8)).map { _ in UInt16(rng.uniformBelow(V)) }
+        let stream =
+            corpus.map { Array($0.train.stream.prefix(count + 8)) }
+            ?? (0..<(count + 8)).map { _ in UInt16(rng.uniformBelow(V)) }
         let tokens = QuantizedDataset(windows: TokenWindows(stream: stream, context: 8, vocabulary: V))
         let all = tokens.all
         var features = [UInt8]()
         features.reserveCapacity(tokens.count * tokens.featureCount)
         for b in 0..<tokens.count { features += all.features(of: b) }
-        let dense = QuantizedDataset(features: features, featureCount: tokens.featureCount, labels: tokens.labels, classCount: V)
+        let dense = QuantizedDataset(
+            features: features, featureCount: tokens.featureCount, labels: tokens.labels, classCount: V)
         let shape = [8 * V, 256, V]
         let name = shape.map(String.init).joined(separator: "-")
         progress("incremental scoring on text \(name), B = \(tokens.count)")
@@ -349,17 +397,23 @@ struct Benchmarks {
         var calibrated = [genome]
         calibrateThresholds(&calibrated, on: all, evaluator: PopulationEvaluator(layerSizes: shape, threads: threads))
         genome = calibrated[0]
-        genome.quantizer = InputQuantizer(tokens: TokenInput(context: 8, symbols: (0..<V).map { "\(UnicodeScalar(UInt8(32 + $0 % 90)))\($0 >= 90 ? "\($0)" : "")" }))
+        genome.quantizer = InputQuantizer(
+            tokens: TokenInput(
+                context: 8, symbols: (0..<V).map { "\(UnicodeScalar(UInt8(32 + $0 % 90)))\($0 >= 90 ? "\($0)" : "")" }))
         let tokenScorer = IncrementalScorer(layerSizes: shape, threads: threads)
         tokenScorer.rebuild(genome, on: tokens)
         let denseScorer = IncrementalScorer(layerSizes: shape, threads: threads)
         denseScorer.rebuild(genome, on: dense)
         // A dense-input network of the same shape and batch: random bytes (80% zeros, as
         // MNIST-like images), thresholds calibrated on them.
-        let bytes = QuantizedDataset(features: (0..<(tokens.count * shape[0])).map { _ in rng.uniformDouble() < 0.8 ? 0 : UInt8(1 + rng.uniformBelow(255)) },
-                                     featureCount: shape[0], labels: tokens.labels, classCount: V)
+        let bytes = QuantizedDataset(
+            features: (0..<(tokens.count * shape[0])).map { _ in
+                rng.uniformDouble() < 0.8 ? 0 : UInt8(1 + rng.uniformBelow(255))
+            },
+            featureCount: shape[0], labels: tokens.labels, classCount: V)
         var byteGenome = [TernaryNetwork(layerSizes: shape, zeroFraction: 1.0 / 3, using: &rng)]
-        calibrateThresholds(&byteGenome, on: bytes.all, evaluator: PopulationEvaluator(layerSizes: shape, threads: threads))
+        calibrateThresholds(
+            &byteGenome, on: bytes.all, evaluator: PopulationEvaluator(layerSizes: shape, threads: threads))
         let byteScorer = IncrementalScorer(layerSizes: shape, threads: threads)
         byteScorer.rebuild(byteGenome[0], on: bytes)
         func moves(_ kind: String) -> MoveList {
@@ -367,13 +421,21 @@ struct Benchmarks {
             for _ in 0..<256 {
                 if kind == "threshold" {
                     let neuron = rng.uniformBelow(256)
-                    candidates.appendCandidate([.threshold(layer: 0, neuron: neuron, value: genome.thresholds[0][neuron] + (rng.uniformBelow(2) == 0 ? 1 : -1))])
+                    candidates.appendCandidate([
+                        .threshold(
+                            layer: 0, neuron: neuron,
+                            value: genome.thresholds[0][neuron] + (rng.uniformBelow(2) == 0 ? 1 : -1))
+                    ])
                     continue
                 }
                 let layer = kind == "first-layer" ? 0 : 1
                 let row = rng.uniformBelow(shape[layer + 1]), column = rng.uniformBelow(shape[layer])
                 let current = Int(genome.weights[layer][row, column])
-                candidates.appendCandidate([.trit(layer: layer, row: row, column: column, value: Int8((current + 2 + rng.uniformBelow(2)) % 3 - 1))])
+                candidates.appendCandidate([
+                    .trit(
+                        layer: layer, row: row, column: column, value: Int8((current + 2 + rng.uniformBelow(2)) % 3 - 1)
+                    )
+                ])
             }
             return candidates
         }
@@ -383,22 +445,35 @@ struct Benchmarks {
         for _ in 0..<256 {
             let row = rng.uniformBelow(shape[1]), column = rng.uniformBelow(shape[0])
             let current = Int(byteGenome[0].weights[0][row, column])
-            byteMoves.appendCandidate([.trit(layer: 0, row: row, column: column, value: Int8((current + 2 + rng.uniformBelow(2)) % 3 - 1))])
+            byteMoves.appendCandidate([
+                .trit(layer: 0, row: row, column: column, value: Int8((current + 2 + rng.uniformBelow(2)) % 3 - 1))
+            ])
         }
-        let timings = medianSeconds([{ blackHole(tokenScorer.scores(of: first)) }, { blackHole(denseScorer.scores(of: first)) },
-                                     { blackHole(byteScorer.scores(of: byteMoves)) }])
+        let timings = medianSeconds([
+            { blackHole(tokenScorer.scores(of: first)) }, { blackHole(denseScorer.scores(of: first)) },
+            { blackHole(byteScorer.scores(of: byteMoves)) },
+        ])
         let tokenRate = Double(first.count) / timings[0], denseRate = Double(first.count) / timings[1]
         let byteRate = Double(byteMoves.count) / timings[2]
-        rows.append(BenchRow(shape: name, kind: "delta-text", threads: threads,
-                             extra: ["move": "first-layer", "batch": tokens.count, "inputs": "tokens", "candidates_per_s": tokenRate,
-                                     "dense_candidates_per_s": denseRate, "ratio": tokenRate / denseRate,
-                                     "byte_candidates_per_s": byteRate, "byte_ratio": tokenRate / byteRate,
-                                     "data": corpus == nil ? "random symbols" : "KJV slice train windows"]))
+        rows.append(
+            BenchRow(
+                shape: name, kind: "delta-text", threads: threads,
+                extra: [
+                    "move": "first-layer", "batch": tokens.count, "inputs": "tokens", "candidates_per_s": tokenRate,
+                    "dense_candidates_per_s": denseRate, "ratio": tokenRate / denseRate,
+                    "byte_candidates_per_s": byteRate, "byte_ratio": tokenRate / byteRate,
+                    "data": corpus == nil ? "random symbols" : "KJV slice train windows",
+                ]))
         for kind in ["output", "threshold"] {
             let candidates = moves(kind)
             let seconds = medianSeconds([{ blackHole(tokenScorer.scores(of: candidates)) }])[0]
-            rows.append(BenchRow(shape: name, kind: "delta-text", threads: threads,
-                                 extra: ["move": kind, "batch": tokens.count, "inputs": "tokens", "candidates_per_s": Double(candidates.count) / seconds]))
+            rows.append(
+                BenchRow(
+                    shape: name, kind: "delta-text", threads: threads,
+                    extra: [
+                        "move": kind, "batch": tokens.count, "inputs": "tokens",
+                        "candidates_per_s": Double(candidates.count) / seconds,
+                    ]))
         }
         return rows
     }
@@ -415,8 +490,9 @@ struct Benchmarks {
         let counted = genomes.reduce(0) { $0 + $1.byteCount }
         var extra: [String: Any] = ["population": memoryPopulation, "counted_bytes": counted]
         if let before, let after { extra["resident_growth_bytes"] = max(0, after - before) }
-        return BenchRow(shape: memoryShape.map(String.init).joined(separator: "-"), kind: "memory",
-                        threads: 1, extra: extra)
+        return BenchRow(
+            shape: memoryShape.map(String.init).joined(separator: "-"), kind: "memory",
+            threads: 1, extra: extra)
     }
 
     func residentBytes() -> Int? {

@@ -9,9 +9,12 @@ enum MachinePeak {
     /// moves by a xorshift step each iteration (3 shifts and 3 xors per 8 popcounts, which the
     /// figure includes) so the compiler cannot fold the loop.
     static func popcountOpsPerSecond(iterations: Int) -> Double {
-        var h = SIMD4<UInt64>(0x9E37_79B9_7F4A_7C15, 0xBF58_476D_1CE4_E5B9, 0x94D0_49BB_1331_11EB, 0xD1B5_4A32_D192_ED03)
-        let p0 = SIMD4<UInt64>(0x0123_4567_89AB_CDEF, 0x1357_9BDF_0246_8ACE, 0xF0E1_D2C3_B4A5_9687, 0x0F1E_2D3C_4B5A_6978)
-        let p1 = p0 &+ SIMD4(repeating: 0x5555), p2 = p0 &+ SIMD4(repeating: 0x7777), p3 = p0 &+ SIMD4(repeating: 0x9999)
+        var h = SIMD4<UInt64>(
+            0x9E37_79B9_7F4A_7C15, 0xBF58_476D_1CE4_E5B9, 0x94D0_49BB_1331_11EB, 0xD1B5_4A32_D192_ED03)
+        let p0 = SIMD4<UInt64>(
+            0x0123_4567_89AB_CDEF, 0x1357_9BDF_0246_8ACE, 0xF0E1_D2C3_B4A5_9687, 0x0F1E_2D3C_4B5A_6978)
+        let p1 = p0 &+ SIMD4(repeating: 0x5555), p2 = p0 &+ SIMD4(repeating: 0x7777),
+            p3 = p0 &+ SIMD4(repeating: 0x9999)
         let m0 = ~p0, m1 = ~(p1 &>> 1), m2 = ~(p2 &>> 2), m3 = ~(p3 &>> 3)
         var a0 = SIMD4<UInt64>(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0
         let s13 = SIMD4<UInt64>(repeating: 13), s7 = SIMD4<UInt64>(repeating: 7), s17 = SIMD4<UInt64>(repeating: 17)
@@ -44,11 +47,16 @@ enum MachinePeak {
         var c5 = c0 + 5, c6 = c0 + 6, c7 = c0 + 7, c8 = c0 + 8, c9 = c0 + 9
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<iterations {
-            c0 = c0.addingProduct(x, y); c1 = c1.addingProduct(x, y)
-            c2 = c2.addingProduct(x, y); c3 = c3.addingProduct(x, y)
-            c4 = c4.addingProduct(x, y); c5 = c5.addingProduct(x, y)
-            c6 = c6.addingProduct(x, y); c7 = c7.addingProduct(x, y)
-            c8 = c8.addingProduct(x, y); c9 = c9.addingProduct(x, y)
+            c0 = c0.addingProduct(x, y)
+            c1 = c1.addingProduct(x, y)
+            c2 = c2.addingProduct(x, y)
+            c3 = c3.addingProduct(x, y)
+            c4 = c4.addingProduct(x, y)
+            c5 = c5.addingProduct(x, y)
+            c6 = c6.addingProduct(x, y)
+            c7 = c7.addingProduct(x, y)
+            c8 = c8.addingProduct(x, y)
+            c9 = c9.addingProduct(x, y)
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         blackHole(Int((c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9).sum()))

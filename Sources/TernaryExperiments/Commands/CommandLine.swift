@@ -21,8 +21,10 @@ public struct Console: Sendable {
     /// pipe or file, where progress is written as whole lines with `err`.
     public var status: (@Sendable (String) -> Void)?
 
-    public init(out: @escaping @Sendable (String) -> Void, err: @escaping @Sendable (String) -> Void,
-                status: (@Sendable (String) -> Void)? = nil) {
+    public init(
+        out: @escaping @Sendable (String) -> Void, err: @escaping @Sendable (String) -> Void,
+        status: (@Sendable (String) -> Void)? = nil
+    ) {
         self.out = out
         self.err = err
         self.status = status
@@ -52,12 +54,18 @@ struct CommandSpec: Sendable {
 
 /// The `ternevo` command line: parses argv, runs a command, maps errors to exit codes.
 public enum TernEvoCommandLine {
-    static let commands: [CommandSpec] = [RunCommand.spec, ResumeCommand.spec, CompareCommand.spec, EvolveCommand.spec, TrainCommand.spec, EvalCommand.spec, SampleCommand.spec, ExportCommand.spec, PlotCommand.spec, InfoCommand.spec, BenchCommand.spec, VersionCommand.spec, helpSpec]
+    static let commands: [CommandSpec] = [
+        RunCommand.spec, ResumeCommand.spec, CompareCommand.spec, EvolveCommand.spec, TrainCommand.spec,
+        EvalCommand.spec, SampleCommand.spec, ExportCommand.spec, PlotCommand.spec, InfoCommand.spec, BenchCommand.spec,
+        VersionCommand.spec, helpSpec,
+    ]
 
     /// Runs `ternevo` with `arguments` (without the program name) and returns the exit status.
     /// `communicator` joins the processes of an `mpirun` job into one run (<doc:ScaleOut>); the
     /// executable passes it, and every command that reads configs or runs arms hands it on.
-    public static func main(_ arguments: [String], console: Console = .standard, communicator: Communicator? = nil) -> Int32 {
+    public static func main(
+        _ arguments: [String], console: Console = .standard, communicator: Communicator? = nil
+    ) -> Int32 {
         do {
             guard let name = arguments.first else {
                 console.out(overview)
@@ -96,11 +104,17 @@ public enum TernEvoCommandLine {
     }
 
     static var overview: String {
-        var lines = ["ternevo: evolve ternary (1.58-bit) neural networks and compare with backprop",
-                     "", "usage: ternevo COMMAND [OPTIONS]", "", "commands:"]
-        for command in commands { lines.append("  \(command.name.padding(toLength: 8, withPad: " ", startingAt: 0))\(command.abstract)") }
-        lines += ["", "'ternevo help COMMAND' explains one command; 'ternevo help run --keys' lists every config key;",
-                  "'ternevo --version' prints the version."]
+        var lines = [
+            "ternevo: evolve ternary (1.58-bit) neural networks and compare with backprop",
+            "", "usage: ternevo COMMAND [OPTIONS]", "", "commands:",
+        ]
+        for command in commands {
+            lines.append("  \(command.name.padding(toLength: 8, withPad: " ", startingAt: 0))\(command.abstract)")
+        }
+        lines += [
+            "", "'ternevo help COMMAND' explains one command; 'ternevo help run --keys' lists every config key;",
+            "'ternevo --version' prints the version.",
+        ]
         return lines.joined(separator: "\n")
     }
 
@@ -109,27 +123,29 @@ public enum TernEvoCommandLine {
     }
 
     static let helpSpec = CommandSpec(
-        name: "help", abstract: "Explain the commands or one command.", usage: "ternevo help [COMMAND] | ternevo help run --keys [--markdown]",
+        name: "help", abstract: "Explain the commands or one command.",
+        usage: "ternevo help [COMMAND] | ternevo help run --keys [--markdown]",
         details: """
-        Without COMMAND, lists the commands. 'ternevo help run --keys' prints every config key
-        (top level, dataset, model, every arm, each strategy's own) with its type, the values it
-        takes, its default and its meaning, from the tables the config reader reads through;
-        --markdown prints them as the tables of the config reference article.
-        """) { arguments, console, _ in
-            if arguments.first == "run", arguments.contains("--keys") {
-                var reader = ArgumentReader(Array(arguments.dropFirst()), command: "help")
-                _ = reader.flag("--keys")
-                let markdown = reader.flag("--markdown")
-                _ = try reader.positionals(expected: "nothing after 'help run --keys'", count: 0...0)
-                return console.out(ConfigKeys.reference(markdown: markdown))
-            }
-            guard let name = arguments.first else { return console.out(overview) }
-            guard arguments.count == 1 else { throw CommandError.usage("help takes at most one command name") }
-            guard let command = commands.first(where: { $0.name == name }) else {
-                throw CommandError.usage("unknown command '\(name)'; run 'ternevo help' for the list")
-            }
-            console.out(help(for: command))
+            Without COMMAND, lists the commands. 'ternevo help run --keys' prints every config key
+            (top level, dataset, model, every arm, each strategy's own) with its type, the values it
+            takes, its default and its meaning, from the tables the config reader reads through;
+            --markdown prints them as the tables of the config reference article.
+            """
+    ) { arguments, console, _ in
+        if arguments.first == "run", arguments.contains("--keys") {
+            var reader = ArgumentReader(Array(arguments.dropFirst()), command: "help")
+            _ = reader.flag("--keys")
+            let markdown = reader.flag("--markdown")
+            _ = try reader.positionals(expected: "nothing after 'help run --keys'", count: 0...0)
+            return console.out(ConfigKeys.reference(markdown: markdown))
         }
+        guard let name = arguments.first else { return console.out(overview) }
+        guard arguments.count == 1 else { throw CommandError.usage("help takes at most one command name") }
+        guard let command = commands.first(where: { $0.name == name }) else {
+            throw CommandError.usage("unknown command '\(name)'; run 'ternevo help' for the list")
+        }
+        console.out(help(for: command))
+    }
 }
 
 /// A strict reader of one command's arguments: flags, options with values, positionals.
@@ -156,11 +172,13 @@ struct ArgumentReader {
     mutating func integer(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let index = remaining.firstIndex(of: name) else { return nil }
         guard index + 1 < remaining.count else {
-            throw CommandError.usage("\(name) needs a value (\(command): an integer in \(range.lowerBound)...\(range.upperBound))")
+            throw CommandError.usage(
+                "\(name) needs a value (\(command): an integer in \(range.lowerBound)...\(range.upperBound))")
         }
         let text = remaining[index + 1]
         guard let value = Int(text), range.contains(value) else {
-            throw CommandError.usage("\(name) '\(shortened(text))' is not an integer in \(range.lowerBound)...\(range.upperBound)")
+            throw CommandError.usage(
+                "\(name) '\(shortened(text))' is not an integer in \(range.lowerBound)...\(range.upperBound)")
         }
         remaining.removeSubrange(index...(index + 1))
         return value
@@ -170,7 +188,8 @@ struct ArgumentReader {
     mutating func number(_ name: String, in range: ClosedRange<Double>) throws -> Double? {
         guard let text = try string(name) else { return nil }
         guard let value = Double(text), range.contains(value) else {
-            throw CommandError.usage("\(name) '\(shortened(text))' is not a number in \(range.lowerBound)...\(range.upperBound)")
+            throw CommandError.usage(
+                "\(name) '\(shortened(text))' is not a number in \(range.lowerBound)...\(range.upperBound)")
         }
         return value
     }
@@ -195,7 +214,9 @@ struct ArgumentReader {
         let text = remaining[index + 1]
         let sizes = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
         guard sizes.count >= 2, sizes.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 1 << 20 }) else {
-            throw CommandError.usage("\(name) '\(shortened(text))' is not layer sizes such as 64-128-10 (at least two positive integers joined by '-')")
+            throw CommandError.usage(
+                "\(name) '\(shortened(text))' is not layer sizes such as 64-128-10 (at least two positive integers joined by '-')"
+            )
         }
         remaining.removeSubrange(index...(index + 1))
         return sizes.map { $0! }
@@ -208,7 +229,10 @@ struct ArgumentReader {
         let units: [Character: Double] = ["K": 1024, "M": 1024 * 1024, "G": 1024 * 1024 * 1024]
         var digits = text.uppercased()
         var scale = 1.0
-        if let last = digits.last, let unit = units[last] { scale = unit; digits.removeLast() }
+        if let last = digits.last, let unit = units[last] {
+            scale = unit
+            digits.removeLast()
+        }
         guard let value = Double(digits), value > 0, value * scale < 1e18 else {
             throw CommandError.usage("\(name) '\(shortened(text))' is not a size such as 512M or 8G")
         }
@@ -229,7 +253,8 @@ struct ArgumentReader {
 
     func positionals(expected: String, count: ClosedRange<Int>) throws -> [String] {
         if let unknown = remaining.first(where: { $0.hasPrefix("-") && $0 != "-" }) {
-            throw CommandError.usage("unknown option '\(shortened(unknown))' for '\(command)'; see 'ternevo help \(command)'")
+            throw CommandError.usage(
+                "unknown option '\(shortened(unknown))' for '\(command)'; see 'ternevo help \(command)'")
         }
         guard count.contains(remaining.count) else {
             throw CommandError.usage("'\(command)' expects \(expected); got \(remaining.count) argument(s)")

@@ -3,7 +3,10 @@ import Foundation
 extension CompareCommand {
     /// Whether every folder's summary holds text results (a `test_bpc_at_best_val` value).
     static func isText(_ summaries: [[[String: String]]]) -> Bool {
-        !summaries.isEmpty && summaries.allSatisfy { rows in !rows.isEmpty && rows.allSatisfy { !($0["test_bpc_at_best_val"] ?? "").isEmpty } }
+        !summaries.isEmpty
+            && summaries.allSatisfy { rows in
+                !rows.isEmpty && rows.allSatisfy { !($0["test_bpc_at_best_val"] ?? "").isEmpty }
+            }
     }
 
     /// The comparison of text runs (<doc:TextLanguageModelling>): per run and arm, over its seeds, the
@@ -11,7 +14,9 @@ extension CompareCommand {
     /// final test bpc, the median training time to each of `levels` on the test curve (first
     /// logged point at or below it; with how many seeds reached it) and its multiple of the
     /// `ste` arm's time, and the median evaluations.
-    static func textTable(folders: [String], summaries: [[[String: String]]], levels: [Double], markdown: Bool) throws(DataError) -> String {
+    static func textTable(
+        folders: [String], summaries: [[[String: String]]], levels: [Double], markdown: Bool
+    ) throws(DataError) -> String {
         var rows: [[String]] = []
         for (folder, summary) in zip(folders, summaries) {
             let run = (folder as NSString).lastPathComponent
@@ -23,17 +28,26 @@ extension CompareCommand {
             }
             /// Per seed of `method`, the first time its test curve is at or below `level` (nil: never).
             func times(_ method: String, _ level: Double) -> [Double?] {
-                (chart.series.first { $0.method == method }?.seeds ?? []).map { points in points.sorted { $0.x < $1.x }.first { $0.y <= level }?.x }
+                (chart.series.first { $0.method == method }?.seeds ?? []).map { points in
+                    points.sorted { $0.x < $1.x }.first { $0.y <= level }?.x
+                }
             }
             for method in methods {
                 let seeds = summary.filter { $0["method"] == method }.count
                 var cells = [run, method, "\(seeds)"]
                 let chosen = values(method, "test_bpc_at_best_val")
-                cells.append(chosen.isEmpty ? "-" : chosen.count == 1 ? String(format: "%.3f", chosen[0])
-                             : String(format: "%.3f (%.3f-%.3f)", median(chosen), chosen.min()!, chosen.max()!))
+                cells.append(
+                    chosen.isEmpty
+                        ? "-"
+                        : chosen.count == 1
+                            ? String(format: "%.3f", chosen[0])
+                            : String(format: "%.3f (%.3f-%.3f)", median(chosen), chosen.min()!, chosen.max()!))
                 for level in levels {
                     let reached = times(method, level).compactMap { $0 }
-                    guard !reached.isEmpty else { cells.append("never"); continue }
+                    guard !reached.isEmpty else {
+                        cells.append("never")
+                        continue
+                    }
                     var cell = seconds(median(reached)) + (reached.count < seeds ? " (\(reached.count)/\(seeds))" : "")
                     let ste = times("ste", level).compactMap { $0 }
                     if method != "ste", !ste.isEmpty, reached.count == seeds {
@@ -48,7 +62,9 @@ extension CompareCommand {
                 rows.append(cells)
             }
         }
-        let header = ["run", "arm", "seeds", "test bpc at best val"] + levels.map { String(format: "to %.2f bpc (x STE)", $0) } + ["evals"]
+        let header =
+            ["run", "arm", "seeds", "test bpc at best val"] + levels.map { String(format: "to %.2f bpc (x STE)", $0) }
+            + ["evals"]
         return markdown ? markdownTable(header, rows) : textTable(header, rows)
     }
 }

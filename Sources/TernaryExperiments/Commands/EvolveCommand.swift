@@ -7,27 +7,31 @@ enum EvolveCommand {
     static var kinds: [String] { ArmKinds.names(command: "evolve") }
 
     static let spec = CommandSpec(
-        name: "evolve", abstract: "Evolve a ternary network on a CSV, IDX or synthetic dataset (\(alternatives(kinds))).",
-        usage: "ternevo evolve DATA [--strategy \(kinds.joined(separator: "|"))] [--hidden SIZES] [--seconds S] [--steps N] [options]",
+        name: "evolve",
+        abstract: "Evolve a ternary network on a CSV, IDX or synthetic dataset (\(alternatives(kinds))).",
+        usage:
+            "ternevo evolve DATA [--strategy \(kinds.joined(separator: "|"))] [--hidden SIZES] [--seconds S] [--steps N] [options]",
         details: """
-        A one-arm experiment: DATA (a CSV file with a header row, numeric features and an
-        integer 'label' column; an IDX pair: a folder holding one, or the images file; or a
-        built-in task such as synthetic:parity:10) is split into train, validation and test
-        sets (stratified, seeded), inputs are quantised on the train split, and the strategy
-        runs until --seconds or --steps (default 60 seconds) or Ctrl-C. The run folder holds the
-        same files as 'ternevo run' writes.
+            A one-arm experiment: DATA (a CSV file with a header row, numeric features and an
+            integer 'label' column; an IDX pair: a folder holding one, or the images file; or a
+            built-in task such as synthetic:parity:10) is split into train, validation and test
+            sets (stratified, seeded), inputs are quantised on the train split, and the strategy
+            runs until --seconds or --steps (default 60 seconds) or Ctrl-C. The run folder holds the
+            same files as 'ternevo run' writes.
 
-          --strategy KIND           \(alternatives([kinds[0] + " (default)"] + kinds.dropFirst()))
-        \(OneArmCommand.commonOptions)
-        """) { arguments, console, communicator in
-            var reader = ArgumentReader(arguments, command: "evolve")
-            let kind = try reader.string("--strategy") ?? kinds[0]
-            guard kinds.contains(kind) else {
-                throw CommandError.usage("--strategy '\(shortened(kind))' is not one of \(kinds.joined(separator: ", "))")
-            }
-            try OneArmCommand.run(command: "evolve", kind: kind, defaultBudget: ("seconds", "60"),
-                                  arguments: reader.rest, console: console, communicator: communicator)
+              --strategy KIND           \(alternatives([kinds[0] + " (default)"] + kinds.dropFirst()))
+            \(OneArmCommand.commonOptions)
+            """
+    ) { arguments, console, communicator in
+        var reader = ArgumentReader(arguments, command: "evolve")
+        let kind = try reader.string("--strategy") ?? kinds[0]
+        guard kinds.contains(kind) else {
+            throw CommandError.usage("--strategy '\(shortened(kind))' is not one of \(kinds.joined(separator: ", "))")
         }
+        try OneArmCommand.run(
+            command: "evolve", kind: kind, defaultBudget: ("seconds", "60"),
+            arguments: reader.rest, console: console, communicator: communicator)
+    }
 }
 
 /// `a`, `a or b`, `a, b or c`: names as the help text lists alternatives.

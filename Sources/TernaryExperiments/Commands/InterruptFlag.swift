@@ -56,7 +56,9 @@ final class InterruptFlag: Sendable {
         for number in stopSignals {
             Foundation.signal(number) { received in
                 // Only the first signal is recorded; a second one of any kind ends the process now.
-                if InterruptFlag.shared.signalNumber.exchange(received, ordering: .relaxed) != 0 { _exit(128 + received) }
+                if InterruptFlag.shared.signalNumber.exchange(received, ordering: .relaxed) != 0 {
+                    _exit(128 + received)
+                }
             }
         }
         return shared

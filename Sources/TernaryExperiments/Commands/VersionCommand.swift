@@ -27,8 +27,10 @@ enum VersionCommand {
     static let spec = CommandSpec(
         name: "version", abstract: "Print the version of ternevo and how it was built (also 'ternevo --version').",
         usage: "ternevo version",
-        details: "Prints one line: the version, the build configuration (debug or release), the CPU architecture and the instruction set the kernels run on (TERNEVO_ISA=portable, avx2 or avx512 chooses; default: the best this CPU has).") { arguments, console, _ in
-            _ = try ArgumentReader(arguments, command: "version").positionals(expected: "no arguments", count: 0...0)
-            console.out(text)
-        }
+        details:
+            "Prints one line: the version, the build configuration (debug or release), the CPU architecture and the instruction set the kernels run on (TERNEVO_ISA=portable, avx2 or avx512 chooses; default: the best this CPU has)."
+    ) { arguments, console, _ in
+        _ = try ArgumentReader(arguments, command: "version").positionals(expected: "no arguments", count: 0...0)
+        console.out(text)
+    }
 }

@@ -34,14 +34,18 @@ struct ConfigReader {
         do { parsed = try JSONParser.parse(data) } catch {
             throw DataError(path: file, problem: "is not valid JSON (\(error.message))")
         }
-        guard let object = parsed as? JSONObject else { throw DataError(path: file, problem: "must hold a JSON object at the top") }
+        guard let object = parsed as? JSONObject else {
+            throw DataError(path: file, problem: "must hold a JSON object at the top")
+        }
         return ConfigReader(file: file, path: "", object: object)
     }
 
     func key(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
     /// How messages name key `name` of this object: `key 'arms.ga.population'`, or `--population`.
     func label(_ name: String) -> String { ConfigReader.label(key(name), fromOptions: fromOptions) }
-    func fail(_ name: String, _ problem: String) -> DataError { DataError(path: file, problem: "\(label(name)): \(problem)") }
+    func fail(_ name: String, _ problem: String) -> DataError {
+        DataError(path: file, problem: "\(label(name)): \(problem)")
+    }
 
     /// How messages name the key at `keyPath`: as a key of a file, or as the option of a one-arm
     /// command that set it (its last part, `_` written `-`).
@@ -54,9 +58,11 @@ struct ConfigReader {
 
     /// The keys a one-arm command sets under another name than `--key`; an arm's own keys are
     /// its options of the same name.
-    static let optionOfKey = ["dataset.synthetic": "the data argument", "dataset.csv": "the data argument",
-                              "dataset.idx": "the data argument", "dataset.split_seed": "--seed", "seeds": "--seed",
-                              "model.zero_fraction": "--zeros"]
+    static let optionOfKey = [
+        "dataset.synthetic": "the data argument", "dataset.csv": "the data argument",
+        "dataset.idx": "the data argument", "dataset.split_seed": "--seed", "seeds": "--seed",
+        "model.zero_fraction": "--zeros",
+    ]
 
     func has(_ name: String) -> Bool { object[name] != nil && !(object[name] is NSNull) }
 
@@ -69,23 +75,33 @@ struct ConfigReader {
         return value
     }
 
-    mutating func number(_ name: String, in range: ClosedRange<Double>, default fallback: Double? = nil) throws(DataError) -> Double? {
+    mutating func number(
+        _ name: String, in range: ClosedRange<Double>, default fallback: Double? = nil
+    ) throws(DataError) -> Double? {
         guard let raw = try value(name, required: false) else { return fallback }
         guard let number = raw as? NSNumber, !isBoolean(number) else {
             throw fail(name, "expected a number, found \(describe(raw))")
         }
         let value = number.doubleValue
-        guard value.isFinite, range.contains(value) else { throw fail(name, "\(value) is outside \(range.lowerBound) ... \(range.upperBound)") }
+        guard value.isFinite, range.contains(value) else {
+            throw fail(name, "\(value) is outside \(range.lowerBound) ... \(range.upperBound)")
+        }
         return value
     }
 
-    mutating func integer(_ name: String, in range: ClosedRange<Int>, default fallback: Int? = nil) throws(DataError) -> Int? {
-        guard let value = try number(name, in: Double(range.lowerBound)...Double(range.upperBound)) else { return fallback }
+    mutating func integer(
+        _ name: String, in range: ClosedRange<Int>, default fallback: Int? = nil
+    ) throws(DataError) -> Int? {
+        guard let value = try number(name, in: Double(range.lowerBound)...Double(range.upperBound)) else {
+            return fallback
+        }
         guard value == value.rounded() else { throw fail(name, "expected an integer, found \(value)") }
         return Int(value)
     }
 
-    mutating func string(_ name: String, allowed: [String]? = nil, default fallback: String? = nil) throws(DataError) -> String? {
+    mutating func string(
+        _ name: String, allowed: [String]? = nil, default fallback: String? = nil
+    ) throws(DataError) -> String? {
         guard let raw = try value(name, required: false) else { return fallback }
         guard let text = raw as? String else { throw fail(name, "expected a string, found \(describe(raw))") }
         if let allowed, !allowed.contains(text) {
@@ -96,18 +112,27 @@ struct ConfigReader {
 
     mutating func boolean(_ name: String, default fallback: Bool) throws(DataError) -> Bool {
         guard let raw = try value(name, required: false) else { return fallback }
-        guard let number = raw as? NSNumber, isBoolean(number) else { throw fail(name, "expected true or false, found \(describe(raw))") }
+        guard let number = raw as? NSNumber, isBoolean(number) else {
+            throw fail(name, "expected true or false, found \(describe(raw))")
+        }
         return number.boolValue
     }
 
-    mutating func integers(_ name: String, in range: ClosedRange<Int>, required: Bool = false) throws(DataError) -> [Int]? {
+    mutating func integers(
+        _ name: String, in range: ClosedRange<Int>, required: Bool = false
+    ) throws(DataError) -> [Int]? {
         guard let raw = try value(name, required: required) else { return nil }
-        guard let array = raw as? [Any], !array.isEmpty else { throw fail(name, "expected a non-empty array of integers, found \(describe(raw))") }
+        guard let array = raw as? [Any], !array.isEmpty else {
+            throw fail(name, "expected a non-empty array of integers, found \(describe(raw))")
+        }
         var result = [Int]()
         for (index, element) in array.enumerated() {
             guard let number = element as? NSNumber, !isBoolean(number),
-                  number.doubleValue == number.doubleValue.rounded(), range.contains(number.intValue) else {
-                throw fail("\(name)[\(index)]", "expected an integer in \(range.lowerBound) ... \(range.upperBound), found \(describe(element))")
+                number.doubleValue == number.doubleValue.rounded(), range.contains(number.intValue)
+            else {
+                throw fail(
+                    "\(name)[\(index)]",
+                    "expected an integer in \(range.lowerBound) ... \(range.upperBound), found \(describe(element))")
             }
             result.append(number.intValue)
         }
@@ -124,8 +149,13 @@ struct ConfigReader {
     func finish() throws(DataError) {
         if let unknown = object.keys.first(where: { !used.contains($0) }) {
             // (`strategy` is set by --strategy or --arm, checked before the options become keys.)
-            let known = used.sorted().filter { !fromOptions || $0 != "strategy" }.map { fromOptions ? label($0) : $0 }.joined(separator: ", ")
-            throw DataError(path: file, problem: "unknown \(fromOptions ? "option '\(label(unknown))'" : "key '\(key(unknown))'") (known here: \(known))")
+            let known = used.sorted().filter { !fromOptions || $0 != "strategy" }.map { fromOptions ? label($0) : $0 }
+                .joined(separator: ", ")
+            throw DataError(
+                path: file,
+                problem:
+                    "unknown \(fromOptions ? "option '\(label(unknown))'" : "key '\(key(unknown))'") (known here: \(known))"
+            )
         }
     }
 

@@ -75,7 +75,9 @@ public struct ExperimentConfig {
     /// Where a message places the key at `keyPath`: `FILE: key 'arms.ga.population'`, or the
     /// option `--population` of a one-arm command.
     func place(_ keyPath: String) -> String {
-        fromOptions ? ConfigReader.label(keyPath, fromOptions: true) : "\(file): " + ConfigReader.label(keyPath, fromOptions: false)
+        fromOptions
+            ? ConfigReader.label(keyPath, fromOptions: true)
+            : "\(file): " + ConfigReader.label(keyPath, fromOptions: false)
     }
 
     /// Names of the arms in run order.
@@ -95,9 +97,13 @@ public struct ExperimentConfig {
     static func read(_ reader: ConfigReader) throws(DataError) -> ExperimentConfig {
         var root = reader
         let file = root.file
-        let name = try root.string(ConfigKeys.name.name, default: ((file as NSString).lastPathComponent as NSString).deletingPathExtension)!
+        let name = try root.string(
+            ConfigKeys.name.name, default: ((file as NSString).lastPathComponent as NSString).deletingPathExtension)!
         guard isPlainName(name) else {
-            throw root.fail("name", "'\(shortened(name))' is not a plain file name (letters, digits, '.', '-', '_'; it names the run folder results/runs/<name>)")
+            throw root.fail(
+                "name",
+                "'\(shortened(name))' is not a plain file name (letters, digits, '.', '-', '_'; it names the run folder results/runs/<name>)"
+            )
         }
 
         var dataset = try root.child("dataset")!
@@ -108,7 +114,9 @@ public struct ExperimentConfig {
         }
         let data = try source(&dataset, keys: ("csv", "idx"), synthetic: true)!
         let testData = try source(&dataset, keys: ("test_csv", "test_idx"), synthetic: false)
-        let testFraction = try dataset.number(ConfigKeys.testFraction.name, in: ConfigKeys.testFraction.range, default: testData == nil ? ConfigKeys.defaultTestFraction : 0)!
+        let testFraction = try dataset.number(
+            ConfigKeys.testFraction.name, in: ConfigKeys.testFraction.range,
+            default: testData == nil ? ConfigKeys.defaultTestFraction : 0)!
         if testData != nil && testFraction > 0 {
             throw dataset.fail("test_fraction", "give either a test file or a test fraction, not both")
         }
@@ -121,16 +129,20 @@ public struct ExperimentConfig {
         var model = try root.child("model")!
         let (hidden, zeroFraction, activation) = try readModel(&model)
         let (seeds, arms) = try readArms(&root, file: file)
-        return ExperimentConfig(name: name, data: data, testData: testData, testFraction: testFraction,
-                                validationFraction: validationFraction, splitSeed: splitSeed, bits: bits,
-                                perFeatureScaling: scaling == "auto" ? nil : scaling == "per_feature", hidden: hidden,
-                                zeroFraction: zeroFraction, activation: activation, seeds: seeds, arms: arms, file: file,
-                                fromOptions: reader.fromOptions,
-                                object: reader.object)
+        return ExperimentConfig(
+            name: name, data: data, testData: testData, testFraction: testFraction,
+            validationFraction: validationFraction, splitSeed: splitSeed, bits: bits,
+            perFeatureScaling: scaling == "auto" ? nil : scaling == "per_feature", hidden: hidden,
+            zeroFraction: zeroFraction, activation: activation, seeds: seeds, arms: arms, file: file,
+            fromOptions: reader.fromOptions,
+            object: reader.object)
     }
 
-    static func readModel(_ model: inout ConfigReader) throws(DataError)
-        -> (hidden: [Int], zeroFraction: Double, activation: Activation) {
+    static func readModel(
+        _ model: inout ConfigReader
+    ) throws(DataError)
+        -> (hidden: [Int], zeroFraction: Double, activation: Activation)
+    {
         let hidden = try model.integers("hidden", in: ConfigKeys.hiddenRange, required: true)!
         let zeroFraction = try model.read(ConfigKeys.zeroFraction)!
         let activation = Activation(name: try model.read(ConfigKeys.activation)!)!
@@ -149,38 +161,55 @@ public struct ExperimentConfig {
         var swept: Set<String> = []
         if let sweep = try root.value("sweep", required: false) {
             for armName in armsReader.keys where !isPlainName(armName) {
-                throw armsReader.fail(armName, "an arm name must be a plain file name (letters, digits, '.', '-', '_'): it names the arm's files and a CSV field")
+                throw armsReader.fail(
+                    armName,
+                    "an arm name must be a plain file name (letters, digits, '.', '-', '_'): it names the arm's files and a CSV field"
+                )
             }
             let before = Set(armsReader.keys)
-            armsReader = ConfigReader(file: file, path: "arms", object: try expand(armsReader.object, sweep: sweep, file: file),
-                                      fromOptions: root.fromOptions)
+            armsReader = ConfigReader(
+                file: file, path: "arms", object: try expand(armsReader.object, sweep: sweep, file: file),
+                fromOptions: root.fromOptions)
             swept = Set(armsReader.keys).subtracting(before)
         }
         var arms: [Arm] = []
         for armName in armsReader.keys {
             guard isPlainName(armName) || swept.contains(armName) else {
-                throw armsReader.fail(armName, "an arm name must be a plain file name (letters, digits, '.', '-', '_'): it names the arm's files and a CSV field")
+                throw armsReader.fail(
+                    armName,
+                    "an arm name must be a plain file name (letters, digits, '.', '-', '_'): it names the arm's files and a CSV field"
+                )
             }
             guard var reader = try armsReader.child(armName) else { continue }
             guard reader.has("strategy") else {
                 let guess = ArmKinds.names.contains(armName) ? armName : "ga"
-                throw reader.fail("strategy", "missing: arms now name their kind, as in \"\(armName)\": {\"strategy\": \"\(guess)\", ...} (one of \(ArmKinds.names.joined(separator: ", ")))")
+                throw reader.fail(
+                    "strategy",
+                    "missing: arms now name their kind, as in \"\(armName)\": {\"strategy\": \"\(guess)\", ...} (one of \(ArmKinds.names.joined(separator: ", ")))"
+                )
             }
             let kindName = try reader.string("strategy", allowed: ArmKinds.names)!
             let kind = ArmKinds.all.first { $0.kind == kindName }!
             let seconds = try reader.read(ConfigKeys.seconds)
             let steps = try reader.integer(kind.countKey, in: ConfigKeys.stepBudgetRange)
-            guard seconds != nil || steps != nil else { throw reader.fail("seconds", "missing: give seconds and/or \(kind.countKey)") }
+            guard seconds != nil || steps != nil else {
+                throw reader.fail("seconds", "missing: give seconds and/or \(kind.countKey)")
+            }
             let evalEvery = try reader.read(ConfigKeys.evalEvery) ?? kind.defaultEvalEvery
             let patience = try reader.read(ConfigKeys.patience)
             let before = reader.values.count
             var settings = try kind.read(&reader)
             settings.adopt(stepBudget: steps)
             try reader.finish()
-            arms.append(Arm(name: armName, kind: kindName, seconds: seconds, steps: steps, evalEvery: evalEvery, patience: patience,
-                            settings: settings, keyValues: Array(reader.values[before...])))
+            arms.append(
+                Arm(
+                    name: armName, kind: kindName, seconds: seconds, steps: steps, evalEvery: evalEvery,
+                    patience: patience,
+                    settings: settings, keyValues: Array(reader.values[before...])))
         }
-        guard !arms.isEmpty else { throw armsReader.fail("", "give at least one arm, e.g. \"ga\": {\"strategy\": \"ga\", \"seconds\": 30}") }
+        guard !arms.isEmpty else {
+            throw armsReader.fail("", "give at least one arm, e.g. \"ga\": {\"strategy\": \"ga\", \"seconds\": 30}")
+        }
         try armsReader.finish()
         try root.finish()
         return (seeds, arms)
@@ -190,15 +219,23 @@ public struct ExperimentConfig {
     /// `arm[key=value,...]`, in file order (the first key varies slowest). `sweep` maps
     /// `arms.<arm>.<key>` to a non-empty array of values.
     static func expand(_ arms: JSONObject, sweep raw: Any, file: String) throws(DataError) -> JSONObject {
-        func fail(_ key: String, _ problem: String) -> DataError { DataError(path: file, problem: "key '\(key)': \(problem)") }
-        guard let sweep = raw as? JSONObject else { throw fail("sweep", "expected an object such as {\"arms.ga.mutation\": [0.001, 0.003]}") }
+        func fail(_ key: String, _ problem: String) -> DataError {
+            DataError(path: file, problem: "key '\(key)': \(problem)")
+        }
+        guard let sweep = raw as? JSONObject else {
+            throw fail("sweep", "expected an object such as {\"arms.ga.mutation\": [0.001, 0.003]}")
+        }
         var grids: [String: [(key: String, values: [Any])]] = [:]
         for path in sweep.keys {
             let parts = path.split(separator: ".", maxSplits: 2).map(String.init)
             guard parts.count == 3, parts[0] == "arms", arms.values[parts[1]] != nil else {
-                throw fail("sweep.\(path)", "expected arms.<arm>.<key> naming an arm of this config (\(arms.keys.joined(separator: ", ")))")
+                throw fail(
+                    "sweep.\(path)",
+                    "expected arms.<arm>.<key> naming an arm of this config (\(arms.keys.joined(separator: ", ")))")
             }
-            guard parts[2] != "strategy" else { throw fail("sweep.\(path)", "the kind of an arm cannot be swept; write one arm per kind") }
+            guard parts[2] != "strategy" else {
+                throw fail("sweep.\(path)", "the kind of an arm cannot be swept; write one arm per kind")
+            }
             guard let values = sweep.values[path] as? [Any], !values.isEmpty else {
                 throw fail("sweep.\(path)", "expected a non-empty array of values")
             }
@@ -226,7 +263,9 @@ public struct ExperimentConfig {
                     label.insert("[\(axis.key)=\(describeValue(value))]", at: 0)
                 }
                 let armName = name + label.joined()
-                guard expanded.values[armName] == nil else { throw fail("sweep", "two grid points give the arm name \(armName)") }
+                guard expanded.values[armName] == nil else {
+                    throw fail("sweep", "two grid points give the arm name \(armName)")
+                }
                 expanded.keys.append(armName)
                 expanded.values[armName] = arm
             }
@@ -241,19 +280,26 @@ public struct ExperimentConfig {
             return String(format: "%g", number.doubleValue)
         }
         // Only characters that are safe in a file name and a CSV field.
-        return String(String.UnicodeScalarView(shortened("\(value)", limit: 30).unicodeScalars.map {
-            CharacterSet.alphanumerics.contains($0) || ".-_+".unicodeScalars.contains($0) ? $0 : "_"
-        }))
+        return String(
+            String.UnicodeScalarView(
+                shortened("\(value)", limit: 30).unicodeScalars.map {
+                    CharacterSet.alphanumerics.contains($0) || ".-_+".unicodeScalars.contains($0) ? $0 : "_"
+                }))
     }
 
     /// Exactly one of the file keys (and `synthetic` when allowed); nil when none is given and
     /// none is required.
-    static func source(_ reader: inout ConfigReader, keys: (csv: String, idx: String), synthetic: Bool) throws(DataError) -> DataSource? {
+    static func source(
+        _ reader: inout ConfigReader, keys: (csv: String, idx: String), synthetic: Bool
+    ) throws(DataError) -> DataSource? {
         let names = [keys.csv, keys.idx] + (synthetic ? ["synthetic"] : [])
         let given = names.filter { reader.has($0) }
         if given.isEmpty && !synthetic { return nil }
         guard given.count == 1 else {
-            throw reader.fail(given.first ?? names[0], "give exactly one of \(names.joined(separator: ", ")) (found \(given.isEmpty ? "none" : given.joined(separator: ", ")))")
+            throw reader.fail(
+                given.first ?? names[0],
+                "give exactly one of \(names.joined(separator: ", ")) (found \(given.isEmpty ? "none" : given.joined(separator: ", ")))"
+            )
         }
         switch given[0] {
         case keys.csv: return .csv(resolve(try reader.string(keys.csv)!, configFile: reader.file))
@@ -261,7 +307,9 @@ public struct ExperimentConfig {
         default:
             let taskName = try reader.string("synthetic")!
             guard let task = SyntheticTask(name: taskName) else {
-                throw reader.fail("synthetic", "'\(shortened(taskName))' is not one of xor, parity:N (N in 1...16), spirals, spirals:N")
+                throw reader.fail(
+                    "synthetic",
+                    "'\(shortened(taskName))' is not one of xor, parity:N (N in 1...16), spirals, spirals:N")
             }
             return .synthetic(task)
         }
@@ -278,7 +326,9 @@ public struct ExperimentConfig {
         guard !path.hasPrefix("/") else { return path }
         let folder = (configFile as NSString).deletingLastPathComponent
         let besideConfig = folder.isEmpty ? path : folder + "/" + path
-        if FileManager.default.fileExists(atPath: besideConfig) || !FileManager.default.fileExists(atPath: path) { return besideConfig }
+        if FileManager.default.fileExists(atPath: besideConfig) || !FileManager.default.fileExists(atPath: path) {
+            return besideConfig
+        }
         return path
     }
 
@@ -307,7 +357,8 @@ public struct ExperimentConfig {
         guard var dataset = root["dataset"] as? JSONObject else { return Array(JSONWriter.text(root).utf8) + [10] }
         for key in ExperimentConfig.pathKeys {
             guard let path = dataset[key] as? String, !path.hasPrefix("/") else { continue }
-            dataset.values[key] = ExperimentConfig.relativePath(ExperimentConfig.resolve(path, configFile: file), from: folder)
+            dataset.values[key] = ExperimentConfig.relativePath(
+                ExperimentConfig.resolve(path, configFile: file), from: folder)
         }
         root.values["dataset"] = dataset
         return Array(JSONWriter.text(root).utf8) + [10]
@@ -318,7 +369,9 @@ public struct ExperimentConfig {
     /// written in a config never equals one a sweep makes.)
     static func isPlainName(_ name: String) -> Bool {
         !name.isEmpty && name.count <= 200 && name != "." && name != ".."
-            && name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) }
+            && name.unicodeScalars.allSatisfy {
+                $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0))
+            }
     }
 
     /// The examples of `source`; an error names the data file.
@@ -327,12 +380,16 @@ public struct ExperimentConfig {
         case let .csv(path):
             var isFolder: ObjCBool = false
             if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
-                throw DataError(path: path, problem: "is a folder; 'csv' names a CSV file (use 'idx' for a folder with an IDX pair)")
+                throw DataError(
+                    path: path, problem: "is a folder; 'csv' names a CSV file (use 'idx' for a folder with an IDX pair)"
+                )
             }
             return try CSVLoader.load(path: path)
         case let .idx(path): return try DatasetFile.load(path)
         case let .synthetic(task): return task.generate(seed: seed)
-        case let .text(path): throw DataError(path: path, problem: "is a text dataset; it is read by TextCorpus, not as labelled examples")
+        case let .text(path):
+            throw DataError(
+                path: path, problem: "is a text dataset; it is read by TextCorpus, not as labelled examples")
         }
     }
 
@@ -353,12 +410,22 @@ public struct ExperimentConfig {
         } catch { throw dataError("dataset", error) }
         var (rest, test) = all.split(testFraction: testFraction, seed: splitSeed)
         if let testData {
-            do { test = try ExperimentConfig.load(testData, seed: splitSeed) } catch { throw dataError("dataset.test", error) }
+            do { test = try ExperimentConfig.load(testData, seed: splitSeed) } catch {
+                throw dataError("dataset.test", error)
+            }
             guard test.featureCount == all.featureCount else {
-                throw DataError(path: file, problem: "key 'dataset.test': the test file has \(test.featureCount) features; the data has \(all.featureCount)")
+                throw DataError(
+                    path: file,
+                    problem:
+                        "key 'dataset.test': the test file has \(test.featureCount) features; the data has \(all.featureCount)"
+                )
             }
             guard test.classCount <= all.classCount else {
-                throw DataError(path: file, problem: "key 'dataset.test': the test file has labels up to \(test.classCount - 1); the data's classes are 0 ... \(all.classCount - 1)")
+                throw DataError(
+                    path: file,
+                    problem:
+                        "key 'dataset.test': the test file has labels up to \(test.classCount - 1); the data's classes are 0 ... \(all.classCount - 1)"
+                )
             }
         }
         let (train, validation) = rest.split(testFraction: validationFraction, seed: splitSeed &+ 0x7A11D)

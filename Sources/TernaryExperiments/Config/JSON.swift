@@ -50,11 +50,17 @@ struct JSONParser {
             offset += 1
             var object = JSONObject()
             skipSpace()
-            if offset < bytes.count, bytes[offset] == UInt8(ascii: "}") { offset += 1; return object }
+            if offset < bytes.count, bytes[offset] == UInt8(ascii: "}") {
+                offset += 1
+                return object
+            }
             while true {
                 skipSpace()
                 guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else {
-                    throw fail(object.keys.isEmpty ? "expected a key in quotes" : "expected a key in quotes after ',' (a trailing comma is not JSON)")
+                    throw fail(
+                        object.keys.isEmpty
+                            ? "expected a key in quotes"
+                            : "expected a key in quotes after ',' (a trailing comma is not JSON)")
                 }
                 let keyStart = offset
                 let key = try string()
@@ -69,7 +75,10 @@ struct JSONParser {
                 object.values[key] = try value(depth: depth + 1)
                 skipSpace()
                 guard offset < bytes.count else { throw fail("unexpected end of the file inside an object") }
-                if bytes[offset] == UInt8(ascii: ",") { offset += 1; continue }
+                if bytes[offset] == UInt8(ascii: ",") {
+                    offset += 1
+                    continue
+                }
                 try expect(UInt8(ascii: "}"), "',' or '}'")
                 return object
             }
@@ -77,14 +86,22 @@ struct JSONParser {
             offset += 1
             var array: [Any] = []
             skipSpace()
-            if offset < bytes.count, bytes[offset] == UInt8(ascii: "]") { offset += 1; return array }
+            if offset < bytes.count, bytes[offset] == UInt8(ascii: "]") {
+                offset += 1
+                return array
+            }
             while true {
                 skipSpace()
-                if offset < bytes.count, bytes[offset] == UInt8(ascii: "]") { throw fail("a trailing comma is not JSON") }
+                if offset < bytes.count, bytes[offset] == UInt8(ascii: "]") {
+                    throw fail("a trailing comma is not JSON")
+                }
                 array.append(try value(depth: depth + 1))
                 skipSpace()
                 guard offset < bytes.count else { throw fail("unexpected end of the file inside an array") }
-                if bytes[offset] == UInt8(ascii: ",") { offset += 1; continue }
+                if bytes[offset] == UInt8(ascii: ",") {
+                    offset += 1
+                    continue
+                }
                 try expect(UInt8(ascii: "]"), "',' or ']'")
                 return array
             }
@@ -112,7 +129,8 @@ struct JSONParser {
         while offset < bytes.count, "+-0123456789.eE".utf8.contains(bytes[offset]) { offset += 1 }
         let text = String(decoding: bytes[start..<offset], as: UTF8.self)
         let pattern = #"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"#
-        guard !text.isEmpty, text.range(of: pattern, options: .regularExpression) != nil, let value = Double(text) else {
+        guard !text.isEmpty, text.range(of: pattern, options: .regularExpression) != nil, let value = Double(text)
+        else {
             offset = start
             throw fail(text.isEmpty ? "unexpected character" : "'\(text.prefix(40))' is not a JSON number")
         }
@@ -152,8 +170,10 @@ struct JSONParser {
                 case UInt8(ascii: "r"): scalars.append("\r")
                 case UInt8(ascii: "t"): scalars.append("\t")
                 case UInt8(ascii: "u"):
-                    guard offset + 4 <= bytes.count, let code = UInt32(String(decoding: bytes[offset..<(offset + 4)], as: UTF8.self), radix: 16),
-                          let scalar = Unicode.Scalar(code) else { throw fail("bad \\u escape") }
+                    guard offset + 4 <= bytes.count,
+                        let code = UInt32(String(decoding: bytes[offset..<(offset + 4)], as: UTF8.self), radix: 16),
+                        let scalar = Unicode.Scalar(code)
+                    else { throw fail("bad \\u escape") }
                     offset += 4
                     scalars.append(scalar)
                 default: throw fail("bad escape in a string")

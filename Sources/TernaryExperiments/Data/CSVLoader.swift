@@ -16,7 +16,9 @@ public enum CSVLoader {
 
     public static func load(path: String) throws(DataError) -> LabeledData {
         let size = try DataFileReader.checkedSize(path)
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw DataError(path: path, problem: "cannot be read (no permission)") }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw DataError(path: path, problem: "cannot be read (no permission)")
+        }
         defer { try? handle.close() }
         var parser = Parser(source: path, expectedBytes: size)
         var pending: [UInt8] = []
@@ -42,7 +44,11 @@ public enum CSVLoader {
             }
             pending.removeFirst(start)
             if pending.count > lineLimit {
-                throw DataError(path: path, problem: "line \(parser.lineNumber + 1) is longer than \(lineLimit >> 20) MiB; is this a CSV file with one example per line?")
+                throw DataError(
+                    path: path,
+                    problem:
+                        "line \(parser.lineNumber + 1) is longer than \(lineLimit >> 20) MiB; is this a CSV file with one example per line?"
+                )
             }
         }
         if !pending.isEmpty { try parser.consume(pending[...]) }
@@ -56,7 +62,9 @@ public enum CSVLoader {
         while end > 0 && end > head.count - 4 && head[end - 1] & 0xC0 == 0x80 { end -= 1 }
         if end > 0 && head[end - 1] >= 0xC0 { end -= 1 }
         guard !head.contains(0), String(validating: head[0..<end], as: UTF8.self) != nil || end == 0 else {
-            throw DataError(path: path, problem: "is not UTF-8 text; give a CSV file (IDX files are recognised by their magic number)")
+            throw DataError(
+                path: path,
+                problem: "is not UTF-8 text; give a CSV file (IDX files are recognised by their magic number)")
         }
     }
 
@@ -116,7 +124,7 @@ public enum CSVLoader {
 
         mutating func readHeader(_ raw: ArraySlice<UInt8>) throws(DataError) {
             var line = raw
-            if line.starts(with: [0xEF, 0xBB, 0xBF]) { line = line.dropFirst(3) }   // a byte-order mark
+            if line.starts(with: [0xEF, 0xBB, 0xBF]) { line = line.dropFirst(3) }  // a byte-order mark
             guard !line.isEmpty else { throw fail("is empty; expected a header row with a 'label' column") }
             header = Array(line)
             var start = 0
@@ -127,12 +135,15 @@ public enum CSVLoader {
             let labelColumns = nameRanges.indices.filter { name($0) == "label" }
             guard labelColumns.count == 1 else {
                 let shown = (0..<min(5, nameRanges.count)).map { name($0) }.joined(separator: ", ")
-                throw fail(labelColumns.isEmpty
-                           ? "line 1: no 'label' column in the header (columns: \(shown)\(nameRanges.count > 5 ? ", ..." : ""))"
-                           : "line 1: 'label' appears \(labelColumns.count) times in the header")
+                throw fail(
+                    labelColumns.isEmpty
+                        ? "line 1: no 'label' column in the header (columns: \(shown)\(nameRanges.count > 5 ? ", ..." : ""))"
+                        : "line 1: 'label' appears \(labelColumns.count) times in the header")
             }
             guard nameRanges.count >= 2 else { throw fail("line 1: need at least one feature column besides 'label'") }
-            if let empty = nameRanges.indices.first(where: { name($0).isEmpty }) { throw fail("line 1: column \(empty + 1) has an empty name") }
+            if let empty = nameRanges.indices.first(where: { name($0).isEmpty }) {
+                throw fail("line 1: column \(empty + 1) has an empty name")
+            }
             labelColumn = labelColumns[0]
             // Rows are about as long as the header's line or longer: reserve for the file's size.
             let rows = max(1, expectedBytes / max(header.count + 1, 2 * nameRanges.count))
@@ -146,9 +157,11 @@ public enum CSVLoader {
             var position = line.startIndex
             while true {
                 let atEnd = position == line.endIndex
-                if atEnd || line[position] == 44 {   // ","
+                if atEnd || line[position] == 44 {  // ","
                     guard column < columns else {
-                        throw fail("line \(lineNumber) has \(1 + line.filter { $0 == 44 }.count) fields; the header has \(columns)")
+                        throw fail(
+                            "line \(lineNumber) has \(1 + line.filter { $0 == 44 }.count) fields; the header has \(columns)"
+                        )
                     }
                     var lower = fieldStart, upper = position
                     while lower < upper, line[lower] == 32 || line[lower] == 9 { lower += 1 }
@@ -156,10 +169,14 @@ public enum CSVLoader {
                     let field = line[lower..<upper]
                     if column == labelColumn {
                         guard let label = CSVLoader.integer(field), label >= 0 else {
-                            throw fail("line \(lineNumber), column 'label': '\(shortened(String(decoding: field, as: UTF8.self)))' is not a non-negative integer class")
+                            throw fail(
+                                "line \(lineNumber), column 'label': '\(shortened(String(decoding: field, as: UTF8.self)))' is not a non-negative integer class"
+                            )
                         }
                         guard label < LabeledData.classLimit else {
-                            throw fail("line \(lineNumber), column 'label': class \(label) is not below the limit of \(LabeledData.classLimit) classes; labels are class indices 0 ... C-1")
+                            throw fail(
+                                "line \(lineNumber), column 'label': class \(label) is not below the limit of \(LabeledData.classLimit) classes; labels are class indices 0 ... C-1"
+                            )
                         }
                         labels.append(label)
                     } else if let value = CSVLoader.integer(field), abs(value) < 1 << 24 {
@@ -167,7 +184,9 @@ public enum CSVLoader {
                     } else {
                         let text = String(decoding: field, as: UTF8.self)
                         guard let value = Float(text), value.isFinite else {
-                            throw fail("line \(lineNumber), column '\(name(column))': '\(shortened(text))' is not a finite number")
+                            throw fail(
+                                "line \(lineNumber), column '\(name(column))': '\(shortened(text))' is not a finite number"
+                            )
                         }
                         features.append(value)
                     }
@@ -185,8 +204,9 @@ public enum CSVLoader {
         func finish() throws(DataError) -> LabeledData {
             guard lineNumber >= 1 else { throw fail("is empty; expected a header row with a 'label' column") }
             guard !labels.isEmpty else { throw fail("has a header but no examples") }
-            return LabeledData(features: features, featureCount: nameRanges.count - 1, labels: labels,
-                               classCount: labels.max()! + 1, source: source)
+            return LabeledData(
+                features: features, featureCount: nameRanges.count - 1, labels: labels,
+                classCount: labels.max()! + 1, source: source)
         }
     }
 
@@ -194,7 +214,7 @@ public enum CSVLoader {
     static func integer(_ field: ArraySlice<UInt8>) -> Int? {
         var index = field.startIndex
         var negative = false
-        if index < field.endIndex, field[index] == 45 || field[index] == 43 {   // "-" or "+"
+        if index < field.endIndex, field[index] == 45 || field[index] == 43 {  // "-" or "+"
             negative = field[index] == 45
             index += 1
         }

@@ -9,7 +9,9 @@ enum DataFileReader {
 
     static func read(_ path: String, limit: Int = byteLimit) throws(DataError) -> [UInt8] {
         _ = try checkedSize(path, limit: limit)
-        guard let data = FileManager.default.contents(atPath: path) else { throw DataError(path: path, problem: "cannot be read (no permission)") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DataError(path: path, problem: "cannot be read (no permission)")
+        }
         return [UInt8](data)
     }
 
@@ -17,17 +19,23 @@ enum DataFileReader {
     static func checkedSize(_ path: String, limit: Int = byteLimit) throws(DataError) -> Int {
         let attributes: [FileAttributeKey: Any]
         do { attributes = try FileManager.default.attributesOfItem(atPath: path) } catch {
-            throw DataError(path: path, problem: FileManager.default.fileExists(atPath: path)
-                            ? "cannot be read (no permission)" : "does not exist")
+            throw DataError(
+                path: path,
+                problem: FileManager.default.fileExists(atPath: path)
+                    ? "cannot be read (no permission)" : "does not exist")
         }
         let type = attributes[.type] as? FileAttributeType
         guard type == .typeRegular else {
-            throw DataError(path: path, problem: type == .typeDirectory ? "is a folder, not a data file"
-                            : "is not a regular file (a device, pipe or socket); give a CSV or IDX file")
+            throw DataError(
+                path: path,
+                problem: type == .typeDirectory
+                    ? "is a folder, not a data file"
+                    : "is not a regular file (a device, pipe or socket); give a CSV or IDX file")
         }
         let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
         guard size <= limit else {
-            throw DataError(path: path, problem: "is \(size) bytes, larger than the \(limit)-byte limit for a data file")
+            throw DataError(
+                path: path, problem: "is \(size) bytes, larger than the \(limit)-byte limit for a data file")
         }
         return size
     }
@@ -51,7 +59,11 @@ public struct LabeledData: Sendable {
     /// Refuses data no classifier can be trained on: fewer than two classes present.
     public func checkTrainable() throws(DataError) {
         guard let first = labels.first, labels.contains(where: { $0 != first }) else {
-            throw DataError(path: source, problem: "holds a single class (\(labels.first.map(String.init) ?? "none")); a classifier needs at least two")
+            throw DataError(
+                path: source,
+                problem:
+                    "holds a single class (\(labels.first.map(String.init) ?? "none")); a classifier needs at least two"
+            )
         }
     }
 
@@ -63,7 +75,11 @@ public struct LabeledData: Sendable {
         for label in labels { present[label] = true }
         let distinct = present.filter { $0 }.count
         guard distinct * 2 >= classCount else {
-            throw DataError(path: source, problem: "labels run up to \(classCount - 1), but only \(distinct) of the \(classCount) classes 0 ... \(classCount - 1) occur; number the classes 0 ... C-1 (for example by their order of first appearance)")
+            throw DataError(
+                path: source,
+                problem:
+                    "labels run up to \(classCount - 1), but only \(distinct) of the \(classCount) classes 0 ... \(classCount - 1) occur; number the classes 0 ... C-1 (for example by their order of first appearance)"
+            )
         }
     }
 
@@ -72,8 +88,9 @@ public struct LabeledData: Sendable {
         var x = [Float]()
         x.reserveCapacity(indices.count * featureCount)
         for i in indices { x += features[(i * featureCount)..<((i + 1) * featureCount)] }
-        return LabeledData(features: x, featureCount: featureCount, labels: indices.map { labels[$0] },
-                           classCount: classCount, source: source)
+        return LabeledData(
+            features: x, featureCount: featureCount, labels: indices.map { labels[$0] },
+            classCount: classCount, source: source)
     }
 
     /// A stratified split: from each class, `round(testFraction * n_class)` examples chosen by a
@@ -95,8 +112,9 @@ public struct LabeledData: Sendable {
 
     /// The examples quantised to bytes with `quantizer` (fit it on the training split).
     public func quantized(with quantizer: InputQuantizer) -> QuantizedDataset {
-        QuantizedDataset(features: quantizer.quantize(features: features, featureCount: featureCount), featureCount: featureCount,
-                         labels: labels, classCount: classCount)
+        QuantizedDataset(
+            features: quantizer.quantize(features: features, featureCount: featureCount), featureCount: featureCount,
+            labels: labels, classCount: classCount)
     }
 }
 
@@ -110,8 +128,11 @@ public struct DataError: Error, Equatable, CustomStringConvertible {
 /// A dataset (CSV, IDX or synthetic, see `DatasetFile`) as the commands use it: split (stratified, seeded) and quantised with a
 /// quantiser fitted on the train split only.
 enum PreparedData {
-    static func load(_ path: String, testFraction: Double, seed: UInt64, bits: Int) throws
-        -> (train: QuantizedDataset, test: QuantizedDataset, quantizer: InputQuantizer) {
+    static func load(
+        _ path: String, testFraction: Double, seed: UInt64, bits: Int
+    ) throws
+        -> (train: QuantizedDataset, test: QuantizedDataset, quantizer: InputQuantizer)
+    {
         let data: LabeledData
         do { data = try DatasetFile.load(path, seed: seed) } catch { throw CommandError.data("\(error)") }
         let (train, test) = data.split(testFraction: testFraction, seed: seed)

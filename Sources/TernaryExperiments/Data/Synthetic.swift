@@ -19,7 +19,10 @@ public enum SyntheticTask: Hashable, Sendable {
             guard let n = Int(parts[1]), (1...16).contains(n) else { return nil }
             self = .parity(n)
         case "spirals":
-            if parts.count == 1 { self = .spirals(count: 1000); return }
+            if parts.count == 1 {
+                self = .spirals(count: 1000)
+                return
+            }
             guard let count = Int(parts[1]), (2...10_000_000).contains(count) else { return nil }
             self = .spirals(count: count)
         default: return nil
@@ -30,15 +33,17 @@ public enum SyntheticTask: Hashable, Sendable {
     public func generate(seed: UInt64) -> LabeledData {
         switch self {
         case .xor:
-            return LabeledData(features: [0, 0, 0, 1, 1, 0, 1, 1], featureCount: 2, labels: [0, 1, 1, 0],
-                               classCount: 2, source: "xor")
+            return LabeledData(
+                features: [0, 0, 0, 1, 1, 0, 1, 1], featureCount: 2, labels: [0, 1, 1, 0],
+                classCount: 2, source: "xor")
         case let .parity(n):
             var features = [Float](), labels = [Int]()
             for pattern in 0..<(1 << n) {
                 for bit in 0..<n { features.append(Float(pattern >> bit & 1)) }
                 labels.append(pattern.nonzeroBitCount & 1)
             }
-            return LabeledData(features: features, featureCount: n, labels: labels, classCount: 2, source: "parity:\(n)")
+            return LabeledData(
+                features: features, featureCount: n, labels: labels, classCount: 2, source: "parity:\(n)")
         case let .spirals(count):
             var rng = Xoshiro256(seed: seed, stream: StreamPath.spirals)
             var features = [Float](), labels = [Int]()
@@ -52,7 +57,8 @@ public enum SyntheticTask: Hashable, Sendable {
                 features.append(Float(radius * sin(angle) + noise(&rng)))
                 labels.append(label)
             }
-            return LabeledData(features: features, featureCount: 2, labels: labels, classCount: 2, source: "spirals:\(count)")
+            return LabeledData(
+                features: features, featureCount: 2, labels: labels, classCount: 2, source: "spirals:\(count)")
         }
     }
 }

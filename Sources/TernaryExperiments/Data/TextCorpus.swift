@@ -18,29 +18,43 @@ public struct TextCorpus: Sendable {
     public let testText: String
 
     /// Loads and splits `path`; errors name the file and what is wrong.
-    public static func load(path: String, context: Int, testFraction: Double, validationFraction: Double) throws(DataError) -> TextCorpus {
+    public static func load(
+        path: String, context: Int, testFraction: Double, validationFraction: Double
+    ) throws(DataError) -> TextCorpus {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw DataError(path: path, problem: "cannot be read (missing, a folder, or no permission)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw DataError(path: path, problem: "is not valid UTF-8 text")
         }
-        return try TextCorpus(text: text, path: path, context: context, testFraction: testFraction, validationFraction: validationFraction)
+        return try TextCorpus(
+            text: text, path: path, context: context, testFraction: testFraction, validationFraction: validationFraction
+        )
     }
 
-    public init(text: String, path: String = "text", context: Int, testFraction: Double, validationFraction: Double) throws(DataError) {
+    public init(
+        text: String, path: String = "text", context: Int, testFraction: Double, validationFraction: Double
+    ) throws(DataError) {
         let scalars = Array(text.unicodeScalars)
         let n = scalars.count
         let testCount = Int((Double(n) * testFraction).rounded())
         let validationCount = Int((Double(n) * validationFraction).rounded())
         let trainCount = n - testCount - validationCount
         guard trainCount > context + 1 else {
-            throw DataError(path: path, problem: "has \(n) characters: the train block (\(trainCount)) must be longer than the context (\(context)) plus one")
+            throw DataError(
+                path: path,
+                problem:
+                    "has \(n) characters: the train block (\(trainCount)) must be longer than the context (\(context)) plus one"
+            )
         }
         var seen = Set<UnicodeScalar>()
         for scalar in scalars[0..<trainCount] { seen.insert(scalar) }
         guard seen.count < TokenInput.maxVocabulary else {
-            throw DataError(path: path, problem: "the train block has \(seen.count) distinct characters; at most \(TokenInput.maxVocabulary - 1) are supported")
+            throw DataError(
+                path: path,
+                problem:
+                    "the train block has \(seen.count) distinct characters; at most \(TokenInput.maxVocabulary - 1) are supported"
+            )
         }
         let ordered = seen.sorted { $0.value < $1.value }
         var id: [UnicodeScalar: UInt16] = [:]

@@ -35,20 +35,25 @@ public struct TextReferences {
             }
             var bits = 0.0
             for i in K..<max(K, test.count) {
-                let joint = Double(counts[key(test, i + 1, n)] ?? 0), history = Double(histories[key(test, i, n - 1)] ?? 0)
+                let joint = Double(counts[key(test, i + 1, n)] ?? 0),
+                    history = Double(histories[key(test, i, n - 1)] ?? 0)
                 bits -= log2((joint + TextReferences.smoothing) / (history + TextReferences.smoothing * Double(V)))
             }
             let count = max(1, test.count - K)
             let names = ["unigram", "bigram", "trigram", "4-gram", "5-gram"]
-            lines.append(Line(name: n <= names.count ? names[n - 1] : "\(n)-gram", bits: bits / Double(count),
-                              note: "counts from the training block with add-\(TextReferences.smoothing) smoothing"))
+            lines.append(
+                Line(
+                    name: n <= names.count ? names[n - 1] : "\(n)-gram", bits: bits / Double(count),
+                    note: "counts from the training block with add-\(TextReferences.smoothing) smoothing"))
         }
         guard compressors else { return }
         let bytes = Array(corpus.testText.utf8)
         for (name, arguments) in [("gzip -9", ["gzip", "-9", "-c"]), ("xz -9", ["xz", "-9", "-c"])] {
             if let size = TextReferences.compressedSize(bytes, arguments) {
-                lines.append(Line(name: name, bits: 8 * Double(size) / Double(max(1, corpus.testCharacters)),
-                                  note: "the test block's text compressed alone"))
+                lines.append(
+                    Line(
+                        name: name, bits: 8 * Double(size) / Double(max(1, corpus.testCharacters)),
+                        note: "the test block's text compressed alone"))
             } else {
                 lines.append(Line(name: name, bits: nil, note: "skipped: \(arguments[0]) was not found or failed"))
             }
@@ -78,14 +83,16 @@ public struct TextReferences {
 
     /// `name,bpc,note` rows (notes hold no commas).
     public var csv: String {
-        (["reference,bpc,note"] + lines.map { "\($0.name),\($0.bits.map { String(format: "%.4f", $0) } ?? ""),\($0.note)" })
+        (["reference,bpc,note"]
+            + lines.map { "\($0.name),\($0.bits.map { String(format: "%.4f", $0) } ?? ""),\($0.note)" })
             .joined(separator: "\n") + "\n"
     }
 
     /// One line per reference, for the console.
     public var summary: String {
         lines.map { line in
-            line.bits.map { String(format: "  %-8@ %.3f bits per character (%@)", line.name, $0, line.note) } ?? "  \(line.name): \(line.note)"
+            line.bits.map { String(format: "  %-8@ %.3f bits per character (%@)", line.name, $0, line.note) }
+                ?? "  \(line.name): \(line.note)"
         }.joined(separator: "\n")
     }
 }

@@ -35,7 +35,9 @@ public struct LineChart {
     }
 
     /// Mean, min and max over seeds on `grid`, from the first point of any seed to the last.
-    static func envelope(_ seeds: [[(x: Double, y: Double)]], grid: [Double]) -> [(x: Double, mean: Double, low: Double, high: Double)] {
+    static func envelope(
+        _ seeds: [[(x: Double, y: Double)]], grid: [Double]
+    ) -> [(x: Double, mean: Double, low: Double, high: Double)] {
         let sorted = seeds.map { $0.sorted { $0.x < $1.x } }.filter { !$0.isEmpty }
         // A method's curve ends where its longest seed ends: no flat tail after training stopped.
         let end = sorted.map { $0.last!.x }.max() ?? 0
@@ -57,7 +59,8 @@ public struct LineChart {
         let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= rough } ?? 10 * magnitude
         // Where k * step no longer changes by one step (the range is below the values' ulp), or
         // the step underflows, round ticks do not exist.
-        guard step.isFinite, step > 0, (high - low) / step <= Double(4 * count), low + step != low, high + step != high else { return [low, high] }
+        guard step.isFinite, step > 0, (high - low) / step <= Double(4 * count), low + step != low, high + step != high
+        else { return [low, high] }
         // k * step, rounded to the step's decimals so 3 * 0.2 prints and compares as 0.6.
         let scale = pow(10, max(0, -floor(log10(step)) + 1))
         var values = [Double]()
@@ -118,34 +121,57 @@ public struct LineChart {
         var xLow = xs.min() ?? (log ? 0.01 : 0), xHigh = xs.max() ?? 1
         var yLow = ys.min() ?? 0, yHigh = ys.max() ?? 1
         if xHigh <= xLow { xHigh = log ? xLow * 10 : xLow + 1 }
-        if yHigh <= yLow { yHigh = yLow + 1; yLow -= 1 }
+        if yHigh <= yLow {
+            yHigh = yLow + 1
+            yLow -= 1
+        }
         let yPad = (yHigh - yLow) * 0.05
-        yLow -= yPad; yHigh += yPad
+        yLow -= yPad
+        yHigh += yPad
         func px(_ x: Double) -> Double {
-            log ? left + (log10(x) - log10(xLow)) / (log10(xHigh) - log10(xLow)) * plotWidth
+            log
+                ? left + (log10(x) - log10(xLow)) / (log10(xHigh) - log10(xLow)) * plotWidth
                 : left + (x - xLow) / (xHigh - xLow) * plotWidth
         }
         func py(_ y: Double) -> Double { top + (1 - (y - yLow) / (yHigh - yLow)) * plotHeight }
         func n(_ v: Double) -> String { String(format: "%.2f", v) }
 
-        var out = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
-                   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">",
-                   "<rect x=\"0\" y=\"0\" width=\"\(Int(width))\" height=\"\(Int(height))\" fill=\"white\"/>",
-                   "<text x=\"\(n(left + plotWidth / 2))\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">\(LineChart.escape(title))</text>"]
+        var out = [
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">",
+            "<rect x=\"0\" y=\"0\" width=\"\(Int(width))\" height=\"\(Int(height))\" fill=\"white\"/>",
+            "<text x=\"\(n(left + plotWidth / 2))\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">\(LineChart.escape(title))</text>",
+        ]
         // Grid, ticks and tick labels.
         for tick in log ? LineChart.logTicks(xLow, xHigh) : LineChart.ticks(xLow, xHigh) {
-            out.append("<line x1=\"\(n(px(tick)))\" y1=\"\(n(top))\" x2=\"\(n(px(tick)))\" y2=\"\(n(top + plotHeight))\" stroke=\"#e5e5e5\"/>")
-            out.append("<text x=\"\(n(px(tick)))\" y=\"\(n(top + plotHeight + 18))\" text-anchor=\"middle\">\(LineChart.format(tick))</text>")
+            out.append(
+                "<line x1=\"\(n(px(tick)))\" y1=\"\(n(top))\" x2=\"\(n(px(tick)))\" y2=\"\(n(top + plotHeight))\" stroke=\"#e5e5e5\"/>"
+            )
+            out.append(
+                "<text x=\"\(n(px(tick)))\" y=\"\(n(top + plotHeight + 18))\" text-anchor=\"middle\">\(LineChart.format(tick))</text>"
+            )
         }
         for tick in LineChart.ticks(yLow, yHigh) {
-            out.append("<line x1=\"\(n(left))\" y1=\"\(n(py(tick)))\" x2=\"\(n(left + plotWidth))\" y2=\"\(n(py(tick)))\" stroke=\"#e5e5e5\"/>")
-            out.append("<text x=\"\(n(left - 8))\" y=\"\(n(py(tick) + 4))\" text-anchor=\"end\">\(LineChart.format(tick))</text>")
+            out.append(
+                "<line x1=\"\(n(left))\" y1=\"\(n(py(tick)))\" x2=\"\(n(left + plotWidth))\" y2=\"\(n(py(tick)))\" stroke=\"#e5e5e5\"/>"
+            )
+            out.append(
+                "<text x=\"\(n(left - 8))\" y=\"\(n(py(tick) + 4))\" text-anchor=\"end\">\(LineChart.format(tick))</text>"
+            )
         }
-        out.append("<rect x=\"\(n(left))\" y=\"\(n(top))\" width=\"\(n(plotWidth))\" height=\"\(n(plotHeight))\" fill=\"none\" stroke=\"#333\"/>")
-        out.append("<text x=\"\(n(left + plotWidth / 2))\" y=\"\(n(height - 12))\" text-anchor=\"middle\">\(LineChart.escape(xLabel + (log ? " (log scale)" : "")))</text>")
-        out.append("<text x=\"16\" y=\"\(n(top + plotHeight / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(n(top + plotHeight / 2)))\">\(LineChart.escape(yLabel))</text>")
+        out.append(
+            "<rect x=\"\(n(left))\" y=\"\(n(top))\" width=\"\(n(plotWidth))\" height=\"\(n(plotHeight))\" fill=\"none\" stroke=\"#333\"/>"
+        )
+        out.append(
+            "<text x=\"\(n(left + plotWidth / 2))\" y=\"\(n(height - 12))\" text-anchor=\"middle\">\(LineChart.escape(xLabel + (log ? " (log scale)" : "")))</text>"
+        )
+        out.append(
+            "<text x=\"16\" y=\"\(n(top + plotHeight / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(n(top + plotHeight / 2)))\">\(LineChart.escape(yLabel))</text>"
+        )
         // Series: band, then mean line; legend.
-        let grid = (0...200).map { log ? xLow * pow(xHigh / xLow, Double($0) / 200) : xLow + (xHigh - xLow) * Double($0) / 200 }
+        let grid = (0...200).map {
+            log ? xLow * pow(xHigh / xLow, Double($0) / 200) : xLow + (xHigh - xLow) * Double($0) / 200
+        }
         for (index, entry) in series.enumerated() {
             let colour = LineChart.palette[index % LineChart.palette.count]
             // Past the palette, lines repeat its colours dashed, so up to 16 stay distinct.
@@ -154,16 +180,26 @@ public struct LineChart {
             if envelope.count > 1 {
                 let upper = envelope.map { "\(n(px($0.x))),\(n(py($0.high)))" }
                 let lower = envelope.reversed().map { "\(n(px($0.x))),\(n(py($0.low)))" }
-                out.append("<polygon points=\"\((upper + lower).joined(separator: " "))\" fill=\"\(colour)\" fill-opacity=\"0.18\" stroke=\"none\"/>")
-                out.append("<polyline points=\"\(envelope.map { "\(n(px($0.x))),\(n(py($0.mean)))" }.joined(separator: " "))\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>")
+                out.append(
+                    "<polygon points=\"\((upper + lower).joined(separator: " "))\" fill=\"\(colour)\" fill-opacity=\"0.18\" stroke=\"none\"/>"
+                )
+                out.append(
+                    "<polyline points=\"\(envelope.map { "\(n(px($0.x))),\(n(py($0.mean)))" }.joined(separator: " "))\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>"
+                )
             } else if let point = envelope.first {
                 out.append("<circle cx=\"\(n(px(point.x)))\" cy=\"\(n(py(point.mean)))\" r=\"3\" fill=\"\(colour)\"/>")
             }
             let legendY = top + 14 + Double(index) * 20
-            out.append("<line x1=\"\(n(left + plotWidth + 15))\" y1=\"\(n(legendY - 4))\" x2=\"\(n(left + plotWidth + 40))\" y2=\"\(n(legendY - 4))\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>")
-            out.append("<text x=\"\(n(left + plotWidth + 46))\" y=\"\(n(legendY))\">\(LineChart.escape(entry.method)) (\(entry.seeds.count) seed\(entry.seeds.count == 1 ? "" : "s"))</text>")
+            out.append(
+                "<line x1=\"\(n(left + plotWidth + 15))\" y1=\"\(n(legendY - 4))\" x2=\"\(n(left + plotWidth + 40))\" y2=\"\(n(legendY - 4))\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>"
+            )
+            out.append(
+                "<text x=\"\(n(left + plotWidth + 46))\" y=\"\(n(legendY))\">\(LineChart.escape(entry.method)) (\(entry.seeds.count) seed\(entry.seeds.count == 1 ? "" : "s"))</text>"
+            )
         }
-        out.append("<text x=\"\(n(left + plotWidth + 15))\" y=\"\(n(top + 18 + Double(series.count) * 20))\" fill=\"#666\">line: mean, band: min-max</text>")
+        out.append(
+            "<text x=\"\(n(left + plotWidth + 15))\" y=\"\(n(top + 18 + Double(series.count) * 20))\" fill=\"#666\">line: mean, band: min-max</text>"
+        )
         out.append("</svg>")
         return out.joined(separator: "\n") + "\n"
     }

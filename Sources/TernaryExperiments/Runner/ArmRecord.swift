@@ -48,36 +48,50 @@ struct ArmRecord {
         writer.write(bestModel != nil)
         if let bestModel { writer.write(bestModel) }
         writer.write(bytes: sessionState)
-        return ChecksummedFile.encode(magic: ArmRecord.magic, version: ArmRecord.version, configurationHash: ChecksummedFile.hash(key),
-                                      payload: writer.bytes)
+        return ChecksummedFile.encode(
+            magic: ArmRecord.magic, version: ArmRecord.version, configurationHash: ChecksummedFile.hash(key),
+            payload: writer.bytes)
     }
 
     /// Reads a record written under `key` (`legacyKey`: the same key as earlier builds wrote it,
     /// its `keys:` line the settings value printed by reflection; `legacyHash`: what a version 1
     /// record stores for the same config). A record of another key is refused with the part
     /// that changed.
-    static func decode(_ bytes: [UInt8], path: String, key: String, legacyKey: String? = nil,
-                       legacyHash: UInt64) throws(FileFormatError) -> ArmRecord {
-        var (reader, found, hash) = try ChecksummedFile.open(bytes, path: path, magic: magic, versions: 1...version, what: "arm record")
+    static func decode(
+        _ bytes: [UInt8], path: String, key: String, legacyKey: String? = nil,
+        legacyHash: UInt64
+    ) throws(FileFormatError) -> ArmRecord {
+        var (reader, found, hash) = try ChecksummedFile.open(
+            bytes, path: path, magic: magic, versions: 1...version, what: "arm record")
         var record = ArmRecord()
         record.version = found
         if found == 1 {
             guard hash == legacyHash else {
-                throw reader.fail("was written by a different configuration (an older record, which cannot say what changed); resume with the configuration that started the run")
+                throw reader.fail(
+                    "was written by a different configuration (an older record, which cannot say what changed); resume with the configuration that started the run"
+                )
             }
             record.key = key
         } else {
             record.key = try reader.readString()
-            guard ChecksummedFile.hash(record.key) == hash else { throw reader.fail("its header does not match its contents; the file is damaged") }
+            guard ChecksummedFile.hash(record.key) == hash else {
+                throw reader.fail("its header does not match its contents; the file is damaged")
+            }
             // A key written before the `keys:` line: the same configuration if all else agrees.
             let keysLine = key.range(of: "\nkeys: ")
             if record.key != key && record.key != legacyKey
-                && !(keysLine != nil && !record.key.contains("\nkeys: ") && record.key == String(key[..<keysLine!.lowerBound])) {
-                throw reader.fail("was written for a different configuration: \(ArmRecord.change(from: record.key, to: key)); put config.json back as it was")
+                && !(keysLine != nil && !record.key.contains("\nkeys: ")
+                    && record.key == String(key[..<keysLine!.lowerBound]))
+            {
+                throw reader.fail(
+                    "was written for a different configuration: \(ArmRecord.change(from: record.key, to: key)); put config.json back as it was"
+                )
             }
             let steps = try reader.read(Int64.self)
             let seconds = try reader.read(Double.self)
-            guard steps >= -1, seconds == -1 || (seconds.isFinite && seconds > 0) else { throw reader.fail("its budget is out of range; the file is damaged") }
+            guard steps >= -1, seconds == -1 || (seconds.isFinite && seconds > 0) else {
+                throw reader.fail("its budget is out of range; the file is damaged")
+            }
             record.steps = steps < 0 ? nil : Int(steps)
             record.seconds = seconds < 0 ? nil : seconds
         }
@@ -86,7 +100,9 @@ struct ArmRecord {
             if found >= 3 {
                 record.rows.append(try CurveRow(from: &reader))
             } else {
-                guard let row = CurveRow(csv: Substring(try reader.readString())) else { throw reader.fail("row \(index + 1) is not a curves row") }
+                guard let row = CurveRow(csv: Substring(try reader.readString())) else {
+                    throw reader.fail("row \(index + 1) is not a curves row")
+                }
                 record.rows.append(row)
             }
         }
@@ -105,7 +121,9 @@ struct ArmRecord {
         record.bestStep = try reader.readCount(limit: Int(Int32.max))
         if try reader.read(Bool.self) { record.bestModel = try reader.readNetwork() }
         record.sessionState = try reader.readBytes()
-        guard reader.isAtEnd else { throw reader.fail("\(reader.end - reader.offset) unexpected bytes before the checksum") }
+        guard reader.isAtEnd else {
+            throw reader.fail("\(reader.end - reader.offset) unexpected bytes before the checksum")
+        }
         return record
     }
 
@@ -115,14 +133,18 @@ struct ArmRecord {
         let after = new.split(separator: "\n", omittingEmptySubsequences: false)
         for (a, b) in zip(before, after) where a != b {
             let part = b.prefix { $0 != ":" }
-            let explained = part == "data" ? "the data or its split (dataset keys: the file, split_seed, the fractions, bits, scaling)" : String(part)
+            let explained =
+                part == "data"
+                ? "the data or its split (dataset keys: the file, split_seed, the fractions, bits, scaling)"
+                : String(part)
             var (old, new) = (a.dropFirst(part.count + 2).description, b.dropFirst(part.count + 2).description)
             // A list of settings: the first that differs.
             let (oldFields, newFields) = (old.components(separatedBy: ", "), new.components(separatedBy: ", "))
-            if oldFields.count == newFields.count, let field = zip(oldFields, newFields).first(where: { $0 != $1 }) { (old, new) = field }
+            if oldFields.count == newFields.count, let field = zip(oldFields, newFields).first(where: { $0 != $1 }) {
+                (old, new) = field
+            }
             return "\(explained) changed from '\(shortened(old, limit: 120))' to '\(shortened(new, limit: 120))'"
         }
         return "its key changed"
     }
 }
-

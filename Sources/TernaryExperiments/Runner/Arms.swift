@@ -18,7 +18,9 @@ struct ArmContext {
     /// The default threshold step, `Q sqrt(n0) / 20` (`Mutation.standardThresholdStep`). The arms
     /// pass it (and the GA its weight rate) as a number rather than nil: the strategies'
     /// `settingsDescription`, hashed into records, then reads as it always did.
-    var defaultThresholdStep: Int { Mutation.standardThresholdStep(levels: quantizer.levels, inputCount: layerSizes[0]) }
+    var defaultThresholdStep: Int {
+        Mutation.standardThresholdStep(levels: quantizer.levels, inputCount: layerSizes[0])
+    }
     var weightCount: Int { TernaryNetwork.weightCount(layerSizes: layerSizes) }
 
     /// Bytes of one genome in memory.
@@ -42,7 +44,8 @@ struct ArmContext {
         let columns = zip(layerSizes.dropFirst().dropFirst(), layerSizes.dropFirst()).reduce(0) { $0 + $1.0 * $1.1 }
         // One shard per thread, each with its own copy of the genome and the transposed layers.
         let shards = max(1, threads ?? Parallel.coreCount)
-        return padded * (inputBytes + 4 * hidden + hidden / 8 + 4 * layerSizes.last! + 16) + shards * (columns + genomeBytes)
+        return padded * (inputBytes + 4 * hidden + hidden / 8 + 4 * layerSizes.last! + 16) + shards
+            * (columns + genomeBytes)
             + 4 * padded * hidden / 8 + genomeBytes * 4
     }
 
@@ -54,7 +57,8 @@ struct ArmContext {
     var hiddenAdditionsPerExample: Int {
         let sizes = Array(layerSizes.dropLast())
         guard sizes.count >= 2 else { return 0 }
-        return (quantizer.tokens?.context ?? sizes[0]) * sizes[1] + zip(sizes.dropFirst(), sizes.dropFirst(2)).reduce(0) { $0 + $1.0 * $1.1 }
+        return (quantizer.tokens?.context ?? sizes[0]) * sizes[1]
+            + zip(sizes.dropFirst(), sizes.dropFirst(2)).reduce(0) { $0 + $1.0 * $1.1 }
     }
 
     /// Additions of one genome's start: threshold calibration on `min(train, max(batch, 256))`
@@ -73,8 +77,9 @@ struct ArmContext {
         let perGenome = startAdditionsPerGenome(batch: 1000, readout: true)
         guard perGenome > 0 else { return nil }
         let genomes = max(1, min(64, 100_000_000 / perGenome))
-        let problem = SearchProblem(architecture: Architecture(layerSizes: layerSizes, activation: activation, quantizer: quantizer),
-                                    train: train, batchSize: 1000, threads: threads)
+        let problem = SearchProblem(
+            architecture: Architecture(layerSizes: layerSizes, activation: activation, quantizer: quantizer),
+            train: train, batchSize: 1000, threads: threads)
         let start = DispatchTime.now().uptimeNanoseconds
         _ = problem.initialGenomes(count: genomes, zeroFraction: zeroFraction, readout: true, seed: 0, until: .never)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -86,7 +91,10 @@ extension ExperimentConfig.Arm {
     /// The arm's budget in its own unit: `30 s or 100 generations`, `16 epochs`.
     var budgetText: String {
         let unit = type(of: settings).countKey
-        return [seconds.map { String(format: "%g s", $0) }, steps.map { "\($0) \($0 == 1 ? String(unit.dropLast()) : unit)" }].compactMap { $0 }
+        return [
+            seconds.map { String(format: "%g s", $0) },
+            steps.map { "\($0) \($0 == 1 ? String(unit.dropLast()) : unit)" },
+        ].compactMap { $0 }
             .joined(separator: " or ")
     }
 
@@ -135,8 +143,10 @@ extension ArmSettings {
 /// The registry of arm kinds: adding a strategy to configs and commands is its settings type
 /// and one line here (the article AddingAStrategy of TernaryEvolution).
 enum ArmKinds {
-    static let all: [any ArmSettings.Type] = [GASettings.self, LocalSettings.self, ESSettings.self, BackpropSettings<STEKind>.self,
-                                              BackpropSettings<FloatKind>.self]
+    static let all: [any ArmSettings.Type] = [
+        GASettings.self, LocalSettings.self, ESSettings.self, BackpropSettings<STEKind>.self,
+        BackpropSettings<FloatKind>.self,
+    ]
     static var names: [String] { all.map { $0.kind } }
     /// The kinds a one-arm command runs, in registry order (`evolve`: ga, local, es).
     static func names(command: String) -> [String] { all.filter { $0.command == command }.map { $0.kind } }
@@ -146,12 +156,15 @@ enum ArmKinds {
 struct FitnessSettings: Sendable {
     var fitness: FitnessKind
     var temperature: Double?
-    static let fitnessKey = ChoiceKey("fitness", ["xent", "accuracy"], default: "xent", "minus the mean cross-entropy, or the accuracy, on the batch")
-    static let temperatureKey = NumberKey("temperature", 1e-6...1e6, note: "1 / sqrt(n_{L-1})", "softmax temperature tau of the cross-entropy")
+    static let fitnessKey = ChoiceKey(
+        "fitness", ["xent", "accuracy"], default: "xent", "minus the mean cross-entropy, or the accuracy, on the batch")
+    static let temperatureKey = NumberKey(
+        "temperature", 1e-6...1e6, note: "1 / sqrt(n_{L-1})", "softmax temperature tau of the cross-entropy")
     static let keys = [fitnessKey.description, temperatureKey.description]
     static func read(_ reader: inout ConfigReader) throws(DataError) -> FitnessSettings {
-        FitnessSettings(fitness: FitnessKind(rawValue: try reader.read(fitnessKey)!)!,
-                        temperature: try reader.read(temperatureKey))
+        FitnessSettings(
+            fitness: FitnessKind(rawValue: try reader.read(fitnessKey)!)!,
+            temperature: try reader.read(temperatureKey))
     }
 }
 
@@ -164,23 +177,48 @@ struct GASettings: ArmSettings {
 
     enum Key {
         typealias Default = GeneticAlgorithm.Defaults
-        static let population = IntegerKey("population", 2...1_000_000, default: Default.populationSize, "genomes per generation")
-        static let batch = IntegerKey("batch", 1...100_000_000, default: Default.batchSize, "examples of the fitness batch (at most the train split)")
-        static let rotateEvery = IntegerKey("rotate_every", 1...1_000_000_000, default: Default.rotateEvery, "generations between redraws of the batch (the breeders' caches live on one batch)")
-        static let cacheMegabytes = IntegerKey("cache_mb", 0...1_000_000, default: Default.cacheMegabytes, "MiB for the breeders' incremental caches (0: every child evaluated in full)")
-        static let elite = IntegerKey("elite", 0...1_000_000, default: Default.eliteCount, "best genomes copied unchanged (fewer than population)")
-        static let tournament = IntegerKey("tournament", 1...1_000_000, default: Default.tournamentSize, "tournament size of selection when parents is 0")
-        static let parents = IntegerKey("parents", 0...1_000_000, default: Default.parents, "only the best this many genomes breed, each drawn uniformly (truncation selection); 0: tournament selection")
-        static let crossover = ChoiceKey("crossover", Crossover.allCases.map(\.rawValue) + ["none"],
-                                         default: Default.crossoverProbability == 0 ? "none" : Default.crossover.rawValue,
-                                         "crossover of the bit planes (probability \(formatNumber(Default.chosenCrossoverProbability)); none: mutation only)")
+        static let population = IntegerKey(
+            "population", 2...1_000_000, default: Default.populationSize, "genomes per generation")
+        static let batch = IntegerKey(
+            "batch", 1...100_000_000, default: Default.batchSize,
+            "examples of the fitness batch (at most the train split)")
+        static let rotateEvery = IntegerKey(
+            "rotate_every", 1...1_000_000_000, default: Default.rotateEvery,
+            "generations between redraws of the batch (the breeders' caches live on one batch)")
+        static let cacheMegabytes = IntegerKey(
+            "cache_mb", 0...1_000_000, default: Default.cacheMegabytes,
+            "MiB for the breeders' incremental caches (0: every child evaluated in full)")
+        static let elite = IntegerKey(
+            "elite", 0...1_000_000, default: Default.eliteCount, "best genomes copied unchanged (fewer than population)"
+        )
+        static let tournament = IntegerKey(
+            "tournament", 1...1_000_000, default: Default.tournamentSize,
+            "tournament size of selection when parents is 0")
+        static let parents = IntegerKey(
+            "parents", 0...1_000_000, default: Default.parents,
+            "only the best this many genomes breed, each drawn uniformly (truncation selection); 0: tournament selection"
+        )
+        static let crossover = ChoiceKey(
+            "crossover", Crossover.allCases.map(\.rawValue) + ["none"],
+            default: Default.crossoverProbability == 0 ? "none" : Default.crossover.rawValue,
+            "crossover of the bit planes (probability \(formatNumber(Default.chosenCrossoverProbability)); none: mutation only)"
+        )
         static let mutation = NumberKey("mutation", 0...1, note: "1 / weights", "rate at which a weight is mutated")
-        static let thresholdRate = NumberKey("threshold_rate", 0...1, default: Mutation.defaultThresholdRate, "rate at which a hidden threshold is stepped")
-        static let thresholdStep = IntegerKey("threshold_step", 1...1_000_000_000, note: "Q sqrt(n0) / 20", "largest threshold step")
-        static let readout = BooleanKey("readout", default: Default.readout, "start every genome from the correlation readout of its output layer")
+        static let thresholdRate = NumberKey(
+            "threshold_rate", 0...1, default: Mutation.defaultThresholdRate,
+            "rate at which a hidden threshold is stepped")
+        static let thresholdStep = IntegerKey(
+            "threshold_step", 1...1_000_000_000, note: "Q sqrt(n0) / 20", "largest threshold step")
+        static let readout = BooleanKey(
+            "readout", default: Default.readout, "start every genome from the correlation readout of its output layer")
     }
-    static let keys = [Key.population, Key.batch, Key.rotateEvery, Key.cacheMegabytes, Key.elite, Key.tournament, Key.parents].map(\.description)
-        + [Key.crossover.description, Key.mutation.description, Key.thresholdRate.description, Key.thresholdStep.description, Key.readout.description]
+    static let keys =
+        [Key.population, Key.batch, Key.rotateEvery, Key.cacheMegabytes, Key.elite, Key.tournament, Key.parents].map(
+            \.description)
+        + [
+            Key.crossover.description, Key.mutation.description, Key.thresholdRate.description,
+            Key.thresholdStep.description, Key.readout.description,
+        ]
         + FitnessSettings.keys
 
     static func read(_ reader: inout ConfigReader) throws(DataError) -> GASettings {
@@ -198,7 +236,9 @@ struct GASettings: ArmSettings {
             thresholdStep: try reader.read(Key.thresholdStep),
             readout: try reader.read(Key.readout),
             fitness: try FitnessSettings.read(&reader))
-        guard settings.elite < settings.population else { throw reader.fail("elite", "must be smaller than population \(settings.population)") }
+        guard settings.elite < settings.population else {
+            throw reader.fail("elite", "must be smaller than population \(settings.population)")
+        }
         if settings.parents > settings.population {
             throw reader.fail("parents", "must be at most population \(settings.population)")
         }
@@ -213,11 +253,20 @@ struct GASettings: ArmSettings {
         let examples = context.examplesPerRank(min(batch, context.train.count))
         let sample = min(context.train.count, max(batch, 256))
         let widest = context.layerSizes.dropFirst().max()!
-        let caches = min(cacheBytes, 2 * population * CachePool.byteCount(layerSizes: context.layerSizes, examples: examples,
-                                                                         context: context.quantizer.tokens?.context ?? 0))
+        let caches = min(
+            cacheBytes,
+            2 * population
+                * CachePool.byteCount(
+                    layerSizes: context.layerSizes, examples: examples,
+                    context: context.quantizer.tokens?.context ?? 0))
         // The readout start's sums of a block on the train split (text: 16,384 windows), and their copy.
-        let readoutSums = readout ? 2 * min(population, calibrationBlock) * min(context.train.count, context.quantizer.tokens == nil ? Int.max : 16_384) * widest * 4 : 0
-        let bytes = 3 * population * context.genomeBytes + 2 * min(population, calibrationBlock) * sample * widest * 4 + readoutSums
+        let readoutSums =
+            readout
+            ? 2 * min(population, calibrationBlock)
+                * min(context.train.count, context.quantizer.tokens == nil ? Int.max : 16_384) * widest * 4 : 0
+        let bytes =
+            3 * population * context.genomeBytes + 2 * min(population, calibrationBlock) * sample * widest * 4
+            + readoutSums
             + context.evaluatorBytes(genomes: population, examples: examples) + caches
         return (bytes, caches > bytes / 2 ? "cache_mb" : "population")
     }
@@ -233,15 +282,20 @@ struct GASettings: ArmSettings {
     /// The defaults are `GeneticAlgorithm.Defaults` (read by the keys above).
     func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession {
         let strategy = GeneticAlgorithm(
-            populationSize: population, eliteCount: elite, selection: parents > 0 ? .truncation(count: parents) : .tournament(size: tournament),
+            populationSize: population, eliteCount: elite,
+            selection: parents > 0 ? .truncation(count: parents) : .tournament(size: tournament),
             crossover: Crossover(rawValue: crossover) ?? GeneticAlgorithm.Defaults.crossover,
             crossoverProbability: crossover == "none" ? 0 : GeneticAlgorithm.Defaults.chosenCrossoverProbability,
-            mutation: Mutation(weightRate: mutation ?? Mutation.standardWeightRate(weightCount: context.weightCount), thresholdRate: thresholdRate,
-                               thresholdStep: thresholdStep ?? context.defaultThresholdStep),
+            mutation: Mutation(
+                weightRate: mutation ?? Mutation.standardWeightRate(weightCount: context.weightCount),
+                thresholdRate: thresholdRate,
+                thresholdStep: thresholdStep ?? context.defaultThresholdStep),
             initialZeroFraction: context.zeroFraction, readout: readout)
-        let problem = SearchProblem(architecture: Architecture(layerSizes: context.layerSizes, activation: context.activation, quantizer: context.quantizer),
-                                    train: context.train, fitness: fitness.fitness, temperature: fitness.temperature,
-                                    batchSize: batch, rotateEvery: rotateEvery, cacheBudget: cacheBytes, threads: context.threads)
+        let problem = SearchProblem(
+            architecture: Architecture(
+                layerSizes: context.layerSizes, activation: context.activation, quantizer: context.quantizer),
+            train: context.train, fitness: fitness.fitness, temperature: fitness.temperature,
+            batchSize: batch, rotateEvery: rotateEvery, cacheBudget: cacheBytes, threads: context.threads)
         return SearchRun(strategy: strategy, problem: problem, seed: seed)
     }
 }
@@ -251,12 +305,16 @@ struct GASettings: ArmSettings {
 struct IncrementalBatch: Sendable {
     var batch: Int?
     var rotateEvery: Int
-    static let batchKey = IntegerKey("batch", 1...100_000_000, note: "the whole train split", "examples of the fitness batch")
-    static let rotateEveryKey = IntegerKey("rotate_every", 1...1_000_000_000, default: 100, "steps between redraws of a batch smaller than the train split")
+    static let batchKey = IntegerKey(
+        "batch", 1...100_000_000, note: "the whole train split", "examples of the fitness batch")
+    static let rotateEveryKey = IntegerKey(
+        "rotate_every", 1...1_000_000_000, default: 100, "steps between redraws of a batch smaller than the train split"
+    )
     static let keys = [batchKey.description, rotateEveryKey.description]
     static func read(_ reader: inout ConfigReader) throws(DataError) -> IncrementalBatch {
-        IncrementalBatch(batch: try reader.read(batchKey),
-                         rotateEvery: try reader.read(rotateEveryKey)!)
+        IncrementalBatch(
+            batch: try reader.read(batchKey),
+            rotateEvery: try reader.read(rotateEveryKey)!)
     }
     /// The cache on the fitness batch, the readout start's sums over the train split, and the
     /// candidates: their moves (20 bytes each, twice while the list grows), list ends and
@@ -271,45 +329,63 @@ struct IncrementalBatch: Sendable {
     }
 
     func problem(_ context: ArmContext, _ fitness: FitnessSettings) -> SearchProblem {
-        SearchProblem(architecture: Architecture(layerSizes: context.layerSizes, activation: context.activation, quantizer: context.quantizer),
-                      train: context.train, fitness: fitness.fitness, temperature: fitness.temperature,
-                      batchSize: batch, rotateEvery: rotateEvery, threads: context.threads)
+        SearchProblem(
+            architecture: Architecture(
+                layerSizes: context.layerSizes, activation: context.activation, quantizer: context.quantizer),
+            train: context.train, fitness: fitness.fitness, temperature: fitness.temperature,
+            batchSize: batch, rotateEvery: rotateEvery, threads: context.threads)
     }
 }
 
 struct LocalSettings: ArmSettings {
     static let kind = "local", countKey = "steps"
     static let defaultEvalEvery: Int? = nil
-    var candidates: Int, movesPerCandidate: Int, thresholdProbability: Double, thresholdStep: Int?, acceptNeutral: Bool, greedy: Bool, readout: Bool
+    var candidates: Int, movesPerCandidate: Int, thresholdProbability: Double, thresholdStep: Int?, acceptNeutral: Bool,
+        greedy: Bool, readout: Bool
     var outputShare: Double?
     var batch: IncrementalBatch, fitness: FitnessSettings
 
     enum Key {
         typealias Default = LocalSearch.Defaults
-        static let candidates = IntegerKey("candidates", 1...1_000_000, default: Default.candidates, "move sets scored per step")
-        static let moves = IntegerKey("moves", 1...1_000, default: Default.movesPerCandidate, "trits of one neuron changed per candidate")
-        static let thresholdProbability = NumberKey("threshold_probability", 0...1, default: Default.thresholdProbability, "chance that a candidate steps a hidden threshold instead")
-        static let thresholdStep = IntegerKey("threshold_step", 1...1_000_000_000, note: "Q sqrt(n0) / 20", "largest threshold step")
-        static let neutral = BooleanKey("neutral", default: Default.acceptNeutral, "also accept a candidate that ties the current point")
-        static let greedy = BooleanKey("greedy", default: Default.greedy, "after the best, apply the other improving candidates while they still improve")
-        static let readout = BooleanKey("readout", default: Default.readout, "start from the correlation readout of the output layer")
-        static let outputShare = NumberKey("output_share", 0...1, note: "the output layer's share of the weights", "chance that a trit move is in the output layer")
+        static let candidates = IntegerKey(
+            "candidates", 1...1_000_000, default: Default.candidates, "move sets scored per step")
+        static let moves = IntegerKey(
+            "moves", 1...1_000, default: Default.movesPerCandidate, "trits of one neuron changed per candidate")
+        static let thresholdProbability = NumberKey(
+            "threshold_probability", 0...1, default: Default.thresholdProbability,
+            "chance that a candidate steps a hidden threshold instead")
+        static let thresholdStep = IntegerKey(
+            "threshold_step", 1...1_000_000_000, note: "Q sqrt(n0) / 20", "largest threshold step")
+        static let neutral = BooleanKey(
+            "neutral", default: Default.acceptNeutral, "also accept a candidate that ties the current point")
+        static let greedy = BooleanKey(
+            "greedy", default: Default.greedy,
+            "after the best, apply the other improving candidates while they still improve")
+        static let readout = BooleanKey(
+            "readout", default: Default.readout, "start from the correlation readout of the output layer")
+        static let outputShare = NumberKey(
+            "output_share", 0...1, note: "the output layer's share of the weights",
+            "chance that a trit move is in the output layer")
     }
-    static let keys = [Key.candidates.description, Key.moves.description, Key.thresholdProbability.description,
-                       Key.thresholdStep.description, Key.neutral.description, Key.greedy.description, Key.readout.description,
-                       Key.outputShare.description]
+    static let keys =
+        [
+            Key.candidates.description, Key.moves.description, Key.thresholdProbability.description,
+            Key.thresholdStep.description, Key.neutral.description, Key.greedy.description, Key.readout.description,
+            Key.outputShare.description,
+        ]
         + IncrementalBatch.keys + FitnessSettings.keys
 
     static func read(_ reader: inout ConfigReader) throws(DataError) -> LocalSettings {
-        LocalSettings(candidates: try reader.read(Key.candidates)!,
-                      movesPerCandidate: try reader.read(Key.moves)!,
-                      thresholdProbability: try reader.read(Key.thresholdProbability)!,
-                      thresholdStep: try reader.read(Key.thresholdStep),
-                      acceptNeutral: try reader.read(Key.neutral),
-                      greedy: try reader.read(Key.greedy),
-                      readout: try reader.read(Key.readout),
-                      outputShare: try reader.read(Key.outputShare),
-                      batch: try IncrementalBatch.read(&reader), fitness: try FitnessSettings.read(&reader))
+        LocalSettings(
+            candidates: try reader.read(Key.candidates)!,
+            movesPerCandidate: try reader.read(Key.moves)!,
+            thresholdProbability: try reader.read(Key.thresholdProbability)!,
+            thresholdStep: try reader.read(Key.thresholdStep),
+            acceptNeutral: try reader.read(Key.neutral),
+            greedy: try reader.read(Key.greedy),
+            readout: try reader.read(Key.readout),
+            outputShare: try reader.read(Key.outputShare),
+            batch: try IncrementalBatch.read(&reader), fitness: try FitnessSettings.read(&reader))
     }
 
     func estimatedBytes(_ context: ArmContext) -> (bytes: Int, key: String) {
@@ -318,14 +394,17 @@ struct LocalSettings: ArmSettings {
         return (bytes, moves * 40 > bytes / 2 ? (movesPerCandidate > candidates ? "moves" : "candidates") : "batch")
     }
 
-    func startAdditions(_ context: ArmContext) -> Int { context.startAdditionsPerGenome(batch: batch.batch, readout: readout) }
+    func startAdditions(_ context: ArmContext) -> Int {
+        context.startAdditionsPerGenome(batch: batch.batch, readout: readout)
+    }
 
     func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession {
-        let strategy = LocalSearch(candidates: candidates, movesPerCandidate: movesPerCandidate,
-                                   thresholdProbability: thresholdProbability,
-                                   thresholdStep: thresholdStep ?? context.defaultThresholdStep, acceptNeutral: acceptNeutral,
-                                   greedy: greedy, initialZeroFraction: context.zeroFraction, readout: readout,
-                                   outputShare: outputShare)
+        let strategy = LocalSearch(
+            candidates: candidates, movesPerCandidate: movesPerCandidate,
+            thresholdProbability: thresholdProbability,
+            thresholdStep: thresholdStep ?? context.defaultThresholdStep, acceptNeutral: acceptNeutral,
+            greedy: greedy, initialZeroFraction: context.zeroFraction, readout: readout,
+            outputShare: outputShare)
         return SearchRun(strategy: strategy, problem: batch.problem(context, fitness), seed: seed)
     }
 }
@@ -333,33 +412,46 @@ struct LocalSettings: ArmSettings {
 struct ESSettings: ArmSettings {
     static let kind = "es", countKey = "generations"
     static let defaultEvalEvery: Int? = nil
-    var pairs: Int, perturbedTrits: Int, thresholdProbability: Double, thresholdStep: Int?, voteThreshold: Int, maxMoves: Int?
+    var pairs: Int, perturbedTrits: Int, thresholdProbability: Double, thresholdStep: Int?, voteThreshold: Int,
+        maxMoves: Int?
     var readout: Bool
     var batch: IncrementalBatch, fitness: FitnessSettings
 
     enum Key {
         typealias Default = SignVoteES.Defaults
         static let pairs = IntegerKey("pairs", 1...1_000_000, default: Default.pairs, "antithetic pairs per generation")
-        static let trits = IntegerKey("trits", 1...100_000, default: Default.perturbedTrits, "positions each pair perturbs")
-        static let thresholdProbability = NumberKey("threshold_probability", 0...1, default: Default.thresholdProbability, "chance that a perturbed position is a hidden threshold")
-        static let thresholdStep = IntegerKey("threshold_step", 1...1_000_000_000, note: "Q sqrt(n0) / 20", "largest threshold step")
-        static let voteThreshold = IntegerKey("vote_threshold", 1...1_000_000, default: Default.voteThreshold, "|vote| a position needs to move")
-        static let maxMoves = IntegerKey("max_moves", 1...100_000_000, note: "no limit", "most positions moved per generation")
-        static let readout = BooleanKey("readout", default: Default.readout, "start from the correlation readout of the output layer")
+        static let trits = IntegerKey(
+            "trits", 1...100_000, default: Default.perturbedTrits, "positions each pair perturbs")
+        static let thresholdProbability = NumberKey(
+            "threshold_probability", 0...1, default: Default.thresholdProbability,
+            "chance that a perturbed position is a hidden threshold")
+        static let thresholdStep = IntegerKey(
+            "threshold_step", 1...1_000_000_000, note: "Q sqrt(n0) / 20", "largest threshold step")
+        static let voteThreshold = IntegerKey(
+            "vote_threshold", 1...1_000_000, default: Default.voteThreshold, "|vote| a position needs to move")
+        static let maxMoves = IntegerKey(
+            "max_moves", 1...100_000_000, note: "no limit", "most positions moved per generation")
+        static let readout = BooleanKey(
+            "readout", default: Default.readout, "start from the correlation readout of the output layer")
     }
-    static let keys = [Key.pairs.description, Key.trits.description, Key.thresholdProbability.description, Key.thresholdStep.description,
-                       Key.voteThreshold.description, Key.maxMoves.description, Key.readout.description]
+    static let keys =
+        [
+            Key.pairs.description, Key.trits.description, Key.thresholdProbability.description,
+            Key.thresholdStep.description,
+            Key.voteThreshold.description, Key.maxMoves.description, Key.readout.description,
+        ]
         + IncrementalBatch.keys + FitnessSettings.keys
 
     static func read(_ reader: inout ConfigReader) throws(DataError) -> ESSettings {
-        ESSettings(pairs: try reader.read(Key.pairs)!,
-                   perturbedTrits: try reader.read(Key.trits)!,
-                   thresholdProbability: try reader.read(Key.thresholdProbability)!,
-                   thresholdStep: try reader.read(Key.thresholdStep),
-                   voteThreshold: try reader.read(Key.voteThreshold)!,
-                   maxMoves: try reader.read(Key.maxMoves),
-                   readout: try reader.read(Key.readout),
-                   batch: try IncrementalBatch.read(&reader), fitness: try FitnessSettings.read(&reader))
+        ESSettings(
+            pairs: try reader.read(Key.pairs)!,
+            perturbedTrits: try reader.read(Key.trits)!,
+            thresholdProbability: try reader.read(Key.thresholdProbability)!,
+            thresholdStep: try reader.read(Key.thresholdStep),
+            voteThreshold: try reader.read(Key.voteThreshold)!,
+            maxMoves: try reader.read(Key.maxMoves),
+            readout: try reader.read(Key.readout),
+            batch: try IncrementalBatch.read(&reader), fitness: try FitnessSettings.read(&reader))
     }
 
     func estimatedBytes(_ context: ArmContext) -> (bytes: Int, key: String) {
@@ -368,12 +460,15 @@ struct ESSettings: ArmSettings {
         return (bytes, moves * 72 > bytes / 2 ? (perturbedTrits > pairs ? "trits" : "pairs") : "batch")
     }
 
-    func startAdditions(_ context: ArmContext) -> Int { context.startAdditionsPerGenome(batch: batch.batch, readout: readout) }
+    func startAdditions(_ context: ArmContext) -> Int {
+        context.startAdditionsPerGenome(batch: batch.batch, readout: readout)
+    }
 
     func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession {
-        let strategy = SignVoteES(pairs: pairs, perturbedTrits: perturbedTrits, thresholdProbability: thresholdProbability,
-                                  thresholdStep: thresholdStep ?? context.defaultThresholdStep, voteThreshold: voteThreshold,
-                                  maxMoves: maxMoves, initialZeroFraction: context.zeroFraction, readout: readout)
+        let strategy = SignVoteES(
+            pairs: pairs, perturbedTrits: perturbedTrits, thresholdProbability: thresholdProbability,
+            thresholdStep: thresholdStep ?? context.defaultThresholdStep, voteThreshold: voteThreshold,
+            maxMoves: maxMoves, initialZeroFraction: context.zeroFraction, readout: readout)
         return SearchRun(strategy: strategy, problem: batch.problem(context, fitness), seed: seed)
     }
 }
@@ -395,11 +490,23 @@ struct BackpropSettings<Kind: BackpropKind>: ArmSettings {
 
     static var lrKey: NumberKey { NumberKey("lr", 1e-9...10, default: 3e-3, "Adam's learning rate") }
     static var batchKey: IntegerKey { IntegerKey("batch", 1...1_000_000, default: 64, "examples per minibatch") }
-    static var scheduleKey: ChoiceKey { ChoiceKey("schedule", ["constant", "cosine"], default: "constant", "learning rate schedule (cosine: over the epoch budget)") }
-    static var weightDecayKey: NumberKey { NumberKey("weight_decay", 0...10, default: 0, "decoupled (AdamW) weight decay") }
-    static var windowKey: ChoiceKey { ChoiceKey("window", ["scaled", "fixed"], default: "scaled", "STE window in trit units (scaled) or the published fixed one") }
+    static var scheduleKey: ChoiceKey {
+        ChoiceKey(
+            "schedule", ["constant", "cosine"], default: "constant",
+            "learning rate schedule (cosine: over the epoch budget)")
+    }
+    static var weightDecayKey: NumberKey {
+        NumberKey("weight_decay", 0...10, default: 0, "decoupled (AdamW) weight decay")
+    }
+    static var windowKey: ChoiceKey {
+        ChoiceKey(
+            "window", ["scaled", "fixed"], default: "scaled",
+            "STE window in trit units (scaled) or the published fixed one")
+    }
     static var epochExamplesKey: IntegerKey {
-        IntegerKey("epoch_examples", 1...1_000_000_000, note: "the train split", "examples per epoch (a large text split logs at a finer grain)")
+        IntegerKey(
+            "epoch_examples", 1...1_000_000_000, note: "the train split",
+            "examples per epoch (a large text split logs at a finer grain)")
     }
     static var keys: [KeyDescription] {
         [lrKey.description, batchKey.description, scheduleKey.description, weightDecayKey.description]
@@ -407,15 +514,16 @@ struct BackpropSettings<Kind: BackpropKind>: ArmSettings {
     }
 
     static func read(_ reader: inout ConfigReader) throws(DataError) -> BackpropSettings {
-        BackpropSettings(learningRate: try reader.read(lrKey)!,
-                         batch: try reader.read(batchKey)!,
-                         schedule: LearningRateSchedule(rawValue: try reader.read(scheduleKey)!)!,
-                         weightDecay: try reader.read(weightDecayKey)!,
-                         window: Kind.arm == .ste
-                             ? STEWindow(rawValue: try reader.read(windowKey)!)!
-                             : .scaled,
-                         epochs: 100,
-                         epochExamples: try reader.read(epochExamplesKey))
+        BackpropSettings(
+            learningRate: try reader.read(lrKey)!,
+            batch: try reader.read(batchKey)!,
+            schedule: LearningRateSchedule(rawValue: try reader.read(scheduleKey)!)!,
+            weightDecay: try reader.read(weightDecayKey)!,
+            window: Kind.arm == .ste
+                ? STEWindow(rawValue: try reader.read(windowKey)!)!
+                : .scaled,
+            epochs: 100,
+            epochExamples: try reader.read(epochExamplesKey))
     }
 
     mutating func adopt(stepBudget: Int?) { epochs = stepBudget ?? 100 }
@@ -425,15 +533,19 @@ struct BackpropSettings<Kind: BackpropKind>: ArmSettings {
     func estimatedBytes(_ context: ArmContext) -> (bytes: Int, key: String) {
         let parameters = context.weightCount + context.layerSizes.reduce(0, +)
         let activations = min(batch, context.train.count) * context.layerSizes.reduce(0, +) * 4 * 6
-        return (parameters * 4 * 8 + activations + context.evaluatorBytes(genomes: 1, examples: context.train.count),
-                "batch")
+        return (
+            parameters * 4 * 8 + activations + context.evaluatorBytes(genomes: 1, examples: context.train.count),
+            "batch"
+        )
     }
 
     func makeSession(_ context: ArmContext, seed: UInt64) -> SearchSession {
         let trainer = BackpropTrainer(
-            configuration: BackpropConfiguration(layerSizes: context.layerSizes, arm: Kind.arm, learningRate: learningRate,
-                                                 weightDecay: weightDecay, batchSize: batch, schedule: schedule, window: window,
-                                                 epochs: epochs, seed: seed, threads: context.threads, epochExamples: epochExamples, activation: context.activation),
+            configuration: BackpropConfiguration(
+                layerSizes: context.layerSizes, arm: Kind.arm, learningRate: learningRate,
+                weightDecay: weightDecay, batchSize: batch, schedule: schedule, window: window,
+                epochs: epochs, seed: seed, threads: context.threads, epochExamples: epochExamples,
+                activation: context.activation),
             train: context.train, levels: context.quantizer.levels)
         return BackpropSession(trainer: trainer, quantizer: context.quantizer)
     }

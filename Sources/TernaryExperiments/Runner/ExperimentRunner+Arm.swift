@@ -22,7 +22,10 @@ final class ArmRun {
     /// alone writes it). Backprop arms and text points are scored by rank 0 alone.
     let parallelPoints: Bool
 
-    init(arm: ExperimentConfig.Arm, seed: UInt64, session: SearchSession, active: ExperimentRunner.ActiveArm, parallelPoints: Bool) {
+    init(
+        arm: ExperimentConfig.Arm, seed: UInt64, session: SearchSession, active: ExperimentRunner.ActiveArm,
+        parallelPoints: Bool
+    ) {
         self.arm = arm
         self.seed = seed
         key = active.key
@@ -44,13 +47,19 @@ extension ExperimentRunner {
         let built = DispatchTime.now().uptimeNanoseconds
         let session = arm.settings.makeSession(context, seed: seed)
         if let communicator { (session as? DistributableSession)?.distribute(over: communicator) }
-        guard let record = try armRecord(arm, seed: seed, session: session, splits: splits, setupSeconds: seconds(since: built)) else { return }
+        guard
+            let record = try armRecord(
+                arm, seed: seed, session: session, splits: splits, setupSeconds: seconds(since: built))
+        else { return }
         if session.step == 0 && writes { display.started(ExperimentRunner.startedText(arm, seed: seed)) }
         records[key] = record
         committedRecords[key] = record
-        let run = ArmRun(arm: arm, seed: seed, session: session,
-                         active: ActiveArm(key: key, session: session, recordPath: recordPath(arm.name, seed), modelPath: modelPath(arm.name, seed)),
-                         parallelPoints: communicator != nil && session is DistributableSession && splits.corpus == nil)
+        let run = ArmRun(
+            arm: arm, seed: seed, session: session,
+            active: ActiveArm(
+                key: key, session: session, recordPath: recordPath(arm.name, seed), modelPath: modelPath(arm.name, seed)
+            ),
+            parallelPoints: communicator != nil && session is DistributableSession && splits.corpus == nil)
         try loop(run, splits: splits)
         try finish(run, splits: splits)
     }
@@ -65,7 +74,8 @@ extension ExperimentRunner {
     /// Whether the last `patience` logged points brought no better selection accuracy.
     func patienceSpent(_ run: ArmRun) -> Bool {
         guard let patience = run.arm.patience, let record = records[run.key],
-              let best = record.rows.lastIndex(where: { $0.step == record.bestStep }) else { return false }
+            let best = record.rows.lastIndex(where: { $0.step == record.bestStep })
+        else { return false }
         return record.rows.count - 1 - best >= patience
     }
 
@@ -83,12 +93,15 @@ extension ExperimentRunner {
     func stopSignal(_ run: ArmRun, stepStart start: UInt64) -> StopSignal {
         guard communicator == nil else { return .never }
         let interrupt = interrupt, budget = run.arm.seconds.map { $0 - records[run.key]!.searchSeconds }
-        let progress = writes && console.status != nil && !quiet && !run.session.hasStarted
+        let progress =
+            writes && console.status != nil && !quiet && !run.session.hasStarted
             ? UncheckedSendable((display: display, prefix: "\(run.arm.name) seed \(run.seed): start")) : nil
-        return StopSignal({ interrupt.isRaisedNow || budget.map { seconds(since: start) >= $0 } ?? false }, progress: { fraction in
-            guard let progress, seconds(since: start) > 2 else { return }
-            progress.value.display.point(String(format: "%@ %.0f%%", progress.value.prefix, 100 * fraction))
-        })
+        return StopSignal(
+            { interrupt.isRaisedNow || budget.map { seconds(since: start) >= $0 } ?? false },
+            progress: { fraction in
+                guard let progress, seconds(since: start) > 2 else { return }
+                progress.value.display.point(String(format: "%@ %.0f%%", progress.value.prefix, 100 * fraction))
+            })
     }
 
     /// Steps until the budget, the patience or an interrupt ends the arm, logging points.
@@ -109,7 +122,9 @@ extension ExperimentRunner {
                 break
             }
             // Every logged point (a function of the step, so the same on every rank).
-            if run.arm.logs(step: run.session.step) { try checkSameState(run.session, arm: run.arm.name, seed: run.seed) }
+            if run.arm.logs(step: run.session.step) {
+                try checkSameState(run.session, arm: run.arm.name, seed: run.seed)
+            }
             if run.arm.logs(step: run.session.step) || stop.exhausted {
                 if writes || run.parallelPoints, try !logPoint(run, report, splits: splits) {
                     stop.interrupted = true
@@ -129,20 +144,29 @@ extension ExperimentRunner {
         // The last point of an arm that ran out (rank 0, and every rank when points are
         // data-parallel); an interrupt that cuts it leaves the arm interrupted.
         if run.failure == nil && !run.interrupted && run.lastLogged != run.session.step && run.session.hasStarted
-            && (writes || run.parallelPoints), try !logPoint(run, nil, splits: splits) {
+            && (writes || run.parallelPoints), try !logPoint(run, nil, splits: splits)
+        {
             run.interrupted = true
         }
         let ended = run.failure == nil && !run.interrupted
         guard writes else { return }
         let (arm, seed) = (run.arm, run.seed)
-        if patienceSpent(run) { progress("\(arm.name) seed \(seed): stopped early, no better selection accuracy in \(arm.patience!) logged points") }
+        if patienceSpent(run) {
+            progress(
+                "\(arm.name) seed \(seed): stopped early, no better selection accuracy in \(arm.patience!) logged points"
+            )
+        }
         if let failure = run.failure {
-            failures.append("\(config.fromOptions ? "" : "\(config.file): ")arm \(arm.name)\(config.fromOptions ? "" : " (key 'arms.\(arm.name)')") seed \(seed) stopped at step \(run.session.step + 1): \(failure.problem); its record \(run.active.recordPath) keeps the arm up to its last logged point (step \(records[run.key]!.rows.last?.step ?? 0)), and the other arms run on")
+            failures.append(
+                "\(config.fromOptions ? "" : "\(config.file): ")arm \(arm.name)\(config.fromOptions ? "" : " (key 'arms.\(arm.name)')") seed \(seed) stopped at step \(run.session.step + 1): \(failure.problem); its record \(run.active.recordPath) keeps the arm up to its last logged point (step \(records[run.key]!.rows.last?.step ?? 0)), and the other arms run on"
+            )
             display.clear()
             console.err("ternevo: \(failures.last!)")
         } else if ended {
             let record = records[run.key]!
-            let rows = record.rows.isEmpty ? [CurveRow.startOnly(arm.name, seed: seed, wallSeconds: record.searchSeconds)] : record.rows
+            let rows =
+                record.rows.isEmpty
+                ? [CurveRow.startOnly(arm.name, seed: seed, wallSeconds: record.searchSeconds)] : record.rows
             records[run.key]!.summary = SummaryRow(method: arm.name, seed: seed, rows: rows, bestStep: record.bestStep)
         }
         // Interrupted or failed: no summary row, so `ternevo resume` continues from the record.
@@ -150,9 +174,13 @@ extension ExperimentRunner {
         try commit(run.pointCut ? nil : run.active, force: true, modelWritten: &run.modelWritten)
         guard run.failure == nil else { return }
         if ended && !run.session.hasStarted {
-            display.line("\(arm.name) seed \(seed): its budget of \(String(format: "%g", arm.seconds ?? 0)) s was spent in its start, before its first step (\(String(format: "%.1f", records[run.key]!.searchSeconds)) s); no model")
+            display.line(
+                "\(arm.name) seed \(seed): its budget of \(String(format: "%g", arm.seconds ?? 0)) s was spent in its start, before its first step (\(String(format: "%.1f", records[run.key]!.searchSeconds)) s); no model"
+            )
         } else {
-            display.line(ExperimentRunner.endedText(arm, seed: seed, record: records[run.key]!, interrupted: !ended, step: run.session.step))
+            display.line(
+                ExperimentRunner.endedText(
+                    arm, seed: seed, record: records[run.key]!, interrupted: !ended, step: run.session.step))
         }
     }
 }
@@ -160,7 +188,8 @@ extension ExperimentRunner {
 extension CurveRow {
     /// The summary's source for an arm whose budget ran out inside its start: step 0, no figures.
     static func startOnly(_ method: String, seed: UInt64, wallSeconds: Double) -> CurveRow {
-        CurveRow(method: method, seed: seed, step: 0, wallSeconds: wallSeconds, evals: 0, trainLoss: nil, trainAccuracy: nil,
-                 validationAccuracy: nil, testAccuracy: nil, bestFitness: nil, meanFitness: nil, intOps: 0, floatOps: 0)
+        CurveRow(
+            method: method, seed: seed, step: 0, wallSeconds: wallSeconds, evals: 0, trainLoss: nil, trainAccuracy: nil,
+            validationAccuracy: nil, testAccuracy: nil, bestFitness: nil, meanFitness: nil, intOps: 0, floatOps: 0)
     }
 }

@@ -24,9 +24,12 @@ extension ExperimentRunner {
     /// evaluators' scores carry their loss as an Int64 total, so the blocks' totals add up to
     /// exactly the one-pass score; the float arm's score (a Double mean, no total) is computed
     /// in one pass.
-    static func score(_ session: SearchSession, on data: QuantizedDataset, until stop: StopSignal, block: Int? = nil) -> Score? {
+    static func score(
+        _ session: SearchSession, on data: QuantizedDataset, until stop: StopSignal, block: Int? = nil
+    ) -> Score? {
         guard stop.canBeRaised, data.windows == nil, let sizes = session.incumbent()?.layerSizes,
-              data.count > block ?? examplesPerBlock(layerSizes: sizes) else {
+            data.count > block ?? examplesPerBlock(layerSizes: sizes)
+        else {
             return stop.isRaised ? nil : session.score(on: data)
         }
         let block = block ?? examplesPerBlock(layerSizes: sizes)
@@ -50,20 +53,27 @@ extension ExperimentRunner {
         // Train always; validation and test when the data has them.
         var scores: [Score?] = []
         for data in [splits.train, splits.validation, splits.test] {
-            guard scores.isEmpty || data.count > 0 else { scores.append(nil); continue }
-            guard let score = ExperimentRunner.score(session, on: data, until: stop) else { return dropUncommitted(run) }
+            guard scores.isEmpty || data.count > 0 else {
+                scores.append(nil)
+                continue
+            }
+            guard let score = ExperimentRunner.score(session, on: data, until: stop) else {
+                return dropUncommitted(run)
+            }
             scores.append(score)
         }
         let (train, validation, test) = (scores[0]!, scores[1], scores[2])
         run.lastLogged = session.step
         guard writes else { return true }
         var current = records[run.key]!
-        current.rows.append(CurveRow(
-            method: run.arm.name, seed: run.seed, step: session.step, wallSeconds: current.searchSeconds, evals: session.evaluations,
-            trainLoss: report?.trainLoss ?? train.loss, trainAccuracy: train.accuracy,
-            validationAccuracy: validation?.accuracy, testAccuracy: test?.accuracy,
-            bestFitness: report?.bestFitness, meanFitness: report?.meanFitness,
-            intOps: session.integerOperations, floatOps: session.floatOperations))
+        current.rows.append(
+            CurveRow(
+                method: run.arm.name, seed: run.seed, step: session.step, wallSeconds: current.searchSeconds,
+                evals: session.evaluations,
+                trainLoss: report?.trainLoss ?? train.loss, trainAccuracy: train.accuracy,
+                validationAccuracy: validation?.accuracy, testAccuracy: test?.accuracy,
+                bestFitness: report?.bestFitness, meanFitness: report?.meanFitness,
+                intOps: session.integerOperations, floatOps: session.floatOperations))
         current.rows[current.rows.count - 1].validationLoss = validation?.loss
         current.rows[current.rows.count - 1].testLoss = test?.loss
         let selection = validation?.accuracy ?? train.accuracy
@@ -82,8 +92,10 @@ extension ExperimentRunner {
     /// A logged point of a text run: bits per character, selection on validation bits. False
     /// when an interrupt cut it, as `logPoint`.
     func logTextPoint(_ run: ArmRun, _ report: StepReport?, splits: Splits) throws -> Bool {
-        guard let (row, model) = textRow(run.session, splits: splits, method: run.arm.name, seed: run.seed,
-                                         wallSeconds: records[run.key]!.searchSeconds, report: report, until: pointSignal())
+        guard
+            let (row, model) = textRow(
+                run.session, splits: splits, method: run.arm.name, seed: run.seed,
+                wallSeconds: records[run.key]!.searchSeconds, report: report, until: pointSignal())
         else { return dropUncommitted(run) }
         run.lastLogged = run.session.step
         var current = records[run.key]!
@@ -99,7 +111,10 @@ extension ExperimentRunner {
         // The float arm keeps no training sample: its line names only the splits it has.
         let figures = [("train", row.trainBits), ("val", row.validationBits), ("test", row.testBits)]
             .compactMap { name, bits in bits.map { String(format: "%@ %.3f", name, $0) } }.joined(separator: "  ")
-        progress(String(format: "%@ seed %d  step %d  %.1f s  %@ bpc", run.arm.name, run.seed, row.step, row.wallSeconds, figures))
+        progress(
+            String(
+                format: "%@ seed %d  step %d  %.1f s  %@ bpc", run.arm.name, run.seed, row.step, row.wallSeconds,
+                figures))
         try commit(run.active, force: false, modelWritten: &run.modelWritten)
         return true
     }
@@ -118,7 +133,8 @@ extension ExperimentRunner {
 extension QuantizedDataset {
     /// The examples in `range` (byte features; not token windows), in order.
     func examples(_ range: Range<Int>) -> QuantizedDataset {
-        QuantizedDataset(features: Array(features[(range.lowerBound * featureCount)..<(range.upperBound * featureCount)]),
-                         featureCount: featureCount, labels: Array(labels[range]), classCount: classCount)
+        QuantizedDataset(
+            features: Array(features[(range.lowerBound * featureCount)..<(range.upperBound * featureCount)]),
+            featureCount: featureCount, labels: Array(labels[range]), classCount: classCount)
     }
 }

@@ -6,8 +6,10 @@ extension ExperimentRunner {
     /// restored to its state. Nil when the arm finished before (its model is rewritten from the
     /// record and it is kept). A damaged or mismatched record stops the run, or with
     /// `--restart-damaged` starts the arm over.
-    func armRecord(_ arm: ExperimentConfig.Arm, seed: UInt64, session: SearchSession, splits: Splits,
-                   setupSeconds: Double) throws -> ArmRecord? {
+    func armRecord(
+        _ arm: ExperimentConfig.Arm, seed: UInt64, session: SearchSession, splits: Splits,
+        setupSeconds: Double
+    ) throws -> ArmRecord? {
         var fresh = ArmRecord()
         fresh.key = recordKey(arm, session)
         fresh.steps = arm.steps
@@ -19,7 +21,10 @@ extension ExperimentRunner {
             record = try storedRecord(arm, seed: seed, session: session, splits: splits) ?? fresh
         } catch {
             guard restartDamaged else {
-                throw RunFailure(message: "\(error); nothing was changed. Run 'ternevo resume \(folder) --restart-damaged' to start \(arm.name) seed \(seed) over", exitCode: 65)
+                throw RunFailure(
+                    message:
+                        "\(error); nothing was changed. Run 'ternevo resume \(folder) --restart-damaged' to start \(arm.name) seed \(seed) over",
+                    exitCode: 65)
             }
             console.err("ternevo: \(error); starting \(arm.name) seed \(seed) over (--restart-damaged)")
             record = fresh
@@ -39,16 +44,26 @@ extension ExperimentRunner {
     /// The stored record of the arm (nil: none), checked against the config, with the session
     /// restored to its state when the arm is unfinished. Under MPI rank 0 reads the record and
     /// sends it: the other ranks need no shared disk.
-    func storedRecord(_ arm: ExperimentConfig.Arm, seed: UInt64, session: SearchSession, splits: Splits) throws -> ArmRecord? {
+    func storedRecord(
+        _ arm: ExperimentConfig.Arm, seed: UInt64, session: SearchSession, splits: Splits
+    ) throws -> ArmRecord? {
         let path = recordPath(arm.name, seed), recordKey = recordKey(arm, session)
         guard let stored = try Distributed.contents(atPath: path, communicator: communicator) else { return nil }
-        var record = try ArmRecord.decode(stored, path: path, key: recordKey, legacyKey: self.recordKey(arm, session, legacy: true), legacyHash: legacyRecordHash(arm, session, splits: splits))
+        var record = try ArmRecord.decode(
+            stored, path: path, key: recordKey, legacyKey: self.recordKey(arm, session, legacy: true),
+            legacyHash: legacyRecordHash(arm, session, splits: splits))
         let countKey = type(of: arm.settings).countKey
-        if record.summary != nil && record.version >= 2 && (record.steps != arm.steps || record.seconds != arm.seconds) {
+        if record.summary != nil && record.version >= 2 && (record.steps != arm.steps || record.seconds != arm.seconds)
+        {
             func budget(_ steps: Int?, _ seconds: Double?) -> String {
-                [steps.map { "\(countKey) \($0)" }, seconds.map { String(format: "seconds %g", $0) }].compactMap { $0 }.joined(separator: " and ")
+                [steps.map { "\(countKey) \($0)" }, seconds.map { String(format: "seconds %g", $0) }].compactMap { $0 }
+                    .joined(separator: " and ")
             }
-            throw FileFormatError(path: path, problem: "\(arm.name) seed \(seed) finished under the budget \(budget(record.steps, record.seconds)), but the config now gives \(budget(arm.steps, arm.seconds)); a finished arm is not extended or cut, so put the budget back as it was")
+            throw FileFormatError(
+                path: path,
+                problem:
+                    "\(arm.name) seed \(seed) finished under the budget \(budget(record.steps, record.seconds)), but the config now gives \(budget(arm.steps, arm.seconds)); a finished arm is not extended or cut, so put the budget back as it was"
+            )
         }
         // Carry the new budget (a longer budget continues the arm as a fresh run would).
         record.key = recordKey
@@ -63,7 +78,9 @@ extension ExperimentRunner {
             throw reader.fail("its state is at step \(session.step) but its last row at step \(last.step)")
         }
         if let steps = arm.steps, session.step > steps {
-            throw reader.fail("\(arm.name) seed \(seed) is at \(countKey) \(session.step), past the config's budget of \(steps); put the budget back as it was")
+            throw reader.fail(
+                "\(arm.name) seed \(seed) is at \(countKey) \(session.step), past the config's budget of \(steps); put the budget back as it was"
+            )
         }
         return record
     }

@@ -8,9 +8,10 @@ extension ExperimentRunner {
         let corpus = try config.loadText()
         let quantizer = InputQuantizer(tokens: corpus.tokens)
         let V = corpus.tokens.vocabulary
-        return Splits(train: QuantizedDataset(windows: corpus.train), validation: QuantizedDataset(windows: corpus.validation),
-                      test: QuantizedDataset(windows: corpus.test), quantizer: quantizer,
-                      layerSizes: [corpus.tokens.inputCount] + config.hidden + [V], corpus: corpus)
+        return Splits(
+            train: QuantizedDataset(windows: corpus.train), validation: QuantizedDataset(windows: corpus.validation),
+            test: QuantizedDataset(windows: corpus.test), quantizer: quantizer,
+            layerSizes: [corpus.tokens.inputCount] + config.hidden + [V], corpus: corpus)
     }
 
     /// A logged point of a text run and the model it stands for (with its temperature); nil
@@ -22,12 +23,15 @@ extension ExperimentRunner {
     /// sample, validation and test at that temperature. STE: the exported network at STE's own
     /// learned scale (`outputTemperature`), which is the STE forward pass exactly. Float: its
     /// own forward pass (no ternary model).
-    func textRow(_ session: SearchSession, splits: Splits, method: String, seed: UInt64, wallSeconds: Double,
-                 report: StepReport?, until stop: StopSignal = .never) -> (CurveRow, TernaryNetwork?)? {
-        var row = CurveRow(method: method, seed: seed, step: session.step, wallSeconds: wallSeconds, evals: session.evaluations,
-                           trainLoss: report?.trainLoss, trainAccuracy: nil, validationAccuracy: nil, testAccuracy: nil,
-                           bestFitness: report?.bestFitness, meanFitness: report?.meanFitness,
-                           intOps: session.integerOperations, floatOps: session.floatOperations)
+    func textRow(
+        _ session: SearchSession, splits: Splits, method: String, seed: UInt64, wallSeconds: Double,
+        report: StepReport?, until stop: StopSignal = .never
+    ) -> (CurveRow, TernaryNetwork?)? {
+        var row = CurveRow(
+            method: method, seed: seed, step: session.step, wallSeconds: wallSeconds, evals: session.evaluations,
+            trainLoss: report?.trainLoss, trainAccuracy: nil, validationAccuracy: nil, testAccuracy: nil,
+            bestFitness: report?.bestFitness, meanFitness: report?.meanFitness,
+            intOps: session.integerOperations, floatOps: session.floatOperations)
         let backprop = session as? BackpropSession
         guard var model = session.incumbent() else {
             // The float arm: its own forward pass.
@@ -35,7 +39,9 @@ extension ExperimentRunner {
             if splits.validation.count > 0 {
                 guard !stop.isRaised else { return nil }
                 let score = trainer.score(splits.validation)
-                (row.validationLoss, row.validationBits, row.validationAccuracy) = (score.loss, score.loss / log(2), score.accuracy)
+                (row.validationLoss, row.validationBits, row.validationAccuracy) = (
+                    score.loss, score.loss / log(2), score.accuracy
+                )
             }
             if splits.test.count > 0 {
                 guard !stop.isRaised else { return nil }
@@ -45,22 +51,32 @@ extension ExperimentRunner {
             return (row, nil)
         }
         let evaluator = textEvaluator(model.layerSizes)
-        guard let temperature = backprop?.trainer.outputTemperature
-                ?? TextEvaluation.fitTemperature(model, train: splits.train, evaluator: evaluator, until: stop) else { return nil }
+        guard
+            let temperature = backprop?.trainer.outputTemperature
+                ?? TextEvaluation.fitTemperature(model, train: splits.train, evaluator: evaluator, until: stop)
+        else { return nil }
         model.temperature = temperature
         row.temperature = temperature
         let sample = ExperimentRunner.trainSample(splits.train)
-        guard let train = TextEvaluation.score(model, on: splits.train, indices: sample, temperature: temperature, evaluator: evaluator, until: stop)
+        guard
+            let train = TextEvaluation.score(
+                model, on: splits.train, indices: sample, temperature: temperature, evaluator: evaluator, until: stop)
         else { return nil }
         (row.trainBits, row.trainAccuracy) = (train.bits, train.accuracy)
         if row.trainLoss == nil { row.trainLoss = train.bits * log(2) }
         if splits.validation.count > 0 {
-            guard let score = TextEvaluation.score(model, on: splits.validation, temperature: temperature, evaluator: evaluator, until: stop)
+            guard
+                let score = TextEvaluation.score(
+                    model, on: splits.validation, temperature: temperature, evaluator: evaluator, until: stop)
             else { return nil }
-            (row.validationBits, row.validationLoss, row.validationAccuracy) = (score.bits, score.bits * log(2), score.accuracy)
+            (row.validationBits, row.validationLoss, row.validationAccuracy) = (
+                score.bits, score.bits * log(2), score.accuracy
+            )
         }
         if splits.test.count > 0 {
-            guard let score = TextEvaluation.score(model, on: splits.test, temperature: temperature, evaluator: evaluator, until: stop)
+            guard
+                let score = TextEvaluation.score(
+                    model, on: splits.test, temperature: temperature, evaluator: evaluator, until: stop)
             else { return nil }
             (row.testBits, row.testLoss, row.testAccuracy) = (score.bits, score.bits * log(2), score.accuracy)
         }
@@ -76,7 +92,9 @@ extension ExperimentRunner {
         guard writes else { return }
         let references = TextReferences(corpus: corpus)
         if !quiet {
-            console.err("\(config.name): \(corpus.trainCharacters) train, \(corpus.validationCharacters) validation, \(corpus.testCharacters) test characters; vocabulary \(corpus.tokens.vocabulary) (unseen symbol included); reference lines on the test split:\n" + references.summary)
+            console.err(
+                "\(config.name): \(corpus.trainCharacters) train, \(corpus.validationCharacters) validation, \(corpus.testCharacters) test characters; vocabulary \(corpus.tokens.vocabulary) (unseen symbol included); reference lines on the test split:\n"
+                    + references.summary)
         }
         try writeFile(Array(references.csv.utf8), to: folder + "/references.csv")
     }

@@ -53,8 +53,10 @@ final class ExperimentRunner {
     /// Whether this process writes files and progress (rank 0, or alone).
     var writes: Bool { (communicator?.rank ?? 0) == 0 }
 
-    init(config: ExperimentConfig, folder: String, threads: Int?, console: Console, quiet: Bool,
-         resuming: Bool = false, restartDamaged: Bool = false, communicator: Communicator?) {
+    init(
+        config: ExperimentConfig, folder: String, threads: Int?, console: Console, quiet: Bool,
+        resuming: Bool = false, restartDamaged: Bool = false, communicator: Communicator?
+    ) {
         self.config = config
         self.communicator = communicator.flatMap { $0.size > 1 ? $0 : nil }
         self.folder = folder
@@ -92,32 +94,42 @@ final class ExperimentRunner {
             func hash(_ data: QuantizedDataset) -> String {
                 var labels = [UInt8]()
                 labels.reserveCapacity(data.count * 2)
-                for label in data.labels { labels += [UInt8(truncatingIfNeeded: label), UInt8(truncatingIfNeeded: label >> 8)] }
+                for label in data.labels {
+                    labels += [UInt8(truncatingIfNeeded: label), UInt8(truncatingIfNeeded: label >> 8)]
+                }
                 var value = ChecksummedFile.hash(data.features) ^ (ChecksummedFile.hash(labels) &* 31)
                 if let stream = data.windows?.stream {
-                    value ^= ChecksummedFile.hash(stream.flatMap { [UInt8(truncatingIfNeeded: $0), UInt8($0 >> 8)] }) &* 131
+                    value ^=
+                        ChecksummedFile.hash(stream.flatMap { [UInt8(truncatingIfNeeded: $0), UInt8($0 >> 8)] }) &* 131
                 }
                 return "\(data.count) (\(String(value, radix: 16)))"
             }
-            return "train \(hash(train)), validation \(hash(validation)), test \(hash(test)), layers \(layerSizes.map(String.init).joined(separator: "-")), inputs \(quantizer.scalingName) \(quantizer.levels) levels"
+            return
+                "train \(hash(train)), validation \(hash(validation)), test \(hash(test)), layers \(layerSizes.map(String.init).joined(separator: "-")), inputs \(quantizer.scalingName) \(quantizer.levels) levels"
         }
     }
 
     func loadSplits() throws(DataError) -> Splits {
         if case .text = config.data { return try textSplits() }
         let (trainRaw, validationRaw, testRaw) = try config.loadSplits()
-        let perFeature = config.perFeatureScaling
+        let perFeature =
+            config.perFeatureScaling
             ?? InputQuantizer.fitsPerFeature(trainRaw.features, featureCount: trainRaw.featureCount)
-        let quantizer = perFeature
-            ? InputQuantizer(fittingPerFeature: trainRaw.features, featureCount: trainRaw.featureCount, bits: config.bits)
+        let quantizer =
+            perFeature
+            ? InputQuantizer(
+                fittingPerFeature: trainRaw.features, featureCount: trainRaw.featureCount, bits: config.bits)
             : InputQuantizer(fitting: trainRaw.features, bits: config.bits)
         let classes = max(trainRaw.classCount, testRaw.classCount)
         func quantize(_ data: LabeledData) -> QuantizedDataset {
-            QuantizedDataset(features: quantizer.quantize(features: data.features, featureCount: data.featureCount), featureCount: data.featureCount,
-                             labels: data.labels, classCount: classes)
+            QuantizedDataset(
+                features: quantizer.quantize(features: data.features, featureCount: data.featureCount),
+                featureCount: data.featureCount,
+                labels: data.labels, classCount: classes)
         }
-        return Splits(train: quantize(trainRaw), validation: quantize(validationRaw), test: quantize(testRaw),
-                      quantizer: quantizer, layerSizes: [trainRaw.featureCount] + config.hidden + [classes])
+        return Splits(
+            train: quantize(trainRaw), validation: quantize(validationRaw), test: quantize(testRaw),
+            quantizer: quantizer, layerSizes: [trainRaw.featureCount] + config.hidden + [classes])
     }
 
     /// Runs everything; returns false if interrupted (files are complete either way).
@@ -127,13 +139,18 @@ final class ExperimentRunner {
         // Hashing every example once per run, not once per arm and seed.
         dataFingerprint = splits.fingerprint
         try stopBeforeWriting("hashing the data")
-        let context = ArmContext(layerSizes: splits.layerSizes, activation: config.activation, quantizer: splits.quantizer, train: splits.train,
-                                 zeroFraction: config.zeroFraction, threads: threads, ranks: communicator?.size ?? 1)
+        let context = ArmContext(
+            layerSizes: splits.layerSizes, activation: config.activation, quantizer: splits.quantizer,
+            train: splits.train,
+            zeroFraction: config.zeroFraction, threads: threads, ranks: communicator?.size ?? 1)
         try checkMemory(context, splits: splits)
         do {
             if writes { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         } catch {
-            throw RunFailure(message: "\(folder): cannot create the run folder (\(ExperimentRunner.folderProblem(folder) ?? reason(error))); choose another with --out", exitCode: 73)
+            throw RunFailure(
+                message:
+                    "\(folder): cannot create the run folder (\(ExperimentRunner.folderProblem(folder) ?? reason(error))); choose another with --out",
+                exitCode: 73)
         }
         if writes { folderLock = try FolderLock(folder: folder, command: resuming ? "resume" : "run") }
         // Held while the run writes, released when it returns (the kernel releases it on a kill).
@@ -160,16 +177,23 @@ final class ExperimentRunner {
     /// exit status 128 + the signal, the folder untouched (not even created by `run`).
     func stopBeforeWriting(_ phase: String) throws {
         guard try agreed(interrupt.isRaisedNow) else { return }
-        let folderState = resuming ? "\(folder) is unchanged; resume it again" : "nothing was written; run the config again"
-        throw RunFailure(message: "interrupted (\(interrupt.signalName)) while \(phase); \(folderState)", exitCode: interrupt.exitStatus)
+        let folderState =
+            resuming ? "\(folder) is unchanged; resume it again" : "nothing was written; run the config again"
+        throw RunFailure(
+            message: "interrupted (\(interrupt.signalName)) while \(phase); \(folderState)",
+            exitCode: interrupt.exitStatus)
     }
 
     /// The estimated peak of the run: the splits (raw floats and quantised bytes) plus the
     /// largest arm (arms run one at a time). Per arm, bytes and the config key that drives them.
-    func memoryEstimate(_ context: ArmContext, splits: Splits) -> (total: Int, arms: [(arm: ExperimentConfig.Arm, bytes: Int, key: String)]) {
+    func memoryEstimate(
+        _ context: ArmContext, splits: Splits
+    ) -> (total: Int, arms: [(arm: ExperimentConfig.Arm, bytes: Int, key: String)]) {
         let examples = splits.train.count + splits.validation.count + splits.test.count
         // Text: one symbol (2 bytes) and one label (8 bytes) per window, plus the raw text.
-        let data = splits.corpus != nil ? examples * 14 : examples * splits.layerSizes[0] * 7 + examples * splits.layerSizes[0] * 2
+        let data =
+            splits.corpus != nil
+            ? examples * 14 : examples * splits.layerSizes[0] * 7 + examples * splits.layerSizes[0] * 2
         let arms = config.arms.map { arm -> (arm: ExperimentConfig.Arm, bytes: Int, key: String) in
             let (bytes, key) = arm.settings.estimatedBytes(context)
             return (arm, bytes, key)
@@ -183,7 +207,10 @@ final class ExperimentRunner {
         let (limit, source) = memoryLimit.map { ($0, "allowed by --max-memory") } ?? MemoryLimits.tightest
         let (total, arms) = memoryEstimate(context, splits: splits)
         guard total > limit, let largest = arms.max(by: { $0.bytes < $1.bytes }) else { return }
-        throw RunFailure(message: "\(config.place("arms.\(largest.arm.name).\(largest.key)")): the run would need about \(gigabytes(total)) of memory (arm \(largest.arm.name): \(gigabytes(largest.bytes))), more than the \(gigabytes(limit)) \(source); make it smaller\(memoryLimit == nil ? "" : ", or raise --max-memory")", exitCode: 65)
+        throw RunFailure(
+            message:
+                "\(config.place("arms.\(largest.arm.name).\(largest.key)")): the run would need about \(gigabytes(total)) of memory (arm \(largest.arm.name): \(gigabytes(largest.bytes))), more than the \(gigabytes(limit)) \(source); make it smaller\(memoryLimit == nil ? "" : ", or raise --max-memory")",
+            exitCode: 65)
     }
 
     /// Rank 0's `decision` on every rank (the decision itself, alone).
@@ -193,7 +220,8 @@ final class ExperimentRunner {
     func agreed(code: UInt64) throws -> UInt64 {
         guard let communicator else { return code }
         do { return try communicator.broadcast(code) } catch {
-            throw RunFailure(message: "rank \(communicator.rank): the processes of the run lost contact (\(error))", exitCode: 70)
+            throw RunFailure(
+                message: "rank \(communicator.rank): the processes of the run lost contact (\(error))", exitCode: 70)
         }
     }
 
@@ -206,10 +234,14 @@ final class ExperimentRunner {
         let hash = ChecksummedFile.hash(writer.bytes)
         let hashes: [UInt64]
         do { hashes = try communicator.allGather(hash) } catch {
-            throw RunFailure(message: "rank \(communicator.rank): the processes of the run lost contact (\(error))", exitCode: 70)
+            throw RunFailure(
+                message: "rank \(communicator.rank): the processes of the run lost contact (\(error))", exitCode: 70)
         }
         if let other = hashes.firstIndex(where: { $0 != hashes[0] }) {
-            throw RunFailure(message: "\(arm) seed \(seed) step \(session.step): the state of rank \(other) differs from rank 0's (hashes \(String(hashes[other], radix: 16)) and \(String(hashes[0], radix: 16))); the processes diverged, so the run stops. Are all ranks running the same ternevo build on the same data?", exitCode: 70)
+            throw RunFailure(
+                message:
+                    "\(arm) seed \(seed) step \(session.step): the state of rank \(other) differs from rank 0's (hashes \(String(hashes[other], radix: 16)) and \(String(hashes[0], radix: 16))); the processes diverged, so the run stops. Are all ranks running the same ternevo build on the same data?",
+                exitCode: 70)
         }
     }
 
@@ -237,7 +269,9 @@ final class ExperimentRunner {
 
     /// What a version 1 record stores for the same arm (its hash alone).
     func legacyRecordHash(_ arm: ExperimentConfig.Arm, _ session: SearchSession, splits: Splits) -> UInt64 {
-        ChecksummedFile.hash("\(arm.name) \(arm.kind) every=\(arm.evalEvery.map(String.init) ?? "auto")\(arm.patience.map { " patience=\($0)" } ?? "") \(splits.validation.count)/\(splits.test.count)\n\(session.settingsDescription)")
+        ChecksummedFile.hash(
+            "\(arm.name) \(arm.kind) every=\(arm.evalEvery.map(String.init) ?? "auto")\(arm.patience.map { " patience=\($0)" } ?? "") \(splits.validation.count)/\(splits.test.count)\n\(session.settingsDescription)"
+        )
     }
 
     /// The arm being run: where its record and model go.
@@ -311,7 +345,8 @@ func gigabytes(_ bytes: Int) -> String {
 func reason(_ error: Error) -> String {
     let nsError = error as NSError
     if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
-       let message = strerror(Int32(underlying.code)) {
+        let message = strerror(Int32(underlying.code))
+    {
         return String(cString: message)
     }
     switch nsError.code {

@@ -14,13 +14,20 @@ final class FolderLock {
         path = folder + "/run.lock"
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw RunFailure(message: "\(path): cannot be opened (\(String(cString: strerror(errno)))); the run folder must be writable", exitCode: 73)
+            throw RunFailure(
+                message:
+                    "\(path): cannot be opened (\(String(cString: strerror(errno)))); the run folder must be writable",
+                exitCode: 73)
         }
         handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            let holder = (try? handle.readToEnd()).flatMap { $0.flatMap { String(data: $0, encoding: .utf8) } }?
+            let holder =
+                (try? handle.readToEnd()).flatMap { $0.flatMap { String(data: $0, encoding: .utf8) } }?
                 .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-            throw RunFailure(message: "\(folder): another ternevo process is writing this run folder (\(holder.isEmpty ? "its pid is in \(path)" : shortened(holder, limit: 200))); wait for it to end, or stop it (Ctrl-C or kill) and then 'ternevo resume \(folder)'", exitCode: 73)
+            throw RunFailure(
+                message:
+                    "\(folder): another ternevo process is writing this run folder (\(holder.isEmpty ? "its pid is in \(path)" : shortened(holder, limit: 200))); wait for it to end, or stop it (Ctrl-C or kill) and then 'ternevo resume \(folder)'",
+                exitCode: 73)
         }
         let started = ISO8601DateFormatter().string(from: Date())
         ftruncate(descriptor, 0)

@@ -14,8 +14,10 @@ enum MemoryLimits {
         var limits: [(Int, String)] = []
         if let available = meminfo("MemAvailable") { limits.append((available, "available")) }
         let virtual = status("VmSize") ?? 0, data = status("VmData") ?? 0
-        for (resource, used, name) in [(RLIMIT_AS, virtual, "left under the process's address-space limit (ulimit -v)"),
-                                       (RLIMIT_DATA, data, "left under the process's data limit (ulimit -d)")] {
+        for (resource, used, name) in [
+            (RLIMIT_AS, virtual, "left under the process's address-space limit (ulimit -v)"),
+            (RLIMIT_DATA, data, "left under the process's data limit (ulimit -d)"),
+        ] {
             var limit = rlimit()
             // Unlimited is the largest value (RLIM_INFINITY, all bits set).
             if getrlimit(__rlimit_resource_t(resource.rawValue), &limit) == 0, limit.rlim_cur < UInt(1) << 60 {
@@ -30,8 +32,10 @@ enum MemoryLimits {
     static func controlGroup() -> Int? {
         let lines = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8))?.split(separator: "\n") ?? []
         let unified = lines.first { $0.hasPrefix("0::") }.map { String($0.dropFirst(3)) }
-        let legacy = lines.first { $0.split(separator: ":").dropFirst().first?.split(separator: ",").contains("memory") == true }
-            .map { String($0.split(separator: ":", maxSplits: 2).last ?? "") }
+        let legacy = lines.first {
+            $0.split(separator: ":").dropFirst().first?.split(separator: ",").contains("memory") == true
+        }
+        .map { String($0.split(separator: ":", maxSplits: 2).last ?? "") }
         var candidates: [(limit: String, usage: String)] = []
         if let legacy {
             for root in ["/sys/fs/cgroup/memory" + legacy, "/sys/fs/cgroup/memory"] {
@@ -45,8 +49,13 @@ enum MemoryLimits {
         }
         for (limitFile, usageFile) in candidates {
             guard let limitText = try? String(contentsOfFile: limitFile, encoding: .utf8) else { continue }
-            guard let limit = Int(limitText.trimmingCharacters(in: .whitespacesAndNewlines)), limit < 1 << 60 else { return nil }
-            let usage = (try? String(contentsOfFile: usageFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+            guard let limit = Int(limitText.trimmingCharacters(in: .whitespacesAndNewlines)), limit < 1 << 60 else {
+                return nil
+            }
+            let usage =
+                (try? String(contentsOfFile: usageFile, encoding: .utf8)).flatMap {
+                    Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
+                } ?? 0
             return max(0, limit - usage)
         }
         return nil
@@ -59,8 +68,9 @@ enum MemoryLimits {
 
     static func kilobytes(_ field: String, in file: String) -> Int? {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }),
-              let value = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }),
+            let value = Int(line.split(separator: " ").dropFirst().first ?? "")
+        else { return nil }
         return value * 1024
     }
 }

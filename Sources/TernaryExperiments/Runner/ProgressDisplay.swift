@@ -75,7 +75,9 @@ extension ExperimentRunner {
     /// An arm at a logged point:
     /// `local seed 1  2.3 of 5 s  step 9,000  train 99.52%  val 96.55%  test 94.15%`.
     static func pointText(_ arm: ExperimentConfig.Arm, _ row: CurveRow) -> String {
-        let elapsed = arm.seconds.map { String(format: "%.1f of %g s", row.wallSeconds, $0) } ?? String(format: "%.1f s", row.wallSeconds)
+        let elapsed =
+            arm.seconds.map { String(format: "%.1f of %g s", row.wallSeconds, $0) }
+            ?? String(format: "%.1f s", row.wallSeconds)
         let step = "step \(grouped(row.step))" + (arm.steps.map { " of \(grouped($0))" } ?? "")
         let accuracies = [("train", row.trainAccuracy), ("val", row.validationAccuracy), ("test", row.testAccuracy)]
             .compactMap { name, value in value.map { String(format: "%@ %.2f%%", name, 100 * $0) } }
@@ -85,24 +87,34 @@ extension ExperimentRunner {
     /// The line of an arm that ended: its budget used, its last point, and the model chosen on
     /// validation (train accuracy without a validation split) with its test accuracy; or, when
     /// interrupted, the step its state stopped at (`step`, where a resume continues).
-    static func endedText(_ arm: ExperimentConfig.Arm, seed: UInt64, record: ArmRecord, interrupted: Bool, step: Int) -> String {
-        guard let last = record.rows.last else { return "\(arm.name) seed \(seed): \(interrupted ? "interrupted at step \(grouped(step))" : "ended") before its first logged point" }
+    static func endedText(
+        _ arm: ExperimentConfig.Arm, seed: UInt64, record: ArmRecord, interrupted: Bool, step: Int
+    ) -> String {
+        guard let last = record.rows.last else {
+            return
+                "\(arm.name) seed \(seed): \(interrupted ? "interrupted at step \(grouped(step))" : "ended") before its first logged point"
+        }
         func percent(_ value: Double?) -> String? { value.map { String(format: "%.1f%%", 100 * $0) } }
         if interrupted {
-            return "\(arm.name) seed \(seed): interrupted at step \(grouped(step)) (last logged point: step \(grouped(last.step)), \(String(format: "%.1f", last.wallSeconds)) s)"
+            return
+                "\(arm.name) seed \(seed): interrupted at step \(grouped(step)) (last logged point: step \(grouped(last.step)), \(String(format: "%.1f", last.wallSeconds)) s)"
         }
         // A text run is judged by bits per character (lower is better), a classifier by accuracy.
         let text = last.testBits != nil || last.validationBits != nil
         func figure(_ accuracy: Double?, _ bits: Double?) -> String? {
             text ? bits.map { String(format: "%.3f bpc", $0) } : percent(accuracy)
         }
-        let final = [("train", last.trainAccuracy, last.trainBits), ("val", last.validationAccuracy, last.validationBits),
-                     ("test", last.testAccuracy, last.testBits)]
-            .compactMap { name, accuracy, bits in figure(accuracy, bits).map { "\(name) \($0)" } }.joined(separator: ", ")
-        var line = "\(arm.name) seed \(seed): done, \(grouped(last.step)) \(stepUnit(arm)) in \(String(format: "%.1f", last.wallSeconds)) s; final \(final)"
+        let final = [
+            ("train", last.trainAccuracy, last.trainBits), ("val", last.validationAccuracy, last.validationBits),
+            ("test", last.testAccuracy, last.testBits),
+        ]
+        .compactMap { name, accuracy, bits in figure(accuracy, bits).map { "\(name) \($0)" } }.joined(separator: ", ")
+        var line =
+            "\(arm.name) seed \(seed): done, \(grouped(last.step)) \(stepUnit(arm)) in \(String(format: "%.1f", last.wallSeconds)) s; final \(final)"
         if let chosen = record.rows.first(where: { $0.step == record.bestStep }) {
             let on = (text ? chosen.validationBits : chosen.validationAccuracy) == nil ? "train" : "validation"
-            line += "; chosen on \(on) at \(CompareCommand.seconds(chosen.wallSeconds))"
+            line +=
+                "; chosen on \(on) at \(CompareCommand.seconds(chosen.wallSeconds))"
                 + (figure(chosen.testAccuracy, chosen.testBits).map { ": test \($0)" } ?? "")
         }
         return line

@@ -33,7 +33,8 @@ extension DeltaCache {
             }
             let steps = s.range(s.stepLayer, count: s.stepCount, layer: l, from: &step)
             if let last = steps.last { network.steps[l] = s.stepValue[last] }
-            changes = newValues(layer: l, directs: steps.isEmpty ? directs.sorted() : Array(0..<sizes[l + 1]), touchedList: touchedList)
+            changes = newValues(
+                layer: l, directs: steps.isEmpty ? directs.sorted() : Array(0..<sizes[l + 1]), touchedList: touchedList)
             // Stop early only when no change is left for a later layer to take in.
             if changes.isEmpty && trit == s.tritCount && threshold == s.thresholdCount && step == s.stepCount { break }
         }
@@ -41,7 +42,8 @@ extension DeltaCache {
 
     /// (a) Inputs of weight layer `l` that changed: adds `d W` (old weights) to the sums or
     /// logits of their examples, updates the hidden values below, and lists the examples.
-    private func applyChanges(_ changes: [HiddenChange], layer l: Int, touched: inout [Bool], touchedList: inout [Int]) {
+    private func applyChanges(_ changes: [HiddenChange], layer l: Int, touched: inout [Bool], touchedList: inout [Int])
+    {
         let n = sizes[l + 1], Bp = padded
         let isOutput = l == layerCount - 1
         for change in changes {
@@ -59,7 +61,10 @@ extension DeltaCache {
             } else {
                 bits[l - 1].base[change.neuron &* words &+ change.example >> 6] ^= 1 << UInt64(change.example & 63)
             }
-            if !touched[change.example] { touched[change.example] = true; touchedList.append(change.example) }
+            if !touched[change.example] {
+                touched[change.example] = true
+                touchedList.append(change.example)
+            }
         }
     }
 
@@ -79,7 +84,11 @@ extension DeltaCache {
             } else {
                 for b in 0..<exampleCount {
                     let v = l == 0 ? inputValue(j, b) : hiddenValue(l - 1, j, b)
-                    if isOutput { logits.base[b &* C &+ k] &+= v &* delta } else { sums[l].base[k &* Bp &+ b] &+= v &* delta }
+                    if isOutput {
+                        logits.base[b &* C &+ k] &+= v &* delta
+                    } else {
+                        sums[l].base[k &* Bp &+ b] &+= v &* delta
+                    }
                 }
             }
             let value = Int8(Int32(network.weights[l][k, j]) + delta)
@@ -93,7 +102,9 @@ extension DeltaCache {
     /// An example whose inputs did not change takes its loss from its kept normaliser and the
     /// old logits (O(1) per moved row; after a sign layer eight at a time in the kernel, which
     /// stores them at once); the rest are recomputed in O(C).
-    private func applyOutput(layer l: Int, trits: Range<Int>, touched: [Bool], touchedList: [Int], scratch s: DeltaScratch) {
+    private func applyOutput(
+        layer l: Int, trits: Range<Int>, touched: [Bool], touchedList: [Int], scratch s: DeltaScratch
+    ) {
         let B = exampleCount, Bw = words
         var kept: [ExampleLoss?] = []
         var recompute: [Int] = []

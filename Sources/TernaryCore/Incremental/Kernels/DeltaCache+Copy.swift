@@ -8,7 +8,8 @@ extension DeltaCache {
     func copy(from source: DeltaCache) {
         precondition(source.sizes == sizes, "a cache of layers \(source.sizes) cannot be copied into one of \(sizes)")
         // Buffer sizes follow from (layer sizes, examples, context) alone.
-        if source.exampleCount != exampleCount || source.context != context || source.isLevels != isLevels || words == 0 {
+        if source.exampleCount != exampleCount || source.context != context || source.isLevels != isLevels || words == 0
+        {
             adoptShape(of: source)
         }
         network = source.network
@@ -20,7 +21,9 @@ extension DeltaCache {
         copyBuffer(indexStart, source.indexStart)
         copyBuffer(indexExamples, source.indexExamples)
         for l in sums.indices {
-            copyBuffer(sums[l], source.sums[l]); copyBuffer(bits[l], source.bits[l]); copyBuffer(levels[l], source.levels[l])
+            copyBuffer(sums[l], source.sums[l])
+            copyBuffer(bits[l], source.bits[l])
+            copyBuffer(levels[l], source.levels[l])
         }
         for l in columns.indices { copyBuffer(columns[l], source.columns[l]) }
         for l in thresholds.indices { copyBuffer(thresholds[l], source.thresholds[l]) }
@@ -42,8 +45,9 @@ extension DeltaCache {
             let columns = windows.columns(indices ?? Array(0..<data.count))
             columns.withUnsafeBufferPointer { tokens in
                 [UInt8]().withUnsafeBufferPointer {
-                    rebuild(genome, features: $0, tokenColumns: tokens, context: windows.context,
-                            labels: indices.map { $0.map { data.labels[$0] } } ?? data.labels, workers: workers)
+                    rebuild(
+                        genome, features: $0, tokenColumns: tokens, context: windows.context,
+                        labels: indices.map { $0.map { data.labels[$0] } } ?? data.labels, workers: workers)
                 }
             }
         } else if let indices {
@@ -54,7 +58,9 @@ extension DeltaCache {
                 rebuild(genome, features: $0, labels: indices.map { data.labels[$0] }, workers: workers)
             }
         } else {
-            data.features.withUnsafeBufferPointer { rebuild(genome, features: $0, labels: data.labels, workers: workers) }
+            data.features.withUnsafeBufferPointer {
+                rebuild(genome, features: $0, labels: data.labels, workers: workers)
+            }
         }
     }
 
@@ -76,7 +82,9 @@ extension DeltaCache {
         let hidden = layerSizes.dropFirst().dropLast().reduce(0, +)
         let later = TernaryNetwork.weightCount(layerSizes: Array(layerSizes.dropFirst()))
         let genome = TernaryNetwork.byteCount(layerSizes: layerSizes)
-        let inputs = context > 0 ? 4 * context * padded + 4 * (layerSizes[0] + 1) + 4 * examples * context : layerSizes[0] * padded
+        let inputs =
+            context > 0
+            ? 4 * context * padded + 4 * (layerSizes[0] + 1) + 4 * examples * context : layerSizes[0] * padded
         let values = activation.isLevels ? hidden * padded : 8 * hidden * words
         return inputs + 4 * hidden * padded + values + later + 4 * hidden
             + examples * (4 * layerSizes.last! + 8 + 1 + 4 + 20) + genome

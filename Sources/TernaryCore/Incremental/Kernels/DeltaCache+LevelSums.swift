@@ -22,25 +22,28 @@ extension DeltaCache {
         defer { accumulators.deallocate() }
         accumulators.initialize(repeating: 0, count: threads &* 64 &* lanes)
         let scratch = UncheckedSendable(accumulators)
-        Parallel.run(items: Bw, workers: threads, local: { w, worker in
-            let accumulator = scratch.value + worker &* 64 &* lanes
-            accumulator.update(repeating: 0, count: 64 &* lanes)
-            for j in 0..<fanIn {
-                let h = inputs.value + (j &* Bp &+ w &* 64)
-                let add = weights.value + j &* lanes
-                for e in 0..<64 where h[e] != 0 {
-                    let level = SIMD16<Int32>(repeating: Int32(h[e]))
-                    let sums = accumulator + e &* lanes
-                    var k = 0
-                    while k < lanes {
-                        let v = UnsafeRawPointer(add + k).loadUnaligned(as: SIMD16<Int32>.self)
-                        let at = UnsafeMutableRawPointer(sums + k)
-                        at.storeBytes(of: at.loadUnaligned(as: SIMD16<Int32>.self) &+ v &* level, as: SIMD16<Int32>.self)
-                        k &+= 16
+        Parallel.run(
+            items: Bw, workers: threads,
+            local: { w, worker in
+                let accumulator = scratch.value + worker &* 64 &* lanes
+                accumulator.update(repeating: 0, count: 64 &* lanes)
+                for j in 0..<fanIn {
+                    let h = inputs.value + (j &* Bp &+ w &* 64)
+                    let add = weights.value + j &* lanes
+                    for e in 0..<64 where h[e] != 0 {
+                        let level = SIMD16<Int32>(repeating: Int32(h[e]))
+                        let sums = accumulator + e &* lanes
+                        var k = 0
+                        while k < lanes {
+                            let v = UnsafeRawPointer(add + k).loadUnaligned(as: SIMD16<Int32>.self)
+                            let at = UnsafeMutableRawPointer(sums + k)
+                            at.storeBytes(
+                                of: at.loadUnaligned(as: SIMD16<Int32>.self) &+ v &* level, as: SIMD16<Int32>.self)
+                            k &+= 16
+                        }
                     }
                 }
-            }
-            self.storeTile(accumulator, word: w, lanes: lanes, layer: l)
-        })
+                self.storeTile(accumulator, word: w, lanes: lanes, layer: l)
+            })
     }
 }

@@ -12,8 +12,10 @@ extension DeltaCache {
     /// Hidden layer `l` of a levels network under the candidate: like `signHidden`, with the new
     /// step `step` when the candidate moves it (then every neuron is direct, O(B n)). Returns
     /// whether any example's level changes.
-    func levelHidden(layer l: Int, trits: Range<Int>, thresholds: Range<Int>, step newStep: Int32?, previousChanged: Bool,
-                     scratch s: DeltaScratch) -> Bool {
+    func levelHidden(
+        layer l: Int, trits: Range<Int>, thresholds: Range<Int>, step newStep: Int32?, previousChanged: Bool,
+        scratch s: DeltaScratch
+    ) -> Bool {
         let B = exampleCount, Bw = words, Bp = padded, n = sizes[l + 1]
         let step = newStep ?? network.steps[l], stepMoved = newStep != nil
         let capacity = stepMoved ? n : trits.count + thresholds.count
@@ -25,16 +27,19 @@ extension DeltaCache {
         var t = trits.lowerBound, h = thresholds.lowerBound, every = 0
         s.directCount[l] = 0
         // Every neuron under a step move, else the rows of trit moves and threshold moves merged.
-        while let (k, rows, theta) = nextDirect(layer: l, trits: trits, thresholds: thresholds, trit: &t, threshold: &h,
-                                                 every: &every, everyNeuron: stepMoved, scratch: s) {
+        while let (k, rows, theta) = nextDirect(
+            layer: l, trits: trits, thresholds: thresholds, trit: &t, threshold: &h,
+            every: &every, everyNeuron: stepMoved, scratch: s)
+        {
             let d = s.directCount[l]
             let mask = s.directMasks[l].base + d &* Bw, newLevels = s.directLevels[l].base + d &* Bp
             if l == 0 && context > 0 && s.thetaMoved.base[k] == 0 && !stepMoved {
                 tokenLevels(neuron: k, trits: rows, theta: theta, step: step, scratch: s, out: mask, levels: newLevels)
             } else {
                 s.operations &+= B &* (rows.count &+ 1)
-                batchLevels(layer: l, neuron: k, trits: rows, theta: theta, step: step, exclude: exclude, scratch: s,
-                            out: mask, levels: newLevels)
+                batchLevels(
+                    layer: l, neuron: k, trits: rows, theta: theta, step: step, exclude: exclude, scratch: s,
+                    out: mask, levels: newLevels)
             }
             s.addDirect(layer: l, neuron: k, mask: mask, words: Bw)
         }
@@ -60,7 +65,8 @@ extension DeltaCache {
             addLevelColumns(layer: l, count: count, into: delta, width: n, scratch: s)
             for t in trits {
                 let j = Int(s.tritColumn[t])
-                delta[Int(s.tritRow[t])] &+= scaled(newLevel(layer: l - 1, neuron: j, example: b, changes: count, scratch: s), s.tritDelta[t])
+                delta[Int(s.tritRow[t])] &+= scaled(
+                    newLevel(layer: l - 1, neuron: j, example: b, changes: count, scratch: s), s.tritDelta[t])
             }
             let sumColumn = sums[l].base + b
             for k in 0..<n where delta[k] != 0 || s.thetaMoved.base[k] != 0 || everyNeuron {
@@ -89,13 +95,16 @@ extension DeltaCache {
     /// `batch_levels` kernel (every level by a multiply with `1 / step` and that bound test;
     /// by a divide when the test could overflow Int32); token inputs (a threshold or step move
     /// of a first-layer neuron) in Swift, where only changed examples divide.
-    func batchLevels(layer l: Int, neuron k: Int, trits: Range<Int>, theta: Int32, step: Int32, exclude: UnsafePointer<UInt64>?,
-                     scratch s: DeltaScratch, out: UnsafeMutablePointer<UInt64>, levels newLevels: UnsafeMutablePointer<UInt8>) {
+    func batchLevels(
+        layer l: Int, neuron k: Int, trits: Range<Int>, theta: Int32, step: Int32, exclude: UnsafePointer<UInt64>?,
+        scratch s: DeltaScratch, out: UnsafeMutablePointer<UInt64>, levels newLevels: UnsafeMutablePointer<UInt8>
+    ) {
         let top = network.activation.maxLevel
         let safe = sumBound(layer: l) + abs(Int64(theta)) + Int64(top + 1) * Int64(step) < Int64(Int32.max)
         if l == 0 && context > 0 {
-            batchTokenLevels(neuron: k, trits: trits, theta: theta, step: step, exclude: exclude, safe: safe, scratch: s,
-                             out: out, levels: newLevels)
+            batchTokenLevels(
+                neuron: k, trits: trits, theta: theta, step: step, exclude: exclude, safe: safe, scratch: s,
+                out: out, levels: newLevels)
             return
         }
         // Byte inputs or a later layer: each moved column is a row of bytes, in C.
@@ -106,15 +115,18 @@ extension DeltaCache {
         }
         var job = tern_batch_levels(
             sums: sums[l].base + k &* padded, old: levels[l].base + k &* padded, words: words, moves: trits.count,
-            inputs: UnsafePointer(s.moveLevels.base), deltas: s.tritDelta.base + trits.lowerBound, theta: theta, step: step,
+            inputs: UnsafePointer(s.moveLevels.base), deltas: s.tritDelta.base + trits.lowerBound, theta: theta,
+            step: step,
             top: top, bounds: safe ? 1 : 0, exclude: exclude, last_mask: lastWordMask, out: out, levels: newLevels)
         kernels.pointee.batch_levels(&job)
     }
 
     /// `batchLevels` of first-layer neuron `k` of a token network (whose inputs are no rows of
     /// bytes) in Swift, 16 examples per vector; `safe` when the bound test cannot overflow Int32.
-    func batchTokenLevels(neuron k: Int, trits: Range<Int>, theta: Int32, step: Int32, exclude: UnsafePointer<UInt64>?, safe: Bool,
-                          scratch s: DeltaScratch, out: UnsafeMutablePointer<UInt64>, levels newLevels: UnsafeMutablePointer<UInt8>) {
+    func batchTokenLevels(
+        neuron k: Int, trits: Range<Int>, theta: Int32, step: Int32, exclude: UnsafePointer<UInt64>?, safe: Bool,
+        scratch s: DeltaScratch, out: UnsafeMutablePointer<UInt64>, levels newLevels: UnsafeMutablePointer<UInt8>
+    ) {
         let l = 0, Bw = words, Bp = padded, activation = network.activation, top = activation.maxLevel
         let row = UnsafeRawPointer(sums[l].base + k &* Bp), old = UnsafeRawPointer(levels[l].base + k &* Bp)
         let thetas = SIMD16<Int32>(repeating: theta), steps = SIMD16<Int32>(repeating: step)
@@ -131,7 +143,8 @@ extension DeltaCache {
                     if delta == 2 || delta == -2 { v &<<= 1 }
                     sum = delta > 0 ? sum &+ v : sum &- v
                 }
-                let level = SIMD16<Int32>(truncatingIfNeeded: old.loadUnaligned(fromByteOffset: base, as: SIMD16<UInt8>.self))
+                let level = SIMD16<Int32>(
+                    truncatingIfNeeded: old.loadUnaligned(fromByteOffset: base, as: SIMD16<UInt8>.self))
                 var changed: UInt32
                 if safe {
                     let low = thetas &+ level &* steps
@@ -139,13 +152,16 @@ extension DeltaCache {
                     changed = none.replacing(with: lanes, where: leaves).wrappedSum()
                 } else {
                     changed = 0
-                    for e in 0..<16 where activation.value(sum: sum[e], threshold: theta, step: step) != level[e] { changed |= 1 << UInt32(e) }
+                    for e in 0..<16 where activation.value(sum: sum[e], threshold: theta, step: step) != level[e] {
+                        changed |= 1 << UInt32(e)
+                    }
                 }
                 word |= UInt64(changed) << UInt64(q &* 16)
                 while changed != 0 {
                     let e = changed.trailingZeroBitCount
                     changed &= changed &- 1
-                    newLevels[base &+ e] = UInt8(truncatingIfNeeded: activation.value(sum: sum[e], threshold: theta, step: step))
+                    newLevels[base &+ e] = UInt8(
+                        truncatingIfNeeded: activation.value(sum: sum[e], threshold: theta, step: step))
                 }
             }
             if w == Bw &- 1 { word &= lastWordMask }
@@ -156,8 +172,10 @@ extension DeltaCache {
 
     /// `batchLevels` for first-layer neuron `k` of a token network whose threshold and step do
     /// not move: only the examples in the index of a moved column are visited.
-    func tokenLevels(neuron k: Int, trits: Range<Int>, theta: Int32, step: Int32, scratch s: DeltaScratch,
-                     out: UnsafeMutablePointer<UInt64>, levels newLevels: UnsafeMutablePointer<UInt8>) {
+    func tokenLevels(
+        neuron k: Int, trits: Range<Int>, theta: Int32, step: Int32, scratch s: DeltaScratch,
+        out: UnsafeMutablePointer<UInt64>, levels newLevels: UnsafeMutablePointer<UInt8>
+    ) {
         let Bp = padded, activation = network.activation
         out.initialize(repeating: 0, count: words)
         let (count, listed) = tokenDeltas(trits: trits, scratch: s)
@@ -211,7 +229,9 @@ extension DeltaCache {
     /// `into[k] += d * W_l[k][j]` for every gathered change (j, d): the sums of weight layer `l`
     /// after its inputs' levels change.
     @inline(__always)
-    func addLevelColumns(layer l: Int, count: Int, into target: UnsafeMutablePointer<Int32>, width n: Int, scratch s: DeltaScratch) {
+    func addLevelColumns(
+        layer l: Int, count: Int, into target: UnsafeMutablePointer<Int32>, width n: Int, scratch s: DeltaScratch
+    ) {
         let columns = self.columns[l - 1].base
         for i in 0..<count {
             let column = columns + Int(s.changeNeuron.base[i]) &* n, d = s.changeSign.base[i]
@@ -224,7 +244,9 @@ extension DeltaCache {
     /// kernel when no output weight moves) or, with output trit moves `trits`, of every example;
     /// an example whose levels did not change gets its new loss from its kept normaliser (the
     /// `output_level_moves` kernel, O(1) per moved row) where it can.
-    func levelOutputDelta(layer l: Int, trits: Range<Int>, previousChanged: Bool, scratch s: DeltaScratch) -> (units: Int64, correct: Int) {
+    func levelOutputDelta(
+        layer l: Int, trits: Range<Int>, previousChanged: Bool, scratch s: DeltaScratch
+    ) -> (units: Int64, correct: Int) {
         let C = classes
         let changed = previousChanged ? s.changedMask[l - 1].base : nil
         var deltaUnits: Int64 = 0, deltaCorrect = 0, pending = 0, cursor = 0
@@ -247,7 +269,8 @@ extension DeltaCache {
                     let v = newLevel(layer: l - 1, neuron: Int(s.tritColumn[t]), example: b, changes: count, scratch: s)
                     z[Int(s.tritRow[t])] &+= scaled(v, s.tritDelta[t])
                 }
-                loss = table.exampleLoss(z, classes: C, label: Int(labels.base[b]), table: terms, kernels: kernels, withUnits: false)
+                loss = table.exampleLoss(
+                    z, classes: C, label: Int(labels.base[b]), table: terms, kernels: kernels, withUnits: false)
             }
             s.pendingGaps.base[pending] = loss.top &- loss.labelLogit
             s.pendingNormalisers.base[pending] = loss.normaliser
@@ -278,8 +301,10 @@ extension DeltaCache {
             labels: labels.base, units: units.base, correct: correct.base, changed: s.changedMask[p].base,
             old: levels[p].base, directs: s.directCount[p], direct_masks: s.directMasks[p].base,
             direct_neurons: s.directNeurons[p].base, direct_levels: s.directLevels[p].base, dense: s.denseCount[p],
-            dense_examples: s.denseExample[p].base, dense_neurons: s.denseNeuron[p].base, dense_levels: s.denseFires[p].base,
-            terms: terms.baseAddress, term_count: terms.count, temperature: table.temperature, shift_nats: table.shiftNats,
+            dense_examples: s.denseExample[p].base, dense_neurons: s.denseNeuron[p].base,
+            dense_levels: s.denseFires[p].base,
+            terms: terms.baseAddress, term_count: terms.count, temperature: table.temperature,
+            shift_nats: table.shiftNats,
             row: s.changedRow.base, units_delta: 0, correct_delta: 0, examples_done: 0, changes: 0)
         kernels.pointee.level_outputs(&job)
         s.operations &+= classes &* (job.changes &+ 2 &* job.examples_done)

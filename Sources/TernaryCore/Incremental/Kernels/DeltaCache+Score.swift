@@ -17,16 +17,20 @@ extension DeltaCache {
             let steps = s.range(s.stepLayer, count: s.stepCount, layer: l, from: &step)
             if l == layerCount - 1 {
                 guard !trits.isEmpty || previousChanged else { break }
-                let delta = isLevels ? levelOutputDelta(layer: l, trits: trits, previousChanged: previousChanged, scratch: s)
+                let delta =
+                    isLevels
+                    ? levelOutputDelta(layer: l, trits: trits, previousChanged: previousChanged, scratch: s)
                     : outputDelta(layer: l, trits: trits, previousChanged: previousChanged, scratch: s)
                 return (totalUnits &+ delta.units, totalCorrect &+ delta.correct)
             }
             if isLevels {
                 let newStep = steps.isEmpty ? nil : s.stepValue[steps.upperBound - 1]
-                previousChanged = levelHidden(layer: l, trits: trits, thresholds: thresholds, step: newStep,
-                                              previousChanged: previousChanged, scratch: s)
+                previousChanged = levelHidden(
+                    layer: l, trits: trits, thresholds: thresholds, step: newStep,
+                    previousChanged: previousChanged, scratch: s)
             } else {
-                previousChanged = signHidden(layer: l, trits: trits, thresholds: thresholds, previousChanged: previousChanged, scratch: s)
+                previousChanged = signHidden(
+                    layer: l, trits: trits, thresholds: thresholds, previousChanged: previousChanged, scratch: s)
             }
             // Nothing below changes: later moves still count (an output or later-layer move).
             if !previousChanged && trit == s.tritCount && threshold == s.thresholdCount && step == s.stepCount { break }
@@ -37,7 +41,9 @@ extension DeltaCache {
     /// The change of the totals at the output layer `l` (sign path): new logits and losses of
     /// the examples with a changed input (`previousChanged`) or, with output trit moves `trits`,
     /// of every example.
-    func outputDelta(layer l: Int, trits: Range<Int>, previousChanged: Bool, scratch s: DeltaScratch) -> (units: Int64, correct: Int) {
+    func outputDelta(
+        layer l: Int, trits: Range<Int>, previousChanged: Bool, scratch s: DeltaScratch
+    ) -> (units: Int64, correct: Int) {
         let B = exampleCount, Bw = words
         let tritStart = trits.lowerBound, tritEnd = trits.upperBound
         var deltaUnits: Int64 = 0, deltaCorrect = 0
@@ -50,8 +56,9 @@ extension DeltaCache {
         var pending = 0
         s.reservePending(B)
         func visit(_ b: Int) {
-            let loss = outputLoss(example: b, layer: l, trits: tritStart..<tritEnd, changed: changed,
-                                  cursor: &cursor, logits: z, scratch: s)
+            let loss = outputLoss(
+                example: b, layer: l, trits: tritStart..<tritEnd, changed: changed,
+                cursor: &cursor, logits: z, scratch: s)
             s.pendingGaps.base[pending] = loss.top &- loss.labelLogit
             s.pendingNormalisers.base[pending] = loss.normaliser
             pending &+= 1
@@ -85,8 +92,9 @@ extension DeltaCache {
     /// the scratch), eight `log`s at a time in the `loss_units` kernel.
     func pendingUnits(_ count: Int, scratch s: DeltaScratch) -> Int64 {
         guard count > 0 else { return 0 }
-        kernels.pointee.loss_units(s.pendingGaps.base, s.pendingNormalisers.base, count, table.temperature,
-                                   table.shiftNats, s.pendingUnits.base)
+        kernels.pointee.loss_units(
+            s.pendingGaps.base, s.pendingNormalisers.base, count, table.temperature,
+            table.shiftNats, s.pendingUnits.base)
         var total: Int64 = 0
         for i in 0..<count { total &+= s.pendingUnits.base[i] }
         return total
@@ -96,7 +104,9 @@ extension DeltaCache {
     /// with trit or threshold moves, over the batch) and the flips of the examples whose inputs
     /// changed (`previousChanged`: every neuron, from the cached sums). Returns whether any
     /// example of the layer flips.
-    func signHidden(layer l: Int, trits: Range<Int>, thresholds: Range<Int>, previousChanged: Bool, scratch s: DeltaScratch) -> Bool {
+    func signHidden(
+        layer l: Int, trits: Range<Int>, thresholds: Range<Int>, previousChanged: Bool, scratch s: DeltaScratch
+    ) -> Bool {
         let B = exampleCount, Bw = words, Bp = padded, n = sizes[l + 1]
         let tritStart = trits.lowerBound, tritEnd = trits.upperBound
         let thresholdStart = thresholds.lowerBound, thresholdEnd = thresholds.upperBound
@@ -107,8 +117,10 @@ extension DeltaCache {
         // Direct neurons: merge the rows of trit moves and the neurons of threshold moves.
         var t = tritStart, h = thresholdStart, every = 0
         s.directCount[l] = 0
-        while let (k, rows, theta) = nextDirect(layer: l, trits: trits, thresholds: thresholds, trit: &t, threshold: &h,
-                                                 every: &every, everyNeuron: false, scratch: s) {
+        while let (k, rows, theta) = nextDirect(
+            layer: l, trits: trits, thresholds: thresholds, trit: &t, threshold: &h,
+            every: &every, everyNeuron: false, scratch: s)
+        {
             let mask = s.directMasks[l].base + s.directCount[l] &* Bw
             if l == 0 && context > 0 && s.thetaMoved.base[k] == 0 {
                 tokenFlips(neuron: k, trits: rows, theta: theta, scratch: s, out: mask)
@@ -131,7 +143,8 @@ extension DeltaCache {
                 addColumns(layer: l, count: count, into: delta, width: n, scratch: s)
                 for t in tritStart..<tritEnd {
                     let j = Int(s.tritColumn[t])
-                    delta[Int(s.tritRow[t])] &+= scaled(newSign(layer: l - 1, neuron: j, example: b, changes: count, scratch: s), s.tritDelta[t])
+                    delta[Int(s.tritRow[t])] &+= scaled(
+                        newSign(layer: l - 1, neuron: j, example: b, changes: count, scratch: s), s.tritDelta[t])
                 }
                 let sumColumn = sums[l].base + b
                 for k in 0..<n where delta[k] != 0 || s.thetaMoved.base[k] != 0 {
@@ -154,15 +167,19 @@ extension DeltaCache {
     /// merged; the cursors `t`, `h`, `every` advance): its neuron, its trit moves and its
     /// threshold (a moved one is also marked in `s.thetaMoved`). Nil after the last.
     @inline(__always)
-    func nextDirect(layer l: Int, trits: Range<Int>, thresholds: Range<Int>, trit t: inout Int, threshold h: inout Int,
-                    every: inout Int, everyNeuron: Bool, scratch s: DeltaScratch) -> (neuron: Int, rows: Range<Int>, theta: Int32)? {
+    func nextDirect(
+        layer l: Int, trits: Range<Int>, thresholds: Range<Int>, trit t: inout Int, threshold h: inout Int,
+        every: inout Int, everyNeuron: Bool, scratch s: DeltaScratch
+    ) -> (neuron: Int, rows: Range<Int>, theta: Int32)? {
         let k: Int
         if everyNeuron {
             guard every < sizes[l + 1] else { return nil }
             k = every
             every += 1
         } else {
-            k = min(t < trits.upperBound ? Int(s.tritRow[t]) : Int.max, h < thresholds.upperBound ? Int(s.thresholdNeuron[h]) : Int.max)
+            k = min(
+                t < trits.upperBound ? Int(s.tritRow[t]) : Int.max,
+                h < thresholds.upperBound ? Int(s.thresholdNeuron[h]) : Int.max)
             guard k != Int.max else { return nil }
         }
         let start = t
@@ -181,8 +198,10 @@ extension DeltaCache {
     /// are `trits` (its units left 0: the caller computes them in bulk): from its kept normaliser
     /// when its inputs did not change (`outputMoves`), else from new logits built in `z` (O(C)
     /// per changed input).
-    func outputLoss(example b: Int, layer l: Int, trits: Range<Int>, changed: UnsafeMutablePointer<UInt64>?,
-                    cursor: inout Int, logits z: UnsafeMutablePointer<Int32>, scratch s: DeltaScratch) -> ExampleLoss {
+    func outputLoss(
+        example b: Int, layer l: Int, trits: Range<Int>, changed: UnsafeMutablePointer<UInt64>?,
+        cursor: inout Int, logits z: UnsafeMutablePointer<Int32>, scratch s: DeltaScratch
+    ) -> ExampleLoss {
         let C = classes
         var count = 0
         if let changed, changed[b >> 6] >> UInt64(b & 63) & 1 == 1 {
@@ -201,7 +220,8 @@ extension DeltaCache {
             let v = l == 0 ? inputValue(j, b) : newSign(layer: l - 1, neuron: j, example: b, changes: count, scratch: s)
             z[Int(s.tritRow[t])] &+= scaled(v, s.tritDelta[t])
         }
-        return table.exampleLoss(z, classes: C, label: Int(labels.base[b]), table: terms, kernels: kernels, withUnits: false)
+        return table.exampleLoss(
+            z, classes: C, label: Int(labels.base[b]), table: terms, kernels: kernels, withUnits: false)
     }
 
     /// The loss parts of the examples set in `changed` at the output layer `l` under a candidate
@@ -244,7 +264,9 @@ extension DeltaCache {
     /// O(1) per moved row. Nil when a moved logit rises above the top or the top class falls (the
     /// top may change: the caller recomputes the example in O(C)).
     @inline(__always)
-    func outputMoves(example b: Int, layer l: Int, trits: Range<Int>, scratch s: DeltaScratch, withUnits: Bool = true) -> ExampleLoss? {
+    func outputMoves(
+        example b: Int, layer l: Int, trits: Range<Int>, scratch s: DeltaScratch, withUnits: Bool = true
+    ) -> ExampleLoss? {
         let row = logits.base + b &* classes
         let label = Int(labels.base[b])
         var top = tops.base[b], best = bests.base[b], sum = normalisers.base[b]
@@ -266,8 +288,9 @@ extension DeltaCache {
             sum = sum &- table.term(top &- old, terms) &+ table.term(top &- new, terms)
             if r == label { labelLogit = new }
         }
-        return ExampleLoss(units: withUnits ? table.units(top: top, labelLogit: labelLogit, normaliser: sum) : 0,
-                           correct: Int(best) == label, top: top, best: best, normaliser: sum, labelLogit: labelLogit)
+        return ExampleLoss(
+            units: withUnits ? table.units(top: top, labelLogit: labelLogit, normaliser: sum) : 0,
+            correct: Int(best) == label, top: top, best: best, normaliser: sum, labelLogit: labelLogit)
     }
 
     /// `outputMoves` for every example not in `skip`, eight at a time (the `output_moves` kernel,
@@ -275,8 +298,10 @@ extension DeltaCache {
     /// With `store`, their new losses and parts are written to the cache (the caller adds the
     /// change to the totals). Examples the O(1) update cannot score are left in `s.fallback`
     /// (`fallbacks` of them) for the caller's O(C) path.
-    func outputMovesKernel(layer l: Int, trits: Range<Int>, skip: UnsafeMutablePointer<UInt64>?, store: Bool,
-                           scratch s: DeltaScratch) -> (units: Int64, correct: Int, handled: Int, fallbacks: Int) {
+    func outputMovesKernel(
+        layer l: Int, trits: Range<Int>, skip: UnsafeMutablePointer<UInt64>?, store: Bool,
+        scratch s: DeltaScratch
+    ) -> (units: Int64, correct: Int, handled: Int, fallbacks: Int) {
         s.moveSigns.reserve(trits.count, value: nil)
         s.moveLevels.reserve(trits.count, value: nil)
         s.fallback.reserve(exampleCount, value: 0)
@@ -295,7 +320,8 @@ extension DeltaCache {
             skip: skip.map { UnsafePointer($0) }, moves: trits.count, rows: s.tritRow.base + trits.lowerBound,
             deltas: s.tritDelta.base + trits.lowerBound, signs: UnsafePointer(s.moveSigns.base),
             levels: isLevels ? UnsafePointer(s.moveLevels.base) : nil,
-            terms: terms.baseAddress, term_count: terms.count, temperature: table.temperature, shift_nats: table.shiftNats,
+            terms: terms.baseAddress, term_count: terms.count, temperature: table.temperature,
+            shift_nats: table.shiftNats,
             store_bests: store ? bests.base : nil, store_normalisers: store ? normalisers.base : nil,
             store_units: store ? units.base : nil, store_correct: store ? correct.base : nil,
             store_label_logits: store ? labelLogits.base : nil,
@@ -315,8 +341,10 @@ extension DeltaCache {
     /// The flip mask of hidden neuron `k` of layer `l` over the batch, with its trit moves
     /// `trits` (ranges of the scratch's normalised moves) and threshold `theta`; examples in
     /// `exclude` (recomputed densely) and padding are cleared. 16 examples per vector.
-    func batchFlips(layer l: Int, neuron k: Int, trits: Range<Int>, theta: Int32,
-                    exclude: UnsafePointer<UInt64>?, scratch s: DeltaScratch, out: UnsafeMutablePointer<UInt64>) {
+    func batchFlips(
+        layer l: Int, neuron k: Int, trits: Range<Int>, theta: Int32,
+        exclude: UnsafePointer<UInt64>?, scratch s: DeltaScratch, out: UnsafeMutablePointer<UInt64>
+    ) {
         let Bw = words, Bp = padded
         let row = UnsafeRawPointer(sums[l].base + k &* Bp)
         let old = bits[l].base + k &* Bw
@@ -335,7 +363,8 @@ extension DeltaCache {
                         v = firstInputs(j, base)
                     } else {
                         let h = UInt32(truncatingIfNeeded: bits[l - 1].base[j &* Bw &+ w] >> UInt64(q &* 16))
-                        v = SIMD16<Int32>(repeating: -1).replacing(with: 1, where: (SIMD16<UInt32>(repeating: h) & lanes) .!= none)
+                        v = SIMD16<Int32>(repeating: -1).replacing(
+                            with: 1, where: (SIMD16<UInt32>(repeating: h) & lanes) .!= none)
                     }
                     if delta == 2 || delta == -2 { v &<<= 1 }
                     sum = delta > 0 ? sum &+ v : sum &- v
@@ -355,10 +384,13 @@ extension DeltaCache {
     func firstInputs(_ j: Int, _ base: Int) -> SIMD16<Int32> {
         if context > 0 {
             let column = SIMD16<Int32>(repeating: Int32(j))
-            let held = UnsafeRawPointer(windows.base + ((j / vocabulary) &* padded &+ base)).loadUnaligned(as: SIMD16<Int32>.self)
+            let held = UnsafeRawPointer(windows.base + ((j / vocabulary) &* padded &+ base)).loadUnaligned(
+                as: SIMD16<Int32>.self)
             return SIMD16<Int32>().replacing(with: 1, where: held .== column)
         }
-        return SIMD16<Int32>(truncatingIfNeeded: UnsafeRawPointer(inputs.base + (j &* padded &+ base)).loadUnaligned(as: SIMD16<UInt8>.self))
+        return SIMD16<Int32>(
+            truncatingIfNeeded: UnsafeRawPointer(inputs.base + (j &* padded &+ base)).loadUnaligned(
+                as: SIMD16<UInt8>.self))
     }
 
     /// The flip mask of first-layer neuron `k` of a token network whose threshold does not move,
@@ -366,7 +398,9 @@ extension DeltaCache {
     /// visited (their sum changes by the deltas of the moved columns their window holds); every
     /// other example keeps its sum and its sign. Cost: the examples of those columns, plus
     /// O(B / 64) words to clear the mask.
-    func tokenFlips(neuron k: Int, trits: Range<Int>, theta: Int32, scratch s: DeltaScratch, out: UnsafeMutablePointer<UInt64>) {
+    func tokenFlips(
+        neuron k: Int, trits: Range<Int>, theta: Int32, scratch s: DeltaScratch, out: UnsafeMutablePointer<UInt64>
+    ) {
         let Bw = words, Bp = padded
         out.initialize(repeating: 0, count: Bw)
         let (count, listed) = tokenDeltas(trits: trits, scratch: s)
@@ -400,7 +434,10 @@ extension DeltaCache {
                 let b = Int(indexExamples.base[i])
                 // An example may be listed twice when deltas cancel; its second visit finds
                 // its sum unchanged and leaves the mask (or level) as the first set it.
-                if acc[b] == 0 { touched[count] = Int32(b); count &+= 1 }
+                if acc[b] == 0 {
+                    touched[count] = Int32(b)
+                    count &+= 1
+                }
                 acc[b] &+= delta
             }
         }
@@ -440,7 +477,9 @@ extension DeltaCache {
     /// `into[k] += 2 * sign * W_l[k][j]` for every gathered change (j, sign): the sums of weight
     /// layer `l` after its inputs flip (from -sign to sign).
     @inline(__always)
-    func addColumns(layer l: Int, count: Int, into target: UnsafeMutablePointer<Int32>, width n: Int, scratch s: DeltaScratch) {
+    func addColumns(
+        layer l: Int, count: Int, into target: UnsafeMutablePointer<Int32>, width n: Int, scratch s: DeltaScratch
+    ) {
         let columns = self.columns[l - 1].base
         for i in 0..<count {
             let column = columns + Int(s.changeNeuron.base[i]) &* n

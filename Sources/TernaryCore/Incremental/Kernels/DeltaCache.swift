@@ -115,7 +115,9 @@ final class DeltaCache {
         levels = (0..<(layerCount - 1)).map { _ in DeltaBuffer(count: 1, value: 0) }
         // 16 spare entries: the `level_outputs` kernel reads a column or a row of logits as one
         // 16-lane vector when there are at most 16 classes (the lanes past them are ignored).
-        columns = (1..<max(1, layerCount)).map { DeltaBuffer(count: layerSizes[$0] * layerSizes[$0 + 1] + 16, value: 0) }
+        columns = (1..<max(1, layerCount)).map {
+            DeltaBuffer(count: layerSizes[$0] * layerSizes[$0 + 1] + 16, value: 0)
+        }
         thresholds = (0..<(layerCount - 1)).map { DeltaBuffer(count: layerSizes[$0 + 1], value: 0) }
     }
 
@@ -125,10 +127,19 @@ final class DeltaCache {
         for buffer in levels { buffer.free() }
         for buffer in columns { buffer.free() }
         for buffer in thresholds { buffer.free() }
-        inputs.free(); logits.free(); units.free(); correct.free(); labels.free()
-        tops.free(); bests.free(); normalisers.free(); labelLogits.free()
+        inputs.free()
+        logits.free()
+        units.free()
+        correct.free()
+        labels.free()
+        tops.free()
+        bests.free()
+        normalisers.free()
+        labelLogits.free()
         terms.deallocate()
-        windows.free(); indexStart.free(); indexExamples.free()
+        windows.free()
+        indexStart.free()
+        indexExamples.free()
     }
 
     /// Input `j` of example `b`: its byte, or for token inputs 1 when the window has column `j`.
@@ -167,23 +178,38 @@ final class DeltaCache {
         exampleCount = B
         words = max(1, (B + 63) / 64)
         let Bp = padded
-        inputs.free(); inputs = DeltaBuffer(count: context > 0 ? 1 : sizes[0] * Bp, value: 0)
-        windows.free(); windows = DeltaBuffer(count: context * Bp, value: -1)
-        indexStart.free(); indexStart = DeltaBuffer(count: context > 0 ? sizes[0] + 1 : 1, value: 0)
-        indexExamples.free(); indexExamples = DeltaBuffer(count: B * context, value: 0)
+        inputs.free()
+        inputs = DeltaBuffer(count: context > 0 ? 1 : sizes[0] * Bp, value: 0)
+        windows.free()
+        windows = DeltaBuffer(count: context * Bp, value: -1)
+        indexStart.free()
+        indexStart = DeltaBuffer(count: context > 0 ? sizes[0] + 1 : 1, value: 0)
+        indexExamples.free()
+        indexExamples = DeltaBuffer(count: B * context, value: 0)
         for l in 0..<(layerCount - 1) {
-            sums[l].free(); sums[l] = DeltaBuffer(count: sizes[l + 1] * Bp, value: 0)
-            bits[l].free(); bits[l] = DeltaBuffer(count: isLevels ? 1 : sizes[l + 1] * words, value: 0)
-            levels[l].free(); levels[l] = DeltaBuffer(count: isLevels ? sizes[l + 1] * Bp : 1, value: 0)
+            sums[l].free()
+            sums[l] = DeltaBuffer(count: sizes[l + 1] * Bp, value: 0)
+            bits[l].free()
+            bits[l] = DeltaBuffer(count: isLevels ? 1 : sizes[l + 1] * words, value: 0)
+            levels[l].free()
+            levels[l] = DeltaBuffer(count: isLevels ? sizes[l + 1] * Bp : 1, value: 0)
         }
-        logits.free(); logits = DeltaBuffer(count: B * classes + 16, value: 0)
-        units.free(); units = DeltaBuffer(count: B, value: 0)
-        correct.free(); correct = DeltaBuffer(count: B, value: 0)
-        tops.free(); tops = DeltaBuffer(count: B, value: 0)
-        bests.free(); bests = DeltaBuffer(count: B, value: 0)
-        normalisers.free(); normalisers = DeltaBuffer(count: B, value: 0)
-        labelLogits.free(); labelLogits = DeltaBuffer(count: B, value: 0)
-        labels.free(); labels = DeltaBuffer(count: B, value: 0)
+        logits.free()
+        logits = DeltaBuffer(count: B * classes + 16, value: 0)
+        units.free()
+        units = DeltaBuffer(count: B, value: 0)
+        correct.free()
+        correct = DeltaBuffer(count: B, value: 0)
+        tops.free()
+        tops = DeltaBuffer(count: B, value: 0)
+        bests.free()
+        bests = DeltaBuffer(count: B, value: 0)
+        normalisers.free()
+        normalisers = DeltaBuffer(count: B, value: 0)
+        labelLogits.free()
+        labelLogits = DeltaBuffer(count: B, value: 0)
+        labels.free()
+        labels = DeltaBuffer(count: B, value: 0)
     }
 
     /// Takes the batch shape of `source` (buffers reallocated; contents to be copied).
@@ -194,8 +220,11 @@ final class DeltaCache {
     /// A full evaluation of `network` on the examples (`features` row-major, `n0` bytes each; or
     /// with `context > 0`, token inputs: `tokenColumns` row-major, `context` columns each):
     /// every cached value from scratch, neurons in parallel on `workers` threads.
-    func rebuild(_ network: TernaryNetwork, features: UnsafeBufferPointer<UInt8>, tokenColumns: UnsafeBufferPointer<Int32>? = nil,
-                 context newContext: Int = 0, labels exampleLabels: [Int], workers: Int) {
+    func rebuild(
+        _ network: TernaryNetwork, features: UnsafeBufferPointer<UInt8>,
+        tokenColumns: UnsafeBufferPointer<Int32>? = nil,
+        context newContext: Int = 0, labels exampleLabels: [Int], workers: Int
+    ) {
         self.network = network
         let B = exampleLabels.count
         let levelsNetwork = network.activation.isLevels && layerCount > 1
@@ -276,46 +305,54 @@ final class DeltaCache {
         let rowLevels = UncheckedSendable(isOutput || !isLevels ? nil : levels[l].base)
         let step = isOutput ? 1 : network.steps[l], activation = network.activation
         let theta = UncheckedSendable(isOutput ? nil : thresholds[l].base)
-        Parallel.run(items: n, workers: workers, local: { k, _ in
-            // One neuron over the batch: a row of Bp Int32 sums, then its sign bits.
-            let row = UnsafeMutablePointer<Int32>.allocate(capacity: Bp)
-            defer { row.deallocate() }
-            row.initialize(repeating: 0, count: Bp)
-            if (l == 0 && self.context > 0 && !isOutput) || l >= 1 {
-                // In place already (tokenSums, signSums).
-                row.update(from: target.value!.advanced(by: k &* Bp), count: Bp)
-            } else if l == 0 && self.context > 0 {
-                // Token inputs straight to the logits: the class's dense row, K lookups per example.
-                let weights = UnsafeMutablePointer<Int32>.allocate(capacity: fanIn)
-                defer { weights.deallocate() }
-                for j in 0..<fanIn { weights[j] = Int32(matrix[k, j]) }
-                for p in 0..<self.context {
-                    let column = self.windows.base + p &* Bp
-                    for b in 0..<B { row[b] &+= weights[Int(column[b])] }
+        Parallel.run(
+            items: n, workers: workers,
+            local: { k, _ in
+                // One neuron over the batch: a row of Bp Int32 sums, then its sign bits.
+                let row = UnsafeMutablePointer<Int32>.allocate(capacity: Bp)
+                defer { row.deallocate() }
+                row.initialize(repeating: 0, count: Bp)
+                if (l == 0 && self.context > 0 && !isOutput) || l >= 1 {
+                    // In place already (tokenSums, signSums).
+                    row.update(from: target.value!.advanced(by: k &* Bp), count: Bp)
+                } else if l == 0 && self.context > 0 {
+                    // Token inputs straight to the logits: the class's dense row, K lookups per example.
+                    let weights = UnsafeMutablePointer<Int32>.allocate(capacity: fanIn)
+                    defer { weights.deallocate() }
+                    for j in 0..<fanIn { weights[j] = Int32(matrix[k, j]) }
+                    for p in 0..<self.context {
+                        let column = self.windows.base + p &* Bp
+                        for b in 0..<B { row[b] &+= weights[Int(column[b])] }
+                    }
                 }
-            }
-            for j in 0..<fanIn where l == 0 && self.context == 0 {
-                let w = matrix[k, j]
-                if w == 0 { continue }
-                let column = self.inputs.base + j &* Bp
-                if w > 0 { for b in 0..<Bp { row[b] &+= Int32(column[b]) } } else { for b in 0..<Bp { row[b] &-= Int32(column[b]) } }
-            }
-            if isOutput {
-                for b in 0..<B { outputs.value[b &* n &+ k] = row[b] }
-            } else {
-                target.value!.advanced(by: k &* Bp).update(from: row, count: Bp)
-                let t = theta.value![k]
-                if let out = rowLevels.value {
-                    for b in 0..<Bp { out[k &* Bp &+ b] = UInt8(activation.value(sum: row[b], threshold: t, step: step)) }
-                    return
+                for j in 0..<fanIn where l == 0 && self.context == 0 {
+                    let w = matrix[k, j]
+                    if w == 0 { continue }
+                    let column = self.inputs.base + j &* Bp
+                    if w > 0 {
+                        for b in 0..<Bp { row[b] &+= Int32(column[b]) }
+                    } else {
+                        for b in 0..<Bp { row[b] &-= Int32(column[b]) }
+                    }
                 }
-                for w in 0..<self.words {
-                    var word: UInt64 = 0
-                    for i in 0..<64 where row[w &* 64 &+ i] >= t { word |= 1 << UInt64(i) }
-                    rowBits.value![k &* self.words &+ w] = word
+                if isOutput {
+                    for b in 0..<B { outputs.value[b &* n &+ k] = row[b] }
+                } else {
+                    target.value!.advanced(by: k &* Bp).update(from: row, count: Bp)
+                    let t = theta.value![k]
+                    if let out = rowLevels.value {
+                        for b in 0..<Bp {
+                            out[k &* Bp &+ b] = UInt8(activation.value(sum: row[b], threshold: t, step: step))
+                        }
+                        return
+                    }
+                    for w in 0..<self.words {
+                        var word: UInt64 = 0
+                        for i in 0..<64 where row[w &* 64 &+ i] >= t { word |= 1 << UInt64(i) }
+                        rowBits.value![k &* self.words &+ w] = word
+                    }
                 }
-            }
-        })
+            })
     }
 
     /// Every example's loss and correctness from its logits, and the totals.
@@ -345,25 +382,31 @@ final class DeltaCache {
         let threads = max(1, min(workers, tiles))
         let accumulators = UnsafeMutablePointer<Int32>.allocate(capacity: threads &* 16 &* lanes)
         let windowBuffers = UnsafeMutablePointer<Int32>.allocate(capacity: threads &* K)
-        defer { accumulators.deallocate(); windowBuffers.deallocate() }
+        defer {
+            accumulators.deallocate()
+            windowBuffers.deallocate()
+        }
         accumulators.initialize(repeating: 0, count: threads &* 16 &* lanes)
         windowBuffers.initialize(repeating: 0, count: threads &* K)
         let scratch = UncheckedSendable((accumulators, windowBuffers))
-        Parallel.run(items: tiles, workers: threads, local: { tile, worker in
-            let accumulator = scratch.value.0 + worker &* 16 &* lanes
-            let window = scratch.value.1 + worker &* K
-            accumulator.update(repeating: 0, count: 16 &* lanes)
-            for e in 0..<16 {
-                let b = tile &* 16 &+ e
-                guard b < B else { break }
-                for p in 0..<K { window[p] = self.windows.base[p &* Bp &+ b] }
-                tokenSum(window: window, context: K, columns: weights.value, rows: n, into: accumulator + e &* lanes)
-            }
-            for k in 0..<n {
-                let out = target.value + (k &* Bp &+ tile &* 16)
-                for e in 0..<16 { out[e] = accumulator[e &* lanes &+ k] }
-            }
-        })
+        Parallel.run(
+            items: tiles, workers: threads,
+            local: { tile, worker in
+                let accumulator = scratch.value.0 + worker &* 16 &* lanes
+                let window = scratch.value.1 + worker &* K
+                accumulator.update(repeating: 0, count: 16 &* lanes)
+                for e in 0..<16 {
+                    let b = tile &* 16 &+ e
+                    guard b < B else { break }
+                    for p in 0..<K { window[p] = self.windows.base[p &* Bp &+ b] }
+                    tokenSum(
+                        window: window, context: K, columns: weights.value, rows: n, into: accumulator + e &* lanes)
+                }
+                for k in 0..<n {
+                    let out = target.value + (k &* Bp &+ tile &* 16)
+                    for e in 0..<16 { out[e] = accumulator[e &* lanes &+ k] }
+                }
+            })
     }
 
     /// The sums of weight layer `l >= 1` from the signs of hidden layer `l - 1`, 64 examples (one
@@ -397,26 +440,29 @@ final class DeltaCache {
         defer { accumulators.deallocate() }
         accumulators.initialize(repeating: 0, count: threads &* 64 &* lanes)
         let scratch = UncheckedSendable(accumulators)
-        Parallel.run(items: Bw, workers: threads, local: { w, worker in
-            let accumulator = scratch.value + worker &* 64 &* lanes
-            for e in 0..<64 { (accumulator + e &* lanes).update(from: origin.value, count: lanes) }
-            for j in 0..<fanIn {
-                var word = signs.value[j &* Bw &+ w]
-                let add = weights.value + j &* lanes
-                while word != 0 {
-                    let sums = accumulator + word.trailingZeroBitCount &* lanes
-                    word &= word &- 1
-                    var k = 0
-                    while k < lanes {
-                        let v = SIMD16<Int32>(truncatingIfNeeded: UnsafeRawPointer(add + k).loadUnaligned(as: SIMD16<Int8>.self))
-                        let at = UnsafeMutableRawPointer(sums + k)
-                        at.storeBytes(of: at.loadUnaligned(as: SIMD16<Int32>.self) &+ v, as: SIMD16<Int32>.self)
-                        k &+= 16
+        Parallel.run(
+            items: Bw, workers: threads,
+            local: { w, worker in
+                let accumulator = scratch.value + worker &* 64 &* lanes
+                for e in 0..<64 { (accumulator + e &* lanes).update(from: origin.value, count: lanes) }
+                for j in 0..<fanIn {
+                    var word = signs.value[j &* Bw &+ w]
+                    let add = weights.value + j &* lanes
+                    while word != 0 {
+                        let sums = accumulator + word.trailingZeroBitCount &* lanes
+                        word &= word &- 1
+                        var k = 0
+                        while k < lanes {
+                            let v = SIMD16<Int32>(
+                                truncatingIfNeeded: UnsafeRawPointer(add + k).loadUnaligned(as: SIMD16<Int8>.self))
+                            let at = UnsafeMutableRawPointer(sums + k)
+                            at.storeBytes(of: at.loadUnaligned(as: SIMD16<Int32>.self) &+ v, as: SIMD16<Int32>.self)
+                            k &+= 16
+                        }
                     }
                 }
-            }
-            self.storeTile(accumulator, word: w, lanes: lanes, layer: l)
-        })
+                self.storeTile(accumulator, word: w, lanes: lanes, layer: l)
+            })
     }
 
     /// Writes the sums of weight layer `l` for the 64 examples of word `w` from `accumulator`
@@ -440,8 +486,10 @@ final class DeltaCache {
     /// Recomputes example `b`'s loss from its cached logits (O(C)), stores it and its parts, and
     /// updates the totals.
     func storeLoss(of b: Int) {
-        store(table.exampleLoss(logits.base + b &* classes, classes: classes, label: Int(labels.base[b]), table: terms,
-                                kernels: kernels), of: b)
+        store(
+            table.exampleLoss(
+                logits.base + b &* classes, classes: classes, label: Int(labels.base[b]), table: terms,
+                kernels: kernels), of: b)
     }
 
     /// Stores example `b`'s loss and its parts, and updates the totals.

@@ -145,7 +145,10 @@ final class DeltaScratch {
     }
 
     deinit {
-        for buffer in [tritLayer, tritRow, tritColumn, tritDelta, thresholdLayer, thresholdNeuron, thresholdValue, stepLayer, stepValue] {
+        for buffer in [
+            tritLayer, tritRow, tritColumn, tritDelta, thresholdLayer, thresholdNeuron, thresholdValue, stepLayer,
+            stepValue,
+        ] {
             buffer.free()
         }
         for buffer in directLevels { buffer.free() }
@@ -153,11 +156,26 @@ final class DeltaScratch {
         for buffer in directMasks { buffer.free() }
         for buffer in changedMask { buffer.free() }
         for buffer in denseFires { buffer.free() }
-        thetaMoved.free(); thetaNew.free(); delta.free(); logits.free(); changeNeuron.free(); changeSign.free()
-        exampleDelta.free(); touched.free(); moveSigns.free(); moveLevels.free(); fallback.free()
-        pendingGaps.free(); pendingNormalisers.free(); pendingUnits.free()
-        changedExamples.free(); changedStarts.free(); changedNeurons.free(); changedSigns.free()
-        pendingBests.free(); changedRow.free()
+        thetaMoved.free()
+        thetaNew.free()
+        delta.free()
+        logits.free()
+        changeNeuron.free()
+        changeSign.free()
+        exampleDelta.free()
+        touched.free()
+        moveSigns.free()
+        moveLevels.free()
+        fallback.free()
+        pendingGaps.free()
+        pendingNormalisers.free()
+        pendingUnits.free()
+        changedExamples.free()
+        changedStarts.free()
+        changedNeurons.free()
+        changedSigns.free()
+        pendingBests.free()
+        changedRow.free()
     }
 
     /// Room for a token neuron's per-example deltas (`padded` examples, zero) and `listed` visits.
@@ -167,11 +185,15 @@ final class DeltaScratch {
     }
 
     func reserveMoves(_ m: Int) {
-        tritLayer.reserve(m, value: 0); tritRow.reserve(m, value: 0)
-        tritColumn.reserve(m, value: 0); tritDelta.reserve(m, value: 0)
-        thresholdLayer.reserve(m, value: 0); thresholdNeuron.reserve(m, value: 0)
+        tritLayer.reserve(m, value: 0)
+        tritRow.reserve(m, value: 0)
+        tritColumn.reserve(m, value: 0)
+        tritDelta.reserve(m, value: 0)
+        thresholdLayer.reserve(m, value: 0)
+        thresholdNeuron.reserve(m, value: 0)
         thresholdValue.reserve(m, value: 0)
-        stepLayer.reserve(m, value: 0); stepValue.reserve(m, value: 0)
+        stepLayer.reserve(m, value: 0)
+        stepValue.reserve(m, value: 0)
     }
 
     /// The moves of `layer` in a list sorted by layer (`layers`, `count` of them), from `cursor`
