@@ -102,14 +102,14 @@ struct StartStopTests {
         .deletingLastPathComponent().appendingPathComponent("experiments/data/kjv-pentateuch.txt").path
 
     /// `local`, `es` and a text `local` arm whose first step (the start and the cache on a large
-    /// fitness batch) takes about 3 s with the release binary on 2 cores (2 s for the debug
-    /// binary, with smaller sizes and the first 150,000 characters of the text, written to
+    /// fitness batch) takes about 3 s with the release binary on 2 cores (several seconds for the
+    /// debug binary, with smaller sizes and the first 150,000 characters of the text, written to
     /// `textPath`); `budget` replaces the budget of 3 steps.
     static func firstStepConfigs(
         release: Bool, textPath: String, budget: String? = nil
     ) throws -> [(name: String, text: String)] {
         let (examples, batch, hidden, textHidden, textBatch) =
-            release ? (80_000, 50_000, 1024, 512, 300_000) : (20_000, 10_000, 256, 64, 20_000)
+            release ? (80_000, 50_000, 1024, 512, 300_000) : (40_000, 20_000, 512, 128, 40_000)
         let corpus = try String(contentsOfFile: kjv, encoding: .utf8)
         try (release ? corpus : String(corpus.prefix(150_000))).write(
             toFile: textPath, atomically: true, encoding: .utf8)
