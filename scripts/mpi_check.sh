@@ -4,7 +4,8 @@
 # wall-clock column, summary.csv without wall-clock columns, and every model byte for byte.
 # experiments/checks/mpi-check.json (digits: local and es data-parallel, the GA split by genomes, STE
 # on every rank) and experiments/checks/mpi-check-text.json (text: local and es, batches that 2 and 3
-# ranks do not divide).
+# ranks do not divide), and experiments/checks/mpi-check-levels.json (digits with two hidden layers
+# of 4-bit activations, every arm).
 #
 #   scripts/mpi_check.sh            (needs Open MPI: apt-get install openmpi-bin libopenmpi-dev)
 #
@@ -52,6 +53,7 @@ check() {
 }
 check "$config" digits
 check experiments/checks/mpi-check-text.json text
+check experiments/checks/mpi-check-levels.json levels
 # Resume on another number of processes: cut the 3-process run's last arm and finish it with 2.
 rm -f "$work"/digits-np3/*-seed2.ckpt
 "${mpi[@]}" -n 2 "$binary" resume "$work/digits-np3" --quiet --threads 1 >/dev/null
