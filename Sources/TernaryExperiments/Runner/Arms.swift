@@ -154,6 +154,9 @@ enum ArmKinds {
 
 /// Shared fitness keys of the evolution arms.
 struct FitnessSettings: Sendable {
+    /// The largest threshold step of every evolution arm (read by each kind with its own keys).
+    static let thresholdStepKey = IntegerKey(
+        "threshold_step", 1...1_000_000_000, note: "Q sqrt(n0) / 20", "largest threshold step")
     var fitness: FitnessKind
     var temperature: Double?
     static let fitnessKey = ChoiceKey(
@@ -207,8 +210,7 @@ struct GASettings: ArmSettings {
         static let thresholdRate = NumberKey(
             "threshold_rate", 0...1, default: Mutation.defaultThresholdRate,
             "rate at which a hidden threshold is stepped")
-        static let thresholdStep = IntegerKey(
-            "threshold_step", 1...1_000_000_000, note: "Q sqrt(n0) / 20", "largest threshold step")
+        static let thresholdStep = FitnessSettings.thresholdStepKey
         static let readout = BooleanKey(
             "readout", default: Default.readout, "start every genome from the correlation readout of its output layer")
     }
@@ -354,8 +356,7 @@ struct LocalSettings: ArmSettings {
         static let thresholdProbability = NumberKey(
             "threshold_probability", 0...1, default: Default.thresholdProbability,
             "chance that a candidate steps a hidden threshold instead")
-        static let thresholdStep = IntegerKey(
-            "threshold_step", 1...1_000_000_000, note: "Q sqrt(n0) / 20", "largest threshold step")
+        static let thresholdStep = FitnessSettings.thresholdStepKey
         static let neutral = BooleanKey(
             "neutral", default: Default.acceptNeutral, "also accept a candidate that ties the current point")
         static let greedy = BooleanKey(
@@ -425,8 +426,7 @@ struct ESSettings: ArmSettings {
         static let thresholdProbability = NumberKey(
             "threshold_probability", 0...1, default: Default.thresholdProbability,
             "chance that a perturbed position is a hidden threshold")
-        static let thresholdStep = IntegerKey(
-            "threshold_step", 1...1_000_000_000, note: "Q sqrt(n0) / 20", "largest threshold step")
+        static let thresholdStep = FitnessSettings.thresholdStepKey
         static let voteThreshold = IntegerKey(
             "vote_threshold", 1...1_000_000, default: Default.voteThreshold, "|vote| a position needs to move")
         static let maxMoves = IntegerKey(
