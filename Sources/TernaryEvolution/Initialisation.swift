@@ -66,9 +66,15 @@ extension SearchProblem {
     /// The examples a readout correlates over: the whole train split, or for token inputs
     /// (text; the TernaryCore article Semantics) up to 16,384 evenly spaced windows, not the
     /// whole split (millions of windows times width times classes).
-    func readoutExamples() -> [Int] {
-        guard train.windows != nil && train.count > 16_384 else { return Array(0..<train.count) }
-        return (0..<16_384).map { $0 * train.count / 16_384 }
+    /// When they number at most `readoutSliceLimit`, they are also laid out once here, for
+    /// every block of a population's start to share.
+    func readoutExamples() -> ReadoutExamples {
+        let indices =
+            train.windows != nil && train.count > 16_384
+            ? (0..<16_384).map { $0 * train.count / 16_384 } : Array(0..<train.count)
+        let whole =
+            indices.count > readoutSliceLimit ? nil : indices.count == train.count ? train.all : train.batch(indices)
+        return ReadoutExamples(indices: indices, whole: whole)
     }
 
     /// `genome` with its output layer set from data, without gradients: output trit (c, j) is the
@@ -91,18 +97,19 @@ extension SearchProblem {
     /// them held at once), asking `stop` between slices; each genome's per-class sums of its
     /// activations are integers, so the slices change nothing but the memory and the time.
     func readoutBlock(
-        _ block: inout [TernaryNetwork], zeroFraction: Double, examples: [Int], sums evaluators: LayerSums,
+        _ block: inout [TernaryNetwork], zeroFraction: Double, examples: ReadoutExamples, sums evaluators: LayerSums,
         until stop: StopSignal
     ) -> Bool {
         guard let sizes = block.first?.layerSizes, sizes.count > 2 else { return true }
         let last = sizes.count - 2, width = sizes[last], classes = sizes[last + 1]
-        let slice = max(256, min(16_384, (1 << 24) / (width * block.count)))
+        let slice = max(256, min(readoutSliceLimit, (1 << 24) / (width * block.count)))
         var perClass = [[Int]](repeating: [Int](repeating: 0, count: classes * width), count: block.count)
         let genomes = block
-        for start in stride(from: 0, to: examples.count, by: slice) {
+        let count = examples.indices.count
+        for start in stride(from: 0, to: count, by: slice) {
             if stop.isRaised { return false }
-            let part = Array(examples[start..<min(examples.count, start + slice)])
-            let batch = part.count == train.count ? train.all : train.batch(part)
+            let part = Array(examples.indices[start..<min(count, start + slice)])
+            let batch = part.count == count ? examples.whole ?? train.batch(part) : train.batch(part)
             let sums = evaluators.sums(of: genomes, on: batch, layer: last - 1)
             let labels = part.map { train.labels[$0] }
             Parallel.updateEach(&perClass, workers: threads) { index, counts, _ in
@@ -272,3 +279,13 @@ func orderStatistic(_ values: inout [Int32], index k: Int) -> Int32 {
 
 /// Genomes whose calibration sums are held at once.
 public let calibrationBlock = 64
+
+/// The most examples a readout takes in one slice.
+let readoutSliceLimit = 16_384
+
+/// The examples of a readout (indices into the train split) and, when one slice can hold them,
+/// their batch, laid out once per start.
+struct ReadoutExamples {
+    var indices: [Int]
+    var whole: ExampleBatch?
+}
