@@ -172,11 +172,12 @@ struct StartStopTests {
             let config = try write(text), folder = temporaryPath("budget")
             defer { for path in [config, folder] { try? FileManager.default.removeItem(atPath: path) } }
             #expect(try launch(binary, ["run", config, "--out", folder, "--quiet"]).status == 0, "\(name)")
-            // The training seconds the arm records: the budget plus what could not be cut (the
-            // cache on a new batch), generously bounded on a shared machine.
+            // The training seconds of the arm's last row: the budget plus what could not be cut
+            // (the cache on a new batch), generously bounded on a shared machine. A step cut by the
+            // budget is not counted, so the last row can be that of the step before (2.9 s seen).
             let summary = try String(contentsOfFile: folder + "/summary.csv", encoding: .utf8).split(separator: "\n")
             let wall = try #require(Double(summary[1].split(separator: ",", omittingEmptySubsequences: false)[3]))
-            #expect(wall >= 3 && wall < 3 + (release ? 3 : 10), "\(name): \(wall) s")
+            #expect(wall >= 2 && wall < 3 + (release ? 3 : 10), "\(name): \(wall) s")
         }
     }
 }
