@@ -83,50 +83,95 @@ static void FN(float_forward)(const float *x, const float *w, float *y, long B, 
     }
 }
 
-/// `dw[o][i] = sum_b d[b][o] x[b][i]` for the columns `i` in `first ..< first + width`
-/// (`width` <= 32) and every row `o`: `TERN_GRADIENT_ROWS` rows at a time hold their 32
-/// columns in registers over all examples, each load of `x` feeding that many FMAs. A block
-/// narrower than 32 columns (the last) takes a slower path with zero-padded loads.
-static void FN(float_weight_gradients)(const float *d, const float *x, float *dw, long B, long I, long O, long first,
-                                       long width) {
+/// Gradient totals in fixed point (`tern_kernel_table.fixed_add`): `x` times 2^40 (exact),
+/// NaN as 0, clamped to +-2^62, truncated toward zero. Every set converts alike.
+TERN_INLINE v8i64 FN(fixed8)(v8f32 x) {
+    const v8f32 unit = {0x1p40f, 0x1p40f, 0x1p40f, 0x1p40f, 0x1p40f, 0x1p40f, 0x1p40f, 0x1p40f};
+    const v8f32 limit = {0x1p62f, 0x1p62f, 0x1p62f, 0x1p62f, 0x1p62f, 0x1p62f, 0x1p62f, 0x1p62f};
+    x = (v8f32)((v8i32)x & (v8i32)(x == x)) * unit;
+    x = __builtin_elementwise_min(__builtin_elementwise_max(x, -limit), limit);
+    return __builtin_convertvector(x, v8i64);
+}
+
+/// `acc[k] += fixed(x[k])` for 8 lanes (wrapping adds).
+TERN_INLINE void FN(add_fixed8)(int64_t *acc, v8f32 x) {
+    v8i64 sum;
+    __builtin_memcpy(&sum, acc, 64);
+    sum = (v8i64)((v8u64)sum + (v8u64)FN(fixed8)(x));
+    __builtin_memcpy(acc, &sum, 64);
+}
+
+/// Adds a tile row's block sums (32 columns as two 16-lane halves) into its totals `acc`.
+TERN_INLINE void FN(add_fixed32)(int64_t *acc, v16f32 a, v16f32 c) {
+    FN(add_fixed8)(acc, __builtin_shufflevector(a, a, 0, 1, 2, 3, 4, 5, 6, 7));
+    FN(add_fixed8)(acc + 8, __builtin_shufflevector(a, a, 8, 9, 10, 11, 12, 13, 14, 15));
+    FN(add_fixed8)(acc + 16, __builtin_shufflevector(c, c, 0, 1, 2, 3, 4, 5, 6, 7));
+    FN(add_fixed8)(acc + 24, __builtin_shufflevector(c, c, 8, 9, 10, 11, 12, 13, 14, 15));
+}
+
+/// `acc[k] += fixed(x[k])` for `k < n`.
+static void FN(fixed_add)(const float *x, int64_t *acc, long n) {
+    long k = 0;
+    for (; k + 8 <= n; k += 8) FN(add_fixed8)(acc + k, FN(load_v8f32)(x + k));
+    if (k < n) {
+        int64_t tail[8] = {0};
+        FN(add_fixed8)(tail, FN(load_tail8)(x + k, n - k));
+        for (long j = 0; j < n - k; j++) acc[k + j] = (int64_t)((uint64_t)acc[k + j] + (uint64_t)tail[j]);
+    }
+}
+
+/// `out[k] = totals[k] * 2^-40` as a float (through a double: exact to the double's 53 bits).
+static void FN(fixed_decode)(const int64_t *totals, float *out, long n) {
+    for (long k = 0; k < n; k++) out[k] = (float)((double)totals[k] * 0x1p-40);
+}
+
+/// `dw[o][i] = sum over blocks of fixed(sum_{b in block} d[b][o] x[b][i])` for the columns
+/// `first ..< first + width` (`width` <= 32) and every row `o`, the examples in blocks of
+/// `block`: `TERN_GRADIENT_ROWS` rows at a time hold their 32 columns in registers over one
+/// block's examples (each load of `x` feeding that many FMAs), then add them into the tile's
+/// fixed-point totals, which stay in L1. Whole blocks, each summed in example order, make the
+/// totals the same for any split of the blocks over processes. A block narrower than 32
+/// columns (the last) takes a slower path with zero-padded loads.
+static void FN(float_weight_gradients)(const float *d, const float *x, int64_t *dw, long B, long I, long O, long first,
+                                       long width, long block) {
     enum { R = TERN_GRADIENT_ROWS };
     long low = width < 16 ? width : 16, high = width - low;
     for (long o = 0; o < O; o += R) {
         long rows[R];
         for (int r = 0; r < R; r++) rows[r] = o + r < O ? o + r : O - 1;
-        v16f32 a[R], c[R];
+        int64_t acc[R][32];
+        __builtin_memset(acc, 0, sizeof acc);
+        for (long start = 0; start < B; start += block) {
+            long end = start + block < B ? start + block : B;
+            v16f32 a[R], c[R];
 #pragma clang loop unroll(full)
-        for (int r = 0; r < R; r++) { a[r] = (v16f32){0}; c[r] = (v16f32){0}; }
-        if (width == 32) {
-            for (long b = 0; b < B; b++) {
-                const float *row = x + b * I + first;
-                v16f32 x0 = load_v16f32(row), x1 = load_v16f32(row + 16);
+            for (int r = 0; r < R; r++) { a[r] = (v16f32){0}; c[r] = (v16f32){0}; }
+            if (width == 32) {
+                for (long b = start; b < end; b++) {
+                    const float *row = x + b * I + first;
+                    v16f32 x0 = load_v16f32(row), x1 = load_v16f32(row + 16);
 #pragma clang loop unroll(full)
-                for (int r = 0; r < R; r++) {
-                    v16f32 g = FN(splat)(d[b * O + rows[r]]);
-                    a[r] = __builtin_elementwise_fma(g, x0, a[r]);
-                    c[r] = __builtin_elementwise_fma(g, x1, c[r]);
+                    for (int r = 0; r < R; r++) {
+                        v16f32 g = FN(splat)(d[b * O + rows[r]]);
+                        a[r] = __builtin_elementwise_fma(g, x0, a[r]);
+                        c[r] = __builtin_elementwise_fma(g, x1, c[r]);
+                    }
+                }
+            } else {
+                for (long b = start; b < end; b++) {
+                    const float *row = x + b * I + first;
+                    v16f32 x0 = FN(load_tail)(row, low), x1 = high ? FN(load_tail)(row + 16, high) : (v16f32){0};
+                    for (int r = 0; r < R; r++) {
+                        v16f32 g = FN(splat)(d[b * O + rows[r]]);
+                        a[r] = __builtin_elementwise_fma(g, x0, a[r]);
+                        c[r] = __builtin_elementwise_fma(g, x1, c[r]);
+                    }
                 }
             }
-            for (int r = R - 1; r >= 0; r--) {  // a row repeated past O writes last, equal bits
-                store_v16f32(dw + rows[r] * I + first, a[r]);
-                store_v16f32(dw + rows[r] * I + first + 16, c[r]);
-            }
-            continue;
+            for (int r = 0; r < R; r++) FN(add_fixed32)(acc[r], a[r], c[r]);
         }
-        for (long b = 0; b < B; b++) {
-            const float *row = x + b * I + first;
-            v16f32 x0 = FN(load_tail)(row, low), x1 = high ? FN(load_tail)(row + 16, high) : (v16f32){0};
-            for (int r = 0; r < R; r++) {
-                v16f32 g = FN(splat)(d[b * O + rows[r]]);
-                a[r] = __builtin_elementwise_fma(g, x0, a[r]);
-                c[r] = __builtin_elementwise_fma(g, x1, c[r]);
-            }
-        }
-        for (int r = 0; r < R; r++) {
-            __builtin_memcpy(dw + rows[r] * I + first, &a[r], (size_t)low * sizeof(float));
-            if (high) __builtin_memcpy(dw + rows[r] * I + first + 16, &c[r], (size_t)high * sizeof(float));
-        }
+        // A row repeated past O writes last, equal totals.
+        for (int r = R - 1; r >= 0; r--) __builtin_memcpy(dw + rows[r] * I + first, acc[r], (size_t)width * 8);
     }
 }
 

@@ -4,7 +4,11 @@ import TernaryCore
 /// A backprop trainer as an arm of an experiment: a step is an epoch, which a stop signal ends
 /// between minibatches (resumable from there); the incumbent is the exact ternary export (STE),
 /// or nothing for the float arm, which is scored by its own forward pass. A NaN loss stops the arm.
-public final class BackpropSession: SearchSession {
+///
+/// Distributed (`distribute(over:)`), every rank computes its share of each minibatch's
+/// gradient and of each score, and the Int64 totals are summed over the ranks: the files are
+/// those of one process (<doc:STEBaseline>).
+public final class BackpropSession: DistributableSession {
     public let trainer: BackpropTrainer
     public let quantizer: InputQuantizer
     let evaluator: PopulationEvaluator
@@ -27,8 +31,13 @@ public final class BackpropSession: SearchSession {
     public var floatOperations: Double { 3 * synapses * Double(evaluations) }
     public var settingsDescription: String { trainer.settingsDescription }
 
+    public func distribute(over communicator: Communicator) { trainer.communicator = communicator }
+
     public func advance(until stop: StopSignal) throws(SessionError) -> StepReport? {
         guard let loss = trainer.trainEpoch(until: stop) else { return nil }
+        if let error = trainer.communicationError {
+            throw SessionError("a collective of the distributed run failed in epoch \(trainer.epoch): \(error)")
+        }
         guard loss.isFinite else {
             throw SessionError(
                 "the training loss became \(loss) in epoch \(trainer.epoch); lower the learning rate (key 'lr')")
@@ -43,9 +52,29 @@ public final class BackpropSession: SearchSession {
         return network
     }
 
+    /// The incumbent's score (the float arm: its own forward pass's). Distributed, each rank
+    /// scores a block of `data` and the integer totals are summed.
     public func score(on data: QuantizedDataset) -> Score {
-        if let network = incumbent() { return evaluator.scores(of: [network], on: data.all)[0] }
-        return trainer.score(data)
+        guard let communicator = trainer.communicator, communicator.size > 1 else {
+            return localScore(data, 0..<data.count)
+        }
+        let mine = localScore(data, WorkSplit.range(count: data.count, rank: communicator.rank, size: communicator.size))
+        do throws(CommunicationError) {
+            let totals = try communicator.allReduceSum([
+                mine.lossUnits ?? 0, Int64(mine.correct), mine.lossUnits == nil ? 1 : 0,
+            ])
+            guard totals[2] == 0 else { return Score(correct: Int(totals[1]), count: data.count, loss: .nan) }
+            return Score(correct: Int(totals[1]), count: data.count, lossUnits: totals[0])
+        } catch {
+            return Score(correct: 0, count: data.count, loss: .nan)
+        }
+    }
+
+    /// The score of the examples of `data` in `range`.
+    func localScore(_ data: QuantizedDataset, _ range: Range<Int>) -> Score {
+        guard !range.isEmpty else { return Score(correct: 0, count: 0, lossUnits: 0) }
+        guard let network = incumbent() else { return trainer.score(data, range) }
+        return evaluator.scores(of: [network], on: range.count == data.count ? data.all : data.batch(range))[0]
     }
 
     public func encodeState(into writer: inout BinaryWriter) { trainer.encodeState(into: &writer) }

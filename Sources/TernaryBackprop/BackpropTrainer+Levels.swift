@@ -67,7 +67,7 @@ extension BackpropTrainer {
     /// Backward through K-bit hidden layer `l` (`count` = B x its width): the deltas of its
     /// pre-activations from the gradients of its outputs `a = unit h` (`unit = delta /
     /// (scale sqrt(fanIn))`) in `inputGradients`, and its log-step's gradient
-    /// (`TrainingKernels.levelsBackward`). ReLU's for the float arm.
+    /// (`TrainingKernels.levelsBackward`, into the totals). ReLU's for the float arm.
     func levelsBackward(_ l: Int, _ w: inout Workspace, count: Int) {
         guard configuration.arm == .ste else {
             TrainingKernels.reluBackward(
@@ -78,11 +78,11 @@ extension BackpropTrainer {
         let delta = Float(levelStep(l)), unit = levelUnit(l)
         // da/dz inside the range: unit scale / (gamma delta) = 1 / (gamma sqrt(fanIn)), the scaled window's slope.
         let slope = 1 / (w.gamma[l] * fanIn(l).squareRoot())
-        w.stepGradients[l] =
-            delta * unit
-            * TrainingKernels.levelsBackward(
-                gradients: w.inputGradients, quotients: w.preactivations[l], levels: w.hiddenLevels[l],
-                slope: slope, activation: configuration.activation, count: count, into: &w.deltas[l])
+        TrainingKernels.levelsBackward(
+            gradients: w.inputGradients, quotients: w.preactivations[l], levels: w.hiddenLevels[l],
+            slope: slope, activation: configuration.activation, count: count,
+            width: configuration.layerSizes[l + 1], block: GradientLayout.exampleBlock, factor: Double(delta * unit),
+            into: &w.deltas[l], totals: &w.totals, at: layout.logSteps + l)
     }
 
     /// The float value of one level of hidden layer `l`: `delta / (scale sqrt(fanIn))`.

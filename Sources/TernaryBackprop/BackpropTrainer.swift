@@ -138,6 +138,12 @@ public final class BackpropTrainer {
     var inputFanIn: Int
     var adam: AdamState
     var work: Workspace
+    let layout: GradientLayout
+    /// The processes of a distributed run: each computes its share of every minibatch's blocks
+    /// (`GradientLayout.share`) and one all-reduce sums the gradient totals. Nil alone.
+    public var communicator: Communicator?
+    /// A collective that failed (the step's loss is then NaN).
+    public internal(set) var communicationError: CommunicationError?
 
     /// A trainer with freshly initialised weights (uniform in +-1/sqrt(fanIn), as PyTorch's
     /// Linear; the absmean quantiser is scale-free, so this suits both arms). `levels` is the
@@ -163,6 +169,7 @@ public final class BackpropTrainer {
         logSteps = levelSteps ? [Float](repeating: 0, count: sizes.count - 2) : []
         adam = AdamState(weights: weights, biases: biases, logSteps: logSteps)
         work = Workspace(sizes: sizes, batch: self.configuration.batchSize, levels: levelSteps)
+        layout = GradientLayout(sizes: sizes)
     }
 
     var layerCount: Int { configuration.layerSizes.count - 1 }
@@ -216,10 +223,19 @@ public final class BackpropTrainer {
     }
 
     /// Forward, backward and an Adam update on the examples at `indices`; returns their mean loss.
-    /// The first step of a K-bit STE network first sets its steps and biases from the minibatch.
+    /// The first step of a K-bit STE network first sets its steps and biases from the whole
+    /// minibatch (on every rank). Distributed, this rank computes its share of the blocks and
+    /// the totals are summed over the ranks (`forward`).
     func step(_ indices: ArraySlice<Int>) -> Double {
-        loadInputs(indices, from: train)
-        let loss = forward(B: indices.count, backward: true, calibrate: steps == 0 && !logSteps.isEmpty)
+        if steps == 0 && !logSteps.isEmpty {
+            loadInputs(indices, from: train)
+            _ = forward(B: indices.count, backward: false, calibrate: true)
+        }
+        let share = GradientLayout.share(
+            of: indices.count, rank: communicator?.rank ?? 0, size: communicator?.size ?? 1)
+        let mine = indices.dropFirst(share.lowerBound).prefix(share.count)
+        loadInputs(mine, from: train)
+        let loss = forward(B: mine.count, backward: true, batch: indices.count)
         adam.update(
             weights: &weights, biases: &biases, logScale: &logScale, logSteps: &logSteps, gradients: work,
             learningRate: currentLearningRate, configuration: configuration)
@@ -255,11 +271,14 @@ public final class BackpropTrainer {
         Ternarization.unclampedThreshold(bias: bias, gamma: gamma, scale: scale)
     }
 
-    /// Forward pass over the `B` examples in the workspace; with `backward`, also the gradients;
-    /// with `calibrate` (K-bit STE), each hidden layer's step and biases are first set from
-    /// these examples' sums (`calibrateLevels`). Returns the mean cross-entropy. Allocates
-    /// nothing, calibration aside: every buffer is in the workspace.
-    func forward(B: Int, backward: Bool, calibrate: Bool = false) -> Double {
+    /// Forward pass over the `B` examples in the workspace; returns their mean cross-entropy.
+    /// With `calibrate` (K-bit STE), each hidden layer's step and biases are first set from
+    /// these examples' sums (`calibrateLevels`). With `backward`, also the gradient of the mean
+    /// loss of a minibatch of `batch` examples (default `B`; more when this rank holds a share
+    /// of it) as fixed-point totals, summed over the ranks when distributed and decoded for Adam
+    /// (`reduceGradients`): it then returns the minibatch's mean loss. Allocates nothing,
+    /// calibration aside: every buffer is in the workspace.
+    func forward(B: Int, backward: Bool, calibrate: Bool = false, batch: Int? = nil) -> Double {
         var w = Workspace()
         swap(&w, &work)
         defer { swap(&w, &work) }
@@ -273,9 +292,32 @@ public final class BackpropTrainer {
                 floatLayer(l, &w, B: B)
             }
         }
-        let loss = crossEntropy(&w, B: B, backward: backward)
-        if backward { backwardLayers(&w, B: B) }
-        return loss
+        crossEntropy(&w, B: B, backward: backward, batch: batch ?? B)
+        guard backward else { return w.exampleLosses[0..<B].reduce(0, +) / Double(max(1, B)) }
+        backwardLayers(&w, B: B)
+        return reduceGradients(&w, batch: batch ?? B)
+    }
+
+    /// Sums the totals over the ranks (distributed) and decodes them into the float gradients
+    /// Adam reads. Returns the minibatch's mean loss: NaN when an example's loss was not finite
+    /// or a collective failed (`communicationError`).
+    func reduceGradients(_ w: inout Workspace, batch: Int) -> Double {
+        if let communicator, communicator.size > 1 {
+            do throws(CommunicationError) { w.totals = try communicator.allReduceSum(w.totals) } catch {
+                communicationError = communicationError ?? error
+                return .nan
+            }
+        }
+        for l in 0..<layerCount {
+            FixedPointKernels.decode(w.totals, at: layout.weights[l], into: &w.weightGradients[l])
+        }
+        for l in 0..<(layerCount - 1) {
+            FixedPointKernels.decode(w.totals, at: layout.biases[l], into: &w.biasGradients[l])
+            w.stepGradients[l] = Float(GradientLayout.value(w.totals[layout.logSteps + l]))
+        }
+        w.logScaleGradient = Float(GradientLayout.value(w.totals[layout.logScale]))
+        guard w.totals[layout.nonFinite] == 0 else { return .nan }
+        return GradientLayout.value(w.totals[layout.loss]) / Double(max(1, batch))
     }
 
     /// STE layer `l`: integer-valued dots of `Wq` with raw `q` (first layer), +-1 or the integer
@@ -344,32 +386,36 @@ public final class BackpropTrainer {
         }
     }
 
-    /// Softmax cross-entropy on `s * z_L` summed over the batch and divided by `B`; with
-    /// `backward`, also `d loss / d z_L` (into the last layer's deltas) and `d loss / d logScale`.
-    func crossEntropy(_ w: inout Workspace, B: Int, backward: Bool) -> Double {
+    /// Softmax cross-entropy on `s * z_L` of the `B` examples, each example's loss (nats) into
+    /// `exampleLosses`. With `backward`, also `d loss / d z_L` of the mean over `batch` examples
+    /// (into the last layer's deltas), and each example's loss and `d loss / d logScale` added
+    /// to the totals in fixed point (whose non-weight part it first clears).
+    func crossEntropy(_ w: inout Workspace, B: Int, backward: Bool, batch: Int) {
         let C = configuration.layerSizes[layerCount]
         let s = exp(logScale)
         let zL = w.preactivations[layerCount - 1]  // shares storage; nothing writes it below
-        var loss = 0.0
-        var scaleGradient: Float = 0
+        // The weight totals are overwritten by the backward pass; the rest is added to.
+        if backward { for k in (layout.biases.first ?? layout.logScale)..<layout.count { w.totals[k] = 0 } }
         for b in 0..<B {
             var top = -Float.infinity
             for c in 0..<C { top = max(top, s * zL[b * C + c]) }
             var sum: Float = 0
             for c in 0..<C { sum += exp(s * zL[b * C + c] - top) }
             let label = w.labels[b]
-            loss += Double(log(sum) - (s * zL[b * C + label] - top))
-            if backward {
-                for c in 0..<C {
-                    let p = exp(s * zL[b * C + c] - top) / sum
-                    let g = (p - (c == label ? 1 : 0)) / Float(B)  // d loss / d logit
-                    scaleGradient += g * s * zL[b * C + c]
-                    w.deltas[layerCount - 1][b * C + c] = g * s  // d loss / d z_L
-                }
+            let loss = Double(log(sum) - (s * zL[b * C + label] - top))
+            w.exampleLosses[b] = loss
+            guard backward else { continue }
+            var scaleGradient: Float = 0
+            for c in 0..<C {
+                let p = exp(s * zL[b * C + c] - top) / sum
+                let g = (p - (c == label ? 1 : 0)) / Float(batch)  // d loss / d logit
+                scaleGradient += g * s * zL[b * C + c]
+                w.deltas[layerCount - 1][b * C + c] = g * s  // d loss / d z_L
             }
+            w.totals[layout.logScale] &+= GradientLayout.fixed(Double(scaleGradient))
+            w.totals[layout.loss] &+= GradientLayout.fixed(loss)
+            if !loss.isFinite { w.totals[layout.nonFinite] &+= 1 }
         }
-        if backward { w.logScaleGradient = scaleGradient }
-        return loss / Double(B)
     }
 
     /// Backward from the last layer's deltas: weight and bias gradients of every layer, straight
@@ -380,18 +426,20 @@ public final class BackpropTrainer {
         let ste = configuration.arm == .ste
         for l in stride(from: layerCount - 1, through: 0, by: -1) {
             let I = sizes[l], O = sizes[l + 1]
-            // Straight through: dW = delta^T a (for STE, as if the weights were W itself).
+            // Straight through: dW = delta^T a (for STE, as if the weights were W itself), in fixed point.
             if l == 0 && w.context > 0 {
                 TokenTrainingKernels.backwardWeights(
-                    columns: w.tokenColumns, context: w.context, w.deltas[0], into: &w.weightGradients[0],
-                    B: B, I: I, O: O)
+                    columns: w.tokenColumns, context: w.context, w.deltas[0], scratch: &w.deltaTotals,
+                    into: &w.totals, at: layout.weights[0], B: B, I: I, O: O)
             } else {
                 FloatKernels.backwardWeights(
-                    w.deltas[l], w.activations[l], into: &w.weightGradients[l], B: B, I: I, O: O,
+                    w.deltas[l], w.activations[l], into: &w.totals, at: layout.weights[l], B: B, I: I, O: O,
                     threads: configuration.threads)
             }
             if l < layerCount - 1 {
-                TrainingKernels.columnSums(w.deltas[l], rows: B, columns: O, into: &w.biasGradients[l])
+                FixedPointKernels.addColumnSums(
+                    w.deltas[l], rows: B, columns: O, block: GradientLayout.exampleBlock, scratch: &w.columnScratch,
+                    into: &w.totals, at: layout.biases[l])
             }
             guard l > 0 else { break }
             // Gradient to the layer's inputs through the weights the forward pass used.
@@ -429,35 +477,45 @@ public final class BackpropTrainer {
         return Double(inputScale(layerCount - 1)) / (Double(exp(logScale)) * Double(work.gamma[layerCount - 1]))
     }
 
-    /// Accuracy and mean cross-entropy of the trainer's own forward pass on `data`.
-    public func score(_ data: QuantizedDataset) -> Score {
-        let (predicted, loss) = run(data)
-        let correct = zip(predicted, data.labels).filter { $0 == $1 }.count
-        return Score(correct: correct, count: data.count, loss: loss)
+    /// Accuracy and mean cross-entropy of the trainer's own forward pass on `data`, the loss
+    /// as an Int64 total of each example's (`LossTable` units), so scores of parts of `data` add
+    /// up exactly to the whole's.
+    public func score(_ data: QuantizedDataset) -> Score { score(data, 0..<data.count) }
+
+    /// The score of the examples of `data` in `range`.
+    public func score(_ data: QuantizedDataset, _ range: Range<Int>) -> Score {
+        let (predicted, units) = run(data, range)
+        let correct = zip(predicted, data.labels[range]).filter { $0 == $1 }.count
+        guard let units else { return Score(correct: correct, count: range.count, loss: .nan) }
+        return Score(correct: correct, count: range.count, lossUnits: units)
     }
 
     /// The class the trainer's own forward pass predicts for each example (argmax of the
     /// logits, ties to the lowest index).
-    public func predictions(_ data: QuantizedDataset) -> [Int] { run(data).predictions }
+    public func predictions(_ data: QuantizedDataset) -> [Int] { run(data, 0..<data.count).predictions }
 
-    func run(_ data: QuantizedDataset) -> (predictions: [Int], loss: Double) {
+    /// Predictions for the examples in `range` and their loss total (nil when an example's loss
+    /// is not finite).
+    func run(_ data: QuantizedDataset, _ range: Range<Int>) -> (predictions: [Int], lossUnits: Int64?) {
         var predictions = [Int]()
-        var loss = 0.0
+        var units: Int64? = 0
         let C = configuration.layerSizes.last!
-        var start = 0
-        while start < data.count {
-            let indices = start..<min(data.count, start + configuration.batchSize)
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let indices = start..<min(range.upperBound, start + configuration.batchSize)
             loadInputs(indices, from: data)
-            loss += forward(B: indices.count, backward: false) * Double(indices.count)
+            _ = forward(B: indices.count, backward: false)
             let logits = work.preactivations[layerCount - 1]
             for b in 0..<indices.count {
                 var best = 0
                 for c in 1..<C where logits[b * C + c] > logits[b * C + best] { best = c }
                 predictions.append(best)
+                let loss = work.exampleLosses[b]
+                units = loss.isFinite ? units.map { $0 &+ Int64((loss * LossTable.unitsPerNat).rounded()) } : nil
             }
             start += configuration.batchSize
         }
-        return (predictions, data.count == 0 ? 0 : loss / Double(data.count))
+        return (predictions, units)
     }
 
     /// The integer network of TernaryCore (`Sources/TernaryCore/TernaryCore.docc/Semantics.md`) that computes the STE forward pass exactly:

@@ -87,6 +87,13 @@ struct Workspace {
     /// integer inputs; `activations[l + 1]` holds `h / maxLevel`) and `d loss / d logStep`.
     var hiddenLevels: [[Float]]
     var stepGradients: [Float]
+    /// The minibatch's gradient, loss and non-finite losses as Int64 totals (`GradientLayout`),
+    /// each example's loss in nats, and scratch for the fixed-point sums (the token layer's
+    /// per-example deltas, a row of column sums).
+    var totals: [Int64]
+    var exampleLosses: [Double]
+    var deltaTotals: [Int64] = []
+    var columnScratch: [Float]
     /// STE: per layer `gamma`, `Wq` as floats, and `gamma * Wq`.
     var gamma: [Float]
     var ternary: [[Float]]
@@ -111,6 +118,9 @@ struct Workspace {
         effective = []
         hiddenLevels = []
         stepGradients = []
+        totals = []
+        exampleLosses = []
+        columnScratch = []
     }
 
     /// Buffers for layer sizes `sizes` and minibatches of `B`; `levels`: also the hidden levels.
@@ -127,6 +137,9 @@ struct Workspace {
         biasGradients = sizes.dropFirst().dropLast().map { [Float](repeating: 0, count: $0) }
         hiddenLevels = levels ? sizes.dropFirst().dropLast().map { [Float](repeating: 0, count: B * $0) } : []
         stepGradients = [Float](repeating: 0, count: sizes.count - 2)
+        totals = [Int64](repeating: 0, count: GradientLayout(sizes: sizes).count)
+        exampleLosses = [Double](repeating: 0, count: B)
+        columnScratch = [Float](repeating: 0, count: sizes.max()!)
         gamma = [Float](repeating: 0, count: sizes.count - 1)
         ternary = weightGradients
         effective = weightGradients

@@ -14,15 +14,17 @@ if let size = Distributed.launcherSize, size > 1 {
     }
     let arguments = Array(CommandLine.arguments.dropFirst())
     if arguments.first == "mpi-bench" {
-        // The latency of one step's collectives, for the scaling model: 1 to 4096 Int64 totals.
-        for values in [1, 16, 256, 4096] {
-            let seconds = (try? Distributed.stepLatency(communicator, values: values, rounds: 2000)) ?? .nan
+        // The latency of one step's collectives, for the scaling model: 1 to 4096 Int64 totals (an
+        // evolution step's fitness sums) and 2^16 to 2^20 (a backprop step's gradient).
+        for values in [1, 16, 256, 4096, 1 << 16, 1 << 18, 1 << 20] {
+            let rounds = values >= 1 << 16 ? 200 : 2000
+            let seconds = (try? Distributed.stepLatency(communicator, values: values, rounds: rounds)) ?? .nan
             if communicator.rank == 0 {
                 print(
                     String(
                         format:
-                            "mpi-bench: %d processes, %d Int64 totals: %.1f us per step (all-reduce sum + stop broadcast, median of 2000)",
-                        communicator.size, values, seconds * 1e6))
+                            "mpi-bench: %d processes, %d Int64 totals: %.1f us per step (all-reduce sum + stop broadcast, median of %d)",
+                        communicator.size, values, seconds * 1e6, rounds))
             }
         }
         communicator.finalize()

@@ -39,7 +39,7 @@ struct BackpropKernelTests {
     }()
 
     @Test(
-        "forward, backward-to-inputs and weight-gradient products: close to a double-precision sum, same bits for 1 and 2 threads and every supported instruction set",
+        "forward, backward-to-inputs and weight-gradient products: close to a double-precision sum, the weight gradient's fixed-point totals exact, same bits for 1 and 2 threads and every supported instruction set",
         arguments: shapes.indices)
     func products(_ shape: Int) {
         let (B, I, O) = BackpropKernelTests.shapes[shape]
@@ -61,14 +61,30 @@ struct BackpropKernelTests {
                 }
             }
         }
+        // The fixed-point totals exactly: per block of examples a float FMA sum in example order, converted.
+        let block = 1 + shape % 5
+        var exact = [Int64](repeating: 0, count: O * I)
+        for o in 0..<O {
+            for i in 0..<I {
+                for start in stride(from: 0, to: B, by: block) {
+                    var sum: Float = 0
+                    for b in start..<min(B, start + block) { sum = sum.addingProduct(d[b * O + o], x[b * I + i]) }
+                    exact[o * I + i] &+= GradientLayout.fixed(Double(sum))
+                }
+            }
+        }
         var results: [[[Float]]] = [], runs: [String] = []
         for isa in InstructionSet.supported {
             for threads in [1, 2] {
                 var y = [Float](repeating: .nan, count: B * O), dx = [Float](repeating: .nan, count: B * I)
-                var dw = [Float](repeating: .nan, count: O * I)
+                var totals = [Int64](repeating: 7, count: O * I + 2)
                 FloatKernels.forward(x, w, into: &y, B: B, I: I, O: O, threads: threads, instructionSet: isa)
                 FloatKernels.backwardInput(d, w, into: &dx, B: B, I: I, O: O, threads: threads, instructionSet: isa)
-                FloatKernels.backwardWeights(d, x, into: &dw, B: B, I: I, O: O, threads: threads, instructionSet: isa)
+                FloatKernels.backwardWeights(
+                    d, x, into: &totals, at: 1, B: B, I: I, O: O, block: block, threads: threads, instructionSet: isa)
+                #expect(totals[0] == 7 && totals[O * I + 1] == 7, "the totals' neighbours are untouched")
+                let dw = totals[1...O * I].map { Float(GradientLayout.value($0)) }
+                #expect(Array(totals[1...O * I]) == exact, "weight gradient totals \(B)x\(I)x\(O) \(isa)")
                 expectClose(y, forward, magnitudes: forwardSize, "forward \(B)x\(I)x\(O) \(isa)")
                 expectClose(dx, input, magnitudes: inputSize, "backward input \(B)x\(I)x\(O) \(isa)")
                 expectClose(dw, weights, magnitudes: weightsSize, "weight gradients \(B)x\(I)x\(O) \(isa)")
@@ -168,12 +184,54 @@ struct BackpropKernelTests {
                 ste: false, gradients: g, preactivations: u, activations: h, window: 3,
                 count: B * O, into: &deltas)
             #expect((0..<(B * O)).allSatisfy { deltas[$0] == g[$0] * (1 - h[$0] * h[$0]) })
-            // Column sums.
-            var sums = [Float](repeating: 5, count: O)
-            TrainingKernels.columnSums(g, rows: B, columns: O, into: &sums)
+            // Column sums in fixed point, per block of 2 rows, added to what the totals hold.
+            var totals = [Int64](repeating: 5, count: O + 1), scratch = [Float](repeating: 0, count: O)
+            FixedPointKernels.addColumnSums(
+                g, rows: B, columns: O, block: 2, scratch: &scratch, into: &totals, at: 1)
+            #expect(totals[0] == 5)
             for o in 0..<O {
-                let naive = (0..<B).map { Double(g[$0 * O + o]) }.reduce(0, +)
-                #expect(abs(Double(sums[o]) - naive) <= 1e-5 * Double(B))
+                var expected: Int64 = 5
+                for start in stride(from: 0, to: B, by: 2) {
+                    var sum: Float = 0
+                    for b in start..<min(B, start + 2) { sum += g[b * O + o] }
+                    expected &+= GradientLayout.fixed(Double(sum))
+                }
+                #expect(totals[1 + o] == expected, "column \(o) of \(B) x \(O)")
+            }
+        }
+    }
+}
+
+@Suite("Fixed-point gradient totals")
+struct FixedPointTests {
+    @Test("the kernels convert as the Swift reference on every instruction set: NaN, infinities, the clamp, tails")
+    func conversion() {
+        var rng = Xoshiro256(seed: 11)
+        var x: [Float] = [0, -0, 1, -1, .nan, .infinity, -.infinity, 0x1p22, 0x1p23, -0x1p23, 3e38, 1e-13, -1e-12]
+        x += (0..<200).map { _ in Float(rng.uniformDouble() * 2 - 1) * Float(pow(2.0, Double(rng.uniformBelow(60)) - 40)) }
+        for isa in InstructionSet.supported {
+            for n in [0, 1, 7, 8, 9, x.count] {
+                var totals = (0..<(n + 1)).map { Int64($0) - 3 }
+                FixedPointKernels.add(x, count: n, into: &totals, at: 1, instructionSet: isa)
+                let expected = [-3] + (0..<n).map { (Int64($0) - 2) &+ GradientLayout.fixed(Double(x[$0])) }
+                #expect(totals == expected, "\(isa), n = \(n)")
+            }
+        }
+        #expect(GradientLayout.fixed(.nan) == 0 && GradientLayout.fixed(1e300) == 1 << 62)
+        #expect(GradientLayout.fixed(-1.5) == -3 << 39 && GradientLayout.fixed(0x1p-41) == 0)
+        var out = [Float](repeating: 0, count: 3)
+        FixedPointKernels.decode([0, 1 << 40, -(3 << 39), 1 << 62], at: 1, into: &out)
+        #expect(out == [1, -1.5, 0x1p22])
+    }
+
+    @Test("a minibatch's shares over 1 to 5 ranks: whole blocks, in order, covering it once")
+    func shares() {
+        for count in [1, 31, 32, 33, 64, 100, 256] {
+            for size in 1...5 {
+                let shares = (0..<size).map { GradientLayout.share(of: count, rank: $0, size: size) }
+                #expect(shares.first!.lowerBound == 0 && shares.last!.upperBound == count)
+                #expect(zip(shares, shares.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+                #expect(shares.allSatisfy { $0.isEmpty || $0.lowerBound % GradientLayout.exampleBlock == 0 })
             }
         }
     }

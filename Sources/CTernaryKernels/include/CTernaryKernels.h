@@ -189,9 +189,16 @@ typedef struct tern_kernel_table {
     /// fixed order on every set (the same bits everywhere):
     /// `y [B][O] = x [B][I] w^T` for the rows `first ..< end` of `w [O][I]`;
     void (*float_forward)(const float *x, const float *w, float *y, long B, long I, long O, long first, long end);
-    /// `dw [O][I] = d^T x` for `d [B][O]`, `x [B][I]`, columns `first ..< first + width` (width <= 32);
-    void (*float_weight_gradients)(const float *d, const float *x, float *dw, long B, long I, long O, long first,
-                                   long width);
+    /// `dw [O][I] = d^T x` for `d [B][O]`, `x [B][I]`, columns `first ..< first + width` (width <= 32),
+    /// in fixed point: the examples in blocks of `block`, each block's float sum (FMA, example
+    /// order) times 2^40, NaN as 0, clamped to +-2^62, truncated, and the blocks' integers added
+    /// (wrapping), so any split of whole blocks over processes sums to the same totals;
+    void (*float_weight_gradients)(const float *d, const float *x, int64_t *dw, long B, long I, long O, long first,
+                                   long width, long block);
+    /// `acc[k] += fixed(x[k])` for `k < n` in the fixed point above (wrapping), and back:
+    /// `out[k] = float(totals[k] * 2^-40)`;
+    void (*fixed_add)(const float *x, int64_t *acc, long n);
+    void (*fixed_decode)(const int64_t *totals, float *out, long n);
     /// `dx [B][I] = d w` for `d [B][O]`, `w [O][I]`, examples `first ..< end`.
     void (*float_input_gradients)(const float *d, const float *w, float *dx, long I, long O, long first, long end);
     /// The parts of the softmax loss of `C >= 1` int32 logits `z`: returns the integer normaliser

@@ -68,18 +68,25 @@ enum FloatKernels {
         }
     }
 
-    /// `dw [O][I] = d^T * x` for `d [B][O]`, `x [B][I]` (overwritten). Blocks of 32 input
-    /// columns are the outer loop and the unit of parallel work: the block of `x` (B rows of
-    /// 128 bytes) stays in L1 while every pair of weight rows sums its stretch over all examples.
+    /// `dw [O][I] = d^T * x` for `d [B][O]`, `x [B][I]`, in fixed point (`GradientLayout`):
+    /// the examples in blocks of `block`, each block's float sums converted and added, written
+    /// (overwritten) to `totals[offset ..< offset + O * I]`. Blocks of 32 input columns are the
+    /// outer loop and the unit of parallel work: the block of `x` (B rows of 128 bytes) stays in
+    /// L1 while every pair of weight rows sums its stretch over the examples.
     static func backwardWeights(
-        _ d: [Float], _ x: [Float], into dw: inout [Float], B: Int, I: Int, O: Int, threads: Int = 1,
-        instructionSet: InstructionSet = .active
+        _ d: [Float], _ x: [Float], into totals: inout [Int64], at offset: Int, B: Int, I: Int, O: Int,
+        block: Int = GradientLayout.exampleBlock, threads: Int = 1, instructionSet: InstructionSet = .active
     ) {
-        precondition(d.count >= B * O && x.count >= B * I && dw.count == O * I)
+        precondition(d.count >= B * O && x.count >= B * I && offset + O * I <= totals.count && block >= 1)
         let kernel = instructionSet.table.pointee.float_weight_gradients!
-        withPointers(d, x, &dw) { d, x, dw in
-            forEachChunk((I + 31) / 32, work: B &* I &* O, threads: threads) { block in
-                kernel(d, x, dw, B, I, O, block * 32, min(32, I - block * 32))
+        d.withUnsafeBufferPointer { d in
+            x.withUnsafeBufferPointer { x in
+                totals.withUnsafeMutableBufferPointer { totals in
+                    let (d, x, dw) = (d.baseAddress!, x.baseAddress!, totals.baseAddress! + offset)
+                    forEachChunk((I + 31) / 32, work: B &* I &* O, threads: threads) { column in
+                        kernel(d, x, dw, B, I, O, column * 32, min(32, I - column * 32), block)
+                    }
+                }
             }
         }
     }

@@ -43,38 +43,44 @@ extension TrainingKernels {
         }
     }
 
-    /// Backward through a K-bit hidden layer over `count` values, LSQ's (Esser et al. 2020),
-    /// from `g = d loss / d a` with `a = unit h` and the forward's quotients `u` and levels `h`.
-    /// Inside the range (`0 <= u < 2^K`) `d loss / d z = g slope` (`slope = da/dz`), else 0.
-    /// Returns the sum of `g` times LSQ's `d (delta h) / d delta`: `h - u` inside, `maxLevel`
-    /// above, 0 below (the caller multiplies by `da / d (delta h)` and by `delta` for the
-    /// log-step); summed in Double in index order.
+    /// Backward through a K-bit hidden layer over `count` values (rows of `width`), LSQ's
+    /// (Esser et al. 2020), from `g = d loss / d a` with `a = unit h` and the forward's quotients
+    /// `u` and levels `h`. Inside the range (`0 <= u < 2^K`) `d loss / d z = g slope`
+    /// (`slope = da/dz`), else 0. The step's gradient: `factor` times the sum of `g` times LSQ's
+    /// `d (delta h) / d delta` (`h - u` inside, `maxLevel` above, 0 below), summed in Double over
+    /// each block of `block` rows in index order and added to `totals[offset]` in fixed point
+    /// (`GradientLayout`).
     static func levelsBackward(
         gradients g: [Float], quotients u: [Float], levels h: [Float], slope: Float, activation: Activation,
-        count: Int, into deltas: inout [Float]
-    ) -> Float {
+        count: Int, width: Int, block: Int, factor: Double, into deltas: inout [Float],
+        totals: inout [Int64], at offset: Int
+    ) {
         precondition(g.count >= count && u.count >= count && h.count >= count && deltas.count >= count)
         let range = Float(activation.maxLevel) + 1, top = Float(activation.maxLevel)
-        var stepGradient = 0.0
+        var total: Int64 = 0
         g.withUnsafeBufferPointer { g in
             u.withUnsafeBufferPointer { u in
                 h.withUnsafeBufferPointer { h in
                     deltas.withUnsafeMutableBufferPointer { out in
-                        for k in 0..<count {
-                            let quotient = u[k]
-                            if quotient >= 0 && quotient < range {
-                                out[k] = g[k] * slope
-                                stepGradient += Double(g[k] * (h[k] - quotient))
-                            } else {
-                                out[k] = 0
-                                if quotient >= range { stepGradient += Double(g[k] * top) }
+                        for start in stride(from: 0, to: count, by: block * width) {
+                            var stepGradient = 0.0
+                            for k in start..<min(count, start + block * width) {
+                                let quotient = u[k]
+                                if quotient >= 0 && quotient < range {
+                                    out[k] = g[k] * slope
+                                    stepGradient += Double(g[k] * (h[k] - quotient))
+                                } else {
+                                    out[k] = 0
+                                    if quotient >= range { stepGradient += Double(g[k] * top) }
+                                }
                             }
+                            total &+= GradientLayout.fixed(factor * stepGradient)
                         }
                     }
                 }
             }
         }
-        return Float(stepGradient)
+        totals[offset] &+= total
     }
 
     /// Float forward epilogue of a ReLU hidden layer: `z += b`, `h = max(0, z)` over B x O outputs.

@@ -1,7 +1,7 @@
 // One-hot token inputs in the backprop arms (the TernaryCore article Semantics): the first layer as an
 // embedding sum. Forward, `y[b][o] = sum_p W[o][c_bp]` over the window's K input columns
-// `c_bp`; backward, `dW[o][c_bp] += d[b][o]`: the product with a one-hot input, without
-// visiting its zeros.
+// `c_bp`; backward, `dW[o][c_bp] += d[b][o]` (in fixed point): the product with a one-hot
+// input, without visiting its zeros.
 //
 // Shapes: B examples, K columns per window `[B][K]` (Int32), W `[O][I]` row-major floats,
 // y and d `[B][O]`.
@@ -28,22 +28,29 @@ enum TokenTrainingKernels {
         }
     }
 
-    /// `dw = d^T x` for one-hot `x`: zero, then `dw[o][columns[b][p]] += d[b][o]`, examples in
-    /// order (the same sums, in the same order, as the dense product skipping zeros).
+    /// `dw = d^T x` for one-hot `x`, in fixed point per example (`GradientLayout`): each `d[b][o]`
+    /// converted (into `scratch`, B x O), then `dw[o][columns[b][p]] += fixed(d[b][o])`, written
+    /// (overwritten) to `totals[offset ..< offset + O * I]`. Integer sums: any split of the
+    /// examples gives the same totals.
     static func backwardWeights(
-        columns: [Int32], context K: Int, _ d: [Float], into dw: inout [Float], B: Int, I: Int, O: Int
+        columns: [Int32], context K: Int, _ d: [Float], scratch: inout [Int64], into totals: inout [Int64],
+        at offset: Int, B: Int, I: Int, O: Int
     ) {
-        precondition(columns.count >= B * K && d.count >= B * O && dw.count == O * I)
+        precondition(columns.count >= B * K && d.count >= B * O && offset + O * I <= totals.count)
+        if scratch.count < B * O { scratch = [Int64](repeating: 0, count: B * O) }
+        scratch.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        FixedPointKernels.add(d, count: B * O, into: &scratch, at: 0)
         columns.withUnsafeBufferPointer { c in
-            d.withUnsafeBufferPointer { d in
-                dw.withUnsafeMutableBufferPointer { dw in
-                    dw.update(repeating: 0)
+            scratch.withUnsafeBufferPointer { fixed in
+                totals.withUnsafeMutableBufferPointer { totals in
+                    let dw = totals.baseAddress! + offset
+                    dw.update(repeating: 0, count: O * I)
                     for b in 0..<B {
                         let window = c.baseAddress! + b &* K
-                        let delta = d.baseAddress! + b &* O
+                        let delta = fixed.baseAddress! + b &* O
                         for p in 0..<K {
-                            let column = dw.baseAddress! + Int(window[p])
-                            for o in 0..<O { column[o &* I] += delta[o] }
+                            let column = dw + Int(window[p])
+                            for o in 0..<O { column[o &* I] &+= delta[o] }
                         }
                     }
                 }

@@ -250,20 +250,6 @@ enum TrainingKernels {
         }
     }
 
-    /// `sums[o] = sum_b d[b][o]` over B rows of O (each column summed in row order).
-    static func columnSums(_ d: [Float], rows B: Int, columns O: Int, into sums: inout [Float]) {
-        precondition(d.count >= B * O && sums.count == O)
-        d.withUnsafeBufferPointer { d in
-            sums.withUnsafeMutableBufferPointer { s in
-                for o in 0..<O { s[o] = 0 }
-                for b in 0..<B {
-                    let row = d.baseAddress! + b &* O
-                    for o in 0..<O { s[o] += row[o] }
-                }
-            }
-        }
-    }
-
     /// `out = gamma * t` element-wise.
     static func scaled(_ t: [Float], by gamma: Float, into out: inout [Float]) {
         precondition(out.count == t.count)
