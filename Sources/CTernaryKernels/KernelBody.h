@@ -56,6 +56,7 @@ static const tern_kernel_table FN(table) = {
     .float_input_gradients = FN(float_input_gradients),
     .fixed_add = FN(fixed_add),
     .fixed_decode = FN(fixed_decode),
+    .adam = FN(adam),
     .logit_summary = FN(logit_summary),
     .output_moves = FN(output_moves),
     .loss_units = FN(loss_units),

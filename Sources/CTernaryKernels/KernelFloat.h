@@ -125,6 +125,38 @@ static void FN(fixed_decode)(const int64_t *totals, float *out, long n) {
     for (long k = 0; k < n; k++) out[k] = (float)((double)totals[k] * 0x1p-40);
 }
 
+/// One Adam step on `n` parameters (`tern_kernel_table.adam`): `m = b1 m + a1 g`,
+/// `v = b2 v + a2 g g` (each set to 0 below `flush`), `p = p decay - step m / (sqrt(v c2) + eps)`,
+/// with `a1 = 1 - b1`, `a2 = 1 - b2`, `step = lr / c1` and `c2` the inverse of Adam's second
+/// correction. Every operation rounded on its own, in this order, with no fused multiply-add
+/// (contraction off), 16 lanes or one at a time: the same bits on every set and for any split.
+static void FN(adam)(float *p, const float *g, float *m, float *v, long n, float b1, float a1, float b2, float a2,
+                     float step, float c2, float eps, float decay, float flush) {
+#pragma clang fp contract(off)
+    long k = 0;
+    for (; k + 16 <= n; k += 16) {
+        v16f32 gk = load_v16f32(g + k);
+        v16f32 mk = FN(splat)(b1) * load_v16f32(m + k) + FN(splat)(a1) * gk;
+        v16f32 vk = FN(splat)(b2) * load_v16f32(v + k) + FN(splat)(a2) * gk * gk;
+        mk = (v16f32)((v16i32)mk & ~(v16i32)(__builtin_elementwise_abs(mk) < FN(splat)(flush)));
+        vk = (v16f32)((v16i32)vk & ~(v16i32)(vk < FN(splat)(flush)));
+        store_v16f32(m + k, mk);
+        store_v16f32(v + k, vk);
+        v16f32 root = __builtin_elementwise_sqrt(vk * FN(splat)(c2)) + FN(splat)(eps);
+        store_v16f32(p + k, load_v16f32(p + k) * FN(splat)(decay) - FN(splat)(step) * mk / root);
+    }
+    for (; k < n; k++) {
+        float gk = g[k];
+        float mk = b1 * m[k] + a1 * gk;
+        float vk = b2 * v[k] + a2 * gk * gk;
+        if (__builtin_fabsf(mk) < flush) mk = 0;
+        if (vk < flush) vk = 0;
+        m[k] = mk;
+        v[k] = vk;
+        p[k] = p[k] * decay - step * mk / (__builtin_sqrtf(vk * c2) + eps);
+    }
+}
+
 /// `dw[o][i] = sum over blocks of fixed(sum_{b in block} d[b][o] x[b][i])` for the columns
 /// `first ..< first + width` (`width` <= 32) and every row `o`, the examples in blocks of
 /// `block`: `TERN_GRADIENT_ROWS` rows at a time hold their 32 columns in registers over one

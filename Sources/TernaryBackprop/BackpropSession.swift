@@ -58,7 +58,8 @@ public final class BackpropSession: DistributableSession {
         guard let communicator = trainer.communicator, communicator.size > 1 else {
             return localScore(data, 0..<data.count)
         }
-        let mine = localScore(data, WorkSplit.range(count: data.count, rank: communicator.rank, size: communicator.size))
+        let mine = localScore(
+            data, WorkSplit.range(count: data.count, rank: communicator.rank, size: communicator.size))
         do throws(CommunicationError) {
             let totals = try communicator.allReduceSum([
                 mine.lossUnits ?? 0, Int64(mine.correct), mine.lossUnits == nil ? 1 : 0,

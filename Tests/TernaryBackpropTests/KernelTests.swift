@@ -99,10 +99,12 @@ struct BackpropKernelTests {
         }
     }
 
-    @Test("Adam kernel equals the scalar formula bit for bit, tails, flushing and the 2-thread split included")
-    func adam() {
+    @Test(
+        "Adam kernel equals the scalar formula bit for bit on every supported instruction set, tails, flushing and the 2-thread split included",
+        arguments: InstructionSet.supported)
+    func adam(isa: InstructionSet) {
         var rng = Xoshiro256(seed: 3)
-        for n in [1, 7, 8, 9, 63, 64, 65, 200, 70_001] {
+        for n in [1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 200, 70_001] {
             let g = randomFloats(n, using: &rng).enumerated().map { $0.offset % 5 == 0 ? 0 : $0.element * 1e-3 }
             var p = randomFloats(n, using: &rng)
             var m = randomFloats(n, using: &rng).enumerated().map { $0.offset % 3 == 0 ? 1e-31 : $0.element * 1e-2 }
@@ -112,7 +114,7 @@ struct BackpropKernelTests {
             let eps: Float = 1e-8, decay: Float = 0.99, flush: Float = 1e-30
             TrainingKernels.adam(
                 &p, g, &m, &v, lr: lr, b1: b1, b2: b2, c1: c1, c2: c2, eps: eps, decay: decay, flush: flush,
-                threads: 2)
+                threads: 2, instructionSet: isa)
             for k in 0..<n {
                 var mk = b1 * m2[k] + (1 - b1) * g[k]
                 var vk = b2 * v2[k] + (1 - b2) * g[k] * g[k]
@@ -208,7 +210,9 @@ struct FixedPointTests {
     func conversion() {
         var rng = Xoshiro256(seed: 11)
         var x: [Float] = [0, -0, 1, -1, .nan, .infinity, -.infinity, 0x1p22, 0x1p23, -0x1p23, 3e38, 1e-13, -1e-12]
-        x += (0..<200).map { _ in Float(rng.uniformDouble() * 2 - 1) * Float(pow(2.0, Double(rng.uniformBelow(60)) - 40)) }
+        x += (0..<200).map { _ in
+            Float(rng.uniformDouble() * 2 - 1) * Float(pow(2.0, Double(rng.uniformBelow(60)) - 40))
+        }
         for isa in InstructionSet.supported {
             for n in [0, 1, 7, 8, 9, x.count] {
                 var totals = (0..<(n + 1)).map { Int64($0) - 3 }

@@ -199,6 +199,11 @@ typedef struct tern_kernel_table {
     /// `out[k] = float(totals[k] * 2^-40)`;
     void (*fixed_add)(const float *x, int64_t *acc, long n);
     void (*fixed_decode)(const int64_t *totals, float *out, long n);
+    /// One Adam step on `n` parameters, each operation rounded on its own (no fused
+    /// multiply-add): `m = b1 m + a1 g`, `v = b2 v + a2 g g` (0 below `flush`),
+    /// `p = p decay - step m / (sqrt(v c2) + eps)`;
+    void (*adam)(float *p, const float *g, float *m, float *v, long n, float b1, float a1, float b2, float a2,
+                 float step, float c2, float eps, float decay, float flush);
     /// `dx [B][I] = d w` for `d [B][O]`, `w [O][I]`, examples `first ..< end`.
     void (*float_input_gradients)(const float *d, const float *w, float *dx, long I, long O, long first, long end);
     /// The parts of the softmax loss of `C >= 1` int32 logits `z`: returns the integer normaliser

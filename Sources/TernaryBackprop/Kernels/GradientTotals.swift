@@ -72,7 +72,9 @@ enum FixedPointKernels {
         precondition(x.count >= count && offset + count <= totals.count)
         let kernel = instructionSet.table.pointee.fixed_add!
         x.withUnsafeBufferPointer { x in
-            totals.withUnsafeMutableBufferPointer { totals in kernel(x.baseAddress!, totals.baseAddress! + offset, count) }
+            totals.withUnsafeMutableBufferPointer { totals in
+                kernel(x.baseAddress!, totals.baseAddress! + offset, count)
+            }
         }
     }
 
@@ -81,7 +83,9 @@ enum FixedPointKernels {
         precondition(offset + out.count <= totals.count)
         let kernel = InstructionSet.active.table.pointee.fixed_decode!
         totals.withUnsafeBufferPointer { totals in
-            out.withUnsafeMutableBufferPointer { out in kernel(totals.baseAddress! + offset, out.baseAddress!, out.count) }
+            out.withUnsafeMutableBufferPointer { out in
+                kernel(totals.baseAddress! + offset, out.baseAddress!, out.count)
+            }
         }
     }
 

@@ -16,18 +16,21 @@ enum TrainingKernels {
 
     /// One Adam step on N parameters `p` with gradients `g` and moments `m`, `v`:
     /// `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g^2` (each set to 0 below `flush`, so they
-    /// never become subnormal), `p = p * decay - lr (m / c1) / (sqrt(v / c2) + eps)`. Arrays of
-    /// 2^16 parameters or more are split into contiguous ranges over `threads` workers (each
+    /// never become subnormal), `p = p * decay - lr (m / c1) / (sqrt(v / c2) + eps)`, every
+    /// operation rounded on its own (the C kernel `adam`, 16 lanes on AVX-512 and AVX2). Arrays
+    /// of 2^16 parameters or more are split into contiguous ranges over `threads` workers (each
     /// element's arithmetic is the same either way).
     static func adam(
         _ p: inout [Float], _ g: [Float], _ m: inout [Float], _ v: inout [Float],
         lr: Float, b1: Float, b2: Float, c1: Float, c2: Float, eps: Float, decay: Float, flush: Float,
-        threads: Int = 1
+        threads: Int = 1, instructionSet: InstructionSet = .active
     ) {
         precondition(p.count == g.count && m.count == g.count && v.count == g.count)
         let total = p.count
         guard total > 0 else { return }
         let parts = total >= 1 << 16 ? max(1, threads) : 1
+        let kernel = instructionSet.table.pointee.adam!
+        let step = lr / c1, inverseC2 = 1 / c2
         p.withUnsafeMutableBufferPointer { p in
             g.withUnsafeBufferPointer { g in
                 m.withUnsafeMutableBufferPointer { m in
@@ -38,56 +41,13 @@ enum TrainingKernels {
                         Parallel.run(items: parts, workers: parts) { part, _ in
                             let base = shared.value
                             let start = total * part / parts, end = total * (part + 1) / parts
-                            adamRange(
-                                base.p + start, base.g + start, base.m + start, base.v + start, count: end - start,
-                                lr: lr, b1: b1, b2: b2, c1: c1, c2: c2, eps: eps, decay: decay, flush: flush)
+                            kernel(
+                                base.p + start, base.g + start, base.m + start, base.v + start, end - start,
+                                b1, 1 - b1, b2, 1 - b2, step, inverseC2, eps, decay, flush)
                         }
                     }
                 }
             }
-        }
-    }
-
-    /// The Adam step on `n` consecutive parameters, eight lanes at a time; the scalar tail does
-    /// the same operations in the same order, so every element gets the same bits either way.
-    private static func adamRange(
-        _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
-        _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, count n: Int,
-        lr: Float, b1: Float, b2: Float, c1: Float, c2: Float, eps: Float, decay: Float,
-        flush: Float
-    ) {
-        let step = lr / c1, inverseC2 = 1 / c2
-        let rp = UnsafeMutableRawPointer(p), rg = UnsafeRawPointer(g)
-        let rm = UnsafeMutableRawPointer(m), rv = UnsafeMutableRawPointer(v)
-        let vb1 = Lanes(repeating: b1), vb2 = Lanes(repeating: b2)
-        let va1 = Lanes(repeating: 1 - b1), va2 = Lanes(repeating: 1 - b2)
-        let vflush = Lanes(repeating: flush), vstep = Lanes(repeating: step)
-        let vc2 = Lanes(repeating: inverseC2), veps = Lanes(repeating: eps), vdecay = Lanes(repeating: decay)
-        var k = 0
-        while k &+ 8 <= n {
-            let o = k &* 4
-            let gk = rg.loadUnaligned(fromByteOffset: o, as: Lanes.self)
-            var mk = vb1 * rm.loadUnaligned(fromByteOffset: o, as: Lanes.self) + va1 * gk
-            var vk = vb2 * rv.loadUnaligned(fromByteOffset: o, as: Lanes.self) + va2 * gk * gk
-            mk.replace(with: 0, where: absolute(mk) .< vflush)
-            vk.replace(with: 0, where: vk .< vflush)
-            rm.storeBytes(of: mk, toByteOffset: o, as: Lanes.self)
-            rv.storeBytes(of: vk, toByteOffset: o, as: Lanes.self)
-            let pk = rp.loadUnaligned(fromByteOffset: o, as: Lanes.self)
-            rp.storeBytes(
-                of: pk * vdecay - vstep * mk / ((vk * vc2).squareRoot() + veps), toByteOffset: o, as: Lanes.self)
-            k &+= 8
-        }
-        while k < n {
-            let gk = g[k]
-            var mk = b1 * m[k] + (1 - b1) * gk
-            var vk = b2 * v[k] + (1 - b2) * gk * gk
-            mk = abs(mk) < flush ? 0 : mk
-            vk = vk < flush ? 0 : vk
-            m[k] = mk
-            v[k] = vk
-            p[k] = p[k] * decay - step * mk / ((vk * inverseC2).squareRoot() + eps)
-            k &+= 1
         }
     }
 
