@@ -20,6 +20,11 @@ extension SearchProblem {
     /// those made one at a time (tested). The calibration sample and the readout's examples are
     /// laid out once per start, not once per genome (a population of 100,000 on digits started
     /// in 16 s, most of it laying out the train split for every genome's readout).
+    ///
+    /// Distributed, every rank draws every genome's random weights (cheap), calibrates and reads
+    /// out only its share of the genomes (`WorkSplit`), and one all-reduce shares what each
+    /// rank computed (`shareStarts`): every rank ends with the genomes of one process, each
+    /// having held the sums of its share alone.
     public func initialGenomes(
         count: Int, zeroFraction: Double, readout: Bool, seed: UInt64,
         until stop: StopSignal
@@ -29,25 +34,74 @@ extension SearchProblem {
         let sample = train.batch(train.sampleIndices(min(train.count, max(batchSize ?? 0, 256)), using: &rng))
         let readoutData = readout ? readoutExamples() : nil
         let sums = LayerSums(evaluator)
+        let distributed = communicator.flatMap { $0.size > 1 ? $0 : nil }
+        let share = distributed.map { WorkSplit.range(count: count, rank: $0.rank, size: $0.size) } ?? 0..<count
         var genomes: [TernaryNetwork] = []
         genomes.reserveCapacity(count)
         for start in stride(from: 0, to: count, by: calibrationBlock) {
             if stop.isRaised { return nil }
             stop.note(fraction: Double(start) / Double(count))
-            var block = Parallel.map(count: min(count, start + calibrationBlock) - start, workers: threads) {
-                offset, _ in
+            let end = min(count, start + calibrationBlock)
+            var block = Parallel.map(count: end - start, workers: threads) { offset, _ in
                 var rng = Xoshiro256(seed: seed, stream: StreamPath.initial(start + offset))
                 return architecture.randomGenome(zeroFraction: zeroFraction, using: &rng)
             }
-            calibrateThresholds(&block, on: sample, sums: sums)
-            if let readoutData,
-                !readoutBlock(&block, zeroFraction: zeroFraction, examples: readoutData, sums: sums, until: stop)
+            let mine = (max(start, share.lowerBound)..<min(end, share.upperBound)).clamped(to: start..<end)
+            var owned = Array(block[(mine.lowerBound - start)..<(mine.upperBound - start)])
+            calibrateThresholds(&owned, on: sample, sums: sums)
+            if let readoutData, !owned.isEmpty,
+                !readoutBlock(&owned, zeroFraction: zeroFraction, examples: readoutData, sums: sums, until: stop)
             {
                 return nil
             }
+            block.replaceSubrange((mine.lowerBound - start)..<(mine.upperBound - start), with: owned)
             genomes += block
         }
+        if let distributed { shareStarts(&genomes, owned: share, readout: readoutData != nil, over: distributed) }
         return genomes
+    }
+
+    /// Gives every rank the starts the others computed: per genome its thresholds, steps and
+    /// (with a readout) its output layer's bit planes, in one all-reduce of Int64 words in
+    /// which each rank fills its own genomes' slots and leaves the others' at 0. A failed
+    /// collective is kept for `takeCommunicationError` (the genomes then differ between ranks,
+    /// which the state check reports).
+    func shareStarts(_ genomes: inout [TernaryNetwork], owned: Range<Int>, readout: Bool, over communicator: Communicator) {
+        guard let first = genomes.first else { return }
+        let last = first.weights.count - 1
+        func words(_ genome: TernaryNetwork) -> [Int64] {
+            var words = genome.thresholds.joined().map(Int64.init) + genome.steps.map(Int64.init)
+            if readout && first.layerSizes.count > 2 {
+                words += (genome.weights[last].plus + genome.weights[last].minus).map { Int64(bitPattern: $0) }
+            }
+            return words
+        }
+        let width = words(first).count
+        var all = [Int64](repeating: 0, count: genomes.count * width)
+        for index in owned { all.replaceSubrange((index * width)..<((index + 1) * width), with: words(genomes[index])) }
+        do throws(CommunicationError) { all = try communicator.allReduceSum(all) } catch {
+            noteCommunicationError(error)
+            return
+        }
+        for index in genomes.indices where !owned.contains(index) {
+            var next = index * width
+            for layer in genomes[index].thresholds.indices {
+                for neuron in genomes[index].thresholds[layer].indices {
+                    genomes[index].thresholds[layer][neuron] = Int32(truncatingIfNeeded: all[next])
+                    next += 1
+                }
+            }
+            for layer in genomes[index].steps.indices {
+                genomes[index].steps[layer] = Int32(truncatingIfNeeded: all[next])
+                next += 1
+            }
+            guard readout && first.layerSizes.count > 2 else { continue }
+            let matrix = genomes[index].weights[last], planes = matrix.plus.count
+            let bits = all[next..<(next + 2 * planes)].map { UInt64(bitPattern: $0) }
+            genomes[index].weights[last] = TernaryMatrix(
+                rowCount: matrix.rowCount, columnCount: matrix.columnCount, plus: Array(bits[0..<planes]),
+                minus: Array(bits[planes...]))
+        }
     }
 
     /// The single starting genome of a point strategy (`local`, `es`): genome 0 of the run,

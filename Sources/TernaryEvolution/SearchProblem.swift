@@ -247,6 +247,9 @@ public final class SearchProblem {
     /// cannot throw); `takeCommunicationError` hands it to the session once per step.
     private var communicationError: CommunicationError?
 
+    /// Keeps the first failure of a collective for `takeCommunicationError`.
+    func noteCommunicationError(_ error: CommunicationError) { communicationError = communicationError ?? error }
+
     /// The failure of a collective since the last call, if any (and forgets it).
     public func takeCommunicationError() -> CommunicationError? {
         defer { communicationError = nil }

@@ -50,7 +50,7 @@ struct DistributedRunTests {
 
     func contents(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
 
-    @Test("2, 3 and 5 ranks write the files of one process (ga, local, es, ste), and resume on another count")
+    @Test("2, 3 and 5 ranks write the files of one process (ga, local, es, ste, float), and resume on another count")
     func sameFiles() throws {
         let file = temporaryPath("distributed.json"), alone = temporaryPath("alone")
         var folders = [file, alone]
@@ -60,7 +60,8 @@ struct DistributedRunTests {
          "arms": {"ga": {"strategy": "ga", "generations": 12, "population": 19, "eval_every": 4},
                   "local": {"strategy": "local", "steps": 30, "candidates": 11, "eval_every": 10},
                   "es": {"strategy": "es", "generations": 10, "pairs": 7, "eval_every": 5},
-                  "ste": {"strategy": "ste", "epochs": 3, "batch": 4}}}
+                  "ste": {"strategy": "ste", "epochs": 3, "batch": 4},
+                  "float": {"strategy": "float", "epochs": 3, "batch": 4}}}
         """#.write(toFile: file, atomically: true, encoding: .utf8)
         let config = try ExperimentConfig.load(file)
         let single = ExperimentRunner(
@@ -86,7 +87,7 @@ struct DistributedRunTests {
         let cut = temporaryPath("cut")
         folders.append(cut)
         #expect(runRanks(config, size: 3, folder: cut) == [true, true, true])
-        for arm in ["ga", "local", "es", "ste"] {
+        for arm in ["ga", "local", "es", "ste", "float"] {
             try FileManager.default.removeItem(atPath: cut + "/\(arm)-seed2.ckpt")
         }
         #expect(runRanks(config, size: 2, folder: cut, resuming: true) == [true, true])

@@ -45,24 +45,37 @@ public enum TextEvaluation {
 
     /// `score(_:on:indices:temperature:evaluator:)`, asking `stop` between chunks of examples
     /// (nil: stopped). The chunks are summed in order either way, so the result is the same.
+    /// With a `communicator` of more than one rank, every rank must call it: each computes its
+    /// share of the chunks (`WorkSplit` over them), the chunks' totals are all-gathered and
+    /// every rank sums them in chunk order, so the result is one process's bit for bit (NaN if
+    /// the collective failed).
     public static func score(
         _ network: TernaryNetwork, on data: QuantizedDataset, indices: [Int]? = nil, temperature T: Double,
-        evaluator: PopulationEvaluator, until stop: StopSignal
+        evaluator: PopulationEvaluator, until stop: StopSignal, communicator: Communicator? = nil
     ) -> (bits: Double, accuracy: Double)? {
         let count = indices?.count ?? data.count
         guard count > 0 else { return (.nan, .nan) }
-        var nats = 0.0, correct = 0
-        var start = 0
-        while start < count {
+        let chunks = (count + chunk - 1) / chunk, size = communicator?.size ?? 1
+        // Each chunk's nats and correct count, for this rank's chunks.
+        var totals = [Double]()
+        for k in WorkSplit.range(count: chunks, rank: communicator?.rank ?? 0, size: size) {
             if stop.isRaised { return nil }
-            let range = start..<min(count, start + chunk)
+            let range = (k * chunk)..<min(count, (k + 1) * chunk)
             let picked = indices.map { Array($0[range]) } ?? Array(range)
             let part = TextEvaluation.nats(
                 evaluator.logits(of: [network], on: data.batch(picked))[0],
                 labels: ArraySlice(picked.map { data.labels[$0] }), classes: network.classCount, temperature: T)
-            nats += part.nats
-            correct += part.correct
-            start = range.upperBound
+            totals += [part.nats, Double(part.correct)]
+        }
+        if let communicator, size > 1 {
+            do throws(CommunicationError) {
+                totals = try communicator.allGather(totals, counts: WorkSplit.counts(count: chunks, size: size).map { 2 * $0 })
+            } catch { return (.nan, .nan) }
+        }
+        var nats = 0.0, correct = 0
+        for k in 0..<chunks {
+            nats += totals[2 * k]
+            correct += Int(totals[2 * k + 1])
         }
         return (nats / Double(count) / log(2), Double(correct) / Double(count))
     }

@@ -17,9 +17,9 @@ final class ArmRun {
     /// An interrupt cut a logged point: the record went back to its last commit, and the
     /// session, past it, is not committed again.
     var pointCut = false
-    /// Distributed evolution arms score logged points data-parallel: every rank scores its block
-    /// of each split and the counts are summed, so every rank takes part in each point (rank 0
-    /// alone writes it). Backprop arms and text points are scored by rank 0 alone.
+    /// Distributed arms (all five kinds) score logged points data-parallel: every rank scores its
+    /// block of each split (a text split's chunks) and the totals are summed, so every rank takes
+    /// part in each point (rank 0 alone writes it).
     let parallelPoints: Bool
 
     init(
@@ -59,7 +59,7 @@ extension ExperimentRunner {
             active: ActiveArm(
                 key: key, session: session, recordPath: recordPath(arm.name, seed), modelPath: modelPath(arm.name, seed)
             ),
-            parallelPoints: communicator != nil && session is DistributableSession && splits.corpus == nil)
+            parallelPoints: communicator != nil && session is DistributableSession)
         try loop(run, splits: splits)
         try finish(run, splits: splits)
     }

@@ -98,6 +98,7 @@ extension ExperimentRunner {
                 wallSeconds: records[run.key]!.searchSeconds, report: report, until: pointSignal())
         else { return dropUncommitted(run) }
         run.lastLogged = run.session.step
+        guard writes else { return true }
         var current = records[run.key]!
         current.rows.append(row)
         let selection = -(row.validationBits ?? row.trainBits ?? .infinity)

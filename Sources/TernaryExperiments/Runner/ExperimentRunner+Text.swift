@@ -16,7 +16,9 @@ extension ExperimentRunner {
 
     /// A logged point of a text run and the model it stands for (with its temperature); nil
     /// when `stop` was raised first (asked between the chunks of each split and the steps of the
-    /// temperature fit; the float arm's own forward pass answers after each split).
+    /// temperature fit; the float arm's own forward pass answers after each split). Distributed,
+    /// every rank computes it: the splits' chunks (the float arm's examples) are shared out and
+    /// their totals gathered; the temperature fit on the training sample runs on every rank.
     ///
     /// Ternary search arms: the incumbent's temperature is fitted on a fixed sample of the
     /// training windows (`TextEvaluation.fitTemperature`), then bits per character on that
@@ -34,18 +36,17 @@ extension ExperimentRunner {
             intOps: session.integerOperations, floatOps: session.floatOperations)
         let backprop = session as? BackpropSession
         guard var model = session.incumbent() else {
-            // The float arm: its own forward pass.
-            let trainer = backprop!.trainer
+            // The float arm: its own forward pass (split over the ranks by the session).
             if splits.validation.count > 0 {
                 guard !stop.isRaised else { return nil }
-                let score = trainer.score(splits.validation)
+                let score = session.score(on: splits.validation)
                 (row.validationLoss, row.validationBits, row.validationAccuracy) = (
                     score.loss, score.loss / log(2), score.accuracy
                 )
             }
             if splits.test.count > 0 {
                 guard !stop.isRaised else { return nil }
-                let score = trainer.score(splits.test)
+                let score = session.score(on: splits.test)
                 (row.testLoss, row.testBits, row.testAccuracy) = (score.loss, score.loss / log(2), score.accuracy)
             }
             return (row, nil)
@@ -60,14 +61,16 @@ extension ExperimentRunner {
         let sample = ExperimentRunner.trainSample(splits.train)
         guard
             let train = TextEvaluation.score(
-                model, on: splits.train, indices: sample, temperature: temperature, evaluator: evaluator, until: stop)
+                model, on: splits.train, indices: sample, temperature: temperature, evaluator: evaluator, until: stop,
+                communicator: communicator)
         else { return nil }
         (row.trainBits, row.trainAccuracy) = (train.bits, train.accuracy)
         if row.trainLoss == nil { row.trainLoss = train.bits * log(2) }
         if splits.validation.count > 0 {
             guard
                 let score = TextEvaluation.score(
-                    model, on: splits.validation, temperature: temperature, evaluator: evaluator, until: stop)
+                    model, on: splits.validation, temperature: temperature, evaluator: evaluator, until: stop,
+                    communicator: communicator)
             else { return nil }
             (row.validationBits, row.validationLoss, row.validationAccuracy) = (
                 score.bits, score.bits * log(2), score.accuracy
@@ -76,7 +79,8 @@ extension ExperimentRunner {
         if splits.test.count > 0 {
             guard
                 let score = TextEvaluation.score(
-                    model, on: splits.test, temperature: temperature, evaluator: evaluator, until: stop)
+                    model, on: splits.test, temperature: temperature, evaluator: evaluator, until: stop,
+                    communicator: communicator)
             else { return nil }
             (row.testBits, row.testLoss, row.testAccuracy) = (score.bits, score.bits * log(2), score.accuracy)
         }

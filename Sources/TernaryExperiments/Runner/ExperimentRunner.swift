@@ -46,7 +46,8 @@ final class ExperimentRunner {
     /// The memory a run may plan for (nil: what the system has available).
     var memoryLimit: Int?
     /// The processes of a distributed run (<doc:ScaleOut>); nil alone. Every rank runs the
-    /// same arms in step; evolution arms split the examples of each batch; rank 0 alone writes.
+    /// same arms in step; every arm splits the examples of each batch (backprop: of each
+    /// minibatch) and of each logged point; rank 0 alone writes.
     let communicator: Communicator?
     /// The evaluator of a text run's logged points (`textEvaluator`).
     var textEvaluatorCache: PopulationEvaluator?
