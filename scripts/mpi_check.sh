@@ -2,10 +2,11 @@
 # Builds ternevo with MPI and checks that short experiments give the same files in 1, 2 and 3
 # processes (oversubscribed, loopback only) as in one plain process: curves.csv without its
 # wall-clock column, summary.csv without wall-clock columns, and every model byte for byte.
-# experiments/checks/mpi-check.json (digits: local and es data-parallel, the GA split by genomes, STE
-# on every rank) and experiments/checks/mpi-check-text.json (text: local and es, batches that 2 and 3
-# ranks do not divide), and experiments/checks/mpi-check-levels.json (digits with two hidden layers
-# of 4-bit activations, every arm).
+# experiments/checks/mpi-check.json (digits: every arm data-parallel; STE and float on minibatches
+# of 100, split 2-1-1 blocks of 32 over 3 ranks), experiments/checks/mpi-check-text.json (text:
+# local and es on batches that 2 and 3 ranks do not divide, STE and float, points split by
+# chunks) and experiments/checks/mpi-check-levels.json (digits with two hidden layers of 4-bit
+# activations, every arm).
 #
 #   scripts/mpi_check.sh            (needs Open MPI: apt-get install openmpi-bin libopenmpi-dev)
 #

@@ -7,7 +7,9 @@
 #   scripts/mpi_scaling.sh [ROUNDS] [CONFIG]   (default 3 and experiments/checks/mpi-scaling.json, which
 #                                               needs experiments/data/mnist5k; needs Open MPI)
 #   experiments/checks/mpi-scaling-text.json: the shipped KJV slice, local and es on batches of 20,000
-#   windows (the data-parallel arms). TERNEVO_BINARY=PATH times another MPI build instead.
+#   windows (the data-parallel arms); experiments/checks/mpi-scaling-backprop.json (MNIST-5k) and
+#   experiments/checks/mpi-scaling-backprop-text.json (the KJV slice): ste and float (steps are
+#   epochs). TERNEVO_BINARY=PATH times another MPI build instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"

@@ -66,7 +66,9 @@ extension SearchProblem {
     /// which each rank fills its own genomes' slots and leaves the others' at 0. A failed
     /// collective is kept for `takeCommunicationError` (the genomes then differ between ranks,
     /// which the state check reports).
-    func shareStarts(_ genomes: inout [TernaryNetwork], owned: Range<Int>, readout: Bool, over communicator: Communicator) {
+    func shareStarts(
+        _ genomes: inout [TernaryNetwork], owned: Range<Int>, readout: Bool, over communicator: Communicator
+    ) {
         guard let first = genomes.first else { return }
         let last = first.weights.count - 1
         func words(_ genome: TernaryNetwork) -> [Int64] {

@@ -1,8 +1,9 @@
 import Foundation
 
-/// The processes of one distributed run: every rank holds the same state, scores its share of
-/// each step's candidates, and the shares are all-gathered so every rank applies the same
-/// update. Only fitness scalars, a stop flag and state hashes cross it (see <doc:Determinism>;
+/// The processes of one distributed run: every rank holds the same state, computes its share of
+/// each step's examples, and the shares' Int64 totals are summed so every rank applies the same
+/// update. Fitness totals (evolution arms), gradient totals (backprop arms), a stop flag, state
+/// hashes and, at the start, the genomes' calibrated thresholds cross it (see <doc:Determinism>;
 /// how to run one: `Sources/TernaryExperiments/TernaryExperiments.docc/ScaleOut.md`).
 ///
 /// Every rank must make the same sequence of calls; a call returns when all ranks have made it.

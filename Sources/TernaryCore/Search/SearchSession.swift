@@ -101,8 +101,9 @@ public struct SessionError: Error, Equatable, CustomStringConvertible {
     public var description: String { problem }
 }
 
-/// A session whose steps can be split over the processes of a distributed run (the evolution
-/// arms). Sessions that are not run the same steps on every rank (backprop: identical work).
+/// A session whose steps can be split over the processes of a distributed run (every arm kind:
+/// the evolution arms split each batch's examples, the backprop arms each minibatch's). A
+/// session that is not distributable would run the same steps on every rank.
 public protocol DistributableSession: SearchSession {
     /// Scores each step's candidates across `communicator`'s ranks from now on.
     func distribute(over communicator: Communicator)

@@ -69,7 +69,8 @@ public enum TextEvaluation {
         }
         if let communicator, size > 1 {
             do throws(CommunicationError) {
-                totals = try communicator.allGather(totals, counts: WorkSplit.counts(count: chunks, size: size).map { 2 * $0 })
+                totals = try communicator.allGather(
+                    totals, counts: WorkSplit.counts(count: chunks, size: size).map { 2 * $0 })
             } catch { return (.nan, .nan) }
         }
         var nats = 0.0, correct = 0
