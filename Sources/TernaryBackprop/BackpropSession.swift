@@ -60,13 +60,7 @@ public final class BackpropSession: DistributableSession {
         }
         let mine = localScore(
             data, WorkSplit.range(count: data.count, rank: communicator.rank, size: communicator.size))
-        do throws(CommunicationError) {
-            let totals = try communicator.allReduceSum([
-                mine.lossUnits ?? 0, Int64(mine.correct), mine.lossUnits == nil ? 1 : 0,
-            ])
-            guard totals[2] == 0 else { return Score(correct: Int(totals[1]), count: data.count, loss: .nan) }
-            return Score(correct: Int(totals[1]), count: data.count, lossUnits: totals[0])
-        } catch {
+        do throws(CommunicationError) { return try communicator.summed([mine], count: data.count).scores[0] } catch {
             return Score(correct: 0, count: data.count, loss: .nan)
         }
     }

@@ -154,16 +154,9 @@ public final class SearchProblem {
     private func summedOverRanks(
         _ scores: [Score], count: Int, communicator: Communicator, extra: Int64 = 0
     ) -> (scores: [Score], extra: Int64) {
-        let n = scores.count
-        let local = scores.map { $0.lossUnits! } + scores.map { Int64($0.correct) } + [extra]
-        do throws(CommunicationError) {
-            let totals = try communicator.allReduceSum(local)
-            return (
-                (0..<n).map { Score(correct: Int(totals[n + $0]), count: count, lossUnits: totals[$0]) }, totals[2 * n]
-            )
-        } catch {
+        do throws(CommunicationError) { return try communicator.summed(scores, count: count, extra: extra) } catch {
             communicationError = communicationError ?? error
-            return ([Score](repeating: Score(correct: 0, count: count, loss: .nan), count: n), 0)
+            return ([Score](repeating: Score(correct: 0, count: count, loss: .nan), count: scores.count), 0)
         }
     }
 

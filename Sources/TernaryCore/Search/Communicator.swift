@@ -26,6 +26,29 @@ public protocol Communicator: AnyObject, Sendable {
     func broadcast(_ bytes: [UInt8]) throws(CommunicationError) -> [UInt8]
 }
 
+extension Communicator {
+    /// `scores` of this rank's examples summed over the ranks in one all-reduce (loss units and
+    /// correct counts, 16 bytes per score; each result a score of `count` examples), with one
+    /// more integer summed alongside. A score without a loss total (not finite) on any rank makes
+    /// every result's loss NaN.
+    public func summed(
+        _ scores: [Score], count: Int, extra: Int64 = 0
+    ) throws(CommunicationError) -> (
+        scores: [Score], extra: Int64
+    ) {
+        let n = scores.count
+        let missing = Int64(scores.filter { $0.lossUnits == nil }.count)
+        let totals = try allReduceSum(
+            scores.map { $0.lossUnits ?? 0 } + scores.map { Int64($0.correct) } + [extra, missing])
+        let scores = (0..<n).map {
+            totals[2 * n + 1] == 0
+                ? Score(correct: Int(totals[n + $0]), count: count, lossUnits: totals[$0])
+                : Score(correct: Int(totals[n + $0]), count: count, loss: .nan)
+        }
+        return (scores, totals[2 * n])
+    }
+}
+
 /// A collective failed (a peer died, or the transport reported an error).
 public struct CommunicationError: Error, CustomStringConvertible {
     public var message: String
