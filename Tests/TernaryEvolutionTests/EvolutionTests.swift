@@ -37,14 +37,14 @@ func smallGA(population: Int = 64) -> GeneticAlgorithm {
         readout: false)
 }
 
-/// A session of `strategy` on `data` with fitness batches of `batch` examples (nil: all) and
-/// `cacheBudget` bytes for a GA's breeders' caches.
+/// A session of `strategy` on `data` with fitness batches of `batch` examples (nil: all),
+/// `cacheBudget` bytes for a GA's breeders' caches and hidden units of `activation`.
 func session<S: SearchStrategy>(
     _ strategy: S, sizes: [Int], data: QuantizedDataset, batch: Int? = nil,
-    rotateEvery: Int = 1, threads: Int = 2, seed: UInt64 = 1, cacheBudget: Int = 0
+    rotateEvery: Int = 1, threads: Int = 2, seed: UInt64 = 1, cacheBudget: Int = 0, activation: Activation = .sign
 ) -> SearchRun<S> {
     let problem = SearchProblem(
-        architecture: Architecture(layerSizes: sizes), train: data, batchSize: batch,
+        architecture: Architecture(layerSizes: sizes, activation: activation), train: data, batchSize: batch,
         rotateEvery: rotateEvery, cacheBudget: cacheBudget, threads: threads)
     return SearchRun(strategy: strategy, problem: problem, seed: seed)
 }

@@ -42,6 +42,12 @@ struct KillTests {
                   "float": {"strategy": "float", "epochs": 20}}}
         """#
 
+    /// The same arms with 4-bit activations (the calibrated start, levels scoring, STE's
+    /// learned steps and the float arm's ReLU), and `local` with step candidates.
+    static let levelsConfig = defaultsConfig.replacingOccurrences(
+        of: #""hidden": [16]}"#, with: #""hidden": [16], "activation": "relu4"}"#
+    ).replacingOccurrences(of: #""steps": 300}"#, with: #""steps": 300, "step_every": 25}"#)
+
     /// The text task's arms with their defaults, on the first 20,000 characters of the shipped
     /// slice (written beside the config as `kill.txt`). Only the logging is sparser than the
     /// default: a text point fits a temperature, and logging every step took most of the run.
@@ -69,13 +75,15 @@ struct KillTests {
     }
 
     @Test(
-        "a real process killed with SIGKILL at any moment, any number of times, also during resume, or stopped by SIGTERM or SIGHUP, resumes to the files of an uninterrupted run (every arm kind with its defaults)"
-    )
-    func killAndResume() throws {
+        "a real process killed with SIGKILL at any moment, any number of times, also during resume, or stopped by SIGTERM or SIGHUP, resumes to the files of an uninterrupted run (every arm kind with its defaults; sign and 4-bit activations)",
+        arguments: ["sign", "relu4"])
+    func killAndResume(activation: String) throws {
         let binary = try ternevoBinary()
-        let config = temporaryPath("kill.json"), straight = temporaryPath("straight")
+        let config = temporaryPath("kill-\(activation).json"), straight = temporaryPath("straight-\(activation)")
         defer { for path in [config, straight] { try? FileManager.default.removeItem(atPath: path) } }
-        let (expected, duration) = try uninterrupted(binary, config, straight)
+        let text = activation == "sign" ? KillTests.defaultsConfig : KillTests.levelsConfig
+        #expect(activation == "sign" || (text.contains(#""relu4""#) && text.contains("step_every")))
+        let (expected, duration) = try uninterrupted(binary, config, straight, text: text)
         try kill(binary, config, expected: expected, duration: duration, trials: 4)
         try terminateAndResume(binary, config, expected: expected, duration: duration)
     }

@@ -21,6 +21,12 @@ import TernaryCore
 /// proportion to its size; `outputShare` instead gives the output layer that share of them
 /// (the text model 504-1024-63 has 11% of its weights there).
 ///
+/// With `stepEvery` set and a levels network, every `stepEvery`-th step adds two candidates
+/// after the drawn ones: the step `delta` of one hidden layer (the layers in turn) made larger
+/// and smaller by an eighth (at least 1). Such a candidate changes every example's levels in
+/// that layer, so it costs about a full evaluation of the layers above it; `sign` networks
+/// have no steps and never get them.
+///
 /// The defaults (`Defaults`) are the `local` arm's: greedy steps from the readout start
 /// (measured on MNIST-5k); `greedy: false, readout: false` is the plain (1 + lambda) search.
 public struct LocalSearch: SearchStrategy {
@@ -36,6 +42,8 @@ public struct LocalSearch: SearchStrategy {
     public var readout: Bool
     /// The share of trit moves drawn in the output layer; nil: in proportion to its size.
     public var outputShare: Double?
+    /// Every this many steps, two step candidates for a levels network (nil: never).
+    public var stepEvery: Int?
 
     /// The defaults, the one place that holds them: the initialiser, the `local` arm's config
     /// keys (`ternevo help run --keys`) and the docs read them from here.
@@ -54,11 +62,12 @@ public struct LocalSearch: SearchStrategy {
         thresholdProbability: Double = Defaults.thresholdProbability, thresholdStep: Int? = nil,
         acceptNeutral: Bool = Defaults.acceptNeutral, greedy: Bool = Defaults.greedy,
         initialZeroFraction: Double = Defaults.initialZeroFraction, readout: Bool = Defaults.readout,
-        outputShare: Double? = nil
+        outputShare: Double? = nil, stepEvery: Int? = nil
     ) {
         precondition(candidates >= 1 && movesPerCandidate >= 1, "candidates and moves per candidate must be positive")
         precondition(thresholdProbability >= 0 && thresholdProbability <= 1, "thresholdProbability must lie in [0, 1]")
         precondition(outputShare.map { $0 >= 0 && $0 <= 1 } ?? true, "outputShare must lie in [0, 1]")
+        precondition(stepEvery.map { $0 >= 1 } ?? true, "stepEvery must be positive")
         self.candidates = candidates
         self.movesPerCandidate = movesPerCandidate
         self.thresholdProbability = thresholdProbability
@@ -68,6 +77,7 @@ public struct LocalSearch: SearchStrategy {
         self.initialZeroFraction = initialZeroFraction
         self.readout = readout
         self.outputShare = outputShare
+        self.stepEvery = stepEvery
     }
 
     public struct State: Sendable {
@@ -83,7 +93,7 @@ public struct LocalSearch: SearchStrategy {
 
     public var settingsDescription: String {
         "local candidates=\(candidates) moves=\(movesPerCandidate) thresholds=\(thresholdProbability)/\(thresholdStep.map(String.init) ?? "auto") neutral=\(acceptNeutral) greedy=\(greedy) zeros=\(initialZeroFraction) readout=\(readout)"
-            + (outputShare.map { " output_share=\($0)" } ?? "")
+            + (outputShare.map { " output_share=\($0)" } ?? "") + (stepEvery.map { " step_every=\($0)" } ?? "")
     }
 
     public func initialState(problem: SearchProblem, seed: UInt64, until stop: StopSignal) -> State? {
@@ -118,7 +128,23 @@ public struct LocalSearch: SearchStrategy {
             }
             state.proposals.endCandidate()
         }
+        appendStepCandidates(&state)
         return .moves(state.proposals)
+    }
+
+    /// The step candidates of `stepEvery` (none for `sign`): hidden layer
+    /// `(step / stepEvery) % L`, its step larger and smaller by an eighth (at least 1).
+    private func appendStepCandidates(_ state: inout State) {
+        guard let stepEvery, state.current.activation.isLevels, !state.current.steps.isEmpty,
+            (state.step + 1) % stepEvery == 0
+        else { return }
+        let steps = state.current.steps
+        let layer = (state.step / stepEvery) % steps.count
+        let change = max(1, steps[layer] / 8)
+        for value in [steps[layer] &+ change, max(1, steps[layer] &- change)] where value != steps[layer] {
+            state.proposals.append(.step(layer: layer, value: value))
+            state.proposals.endCandidate()
+        }
     }
 
     public func tell(_ state: inout State, fitness: [Double], problem: SearchProblem, seed: UInt64) {
@@ -164,8 +190,8 @@ public struct LocalSearch: SearchStrategy {
     public func decode(from reader: inout BinaryReader, problem: SearchProblem) throws(FileFormatError) -> State {
         let current = try reader.readNetwork()
         let step = try reader.readCount(limit: Int(Int32.max))
-        // With `greedy`, one step can accept every one of its candidates.
-        let accepted = try reader.readCount(limit: step * (greedy ? candidates : 1))
+        // With `greedy`, one step can accept every one of its candidates (two more with steps).
+        let accepted = try reader.readCount(limit: step * (greedy ? candidates + 2 : 1))
         return State(current: current, step: step, accepted: accepted)
     }
 }

@@ -344,7 +344,7 @@ struct LocalSettings: ArmSettings {
     static let defaultEvalEvery: Int? = nil
     var candidates: Int, movesPerCandidate: Int, thresholdProbability: Double, thresholdStep: Int?, acceptNeutral: Bool,
         greedy: Bool, readout: Bool
-    var outputShare: Double?
+    var outputShare: Double?, stepEvery: Int?
     var batch: IncrementalBatch, fitness: FitnessSettings
 
     enum Key {
@@ -367,12 +367,15 @@ struct LocalSettings: ArmSettings {
         static let outputShare = NumberKey(
             "output_share", 0...1, note: "the output layer's share of the weights",
             "chance that a trit move is in the output layer")
+        static let stepEvery = IntegerKey(
+            "step_every", 1...1_000_000_000, note: "never",
+            "levels networks: every this many steps, two candidates move one hidden layer's step")
     }
     static let keys =
         [
             Key.candidates.description, Key.moves.description, Key.thresholdProbability.description,
             Key.thresholdStep.description, Key.neutral.description, Key.greedy.description, Key.readout.description,
-            Key.outputShare.description,
+            Key.outputShare.description, Key.stepEvery.description,
         ]
         + IncrementalBatch.keys + FitnessSettings.keys
 
@@ -385,7 +388,7 @@ struct LocalSettings: ArmSettings {
             acceptNeutral: try reader.read(Key.neutral),
             greedy: try reader.read(Key.greedy),
             readout: try reader.read(Key.readout),
-            outputShare: try reader.read(Key.outputShare),
+            outputShare: try reader.read(Key.outputShare), stepEvery: try reader.read(Key.stepEvery),
             batch: try IncrementalBatch.read(&reader), fitness: try FitnessSettings.read(&reader))
     }
 
@@ -405,7 +408,7 @@ struct LocalSettings: ArmSettings {
             thresholdProbability: thresholdProbability,
             thresholdStep: thresholdStep ?? context.defaultThresholdStep, acceptNeutral: acceptNeutral,
             greedy: greedy, initialZeroFraction: context.zeroFraction, readout: readout,
-            outputShare: outputShare)
+            outputShare: outputShare, stepEvery: stepEvery)
         return SearchRun(strategy: strategy, problem: batch.problem(context, fitness), seed: seed)
     }
 }
