@@ -93,6 +93,27 @@ struct ResumeChangeTests {
         #expect(Captured.run(["resume", folder, "--quiet"]).status == 0)
     }
 
+    @Test("a local record written before step_every existed resumes; one with another step_every is refused")
+    func keyAddedLater() throws {
+        let folder = try run(base)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: folder).first { $0.hasSuffix(".ckpt") }
+                .map { folder + "/" + $0 })
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var (reader, _, _) = try ChecksummedFile.open(
+            bytes, path: path, magic: ArmRecord.magic, versions: 1...ArmRecord.version, what: "arm record")
+        let key = try reader.readString()
+        try #require(key.contains(", step_every auto"), "the case under test: \(key)")
+        var older = try ArmRecord.decode(bytes, path: path, key: key, legacyHash: 0)
+        older.key = key.replacingOccurrences(of: ", step_every auto", with: "")
+        #expect(try ArmRecord.decode(older.encode(), path: path, key: key, legacyHash: 0).key == older.key)
+        older.key = key.replacingOccurrences(of: ", step_every auto", with: ", step_every 5")
+        #expect(throws: FileFormatError.self) {
+            try ArmRecord.decode(older.encode(), path: path, key: key, legacyHash: 0)
+        }
+    }
+
     @Test("a finished arm's budget is neither extended nor cut silently")
     func finishedBudget() throws {
         let folder = try run(base)

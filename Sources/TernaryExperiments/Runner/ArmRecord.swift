@@ -57,6 +57,15 @@ struct ArmRecord {
     /// its `keys:` line the settings value printed by reflection; `legacyHash`: what a version 1
     /// record stores for the same config). A record of another key is refused with the part
     /// that changed.
+    /// Keys added after records carried a `keys:` line. Absent, each means what builds before it
+    /// did, so a record written before it matches a key that lists it as `auto`.
+    static let keysAddedLater = ["step_every"]
+
+    /// `key` without the `auto` entries of `keysAddedLater`.
+    static func withoutLaterKeys(_ key: String) -> String {
+        keysAddedLater.reduce(key) { $0.replacingOccurrences(of: ", \($1) auto", with: "") }
+    }
+
     static func decode(
         _ bytes: [UInt8], path: String, key: String, legacyKey: String? = nil,
         legacyHash: UInt64
@@ -80,6 +89,7 @@ struct ArmRecord {
             // A key written before the `keys:` line: the same configuration if all else agrees.
             let keysLine = key.range(of: "\nkeys: ")
             if record.key != key && record.key != legacyKey
+                && ArmRecord.withoutLaterKeys(record.key) != ArmRecord.withoutLaterKeys(key)
                 && !(keysLine != nil && !record.key.contains("\nkeys: ")
                     && record.key == String(key[..<keysLine!.lowerBound]))
             {
