@@ -112,6 +112,12 @@ struct ResumeChangeTests {
         #expect(throws: FileFormatError.self) {
             try ArmRecord.decode(older.encode(), path: path, key: key, legacyHash: 0)
         }
+        // A value the config gives now, which the older record cannot have had, is a change.
+        older.key = key.replacingOccurrences(of: ", step_every auto", with: "")
+        let given = key.replacingOccurrences(of: ", step_every auto", with: ", step_every 5")
+        #expect(throws: FileFormatError.self) {
+            try ArmRecord.decode(older.encode(), path: path, key: given, legacyHash: 0)
+        }
     }
 
     @Test("a finished arm's budget is neither extended nor cut silently")

@@ -53,19 +53,30 @@ struct ArmRecord {
             payload: writer.bytes)
     }
 
+    /// `key` as a build before some of its keys existed wrote it: without the `, name auto`
+    /// entries of its keys line whose names the `recorded` key's keys line does not have. A key
+    /// added later means, when absent (`auto`), what the builds before it did, so a record
+    /// written before it matches; a value given in the config still has to match.
+    static func key(_ key: String, asRecordedIn recorded: String) -> String {
+        // The entries of a keys line, `\nkeys: kind: name value, name value, ...`.
+        func entries(_ key: String) -> (start: String.Index, list: [String])? {
+            guard let line = key.range(of: "\nkeys: "), let kind = key[line.upperBound...].range(of: ": ") else {
+                return nil
+            }
+            return (kind.upperBound, key[kind.upperBound...].components(separatedBy: ", "))
+        }
+        func name(_ entry: String) -> Substring { entry.split(separator: " ").first ?? "" }
+        guard let current = entries(key), let written = entries(recorded) else { return key }
+        let writtenNames = Set(written.list.map(name))
+        let kept = current.list.filter { !($0.hasSuffix(" auto") && !writtenNames.contains(name($0))) }
+        return key[..<current.start] + kept.joined(separator: ", ")
+    }
+
     /// Reads a record written under `key` (`legacyKey`: the same key as earlier builds wrote it,
     /// its `keys:` line the settings value printed by reflection; `legacyHash`: what a version 1
     /// record stores for the same config). A record of another key is refused with the part
-    /// that changed.
-    /// Keys added after records carried a `keys:` line. Absent, each means what builds before it
-    /// did, so a record written before it matches a key that lists it as `auto`.
-    static let keysAddedLater = ["step_every"]
-
-    /// `key` without the `auto` entries of `keysAddedLater`.
-    static func withoutLaterKeys(_ key: String) -> String {
-        keysAddedLater.reduce(key) { $0.replacingOccurrences(of: ", \($1) auto", with: "") }
-    }
-
+    /// that changed; one written before some of the keys existed is read as the same key
+    /// (`key(_:asRecordedIn:)`).
     static func decode(
         _ bytes: [UInt8], path: String, key: String, legacyKey: String? = nil,
         legacyHash: UInt64
@@ -89,7 +100,7 @@ struct ArmRecord {
             // A key written before the `keys:` line: the same configuration if all else agrees.
             let keysLine = key.range(of: "\nkeys: ")
             if record.key != key && record.key != legacyKey
-                && ArmRecord.withoutLaterKeys(record.key) != ArmRecord.withoutLaterKeys(key)
+                && record.key != ArmRecord.key(key, asRecordedIn: record.key)
                 && !(keysLine != nil && !record.key.contains("\nkeys: ")
                     && record.key == String(key[..<keysLine!.lowerBound]))
             {
