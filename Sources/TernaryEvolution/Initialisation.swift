@@ -30,6 +30,7 @@ extension SearchProblem {
         until stop: StopSignal
     ) -> [TernaryNetwork]? {
         let architecture = self.architecture
+        let ngramWindows = firstLayer == .ngrams && architecture.layerSizes.count > 2 ? train.windows : nil
         var rng = Xoshiro256(seed: seed, stream: StreamPath.calibration)
         let sample = train.batch(train.sampleIndices(min(train.count, max(batchSize ?? 0, 256)), using: &rng))
         let readoutData = readout ? readoutExamples() : nil
@@ -44,11 +45,13 @@ extension SearchProblem {
             let end = min(count, start + calibrationBlock)
             var block = Parallel.map(count: end - start, workers: threads) { offset, _ in
                 var rng = Xoshiro256(seed: seed, stream: StreamPath.initial(start + offset))
-                return architecture.randomGenome(zeroFraction: zeroFraction, using: &rng)
+                var genome = architecture.randomGenome(zeroFraction: zeroFraction, using: &rng)
+                if let ngramWindows { genome.setNgramFirstLayer(from: ngramWindows, using: &rng) }
+                return genome
             }
             let mine = (max(start, share.lowerBound)..<min(end, share.upperBound)).clamped(to: start..<end)
             var owned = Array(block[(mine.lowerBound - start)..<(mine.upperBound - start)])
-            calibrateThresholds(&owned, on: sample, sums: sums)
+            calibrateThresholds(&owned, on: sample, sums: sums, from: ngramWindows == nil ? 0 : 1)
             if let readoutData, !owned.isEmpty,
                 !readoutBlock(&owned, zeroFraction: zeroFraction, examples: readoutData, sums: sums, until: stop)
             {
@@ -239,14 +242,17 @@ public func calibrateThresholds(
     calibrateThresholds(&genomes, on: sample, sums: LayerSums(evaluator))
 }
 
-func calibrateThresholds(_ genomes: inout [TernaryNetwork], on sample: ExampleBatch, sums evaluators: LayerSums) {
+/// `from`: the first hidden layer calibrated (the layers before it keep their thresholds and steps).
+func calibrateThresholds(
+    _ genomes: inout [TernaryNetwork], on sample: ExampleBatch, sums evaluators: LayerSums, from firstLayer: Int = 0
+) {
     guard let first = genomes.first, sample.count > 0 else { return }
     // A block of genomes at a time: the sums of a block are what is held (a genome's
     // thresholds depend on it alone, so the blocks change nothing but the memory).
     for start in stride(from: 0, to: genomes.count, by: calibrationBlock) {
         let range = start..<min(genomes.count, start + calibrationBlock)
         var block = Array(genomes[range])
-        for layer in first.thresholds.indices {
+        for layer in first.thresholds.indices.dropFirst(firstLayer) {
             let width = first.layerSizes[layer + 1]
             let sums = evaluators.sums(of: block, on: sample, layer: layer)
             Parallel.updateEach(&block, workers: evaluators.threads) { index, genome, _ in

@@ -31,6 +31,8 @@ public final class SearchProblem {
     /// 0: offspring are scored by full evaluations.
     public let cacheBudget: Int
     public let threads: Int
+    /// How genomes' first layers are drawn before calibration (`initialGenomes`).
+    public var firstLayer = FirstLayerStart.random
     public let evaluator: PopulationEvaluator
     private var scorer: IncrementalScorer?
     /// The processes of a distributed run (nil: this process alone). With it, every candidate
@@ -88,6 +90,7 @@ public final class SearchProblem {
         let q = architecture.quantizer
         return
             "layers=\(architecture.layerSizes) activation=\(architecture.activation.name) q=\(q.low)/\(q.high)/\(q.bits)/\(q.scalingName)/\(q.featureRanges.count) fitness=\(fitnessKind.rawValue) tau=\(temperature.map { "\($0)" } ?? "default") batch=\(batchSize.map(String.init) ?? "all") rotate=\(rotateEvery) train=\(train.count)"
+            + (firstLayer == .random ? "" : " first_layer=\(firstLayer.rawValue)")
     }
 
     /// Examples per fitness batch.

@@ -80,7 +80,7 @@ struct DataParallelTests {
             let quantizer = InputQuantizer(low: 0, high: 255)
             let alone = BackpropSession(
                 trainer: BackpropTrainer(configuration: configuration, train: train, levels: 255), quantizer: quantizer)
-            try alone.advance()
+            _ = try alone.advance()
             let expected = alone.score(on: train)
             let group = ThreadCommunicator.group(size: 3)
             let lock = NSLock(), done = DispatchGroup()

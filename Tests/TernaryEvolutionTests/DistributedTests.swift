@@ -95,11 +95,11 @@ struct DistributedTests {
     /// and expects every rank's reports, state and operation count to equal the lone run's.
     func compareWithRanks<S: SearchStrategy>(
         _ strategy: S, data: QuantizedDataset, batch: Int?, sizes: [Int], steps count: Int = 12,
-        threads: Int = 1, cacheBudget: Int = 0
+        threads: Int = 1, cacheBudget: Int = 0, firstLayer: FirstLayerStart = .random
     ) {
         let alone = session(
             strategy, sizes: sizes, data: data, batch: batch, rotateEvery: 5, threads: threads, seed: 4,
-            cacheBudget: cacheBudget)
+            cacheBudget: cacheBudget, firstLayer: firstLayer)
         let reports = steps(alone, count)
         let expected = stateBytes(alone)
         for size in [2, 3, 7] {
@@ -107,7 +107,7 @@ struct DistributedTests {
             let results = onRanks(size) { rank -> ([StepReport], [UInt8], Double) in
                 let run = session(
                     strategy, sizes: sizes, data: data, batch: batch, rotateEvery: 5, threads: 1, seed: 4,
-                    cacheBudget: cacheBudget)
+                    cacheBudget: cacheBudget, firstLayer: firstLayer)
                 run.distribute(over: group[rank])
                 let mine = try (0..<count).map { _ in try run.advance() }
                 return (mine, stateBytes(run), run.integerOperations)
@@ -146,7 +146,7 @@ struct DistributedTests {
     }
 
     @Test(
-        "data-parallel local and es on text windows: ranks hold blocks of a batch they do not divide; alone, 2 threads shard it"
+        "data-parallel local and es on text windows (and local and the GA from the n-gram first layer): ranks hold blocks of a batch they do not divide; alone, 2 threads shard it"
     )
     func textSameAsOneProcess() {
         var rng = Xoshiro256(seed: 8)
@@ -163,5 +163,11 @@ struct DistributedTests {
         compareWithRanks(
             SignVoteES(pairs: 3, perturbedTrits: 2, thresholdProbability: 0.1, thresholdStep: 2), data: data,
             batch: 8_201, sizes: sizes, steps: 6, threads: 2)
+        // The n-gram first layer: every rank draws every genome's detectors from the same windows.
+        compareWithRanks(
+            LocalSearch(candidates: 7, movesPerCandidate: 1, thresholdProbability: 0.2, thresholdStep: 2), data: data,
+            batch: 8_201, sizes: sizes, steps: 6, threads: 2, firstLayer: .ngrams)
+        compareWithRanks(
+            smallGA(population: 9), data: data, batch: 500, sizes: sizes, steps: 4, firstLayer: .ngrams)
     }
 }

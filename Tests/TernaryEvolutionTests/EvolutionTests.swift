@@ -41,11 +41,13 @@ func smallGA(population: Int = 64) -> GeneticAlgorithm {
 /// `cacheBudget` bytes for a GA's breeders' caches and hidden units of `activation`.
 func session<S: SearchStrategy>(
     _ strategy: S, sizes: [Int], data: QuantizedDataset, batch: Int? = nil,
-    rotateEvery: Int = 1, threads: Int = 2, seed: UInt64 = 1, cacheBudget: Int = 0, activation: Activation = .sign
+    rotateEvery: Int = 1, threads: Int = 2, seed: UInt64 = 1, cacheBudget: Int = 0, activation: Activation = .sign,
+    firstLayer: FirstLayerStart = .random
 ) -> SearchRun<S> {
     let problem = SearchProblem(
         architecture: Architecture(layerSizes: sizes, activation: activation), train: data, batchSize: batch,
         rotateEvery: rotateEvery, cacheBudget: cacheBudget, threads: threads)
+    problem.firstLayer = firstLayer
     return SearchRun(strategy: strategy, problem: problem, seed: seed)
 }
 

@@ -74,3 +74,105 @@ struct LevelsTemperatureTests {
         #expect(given.temperature == 0.5)
     }
 }
+
+@Suite("The n-gram first layer of token networks")
+struct NgramStartTests {
+    static let (context, vocabulary) = (5, 7)
+    let data: QuantizedDataset = {
+        var rng = Xoshiro256(seed: 4)
+        let stream = (0..<2_000).map { _ in UInt16(rng.uniformBelow(NgramStartTests.vocabulary)) }
+        return QuantizedDataset(
+            windows: TokenWindows(
+                stream: stream, context: NgramStartTests.context, vocabulary: NgramStartTests.vocabulary))
+    }()
+
+    func problem(_ start: FirstLayerStart, sizes: [Int] = [35, 24, 7], threads: Int = 2) -> SearchProblem {
+        let problem = SearchProblem(
+            architecture: Architecture(layerSizes: sizes, activation: .levels(bits: 2)), train: data, batchSize: 500,
+            rotateEvery: 5, threads: threads)
+        problem.firstLayer = start
+        return problem
+    }
+
+    @Test(
+        "every unit detects the last 1 ... 4 symbols of a train window (+1 for its symbol, -1 for the others there, 0 before; level 0 without them, step 1); later layers are the random start's"
+    )
+    func unitsAreDetectors() throws {
+        let (C, V) = (Self.context, Self.vocabulary)
+        let stream = try #require(data.windows).stream
+        let genomes = problem(.ngrams).initialGenomes(count: 3, zeroFraction: 0.3, seed: 9)
+        let random = problem(.random).initialGenomes(count: 3, zeroFraction: 0.3, seed: 9)
+        var lengths = Set<Int>()
+        for (genome, plain) in zip(genomes, random) {
+            #expect(Array(genome.weights.dropFirst()) == Array(plain.weights.dropFirst()))
+            #expect(genome.weights[0] != plain.weights[0])
+            for unit in 0..<genome.layerSizes[1] {
+                var run: [UInt16] = []
+                for position in 0..<C {
+                    let trits = (0..<V).map { genome.weights[0][unit, position * V + $0] }
+                    if trits.allSatisfy({ $0 == 0 }) {
+                        #expect(run.isEmpty, "a zero position after a detecting one")
+                        continue
+                    }
+                    #expect(trits.filter { $0 == 1 }.count == 1 && trits.filter { $0 == -1 }.count == V - 1)
+                    run.append(UInt16(trits.firstIndex(of: 1)!))
+                }
+                #expect((1...4).contains(run.count))
+                lengths.insert(run.count)
+                // A detector: none of the run at level 0; the whole run at the top (3) or 2L.
+                #expect(genome.thresholds[0][unit] == Int32(max(run.count - 3, -run.count)))
+                let occurs = (0...(stream.count - C)).contains { Array(stream[($0 + C - run.count)..<($0 + C)]) == run }
+                #expect(occurs, "unit \(unit) detects a run that is in no window")
+            }
+        }
+        #expect(lengths == [1, 2, 3, 4])
+        #expect(genomes.allSatisfy { $0.steps[0] == 1 })
+    }
+
+    @Test("a sign unit fires on its whole run alone; a second hidden layer is calibrated as from random trits")
+    func signAndDeeper() {
+        let problem = problem(.ngrams, sizes: [35, 24, 10, 7])
+        let genome = problem.initialGenomes(count: 1, zeroFraction: 0.3, seed: 2)[0]
+        let sign = SearchProblem(
+            architecture: Architecture(layerSizes: [35, 24, 7]), train: data, batchSize: 500, threads: 2)
+        sign.firstLayer = .ngrams
+        let detector = sign.initialGenomes(count: 1, zeroFraction: 0.3, seed: 2)[0]
+        for unit in 0..<24 {
+            let length = (0..<Self.context).filter { position in
+                (0..<Self.vocabulary).contains { detector.weights[0][unit, position * Self.vocabulary + $0] != 0 }
+            }.count
+            #expect(detector.thresholds[0][unit] == Int32(length))
+        }
+        // Layer 1: calibrated on the start's sample from the detectors' levels, as for any start.
+        var rng = Xoshiro256(seed: 2, stream: StreamPath.calibration)
+        let sample = data.batch(data.sampleIndices(500, using: &rng))
+        var recalibrated = [genome]
+        recalibrated[0].thresholds[1] = [Int32](repeating: 0, count: 10)
+        recalibrated[0].steps[1] = 1
+        calibrateThresholds(&recalibrated, on: sample, sums: LayerSums(problem.evaluator), from: 1)
+        #expect(recalibrated[0] == genome)
+        var fromZero = [genome]
+        calibrateThresholds(&fromZero, on: sample, sums: LayerSums(problem.evaluator))
+        #expect(fromZero[0].thresholds[0] != genome.thresholds[0], "the median calibration would move the detectors")
+    }
+
+    @Test(
+        "1 thread and 2 threads give the same start and local steps; non-token inputs keep the random start; the settings name it"
+    )
+    func deterministicAndNamed() {
+        let one = SearchRun(strategy: LocalSearch(candidates: 8), problem: problem(.ngrams, threads: 1), seed: 3)
+        let two = SearchRun(strategy: LocalSearch(candidates: 8), problem: problem(.ngrams), seed: 3)
+        #expect(steps(one, 6) == steps(two, 6))
+        #expect(stateBytes(one) == stateBytes(two))
+        #expect(problem(.ngrams).settingsDescription.hasSuffix(" first_layer=ngrams"))
+        #expect(!problem(.random).settingsDescription.contains("first_layer"))
+        let images = clusterData(count: 100, seed: 3)
+        let architecture = Architecture(layerSizes: [20, 9, 3])
+        let dense = SearchProblem(architecture: architecture, train: images, batchSize: 64, threads: 2)
+        dense.firstLayer = .ngrams
+        #expect(
+            dense.initialGenomes(count: 2, zeroFraction: 0.3, seed: 5)
+                == SearchProblem(architecture: architecture, train: images, batchSize: 64, threads: 2)
+                .initialGenomes(count: 2, zeroFraction: 0.3, seed: 5))
+    }
+}

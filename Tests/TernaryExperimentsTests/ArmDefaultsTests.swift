@@ -107,7 +107,7 @@ struct ArmDefaultsTests {
         let key = runner.recordKey(arm, arm.settings.makeSession(context, seed: 1))
         #expect(
             key.hasSuffix(
-                "\nkeys: local: candidates 32, moves 1, threshold_probability 0.1, threshold_step auto, neutral false, greedy true, readout true, output_share auto, step_every auto, batch auto, rotate_every 100, fitness xent, temperature auto"
+                "\nkeys: local: candidates 32, moves 1, threshold_probability 0.1, threshold_step auto, neutral false, greedy true, readout true, output_share auto, step_every auto, batch auto, rotate_every 100, fitness xent, temperature auto, first_layer auto"
             ), "\(key)")
     }
 

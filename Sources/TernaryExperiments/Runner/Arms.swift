@@ -152,22 +152,40 @@ enum ArmKinds {
     static func names(command: String) -> [String] { all.filter { $0.command == command }.map { $0.kind } }
 }
 
-/// Shared fitness keys of the evolution arms.
+/// Shared problem keys of the evolution arms: the fitness and how the start draws the first layer.
 struct FitnessSettings: Sendable {
     /// The largest threshold step of every evolution arm (read by each kind with its own keys).
     static let thresholdStepKey = IntegerKey(
         "threshold_step", 1...1_000_000_000, note: "Q sqrt(n0) / 20", "largest threshold step")
     var fitness: FitnessKind
     var temperature: Double?
+    var firstLayer: FirstLayerStart
     static let fitnessKey = ChoiceKey(
         "fitness", ["xent", "accuracy"], default: "xent", "minus the mean cross-entropy, or the accuracy, on the batch")
     static let temperatureKey = NumberKey(
         "temperature", 1e-6...1e6, note: "1 / sqrt(n_{L-1})", "softmax temperature tau of the cross-entropy")
-    static let keys = [fitnessKey.description, temperatureKey.description]
+    static let firstLayerKey = ChoiceKey(
+        "first_layer", FirstLayerStart.allCases.map(\.rawValue), note: "random",
+        "the start's first layer: random trits, or (text) detectors of symbol runs drawn from the train split")
+    static let keys = [fitnessKey.description, temperatureKey.description, firstLayerKey.description]
     static func read(_ reader: inout ConfigReader) throws(DataError) -> FitnessSettings {
         FitnessSettings(
             fitness: FitnessKind(rawValue: try reader.read(fitnessKey)!)!,
-            temperature: try reader.read(temperatureKey))
+            temperature: try reader.read(temperatureKey),
+            firstLayer: try reader.read(firstLayerKey).flatMap(FirstLayerStart.init(rawValue:)) ?? .random)
+    }
+
+    /// The problem of an evolution arm with these settings.
+    func problem(
+        _ context: ArmContext, batch: Int?, rotateEvery: Int, cacheBudget: Int = 0
+    ) -> SearchProblem {
+        let problem = SearchProblem(
+            architecture: Architecture(
+                layerSizes: context.layerSizes, activation: context.activation, quantizer: context.quantizer),
+            train: context.train, fitness: fitness, temperature: temperature,
+            batchSize: batch, rotateEvery: rotateEvery, cacheBudget: cacheBudget, threads: context.threads)
+        problem.firstLayer = firstLayer
+        return problem
     }
 }
 
@@ -293,11 +311,7 @@ struct GASettings: ArmSettings {
                 thresholdRate: thresholdRate,
                 thresholdStep: thresholdStep ?? context.defaultThresholdStep),
             initialZeroFraction: context.zeroFraction, readout: readout)
-        let problem = SearchProblem(
-            architecture: Architecture(
-                layerSizes: context.layerSizes, activation: context.activation, quantizer: context.quantizer),
-            train: context.train, fitness: fitness.fitness, temperature: fitness.temperature,
-            batchSize: batch, rotateEvery: rotateEvery, cacheBudget: cacheBytes, threads: context.threads)
+        let problem = fitness.problem(context, batch: batch, rotateEvery: rotateEvery, cacheBudget: cacheBytes)
         return SearchRun(strategy: strategy, problem: problem, seed: seed)
     }
 }
@@ -331,11 +345,7 @@ struct IncrementalBatch: Sendable {
     }
 
     func problem(_ context: ArmContext, _ fitness: FitnessSettings) -> SearchProblem {
-        SearchProblem(
-            architecture: Architecture(
-                layerSizes: context.layerSizes, activation: context.activation, quantizer: context.quantizer),
-            train: context.train, fitness: fitness.fitness, temperature: fitness.temperature,
-            batchSize: batch, rotateEvery: rotateEvery, threads: context.threads)
+        fitness.problem(context, batch: batch, rotateEvery: rotateEvery)
     }
 }
 
