@@ -35,6 +35,10 @@ struct PlotTests {
         #expect(text.contains(">ga (2 seeds)</text>") && text.contains(">ste (1 seed)</text>"))
         #expect(text.contains("<polyline") && text.contains("<polygon"))
         #expect(text.contains(">wall_s</text>") && text.contains(">test_acc</text>"))
+        #expect(text.contains(">test_acc against wall_s</text>"))
+        #expect(Captured.run(["plot", csv, "--out", svg, "--title", "run <1>: accuracy"]).status == 0)
+        let titled = String(decoding: try #require(FileManager.default.contents(atPath: svg)), as: UTF8.self)
+        #expect(titled.contains(">run &lt;1&gt;: accuracy</text>") && !titled.contains("test_acc against wall_s"))
     }
 
     @Test("missing columns and bad numbers name the file, line and column")

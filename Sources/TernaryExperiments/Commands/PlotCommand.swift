@@ -6,7 +6,7 @@ enum PlotCommand {
     static let spec = CommandSpec(
         name: "plot",
         abstract: "Draw an SVG line chart of a curves CSV: per method, the mean over seeds with a min-max band.",
-        usage: "ternevo plot CURVES.csv [--x COL] [--y COL] [--log-x | --linear-x] [--out FILE.svg]",
+        usage: "ternevo plot CURVES.csv [--x COL] [--y COL] [--log-x | --linear-x] [--title TEXT] [--out FILE.svg]",
         details: """
             CURVES.csv has a header and the columns 'method' and 'seed' plus the chosen x and y
             columns (the curves.csv of a run has them all: step, wall_s, evals, train_loss,
@@ -21,6 +21,8 @@ enum PlotCommand {
                              logs after milliseconds and evolution runs for minutes; points at
                              x <= 0 are then left out)
               --linear-x     a linear x axis always
+              --title TEXT   the chart's title (default: "Y against X"; a run's own chart is
+                             titled "NAME: test accuracy against training time")
               --out FILE     where to write the SVG (default: CURVES with .svg; written atomically)
             """
     ) { arguments, console, _ in
@@ -28,6 +30,7 @@ enum PlotCommand {
         let xColumn = try reader.string("--x") ?? "wall_s"
         let yColumn = try reader.string("--y") ?? "test_acc"
         let outPath = try reader.string("--out")
+        let title = try reader.string("--title")
         let logX = reader.flag("--log-x"), linearX = reader.flag("--linear-x")
         guard !(logX && linearX) else { throw CommandError.usage("give --log-x or --linear-x, not both") }
         let path = try reader.positionals(expected: "one curves CSV file", count: 1...1)[0]
@@ -36,6 +39,7 @@ enum PlotCommand {
             throw CommandError.data("\(error)")
         }
         chart.logX = logX ? true : linearX ? false : nil
+        if let title { chart.title = title }
         let target = outPath ?? ((path as NSString).deletingPathExtension + ".svg")
         do { try AtomicFile.write(Array(chart.svg().utf8), to: target) } catch {
             throw CommandError(message: "\(target): cannot be written (\(reason(error)))", exitCode: 74)
