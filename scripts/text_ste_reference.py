@@ -28,6 +28,8 @@ import time
 
 import torch
 
+from text_split import add_split_arguments, split_text
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -40,24 +42,16 @@ def main():
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--test-fraction", type=float, default=0.1)
-    parser.add_argument("--validation-fraction", type=float, default=0.05)
+    add_split_arguments(parser)
     parser.add_argument("--eval-every", type=float, default=10)
     parser.add_argument("--eval-windows", type=int, default=100000)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
 
-    text = open(args.text, encoding="utf-8").read()
-    n = len(text)
-    test_start = n - int(n * args.test_fraction)
-    validation_start = test_start - int(n * args.validation_fraction)
-    symbols = sorted(set(text[:validation_start]))
-    index = {s: k for k, s in enumerate(symbols)}
-    unseen = len(symbols)
-    vocabulary = unseen + 1
-    stream = torch.tensor([index.get(c, unseen) for c in text], dtype=torch.long)
+    ids, vocabulary, validation_start, test_start = split_text(args.text, args)
+    n = len(ids)
+    stream = torch.tensor(ids, dtype=torch.long)
     C, V, H = args.context, vocabulary, args.hidden
     offsets = torch.arange(C) * V
 
