@@ -84,16 +84,19 @@ def main():
     m, v, step = np.zeros_like(w), np.zeros_like(w), 0
     log_scale, m_s, v_s = 0.0, 0.0, 0.0
 
+    def trits(w):
+        return np.clip(np.round(w / np.abs(w).mean()), -1, 1)
+
     def effective(w):
-        """The readout as used: w itself, or its ternary trits times exp(log_scale)."""
-        if not ternary:
-            return w
-        trits = np.clip(np.round(w / np.abs(w).mean()), -1, 1)
-        return np.exp(log_scale) * trits
+        """The readout as used: w itself, or its trits times exp(log_scale)."""
+        return np.exp(log_scale) * trits(w) if ternary else w
+
     for epoch in range(args.epochs):
         for begin in range(0, len(y_train), 1024):
             x, y = x_train[begin:begin + 1024], y_train[begin:begin + 1024]
-            z = x @ effective(w).T
+            used = trits(w) if ternary else w
+            scale = np.exp(log_scale) if ternary else 1.0
+            z = x @ (scale * used).T
             z -= z.max(1, keepdims=True)
             p = np.exp(z)
             p /= p.sum(1, keepdims=True)
@@ -101,9 +104,8 @@ def main():
             g = p.T @ x / len(y)
             step += 1
             if ternary:  # straight through the rounding; the scale by its own gradient
-                trits = effective(w) / np.exp(log_scale)
-                g_s = float((g * trits).sum()) * np.exp(log_scale)
-                g = g * np.exp(log_scale)
+                g_s = float((g * used).sum()) * scale
+                g = g * scale
                 m_s, v_s = 0.9 * m_s + 0.1 * g_s, 0.999 * v_s + 0.001 * g_s * g_s
                 log_scale -= 0.01 * (m_s / (1 - 0.9**step)) / (np.sqrt(v_s / (1 - 0.999**step)) + 1e-8)
             m = 0.9 * m + 0.1 * g

@@ -5,7 +5,7 @@ public enum FirstLayerStart: String, Sendable, CaseIterable {
     /// Random trits with the run's zero fraction, as every other layer.
     case random
     /// For token inputs (text): each hidden unit a detector of the last few symbols of a window
-    /// drawn from the train split (`ngramFirstLayer`); other inputs draw random trits.
+    /// drawn from the train split (`setNgramFirstLayer(from:using:)`); other inputs draw random trits.
     case ngrams
 }
 

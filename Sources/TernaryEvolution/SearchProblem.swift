@@ -32,7 +32,7 @@ public final class SearchProblem {
     public let cacheBudget: Int
     public let threads: Int
     /// How genomes' first layers are drawn before calibration (`initialGenomes`).
-    public var firstLayer = FirstLayerStart.random
+    public let firstLayer: FirstLayerStart
     public let evaluator: PopulationEvaluator
     private var scorer: IncrementalScorer?
     /// The processes of a distributed run (nil: this process alone). With it, every candidate
@@ -56,7 +56,7 @@ public final class SearchProblem {
     public init(
         architecture: Architecture, train: QuantizedDataset, fitness: FitnessKind = .xent,
         temperature: Double? = nil, batchSize: Int? = nil, rotateEvery: Int = 1, cacheBudget: Int = 0,
-        threads: Int? = nil
+        threads: Int? = nil, firstLayer: FirstLayerStart = .random
     ) {
         precondition(train.featureCount == architecture.layerSizes[0], "train features do not match the input layer")
         precondition(train.classCount <= architecture.layerSizes.last!, "more classes than outputs")
@@ -69,6 +69,7 @@ public final class SearchProblem {
         self.batchSize = batchSize
         self.rotateEvery = rotateEvery
         self.cacheBudget = cacheBudget
+        self.firstLayer = firstLayer
         evaluator = PopulationEvaluator(layerSizes: architecture.layerSizes, threads: threads)
         self.threads = evaluator.threads
     }

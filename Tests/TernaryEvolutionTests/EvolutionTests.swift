@@ -46,8 +46,7 @@ func session<S: SearchStrategy>(
 ) -> SearchRun<S> {
     let problem = SearchProblem(
         architecture: Architecture(layerSizes: sizes, activation: activation), train: data, batchSize: batch,
-        rotateEvery: rotateEvery, cacheBudget: cacheBudget, threads: threads)
-    problem.firstLayer = firstLayer
+        rotateEvery: rotateEvery, cacheBudget: cacheBudget, threads: threads, firstLayer: firstLayer)
     return SearchRun(strategy: strategy, problem: problem, seed: seed)
 }
 

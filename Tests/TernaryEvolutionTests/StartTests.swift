@@ -87,11 +87,9 @@ struct NgramStartTests {
     }()
 
     func problem(_ start: FirstLayerStart, sizes: [Int] = [35, 24, 7], threads: Int = 2) -> SearchProblem {
-        let problem = SearchProblem(
+        SearchProblem(
             architecture: Architecture(layerSizes: sizes, activation: .levels(bits: 2)), train: data, batchSize: 500,
-            rotateEvery: 5, threads: threads)
-        problem.firstLayer = start
-        return problem
+            rotateEvery: 5, threads: threads, firstLayer: start)
     }
 
     @Test(
@@ -134,8 +132,8 @@ struct NgramStartTests {
         let problem = problem(.ngrams, sizes: [35, 24, 10, 7])
         let genome = problem.initialGenomes(count: 1, zeroFraction: 0.3, seed: 2)[0]
         let sign = SearchProblem(
-            architecture: Architecture(layerSizes: [35, 24, 7]), train: data, batchSize: 500, threads: 2)
-        sign.firstLayer = .ngrams
+            architecture: Architecture(layerSizes: [35, 24, 7]), train: data, batchSize: 500, threads: 2,
+            firstLayer: .ngrams)
         let detector = sign.initialGenomes(count: 1, zeroFraction: 0.3, seed: 2)[0]
         for unit in 0..<24 {
             let length = (0..<Self.context).filter { position in
@@ -168,8 +166,8 @@ struct NgramStartTests {
         #expect(!problem(.random).settingsDescription.contains("first_layer"))
         let images = clusterData(count: 100, seed: 3)
         let architecture = Architecture(layerSizes: [20, 9, 3])
-        let dense = SearchProblem(architecture: architecture, train: images, batchSize: 64, threads: 2)
-        dense.firstLayer = .ngrams
+        let dense = SearchProblem(
+            architecture: architecture, train: images, batchSize: 64, threads: 2, firstLayer: .ngrams)
         #expect(
             dense.initialGenomes(count: 2, zeroFraction: 0.3, seed: 5)
                 == SearchProblem(architecture: architecture, train: images, batchSize: 64, threads: 2)

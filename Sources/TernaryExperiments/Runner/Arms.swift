@@ -179,13 +179,12 @@ struct FitnessSettings: Sendable {
     func problem(
         _ context: ArmContext, batch: Int?, rotateEvery: Int, cacheBudget: Int = 0
     ) -> SearchProblem {
-        let problem = SearchProblem(
+        SearchProblem(
             architecture: Architecture(
                 layerSizes: context.layerSizes, activation: context.activation, quantizer: context.quantizer),
             train: context.train, fitness: fitness, temperature: temperature,
-            batchSize: batch, rotateEvery: rotateEvery, cacheBudget: cacheBudget, threads: context.threads)
-        problem.firstLayer = firstLayer
-        return problem
+            batchSize: batch, rotateEvery: rotateEvery, cacheBudget: cacheBudget, threads: context.threads,
+            firstLayer: firstLayer)
     }
 }
 
